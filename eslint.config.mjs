@@ -1,0 +1,67 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+export default tseslint.config(
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/.nx/**', 'libs/contracts/src/gen/**'],
+  },
+  ...tseslint.configs.recommended,
+  prettier,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Architecture (DESIGN.md "Layout"): apps -> libs; core has no database, gRPC or NestJS;
+      // nothing imports an app.
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            {
+              sourceTag: 'scope:core',
+              onlyDependOnLibsWithTags: [],
+              bannedExternalImports: [
+                '@prisma/*',
+                'prisma',
+                'pg',
+                'better-sqlite3',
+                '@grpc/*',
+                '@nestjs/*',
+                'ts-proto',
+              ],
+            },
+            {
+              sourceTag: 'scope:contracts',
+              onlyDependOnLibsWithTags: [],
+              bannedExternalImports: ['@nestjs/*'],
+            },
+            {
+              sourceTag: 'scope:feature-store',
+              onlyDependOnLibsWithTags: ['scope:core'],
+              bannedExternalImports: ['@grpc/*', '@nestjs/*'],
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+);

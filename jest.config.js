@@ -1,0 +1,7 @@
+// `npm test` runs every project in one Jest invocation and ends with "N passed, N failed".
+module.exports = {
+  projects: ['libs/contracts', 'libs/core', 'libs/feature-store', 'apps/trainer', 'apps/serving'].map(
+    (p) => `<rootDir>/${p}/jest.config.js`,
+  ),
+  reporters: ['<rootDir>/tools/jest/default-reporter.js', '<rootDir>/tools/jest/summary-reporter.js'],
+};

@@ -1,0 +1,2 @@
+/** @warmstart/core: features, model, meta-learning, adaptation, metrics and artifacts. */
+export * from './metrics/regression';
