@@ -5,13 +5,16 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { FigureLog } from './figures';
+import { run as runCore } from './core';
+import { run as runFeatureStore } from './feature-store';
+import { run as runServing } from './serving';
 
 type Suite = (log: FigureLog, options: Record<string, string | boolean>) => Promise<void>;
 
-const suites: Record<string, () => Promise<Suite>> = {
-  core: async () => (await import('./core')).run,
-  'feature-store': async () => (await import('./feature-store')).run,
-  serving: async () => (await import('./serving')).run,
+const suites: Record<string, Suite> = {
+  core: runCore,
+  'feature-store': runFeatureStore,
+  serving: runServing,
 };
 
 async function main(): Promise<void> {
