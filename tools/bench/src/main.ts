@@ -33,9 +33,7 @@ async function main(): Promise<void> {
   for (const name of names) {
     console.log(`\n== bench ${name} ==`);
     const start = log.figures.length;
-    await (
-      await suites[name]()
-    )(log, { quick: options.quick ?? false });
+    await suites[name](log, { quick: options.quick ?? false });
     results[name] = log.figures.slice(start);
   }
   if (options.json) {
