@@ -1,0 +1,37 @@
+import type { ItemCatalog, Task } from '../data/types';
+
+/** What a method gets to learn from: only warm data (P1 never trains on cold scenarios). */
+export interface FitContext {
+  /** Warm meta-training tasks; baselines use their support and query ratings as plain ratings. */
+  train: readonly Task[];
+  /** Held-out warm users, for tuning and early stopping. Never a cold scenario. */
+  validation: readonly Task[];
+  items: ItemCatalog;
+  seed: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: FitProgress) => void;
+}
+
+export interface FitProgress {
+  done: number;
+  total: number;
+  loss?: number;
+}
+
+export interface FitResult {
+  /** Meta-training (or training) loss per logged step, for the report's loss curves. */
+  lossHistory: number[];
+  /** Where the computation ran: `js` for plain TypeScript baselines, the tfjs backend otherwise. */
+  backend: string;
+  /** Hyper-parameters picked on the validation split, if any. */
+  tuned?: Record<string, unknown>;
+}
+
+/** A rating predictor in the P1 harness: fit once per seed, then predict each task's query set. */
+export interface EvalMethod {
+  readonly name: string;
+  fit(ctx: FitContext): Promise<FitResult>;
+  /** One prediction per query rating of each task, after adapting on that task's support set. */
+  predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]>;
+  dispose?(): void;
+}

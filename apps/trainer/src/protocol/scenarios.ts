@@ -1,0 +1,4 @@
+/** Protocol P1's four scenarios (DESIGN.md "Evaluation protocol P1"), in report order. */
+export const SCENARIOS = ['warm', 'new_user', 'new_item', 'new_user_new_item'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+export const COLD_SCENARIOS: readonly Scenario[] = ['new_user', 'new_item', 'new_user_new_item'];
