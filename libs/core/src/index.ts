@@ -1,2 +1,24 @@
 /** @warmstart/core: features, model, meta-learning, adaptation, metrics and artifacts. */
+export * from './types';
+export * from './errors';
+export * from './backend';
+export { FeatureSpec, asNumber, asStrings } from './features/spec';
+export type {
+  FieldKind,
+  FieldDecl,
+  FeatureSpecDecl,
+  FeatureSpecJSON,
+  FittedField,
+  EntitySpec,
+} from './features/spec';
+export { encodeRows, newEncodeStats, bucketOf } from './features/encoder';
+export type { EncodeStats } from './features/encoder';
+export { DEFAULT_CONFIG, MELU_LOCAL_GROUPS, LOCAL_CAPABLE, resolveConfig, groupOf } from './model/config';
+export type { ModelConfig, ParamGroup, IdEmbeddingConfig } from './model/config';
+export { createModel, RecommenderModel, EncodedItems } from './model/model';
+export type { TrainingInfo } from './model/model';
+export type { Params } from './model/params';
+export { adapt, score, recommend, AdaptedUsers } from './adapt';
+export type { AdaptRequest, AdaptOptions, Recommendation } from './adapt';
 export * from './metrics/regression';
+export * from './metrics/ranking';

@@ -1,0 +1,200 @@
+import { ValidationError } from '../errors';
+import type { FeatureValue, ItemRecord, UserRecord } from '../types';
+
+/** How a raw field is turned into model input. */
+export type FieldKind = 'categorical' | 'multi_categorical' | 'numeric' | 'bucketized';
+
+/** Declaration of one field, before vocabularies and statistics are learned from data. */
+export interface FieldDecl {
+  name: string;
+  kind: FieldKind;
+  /** bucketized: ascending bucket boundaries; if omitted, quantiles of the data (`buckets` count). */
+  boundaries?: number[];
+  /** bucketized: number of quantile buckets when `boundaries` is omitted (default 8). */
+  buckets?: number;
+  /** categorical: keep the most frequent values up to this size; the rest go to OOV. */
+  maxVocab?: number;
+}
+
+/** Declared user and item fields. */
+export interface FeatureSpecDecl {
+  user: FieldDecl[];
+  item: FieldDecl[];
+}
+
+/**
+ * A field after fitting. Column layout inside the entity's input row, `width` columns from `offset`:
+ * - categorical / multi_categorical: column 0 is the OOV/missing slot, then one per vocabulary value
+ *   (multi-valued fields are mean-pooled: each present value gets 1/n);
+ * - numeric: [standardised value (0 when missing), missing indicator];
+ * - bucketized: column 0 is missing, then one per bucket (`boundaries.length + 1`).
+ */
+export interface FittedField {
+  name: string;
+  kind: FieldKind;
+  offset: number;
+  width: number;
+  vocab?: string[];
+  boundaries?: number[];
+  mean?: number;
+  std?: number;
+}
+
+/** Serialised form of a {@link FeatureSpec} (stored in artifacts and in the feature store). */
+export interface FeatureSpecJSON {
+  version: 1;
+  user: FittedField[];
+  item: FittedField[];
+}
+
+/** The fitted fields of one entity (user or item). */
+export interface EntitySpec {
+  fields: FittedField[];
+  /** Total input row width. */
+  width: number;
+  /** field name -> value -> column (absolute), for categorical kinds. */
+  index: Map<string, Map<string, number>>;
+}
+
+const KINDS: readonly FieldKind[] = ['categorical', 'multi_categorical', 'numeric', 'bucketized'];
+
+/** Fitted feature spec: vocabularies with OOV slots, numeric statistics and buckets for users and items. */
+export class FeatureSpec {
+  readonly user: EntitySpec;
+  readonly item: EntitySpec;
+
+  private constructor(user: FittedField[], item: FittedField[]) {
+    this.user = entity(user);
+    this.item = entity(item);
+  }
+
+  /** Learns vocabularies (most frequent first), numeric mean/std and quantile boundaries from data. */
+  static fromData(
+    decl: FeatureSpecDecl,
+    users: Iterable<UserRecord>,
+    items: Iterable<ItemRecord>,
+  ): FeatureSpec {
+    checkDecl(decl);
+    return new FeatureSpec(fitEntity(decl.user, users), fitEntity(decl.item, items));
+  }
+
+  /** Restores a spec from {@link FeatureSpec.toJSON} output. */
+  static fromJSON(json: FeatureSpecJSON | string): FeatureSpec {
+    const doc = (typeof json === 'string' ? JSON.parse(json) : json) as FeatureSpecJSON;
+    if (!doc || doc.version !== 1)
+      throw new ValidationError('spec.version', 'unsupported feature spec version');
+    if (!Array.isArray(doc.user) || !Array.isArray(doc.item)) {
+      throw new ValidationError('spec', 'needs user and item field arrays');
+    }
+    return new FeatureSpec(doc.user, doc.item);
+  }
+
+  toJSON(): FeatureSpecJSON {
+    return { version: 1, user: this.user.fields, item: this.item.fields };
+  }
+}
+
+function entity(fields: FittedField[]): EntitySpec {
+  const index = new Map<string, Map<string, number>>();
+  let width = 0;
+  for (const f of fields) {
+    if (f.vocab) index.set(f.name, new Map(f.vocab.map((v, i) => [v, f.offset + 1 + i])));
+    width = Math.max(width, f.offset + f.width);
+  }
+  return { fields, width, index };
+}
+
+function checkDecl(decl: FeatureSpecDecl): void {
+  for (const side of ['user', 'item'] as const) {
+    const fields = decl?.[side];
+    if (!Array.isArray(fields)) throw new ValidationError(`decl.${side}`, 'must be an array of fields');
+    const seen = new Set<string>();
+    fields.forEach((f, i) => {
+      const at = `decl.${side}[${i}]`;
+      if (!f || typeof f.name !== 'string' || f.name === '')
+        throw new ValidationError(`${at}.name`, 'is required');
+      if (seen.has(f.name)) throw new ValidationError(`${at}.name`, `duplicate field "${f.name}"`);
+      seen.add(f.name);
+      if (!KINDS.includes(f.kind))
+        throw new ValidationError(`${at}.kind`, `must be one of ${KINDS.join(', ')}`);
+      if (
+        f.boundaries &&
+        f.boundaries.some((b, j) => !Number.isFinite(b) || (j > 0 && b <= f.boundaries![j - 1]))
+      ) {
+        throw new ValidationError(`${at}.boundaries`, 'must be finite and strictly ascending');
+      }
+      if (f.maxVocab !== undefined && !(Number.isInteger(f.maxVocab) && f.maxVocab > 0)) {
+        throw new ValidationError(`${at}.maxVocab`, 'must be a positive integer');
+      }
+      if (f.buckets !== undefined && !(Number.isInteger(f.buckets) && f.buckets > 1)) {
+        throw new ValidationError(`${at}.buckets`, 'must be an integer > 1');
+      }
+    });
+  }
+}
+
+function fitEntity(
+  decls: FieldDecl[],
+  records: Iterable<{ features: Record<string, FeatureValue> }>,
+): FittedField[] {
+  const counts = decls.map(() => new Map<string, number>());
+  const nums: number[][] = decls.map(() => []);
+  for (const r of records) {
+    decls.forEach((d, i) => {
+      const v = r.features?.[d.name];
+      if (d.kind === 'categorical' || d.kind === 'multi_categorical') {
+        for (const s of asStrings(v)) counts[i].set(s, (counts[i].get(s) ?? 0) + 1);
+      } else {
+        const x = asNumber(v);
+        if (x !== undefined) nums[i].push(x);
+      }
+    });
+  }
+  let offset = 0;
+  return decls.map((d, i) => {
+    let f: FittedField;
+    if (d.kind === 'categorical' || d.kind === 'multi_categorical') {
+      const vocab = [...counts[i].entries()]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, d.maxVocab ?? Infinity)
+        .map(([v]) => v);
+      f = { name: d.name, kind: d.kind, offset, width: vocab.length + 1, vocab };
+    } else if (d.kind === 'numeric') {
+      const xs = nums[i];
+      const mean = xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+      const sd = xs.length ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) : 1;
+      f = { name: d.name, kind: d.kind, offset, width: 2, mean, std: sd > 0 ? sd : 1 };
+    } else {
+      const boundaries = d.boundaries ?? quantiles(nums[i], d.buckets ?? 8);
+      f = { name: d.name, kind: d.kind, offset, width: boundaries.length + 2, boundaries };
+    }
+    offset += f.width;
+    return f;
+  });
+}
+
+/** Distinct inner quantile cut points splitting `xs` into about `n` equal buckets. */
+function quantiles(xs: number[], n: number): number[] {
+  if (xs.length === 0) return [];
+  const sorted = [...xs].sort((a, b) => a - b);
+  const cuts: number[] = [];
+  for (let q = 1; q < n; q++) {
+    const c = sorted[Math.min(sorted.length - 1, Math.floor((q / n) * sorted.length))];
+    if (c > sorted[0] && (cuts.length === 0 || c > cuts[cuts.length - 1])) cuts.push(c);
+  }
+  return cuts;
+}
+
+/** Categorical values of a raw feature (a number is its decimal string; absent is none). */
+export function asStrings(v: FeatureValue): readonly string[] {
+  if (v === null || v === undefined) return [];
+  if (typeof v === 'string') return v === '' ? [] : [v];
+  if (typeof v === 'number') return Number.isFinite(v) ? [String(v)] : [];
+  return Array.isArray(v) ? v.filter((s) => typeof s === 'string' && s !== '') : [];
+}
+
+/** Numeric value of a raw feature, or undefined when absent, NaN or not a number. */
+export function asNumber(v: FeatureValue): number | undefined {
+  const x = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(x) ? x : undefined;
+}

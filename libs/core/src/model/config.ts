@@ -1,0 +1,97 @@
+import { ValidationError } from '../errors';
+
+/** Parameter groups; which are adapted per user is {@link ModelConfig.localGroups}. */
+export type ParamGroup = 'embeddings' | 'idEmbeddings' | 'generator' | 'decision' | 'output';
+/** Groups that may be local (adapted per user). ID tables and the generator are always global. */
+export const LOCAL_CAPABLE: readonly ParamGroup[] = ['embeddings', 'decision', 'output'];
+/** MeLU: only the decision layers and the output layer adapt per user. */
+export const MELU_LOCAL_GROUPS: ParamGroup[] = ['decision', 'output'];
+
+/** ID embeddings for warm items, with a MetaEmb-style generator for items without one. */
+export interface IdEmbeddingConfig {
+  /** Items that get their own ID embedding (typically the warm training items). */
+  itemIds: string[];
+  /** ID embedding size (default: embeddingDim). */
+  dim?: number;
+  /** During meta-training, the fraction of warm item occurrences scored with the generated embedding
+   * instead of their own, so the generator learns to stand in for a missing ID (default 0.3). */
+  coldRate?: number;
+}
+
+/** Architecture and behaviour of a model. */
+export interface ModelConfig {
+  /** `rating`: regression with MSE, predictions clamped to `ratingRange`; `implicit`: logistic loss. */
+  task: 'rating' | 'implicit';
+  ratingRange: [number, number];
+  embeddingDim: number;
+  /** Decision layer sizes (ReLU). */
+  hidden: number[];
+  idEmbeddings: IdEmbeddingConfig | null;
+  /** Groups adapted per user; the rest are global. */
+  localGroups: ParamGroup[];
+  /** Prediction offset for ratings; metaTrain sets it from the first meta-batch when absent. */
+  globalMean?: number;
+  seed: number;
+}
+
+/** Defaults: MeLU architecture (embedding 32, two 64-unit layers), ratings 1..5, decision+output local. */
+export const DEFAULT_CONFIG: ModelConfig = {
+  task: 'rating',
+  ratingRange: [1, 5],
+  embeddingDim: 32,
+  hidden: [64, 64],
+  idEmbeddings: null,
+  localGroups: MELU_LOCAL_GROUPS,
+  seed: 1,
+};
+
+/** Fills defaults and validates; errors name the field. */
+export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
+  const c: ModelConfig = { ...DEFAULT_CONFIG, ...partial };
+  if (c.task !== 'rating' && c.task !== 'implicit')
+    throw new ValidationError('config.task', 'must be rating or implicit');
+  const [lo, hi] = c.ratingRange ?? [];
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) {
+    throw new ValidationError('config.ratingRange', 'must be [min, max] with min < max');
+  }
+  if (!(Number.isInteger(c.embeddingDim) && c.embeddingDim > 0)) {
+    throw new ValidationError('config.embeddingDim', 'must be a positive integer');
+  }
+  if (!Array.isArray(c.hidden) || c.hidden.some((h) => !(Number.isInteger(h) && h > 0))) {
+    throw new ValidationError('config.hidden', 'must be an array of positive integers');
+  }
+  c.localGroups.forEach((g, i) => {
+    if (!LOCAL_CAPABLE.includes(g)) {
+      throw new ValidationError(
+        `config.localGroups[${i}]`,
+        `"${g}" cannot be local (use ${LOCAL_CAPABLE.join(', ')})`,
+      );
+    }
+  });
+  if (c.localGroups.length === 0) throw new ValidationError('config.localGroups', 'needs at least one group');
+  if (c.idEmbeddings) {
+    const ids = c.idEmbeddings;
+    if (!Array.isArray(ids.itemIds))
+      throw new ValidationError('config.idEmbeddings.itemIds', 'must be an array');
+    if (ids.dim !== undefined && !(Number.isInteger(ids.dim) && ids.dim > 0)) {
+      throw new ValidationError('config.idEmbeddings.dim', 'must be a positive integer');
+    }
+    if (ids.coldRate !== undefined && !(ids.coldRate >= 0 && ids.coldRate <= 1)) {
+      throw new ValidationError('config.idEmbeddings.coldRate', 'must be in [0, 1]');
+    }
+  }
+  if (c.globalMean !== undefined && !Number.isFinite(c.globalMean)) {
+    throw new ValidationError('config.globalMean', 'must be a finite number');
+  }
+  if (!Number.isInteger(c.seed)) throw new ValidationError('config.seed', 'must be an integer');
+  return c;
+}
+
+/** The group a parameter belongs to, from its name prefix. */
+export function groupOf(name: string): ParamGroup {
+  if (name.startsWith('emb.')) return 'embeddings';
+  if (name.startsWith('id.')) return 'idEmbeddings';
+  if (name.startsWith('gen.')) return 'generator';
+  if (name.startsWith('dec.')) return 'decision';
+  return 'output';
+}

@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ValidationError } from '../errors';
+import { encodeRows, newEncodeStats, type EncodeStats } from '../features/encoder';
+import type { FeatureSpec } from '../features/spec';
+import type { ItemRecord } from '../types';
+import { groupOf, resolveConfig, type ModelConfig } from './config';
+import { layoutOf, type NetLayout } from './layout';
+import { itemContent, itemIdRepr } from './network';
+import { initialValues, paramShapes, type Params } from './params';
+
+let nextUid = 1;
+
+/** How a model was trained (stored in artifacts). */
+export interface TrainingInfo {
+  algorithm: string;
+  innerSteps: number;
+  innerLr: number;
+  outerLr: number;
+  metaBatchSize: number;
+  epochs: number;
+  seed: number;
+  tasks: number;
+  metaBatches: number;
+  finalLoss?: number;
+}
+
+/**
+ * A recommender: feature spec, configuration and the global (meta-learned) parameters. Local
+ * parameters are the global values of the {@link ModelConfig.localGroups} used as the starting
+ * point of per-user adaptation. Call {@link RecommenderModel.dispose} to free its tensors.
+ */
+export class RecommenderModel {
+  readonly layout: NetLayout;
+  /** Global parameters by name, as tfjs variables. */
+  readonly params: Record<string, tf.Variable>;
+  /** Meta-SGD: learned per-parameter inner learning rates (same shapes as the local parameters). */
+  innerLrs: Record<string, tf.Variable> | null = null;
+  /** Inner steps and learning rate used by `adapt` unless overridden (set by metaTrain). */
+  adaptDefaults = { steps: 5, lr: 0.1 };
+  /** Offset of rating predictions (0 for implicit feedback). */
+  globalMean: number;
+  /** Item id -> row of `id.item` (1-based; 0 means no ID embedding). */
+  readonly itemIdIndex: Map<string, number>;
+  training: TrainingInfo | null = null;
+  /** Feature fallbacks (OOV, missing) counted while encoding for this model. */
+  readonly encodeStats: EncodeStats = newEncodeStats();
+  /** Bumped on every parameter change; caches such as {@link EncodedItems} check it. */
+  version = 0;
+  /** Unique prefix of this model's tfjs variable names. */
+  readonly uid = `warmstart${nextUid++}`;
+
+  constructor(
+    readonly spec: FeatureSpec,
+    readonly config: ModelConfig,
+    values?: Map<string, Float32Array>,
+  ) {
+    this.layout = layoutOf(spec, config);
+    this.itemIdIndex = new Map((config.idEmbeddings?.itemIds ?? []).map((id, i) => [id, i + 1]));
+    const shapes = paramShapes(this.layout, this.itemIdIndex.size);
+    const init = values ?? initialValues(shapes, config.seed);
+    this.params = {};
+    for (const [name, shape] of shapes) {
+      const v = init.get(name);
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (!v || v.length !== size) throw new ValidationError(`weights.${name}`, `expected ${size} values`);
+      this.params[name] = tf.variable(tf.tensor(v, shape), true, `${this.uid}/${name}`);
+    }
+    this.globalMean =
+      config.task === 'rating'
+        ? (config.globalMean ?? (config.ratingRange[0] + config.ratingRange[1]) / 2)
+        : 0;
+  }
+
+  /** Names of the parameters adapted per user, in weight order. */
+  localNames(): string[] {
+    return Object.keys(this.params).filter((n) => this.config.localGroups.includes(groupOf(n)));
+  }
+
+  /** Whether the item embedding tables are shared (so item content vectors can be cached). */
+  get contentIsGlobal(): boolean {
+    return !this.config.localGroups.includes('embeddings');
+  }
+
+  /** The global parameters as plain tensors (the variables themselves). */
+  globals(): Params {
+    return { ...this.params };
+  }
+
+  /** Encodes users to a [B, 1, du] tensor (OOV and missing values are counted in `encodeStats`). */
+  encodeUsers(users: readonly { features: ItemRecord['features'] }[]): tf.Tensor3D {
+    const x = encodeRows(this.spec.user, users, this.encodeStats);
+    return tf.tensor3d(x, [users.length, 1, this.spec.user.width]);
+  }
+
+  /**
+   * Encodes candidate items once for scoring many users: feature rows, ID rows and, while the
+   * embeddings are global, the item content vectors and ID representations.
+   */
+  encodeItems(items: readonly ItemRecord[]): EncodedItems {
+    items.forEach((it, i) => {
+      if (!it || typeof it.id !== 'string' || it.id === '')
+        throw new ValidationError(`items[${i}].id`, 'is required');
+    });
+    return new EncodedItems(this, items);
+  }
+
+  /** Marks the parameters as changed. */
+  touch(): void {
+    this.version++;
+  }
+
+  /** Frees every tensor of the model. */
+  dispose(): void {
+    for (const v of Object.values(this.params)) v.dispose();
+    for (const v of Object.values(this.innerLrs ?? {})) v.dispose();
+    this.innerLrs = null;
+  }
+}
+
+/** Candidate items encoded for one model version; reusable across users. Call `dispose()` when done. */
+export class EncodedItems {
+  readonly ids: string[];
+  /** Feature rows [N, di]. */
+  readonly x: tf.Tensor2D;
+  /** Item content vectors [N, nItemFields * e] (null when embeddings are local). */
+  readonly content: tf.Tensor2D | null;
+  /** ID representation [N, idDim + 1] (null without ID embeddings). */
+  readonly idRepr: tf.Tensor2D | null;
+  readonly modelVersion: number;
+
+  constructor(
+    readonly model: RecommenderModel,
+    items: readonly ItemRecord[],
+  ) {
+    this.ids = items.map((i) => i.id);
+    this.modelVersion = model.version;
+    const rows = encodeRows(model.spec.item, items, model.encodeStats);
+    this.x = tf.tensor2d(rows, [items.length, model.spec.item.width]);
+    const p = model.globals();
+    this.content = model.contentIsGlobal ? tf.tidy(() => itemContent(model.layout, p, this.x)) : null;
+    if (model.layout.idDim > 0) {
+      const idx = this.ids.map((id) => model.itemIdIndex.get(id) ?? 0);
+      this.idRepr = tf.tidy(() => {
+        const index = tf.tensor1d(idx, 'int32');
+        const warm = tf.tensor1d(idx.map((i) => (i > 0 ? 1 : 0)));
+        return itemIdRepr(p, this.x, index, warm) as tf.Tensor2D;
+      });
+    } else this.idRepr = null;
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  dispose(): void {
+    this.x.dispose();
+    this.content?.dispose();
+    this.idRepr?.dispose();
+  }
+}
+
+/** Creates a model with seeded initial parameters. Defaults: {@link DEFAULT_CONFIG}. */
+export function createModel(spec: FeatureSpec, config: Partial<ModelConfig> = {}): RecommenderModel {
+  return new RecommenderModel(spec, resolveConfig(config));
+}

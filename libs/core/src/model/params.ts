@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../rng';
+import { inputWidth, type NetLayout } from './layout';
+
+/** Named parameter tensors. A local parameter carries a leading user dimension [B, ...shape]. */
+export type Params = Record<string, tf.Tensor>;
+
+/** Shape of every parameter, in a fixed order (the order of the weights file). */
+export function paramShapes(l: NetLayout, idRows: number): [string, number[]][] {
+  const shapes: [string, number[]][] = [];
+  for (const f of l.userFields) shapes.push([`emb.user.${f.name}`, [f.width, l.e]]);
+  for (const f of l.itemFields) shapes.push([`emb.item.${f.name}`, [f.width, l.e]]);
+  // Linear content bias of an item (the "genre regression" of the item-bias baseline, learned end to end).
+  shapes.push(['emb.itemBias', [l.di, 1]]);
+  if (l.idDim > 0) {
+    // Row 0 stands for "no ID"; each row's last column is the item's ID bias.
+    shapes.push(['id.item', [idRows + 1, l.idDim + 1]]);
+    shapes.push(['gen.w', [l.di, l.idDim + 1]]);
+    shapes.push(['gen.b', [l.idDim + 1]]);
+  }
+  let width = inputWidth(l);
+  l.hidden.forEach((h, i) => {
+    shapes.push([`dec.${i}.w`, [width, h]]);
+    shapes.push([`dec.${i}.b`, [h]]);
+    width = h;
+  });
+  shapes.push(['out.w', [width, 1]]);
+  shapes.push(['out.b', [1]]);
+  return shapes;
+}
+
+/**
+ * Seeded initial values: He-uniform for decision layers (ReLU), small normal embeddings, zero
+ * biases, ID tables and item bias; the output layer starts small so the first predictions sit near
+ * the global mean.
+ */
+export function initialValues(shapes: [string, number[]][], seed: number): Map<string, Float32Array> {
+  const rng = new Rng(seed);
+  const out = new Map<string, Float32Array>();
+  for (const [name, shape] of shapes) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(size);
+    if (name.startsWith('dec.') && name.endsWith('.w')) {
+      const limit = Math.sqrt(6 / shape[0]);
+      for (let i = 0; i < size; i++) v[i] = (2 * rng.next() - 1) * limit;
+    } else if (name.startsWith('emb.user.') || name.startsWith('emb.item.')) {
+      for (let i = 0; i < size; i++) v[i] = 0.1 * rng.normal();
+    } else if (name === 'out.w') {
+      const limit = Math.sqrt(6 / (shape[0] + 1)) * 0.1;
+      for (let i = 0; i < size; i++) v[i] = (2 * rng.next() - 1) * limit;
+    } else if (name === 'gen.w') {
+      for (let i = 0; i < size; i++) v[i] = 0.01 * rng.normal();
+    }
+    out.set(name, v);
+  }
+  return out;
+}

@@ -1,0 +1,52 @@
+import { Rng } from '../src/rng';
+import { FeatureSpec, type FeatureSpecDecl, type ItemRecord, type Task, type UserRecord } from '../src';
+
+/** A tiny synthetic world: users with a hidden taste for genres, items with genres and a year. */
+export interface World {
+  spec: FeatureSpec;
+  users: UserRecord[];
+  items: ItemRecord[];
+  catalog: Map<string, ItemRecord>;
+  tasks: Task[];
+}
+
+export const DECL: FeatureSpecDecl = {
+  user: [
+    { name: 'gender', kind: 'categorical' },
+    { name: 'age', kind: 'bucketized', buckets: 4 },
+  ],
+  item: [
+    { name: 'genres', kind: 'multi_categorical' },
+    { name: 'year', kind: 'numeric' },
+  ],
+};
+
+const GENRES = ['a', 'b', 'c', 'd'];
+
+/** Builds a seeded world; ratings depend on user taste x item genres, so adaptation helps. */
+export function makeWorld(seed = 7, nUsers = 24, nItems = 30, perUser = 12): World {
+  const rng = new Rng(seed);
+  const items: ItemRecord[] = Array.from({ length: nItems }, (_, i) => ({
+    id: `i${i}`,
+    features: { genres: GENRES.filter(() => rng.next() < 0.4), year: 1980 + rng.int(20) },
+  }));
+  const users: UserRecord[] = Array.from({ length: nUsers }, (_, u) => ({
+    id: `u${u}`,
+    features: { gender: rng.next() < 0.5 ? 'M' : 'F', age: 18 + rng.int(50) },
+  }));
+  const catalog = new Map(items.map((i) => [i.id, i]));
+  const tasks: Task[] = users.map((user) => {
+    const taste = GENRES.map(() => rng.normal());
+    const bias = rng.normal() * 0.5;
+    const chosen = rng.shuffle([...items]).slice(0, perUser);
+    const ratings = chosen.map((it) => {
+      const g = it.features.genres as string[];
+      const t = g.reduce((s, x) => s + taste[GENRES.indexOf(x)], 0);
+      const value = Math.min(5, Math.max(1, Math.round(3 + bias + t + 0.3 * rng.normal())));
+      return { itemId: it.id, value };
+    });
+    const nSupport = Math.floor(perUser / 2);
+    return { user, support: ratings.slice(0, nSupport), query: ratings.slice(nSupport) };
+  });
+  return { spec: FeatureSpec.fromData(DECL, users, items), users, items, catalog, tasks };
+}
