@@ -1,0 +1,103 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/load';
+import { readMovieLens100k } from '../data/movielens-dir';
+import { loadDatasetFromStore } from '../data/from-store';
+import type { Dataset } from '../data/types';
+import { runP1, type SeedMethodRun } from '../eval/harness';
+import { buildMethods } from '../eval/methods';
+import { buildReport, type Report } from '../report/report-json';
+import { writeReport } from '../report/write-report';
+import { writeFileAtomic } from '../util/atomic-write';
+import type { CommandContext } from './context';
+
+export interface EvaluateFlags {
+  protocol: string;
+  seeds?: number[];
+  out: string;
+  config?: string;
+  movielens?: string;
+  methods?: string[];
+  resume?: boolean;
+  database: string;
+}
+
+const CHECKPOINT = '.evaluate-checkpoint.json';
+
+/**
+ * `evaluate --protocol p1`: every configured baseline and meta-learner on every seed, then
+ * report.json + report.html + SVG charts. Finished (seed, method) results are checkpointed in the
+ * output directory, so `--resume` after a Ctrl-C redoes only what was missing.
+ */
+export async function evaluateCommand(
+  flags: EvaluateFlags,
+  ctx: CommandContext,
+  loadDataset: (flags: EvaluateFlags) => Promise<Dataset>,
+  signal?: AbortSignal,
+): Promise<Report> {
+  if (flags.protocol !== 'p1') throw new Error(`--protocol: only "p1" is supported, got "${flags.protocol}"`);
+  const config = loadConfig(flags.config);
+  const seeds = flags.seeds ?? config.evaluate.seeds;
+  const methods = buildMethods(config, flags.methods);
+  const dataset = await loadDataset(flags);
+  ctx.logger.info(
+    {
+      dataset: dataset.name,
+      users: dataset.users.length,
+      items: dataset.items.length,
+      ratings: dataset.ratings.length,
+    },
+    'dataset loaded',
+  );
+  const out = resolve(flags.out);
+  const checkpointPath = join(out, CHECKPOINT);
+  const done: SeedMethodRun[] =
+    flags.resume && existsSync(checkpointPath) ? JSON.parse(readFileSync(checkpointPath, 'utf8')) : [];
+  if (done.length) ctx.logger.info({ resumed: done.length }, 'resuming from checkpoint');
+  const partial = [...done];
+  const result = await runP1(dataset, methods, {
+    seeds,
+    p1: config.evaluate.p1,
+    kShot: config.evaluate.kShot,
+    progress: ctx.progress,
+    signal,
+    done,
+    onMethodDone: (seed, run) => {
+      partial.push({ ...run, seed });
+      writeFileAtomic(checkpointPath, JSON.stringify(partial));
+      ctx.logger.info(
+        { seed, method: run.name, trainSeconds: +run.trainSeconds.toFixed(1) },
+        'method evaluated',
+      );
+    },
+  });
+  const report = buildReport(result, { ...config, seeds, methods: methods.map((m) => m.name) });
+  const files = await writeReport(out, report);
+  rmSync(checkpointPath, { force: true });
+  for (const f of files) ctx.out(`wrote ${f}`);
+  ctx.out(formatTable(report));
+  return report;
+}
+
+export async function defaultDatasetLoader(flags: EvaluateFlags): Promise<Dataset> {
+  if (flags.movielens) return readMovieLens100k(flags.movielens);
+  return loadDatasetFromStore(flags.database);
+}
+
+/** A plain-text version of the scenario table for the terminal. */
+export function formatTable(report: Report): string {
+  const scen = ['warm', 'new_user', 'new_item', 'new_user_new_item'] as const;
+  const head = ['model'.padEnd(18), ...scen.map((s) => `${s} MAE / nDCG@3`.padEnd(32))].join(' ');
+  const rows = report.models.map((m) =>
+    [
+      m.name.padEnd(18),
+      ...scen.map((s) => {
+        const x = m.scenarios[s];
+        return `${x.mae.toFixed(4)}±${x.mae_std.toFixed(3)} / ${x.ndcg3.toFixed(4)}±${x.ndcg3_std.toFixed(3)}`.padEnd(
+          32,
+        );
+      }),
+    ].join(' '),
+  );
+  return [head, ...rows].join('\n');
+}

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+
+/**
+ * The trainer's configuration file (JSON or YAML). Every key has a default (see README.md), chosen
+ * to work on MovieLens-100K; unknown keys are errors so a typo never silently falls back.
+ */
+const fieldDecl = z
+  .object({
+    name: z.string().min(1),
+    kind: z.enum(['categorical', 'multi_categorical', 'numeric', 'bucketized']),
+    boundaries: z.array(z.number()).optional(),
+    buckets: z.number().int().positive().optional(),
+    maxVocab: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const ALGORITHMS = ['maml', 'fomaml', 'reptile', 'meta-sgd', 'melu'] as const;
+export type Algorithm = (typeof ALGORITHMS)[number];
+
+const metaTrainShape = {
+  algorithm: z.enum(ALGORITHMS),
+  innerSteps: z.number().int().min(0),
+  innerLr: z.number().positive(),
+  outerLr: z.number().positive(),
+  metaBatchSize: z.number().int().positive(),
+  epochs: z.number().int().positive(),
+};
+
+const modelSchema = z
+  .object({
+    embeddingDim: z.number().int().positive().default(32),
+    hidden: z.array(z.number().int().positive()).min(1).default([64, 64]),
+    localGroups: z
+      .array(z.enum(['embeddings', 'decision', 'output']))
+      .min(1)
+      .default(['decision', 'output']),
+    /** ID embeddings for warm items plus the MetaEmb generator for new ones. */
+    idEmbeddings: z.boolean().default(false),
+    ratingRange: z.tuple([z.number(), z.number()]).default([1, 5]),
+  })
+  .strict();
+
+const trainSchema = z
+  .object({
+    algorithm: metaTrainShape.algorithm.default('melu'),
+    innerSteps: metaTrainShape.innerSteps.default(3),
+    innerLr: metaTrainShape.innerLr.default(0.01),
+    outerLr: metaTrainShape.outerLr.default(0.002),
+    metaBatchSize: metaTrainShape.metaBatchSize.default(32),
+    epochs: metaTrainShape.epochs.default(10),
+    seed: z.number().int().default(0),
+    /** Warm users held out to measure validation metrics (promotion gate). */
+    validationFraction: z.number().gt(0).lt(1).default(0.1),
+    /** Tasks: the P1 rules (drop < minRatings, cap at maxRatings, querySize query ratings). */
+    minRatings: z.number().int().positive().default(13),
+    maxRatings: z.number().int().positive().default(100),
+    querySize: z.number().int().positive().default(10),
+    /** Checkpoint every N epochs so `--resume` can continue. */
+    checkpointEvery: z.number().int().positive().default(1),
+  })
+  .strict();
+
+const adaptSchema = z
+  .object({
+    steps: z.number().int().min(0).default(3),
+    lr: z.number().positive().default(0.01),
+  })
+  .strict();
+
+/** A meta-learner evaluated by `evaluate`: its name in the report, plus overrides of `train`/`model`. */
+const learnerSchema = z
+  .object({
+    name: z.string().min(1),
+    ...Object.fromEntries(Object.entries(metaTrainShape).map(([k, v]) => [k, v.optional()])),
+    model: modelSchema.partial().optional(),
+    adapt: adaptSchema.partial().optional(),
+  })
+  .strict() as z.ZodType<LearnerConfig>;
+
+export interface LearnerConfig {
+  name: string;
+  algorithm?: Algorithm;
+  innerSteps?: number;
+  innerLr?: number;
+  outerLr?: number;
+  metaBatchSize?: number;
+  epochs?: number;
+  model?: Partial<ModelSection>;
+  adapt?: Partial<AdaptSection>;
+}
+
+const BASELINES = ['global-mean', 'item-bias', 'user-item-bias', 'fine-tuned-net'] as const;
+export type BaselineName = (typeof BASELINES)[number];
+
+const evaluateSchema = z
+  .object({
+    seeds: z.array(z.number().int()).min(1).default([0, 1, 2]),
+    kShot: z.array(z.number().int().positive()).min(1).default([1, 3, 5, 10, 20]),
+    baselines: z.array(z.enum(BASELINES)).default([...BASELINES]),
+    learners: z.array(learnerSchema).default([{ name: 'melu', algorithm: 'melu' }]),
+    p1: z
+      .object({
+        minRatings: z.number().int().positive().default(13),
+        maxRatings: z.number().int().positive().default(100),
+        querySize: z.number().int().positive().default(10),
+        newItemYear: z.number().int().default(1997),
+        newUserFraction: z.number().gt(0).lt(1).default(0.2),
+        validationFraction: z.number().gt(0).lt(1).default(0.1),
+        testFraction: z.number().gt(0).lt(1).default(0.1),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const DEFAULT_FEATURES = {
+  user: [
+    { name: 'gender', kind: 'categorical' as const },
+    { name: 'age', kind: 'bucketized' as const, boundaries: [18, 25, 35, 45, 50, 56] },
+    { name: 'occupation', kind: 'categorical' as const },
+    { name: 'zip_prefix', kind: 'categorical' as const, maxVocab: 100 },
+  ],
+  // release_year buckets end at 1995 so new (1997+) items share a bucket trained on 1995-96 items.
+  item: [
+    { name: 'genres', kind: 'multi_categorical' as const },
+    { name: 'release_year', kind: 'bucketized' as const, boundaries: [1960, 1980, 1990, 1995] },
+  ],
+};
+
+export const configSchema = z
+  .object({
+    features: z
+      .object({ user: z.array(fieldDecl), item: z.array(fieldDecl) })
+      .strict()
+      .default(DEFAULT_FEATURES),
+    model: modelSchema.prefault({}),
+    train: trainSchema.prefault({}),
+    adapt: adaptSchema.prefault({}),
+    promotion: z
+      .object({
+        /** Validation metric compared with the promoted model's; lower is better for mae/rmse. */
+        metric: z.enum(['mae', 'rmse', 'ndcg3']).default('mae'),
+        /** Required improvement over the promoted model (absolute). */
+        minImprovement: z.number().min(0).default(0),
+      })
+      .strict()
+      .prefault({}),
+    evaluate: evaluateSchema.prefault({}),
+    schedule: z
+      .object({
+        /** A run's lock expires this long after its last heartbeat (a crashed run frees it). */
+        lockTtlSeconds: z.number().int().positive().default(300),
+        heartbeatSeconds: z.number().int().positive().default(30),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type TrainerConfig = z.infer<typeof configSchema>;
+export type ModelSection = TrainerConfig['model'];
+export type AdaptSection = TrainerConfig['adapt'];
+export type TrainSection = TrainerConfig['train'];

@@ -1,0 +1,101 @@
+import type { HarnessResult, SeedMethodRun } from '../eval/harness';
+import { SCENARIOS, type Scenario } from '../protocol/scenarios';
+
+/** report.json, a stable schema other tools read (see apps/trainer/README.md). */
+export interface ScenarioSummary {
+  mae: number;
+  mae_std: number;
+  rmse: number;
+  ndcg3: number;
+  ndcg3_std: number;
+  p5: number;
+}
+
+export interface ModelSummary {
+  name: string;
+  scenarios: Record<Scenario, ScenarioSummary>;
+  train_seconds: number;
+  backend: string;
+  /** Additions to the agreed schema: */
+  k_shot: { k: number; mae: number; mae_std: number; ndcg3: number; ndcg3_std: number; tasks: number }[];
+  loss_history: { seed: number; values: number[] }[];
+  tuned: { seed: number; values: Record<string, unknown> }[];
+}
+
+export interface Report {
+  protocol: 'p1';
+  dataset: string;
+  seeds: number[];
+  tasks: Record<Scenario, number>;
+  models: ModelSummary[];
+  splits: HarnessResult['splits'];
+  generated_at: string;
+  config: unknown;
+}
+
+export function mean(values: readonly number[]): number {
+  return values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+/** Sample standard deviation over seeds (0 for a single seed). */
+export function std(values: readonly number[]): number {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1));
+}
+
+export function buildReport(result: HarnessResult, config: unknown, now = new Date()): Report {
+  const names = [...new Set(result.runs.map((r) => r.name))];
+  return {
+    protocol: 'p1',
+    dataset: result.dataset,
+    seeds: result.seeds,
+    tasks: result.tasks,
+    models: names.map((name) =>
+      summarise(
+        name,
+        result.runs.filter((r) => r.name === name),
+      ),
+    ),
+    splits: result.splits,
+    generated_at: now.toISOString(),
+    config,
+  };
+}
+
+function summarise(name: string, runs: readonly SeedMethodRun[]): ModelSummary {
+  const scenarios = {} as Record<Scenario, ScenarioSummary>;
+  for (const s of SCENARIOS) {
+    const pick = (f: 'mae' | 'rmse' | 'ndcg3' | 'p5') => runs.map((r) => r.scenarios[s][f]);
+    scenarios[s] = {
+      mae: mean(pick('mae')),
+      mae_std: std(pick('mae')),
+      rmse: mean(pick('rmse')),
+      ndcg3: mean(pick('ndcg3')),
+      ndcg3_std: std(pick('ndcg3')),
+      p5: mean(pick('p5')),
+    };
+  }
+  const ks = runs[0].kShot.map((p) => p.k);
+  return {
+    name,
+    scenarios,
+    train_seconds: mean(runs.map((r) => r.trainSeconds)),
+    backend: runs[0].backend,
+    k_shot: ks.map((k) => {
+      const at = runs.map((r) => r.kShot.find((p) => p.k === k)!);
+      return {
+        k,
+        mae: mean(at.map((p) => p.mae)),
+        mae_std: std(at.map((p) => p.mae)),
+        ndcg3: mean(at.map((p) => p.ndcg3)),
+        ndcg3_std: std(at.map((p) => p.ndcg3)),
+        tasks: at[0].tasks,
+      };
+    }),
+    loss_history: runs
+      .filter((r) => r.lossHistory.length > 0)
+      .map((r) => ({ seed: r.seed, values: r.lossHistory })),
+    tuned: runs.filter((r) => r.tuned).map((r) => ({ seed: r.seed, values: r.tuned! })),
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Turns Ctrl-C / SIGTERM into an AbortSignal so long jobs stop at a safe point (no half-written
+ * artifact, run marked cancelled). A second Ctrl-C exits at once.
+ */
+export async function withInterrupt<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let count = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    count++;
+    if (count > 1) process.exit(130);
+    process.stderr.write(`\n${sig}: stopping at the next safe point (again to force)\n`);
+    controller.abort(new CancelledError(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await job(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export class CancelledError extends Error {
+  override readonly name = 'CancelledError';
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw signal.reason instanceof Error ? signal.reason : new CancelledError('cancelled');
+  }
+}
+
+export function isCancellation(err: unknown): boolean {
+  return err instanceof CancelledError || (err instanceof Error && err.name === 'AbortError');
+}

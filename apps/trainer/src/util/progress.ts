@@ -1,0 +1,74 @@
+import { SingleBar, Presets } from 'cli-progress';
+import type { Logger } from './logger';
+
+/** One long step's progress: a bar with ETA on a TTY, throttled log lines otherwise. */
+export interface ProgressBar {
+  update(done: number, info?: Record<string, number | string>): void;
+  stop(): void;
+}
+
+export interface ProgressReporter {
+  start(label: string, total: number): ProgressBar;
+}
+
+export function createProgress(logger: Logger, tty = Boolean(process.stderr.isTTY)): ProgressReporter {
+  return tty ? new TtyProgress() : new LogProgress(logger);
+}
+
+class TtyProgress implements ProgressReporter {
+  start(label: string, total: number): ProgressBar {
+    const bar = new SingleBar(
+      {
+        format: `${label.padEnd(28)} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} {info}`,
+        stream: process.stderr,
+        hideCursor: true,
+        etaBuffer: 50,
+      },
+      Presets.shades_classic,
+    );
+    bar.start(total, 0, { info: '' });
+    return {
+      update: (done, info) => bar.update(done, { info: info ? formatInfo(info) : '' }),
+      stop: () => bar.stop(),
+    };
+  }
+}
+
+/** Without a TTY: a log line at most every `intervalMs`, plus the first and the last. */
+export class LogProgress implements ProgressReporter {
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs = 5000,
+  ) {}
+
+  start(label: string, total: number): ProgressBar {
+    const started = Date.now();
+    let last = 0;
+    this.logger.info({ step: label, done: 0, total }, `${label}: started`);
+    return {
+      update: (done, info) => {
+        const now = Date.now();
+        if (done < total && now - last < this.intervalMs) return;
+        last = now;
+        const elapsed = (now - started) / 1000;
+        const eta = done > 0 ? Math.round((elapsed / done) * (total - done)) : undefined;
+        this.logger.info(
+          { step: label, done, total, etaSeconds: eta, ...info },
+          `${label}: ${done}/${total}`,
+        );
+      },
+      stop: () => undefined,
+    };
+  }
+}
+
+/** For tests and quiet library use. */
+export const silentProgress: ProgressReporter = {
+  start: () => ({ update: () => undefined, stop: () => undefined }),
+};
+
+function formatInfo(info: Record<string, number | string>): string {
+  return Object.entries(info)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(4) : v}`)
+    .join(' ');
+}

@@ -1,0 +1,42 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../src/config/load';
+
+describe('config', () => {
+  it('fills every default from an empty config', () => {
+    const c = parseConfig({});
+    expect(c.train.algorithm).toBe('melu');
+    expect(c.evaluate.seeds).toEqual([0, 1, 2]);
+    expect(c.evaluate.kShot).toEqual([1, 3, 5, 10, 20]);
+    expect(c.evaluate.p1.minRatings).toBe(13);
+    expect(c.features.item.map((f) => f.name)).toEqual(['genres', 'release_year']);
+  });
+
+  it('names the bad key, nested or unknown', () => {
+    expect(() => parseConfig({ train: { innerLr: -1 } })).toThrow(/^train\.innerLr: /);
+    expect(() => parseConfig({ train: { innerLR: 0.1 } })).toThrow(/^train\.innerLR: unknown key/);
+    expect(() => parseConfig({ evaluate: { learners: [{ name: 'x', algorithm: 'sgd' }] } })).toThrow(
+      /^evaluate\.learners\.0\.algorithm: /,
+    );
+    try {
+      parseConfig({ schedule: { lockTtlSeconds: 'soon' } });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).field).toBe('schedule.lockTtlSeconds');
+    }
+  });
+
+  it('reads YAML and JSON files and overrides only what they set', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'c.yaml'), 'train:\n  epochs: 2\nevaluate:\n  seeds: [5]\n');
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ adapt: { steps: 7 } }));
+    const y = loadConfig(join(dir, 'c.yaml'));
+    expect(y.train.epochs).toBe(2);
+    expect(y.train.innerSteps).toBe(parseConfig({}).train.innerSteps);
+    expect(y.evaluate.seeds).toEqual([5]);
+    expect(loadConfig(join(dir, 'c.json')).adapt.steps).toBe(7);
+    writeFileSync(join(dir, 'bad.json'), '{ nope');
+    expect(() => loadConfig(join(dir, 'bad.json'))).toThrow(/^--config: .*not valid JSON/);
+  });
+});
