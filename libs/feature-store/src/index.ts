@@ -1,2 +1,23 @@
 /** @warmstart/feature-store: Prisma feature store over SQLite (default) and PostgreSQL. */
 export * from './database-url';
+export * from './errors';
+export type * from './types';
+export { migrate, type MigrateResult } from './db/migrate';
+export { resolveDatabase, type ResolvedDatabase } from './db/location';
+export {
+  FeatureStore,
+  openFeatureStore,
+  type FeatureStoreOptions,
+  type IngestOptions,
+} from './store/feature-store';
+export type * from './store/inputs';
+export type { CacheOptions, UserWatermark } from './store/online';
+export { Snapshot, type TaskOptions, type UserInteractions } from './store/snapshot';
+export {
+  ModelRegistry,
+  type ModelStatus,
+  type ModelVersionRecord,
+  type RegisterModelInput,
+} from './store/registry';
+export { TrainingRuns, type RunStatus, type TrainingRunRecord } from './store/runs';
+export { FeatureSpecs, type FeatureSpecVersionRecord } from './store/feature-specs';

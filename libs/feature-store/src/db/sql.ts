@@ -1,0 +1,63 @@
+import type { Tx } from './client';
+
+/** A value bound to a raw SQL parameter. */
+export type SqlValue = string | number | null;
+
+// Bound parameters per statement: below SQLite's 32766 and PostgreSQL's 65535.
+const MAX_PARAMS = 8000;
+
+/** Stores a Date the way Prisma's adapters do (ISO 8601 with an explicit UTC offset). */
+export function sqlTime(d: Date): string {
+  return d.toISOString().replace('Z', '+00:00');
+}
+
+/** Raw SQL text for the two dialects (placeholders differ: `?` vs `$n`). */
+export class Dialect {
+  constructor(readonly provider: 'sqlite' | 'postgresql') {}
+
+  /** `(?, ?), (?, ?)` or `($1, $2), ($3, $4)` for `rows` rows of `cols` columns, from parameter `start`. */
+  values(rows: number, cols: number, start = 0, casts: readonly string[] = []): string {
+    const out: string[] = [];
+    let n = start;
+    for (let r = 0; r < rows; r++) {
+      const cells: string[] = [];
+      for (let c = 0; c < cols; c++) {
+        n++;
+        const p = this.provider === 'sqlite' ? '?' : `$${n}`;
+        cells.push(this.provider === 'postgresql' && casts[c] ? `${p}::${casts[c]}` : p);
+      }
+      out.push(`(${cells.join(', ')})`);
+    }
+    return out.join(', ');
+  }
+
+  /** `?, ?, ?` or `$1, $2, $3` for an IN list. */
+  list(count: number, start = 0): string {
+    return Array.from({ length: count }, (_, i) =>
+      this.provider === 'sqlite' ? '?' : `$${start + i + 1}`,
+    ).join(', ');
+  }
+
+  /**
+   * Multi-row INSERT in chunks; `suffix` is e.g. an ON CONFLICT clause. `casts` names PostgreSQL
+   * types for parameters that need one (timestamps are sent as text). Returns rows affected.
+   */
+  async insertMany(
+    tx: Tx,
+    table: string,
+    columns: readonly string[],
+    rows: readonly SqlValue[][],
+    suffix = '',
+    casts: readonly string[] = [],
+  ): Promise<number> {
+    const perChunk = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
+    const cols = columns.map((c) => `"${c}"`).join(', ');
+    let affected = 0;
+    for (let i = 0; i < rows.length; i += perChunk) {
+      const chunk = rows.slice(i, i + perChunk);
+      const sql = `INSERT INTO "${table}" (${cols}) VALUES ${this.values(chunk.length, columns.length, 0, casts)} ${suffix}`;
+      affected += await tx.$executeRawUnsafe(sql, ...chunk.flat());
+    }
+    return affected;
+  }
+}

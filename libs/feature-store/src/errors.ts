@@ -1,0 +1,42 @@
+/**
+ * Bad input; `field` names the offending value (e.g. `interactions[3].value`). Same shape and
+ * `name` as @warmstart/core's ValidationError, so apps map both to INVALID_ARGUMENT.
+ */
+export class ValidationError extends Error {
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+    this.name = 'ValidationError';
+  }
+}
+
+/** A record that does not exist (maps to NOT_FOUND). */
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** The operation is not possible in the current state, e.g. no earlier model to roll back to. */
+export class FailedPreconditionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FailedPreconditionError';
+  }
+}
+
+/** A malformed input file: names the file, the 1-based line and the field. */
+export class ImportError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(`${file}:${line}: ${field}: ${detail}`);
+    this.name = 'ImportError';
+  }
+}

@@ -1,0 +1,141 @@
+import type { Db } from '../db/client';
+import { createClient } from '../db/client';
+import { resolveDatabase, type ResolvedDatabase } from '../db/location';
+import { migrate } from '../db/migrate';
+import { Dialect } from '../db/sql';
+import { checkTime, RATING_RANGE } from '../validate';
+import { writeInteractions, writeItems, writeUsers } from './writes';
+import type { UserRecord } from '../types';
+import { FeatureSpecs } from './feature-specs';
+import type { IngestResult, InteractionInput, ItemRecordInput } from './inputs';
+import { OnlineReads, type CacheOptions } from './online';
+import { ModelRegistry } from './registry';
+import { TrainingRuns } from './runs';
+import { Snapshot } from './snapshot';
+import { validateInteractions, validateItems, validateUsers } from './validate-inputs';
+
+/** Options of `openFeatureStore`. */
+export interface FeatureStoreOptions {
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+  cache?: CacheOptions;
+  /** Inclusive range accepted for rating interactions (default [1, 5]). */
+  ratingRange?: readonly [number, number];
+  /** Interactive transaction timeout for bulk writes (default 10 minutes). */
+  transactionTimeoutMs?: number;
+}
+
+/** Options of a bulk ingest. */
+export interface IngestOptions {
+  /** Create users that do not exist yet, without features (default true). Unknown items always reject. */
+  createUsers?: boolean;
+}
+
+/** The feature store: one typed API over SQLite and PostgreSQL. Create with `openFeatureStore`. */
+export class FeatureStore extends OnlineReads {
+  readonly provider: 'sqlite' | 'postgresql';
+  readonly registry: ModelRegistry;
+  readonly runs: TrainingRuns;
+  readonly featureSpecs: FeatureSpecs;
+  /** @internal */
+  readonly dialect: Dialect;
+  private readonly ratingRange: readonly [number, number];
+  private readonly txTimeout: number;
+
+  /** @internal use `openFeatureStore`. */
+  constructor(
+    /** The Prisma client (escape hatch for ad-hoc queries; the schema is prisma/schema.prisma). */
+    readonly prisma: Db,
+    readonly database: ResolvedDatabase,
+    options: FeatureStoreOptions = {},
+  ) {
+    super(prisma, options.cache);
+    this.provider = database.provider;
+    this.dialect = new Dialect(database.provider);
+    this.registry = new ModelRegistry(prisma);
+    this.runs = new TrainingRuns(prisma, this.dialect);
+    this.featureSpecs = new FeatureSpecs(prisma);
+    this.ratingRange = options.ratingRange ?? RATING_RANGE;
+    this.txTimeout = options.transactionTimeoutMs ?? 600_000;
+  }
+
+  /** @internal Runs `fn` in one interactive transaction (all or nothing). */
+  transaction<T>(fn: (tx: Parameters<Parameters<Db['$transaction']>[0]>[0]) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn, { timeout: this.txTimeout, maxWait: 60_000 });
+  }
+
+  /** Upserts users in one transaction; users whose features are unchanged are not rewritten. Returns how many changed. */
+  async upsertUsers(users: readonly UserRecord[]): Promise<number> {
+    validateUsers(users);
+    if (users.length === 0) return 0;
+    const changed = await this.transaction((tx) => writeUsers(tx, this.dialect, users, new Date()));
+    this.invalidateUsers(users.map((u) => u.id));
+    return changed.length;
+  }
+
+  /** Upserts items (features, availableAt, status) in one transaction. Returns how many changed. */
+  async upsertItems(items: readonly ItemRecordInput[]): Promise<number> {
+    validateItems(items);
+    if (items.length === 0) return 0;
+    const changed = await this.transaction((tx) => writeItems(tx, this.dialect, items, new Date()));
+    this.invalidateItems(items.map((it) => it.id));
+    return changed.length;
+  }
+
+  /** Ingests interactions in one transaction; event ids already stored count as duplicates. */
+  async ingestInteractions(
+    rows: readonly InteractionInput[],
+    options: IngestOptions = {},
+  ): Promise<IngestResult> {
+    validateInteractions(rows, this.ratingRange);
+    if (rows.length === 0) return { ingested: 0, duplicates: 0 };
+    const result = await this.transaction((tx) =>
+      writeInteractions(tx, this.dialect, rows, new Date(), options.createUsers ?? true),
+    );
+    this.invalidateInteractions(new Set(rows.map((r) => r.userId)));
+    return result;
+  }
+
+  /** A point-in-time snapshot at `watermark` (default: now), streamed page by page. */
+  snapshot(watermark: Date = new Date(), options: { pageSize?: number } = {}): Snapshot {
+    checkTime('watermark', watermark);
+    return new Snapshot(this.prisma, watermark, options.pageSize);
+  }
+
+  /** Latest interaction event time in the store (a natural training watermark), or null when empty. */
+  async latestEventTime(): Promise<Date | null> {
+    const agg = await this.prisma.interaction.aggregate({ _max: { eventTime: true } });
+    return agg._max.eventTime ?? null;
+  }
+
+  /** Row counts (users, items, interactions). */
+  async counts(): Promise<{ users: number; items: number; interactions: number }> {
+    const [users, items, interactions] = await Promise.all([
+      this.prisma.user.count(),
+      this.prisma.item.count(),
+      this.prisma.interaction.count(),
+    ]);
+    return { users, items, interactions };
+  }
+
+  /** Closes the connection(s). */
+  async close(): Promise<void> {
+    this.clear();
+    await this.prisma.$disconnect();
+  }
+}
+
+/**
+ * Opens the store at `database` (a SQLite file path, default `./data/warmstart.db`, or a
+ * `postgresql://` URL, optionally with `?schema=name`), applying pending migrations first.
+ */
+export async function openFeatureStore(
+  database?: string,
+  options: FeatureStoreOptions = {},
+): Promise<FeatureStore> {
+  const resolved = resolveDatabase(database);
+  if (options.migrate !== false) await migrate(resolved);
+  const prisma = createClient(resolved);
+  await prisma.$connect();
+  return new FeatureStore(prisma, resolved, options);
+}

@@ -1,0 +1,212 @@
+import { LRUCache } from 'lru-cache';
+import type { Db } from '../db/client';
+import { ValidationError } from '../errors';
+import { checkId, checkTime } from '../validate';
+import type { Rating } from '../types';
+import { decodeFeatures } from './feature-rows';
+import type { ItemStatus, Page, PageRequest, StoredItem, StoredUser } from './inputs';
+import { decodeCursor, encodeCursor, pageLimit } from './pages';
+
+/** Latest ingestion of a user's interactions: changes whenever the user gets a new interaction. */
+export interface UserWatermark {
+  /** Highest interaction sequence number of the user (0 when none). */
+  sequence: number;
+  /** When that interaction was ingested (null when none). */
+  time: Date | null;
+  count: number;
+}
+
+/** Cache settings: entries per kind and time-to-live (bounds staleness from other processes' writes). */
+export interface CacheOptions {
+  max?: number;
+  ttlMs?: number;
+}
+
+type ItemRow = {
+  id: string;
+  availableAt: Date | null;
+  status: string;
+  createdAt: Date;
+  updatedAt: Date;
+  features: { field: string; kind: string; position: number; text: string | null; number: number | null }[];
+};
+
+function toItem(r: ItemRow): StoredItem {
+  return {
+    id: r.id,
+    features: decodeFeatures(r.features),
+    availableAt: r.availableAt ?? r.createdAt,
+    status: r.status as ItemStatus,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+const currentFeatures = { features: { where: { validTo: null } } } as const;
+
+/** Online reads with an in-process LRU cache; writers call `invalidate*` for the ids they touched. */
+export class OnlineReads {
+  private readonly users: LRUCache<string, StoredUser>;
+  private readonly items: LRUCache<string, StoredItem>;
+  private readonly recent: LRUCache<string, { limit: number; ratings: Rating[] }>;
+
+  constructor(
+    private readonly db: Db,
+    cache: CacheOptions = {},
+  ) {
+    const opts = { max: cache.max ?? 10_000, ttl: cache.ttlMs ?? 30_000 };
+    this.users = new LRUCache(opts);
+    this.items = new LRUCache(opts);
+    this.recent = new LRUCache(opts);
+  }
+
+  invalidateUsers(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.users.delete(id);
+      this.recent.delete(id);
+    }
+  }
+
+  invalidateItems(ids: Iterable<string>): void {
+    for (const id of ids) this.items.delete(id);
+  }
+
+  invalidateInteractions(userIds: Iterable<string>): void {
+    for (const id of userIds) this.recent.delete(id);
+  }
+
+  clear(): void {
+    this.users.clear();
+    this.items.clear();
+    this.recent.clear();
+  }
+
+  /** Users by id, one query for all cache misses; absent ids are missing from the map. */
+  async getUsers(ids: readonly string[]): Promise<Map<string, StoredUser>> {
+    ids.forEach((id, i) => checkId(`ids[${i}]`, id));
+    const out = new Map<string, StoredUser>();
+    const misses = ids.filter((id) => {
+      const hit = this.users.get(id);
+      if (hit) out.set(id, hit);
+      return !hit;
+    });
+    if (misses.length > 0) {
+      const rows = await this.db.user.findMany({
+        where: { id: { in: [...new Set(misses)] } },
+        include: currentFeatures,
+      });
+      for (const r of rows) {
+        const user = {
+          id: r.id,
+          features: decodeFeatures(r.features),
+          createdAt: r.createdAt,
+          updatedAt: r.updatedAt,
+        };
+        this.users.set(r.id, user);
+        out.set(r.id, user);
+      }
+    }
+    return out;
+  }
+
+  /** Items by id (any status), one query for all cache misses. */
+  async getItems(ids: readonly string[]): Promise<Map<string, StoredItem>> {
+    ids.forEach((id, i) => checkId(`ids[${i}]`, id));
+    const out = new Map<string, StoredItem>();
+    const misses = ids.filter((id) => {
+      const hit = this.items.get(id);
+      if (hit) out.set(id, hit);
+      return !hit;
+    });
+    if (misses.length > 0) {
+      const rows = await this.db.item.findMany({
+        where: { id: { in: [...new Set(misses)] } },
+        include: currentFeatures,
+      });
+      for (const r of rows) {
+        const item = toItem(r);
+        this.items.set(r.id, item);
+        out.set(r.id, item);
+      }
+    }
+    return out;
+  }
+
+  /** The user's `limit` most recent interactions (event time) strictly before `before`, newest first. */
+  async recentInteractions(userId: string, limit: number, before?: Date): Promise<Rating[]> {
+    checkId('userId', userId);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new ValidationError('limit', `${String(limit)} is not an integer in 1..10000`);
+    }
+    checkTime('before', before, true);
+    if (!before) {
+      const hit = this.recent.get(userId);
+      if (hit && hit.limit >= limit) return hit.ratings.slice(0, limit);
+    }
+    const rows = await this.db.interaction.findMany({
+      where: { userId, ...(before ? { eventTime: { lt: before } } : {}) },
+      orderBy: [{ eventTime: 'desc' }, { seq: 'desc' }],
+      take: limit,
+      select: { itemId: true, value: true, eventTime: true },
+    });
+    const ratings = rows.map((r) => ({ itemId: r.itemId, value: r.value, time: r.eventTime }));
+    if (!before) this.recent.set(userId, { limit, ratings });
+    return ratings.slice();
+  }
+
+  /** The user's latest ingestion (sequence and time): a cache key for per-user adapted state. */
+  async userWatermark(userId: string): Promise<UserWatermark> {
+    checkId('userId', userId);
+    const agg = await this.db.interaction.aggregate({
+      where: { userId },
+      _max: { seq: true, ingestedAt: true },
+      _count: { _all: true },
+    });
+    return { sequence: agg._max.seq ?? 0, time: agg._max.ingestedAt ?? null, count: agg._count._all };
+  }
+
+  /** Active items available at or after `since`, oldest first, page by page. */
+  async newItemsSince(since: Date, page?: PageRequest): Promise<Page<StoredItem>> {
+    checkTime('since', since);
+    const limit = pageLimit(page);
+    const after = decodeCursor(page?.cursor, 2);
+    const afterTime = after ? new Date(after[0]) : null;
+    const rows = await this.db.item.findMany({
+      where: {
+        status: 'active',
+        availableAt: { gte: since },
+        ...(after && afterTime
+          ? {
+              OR: [
+                { availableAt: { gt: afterTime } },
+                { availableAt: afterTime, id: { gt: String(after[1]) } },
+              ],
+            }
+          : {}),
+      },
+      orderBy: [{ availableAt: 'asc' }, { id: 'asc' }],
+      take: limit + 1,
+      include: currentFeatures,
+    });
+    const items = rows.slice(0, limit).map(toItem);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: rows.length > limit ? encodeCursor([last.availableAt.toISOString(), last.id]) : null,
+    };
+  }
+
+  /** All active items in id order, page by page. */
+  async activeItems(page?: PageRequest): Promise<Page<StoredItem>> {
+    const limit = pageLimit(page);
+    const after = decodeCursor(page?.cursor, 1);
+    const rows = await this.db.item.findMany({
+      where: { status: 'active', ...(after ? { id: { gt: String(after[0]) } } : {}) },
+      orderBy: { id: 'asc' },
+      take: limit + 1,
+      include: currentFeatures,
+    });
+    const items = rows.slice(0, limit).map(toItem);
+    return { items, nextCursor: rows.length > limit ? encodeCursor([items[items.length - 1].id]) : null };
+  }
+}

@@ -1,0 +1,136 @@
+import { openFeatureStore, ValidationError, type FeatureStore } from '../src';
+import { backends, type TestDatabase } from './helpers/backends';
+
+const t0 = new Date('2020-01-01T00:00:00Z');
+const at = (days: number) => new Date(t0.getTime() + days * 86_400_000);
+
+describe.each(backends)('writes and online reads on $name', ({ create }) => {
+  let db: TestDatabase;
+  let store: FeatureStore;
+
+  beforeEach(async () => {
+    db = create();
+    store = await openFeatureStore(db.url);
+    await store.upsertItems([
+      { id: 'i1', features: { genres: ['Action', 'Comedy'], year: 1995 }, availableAt: at(0) },
+      { id: 'i2', features: { genres: [], year: null }, availableAt: at(10) },
+      { id: 'i3', features: { genres: ['Drama'] }, availableAt: at(20), status: 'retired' },
+    ]);
+    await store.upsertUsers([{ id: 'u1', features: { gender: 'F', age: 31 } }]);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('round-trips typed features of users and items', async () => {
+    const users = await store.getUsers(['u1', 'nobody']);
+    expect(users.get('u1')?.features).toEqual({ gender: 'F', age: 31 });
+    expect(users.has('nobody')).toBe(false);
+    const items = await store.getItems(['i1', 'i2', 'i3']);
+    expect(items.get('i1')?.features).toEqual({ genres: ['Action', 'Comedy'], year: 1995 });
+    expect(items.get('i2')?.features).toEqual({ genres: [], year: null });
+    expect(items.get('i3')?.status).toBe('retired');
+    expect(items.get('i2')?.availableAt.toISOString()).toBe(at(10).toISOString());
+    // the rows are queryable, not a blob
+    const action = await store.prisma.itemFeature.findMany({ where: { field: 'genres', text: 'Action' } });
+    expect(action.map((r) => r.itemId)).toEqual(['i1']);
+  });
+
+  it('ingests idempotently by event id and reads recent interactions newest first', async () => {
+    const rows = [
+      { eventId: 'e1', userId: 'u1', itemId: 'i1', value: 4, eventTime: at(1) },
+      { eventId: 'e2', userId: 'u1', itemId: 'i2', value: 2, eventTime: at(3) },
+      { eventId: 'e3', userId: 'u2', itemId: 'i1', value: 1, kind: 'implicit' as const, eventTime: at(2) },
+    ];
+    expect(await store.ingestInteractions(rows)).toEqual({ ingested: 3, duplicates: 0 });
+    const w1 = await store.userWatermark('u1');
+    expect(await store.ingestInteractions(rows)).toEqual({ ingested: 0, duplicates: 3 });
+    expect((await store.counts()).interactions).toBe(3);
+    expect(await store.userWatermark('u1')).toEqual(w1);
+    expect((await store.recentInteractions('u1', 10)).map((r) => r.itemId)).toEqual(['i2', 'i1']);
+    expect((await store.recentInteractions('u1', 10, at(2))).map((r) => r.itemId)).toEqual(['i1']);
+    // u2 was created on its first interaction
+    expect((await store.getUsers(['u2'])).get('u2')?.features).toEqual({});
+  });
+
+  it('invalidates the cache on writes and moves the user watermark', async () => {
+    await store.ingestInteractions([
+      { eventId: 'a', userId: 'u1', itemId: 'i1', value: 5, eventTime: at(1) },
+    ]);
+    expect(await store.recentInteractions('u1', 5)).toHaveLength(1);
+    const before = await store.userWatermark('u1');
+    await store.ingestInteractions([
+      { eventId: 'b', userId: 'u1', itemId: 'i2', value: 3, eventTime: at(2) },
+    ]);
+    expect((await store.recentInteractions('u1', 5)).map((r) => r.itemId)).toEqual(['i2', 'i1']);
+    const after = await store.userWatermark('u1');
+    expect(after.sequence).toBeGreaterThan(before.sequence);
+    expect(after.count).toBe(2);
+
+    expect((await store.getUsers(['u1'])).get('u1')?.features.age).toBe(31);
+    await store.upsertUsers([{ id: 'u1', features: { gender: 'F', age: 32 } }]);
+    expect((await store.getUsers(['u1'])).get('u1')?.features.age).toBe(32);
+  });
+
+  it('rejects a batch with a bad row, naming row and field, and writes nothing', async () => {
+    const bad = [
+      { eventId: 'x1', userId: 'u1', itemId: 'i1', value: 4, eventTime: at(1) },
+      { eventId: 'x2', userId: 'u1', itemId: 'i1', value: 7, eventTime: at(1) },
+    ];
+    await expect(store.ingestInteractions(bad)).rejects.toThrow(
+      'interactions[1].value: rating 7 is outside 1..5',
+    );
+    await expect(
+      store.ingestInteractions([{ eventId: 'x3', userId: 'u1', itemId: 'nope', value: 4, eventTime: at(1) }]),
+    ).rejects.toThrow('interactions[0].itemId: unknown item "nope"');
+    await expect(
+      store.ingestInteractions([{ eventId: '', userId: 'u1', itemId: 'i1', value: 4, eventTime: at(1) }]),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      store.ingestInteractions([
+        { eventId: 'y', userId: 'u1', itemId: 'i1', value: 4, eventTime: new Date(NaN) },
+      ]),
+    ).rejects.toThrow('interactions[0].eventTime');
+    await expect(
+      store.upsertItems([
+        { id: 'ok', features: {} },
+        { id: 'bad', features: { year: Infinity } },
+      ]),
+    ).rejects.toThrow('items[1].features.year');
+    expect(await store.counts()).toEqual({ users: 1, items: 3, interactions: 0 });
+  });
+
+  it('re-sending an upsert batch changes nothing', async () => {
+    const first = (await store.getItems(['i1'])).get('i1');
+    store.clear();
+    expect(
+      await store.upsertItems([
+        { id: 'i1', features: { genres: ['Action', 'Comedy'], year: 1995 }, availableAt: at(0) },
+      ]),
+    ).toBe(0);
+    expect((await store.getItems(['i1'])).get('i1')?.updatedAt).toEqual(first?.updatedAt);
+    expect(await store.prisma.itemFeature.count({ where: { itemId: 'i1' } })).toBe(3);
+  });
+
+  it('pages active items and new items since a time', async () => {
+    await store.upsertItems(
+      Array.from({ length: 5 }, (_, k) => ({ id: `n${k}`, features: {}, availableAt: at(30 + k) })),
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.activeItems({ limit: 2, cursor });
+      seen.push(...page.items.map((it) => it.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['i1', 'i2', 'n0', 'n1', 'n2', 'n3', 'n4']);
+    const fresh = await store.newItemsSince(at(10), { limit: 3 });
+    expect(fresh.items.map((it) => it.id)).toEqual(['i2', 'n0', 'n1']);
+    const rest = await store.newItemsSince(at(10), { limit: 3, cursor: fresh.nextCursor });
+    expect(rest.items.map((it) => it.id)).toEqual(['n2', 'n3', 'n4']);
+    expect(rest.nextCursor).toBeNull();
+    await expect(store.activeItems({ cursor: 'garbage' })).rejects.toThrow('page.cursor');
+  });
+});
