@@ -1,0 +1,99 @@
+import {
+  adapt,
+  score,
+  type AdaptOptions,
+  type AdaptedUsers,
+  type EncodedItems,
+  type RecommenderModel,
+} from '@warmstart/core';
+import type {
+  AdaptInput,
+  AdaptedUser,
+  EncodedItemSet,
+  ModelRuntime,
+  ServingModel,
+} from '../ports/model-runtime.port';
+import type { ItemRecord, ModelRef } from '../ports/types';
+
+/** Loads an artifact directory into a model (core's `loadModel`, which verifies checksums). */
+export type ModelLoader = (artifactDir: string) => Promise<RecommenderModel>;
+
+/** The ModelRuntime port over @warmstart/core: batched `adapt`, encoded items, per-user `score`. */
+export class CoreModelRuntime implements ModelRuntime {
+  constructor(
+    private readonly loader: ModelLoader,
+    private readonly adaptOptions: AdaptOptions = {},
+  ) {}
+
+  async load(artifactDir: string, ref: ModelRef): Promise<ServingModel> {
+    return new CoreServingModel(await this.loader(artifactDir), ref, this.adaptOptions);
+  }
+}
+
+class CoreEncodedItems implements EncodedItemSet {
+  constructor(readonly encoded: EncodedItems) {}
+
+  get ids(): readonly string[] {
+    return this.encoded.ids;
+  }
+
+  dispose(): void {
+    this.encoded.dispose();
+  }
+}
+
+/** A slice of a batched adaptation: the batch's tensors are freed when its last user is. */
+class CoreAdaptedUser implements AdaptedUser {
+  private released = false;
+
+  constructor(
+    private readonly batch: { users: AdaptedUsers; live: number },
+    private readonly index: number,
+  ) {}
+
+  score(items: EncodedItemSet): Float32Array {
+    return score(this.batch.users, this.index, (items as CoreEncodedItems).encoded);
+  }
+
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    this.batch.live -= 1;
+    if (this.batch.live === 0) this.batch.users.dispose();
+  }
+}
+
+export class CoreServingModel implements ServingModel {
+  constructor(
+    readonly model: RecommenderModel,
+    readonly ref: ModelRef,
+    private readonly adaptOptions: AdaptOptions,
+  ) {}
+
+  get task(): 'rating' | 'implicit' {
+    return this.model.config.task;
+  }
+
+  get ratingRange(): readonly [number, number] {
+    return this.model.config.ratingRange;
+  }
+
+  /** Items with a learned ID embedding were in the training data; others are scored from content. */
+  isKnownItem(itemId: string): boolean {
+    return this.model.itemIdIndex.has(itemId);
+  }
+
+  encodeItems(items: ItemRecord[]): EncodedItemSet {
+    return new CoreEncodedItems(this.model.encodeItems(items));
+  }
+
+  adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[] {
+    const users = adapt(this.model, inputs, items, this.adaptOptions);
+    const batch = { users, live: inputs.length };
+    return inputs.map((_, i) => new CoreAdaptedUser(batch, i));
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,96 @@
+import { LRUCache } from 'lru-cache';
+import type { AdaptedUser } from '../ports/model-runtime.port';
+import type { ModelRef } from '../ports/types';
+import { Shared } from './shared';
+
+export interface AdaptedKey {
+  model: ModelRef;
+  userId: string;
+  /** The user's interaction watermark: a new interaction makes a new key. */
+  watermark: string;
+}
+
+const keyOf = (k: AdaptedKey) => `${k.model.modelId}@${k.model.version}\u0000${k.userId}\u0000${k.watermark}`;
+
+/**
+ * Bounded LRU of adapted per-user state keyed by model version, user and interaction watermark.
+ * Values are reference counted: `get` hands out a retained reference the caller must release.
+ */
+export class AdaptedCache {
+  private readonly lru: LRUCache<string, Shared<AdaptedUser>> | undefined;
+  private readonly keysByUser = new Map<string, Set<string>>();
+  private hitCount = 0;
+  private missCount = 0;
+
+  constructor(maxEntries: number) {
+    this.lru =
+      maxEntries > 0
+        ? new LRUCache<string, Shared<AdaptedUser>>({
+            max: maxEntries,
+            dispose: (value, key) => {
+              this.unindex(key);
+              value.release();
+            },
+          })
+        : undefined;
+  }
+
+  get enabled(): boolean {
+    return this.lru !== undefined;
+  }
+
+  get size(): number {
+    return this.lru?.size ?? 0;
+  }
+
+  get hits(): number {
+    return this.hitCount;
+  }
+
+  get misses(): number {
+    return this.missCount;
+  }
+
+  /** A retained reference, or undefined (counted as a miss). */
+  get(key: AdaptedKey): Shared<AdaptedUser> | undefined {
+    const found = this.lru?.get(keyOf(key));
+    if (found === undefined || found.disposed) {
+      this.missCount += 1;
+      return undefined;
+    }
+    this.hitCount += 1;
+    return found.retain();
+  }
+
+  /** Stores a value; the cache takes its own reference. */
+  set(key: AdaptedKey, value: Shared<AdaptedUser>): void {
+    if (this.lru === undefined) return;
+    const k = keyOf(key);
+    this.lru.set(k, value.retain());
+    let keys = this.keysByUser.get(key.userId);
+    if (keys === undefined) this.keysByUser.set(key.userId, (keys = new Set()));
+    keys.add(k);
+  }
+
+  /** Drops every cached state of a user (called when the user's interactions change). */
+  invalidateUser(userId: string): void {
+    for (const k of [...(this.keysByUser.get(userId) ?? [])]) this.lru?.delete(k);
+  }
+
+  /** Drops entries of every model except `keep` (after a hot swap). */
+  retainOnly(keep: ModelRef): void {
+    const prefix = `${keep.modelId}@${keep.version}\u0000`;
+    for (const k of [...(this.lru?.keys() ?? [])]) if (!k.startsWith(prefix)) this.lru?.delete(k);
+  }
+
+  clear(): void {
+    this.lru?.clear();
+  }
+
+  private unindex(k: string): void {
+    const userId = k.split('\u0000')[1] ?? '';
+    const keys = this.keysByUser.get(userId);
+    keys?.delete(k);
+    if (keys?.size === 0) this.keysByUser.delete(userId);
+  }
+}

@@ -1,0 +1,130 @@
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const bool = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+]);
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0));
+
+/** Every setting of the server, validated; flags win over environment variables, which win over defaults. */
+export const ServingConfigSchema = z
+  .object({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: int(0, 65535).default(50051),
+    database: z.string().min(1).default('./data/warmstart.db'),
+    artifacts: z.string().min(1).default('./models'),
+    /** Largest number of users adapted together in one batched computation; 1 turns batching off. */
+    batchMaxSize: int(1, 4096).default(32),
+    /** How long the first request of a batch may wait for others. */
+    batchMaxWaitMs: z.coerce.number().min(0).max(1000).default(2),
+    /** Adaptation requests waiting beyond this answer RESOURCE_EXHAUSTED. */
+    queueLimit: int(1).default(1024),
+    /** Concurrent calls beyond this answer RESOURCE_EXHAUSTED. */
+    maxInFlight: int(1).default(2048),
+    /** Adapted users kept in the LRU; 0 disables the cache. */
+    cacheSize: int(0).default(10_000),
+    /** Recent stored interactions used as the support set. */
+    supportLimit: int(1, 10_000).default(50),
+    /** Recent stored interactions excluded from results as "already seen". */
+    seenLimit: int(0, 100_000).default(1000),
+    maxK: int(1, 100_000).default(1000),
+    maxCandidates: int(1, 1_000_000).default(10_000),
+    maxInlineSupport: int(1, 100_000).default(500),
+    maxBatchRows: int(1, 1_000_000).default(1000),
+    maxInteractionRows: int(1, 1_000_000).default(10_000),
+    adaptSteps: int(0, 1000).optional(),
+    adaptLr: z.coerce.number().positive().optional(),
+    pollIntervalMs: int(0).default(5000),
+    maxMessageBytes: int(1024).default(16 * 1024 * 1024),
+    drainTimeoutMs: int(0).default(10_000),
+    authTokens: list.default([]),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    tlsClientCa: z.string().min(1).optional(),
+    metrics: bool.default(true),
+    metricsHost: z.string().min(1).default('0.0.0.0'),
+    metricsPort: int(0, 65535).default(9464),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.tlsCert === undefined) !== (c.tlsKey === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlsKey'],
+        message: 'tlsCert and tlsKey must be given together',
+      });
+    if (c.tlsClientCa !== undefined && c.tlsCert === undefined)
+      ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'mutual TLS needs tlsCert and tlsKey' });
+  });
+
+export type ServingConfig = z.output<typeof ServingConfigSchema>;
+export type ServingConfigInput = z.input<typeof ServingConfigSchema>;
+
+/** Flag name, environment variable and description of each setting. */
+const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
+  ['host', 'WARMSTART_HOST', 'interface to listen on'],
+  ['port', 'WARMSTART_PORT', 'gRPC port (0 = any free port)'],
+  ['database', 'WARMSTART_DATABASE', 'SQLite file path or postgresql:// URL'],
+  ['artifacts', 'WARMSTART_ARTIFACTS', 'model artifacts root directory'],
+  ['batchMaxSize', 'WARMSTART_BATCH_MAX_SIZE', 'max users adapted in one batch (1 = no batching)'],
+  ['batchMaxWaitMs', 'WARMSTART_BATCH_MAX_WAIT_MS', 'max wait for a batch to fill, ms'],
+  ['queueLimit', 'WARMSTART_QUEUE_LIMIT', 'max adaptation requests waiting'],
+  ['maxInFlight', 'WARMSTART_MAX_IN_FLIGHT', 'max concurrent calls'],
+  ['cacheSize', 'WARMSTART_CACHE_SIZE', 'adapted users kept in the LRU (0 = off)'],
+  ['supportLimit', 'WARMSTART_SUPPORT_LIMIT', 'recent interactions used as support set'],
+  ['seenLimit', 'WARMSTART_SEEN_LIMIT', 'recent interactions excluded as seen'],
+  ['maxK', 'WARMSTART_MAX_K', 'largest k accepted'],
+  ['maxCandidates', 'WARMSTART_MAX_CANDIDATES', 'largest candidate set scored'],
+  ['maxInlineSupport', 'WARMSTART_MAX_INLINE_SUPPORT', 'largest inline support set'],
+  ['maxBatchRows', 'WARMSTART_MAX_BATCH_ROWS', 'largest users/items/ids list per call'],
+  ['maxInteractionRows', 'WARMSTART_MAX_INTERACTION_ROWS', 'largest interactions list per call'],
+  ['adaptSteps', 'WARMSTART_ADAPT_STEPS', 'inner steps at serving time (default: the model)'],
+  ['adaptLr', 'WARMSTART_ADAPT_LR', 'inner learning rate at serving time (default: the model)'],
+  ['pollIntervalMs', 'WARMSTART_POLL_INTERVAL_MS', 'registry poll interval, ms (0 = no polling)'],
+  ['maxMessageBytes', 'WARMSTART_MAX_MESSAGE_BYTES', 'max gRPC message size, bytes'],
+  ['drainTimeoutMs', 'WARMSTART_DRAIN_TIMEOUT_MS', 'how long shutdown waits for in-flight calls, ms'],
+  ['authTokens', 'WARMSTART_AUTH_TOKENS', 'comma-separated bearer tokens (none = auth off)'],
+  ['tlsCert', 'WARMSTART_TLS_CERT', 'server certificate PEM file'],
+  ['tlsKey', 'WARMSTART_TLS_KEY', 'server private key PEM file'],
+  ['tlsClientCa', 'WARMSTART_TLS_CLIENT_CA', 'CA PEM file: require client certificates (mTLS)'],
+  ['metrics', 'WARMSTART_METRICS', 'serve Prometheus metrics (true/false)'],
+  ['metricsHost', 'WARMSTART_METRICS_HOST', 'metrics HTTP interface'],
+  ['metricsPort', 'WARMSTART_METRICS_PORT', 'metrics HTTP port (0 = any free port)'],
+  ['logLevel', 'WARMSTART_LOG_LEVEL', 'pino log level'],
+];
+
+const flagOf = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Validates a partial config; errors name the setting. */
+export function parseConfig(input: Record<string, unknown>): ServingConfig {
+  const result = ServingConfigSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `--${flagOf(String(i.path[0] ?? ''))}: ${i.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+/** Reads flags (`--batch-max-size 16`) and WARMSTART_* environment variables. */
+export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServingConfig {
+  const program = new Command('warmstart-serve')
+    .description('warmstart gRPC server: per-request fast adaptation, feature store and registry services')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined })
+    .allowExcessArguments(false);
+  for (const [key, envName, help] of SETTINGS) {
+    program.addOption(new Option(`--${flagOf(key)} <value>`, `${help} (env ${envName})`));
+  }
+  program.parse(argv, { from: 'user' });
+  const flags = program.opts<Record<string, string>>();
+  const input: Record<string, unknown> = {};
+  for (const [key, envName] of SETTINGS) {
+    const value = flags[key] ?? env[envName];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  return parseConfig(input);
+}

@@ -1,0 +1,90 @@
+import { Controller } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import type {
+  FeatureStoreServiceServer,
+  GetItemsRequest,
+  GetItemsResponse,
+  GetUsersRequest,
+  GetUsersResponse,
+  IngestInteractionsRequest,
+  IngestInteractionsResponse,
+  ListNewItemsRequest,
+  ListNewItemsResponse,
+  UpsertItemsRequest,
+  UpsertItemsResponse,
+  UpsertUsersRequest,
+  UpsertUsersResponse,
+} from '@warmstart/contracts';
+import { toProtoItem, toProtoUser } from '../grpc/mappers';
+import type { ServiceController } from '../grpc/service-controller';
+import { ServingContext } from '../serving-context';
+import { requireTimestamp } from '../validation/fields';
+import {
+  parseIds,
+  parseIngestInteractions,
+  parsePage,
+  parseUpsertItems,
+  parseUpsertUsers,
+} from '../validation/feature-store.requests';
+
+const SERVICE = 'FeatureStoreService';
+
+@Controller()
+export class FeatureStoreController implements ServiceController<FeatureStoreServiceServer> {
+  constructor(private readonly ctx: ServingContext) {}
+
+  @GrpcMethod(SERVICE, 'upsertUsers')
+  async upsertUsers(request: UpsertUsersRequest): Promise<UpsertUsersResponse> {
+    const users = parseUpsertUsers(request, this.ctx.config.maxBatchRows);
+    const upsertedCount = await this.ctx.store.upsertUsers(users);
+    // Stored features feed adaptation: cached states of these users are stale now.
+    for (const u of users) this.ctx.cache.invalidateUser(u.id);
+    return { upsertedCount };
+  }
+
+  @GrpcMethod(SERVICE, 'upsertItems')
+  async upsertItems(request: UpsertItemsRequest): Promise<UpsertItemsResponse> {
+    const items = parseUpsertItems(request, this.ctx.config.maxBatchRows);
+    try {
+      return { upsertedCount: await this.ctx.store.upsertItems(items) };
+    } finally {
+      // Even a failed write may race with readers; re-reading is always safe.
+      this.ctx.catalog.invalidate();
+    }
+  }
+
+  @GrpcMethod(SERVICE, 'ingestInteractions')
+  async ingestInteractions(request: IngestInteractionsRequest): Promise<IngestInteractionsResponse> {
+    const rows = parseIngestInteractions(request, this.ctx.config.maxInteractionRows);
+    const result = await this.ctx.store.ingestInteractions(rows);
+    for (const userId of new Set(rows.map((r) => r.userId))) this.ctx.cache.invalidateUser(userId);
+    return { ingestedCount: result.ingested, duplicateCount: result.duplicates };
+  }
+
+  @GrpcMethod(SERVICE, 'getUsers')
+  async getUsers(request: GetUsersRequest): Promise<GetUsersResponse> {
+    const ids = parseIds(request.ids, this.ctx.config.maxBatchRows);
+    const found = await this.ctx.store.getUsers(ids);
+    return {
+      users: ids.filter((id) => found.has(id)).map((id) => toProtoUser(found.get(id)!)),
+      missingIds: ids.filter((id) => !found.has(id)),
+    };
+  }
+
+  @GrpcMethod(SERVICE, 'getItems')
+  async getItems(request: GetItemsRequest): Promise<GetItemsResponse> {
+    const ids = parseIds(request.ids, this.ctx.config.maxBatchRows);
+    const found = await this.ctx.store.getItems(ids);
+    return {
+      items: ids.filter((id) => found.has(id)).map((id) => toProtoItem(found.get(id)!)),
+      missingIds: ids.filter((id) => !found.has(id)),
+    };
+  }
+
+  @GrpcMethod(SERVICE, 'listNewItems')
+  async listNewItems(request: ListNewItemsRequest): Promise<ListNewItemsResponse> {
+    const since = requireTimestamp(request.since, 'since');
+    const page = await this.ctx.store.newItemsSince(since, parsePage(request.page));
+    return { items: page.items.map(toProtoItem), nextPageToken: page.nextCursor ?? '' };
+  }
+}

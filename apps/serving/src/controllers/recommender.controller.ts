@@ -1,0 +1,42 @@
+import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
+import { Controller } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import type {
+  RecommendRequest,
+  RecommendResponse,
+  RecommenderServiceServer,
+  ScoreRequest,
+  ScoreResponse,
+} from '@warmstart/contracts';
+import { deadlineOf } from '../grpc/call-context';
+import type { ServiceController } from '../grpc/service-controller';
+import { ServingContext } from '../serving-context';
+import { parseRecommend, parseScore } from '../validation/recommend.requests';
+
+// ts-proto keeps camelCase method keys in the service definition, so Nest matches handlers by them.
+const SERVICE = 'RecommenderService';
+
+@Controller()
+export class RecommenderController implements ServiceController<RecommenderServiceServer> {
+  constructor(private readonly ctx: ServingContext) {}
+
+  @GrpcMethod(SERVICE, 'recommend')
+  async recommend(
+    request: RecommendRequest,
+    _metadata?: Metadata,
+    call?: ServerUnaryCall<RecommendRequest, RecommendResponse>,
+  ): Promise<RecommendResponse> {
+    const parsed = parseRecommend(request, this.ctx.config);
+    return this.ctx.recommender.recommend(parsed, deadlineOf(call));
+  }
+
+  @GrpcMethod(SERVICE, 'score')
+  async score(
+    request: ScoreRequest,
+    _metadata?: Metadata,
+    call?: ServerUnaryCall<ScoreRequest, ScoreResponse>,
+  ): Promise<ScoreResponse> {
+    const { user, itemIds } = parseScore(request, this.ctx.config);
+    return this.ctx.recommender.score(user, itemIds, deadlineOf(call));
+  }
+}

@@ -1,0 +1,73 @@
+import { status } from '@grpc/grpc-js';
+
+/** An error that carries the gRPC status it should be answered with. */
+export class ServingError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServingError';
+  }
+}
+
+/** Bad input: the message names the offending field (e.g. `user.support[2].value`). */
+export class InvalidArgument extends ServingError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(status.INVALID_ARGUMENT, `${field}: ${message}`);
+  }
+}
+
+export const notFound = (message: string): ServingError => new ServingError(status.NOT_FOUND, message);
+export const failedPrecondition = (message: string): ServingError =>
+  new ServingError(status.FAILED_PRECONDITION, message);
+export const resourceExhausted = (message: string): ServingError =>
+  new ServingError(status.RESOURCE_EXHAUSTED, message);
+export const deadlineExceeded = (message: string): ServingError =>
+  new ServingError(status.DEADLINE_EXCEEDED, message);
+export const unauthenticated = (message: string): ServingError =>
+  new ServingError(status.UNAUTHENTICATED, message);
+export const unavailable = (message: string): ServingError => new ServingError(status.UNAVAILABLE, message);
+
+/** The error shape grpc-js turns into a status: numeric `code` plus `details`. */
+export interface GrpcErrorShape {
+  code: status;
+  message: string;
+  details: string;
+}
+
+/**
+ * Maps anything thrown below a controller to a gRPC status. Library validation errors
+ * (`ValidationError` with a `field`, from @warmstart/feature-store or core) become
+ * INVALID_ARGUMENT naming the field; unknown errors become INTERNAL without leaking internals.
+ */
+export function toGrpcError(err: unknown): GrpcErrorShape {
+  if (err instanceof ServingError) return shape(err.code, err.message);
+  if (isFieldError(err)) {
+    const message = err.message.startsWith(err.field) ? err.message : `${err.field}: ${err.message}`;
+    return shape(status.INVALID_ARGUMENT, message);
+  }
+  if (isNamed(err, 'NotFoundError')) return shape(status.NOT_FOUND, err.message);
+  if (isNamed(err, 'FailedPreconditionError') || isNamed(err, 'ConflictError'))
+    return shape(status.FAILED_PRECONDITION, err.message);
+  return shape(status.INTERNAL, 'internal error');
+}
+
+function shape(code: status, message: string): GrpcErrorShape {
+  return { code, message, details: message };
+}
+
+function isFieldError(err: unknown): err is Error & { field: string } {
+  return (
+    err instanceof Error &&
+    err.name === 'ValidationError' &&
+    typeof (err as { field?: unknown }).field === 'string'
+  );
+}
+
+function isNamed(err: unknown, name: string): err is Error {
+  return err instanceof Error && err.name === name;
+}

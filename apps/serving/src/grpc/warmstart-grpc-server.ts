@@ -1,0 +1,62 @@
+import * as grpc from '@grpc/grpc-js';
+import { ServerGrpc, type GrpcOptions } from '@nestjs/microservices';
+
+export interface DrainOptions {
+  /** How long shutdown waits for in-flight calls before cancelling what is left. */
+  drainTimeoutMs: number;
+  onBound?: (port: number) => void;
+}
+
+/**
+ * NestJS's grpc-js transport with two additions: it reports the bound port (so port 0 works)
+ * and its shutdown is bounded: stop accepting, let in-flight calls finish for up to
+ * `drainTimeoutMs`, then force-close what is left (e.g. open Health.Watch streams).
+ */
+export class WarmstartGrpcServer extends ServerGrpc {
+  private boundPort: number | undefined;
+
+  constructor(
+    private readonly grpcOptions: GrpcOptions['options'],
+    private readonly drain: DrainOptions,
+  ) {
+    super(grpcOptions);
+  }
+
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  override async createClient(): Promise<grpc.Server> {
+    const o = this.grpcOptions;
+    const server = new grpc.Server({
+      ...o.channelOptions,
+      ...(o.maxSendMessageLength ? { 'grpc.max_send_message_length': o.maxSendMessageLength } : {}),
+      ...(o.maxReceiveMessageLength ? { 'grpc.max_receive_message_length': o.maxReceiveMessageLength } : {}),
+    });
+    const credentials =
+      (o.credentials as grpc.ServerCredentials | undefined) ?? grpc.ServerCredentials.createInsecure();
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(o.url ?? 'localhost:5000', credentials, (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    this.drain.onBound?.(this.boundPort);
+    return server;
+  }
+
+  override async close(): Promise<void> {
+    const server = this.grpcClient as grpc.Server | null | undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, this.drain.drainTimeoutMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.grpcClient = null as unknown as typeof this.grpcClient;
+  }
+}

@@ -1,0 +1,38 @@
+import type { ItemRecord, ModelRef, Rating, UserRecord } from './types';
+
+/** Items encoded once by a model and scored for any number of users. */
+export interface EncodedItemSet {
+  readonly ids: readonly string[];
+  dispose(): void;
+}
+
+/** One user's adapted local parameters. */
+export interface AdaptedUser {
+  /** Predicted rating (or probability) per encoded item, in `items.ids` order. */
+  score(items: EncodedItemSet): Float32Array;
+  dispose(): void;
+}
+
+export interface AdaptInput {
+  user: UserRecord;
+  support: Rating[];
+}
+
+/** A loaded, verified model version (a port over @warmstart/core). */
+export interface ServingModel {
+  readonly ref: ModelRef;
+  readonly task: 'rating' | 'implicit';
+  /** Inline ratings outside this range are rejected. */
+  readonly ratingRange: readonly [number, number];
+  /** True when the item had interactions in the training data (false = scored from content). */
+  isKnownItem(itemId: string): boolean;
+  encodeItems(items: ItemRecord[]): EncodedItemSet;
+  /** Adapts all users in ONE batched computation; `items` resolves support item ids. */
+  adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[];
+  dispose(): void;
+}
+
+export interface ModelRuntime {
+  /** Loads and verifies (checksums) an artifact directory; throws if it is unusable. */
+  load(artifactDir: string, ref: ModelRef): Promise<ServingModel>;
+}

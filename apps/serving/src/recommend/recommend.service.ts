@@ -1,0 +1,214 @@
+import type { RecommendResponse, ScoreResponse, ScoredItem } from '@warmstart/contracts';
+import type { AdaptedCache } from '../cache/adapted-cache';
+import type { Shared } from '../cache/shared';
+import { InvalidArgument, deadlineExceeded } from '../grpc/errors';
+import type { ModelManager } from '../model/model-manager';
+import type { ModelSlot } from '../model/model-slot';
+import type { AdaptedUser, EncodedItemSet } from '../ports/model-runtime.port';
+import type { StorePort, StoredItem } from '../ports/store.port';
+import type { ItemRecord } from '../ports/types';
+import type { CandidateSource, ParsedRecommend, ParsedUser } from '../validation/recommend.requests';
+import type { ActiveCatalog } from './active-catalog';
+import { topK, type Ranked } from './top-k';
+import { resolveUser, supportCatalog, type ResolvedUser, type UserContextLimits } from './user-context';
+
+export interface RecommendOptions extends UserContextLimits {
+  maxCandidates: number;
+}
+
+interface Adapted {
+  state: Shared<AdaptedUser>;
+  fromCache: boolean;
+  supportSize: number;
+}
+
+/**
+ * Recommend and Score: resolve the user, adapt (cached, or micro-batched with other requests),
+ * score candidates with the model version the request started on, rank.
+ */
+export class RecommendService {
+  constructor(
+    private readonly store: StorePort,
+    private readonly models: ModelManager,
+    private readonly cache: AdaptedCache,
+    private readonly catalog: ActiveCatalog,
+    private readonly options: RecommendOptions,
+  ) {}
+
+  async recommend(req: ParsedRecommend, deadline: number): Promise<RecommendResponse> {
+    const slot = this.models.acquire();
+    try {
+      const explicit = req.candidates.kind === 'ids' ? req.candidates.ids : [];
+      const { resolved, items, catalog } = await this.prepare(slot, req.user, explicit);
+      const adapted = await this.adapt(slot, resolved, catalog, deadline);
+      try {
+        const skipSeen = (id: string) => !req.includeSeen && resolved.seen.has(id);
+        const ranked = await this.rank(
+          slot,
+          req.candidates,
+          items,
+          adapted.state.value,
+          req.k,
+          skipSeen,
+          deadline,
+        );
+        return {
+          items: ranked,
+          model: { ...slot.ref },
+          supportSize: adapted.supportSize,
+          adaptedFromCache: adapted.fromCache,
+        };
+      } finally {
+        adapted.state.release();
+      }
+    } finally {
+      slot.leave();
+    }
+  }
+
+  async score(user: ParsedUser, itemIds: string[], deadline: number): Promise<ScoreResponse> {
+    const slot = this.models.acquire();
+    try {
+      const { resolved, items, catalog } = await this.prepare(slot, user, itemIds);
+      const candidates = this.explicitCandidates(itemIds, items, 'item_ids', false);
+      const adapted = await this.adapt(slot, resolved, catalog, deadline);
+      try {
+        checkDeadline(deadline);
+        const encoded = slot.model.encodeItems(candidates);
+        try {
+          const scores = adapted.state.value.score(encoded);
+          return {
+            items: candidates.map((item, i) => this.scored(slot, item.id, scores[i] as number)),
+            model: { ...slot.ref },
+            supportSize: adapted.supportSize,
+          };
+        } finally {
+          encoded.dispose();
+        }
+      } finally {
+        adapted.state.release();
+      }
+    } finally {
+      slot.leave();
+    }
+  }
+
+  /** Resolves the user and fetches support + explicit candidate items in one store read. */
+  private async prepare(slot: ModelSlot, user: ParsedUser, explicit: string[]) {
+    const resolved = await resolveUser(user, this.store, slot.model, this.options);
+    const ids = new Set<string>([...explicit, ...resolved.support.map((r) => r.itemId)]);
+    const items = ids.size > 0 ? await this.store.getItems([...ids]) : new Map<string, StoredItem>();
+    return { resolved, items, catalog: supportCatalog(resolved, user.support, items) };
+  }
+
+  private async adapt(
+    slot: ModelSlot,
+    resolved: ResolvedUser,
+    catalog: ReadonlyMap<string, ItemRecord>,
+    deadline: number,
+  ): Promise<Adapted> {
+    const supportSize = resolved.support.length;
+    const key =
+      resolved.cacheWatermark !== undefined
+        ? { model: slot.ref, userId: resolved.user.id, watermark: resolved.cacheWatermark }
+        : undefined;
+    const cached = key ? this.cache.get(key) : undefined;
+    if (cached) return { state: cached, fromCache: true, supportSize };
+    checkDeadline(deadline);
+    const state = await slot.batcher.submit(
+      { input: { user: resolved.user, support: resolved.support }, items: catalog },
+      deadline,
+    );
+    if (key) this.cache.set(key, state);
+    return { state, fromCache: false, supportSize };
+  }
+
+  private async rank(
+    slot: ModelSlot,
+    source: CandidateSource,
+    items: ReadonlyMap<string, StoredItem>,
+    user: AdaptedUser,
+    k: number,
+    skipSeen: (id: string) => boolean,
+    deadline: number,
+  ): Promise<ScoredItem[]> {
+    if (source.kind === 'allActive') {
+      const lease = await this.catalog.lease(slot.model);
+      try {
+        checkDeadline(deadline);
+        return this.rankPages(slot, lease.pages, user, k, skipSeen);
+      } finally {
+        lease.release();
+      }
+    }
+    const candidates =
+      source.kind === 'ids'
+        ? this.explicitCandidates(source.ids, items, 'candidates.item_ids.ids', true)
+        : await this.newItems(source.since);
+    checkDeadline(deadline);
+    if (candidates.length === 0) return [];
+    const encoded = slot.model.encodeItems(candidates);
+    try {
+      return this.rankPages(slot, [{ items: candidates, encoded }], user, k, skipSeen);
+    } finally {
+      encoded.dispose();
+    }
+  }
+
+  /** Scores page by page, merging each page's top k into the running top k. */
+  private rankPages(
+    slot: ModelSlot,
+    pages: ReadonlyArray<{ items: ItemRecord[]; encoded: EncodedItemSet }>,
+    user: AdaptedUser,
+    k: number,
+    skipSeen: (id: string) => boolean,
+  ): ScoredItem[] {
+    let best: Array<Ranked & { id: string }> = [];
+    for (const page of pages) {
+      const scores = user.score(page.encoded);
+      const pageBest = topK(scores, k, (i) => skipSeen((page.items[i] as ItemRecord).id));
+      best = [...best, ...pageBest.map((r) => ({ ...r, id: (page.items[r.index] as ItemRecord).id }))]
+        .sort((a, b) => b.score - a.score)
+        .slice(0, k);
+    }
+    return best.map((r) => this.scored(slot, r.id, r.score));
+  }
+
+  private explicitCandidates(
+    ids: string[],
+    items: ReadonlyMap<string, StoredItem>,
+    field: string,
+    activeOnly: boolean,
+  ): StoredItem[] {
+    const unknown = [...new Set(ids.filter((id) => !items.has(id)))];
+    if (unknown.length > 0) {
+      const shown = unknown.slice(0, 20).map((id) => `"${id}"`);
+      const more = unknown.length > 20 ? ` and ${unknown.length - 20} more` : '';
+      throw new InvalidArgument(field, `unknown item ids: ${shown.join(', ')}${more}`);
+    }
+    const unique = [...new Set(ids)].map((id) => items.get(id) as StoredItem);
+    return activeOnly
+      ? unique.filter((i) => i.status === 'active')
+      : ids.map((id) => items.get(id) as StoredItem);
+  }
+
+  private async newItems(since: Date): Promise<StoredItem[]> {
+    const out: StoredItem[] = [];
+    let cursor: string | undefined;
+    do {
+      const pageSize = Math.min(1000, this.options.maxCandidates - out.length);
+      const page = await this.store.newItemsSince(since, cursor ? { pageSize, cursor } : { pageSize });
+      out.push(...page.items.filter((i) => i.status === 'active'));
+      cursor = page.nextCursor;
+    } while (cursor && out.length < this.options.maxCandidates);
+    return out;
+  }
+
+  private scored(slot: ModelSlot, itemId: string, score: number): ScoredItem {
+    return { itemId, score, coldItem: !slot.model.isKnownItem(itemId) };
+  }
+}
+
+function checkDeadline(deadline: number): void {
+  if (Date.now() >= deadline) throw deadlineExceeded('deadline exceeded before scoring');
+}

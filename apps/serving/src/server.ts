@@ -1,0 +1,145 @@
+import 'reflect-metadata';
+import type { Server } from '@grpc/grpc-js';
+import { NestFactory } from '@nestjs/core';
+import type { INestMicroservice } from '@nestjs/common';
+import { PROTO_PACKAGE, packageDefinition } from '@warmstart/contracts';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module';
+import { AdaptedCache } from './cache/adapted-cache';
+import type { ServingConfig } from './config/config';
+import { BearerAuth } from './grpc/auth';
+import { CallInterceptor } from './grpc/call.interceptor';
+import { serverCredentials } from './grpc/credentials';
+import { addReflection } from './grpc/reflection';
+import { WarmstartGrpcServer } from './grpc/warmstart-grpc-server';
+import { HealthState } from './health/health';
+import { ModelManager } from './model/model-manager';
+import { createLogger } from './observability/logger';
+import { ServingMetrics, startMetricsServer } from './observability/metrics';
+import type { ModelRuntime } from './ports/model-runtime.port';
+import type { StorePort } from './ports/store.port';
+import { ActiveCatalog } from './recommend/active-catalog';
+import { RecommendService } from './recommend/recommend.service';
+import { ServingContext } from './serving-context';
+
+export interface ServingDeps {
+  store: StorePort;
+  runtime: ModelRuntime;
+  log?: Logger;
+}
+
+export interface RunningServer {
+  /** The bound gRPC port (useful with port 0). */
+  readonly port: number;
+  /** The metrics HTTP port, when metrics are on. */
+  readonly metricsPort: number | undefined;
+  readonly context: ServingContext;
+  readonly health: HealthState;
+  /** Graceful stop: NOT_SERVING, stop accepting, drain in-flight calls, free the model, close the store. */
+  close(): Promise<void>;
+}
+
+/** Builds and starts the whole server; resolves once it accepts calls. */
+export async function startServer(config: ServingConfig, deps: ServingDeps): Promise<RunningServer> {
+  const log = deps.log ?? createLogger(config.logLevel);
+  const cache = new AdaptedCache(config.cacheSize);
+  const metrics = new ServingMetrics(cache);
+  const health = new HealthState();
+  const models = new ModelManager(
+    deps.store,
+    deps.runtime,
+    {
+      artifactsRoot: config.artifacts,
+      pollIntervalMs: config.pollIntervalMs,
+      batching: {
+        maxBatchSize: config.batchMaxSize,
+        maxWaitMs: config.batchMaxWaitMs,
+        maxQueue: config.queueLimit,
+        onBatch: (n) => metrics.batchSize.observe(n),
+      },
+    },
+    log,
+  );
+  const catalog = new ActiveCatalog(deps.store);
+  models.onChange((ref) => {
+    health.setModelLoaded(ref !== undefined);
+    metrics.setModel(ref);
+    if (ref) {
+      cache.retainOnly(ref);
+      catalog.retainOnly(ref);
+    }
+  });
+  const recommender = new RecommendService(deps.store, models, cache, catalog, config);
+  const context = new ServingContext(config, deps.store, models, cache, catalog, recommender, metrics, log);
+  const interceptor = new CallInterceptor({
+    auth: new BearerAuth(config.authTokens),
+    metrics,
+    log,
+    models,
+    maxInFlight: config.maxInFlight,
+  });
+
+  const strategy = new WarmstartGrpcServer(
+    {
+      url: `${config.host}:${config.port}`,
+      package: PROTO_PACKAGE,
+      // ts-proto codecs, not proto-loader: controllers receive the generated TypeScript shapes.
+      packageDefinition,
+      credentials: serverCredentials(config),
+      maxReceiveMessageLength: config.maxMessageBytes,
+      maxSendMessageLength: config.maxMessageBytes,
+      onLoadPackageDefinition: (_pkg: unknown, server: Server) => {
+        health.implementation.addToServer(server);
+        addReflection(server, log);
+      },
+    },
+    { drainTimeoutMs: config.drainTimeoutMs },
+  );
+
+  let app: INestMicroservice | undefined;
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  try {
+    await models.start();
+    app = await NestFactory.createMicroservice(AppModule.forRoot(context), { strategy, logger: false });
+    app.useGlobalInterceptors(interceptor);
+    await app.listen();
+    if (config.metrics)
+      metricsServer = await startMetricsServer(metrics, config.metricsHost, config.metricsPort);
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await models.stop();
+    throw err;
+  }
+  const port = strategy.port as number;
+  log.info(
+    {
+      port,
+      metricsPort: metricsServer?.port,
+      model: models.current,
+      auth: config.authTokens.length > 0,
+      tls: config.tlsCert !== undefined,
+      mtls: config.tlsClientCa !== undefined,
+      batchMaxSize: config.batchMaxSize,
+      cacheSize: config.cacheSize,
+    },
+    'warmstart-serve listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  const nest = app;
+  return {
+    port,
+    metricsPort: metricsServer?.port,
+    context,
+    health,
+    close: () =>
+      (closing ??= (async () => {
+        health.shutdown();
+        await nest.close();
+        await models.stop();
+        await metricsServer?.close();
+        await deps.store.close();
+        log.info({ port }, 'warmstart-serve stopped');
+      })()),
+  };
+}

@@ -1,0 +1,88 @@
+import type { RecommendRequest, ScoreRequest, UserContext } from '@warmstart/contracts';
+import { InvalidArgument } from '../grpc/errors';
+import type { FeatureRecord, Rating } from '../ports/types';
+import {
+  checkListSize,
+  optionalTimestamp,
+  requireFinite,
+  requireId,
+  requireTimestamp,
+  toFeatureRecord,
+} from './fields';
+
+export interface RecommendLimits {
+  maxK: number;
+  maxCandidates: number;
+  maxInlineSupport: number;
+}
+
+export interface ParsedUser {
+  userId?: string;
+  features: FeatureRecord;
+  /** Inline support interactions, in request order. */
+  support: Rating[];
+}
+
+export type CandidateSource =
+  { kind: 'ids'; ids: string[] } | { kind: 'since'; since: Date } | { kind: 'allActive' };
+
+export interface ParsedRecommend {
+  user: ParsedUser;
+  candidates: CandidateSource;
+  k: number;
+  includeSeen: boolean;
+}
+
+export function parseUserContext(user: UserContext | undefined, limits: RecommendLimits): ParsedUser {
+  if (user === undefined) throw new InvalidArgument('user', 'is required');
+  checkListSize(user.support, limits.maxInlineSupport, 'user.support');
+  const features = toFeatureRecord(user.features, 'user.features');
+  const support = user.support.map((s, i): Rating => {
+    const rating: Rating = {
+      itemId: requireId(s.itemId, `user.support[${i}].item_id`),
+      value: requireFinite(s.value, `user.support[${i}].value`),
+    };
+    const time = optionalTimestamp(s.eventTime, `user.support[${i}].event_time`);
+    if (time) rating.time = time;
+    return rating;
+  });
+  const parsed: ParsedUser = { features, support };
+  if (user.userId.length > 0) parsed.userId = requireId(user.userId, 'user.user_id');
+  else if (support.length === 0 && Object.keys(features).length === 0)
+    throw new InvalidArgument(
+      'user.user_id',
+      'must not be empty unless inline features or support are given',
+    );
+  return parsed;
+}
+
+function parseIdList(ids: readonly string[], max: number, field: string): string[] {
+  checkListSize(ids, max, field, 1);
+  return ids.map((id, i) => requireId(id, `${field}[${i}]`));
+}
+
+export function parseRecommend(req: RecommendRequest, limits: RecommendLimits): ParsedRecommend {
+  const user = parseUserContext(req.user, limits);
+  if (!Number.isInteger(req.k) || req.k < 1 || req.k > limits.maxK)
+    throw new InvalidArgument('k', `must be between 1 and ${limits.maxK} (got ${req.k})`);
+  const source = req.candidates?.source;
+  let candidates: CandidateSource;
+  if (source === undefined || source.$case === 'allActive') candidates = { kind: 'allActive' };
+  else if (source.$case === 'itemIds')
+    candidates = {
+      kind: 'ids',
+      ids: parseIdList(source.value.ids, limits.maxCandidates, 'candidates.item_ids.ids'),
+    };
+  else candidates = { kind: 'since', since: requireTimestamp(source.value, 'candidates.available_since') };
+  return { user, candidates, k: req.k, includeSeen: req.includeSeen };
+}
+
+export function parseScore(
+  req: ScoreRequest,
+  limits: RecommendLimits,
+): { user: ParsedUser; itemIds: string[] } {
+  return {
+    user: parseUserContext(req.user, limits),
+    itemIds: parseIdList(req.itemIds, limits.maxCandidates, 'item_ids'),
+  };
+}
