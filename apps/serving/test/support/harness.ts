@@ -1,0 +1,105 @@
+import * as grpc from '@grpc/grpc-js';
+import { initBackend, type RecommenderModel } from '@warmstart/core';
+import {
+  FeatureStoreServiceClient,
+  ModelRegistryServiceClient,
+  RecommenderServiceClient,
+} from '@warmstart/contracts';
+import pino from 'pino';
+import { CoreModelRuntime } from '../../src/adapters/core-runtime';
+import { parseConfig, type ServingConfigInput } from '../../src/config/config';
+import { startServer, type RunningServer } from '../../src/server';
+import { MemoryStore } from './memory-store';
+
+export interface Harness {
+  server: RunningServer;
+  store: MemoryStore;
+  recommender: InstanceType<typeof RecommenderServiceClient>;
+  featureStore: InstanceType<typeof FeatureStoreServiceClient>;
+  registry: InstanceType<typeof ModelRegistryServiceClient>;
+  address: string;
+  /** How many times each artifact directory was loaded. */
+  loads: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** Artifact directories ending in a name found here load that model; "broken" ones throw. */
+export type ModelFactories = Record<string, () => RecommenderModel>;
+
+export async function startHarness(
+  store: MemoryStore,
+  models: ModelFactories,
+  overrides: ServingConfigInput = {},
+): Promise<Harness> {
+  await initBackend({ prefer: 'cpu' });
+  const loads = new Map<string, number>();
+  const runtime = new CoreModelRuntime(async (dir) => {
+    const name = dir.split(/[\\/]/).pop() as string;
+    loads.set(name, (loads.get(name) ?? 0) + 1);
+    const factory = models[name];
+    if (!factory) throw new Error(`artifact ${dir} is missing or corrupt`);
+    return factory();
+  });
+  const config = parseConfig({
+    host: '127.0.0.1',
+    port: 0,
+    metricsHost: '127.0.0.1',
+    metricsPort: 0,
+    artifacts: '/artifacts',
+    pollIntervalMs: 0,
+    logLevel: 'silent',
+    ...overrides,
+  });
+  const server = await startServer(config, { store, runtime, log: pino({ level: 'silent' }) });
+  const address = `127.0.0.1:${server.port}`;
+  const creds = grpc.credentials.createInsecure();
+  const recommender = new RecommenderServiceClient(address, creds);
+  const featureStore = new FeatureStoreServiceClient(address, creds);
+  const registry = new ModelRegistryServiceClient(address, creds);
+  return {
+    server,
+    store,
+    recommender,
+    featureStore,
+    registry,
+    address,
+    loads,
+    async close() {
+      recommender.close();
+      featureStore.close();
+      registry.close();
+      await server.close();
+    },
+  };
+}
+
+type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
+type UnaryMethod<Req, Res> = (
+  req: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  cb: Callback<Res>,
+) => unknown;
+
+/** Promisified unary call. */
+export function call<Req, Res>(
+  client: grpc.Client,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  options: Partial<grpc.CallOptions> = {},
+  metadata = new grpc.Metadata(),
+): Promise<Res> {
+  return new Promise((resolve, reject) =>
+    method.call(client, request, metadata, options, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+/** The gRPC status code a promise rejects with (or 'OK'). */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'OK';
+  } catch (err) {
+    return grpc.status[(err as grpc.ServiceError).code] ?? 'NOT_A_GRPC_ERROR';
+  }
+}
