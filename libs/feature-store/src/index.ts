@@ -21,3 +21,11 @@ export {
 } from './store/registry';
 export { TrainingRuns, type RunStatus, type TrainingRunRecord } from './store/runs';
 export { FeatureSpecs, type FeatureSpecVersionRecord } from './store/feature-specs';
+export * from './importers/report';
+export {
+  importMovieLens100k,
+  importMovieLens1m,
+  parseMovieLens100k,
+  parseMovieLens1m,
+  type MovieLensData,
+} from './importers/movielens';

@@ -39,7 +39,8 @@ export class FeatureStore extends OnlineReads {
   readonly featureSpecs: FeatureSpecs;
   /** @internal */
   readonly dialect: Dialect;
-  private readonly ratingRange: readonly [number, number];
+  /** Inclusive range accepted for rating interactions. */
+  readonly ratingRange: readonly [number, number];
   private readonly txTimeout: number;
 
   /** @internal use `openFeatureStore`. */
