@@ -29,3 +29,9 @@ export {
   parseMovieLens1m,
   type MovieLensData,
 } from './importers/movielens';
+export {
+  generateSynthetic,
+  importSynthetic,
+  type SyntheticData,
+  type SyntheticOptions,
+} from './importers/synthetic';

@@ -1,0 +1,78 @@
+import { generateSynthetic, importSynthetic, openFeatureStore } from '../src';
+import { backends } from './helpers/backends';
+
+describe('generateSynthetic', () => {
+  const opts = { users: 40, items: 30, interactions: 600, seed: 7 };
+
+  it('is reproducible for a seed and different for another', () => {
+    const a = generateSynthetic(opts);
+    const b = generateSynthetic(opts);
+    expect([...a.interactions]).toEqual([...b.interactions]);
+    expect(a.items).toEqual(b.items);
+    const c = generateSynthetic({ ...opts, seed: 8 });
+    expect([...c.interactions].map((r) => r.value)).not.toEqual([...a.interactions].map((r) => r.value));
+  });
+
+  it('has the requested size, unique events, valid ratings and times after release', () => {
+    const data = generateSynthetic(opts);
+    const rows = [...data.interactions];
+    expect(rows).toHaveLength(600);
+    expect(new Set(rows.map((r) => r.eventId)).size).toBe(600);
+    const released = new Map(data.items.map((it) => [it.id, it.availableAt!.getTime()]));
+    for (const r of rows) {
+      expect(r.value).toBeGreaterThanOrEqual(1);
+      expect(r.value).toBeLessThanOrEqual(5);
+      expect(r.eventTime.getTime()).toBeGreaterThanOrEqual(released.get(r.itemId)!);
+    }
+  });
+
+  it('skews popularity: the top 10% of items get far more than 10% of interactions', () => {
+    const data = generateSynthetic({ users: 200, items: 100, interactions: 5000, seed: 3 });
+    const counts = new Map<string, number>();
+    for (const r of data.interactions) counts.set(r.itemId, (counts.get(r.itemId) ?? 0) + 1);
+    const sorted = [...counts.values()].sort((a, b) => b - a);
+    const top = sorted.slice(0, 10).reduce((a, b) => a + b, 0);
+    expect(top / 5000).toBeGreaterThan(0.25);
+  });
+
+  it('makes content features predictive of ratings (genre effect is not zero)', () => {
+    const data = generateSynthetic({ users: 300, items: 120, interactions: 12_000, seed: 11 });
+    const genresOf = new Map(data.items.map((it) => [it.id, it.features.genres as string[]]));
+    // Users differ in taste: per-user mean rating of one genre vs the others varies much more than noise.
+    const spread: number[] = [];
+    const byUser = new Map<string, { g: number[]; o: number[] }>();
+    for (const r of data.interactions) {
+      const e = byUser.get(r.userId) ?? { g: [], o: [] };
+      (genresOf.get(r.itemId)!.includes('Action') ? e.g : e.o).push(r.value);
+      byUser.set(r.userId, e);
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    for (const e of byUser.values())
+      if (e.g.length >= 5 && e.o.length >= 5) spread.push(mean(e.g) - mean(e.o));
+    const sd = Math.sqrt(mean(spread.map((d) => d * d)) - mean(spread) ** 2);
+    expect(sd).toBeGreaterThan(0.3);
+  });
+
+  it('rejects impossible sizes naming the option', () => {
+    expect(() => generateSynthetic({ users: 2, items: 2, interactions: 5 })).toThrow(/^interactions:/);
+    expect(() => generateSynthetic({ users: 0 })).toThrow(/^users:/);
+  });
+});
+
+describe.each(backends)('importSynthetic on $name', ({ create }) => {
+  it('writes the generated data and is idempotent', async () => {
+    const db = create();
+    const store = await openFeatureStore(db.url);
+    try {
+      const opts = { users: 30, items: 20, interactions: 300, seed: 5 };
+      const report = await importSynthetic(store, opts, { batchSize: 100 });
+      expect(report).toMatchObject({ users: 30, items: 20, interactions: { ingested: 300, duplicates: 0 } });
+      expect(await store.counts()).toEqual({ users: 30, items: 20, interactions: 300 });
+      const again = await importSynthetic(store, opts);
+      expect(again.interactions).toEqual({ ingested: 0, duplicates: 300 });
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});
