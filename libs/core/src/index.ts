@@ -22,3 +22,7 @@ export { adapt, score, recommend, AdaptedUsers } from './adapt';
 export type { AdaptRequest, AdaptOptions, Recommendation } from './adapt';
 export * from './metrics/regression';
 export * from './metrics/ranking';
+export { metaTrain, DEFAULT_TRAIN_OPTIONS } from './meta/train';
+export type { MetaTrainOptions, TrainProgress, TrainResult, TaskSource } from './meta/train';
+export { ALGORITHMS, metaObjective, metaGradients, buildMetaBatch, disposeMetaBatch } from './meta/objective';
+export type { Algorithm, MetaBatch, ObjectiveOptions } from './meta/objective';

@@ -9,6 +9,7 @@
  * meta-gradients without nested tf.grad.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import '../gradients';
 import type { NetLayout } from './layout';
 import type { Params } from './params';
 

@@ -1,0 +1,240 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ValidationError } from '../errors';
+import { MELU_LOCAL_GROUPS } from '../model/config';
+import type { RecommenderModel } from '../model/model';
+import { Rng } from '../rng';
+import type { ItemCatalog, Task } from '../types';
+import { ALGORITHMS, buildMetaBatch, disposeMetaBatch, metaGradients, type Algorithm } from './objective';
+
+/** Hyper-parameters of {@link metaTrain}. */
+export interface MetaTrainOptions {
+  algorithm: Algorithm;
+  /** Inner gradient steps per task (also the serving default afterwards). */
+  innerSteps: number;
+  /** Inner learning rate (Meta-SGD: the initial value of every learned rate). */
+  innerLr: number;
+  /** Adam learning rate of the outer (meta) update. */
+  outerLr: number;
+  metaBatchSize: number;
+  epochs: number;
+  /** Fixes task order and MetaEmb ID dropout. */
+  seed: number;
+  /** Tasks are shuffled through a buffer of this size, so streams need bounded memory. */
+  shuffleBuffer: number;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: MetaTrainOptions = {
+  algorithm: 'maml',
+  innerSteps: 5,
+  innerLr: 0.05,
+  outerLr: 0.002,
+  metaBatchSize: 32,
+  epochs: 1,
+  seed: 1,
+  shuffleBuffer: 2048,
+};
+
+/** Reported after every meta-batch. */
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  /** Meta-batches done so far (all epochs). */
+  metaBatch: number;
+  /** Tasks consumed so far (all epochs). */
+  tasks: number;
+  /** Post-adaptation query loss of this meta-batch (before its update). */
+  loss: number;
+  elapsedMs: number;
+}
+
+/** Outcome of {@link metaTrain}. */
+export interface TrainResult {
+  /** Query loss of every meta-batch, in order. */
+  lossHistory: number[];
+  /** Mean query loss per completed (or interrupted) epoch. */
+  epochLoss: number[];
+  tasks: number;
+  metaBatches: number;
+  /** Tasks skipped because their query set was empty. */
+  skipped: number;
+  /** True when stopped by the AbortSignal (the model holds the last completed meta-batch's update). */
+  aborted: boolean;
+}
+
+/** Tasks: an (async) iterable, or a function returning one per epoch (needed for several epochs of a stream). */
+export type TaskSource = Iterable<Task> | AsyncIterable<Task> | (() => Iterable<Task> | AsyncIterable<Task>);
+
+function checkOptions(o: MetaTrainOptions): void {
+  if (!ALGORITHMS.includes(o.algorithm)) {
+    throw new ValidationError('options.algorithm', `must be one of ${ALGORITHMS.join(', ')}`);
+  }
+  const ints: (keyof MetaTrainOptions)[] = ['innerSteps', 'metaBatchSize', 'epochs', 'shuffleBuffer', 'seed'];
+  for (const k of ints) {
+    const v = o[k] as number;
+    const min = k === 'innerSteps' || k === 'seed' ? 0 : 1;
+    if (!(Number.isInteger(v) && v >= min))
+      throw new ValidationError(`options.${k}`, `must be an integer >= ${min}`);
+  }
+  for (const k of ['innerLr', 'outerLr'] as const) {
+    if (!(Number.isFinite(o[k]) && o[k] > 0))
+      throw new ValidationError(`options.${k}`, 'must be a positive number');
+  }
+}
+
+function checkTask(t: Task, n: number): void {
+  if (!t || !t.user || typeof t.user.id !== 'string')
+    throw new ValidationError(`tasks[${n}].user.id`, 'is required');
+  if (!Array.isArray(t.support)) throw new ValidationError(`tasks[${n}].support`, 'must be an array');
+  if (!Array.isArray(t.query)) throw new ValidationError(`tasks[${n}].query`, 'must be an array');
+}
+
+async function* iterate(src: Iterable<Task> | AsyncIterable<Task>): AsyncGenerator<Task> {
+  if (Symbol.asyncIterator in src) yield* src as AsyncIterable<Task>;
+  else yield* src as Iterable<Task>;
+}
+
+/**
+ * Meta-trains the model on tasks (one user = support + query set): each meta-batch of B tasks is
+ * adapted in one batched computation and the global parameters take one Adam step on the
+ * meta-gradient. Seeded (task order via a shuffle buffer, MetaEmb ID dropout, initialisation in
+ * createModel). Stops cleanly between meta-batches when `signal` aborts. The `melu` algorithm
+ * switches the model to MeLU's local groups (decision + output layers).
+ */
+export async function metaTrain(
+  model: RecommenderModel,
+  tasks: TaskSource,
+  items: ItemCatalog,
+  options: Partial<MetaTrainOptions> = {},
+  onProgress?: (p: TrainProgress) => void,
+  signal?: AbortSignal,
+): Promise<TrainResult> {
+  const o: MetaTrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
+  checkOptions(o);
+  if (o.algorithm === 'melu') model.config.localGroups = [...MELU_LOCAL_GROUPS];
+  if (o.algorithm === 'meta-sgd' && model.innerLrs && model.training?.algorithm !== 'meta-sgd') {
+    throw new ValidationError('options.algorithm', 'model already has Meta-SGD rates from another run');
+  }
+  const rng = new Rng(o.seed);
+  const coldRate = model.config.idEmbeddings?.coldRate ?? 0.3;
+  const dropId = model.layout.idDim > 0 ? () => rng.next() < coldRate : undefined;
+  const rowCache = new Map<string, Float32Array>();
+  const optimizer = tf.train.adam(o.outerLr);
+  const setMean = model.config.task === 'rating' && model.config.globalMean === undefined && !model.training;
+  let meanSum = 0;
+  let meanCount = 0;
+  const started = Date.now();
+  const result: TrainResult = {
+    lossHistory: [],
+    epochLoss: [],
+    tasks: 0,
+    metaBatches: 0,
+    skipped: 0,
+    aborted: false,
+  };
+  let seen = 0;
+
+  const step = (batch: Task[], epoch: number) => {
+    if (setMean && result.metaBatches === 0 && meanCount > 0) model.globalMean = meanSum / meanCount;
+    const mb = buildMetaBatch(model, batch, items, { rowCache, dropId, path: 'tasks' });
+    try {
+      const { loss, grads } = metaGradients(model, mb, o);
+      // The optimiser finds variables by their registered (model-unique) names.
+      const named: Record<string, tf.Tensor> = {};
+      for (const [name, g] of Object.entries(grads)) {
+        const v = name.startsWith('lr/') ? model.innerLrs![name.slice(3)] : model.params[name];
+        named[v.name] = g;
+      }
+      optimizer.applyGradients(named as Parameters<typeof optimizer.applyGradients>[0]);
+      tf.dispose(Object.values(grads));
+      model.touch();
+      if (!Number.isFinite(loss))
+        throw new Error(`meta-training diverged (loss ${loss}); lower innerLr or outerLr`);
+      result.lossHistory.push(loss);
+      result.metaBatches++;
+      result.tasks += batch.length;
+      onProgress?.({
+        epoch,
+        epochs: o.epochs,
+        metaBatch: result.metaBatches,
+        tasks: result.tasks,
+        loss,
+        elapsedMs: Date.now() - started,
+      });
+    } finally {
+      disposeMetaBatch(mb);
+    }
+  };
+
+  try {
+    for (let epoch = 0; epoch < o.epochs && !result.aborted; epoch++) {
+      const src = typeof tasks === 'function' ? tasks() : tasks;
+      const buffer: Task[] = [];
+      let batch: Task[] = [];
+      const lossStart = result.lossHistory.length;
+      const emit = async (t: Task) => {
+        batch.push(t);
+        if (batch.length === o.metaBatchSize) {
+          if (signal?.aborted) {
+            result.aborted = true;
+            return;
+          }
+          step(batch, epoch);
+          batch = [];
+          await new Promise((r) => setImmediate(r)); // let abort signals and I/O through
+        }
+      };
+      let count = 0;
+      for await (const t of iterate(src)) {
+        checkTask(t, seen++);
+        count++;
+        if (t.query.length === 0) {
+          result.skipped++;
+          continue;
+        }
+        if (setMean && result.metaBatches === 0) {
+          for (const r of [...t.support, ...t.query]) {
+            if (!Number.isFinite(r?.value)) continue;
+            meanSum += r.value;
+            meanCount++;
+          }
+        }
+        buffer.push(t);
+        if (buffer.length >= o.shuffleBuffer) {
+          const j = rng.int(buffer.length);
+          [buffer[j], buffer[buffer.length - 1]] = [buffer[buffer.length - 1], buffer[j]];
+          await emit(buffer.pop()!);
+          if (result.aborted) break;
+        }
+      }
+      if (count === 0) throw new ValidationError('tasks', `yielded no tasks in epoch ${epoch + 1}`);
+      rng.shuffle(buffer);
+      for (const t of buffer) {
+        if (result.aborted) break;
+        await emit(t);
+      }
+      if (batch.length > 0 && !result.aborted) {
+        if (signal?.aborted) result.aborted = true;
+        else step(batch, epoch);
+      }
+      const epochLosses = result.lossHistory.slice(lossStart);
+      if (epochLosses.length)
+        result.epochLoss.push(epochLosses.reduce((a, b) => a + b, 0) / epochLosses.length);
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  model.adaptDefaults = { steps: o.innerSteps, lr: o.innerLr };
+  model.training = {
+    algorithm: o.algorithm,
+    innerSteps: o.innerSteps,
+    innerLr: o.innerLr,
+    outerLr: o.outerLr,
+    metaBatchSize: o.metaBatchSize,
+    epochs: o.epochs,
+    seed: o.seed,
+    tasks: result.tasks,
+    metaBatches: result.metaBatches,
+    finalLoss: result.lossHistory[result.lossHistory.length - 1],
+  };
+  return result;
+}
