@@ -1,7 +1,10 @@
 import { Command, Option } from 'commander';
 import type { CommandContext } from './commands/context';
 import { defaultDatasetLoader, evaluateCommand, type EvaluateFlags } from './commands/evaluate';
-import { addStoreOptions, parseSeedList } from './options';
+import { importers, runImport } from './commands/import';
+import { modelsList, modelsPromote, modelsRollback, modelsShow, type RegistryFlags } from './commands/models';
+import { runsList, runsShow } from './commands/runs';
+import { addStoreOptions, parseIntArg, parseSeedList, type StoreOptions } from './options';
 import { createLogger } from './util/logger';
 import { createProgress } from './util/progress';
 import { withInterrupt } from './util/interrupt';
@@ -9,6 +12,8 @@ import { withInterrupt } from './util/interrupt';
 export interface CliDeps {
   ctx?: Partial<CommandContext>;
   loadDataset?: typeof defaultDatasetLoader;
+  /** Where commander writes help and usage errors (tests silence it). */
+  writeErr?: (text: string) => void;
 }
 
 /** Builds the `warmstart-trainer` command line. */
@@ -23,7 +28,27 @@ export function buildCli(deps: CliDeps = {}): Command {
     .description('Meta-trains, evaluates and registers warmstart models')
     .showHelpAfterError()
     .exitOverride();
+  if (deps.writeErr) program.configureOutput({ writeErr: deps.writeErr, writeOut: deps.writeErr });
 
+  // import
+  const imp = program.command('import').description('load data into the feature store');
+  for (const name of ['movielens-100k', 'movielens-1m'] as const) {
+    addStoreOptions(
+      imp
+        .command(name)
+        .description(
+          `import a ${name === 'movielens-100k' ? 'MovieLens-100K (u.data, u.item, u.user)' : 'MovieLens-1M (*.dat)'} directory`,
+        )
+        .requiredOption('--dir <path>', 'dataset directory')
+        .option('--skip-bad-rows', 'leave malformed rows out (listed) instead of failing'),
+    ).action(async (flags: StoreOptions & { dir: string; skipBadRows?: boolean }) => {
+      await withInterrupt((signal) =>
+        runImport(name, flags.database, importers[name](flags.dir), ctx, signal, flags.skipBadRows),
+      );
+    });
+  }
+
+  // evaluate
   addStoreOptions(
     program
       .command('evaluate')
@@ -37,6 +62,11 @@ export function buildCli(deps: CliDeps = {}): Command {
       .requiredOption('--out <dir>', 'output directory for report.json, report.html and charts')
       .option('--config <file>', 'JSON or YAML config (default: built-in defaults)')
       .option('--movielens <dir>', 'read a MovieLens-100K directory directly instead of the feature store')
+      .option(
+        '--dataset-name <name>',
+        'dataset label in the report when reading the feature store',
+        'feature-store',
+      )
       .option('--methods <list>', 'only these methods (comma-separated names)', (v: string) =>
         v.split(',').map((s) => s.trim()),
       )
@@ -46,6 +76,41 @@ export function buildCli(deps: CliDeps = {}): Command {
       evaluateCommand(flags, ctx, deps.loadDataset ?? defaultDatasetLoader, signal),
     );
   });
+
+  // models
+  const models = program.command('models').description('the model registry');
+  const reg = (cmd: Command) => addStoreOptions(cmd.option('--json', 'print JSON'));
+  reg(
+    models
+      .command('list')
+      .description('list model versions, newest first')
+      .option('--status <status>', 'candidate | promoted | retired'),
+  ).action((flags: RegistryFlags & { status?: string }) => modelsList(flags, ctx));
+  reg(models.command('show').description('show one model version').argument('<modelId>')).action(
+    (id: string, flags: RegistryFlags) => modelsShow(id, flags, ctx),
+  );
+  reg(
+    models
+      .command('promote')
+      .description('promote a model version (serving picks it up)')
+      .argument('<modelId>'),
+  ).action((id: string, flags: RegistryFlags) => modelsPromote(id, flags, ctx));
+  reg(models.command('rollback').description('re-promote the previously promoted version')).action(
+    (flags: RegistryFlags) => modelsRollback(flags, ctx),
+  );
+
+  // runs
+  const runs = program.command('runs').description('training runs');
+  reg(
+    runs
+      .command('list')
+      .description('list runs, newest first')
+      .option('--status <status>', 'running | succeeded | failed | cancelled')
+      .option('--limit <n>', 'at most this many', parseIntArg('--limit', 1), 50),
+  ).action((flags: RegistryFlags & { status?: string; limit?: number }) => runsList(flags, ctx));
+  reg(runs.command('show').description('show one run').argument('<runId>')).action(
+    (id: string, flags: RegistryFlags) => runsShow(id, flags, ctx),
+  );
 
   return program;
 }

@@ -10,7 +10,8 @@ function cli(lines: string[]) {
   return buildCli({
     ctx: { out: (l) => lines.push(l), logger: createLogger('silent'), progress: silentProgress },
     loadDataset: async () => tinyDataset(3),
-  }).configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    writeErr: () => undefined,
+  });
 }
 
 describe('evaluate --protocol p1', () => {

@@ -43,8 +43,8 @@ const modelSchema = z
 const trainSchema = z
   .object({
     algorithm: metaTrainShape.algorithm.default('melu'),
-    innerSteps: metaTrainShape.innerSteps.default(3),
-    innerLr: metaTrainShape.innerLr.default(0.01),
+    innerSteps: metaTrainShape.innerSteps.default(5),
+    innerLr: metaTrainShape.innerLr.default(0.05),
     outerLr: metaTrainShape.outerLr.default(0.002),
     metaBatchSize: metaTrainShape.metaBatchSize.default(32),
     epochs: metaTrainShape.epochs.default(10),
@@ -60,10 +60,11 @@ const trainSchema = z
   })
   .strict();
 
+/** Adaptation at evaluation and serving time; unset = the inner loop the model was trained with. */
 const adaptSchema = z
   .object({
-    steps: z.number().int().min(0).default(3),
-    lr: z.number().positive().default(0.01),
+    steps: z.number().int().min(0).optional(),
+    lr: z.number().positive().optional(),
   })
   .strict();
 

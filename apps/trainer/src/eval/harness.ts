@@ -90,6 +90,7 @@ export async function runP1(
           split,
           evalTasks,
           items,
+          dataset.users,
           seed,
           options,
         );
@@ -111,6 +112,7 @@ async function runMethod(
   split: ReturnType<typeof splitP1>,
   evalTasks: Record<Scenario, Task[]>,
   items: ReturnType<typeof itemCatalog>,
+  users: Dataset['users'],
   seed: number,
   options: HarnessOptions,
 ): Promise<MethodRun> {
@@ -120,6 +122,7 @@ async function runMethod(
       train: split.warm.train,
       validation: split.warm.validation,
       items,
+      users,
       seed,
       signal: options.signal,
     });

@@ -1,4 +1,4 @@
-import type { ItemCatalog, Task } from '../data/types';
+import type { ItemCatalog, Task, UserRecord } from '../data/types';
 
 /** What a method gets to learn from: only warm data (P1 never trains on cold scenarios). */
 export interface FitContext {
@@ -7,6 +7,8 @@ export interface FitContext {
   /** Held-out warm users, for tuning and early stopping. Never a cold scenario. */
   validation: readonly Task[];
   items: ItemCatalog;
+  /** Every user record (features only, no ratings), e.g. for feature vocabularies. */
+  users: readonly UserRecord[];
   seed: number;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress) => void;

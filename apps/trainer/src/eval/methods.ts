@@ -2,48 +2,52 @@ import { GlobalMean } from '../baselines/global-mean';
 import { ItemBias } from '../baselines/item-bias';
 import { UserItemBias } from '../baselines/user-item-bias';
 import type { BaselineName, TrainerConfig } from '../config/schema';
+import { FineTunedNet } from '../meta/fine-tuned-net';
+import { MetaLearner, type LearnerSettings } from '../meta/meta-learner';
 import type { MethodFactory } from './harness';
 
-/** Extra method kinds that need @warmstart/core; registered by the meta-learning module. */
-export type LearnerFactoryBuilder = (config: TrainerConfig) => {
-  baselines: Partial<Record<BaselineName, MethodFactory>>;
-  learners: MethodFactory[];
-};
-
-let coreMethods: LearnerFactoryBuilder | undefined;
-
-/** The meta-learning module registers itself here, so the plain baselines never load TensorFlow.js. */
-export function registerCoreMethods(builder: LearnerFactoryBuilder): void {
-  coreMethods = builder;
+/** A configured learner with `train`, `model` and `adapt` defaults filled in. */
+export function learnerSettings(
+  config: TrainerConfig,
+  learner: TrainerConfig['evaluate']['learners'][number],
+): LearnerSettings {
+  const t = config.train;
+  return {
+    name: learner.name,
+    algorithm: learner.algorithm ?? t.algorithm,
+    innerSteps: learner.innerSteps ?? t.innerSteps,
+    innerLr: learner.innerLr ?? t.innerLr,
+    outerLr: learner.outerLr ?? t.outerLr,
+    metaBatchSize: learner.metaBatchSize ?? t.metaBatchSize,
+    epochs: learner.epochs ?? t.epochs,
+    model: { ...config.model, ...learner.model },
+    adapt: { ...config.adapt, ...learner.adapt },
+  };
 }
 
 /** Every baseline and meta-learner the config asks for, optionally narrowed to `only` (by name). */
 export function buildMethods(config: TrainerConfig, only?: readonly string[]): MethodFactory[] {
   const range = config.model.ratingRange;
-  const core = coreMethods?.(config);
-  const plain: Record<string, MethodFactory> = {
+  const baselines: Record<BaselineName, MethodFactory> = {
     'global-mean': { name: 'global-mean', create: () => new GlobalMean() },
     'item-bias': { name: 'item-bias', create: () => new ItemBias(range) },
     'user-item-bias': { name: 'user-item-bias', create: () => new UserItemBias(range) },
+    'fine-tuned-net': { name: 'fine-tuned-net', create: () => new FineTunedNet(config) },
   };
-  const all: MethodFactory[] = [];
-  const unavailable: string[] = [];
-  for (const name of config.evaluate.baselines) {
-    const f = plain[name] ?? core?.baselines[name];
-    if (f) all.push(f);
-    else unavailable.push(name);
+  const all: MethodFactory[] = config.evaluate.baselines.map((name) => baselines[name]);
+  for (const learner of config.evaluate.learners) {
+    const settings = learnerSettings(config, learner);
+    if (all.some((m) => m.name === settings.name))
+      throw new Error(`evaluate.learners: duplicate name "${settings.name}"`);
+    all.push({ name: settings.name, create: () => new MetaLearner(settings, config.features) });
   }
-  if (core) all.push(...core.learners);
-  else unavailable.push(...config.evaluate.learners.map((l) => l.name));
-  const wanted = only ?? [...config.evaluate.baselines, ...config.evaluate.learners.map((l) => l.name)];
-  for (const name of wanted) {
-    if (unavailable.includes(name))
-      throw new Error(`evaluate: "${name}" needs @warmstart/core's meta-learning, which is not loaded`);
+  if (!only) return all;
+  for (const name of only) {
     if (!all.some((m) => m.name === name)) {
       throw new Error(
         `--methods: unknown method "${name}" (configured: ${all.map((m) => m.name).join(', ')})`,
       );
     }
   }
-  return all.filter((m) => wanted.includes(m.name));
+  return all.filter((m) => only.includes(m.name));
 }

@@ -1,0 +1,80 @@
+import { initBackend, metaTrain, type RecommenderModel } from '@warmstart/core';
+import type { TrainerConfig } from '../config/schema';
+import type { ItemCatalog, Task } from '../data/types';
+import type { EvalMethod, FitContext, FitResult } from '../eval/method';
+import { CancelledError } from '../util/interrupt';
+import { buildModel } from './build-model';
+import { predictTasks } from './predict';
+import { validationMae, pickBest } from '../baselines/tuning';
+
+/** Fine-tuning grid, picked on the warm validation users (never on cold scenarios). */
+const STEP_GRID = [0, 1, 5];
+const LR_GRID = [0.01, 0.05];
+
+/**
+ * The non-meta baseline: the same network trained on all warm ratings as one plain regression
+ * (metaTrain with no inner steps and every rating in the query set is exactly ordinary minibatch
+ * training, a minibatch being B users' ratings), then fine-tuned on each task's support set.
+ */
+export class FineTunedNet implements EvalMethod {
+  readonly name = 'fine-tuned-net';
+  private model?: RecommenderModel;
+  private adaptOptions = { steps: 1, lr: 0.01 };
+
+  constructor(private readonly config: TrainerConfig) {}
+
+  async fit(ctx: FitContext): Promise<FitResult> {
+    const backend = await initBackend();
+    const t = this.config.train;
+    const model = buildModel(
+      this.config.features,
+      this.config.model,
+      ctx.users,
+      ctx.items.values(),
+      ctx.train,
+      ctx.seed,
+    );
+    this.model = model;
+    const plain = ctx.train.map((task) => ({
+      user: task.user,
+      support: [],
+      query: [...task.support, ...task.query],
+    }));
+    const result = await metaTrain(
+      model,
+      plain,
+      ctx.items,
+      {
+        algorithm: 'fomaml',
+        innerSteps: 0,
+        innerLr: t.innerLr,
+        outerLr: t.outerLr,
+        metaBatchSize: t.metaBatchSize,
+        epochs: t.epochs,
+        seed: ctx.seed,
+      },
+      undefined,
+      ctx.signal,
+    );
+    if (result.aborted) throw new CancelledError('training interrupted');
+    const grid = STEP_GRID.flatMap((steps) => LR_GRID.map((lr) => ({ steps, lr })));
+    const scored = [];
+    for (const options of grid) {
+      const preds = await predictTasks(model, ctx.validation, ctx.items, options, 64, ctx.signal);
+      const byTask = new Map(ctx.validation.map((task, i) => [task, preds[i]]));
+      scored.push({ options, mae: validationMae(ctx.validation, (task) => byTask.get(task)!) });
+    }
+    this.adaptOptions = pickBest(scored, (s) => s.mae).options;
+    return { lossHistory: result.lossHistory, backend: backend.name, tuned: { ...this.adaptOptions } };
+  }
+
+  async predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]> {
+    if (!this.model) throw new Error('fine-tuned-net: predict before fit');
+    return predictTasks(this.model, tasks, items, this.adaptOptions, 64, signal);
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    this.model = undefined;
+  }
+}

@@ -1,0 +1,72 @@
+import { initBackend, metaTrain, type RecommenderModel } from '@warmstart/core';
+import type { AdaptSection, Algorithm, ModelSection, TrainerConfig } from '../config/schema';
+import type { ItemCatalog, Task } from '../data/types';
+import type { EvalMethod, FitContext, FitResult } from '../eval/method';
+import { isCancellation, CancelledError } from '../util/interrupt';
+import { buildModel } from './build-model';
+import { predictTasks } from './predict';
+
+export interface LearnerSettings {
+  name: string;
+  algorithm: Algorithm;
+  innerSteps: number;
+  innerLr: number;
+  outerLr: number;
+  metaBatchSize: number;
+  epochs: number;
+  model: ModelSection;
+  adapt: AdaptSection;
+}
+
+/** A meta-learned model (MAML, FOMAML, Reptile, Meta-SGD, MeLU) in the P1 harness. */
+export class MetaLearner implements EvalMethod {
+  private model?: RecommenderModel;
+
+  constructor(
+    private readonly settings: LearnerSettings,
+    private readonly features: TrainerConfig['features'],
+  ) {}
+
+  get name(): string {
+    return this.settings.name;
+  }
+
+  async fit(ctx: FitContext): Promise<FitResult> {
+    const backend = await initBackend();
+    const s = this.settings;
+    this.model = buildModel(this.features, s.model, ctx.users, ctx.items.values(), ctx.train, ctx.seed);
+    const result = await metaTrain(
+      this.model,
+      ctx.train,
+      ctx.items,
+      {
+        algorithm: s.algorithm,
+        innerSteps: s.innerSteps,
+        innerLr: s.innerLr,
+        outerLr: s.outerLr,
+        metaBatchSize: s.metaBatchSize,
+        epochs: s.epochs,
+        seed: ctx.seed,
+      },
+      (p) => ctx.onProgress?.({ done: p.metaBatch, total: 0, loss: p.loss }),
+      ctx.signal,
+    );
+    if (result.aborted) throw new CancelledError('meta-training interrupted');
+    return { lossHistory: result.lossHistory, backend: backend.name };
+  }
+
+  async predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]> {
+    if (!this.model) throw new Error(`${this.name}: predict before fit`);
+    try {
+      return await predictTasks(this.model, tasks, items, this.settings.adapt, 64, signal);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      throw new Error(`${this.name}: ${(err as Error).message}`);
+    }
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    this.model = undefined;
+  }
+}
