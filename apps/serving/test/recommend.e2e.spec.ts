@@ -8,8 +8,8 @@ import {
   type RecommendResponse,
   type ScoreResponse,
 } from '@warmstart/contracts';
-import { call, startHarness, type Harness } from './support/harness';
-import { MemoryStore } from './support/memory-store';
+import type { FeatureStore } from '@warmstart/feature-store';
+import { call, startHarness, tempStore, type Harness } from './support/harness';
 import { makeModel, seedWorld } from './support/world';
 
 const rec = (h: Harness, req: Partial<RecommendRequest>, opts: Partial<grpc.CallOptions> = {}) =>
@@ -22,16 +22,20 @@ const rec = (h: Harness, req: Partial<RecommendRequest>, opts: Partial<grpc.Call
 
 describe('RecommenderService end to end (real server, grpc-js client)', () => {
   let h: Harness;
-  let store: MemoryStore;
+  let store: FeatureStore;
+  let dispose: () => void;
 
   beforeAll(async () => {
-    store = new MemoryStore();
+    ({ store, dispose } = await tempStore());
     await seedWorld(store);
-    store.registry.register({ modelId: 'm1', algorithm: 'melu', artifactUri: 'm1' });
+    await store.registry.registerModel({ modelId: 'm1', algorithm: 'melu', artifactUri: 'm1' });
     await store.registry.promote('m1');
-    h = await startHarness(store, { m1: () => makeModel(store, 1) });
+    h = await startHarness(store, { m1: () => makeModel(1) });
   });
-  afterAll(async () => h.close());
+  afterAll(async () => {
+    await h.close();
+    dispose();
+  });
 
   it('recommends for an existing user from stored history, excluding seen items', async () => {
     const history = await store.recentInteractions('u1', 100);

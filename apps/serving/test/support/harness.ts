@@ -5,15 +5,19 @@ import {
   ModelRegistryServiceClient,
   RecommenderServiceClient,
 } from '@warmstart/contracts';
+import { openFeatureStore, type FeatureStore } from '@warmstart/feature-store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import pino from 'pino';
 import { CoreModelRuntime } from '../../src/adapters/core-runtime';
+import { FeatureStoreAdapter } from '../../src/adapters/feature-store-adapter';
 import { parseConfig, type ServingConfigInput } from '../../src/config/config';
 import { startServer, type RunningServer } from '../../src/server';
-import { MemoryStore } from './memory-store';
 
 export interface Harness {
   server: RunningServer;
-  store: MemoryStore;
+  store: FeatureStore;
   recommender: InstanceType<typeof RecommenderServiceClient>;
   featureStore: InstanceType<typeof FeatureStoreServiceClient>;
   registry: InstanceType<typeof ModelRegistryServiceClient>;
@@ -26,8 +30,15 @@ export interface Harness {
 /** Artifact directories ending in a name found here load that model; "broken" ones throw. */
 export type ModelFactories = Record<string, () => RecommenderModel>;
 
+/** A fresh SQLite feature store in a temp directory (removed by `dispose`). */
+export async function tempStore(): Promise<{ store: FeatureStore; dispose(): void }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'warmstart-serving-'));
+  const store = await openFeatureStore(path.join(dir, 'test.db'));
+  return { store, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export async function startHarness(
-  store: MemoryStore,
+  store: FeatureStore,
   models: ModelFactories,
   overrides: ServingConfigInput = {},
 ): Promise<Harness> {
@@ -50,7 +61,11 @@ export async function startHarness(
     logLevel: 'silent',
     ...overrides,
   });
-  const server = await startServer(config, { store, runtime, log: pino({ level: 'silent' }) });
+  const server = await startServer(config, {
+    store: new FeatureStoreAdapter(store),
+    runtime,
+    log: pino({ level: 'silent' }),
+  });
   const address = `127.0.0.1:${server.port}`;
   const creds = grpc.credentials.createInsecure();
   const recommender = new RecommenderServiceClient(address, creds);

@@ -1,5 +1,5 @@
 import { FeatureSpec, createModel, type FeatureSpecDecl, type RecommenderModel } from '@warmstart/core';
-import type { MemoryStore } from './memory-store';
+import type { FeatureStore } from '@warmstart/feature-store';
 
 export const DECL: FeatureSpecDecl = {
   user: [
@@ -13,26 +13,28 @@ export const DECL: FeatureSpecDecl = {
 };
 
 const GENRES = ['action', 'comedy', 'drama', 'horror'];
+export const N_ITEMS = 40;
+export const N_USERS = 10;
 
-/** Deterministic tiny catalogue: 40 items, 10 users with 6 ratings each. */
-export async function seedWorld(store: MemoryStore, nItems = 40, nUsers = 10): Promise<void> {
-  await store.upsertItems(
-    Array.from({ length: nItems }, (_, i) => ({
-      id: `i${i}`,
-      features: { genres: [GENRES[i % 4] as string, GENRES[(i * 7) % 4] as string], year: 1980 + (i % 20) },
-      availableAt: new Date(Date.UTC(2000, 0, 1 + i)),
-    })),
-  );
-  await store.upsertUsers(
-    Array.from({ length: nUsers }, (_, u) => ({
-      id: `u${u}`,
-      features: { gender: u % 2 ? 'M' : 'F', age: 20 + u },
-    })),
-  );
+export const ITEMS = Array.from({ length: N_ITEMS }, (_, i) => ({
+  id: `i${i}`,
+  features: { genres: [GENRES[i % 4] as string, GENRES[(i * 7) % 4] as string], year: 1980 + (i % 20) },
+  availableAt: new Date(Date.UTC(2000, 0, 1 + i)),
+}));
+
+export const USERS = Array.from({ length: N_USERS }, (_, u) => ({
+  id: `u${u}`,
+  features: { gender: u % 2 ? 'M' : 'F', age: 20 + u },
+}));
+
+/** Deterministic tiny world: 40 items, 10 users with 6 ratings each. */
+export async function seedWorld(store: FeatureStore): Promise<void> {
+  await store.upsertItems(ITEMS);
+  await store.upsertUsers(USERS);
   const rows = [];
-  for (let u = 0; u < nUsers; u++)
+  for (let u = 0; u < N_USERS; u++)
     for (let j = 0; j < 6; j++) {
-      const item = (u * 3 + j * 5) % nItems;
+      const item = (u * 3 + j * 5) % N_ITEMS;
       rows.push({
         eventId: `e-${u}-${j}`,
         userId: `u${u}`,
@@ -45,14 +47,13 @@ export async function seedWorld(store: MemoryStore, nItems = 40, nUsers = 10): P
   await store.ingestInteractions(rows);
 }
 
-/** A small model over the seeded world (seeded initial weights; `seed` varies versions). */
-export function makeModel(store: MemoryStore, seed: number, withItemIds = true): RecommenderModel {
-  const spec = FeatureSpec.fromData(DECL, store.users.values(), store.items.values());
-  const trained = [...store.items.keys()].slice(0, 30);
+/** A small model over the world (seeded initial weights; `seed` tells versions apart). Items i0..i29 are "trained". */
+export function makeModel(seed: number): RecommenderModel {
+  const spec = FeatureSpec.fromData(DECL, USERS, ITEMS);
   return createModel(spec, {
     embeddingDim: 4,
     hidden: [8],
     seed,
-    ...(withItemIds ? { idEmbeddings: { itemIds: trained, dim: 4 } } : {}),
+    idEmbeddings: { itemIds: ITEMS.slice(0, 30).map((i) => i.id), dim: 4 },
   });
 }
