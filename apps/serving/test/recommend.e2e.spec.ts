@@ -9,7 +9,7 @@ import {
   type ScoreResponse,
 } from '@warmstart/contracts';
 import type { FeatureStore } from '@warmstart/feature-store';
-import { call, startHarness, tempStore, type Harness } from './support/harness';
+import { call, healthClient, startHarness, tempStore, type Harness } from './support/harness';
 import { makeModel, seedWorld } from './support/world';
 
 const rec = (h: Harness, req: Partial<RecommendRequest>, opts: Partial<grpc.CallOptions> = {}) =>
@@ -266,10 +266,3 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
     client.close();
   });
 });
-
-/** A Health client from grpc-health-check's own proto. */
-export function healthClient(): { HealthClient: grpc.ServiceClientConstructor } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { service } = require('grpc-health-check') as { service: grpc.ServiceDefinition };
-  return { HealthClient: grpc.makeGenericClientConstructor(service as never, 'Health') };
-}

@@ -118,3 +118,10 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
     return grpc.status[(err as grpc.ServiceError).code] ?? 'NOT_A_GRPC_ERROR';
   }
 }
+
+/** A Health client from grpc-health-check's own proto. */
+export function healthClient(): { HealthClient: grpc.ServiceClientConstructor } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { service } = require('grpc-health-check') as { service: grpc.ServiceDefinition };
+  return { HealthClient: grpc.makeGenericClientConstructor(service as never, 'Health') };
+}
