@@ -107,10 +107,11 @@ async function migratePostgres(connectionString: string, schema: string, files: 
   const client = new Client({ connectionString });
   await client.connect();
   try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-    await client.query(`SET search_path TO "${schema}"`);
+    // Lock first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide in PostgreSQL.
     await client.query('SELECT pg_advisory_lock($1)', [PG_ADVISORY_LOCK]);
     try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await client.query(`SET search_path TO "${schema}"`);
       await client.query(PG_TABLE);
       const { rows } = await client.query<AppliedRow>(
         'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',

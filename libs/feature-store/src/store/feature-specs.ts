@@ -19,7 +19,7 @@ export class FeatureSpecs {
       throw new ValidationError('name', 'must be a non-empty string');
     if (spec === null || typeof spec !== 'object') throw new ValidationError('spec', 'must be a JSON object');
     const latest = await this.latest(name);
-    if (latest && JSON.stringify(latest.spec) === JSON.stringify(spec)) return latest;
+    if (latest && canonical(latest.spec) === canonical(spec)) return latest;
     const row = await this.db.featureSpecVersion.create({
       data: { name, version: (latest?.version ?? 0) + 1, spec: spec as object },
     });
@@ -35,4 +35,13 @@ export class FeatureSpecs {
     const row = await this.db.featureSpecVersion.findUnique({ where: { name_version: { name, version } } });
     return row && { name: row.name, version: row.version, spec: row.spec, createdAt: row.createdAt };
   }
+}
+
+/** JSON with sorted object keys (PostgreSQL jsonb does not keep key order). */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
 }
