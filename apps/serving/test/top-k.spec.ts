@@ -1,4 +1,5 @@
 import { topK } from '../src/recommend/top-k';
+import { protoFieldPath } from '../src/grpc/errors';
 
 describe('topK', () => {
   it('matches a full sort on random scores, honouring skips', () => {
@@ -15,5 +16,13 @@ describe('topK', () => {
 
   it('returns fewer than k when there are fewer candidates', () => {
     expect(topK([0.5, 0.9], 5).map((r) => r.index)).toEqual([1, 0]);
+  });
+});
+
+describe('protoFieldPath', () => {
+  it('renames TypeScript field names to proto names, leaving indices and other names alone', () => {
+    expect(protoFieldPath('interactions[3].itemId')).toBe('interactions[3].item_id');
+    expect(protoFieldPath('items[0].availableAt')).toBe('items[0].available_at');
+    expect(protoFieldPath('users[1].features')).toBe('users[1].features');
   });
 });

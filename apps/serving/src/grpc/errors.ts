@@ -47,13 +47,29 @@ export interface GrpcErrorShape {
 export function toGrpcError(err: unknown): GrpcErrorShape {
   if (err instanceof ServingError) return shape(err.code, err.message);
   if (isFieldError(err)) {
-    const message = err.message.startsWith(err.field) ? err.message : `${err.field}: ${err.message}`;
-    return shape(status.INVALID_ARGUMENT, message);
+    const message = err.message.startsWith(err.field)
+      ? err.message.slice(err.field.length)
+      : `: ${err.message}`;
+    return shape(status.INVALID_ARGUMENT, `${protoFieldPath(err.field)}${message}`);
   }
   if (isNamed(err, 'NotFoundError')) return shape(status.NOT_FOUND, err.message);
   if (isNamed(err, 'FailedPreconditionError') || isNamed(err, 'ConflictError'))
     return shape(status.FAILED_PRECONDITION, err.message);
   return shape(status.INTERNAL, 'internal error');
+}
+
+/** Library field paths use TypeScript names; callers know the proto (snake_case) names. */
+const PROTO_NAMES: Record<string, string> = {
+  itemId: 'item_id',
+  userId: 'user_id',
+  eventId: 'event_id',
+  eventTime: 'event_time',
+  availableAt: 'available_at',
+  modelId: 'model_id',
+};
+
+export function protoFieldPath(field: string): string {
+  return field.replace(/(?<=^|\.)([A-Za-z]+)(?=$|[.[])/g, (name: string) => PROTO_NAMES[name] ?? name);
 }
 
 function shape(code: status, message: string): GrpcErrorShape {
