@@ -26,3 +26,5 @@ export { metaTrain, DEFAULT_TRAIN_OPTIONS } from './meta/train';
 export type { MetaTrainOptions, TrainProgress, TrainResult, TaskSource } from './meta/train';
 export { ALGORITHMS, metaObjective, metaGradients, buildMetaBatch, disposeMetaBatch } from './meta/objective';
 export type { Algorithm, MetaBatch, ObjectiveOptions } from './meta/objective';
+export { saveModel, loadModel, readManifest, ARTIFACT_FORMAT, ARTIFACT_VERSION } from './artifacts/artifact';
+export type { ArtifactMeta, Manifest } from './artifacts/artifact';

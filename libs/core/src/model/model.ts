@@ -58,12 +58,15 @@ export class RecommenderModel {
     this.itemIdIndex = new Map((config.idEmbeddings?.itemIds ?? []).map((id, i) => [id, i + 1]));
     const shapes = paramShapes(this.layout, this.itemIdIndex.size);
     const init = values ?? initialValues(shapes, config.seed);
+    // Check every weight before creating any variable, so a bad artifact leaks nothing.
+    for (const [name, shape] of shapes) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (init.get(name)?.length !== size)
+        throw new ValidationError(`weights.${name}`, `expected ${size} values`);
+    }
     this.params = {};
     for (const [name, shape] of shapes) {
-      const v = init.get(name);
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (!v || v.length !== size) throw new ValidationError(`weights.${name}`, `expected ${size} values`);
-      this.params[name] = tf.variable(tf.tensor(v, shape), true, `${this.uid}/${name}`);
+      this.params[name] = tf.variable(tf.tensor(init.get(name)!, shape), true, `${this.uid}/${name}`);
     }
     this.globalMean =
       config.task === 'rating'

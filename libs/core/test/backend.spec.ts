@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { currentBackend, initBackend } from '../src';
+
+describe('backend selection', () => {
+  const saved = process.env.WARMSTART_BACKEND;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.WARMSTART_BACKEND;
+    else process.env.WARMSTART_BACKEND = saved;
+  });
+  afterAll(async () => {
+    await initBackend({ prefer: 'cpu' });
+  });
+
+  it('falls back from tfjs-node-gpu and tfjs-node to wasm when they do not load', async () => {
+    delete process.env.WARMSTART_BACKEND;
+    const tried: string[] = [];
+    const choice = await initBackend({
+      load: (m) => {
+        tried.push(m);
+        throw new Error(`Cannot find module '${m}'`);
+      },
+    });
+    expect(tried).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+    expect(choice.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(choice.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'tensorflow']);
+    expect(choice.skipped[0].reason).toMatch(/Cannot find module/);
+    expect(currentBackend()).toEqual(choice);
+    // wasm really computes.
+    expect(Array.from(tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync())).toEqual([11]);
+  });
+
+  it('honours WARMSTART_BACKEND and rejects unknown names', async () => {
+    process.env.WARMSTART_BACKEND = 'cpu';
+    expect((await initBackend()).name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    process.env.WARMSTART_BACKEND = 'tpu';
+    await expect(initBackend()).rejects.toThrow(/WARMSTART_BACKEND: unknown backend "tpu"/);
+  });
+
+  it('fails clearly when a forced backend is unavailable', async () => {
+    await expect(
+      initBackend({
+        prefer: 'tensorflow',
+        load: () => {
+          throw new Error('libtensorflow missing');
+        },
+      }),
+    ).rejects.toThrow(/no usable TensorFlow.js backend \(tensorflow: libtensorflow missing\)/);
+  });
+});
