@@ -1,6 +1,218 @@
-import type { FigureLog } from './figures';
+/**
+ * Feature-store benchmarks on both backends (PostgreSQL when it answers): import throughput for
+ * MovieLens-100K and for synthetic interactions, batched online read latency (100 ids), and
+ * peak RSS while streaming every interaction of the synthetic store as tasks.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import {
+  importMovieLens100k,
+  importSynthetic,
+  openFeatureStore,
+  type FeatureStore,
+} from '@warmstart/feature-store';
+import { percentile, type FigureLog } from './figures';
 
-/** Benchmarks of feature-store (filled in with the package). */
-export async function run(_log: FigureLog, _options: Record<string, string | boolean>): Promise<void> {
-  throw new Error('bench feature-store: not implemented yet');
+const ML100K = process.env.WARMSTART_ML100K ?? join(__dirname, '../../../../shared/datasets/ml-100k');
+const PG_URL = process.env.WARMSTART_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432/test';
+
+interface Backend {
+  name: 'sqlite' | 'postgresql';
+  /** A fresh empty database URL and its clean-up. */
+  fresh(): Promise<{ url: string; drop(): Promise<void> }>;
+}
+
+const sqlite: Backend = {
+  name: 'sqlite',
+  async fresh() {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-fs-'));
+    return { url: join(dir, 'bench.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  },
+};
+
+let schemas = 0;
+const postgres: Backend = {
+  name: 'postgresql',
+  async fresh() {
+    const schema = `bench_${process.pid}_${schemas++}`;
+    return {
+      url: `${PG_URL}?schema=${schema}`,
+      drop: async () => {
+        const c = new Client({ connectionString: PG_URL });
+        await c.connect();
+        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await c.end();
+      },
+    };
+  },
+};
+
+async function pgAnswers(): Promise<boolean> {
+  const c = new Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Streams every task in a child process, so its peak RSS (getrusage maxrss) is the streaming
+// footprint alone, not the generator's or the import's.
+const STREAM_SCRIPT = `
+const { openFeatureStore } = require('@warmstart/feature-store');
+(async () => {
+  const store = await openFeatureStore(process.argv[1], { migrate: false });
+  const openedMb = process.memoryUsage().rss / 2 ** 20;
+  let tasks = 0, ratings = 0;
+  const t = Date.now();
+  for await (const task of store.snapshot().tasks({ seed: 1, maxRatings: 1e9 })) {
+    tasks++;
+    ratings += task.support.length + task.query.length;
+  }
+  const seconds = (Date.now() - t) / 1000;
+  await store.close();
+  console.log(JSON.stringify({ tasks, ratings, seconds, openedMb, peakMb: process.resourceUsage().maxRSS / 1024 }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+function streamInChild(url: string): {
+  tasks: number;
+  ratings: number;
+  seconds: number;
+  openedMb: number;
+  peakMb: number;
+} {
+  const out = execFileSync(process.execPath, ['-e', STREAM_SCRIPT, url], {
+    cwd: join(__dirname, '../../..'),
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}');
+}
+
+async function readLatency(
+  log: FigureLog,
+  b: string,
+  store: FeatureStore,
+  kind: 'items' | 'users',
+  n: number,
+) {
+  const ids =
+    kind === 'items'
+      ? (await store.prisma.item.findMany({ select: { id: true } })).map((r) => r.id)
+      : (await store.prisma.user.findMany({ select: { id: true } })).map((r) => r.id);
+  let seed = 12345;
+  const pick = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return ids[seed % ids.length];
+  };
+  const samples: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const batch = Array.from({ length: 100 }, pick);
+    store.clear(); // measure the database, not the LRU cache
+    const t = process.hrtime.bigint();
+    if (kind === 'items') await store.getItems(batch);
+    else await store.getUsers(batch);
+    samples.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  log.add(
+    `${b}.get_${kind}.100.p50`,
+    percentile(samples, 50),
+    'ms',
+    `${n} batches of 100 random ids, cache cleared`,
+  );
+  log.add(`${b}.get_${kind}.100.p99`, percentile(samples, 99), 'ms');
+  const warm = ids.slice(0, 100);
+  if (kind === 'items') await store.getItems(warm);
+  else await store.getUsers(warm);
+  const hits: number[] = [];
+  for (let k = 0; k < 50; k++) {
+    const t = process.hrtime.bigint();
+    if (kind === 'items') await store.getItems(warm);
+    else await store.getUsers(warm);
+    hits.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  log.add(`${b}.get_${kind}.100.cached.p50`, percentile(hits, 50), 'ms', 'all 100 ids in the LRU cache');
+}
+
+export async function run(log: FigureLog, options: Record<string, string | boolean>): Promise<void> {
+  const quick = options.quick === true;
+  const syntheticSize = quick ? 100_000 : 1_000_000;
+  const backends = [sqlite];
+  if (await pgAnswers()) backends.push(postgres);
+  else console.warn(`  !!! PostgreSQL does not answer at ${PG_URL}: PostgreSQL figures are skipped !!!`);
+
+  for (const backend of backends) {
+    const b = backend.name;
+    if (existsSync(join(ML100K, 'u.data'))) {
+      const db = await backend.fresh();
+      const store = await openFeatureStore(db.url);
+      try {
+        const t = Date.now();
+        const report = await importMovieLens100k(store, ML100K);
+        const s = (Date.now() - t) / 1000;
+        log.add(`${b}.import.ml100k.seconds`, s, 's', 'target < 10 s on SQLite');
+        log.add(
+          `${b}.import.ml100k.throughput`,
+          report.interactions.ingested / s,
+          'rows/s',
+          'ratings, incl. users/items',
+        );
+        await readLatency(log, b, store, 'items', quick ? 50 : 300);
+        await readLatency(log, b, store, 'users', quick ? 50 : 300);
+      } finally {
+        await store.close();
+        await db.drop();
+      }
+    } else console.warn(`  MovieLens-100K not found at ${ML100K}: its figures are skipped`);
+
+    const db = await backend.fresh();
+    const store = await openFeatureStore(db.url);
+    try {
+      const users = Math.round(syntheticSize / 160);
+      const t = Date.now();
+      let lastShown = 0;
+      const report = await importSynthetic(
+        store,
+        { users, items: Math.round(users * 0.7), interactions: syntheticSize, seed: 1 },
+        {
+          batchSize: 10_000,
+          onProgress: (p) => {
+            if (p.phase === 'interactions' && p.done - lastShown >= syntheticSize / 5) {
+              lastShown = p.done;
+              process.stdout.write(`  ... ${b} synthetic ${p.done}/${p.total}\r`);
+            }
+          },
+        },
+      );
+      const s = (Date.now() - t) / 1000;
+      log.add(
+        `${b}.import.synthetic.throughput`,
+        report.interactions.ingested / s,
+        'rows/s',
+        `${syntheticSize} interactions, ${users} users`,
+      );
+      const stream = streamInChild(db.url);
+      log.add(
+        `${b}.stream.tasks.throughput`,
+        stream.ratings / stream.seconds,
+        'rows/s',
+        `${stream.ratings} ratings in ${stream.tasks} tasks`,
+      );
+      log.add(
+        `${b}.stream.tasks.peak_rss`,
+        stream.peakMb,
+        'MB',
+        `child process; ${stream.openedMb.toFixed(0)} MB after open; target < 500 MB`,
+      );
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  }
 }
