@@ -4,6 +4,8 @@ import { defaultDatasetLoader, evaluateCommand, type EvaluateFlags } from './com
 import { importers, runImport } from './commands/import';
 import { modelsList, modelsPromote, modelsRollback, modelsShow, type RegistryFlags } from './commands/models';
 import { runsList, runsShow } from './commands/runs';
+import { scheduleCommand, type ScheduleFlags } from './commands/schedule';
+import { trainCommand, type TrainFlags } from './commands/train';
 import { addStoreOptions, parseIntArg, parseSeedList, type StoreOptions } from './options';
 import { createLogger } from './util/logger';
 import { createProgress } from './util/progress';
@@ -47,6 +49,49 @@ export function buildCli(deps: CliDeps = {}): Command {
       );
     });
   }
+
+  addStoreOptions(
+    imp
+      .command('synthetic')
+      .description('generate seeded latent-factor data (content features predict ratings)')
+      .option('--users <n>', 'users', parseIntArg('--users', 1), 1000)
+      .option('--items <n>', 'items', parseIntArg('--items', 1), 500)
+      .option('--interactions <n>', 'interactions', parseIntArg('--interactions', 1), 50_000)
+      .option('--seed <n>', 'seed', parseIntArg('--seed', 0), 0),
+  ).action(
+    async (flags: StoreOptions & { users: number; items: number; interactions: number; seed: number }) => {
+      await withInterrupt((signal) =>
+        runImport('synthetic', flags.database, importers.synthetic(flags), ctx, signal),
+      );
+    },
+  );
+
+  // train
+  addStoreOptions(
+    program
+      .command('train')
+      .description('meta-train on the feature store snapshot, register a candidate, promote it if better')
+      .option('--config <file>', 'JSON or YAML config (default: built-in defaults)')
+      .option('--promote', 'promote the new model even if it does not beat the promoted one')
+      .option(
+        '--resume [runId]',
+        'continue an interrupted run from its last checkpoint (default: the latest)',
+      )
+      .option('--dataset-name <name>', 'label for logs', 'feature-store'),
+  ).action(async (flags: TrainFlags) => {
+    await withInterrupt((signal) => trainCommand(flags, ctx, signal));
+  });
+
+  // schedule
+  addStoreOptions(
+    program
+      .command('schedule')
+      .description('run `train` on a cron schedule, one run at a time across processes')
+      .requiredOption('--cron <expr>', 'cron expression, e.g. "0 3 * * *" (seconds field optional)')
+      .option('--config <file>', 'JSON or YAML config for each run'),
+  ).action(async (flags: ScheduleFlags) => {
+    await withInterrupt((signal) => scheduleCommand(flags, ctx, signal));
+  });
 
   // evaluate
   addStoreOptions(

@@ -53,4 +53,12 @@ export const importers = {
     (dir: string): Importer =>
     (store, o) =>
       fs.importMovieLens1m(store, dir, o),
+  synthetic:
+    (opts: { users: number; items: number; interactions: number; seed: number }): Importer =>
+    (store, o) =>
+      fs.importSynthetic(
+        store,
+        { users: opts.users, items: opts.items, interactions: opts.interactions, seed: opts.seed },
+        o,
+      ),
 };

@@ -29,6 +29,8 @@ export interface MethodRun {
   name: string;
   scenarios: Record<Scenario, ScenarioMetrics>;
   kShot: { k: number; mae: number; ndcg3: number; tasks: number }[];
+  /** Held-out warm users: the only numbers hyper-parameters may be chosen on. */
+  validation: ScenarioMetrics;
   trainSeconds: number;
   backend: string;
   lossHistory: number[];
@@ -133,6 +135,10 @@ async function runMethod(
       const tasks = evalTasks[scenario];
       scenarios[scenario] = scenarioMetrics(tasks, await method.predict(tasks, items, options.signal));
     }
+    const validation = scenarioMetrics(
+      split.warm.validation,
+      await method.predict(split.warm.validation, items, options.signal),
+    );
     const kShot = [];
     for (const [k, tasks] of kShotTasks(evalTasks.new_user, options.kShot)) {
       const m = scenarioMetrics(tasks, await method.predict(tasks, items, options.signal));
@@ -142,6 +148,7 @@ async function runMethod(
       name,
       scenarios,
       kShot,
+      validation,
       trainSeconds,
       backend: fit.backend,
       lossHistory: fit.lossHistory,

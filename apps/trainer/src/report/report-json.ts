@@ -19,6 +19,8 @@ export interface ModelSummary {
   /** Additions to the agreed schema: */
   k_shot: { k: number; mae: number; mae_std: number; ndcg3: number; ndcg3_std: number; tasks: number }[];
   loss_history: { seed: number; values: number[] }[];
+  /** Warm validation users (what tuning may look at), mean over seeds. */
+  validation: { mae: number; ndcg3: number };
   tuned: { seed: number; values: Record<string, unknown> }[];
 }
 
@@ -93,6 +95,10 @@ function summarise(name: string, runs: readonly SeedMethodRun[]): ModelSummary {
         tasks: at[0].tasks,
       };
     }),
+    validation: {
+      mae: mean(runs.map((r) => r.validation.mae)),
+      ndcg3: mean(runs.map((r) => r.validation.ndcg3)),
+    },
     loss_history: runs
       .filter((r) => r.lossHistory.length > 0)
       .map((r) => ({ seed: r.seed, values: r.lossHistory })),

@@ -1,0 +1,237 @@
+import { initBackend, metaTrain, saveModel, type RecommenderModel } from '@warmstart/core';
+import type { FeatureStore } from '@warmstart/feature-store';
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/load';
+import type { TrainerConfig } from '../config/schema';
+import { readSnapshot } from '../data/from-store';
+import { withStore } from '../data/store';
+import { itemCatalog } from '../data/types';
+import { buildModel } from '../meta/build-model';
+import { withLease } from '../schedule/lease';
+import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
+import { trainingTasks } from '../train/tasks';
+import { isBetter, validationMetrics } from '../train/validate-model';
+import { CancelledError, isCancellation, throwIfAborted } from '../util/interrupt';
+import type { CommandContext } from './context';
+
+export interface TrainFlags {
+  database: string;
+  artifacts: string;
+  config?: string;
+  promote?: boolean;
+  /** `true`: the latest interrupted run of this kind; a string: that run id. */
+  resume?: boolean | string;
+  datasetName?: string;
+}
+
+export interface TrainOutcome {
+  runId: string;
+  modelId: string;
+  version: number;
+  promoted: boolean;
+  validation: Record<string, number>;
+}
+
+export const TRAIN_LOCK = 'train';
+
+/**
+ * `train`: snapshot -> feature spec -> tasks -> metaTrain (checkpointed per epoch) -> validation
+ * metrics on held-out users -> artifact (written atomically) -> registered candidate -> promoted if
+ * it beats the promoted model (or `--promote`). Holds the `train` lease throughout; a failure or
+ * Ctrl-C marks the run failed/cancelled and leaves the registry and the promoted model untouched.
+ */
+export async function trainCommand(
+  flags: TrainFlags,
+  ctx: CommandContext,
+  signal?: AbortSignal,
+): Promise<TrainOutcome> {
+  const config = loadConfig(flags.config);
+  return withStore(flags.database, (store) => {
+    const ttlMs = config.schedule.lockTtlSeconds * 1000;
+    const run = { id: '' };
+    return withLease(
+      store.runs,
+      {
+        name: TRAIN_LOCK,
+        ttlMs,
+        renewMs: config.schedule.heartbeatSeconds * 1000,
+        onRenew: async () => {
+          if (run.id) await store.runs.heartbeat(run.id);
+        },
+      },
+      () => trainLocked(store, config, flags, ctx, run, signal),
+    );
+  });
+}
+
+async function trainLocked(
+  store: FeatureStore,
+  config: TrainerConfig,
+  flags: TrainFlags,
+  ctx: CommandContext,
+  run: { id: string },
+  signal?: AbortSignal,
+): Promise<TrainOutcome> {
+  const resumeFrom = flags.resume ? await findResumable(store, flags) : undefined;
+  const started = await store.runs.start({
+    kind: 'train',
+    config: { ...config, resumedFrom: resumeFrom?.runId ?? null },
+  });
+  run.id = started.id;
+  ctx.logger.info({ runId: run.id, resumedFrom: resumeFrom?.runId }, 'training run started');
+  try {
+    const outcome = await trainRun(store, config, flags, ctx, run.id, resumeFrom, signal);
+    await store.runs.finish(run.id, {
+      validation: outcome.validation,
+      modelId: outcome.modelId,
+      promoted: outcome.promoted,
+    });
+    return outcome;
+  } catch (err) {
+    if (isCancellation(err)) {
+      await store.runs.cancel(run.id);
+      ctx.logger.warn({ runId: run.id }, 'training cancelled; resume with --resume');
+    } else {
+      await store.runs.fail(run.id, err);
+    }
+    throw err;
+  }
+}
+
+async function findResumable(
+  store: FeatureStore,
+  flags: TrainFlags,
+): Promise<{ runId: string; dir: string }> {
+  const candidates =
+    typeof flags.resume === 'string'
+      ? [await store.runs.get(flags.resume)].filter((r) => r !== null)
+      : (await store.runs.list({ limit: 50 })).filter((r) => r.kind === 'train' && r.status !== 'succeeded');
+  for (const r of candidates) {
+    if (r.checkpoint && existsSync(r.checkpoint)) return { runId: r.id, dir: r.checkpoint };
+  }
+  throw new Error(
+    typeof flags.resume === 'string'
+      ? `--resume: run ${flags.resume} has no checkpoint on disk`
+      : '--resume: no interrupted training run with a checkpoint was found',
+  );
+}
+
+async function trainRun(
+  store: FeatureStore,
+  config: TrainerConfig,
+  flags: TrainFlags,
+  ctx: CommandContext,
+  runId: string,
+  resumeFrom: { runId: string; dir: string } | undefined,
+  signal?: AbortSignal,
+): Promise<TrainOutcome> {
+  const backend = await initBackend();
+  const watermark = (await store.latestEventTime()) ?? new Date();
+  const dataset = await readSnapshot(store, flags.datasetName ?? 'feature-store', watermark);
+  const t = config.train;
+  const { train, validation } = trainingTasks(dataset, t, t.seed, t.validationFraction);
+  if (train.length === 0)
+    throw new Error(`no user has >= ${t.minRatings} ratings in ${flags.database}; import data first`);
+  ctx.logger.info(
+    {
+      backend: backend.name,
+      users: dataset.users.length,
+      items: dataset.items.length,
+      ratings: dataset.ratings.length,
+      trainTasks: train.length,
+      validationTasks: validation.length,
+    },
+    'snapshot loaded',
+  );
+  const items = itemCatalog(dataset.items);
+  let model: RecommenderModel;
+  let firstEpoch = 0;
+  if (resumeFrom) {
+    const cp = await readCheckpoint(resumeFrom.dir);
+    model = cp.model;
+    firstEpoch = cp.epochsDone;
+    ctx.logger.info({ from: resumeFrom.runId, epochsDone: firstEpoch }, 'resuming from checkpoint');
+  } else {
+    model = buildModel(config.features, config.model, dataset.users, dataset.items, train, t.seed);
+  }
+  const artifacts = resolve(flags.artifacts);
+  const cpDir = checkpointDir(artifacts, runId);
+  const lossHistory: number[] = [];
+  try {
+    const perEpoch = Math.ceil(train.length / t.metaBatchSize);
+    const bar = ctx.progress.start('meta-train', (t.epochs - firstEpoch) * perEpoch);
+    try {
+      for (let epoch = firstEpoch; epoch < t.epochs; epoch++) {
+        throwIfAborted(signal);
+        // One epoch per call so every epoch can be checkpointed; the seed varies the task order.
+        const result = await metaTrain(
+          model,
+          train,
+          items,
+          {
+            algorithm: t.algorithm,
+            innerSteps: t.innerSteps,
+            innerLr: t.innerLr,
+            outerLr: t.outerLr,
+            metaBatchSize: t.metaBatchSize,
+            epochs: 1,
+            seed: t.seed * 1000 + epoch,
+          },
+          (p) =>
+            bar.update((epoch - firstEpoch) * perEpoch + p.metaBatch, { epoch: epoch + 1, loss: p.loss }),
+          signal,
+        );
+        lossHistory.push(...result.lossHistory);
+        if (result.aborted) throw new CancelledError('training interrupted');
+        if ((epoch + 1) % t.checkpointEvery === 0 && epoch + 1 < t.epochs) {
+          await writeCheckpoint(model, cpDir, epoch + 1, runId);
+          await store.runs.heartbeat(runId, cpDir);
+        }
+      }
+    } finally {
+      bar.stop();
+    }
+    const adapt = { steps: config.adapt.steps, lr: config.adapt.lr };
+    const metrics = await validationMetrics(model, validation, items, adapt, signal);
+    ctx.logger.info({ validation: metrics }, 'validation metrics');
+    throwIfAborted(signal);
+    const modelId = `m-${new Date()
+      .toISOString()
+      .replace(/[-:TZ.]/g, '')
+      .slice(0, 14)}-${randomBytes(3).toString('hex')}`;
+    await saveModel(model, join(artifacts, modelId), {
+      watermark,
+      metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`validation.${k}`, v])),
+      labels: { modelId, runId },
+    });
+    const promotedBefore = await store.registry.getPromoted();
+    const record = await store.registry.registerModel({
+      modelId,
+      algorithm: t.algorithm,
+      artifactUri: modelId,
+      metrics: { validation: metrics },
+      dataWatermark: watermark,
+      runId,
+    });
+    const better = isBetter(
+      config.promotion.metric,
+      metrics,
+      promotedBefore?.metrics['validation'],
+      config.promotion.minImprovement,
+    );
+    const promote = Boolean(flags.promote) || better;
+    if (promote) await store.registry.promote(modelId);
+    rmSync(cpDir, { recursive: true, force: true });
+    ctx.out(
+      `registered ${modelId} (v${record.version}, ${t.algorithm}) validation MAE ${metrics.mae.toFixed(4)} nDCG@3 ${metrics.ndcg3.toFixed(4)}; ` +
+        (promote
+          ? `promoted${flags.promote && !better ? ' (--promote)' : ''}`
+          : `not promoted: ${config.promotion.metric} does not beat ${promotedBefore?.modelId}`),
+    );
+    return { runId, modelId, version: record.version, promoted: promote, validation: metrics };
+  } finally {
+    model.dispose();
+  }
+}

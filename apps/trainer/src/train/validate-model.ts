@@ -1,0 +1,29 @@
+import type { RecommenderModel } from '@warmstart/core';
+import type { ItemCatalog, Task } from '../data/types';
+import { scenarioMetrics } from '../eval/task-metrics';
+import { predictTasks } from '../meta/predict';
+
+/** Validation metrics of a trained model on held-out users (what promotion compares). */
+export async function validationMetrics(
+  model: RecommenderModel,
+  tasks: readonly Task[],
+  items: ItemCatalog,
+  adapt: { steps?: number; lr?: number },
+  signal?: AbortSignal,
+): Promise<{ mae: number; rmse: number; ndcg3: number; p5: number }> {
+  const m = scenarioMetrics(tasks, await predictTasks(model, tasks, items, adapt, 64, signal));
+  return { mae: m.mae, rmse: m.rmse, ndcg3: m.ndcg3, p5: m.p5 };
+}
+
+/** Whether `candidate` beats `promoted` on `metric` by at least `minImprovement`. */
+export function isBetter(
+  metric: 'mae' | 'rmse' | 'ndcg3',
+  candidate: Record<string, number>,
+  promoted: Record<string, number> | undefined,
+  minImprovement: number,
+): boolean {
+  const current = promoted?.[metric];
+  if (current === undefined || !Number.isFinite(current)) return true;
+  const gain = metric === 'ndcg3' ? candidate[metric] - current : current - candidate[metric];
+  return gain > minImprovement;
+}

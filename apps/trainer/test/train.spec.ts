@@ -1,0 +1,129 @@
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openFeatureStore } from '@warmstart/feature-store';
+import { buildCli } from '../src/cli';
+import { trainCommand } from '../src/commands/train';
+import { createLogger } from '../src/util/logger';
+import { silentProgress } from '../src/util/progress';
+import { LockHeldError } from '../src/schedule/lease';
+
+const ctx = (lines: string[]) => ({
+  out: (l: string) => lines.push(l),
+  logger: createLogger('silent'),
+  progress: silentProgress,
+});
+
+async function run(args: string[]): Promise<string> {
+  const lines: string[] = [];
+  await buildCli({ ctx: ctx(lines), writeErr: () => undefined }).parseAsync(args, { from: 'user' });
+  return lines.join('\n');
+}
+
+describe('train', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'train-'));
+  const database = join(dir, 'w.db');
+  const artifacts = join(dir, 'models');
+  const config = join(dir, 'tiny.yaml');
+  const store = { database, artifacts };
+  writeFileSync(
+    config,
+    [
+      'model: { embeddingDim: 4, hidden: [8] }',
+      'train: { epochs: 2, metaBatchSize: 16, innerSteps: 1, maxRatings: 30 }',
+      'schedule: { lockTtlSeconds: 60, heartbeatSeconds: 5 }',
+    ].join('\n'),
+  );
+
+  beforeAll(async () => {
+    const out = await run([
+      'import',
+      'synthetic',
+      '--users',
+      '50',
+      '--items',
+      '40',
+      '--interactions',
+      '1500',
+      '--seed',
+      '1',
+      '--database',
+      database,
+    ]);
+    expect(out).toMatch(/imported synthetic .*50 users, 40 items, 1500 interactions/);
+  });
+
+  it('registers a candidate, promotes the first model, and records the run', async () => {
+    const out = await run(['train', '--config', config, '--database', database, '--artifacts', artifacts]);
+    const modelId = /registered (m-\S+) /.exec(out)![1];
+    expect(out).toMatch(/promoted/);
+    expect(existsSync(join(artifacts, modelId, 'manifest.json'))).toBe(true);
+    const s = await openFeatureStore(database);
+    try {
+      expect((await s.registry.getPromoted())?.modelId).toBe(modelId);
+      const [latest] = await s.runs.list({ limit: 1 });
+      expect(latest.status).toBe('succeeded');
+      expect((latest.metrics as { validation: { mae: number } }).validation.mae).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('marks an interrupted run cancelled and leaves no artifact and the promoted model untouched', async () => {
+    const before = readdirSync(artifacts).filter((d) => !d.startsWith('.'));
+    const s = await openFeatureStore(database);
+    const promoted = (await s.registry.getPromoted())?.modelId;
+    const controller = new AbortController();
+    controller.abort();
+    await expect(trainCommand({ ...store, config }, ctx([]), controller.signal)).rejects.toThrow();
+    try {
+      const [latest] = await s.runs.list({ limit: 1 });
+      expect(latest.status).toBe('cancelled');
+      expect((await s.registry.getPromoted())?.modelId).toBe(promoted);
+      expect(readdirSync(artifacts).filter((d) => !d.startsWith('.'))).toEqual(before);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('records a failed run with its error, promoted model untouched', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'train: { epochs: 1, minRatings: 1000 }\n');
+    await expect(trainCommand({ ...store, config: bad }, ctx([]))).rejects.toThrow(
+      /no user has >= 1000 ratings/,
+    );
+    const s = await openFeatureStore(database);
+    try {
+      const [latest] = await s.runs.list({ limit: 1 });
+      expect(latest.status).toBe('failed');
+      expect(latest.error).toMatch(/1000 ratings/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses to run while another live process holds the lock, and runs once it expires', async () => {
+    const s = await openFeatureStore(database);
+    try {
+      expect(await s.runs.acquireLock('train', 60_000, 'other-process')).not.toBeNull();
+      await expect(trainCommand({ ...store, config }, ctx([]))).rejects.toBeInstanceOf(LockHeldError);
+      // a crashed holder: its lease expires because nobody renews it
+      await s.runs.releaseLock('train', 'other-process');
+      expect(await s.runs.acquireLock('train', 1, 'crashed-process')).not.toBeNull();
+      await new Promise((r) => setTimeout(r, 20));
+      const lines: string[] = [];
+      await trainCommand({ ...store, config, promote: true }, ctx(lines));
+      expect(lines.join('\n')).toMatch(/registered m-\S+ .*promoted/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('names a bad config key', async () => {
+    const bad = join(dir, 'typo.yaml');
+    writeFileSync(bad, 'train: { epoch: 1 }\n');
+    await expect(run(['train', '--config', bad, '--database', database])).rejects.toThrow(
+      /train\.epoch: unknown key/,
+    );
+  });
+});
