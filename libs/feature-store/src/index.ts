@@ -35,3 +35,9 @@ export {
   type SyntheticData,
   type SyntheticOptions,
 } from './importers/synthetic';
+export {
+  importGeneric,
+  type DeclaredFieldType,
+  type EntityFileSpec,
+  type GenericImportSpec,
+} from './importers/generic';
