@@ -1,6 +1,242 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { RecommenderServiceClient, type RecommendRequest } from '@warmstart/contracts';
+import { FeatureSpec, createModel, initBackend, metaTrain, saveModel, type Task } from '@warmstart/core';
+import { importMovieLens100k, openFeatureStore } from '@warmstart/feature-store';
 import type { FigureLog } from './figures';
 
-/** Benchmarks of serving (filled in with the package). */
-export async function run(_log: FigureLog, _options: Record<string, string | boolean>): Promise<void> {
-  throw new Error('bench serving: not implemented yet');
+const REPO = path.resolve(__dirname, '../../..');
+const SERVER = path.join(REPO, 'apps/serving/dist/main.js');
+const SUPPORT = 20;
+const CANDIDATES = 1000;
+const K = 10;
+
+const DECL = {
+  user: [
+    { name: 'gender', kind: 'categorical' as const },
+    { name: 'age', kind: 'bucketized' as const, buckets: 6 },
+    { name: 'occupation', kind: 'categorical' as const },
+    { name: 'zip_prefix', kind: 'categorical' as const },
+  ],
+  item: [
+    { name: 'genres', kind: 'multi_categorical' as const },
+    { name: 'release_year', kind: 'numeric' as const },
+  ],
+};
+
+/**
+ * Serving benchmark: a MovieLens-100K model served by `warmstart-serve` in a child process,
+ * driven over loopback by concurrent grpc-js callers from this process. Recommend with a
+ * 20-interaction support set, 1,000 explicit candidates, k = 10; cached adaptation (stored
+ * users, adapted state in the LRU) and uncached (inline support: adapted on every call), with
+ * micro-batching on and off.
+ */
+export async function run(log: FigureLog, options: Record<string, string | boolean>): Promise<void> {
+  const quick = options['quick'] === true;
+  const dataset = process.env['WARMSTART_ML100K'] ?? path.resolve(REPO, '../shared/datasets/ml-100k');
+  if (!existsSync(path.join(dataset, 'u.data'))) {
+    console.log(`bench serving: skipped, MovieLens-100K not found at ${dataset} (set WARMSTART_ML100K)`);
+    return;
+  }
+  if (!existsSync(SERVER)) throw new Error(`bench serving: build first (${SERVER} is missing)`);
+  const work = mkdtempSync(path.join(tmpdir(), 'warmstart-bench-serving-'));
+  try {
+    const { database, artifacts, users, histories, itemIds } = await prepare(dataset, work, quick, log);
+    const seconds = quick ? 1.5 : 5;
+    const callers = [1, 8, 64];
+    const through: Record<string, number> = {};
+    for (const batching of [true, false]) {
+      const server = await startServer(database, artifacts, batching);
+      try {
+        const clients = Array.from(
+          { length: 8 },
+          () => new RecommenderServiceClient(server.address, grpc.credentials.createInsecure()),
+        );
+        const candidates = itemIds.slice(0, CANDIDATES);
+        const cachedReq = (i: number): RecommendRequest => ({
+          user: { userId: users[i % users.length] as string, features: {}, support: [] },
+          candidates: { source: { $case: 'itemIds', value: { ids: candidates } } },
+          k: K,
+          includeSeen: false,
+        });
+        const uncachedReq = (i: number): RecommendRequest => ({
+          user: {
+            userId: '',
+            features: {},
+            support: histories[i % histories.length] as { itemId: string; value: number }[],
+          },
+          candidates: { source: { $case: 'itemIds', value: { ids: candidates } } },
+          k: K,
+          includeSeen: false,
+        });
+        // Fill the adapted-state cache for the stored users.
+        await drive(clients, 8, users.length, cachedReq);
+        for (const n of callers) {
+          for (const [mode, req] of [
+            ['cached', cachedReq],
+            ['uncached', uncachedReq],
+          ] as const) {
+            await drive(clients, n, Math.min(50, n * 5), req); // warm-up
+            const r = await drive(clients, n, Infinity, req, seconds * 1000);
+            const tag = `recommend ${mode} batching=${batching ? 'on' : 'off'} callers=${n}`;
+            through[`${mode}/${batching}/${n}`] = log.add(
+              `${tag} throughput`,
+              r.rps,
+              'req/s',
+              `${r.ok} ok, ${r.failed} failed`,
+            );
+            log.add(`${tag} p50`, r.p50, 'ms');
+            log.add(`${tag} p99`, r.p99, 'ms');
+          }
+        }
+        for (const c of clients) c.close();
+      } finally {
+        await server.stop();
+      }
+    }
+    for (const n of callers) {
+      const on = through[`uncached/true/${n}`] ?? 0;
+      const off = through[`uncached/false/${n}`] ?? 1;
+      log.add(
+        `micro-batching speed-up, uncached, callers=${n}`,
+        on / off,
+        'x',
+        'throughput batching on / off',
+      );
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function prepare(dataset: string, work: string, quick: boolean, log: FigureLog) {
+  await initBackend();
+  const database = path.join(work, 'bench.db');
+  const artifacts = path.join(work, 'models');
+  const store = await openFeatureStore(database);
+  try {
+    await importMovieLens100k(store, dataset);
+    const snapshot = store.snapshot();
+    const users = [];
+    for await (const u of snapshot.users()) users.push(u);
+    const items = [];
+    for await (const i of snapshot.items()) items.push(i);
+    const tasks: Task[] = [];
+    for await (const t of snapshot.tasks({ seed: 1 })) tasks.push(t);
+    const spec = FeatureSpec.fromData(DECL, users, items);
+    const model = createModel(spec, { seed: 1 });
+    const catalog = new Map(items.map((i) => [i.id, i]));
+    const started = Date.now();
+    const trainTasks = tasks.slice(0, quick ? 64 : 400);
+    await metaTrain(model, trainTasks, catalog, {
+      algorithm: 'melu',
+      metaBatchSize: 32,
+      epochs: 1,
+      innerSteps: 5,
+    });
+    log.add(
+      'bench model meta-training',
+      (Date.now() - started) / 1000,
+      's',
+      `${trainTasks.length} tasks, melu, 1 epoch`,
+    );
+    await saveModel(model, path.join(artifacts, 'm-bench'), {});
+    await store.registry.registerModel({ modelId: 'm-bench', algorithm: 'melu', artifactUri: 'm-bench' });
+    await store.registry.promote('m-bench');
+    model.dispose();
+    // Users with at least SUPPORT stored ratings; their latest SUPPORT ratings are also the inline support sets.
+    const eligible = [];
+    const histories = [];
+    for (const u of users.slice(0, 400)) {
+      const recent = await store.recentInteractions(u.id, SUPPORT);
+      if (recent.length < SUPPORT) continue;
+      eligible.push(u.id);
+      histories.push(recent.map((r) => ({ itemId: r.itemId, value: r.value })));
+    }
+    return { database, artifacts, users: eligible.slice(0, 200), histories, itemIds: items.map((i) => i.id) };
+  } finally {
+    await store.close();
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function startServer(database: string, artifacts: string, batching: boolean) {
+  const port = await freePort();
+  const args = [
+    SERVER,
+    ...['--host', '127.0.0.1', '--port', String(port), '--database', database, '--artifacts', artifacts],
+    ...[
+      '--support-limit',
+      String(SUPPORT),
+      '--metrics',
+      'false',
+      '--log-level',
+      'warn',
+      '--poll-interval-ms',
+      '0',
+    ],
+    ...['--batch-max-size', batching ? '64' : '1', '--batch-max-wait-ms', batching ? '2' : '0'],
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const address = `127.0.0.1:${port}`;
+  const probe = new RecommenderServiceClient(address, grpc.credentials.createInsecure());
+  try {
+    await new Promise<void>((resolve, reject) =>
+      probe.waitForReady(Date.now() + 60_000, (err) => (err ? reject(err) : resolve())),
+    );
+  } finally {
+    probe.close();
+  }
+  return {
+    address,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs `callers` concurrent loops until `total` calls or `ms` elapsed; latency percentiles in ms. */
+async function drive(
+  clients: InstanceType<typeof RecommenderServiceClient>[],
+  callers: number,
+  total: number,
+  request: (i: number) => RecommendRequest,
+  ms = Infinity,
+) {
+  const latencies: number[] = [];
+  let next = 0;
+  let failed = 0;
+  const started = performance.now();
+  const end = started + ms;
+  const loop = async (c: number) => {
+    const client = clients[c % clients.length] as InstanceType<typeof RecommenderServiceClient>;
+    while (next < total && performance.now() < end) {
+      const i = next++;
+      const t0 = performance.now();
+      const ok = await new Promise<boolean>((resolve) =>
+        client.recommend(request(i), (err) => resolve(err === null)),
+      );
+      if (ok) latencies.push(performance.now() - t0);
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, (_, c) => loop(c)));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), ok: latencies.length, failed };
 }

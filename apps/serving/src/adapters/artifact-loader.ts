@@ -1,11 +1,5 @@
-import * as core from '@warmstart/core';
+import { loadModel } from '@warmstart/core';
 import type { ModelLoader } from './core-runtime';
 
-type LoadModel = (dir: string) => Promise<core.RecommenderModel>;
-
-/** Core's `loadModel` (reads the artifact directory and verifies its checksums). */
-export const loadArtifact: ModelLoader = async (dir) => {
-  const loadModel = (core as unknown as { loadModel?: LoadModel }).loadModel;
-  if (loadModel === undefined) throw new Error('@warmstart/core does not provide loadModel in this build');
-  return loadModel(dir);
-};
+/** Core's `loadModel`: reads an artifact directory and verifies its checksums (throws if corrupt). */
+export const loadArtifact: ModelLoader = (dir) => loadModel(dir);
