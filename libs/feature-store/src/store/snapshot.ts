@@ -72,7 +72,7 @@ export class Snapshot {
   constructor(
     private readonly db: Db,
     readonly watermark: Date,
-    private readonly pageSize = 500,
+    private readonly pageSize = 100,
   ) {}
 
   private async userPage(after: string | null): Promise<UserRecord[]> {
