@@ -4,6 +4,7 @@ import { defaultDatasetLoader, evaluateCommand, type EvaluateFlags } from './com
 import { importers, runImport } from './commands/import';
 import { modelsList, modelsPromote, modelsRollback, modelsShow, type RegistryFlags } from './commands/models';
 import { runsList, runsShow } from './commands/runs';
+import { demoProgram } from './demo/run-demo';
 import { scheduleCommand, type ScheduleFlags } from './commands/schedule';
 import { trainCommand, type TrainFlags } from './commands/train';
 import { addStoreOptions, parseIntArg, parseSeedList, type StoreOptions } from './options';
@@ -156,6 +157,8 @@ export function buildCli(deps: CliDeps = {}): Command {
   reg(runs.command('show').description('show one run').argument('<runId>')).action(
     (id: string, flags: RegistryFlags) => runsShow(id, flags, ctx),
   );
+
+  program.addCommand(demoProgram());
 
   return program;
 }

@@ -93,6 +93,7 @@ export function formatTable(report: Report): string {
       m.name.padEnd(18),
       ...scen.map((s) => {
         const x = m.scenarios[s];
+        if (!Number.isFinite(x.mae)) return 'no tasks'.padEnd(32);
         return `${x.mae.toFixed(4)}±${x.mae_std.toFixed(3)} / ${x.ndcg3.toFixed(4)}±${x.ndcg3_std.toFixed(3)}`.padEnd(
           32,
         );
