@@ -8,6 +8,9 @@ import { createLogger } from '../src/util/logger';
 import { silentProgress } from '../src/util/progress';
 import { LockHeldError } from '../src/schedule/lease';
 
+// The pure-JS backend: tiny models, deterministic, and independent of the wasm binary.
+process.env['WARMSTART_BACKEND'] = 'cpu';
+
 const ctx = (lines: string[]) => ({
   out: (l: string) => lines.push(l),
   logger: createLogger('silent'),
