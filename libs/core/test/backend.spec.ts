@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { currentBackend, initBackend } from '../src';
+import { adapt, createModel, currentBackend, initBackend, metaTrain, score } from '../src';
+import { makeWorld } from './fixtures';
 
 describe('backend selection', () => {
   const saved = process.env.WARMSTART_BACKEND;
@@ -47,5 +48,24 @@ describe('backend selection', () => {
         },
       }),
     ).rejects.toThrow(/no usable TensorFlow.js backend \(tensorflow: libtensorflow missing\)/);
+  });
+
+  it('gives the same adapted predictions and meta-training on wasm as on cpu', async () => {
+    const world = makeWorld(2, 8, 20, 8);
+    const run = async (prefer: string) => {
+      await initBackend({ prefer });
+      const model = createModel(world.spec, { embeddingDim: 4, hidden: [8, 8], seed: 9 });
+      await metaTrain(model, world.tasks, world.catalog, { metaBatchSize: 4, innerSteps: 2, seed: 1 });
+      const a = adapt(model, world.tasks.slice(0, 3), world.catalog, { steps: 3 });
+      const items = model.encodeItems(world.items);
+      const out = [0, 1, 2].map((i) => Array.from(score(a, i, items)));
+      a.dispose();
+      items.dispose();
+      model.dispose();
+      return out.flat();
+    };
+    const wasm = await run('wasm');
+    const cpu = await run('cpu');
+    wasm.forEach((v, i) => expect(v).toBeCloseTo(cpu[i], 3));
   });
 });

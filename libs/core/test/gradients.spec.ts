@@ -64,7 +64,7 @@ describe('inner-loop gradient (analytic backprop)', () => {
             local[n],
             tf.mul(0.1, tf.randomNormal(local[n].shape, 0, 1, 'float32', rng.int(1e6))),
           );
-        const { grads } = supportGrads(
+        const grads = supportGrads(
           model.layout,
           { ...global, ...local },
           names,

@@ -1,6 +1,156 @@
-import type { FigureLog } from './figures';
+/**
+ * Benchmarks of @warmstart/core on the MeLU architecture (embedding 32, two 64-unit layers) with
+ * MovieLens-100K-like feature cardinalities (synthetic data, so no dataset is needed):
+ * single-user adaptation latency, adapt + score of 1,000 candidates, batched adaptation
+ * throughput at B = 1, 32, 256 against the one-at-a-time loop, and meta-training throughput.
+ */
+import {
+  adapt,
+  createModel,
+  FeatureSpec,
+  initBackend,
+  metaTrain,
+  score,
+  type ItemRecord,
+  type Rating,
+  type Task,
+  type UserRecord,
+} from '@warmstart/core';
+import { percentile, timeMs, type FigureLog } from './figures';
 
-/** Benchmarks of core (filled in with the package). */
-export async function run(_log: FigureLog, _options: Record<string, string | boolean>): Promise<void> {
-  throw new Error('bench core: not implemented yet');
+const GENRES = Array.from({ length: 19 }, (_, i) => `g${i}`);
+const OCCUPATIONS = Array.from({ length: 21 }, (_, i) => `o${i}`);
+
+/** Small deterministic PRNG (mulberry32) for synthetic data. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function world(nUsers: number, nItems: number) {
+  const r = prng(42);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
+  const items: ItemRecord[] = Array.from({ length: nItems }, (_, i) => ({
+    id: `i${i}`,
+    features: { genres: GENRES.filter(() => r() < 0.12), release_year: 1930 + Math.floor(r() * 68) },
+  }));
+  const users: UserRecord[] = Array.from({ length: nUsers }, (_, i) => ({
+    id: `u${i}`,
+    features: {
+      gender: r() < 0.7 ? 'M' : 'F',
+      age: 10 + Math.floor(r() * 60),
+      occupation: pick(OCCUPATIONS),
+      zip_prefix: String(Math.floor(r() * 100)).padStart(2, '0'),
+    },
+  }));
+  const ratings = (n: number): Rating[] =>
+    Array.from({ length: n }, () => ({ itemId: pick(items).id, value: 1 + Math.floor(r() * 5) }));
+  const spec = FeatureSpec.fromData(
+    {
+      user: [
+        { name: 'gender', kind: 'categorical' },
+        { name: 'age', kind: 'bucketized', buckets: 7 },
+        { name: 'occupation', kind: 'categorical' },
+        { name: 'zip_prefix', kind: 'categorical' },
+      ],
+      item: [
+        { name: 'genres', kind: 'multi_categorical' },
+        { name: 'release_year', kind: 'numeric' },
+      ],
+    },
+    users,
+    items,
+  );
+  return { spec, users, items, catalog: new Map(items.map((i) => [i.id, i])), ratings };
+}
+
+/** Runs the core suite; `options.quick` shrinks repetitions for a smoke run. */
+export async function run(log: FigureLog, options: Record<string, string | boolean>): Promise<void> {
+  const quick = options.quick === true;
+  const backend = await initBackend();
+  const note = `backend ${backend.name}`;
+  console.log(
+    `  backend: ${backend.name} (skipped: ${backend.skipped.map((s) => s.name).join(', ') || 'none'})`,
+  );
+  const w = world(300, 1682);
+  const model = createModel(w.spec, { embeddingDim: 32, hidden: [64, 64], seed: 1, globalMean: 3.5 });
+  const reps = quick ? 10 : 200;
+
+  // Single-user adaptation latency, support 20.
+  for (const steps of [1, 5]) {
+    const times: number[] = [];
+    for (let i = 0; i < reps + 5; i++) {
+      const req = { user: w.users[i % w.users.length], support: w.ratings(20) };
+      const t = await timeMs(() => adapt(model, [req], w.catalog, { steps }).dispose());
+      if (i >= 5) times.push(t); // first calls warm up kernels
+    }
+    log.add(`adapt.single.support20.steps${steps}.p50`, percentile(times, 50), 'ms', note);
+    log.add(`adapt.single.support20.steps${steps}.p99`, percentile(times, 99), 'ms', note);
+  }
+
+  // Adapt (support 20, 5 steps) + score 1,000 candidates (items encoded once, reused).
+  const candidates = model.encodeItems(w.items.slice(0, 1000));
+  const times: number[] = [];
+  for (let i = 0; i < reps + 5; i++) {
+    const req = { user: w.users[i % w.users.length], support: w.ratings(20) };
+    const t = await timeMs(() => {
+      const a = adapt(model, [req], w.catalog, { steps: 5 });
+      score(a, 0, candidates);
+      a.dispose();
+    });
+    if (i >= 5) times.push(t);
+  }
+  log.add('adapt_score.single.candidates1000.p50', percentile(times, 50), 'ms', `${note}; target < 5 ms`);
+  log.add('adapt_score.single.candidates1000.p99', percentile(times, 99), 'ms', note);
+  candidates.dispose();
+
+  // Batched adaptation throughput (support 20, 5 steps).
+  const requests = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ user: w.users[i % 300], support: w.ratings(20) }));
+  const throughput: Record<number, number> = {};
+  for (const b of [1, 32, 256]) {
+    const batch = requests(b);
+    adapt(model, batch, w.catalog, { steps: 5 }).dispose();
+    const rounds = quick ? 2 : Math.max(3, Math.round(512 / b));
+    const t = await timeMs(() => {
+      for (let i = 0; i < rounds; i++) adapt(model, batch, w.catalog, { steps: 5 }).dispose();
+    });
+    throughput[b] = (b * rounds) / (t / 1000);
+    log.add(`adapt.batched.B${b}.throughput`, throughput[b], 'users/s', `${note}; support 20, 5 steps`);
+  }
+  const loopUsers = requests(quick ? 32 : 256);
+  const loopMs = await timeMs(() => {
+    for (const r of loopUsers) adapt(model, [r], w.catalog, { steps: 5 }).dispose();
+  });
+  const loop = loopUsers.length / (loopMs / 1000);
+  log.add('adapt.loop.one_at_a_time.throughput', loop, 'users/s', note);
+  log.add('adapt.batched.B256_vs_loop', throughput[256] / loop, 'ratio', 'target >= 10');
+
+  // Meta-training throughput: meta-batch 32, support 20, query 10, 5 inner steps.
+  const tasks: Task[] = Array.from({ length: quick ? 64 : 256 }, (_, i) => ({
+    user: w.users[i % 300],
+    support: w.ratings(20),
+    query: w.ratings(10),
+  }));
+  for (const algorithm of ['maml', 'fomaml', 'reptile'] as const) {
+    const m = createModel(w.spec, { embeddingDim: 32, hidden: [64, 64], seed: 1, globalMean: 3.5 });
+    await metaTrain(m, tasks.slice(0, 32), w.catalog, { algorithm, metaBatchSize: 32 }); // warm-up
+    const t = await timeMs(() =>
+      metaTrain(m, tasks, w.catalog, { algorithm, metaBatchSize: 32, innerSteps: 5 }),
+    );
+    log.add(
+      `metatrain.${algorithm}.throughput`,
+      tasks.length / (t / 1000),
+      'tasks/s',
+      `${note}; B=32, 5 inner steps`,
+    );
+    m.dispose();
+  }
+  model.dispose();
 }

@@ -57,8 +57,12 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
   if (!(Number.isInteger(c.embeddingDim) && c.embeddingDim > 0)) {
     throw new ValidationError('config.embeddingDim', 'must be a positive integer');
   }
-  if (!Array.isArray(c.hidden) || c.hidden.some((h) => !(Number.isInteger(h) && h > 0))) {
-    throw new ValidationError('config.hidden', 'must be an array of positive integers');
+  if (
+    !Array.isArray(c.hidden) ||
+    c.hidden.length === 0 ||
+    c.hidden.some((h) => !(Number.isInteger(h) && h > 0))
+  ) {
+    throw new ValidationError('config.hidden', 'must be a non-empty array of positive integers');
   }
   c.localGroups.forEach((g, i) => {
     if (!LOCAL_CAPABLE.includes(g)) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NetLayout } from './layout';
-import { itemIdRepr, supportGrads, type NetInputs } from './network';
+import { itemIdRepr, supportGrads, withContent, type NetInputs } from './network';
 import type { Params } from './params';
 import type { RatedSet } from './batch';
 
@@ -26,14 +26,22 @@ export function inputsFor(l: NetLayout, global: Params, userX: tf.Tensor3D, set:
   return inp;
 }
 
-/** One copy of each local parameter per user: [B, ...shape] from the global value. */
+/**
+ * One copy of a parameter per user, [B, ...shape]. Done as ones[B,1] @ row (a matMul) because
+ * tfjs's Tile and broadcasting element-wise kernels are slow on large tensors; its gradient (a
+ * matMul again) sums the per-user gradients back onto the shared parameter.
+ */
+export function perUser(t: tf.Tensor, b: number): tf.Tensor {
+  // The wasm backend caches matMul weights by data id, ignoring shape, and a reshape shares its
+  // source's data: feeding a reshaped parameter as the right operand aborts later matMuls that
+  // use the parameter in its own shape. Adding zeros gives the row its own data.
+  const row = tf.add(tf.reshape(t, [1, t.size]), tf.zeros([1, t.size]));
+  return tf.reshape(tf.matMul(tf.ones([b, 1]), row), [b, ...t.shape]);
+}
+
+/** Per-user copies of the local parameters. */
 export function tileLocal(global: Params, localNames: readonly string[], b: number): Params {
-  const local: Params = {};
-  for (const name of localNames) {
-    const g = global[name];
-    local[name] = tf.tile(tf.expandDims(g, 0), [b, ...g.shape.map(() => 1)]);
-  }
-  return local;
+  return Object.fromEntries(localNames.map((n) => [n, perUser(global[n], b)]));
 }
 
 /**
@@ -50,24 +58,31 @@ export function innerLoop(
   mean: number,
   opts: InnerLoopOptions,
 ): Params {
-  let local = tileLocal(global, localNames, inputs.userX.shape[0]);
+  const b = inputs.userX.shape[0];
+  const embLocal = localNames.some((n) => n.startsWith('emb.user.') || n.startsWith('emb.item.'));
+  // Shared embeddings do not change during adaptation: embed users and items once.
+  const inp = embLocal ? inputs : withContent(l, global, inputs);
+  const scalar = typeof opts.lr === 'number';
+  const rates = scalar ? null : tileLocal(opts.lr as Params, localNames, b);
+  const local = tileLocal(global, localNames, b);
   for (let step = 0; step < opts.steps; step++) {
-    const { grads } = supportGrads(
+    // The first step runs on the shared values; its gradients are per user already.
+    const p = step === 0 ? global : { ...global, ...local };
+    const grads = supportGrads(
       l,
-      { ...global, ...local },
+      p,
       localNames,
-      inputs,
+      inp,
       support.y,
       support.mask,
       mean,
+      scalar ? (opts.lr as number) : 1,
     );
-    const next: Params = {};
     for (const name of localNames) {
-      const g = opts.stopInnerGradient ? stopGradient(grads[name]) : grads[name];
-      const lr = typeof opts.lr === 'number' ? opts.lr : opts.lr[name];
-      next[name] = tf.sub(local[name], tf.mul(lr, g));
+      let g = opts.stopInnerGradient ? stopGradient(grads[name]) : grads[name];
+      if (rates) g = tf.mul(rates[name], g);
+      local[name] = tf.sub(local[name], g);
     }
-    local = next;
   }
   return local;
 }

@@ -23,14 +23,37 @@ export interface NetInputs {
   itemId?: tf.Tensor3D;
   /** Precomputed item content vectors [B, S, nItemFields * e] (only valid while embeddings are global). */
   itemContent?: tf.Tensor3D;
+  /** Precomputed user vectors [B, 1, nUserFields * e] (only valid while embeddings are global). */
+  userContent?: tf.Tensor3D;
+}
+
+/** Whether the field embedding tables in `p` are per-user copies. */
+function embeddingsLocal(l: NetLayout, p: Params): boolean {
+  const f = l.itemFields[0] ?? l.userFields[0];
+  if (!f) return false;
+  const name = l.itemFields[0] ? `emb.item.${f.name}` : `emb.user.${f.name}`;
+  return p[name].rank === 3;
+}
+
+/** Adds the user and item content vectors to the inputs when the embeddings are shared. */
+export function withContent(l: NetLayout, p: Params, inp: NetInputs): NetInputs {
+  if (embeddingsLocal(l, p)) return inp;
+  return {
+    ...inp,
+    userContent: inp.userContent ?? embed(inp.userX, l.userFields, 'user', p),
+    itemContent: inp.itemContent ?? embed(inp.itemX, l.itemFields, 'item', p),
+  };
 }
 
 /** Intermediate values kept for the backward pass. */
 interface Trace {
   pred: tf.Tensor2D;
-  /** h[0] = decision input, h[i] = output of layer i-1. */
-  h: tf.Tensor3D[];
+  /** User vector [B,1,du'] and item vector (content + ID embedding) [B,S,di']. */
+  u: tf.Tensor3D;
+  hi: tf.Tensor3D;
+  /** z[i] = pre-activation of decision layer i, h[i] = relu(z[i]). */
   z: tf.Tensor3D[];
+  h: tf.Tensor3D[];
 }
 
 /** x [B,S,in] times W: shared W [in,out] or local W [B,in,out]. */
@@ -92,25 +115,31 @@ export function itemIdRepr(p: Params, itemX: tf.Tensor, idIndex: tf.Tensor, warm
 }
 
 function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
-  const s = inp.itemX.shape[1];
-  const u = embed(inp.userX, l.userFields, 'user', p);
-  const v =
-    inp.itemContent && p[`emb.item.${l.itemFields[0]?.name}`]?.rank !== 3
-      ? inp.itemContent
-      : embed(inp.itemX, l.itemFields, 'item', p);
-  const parts = [tf.tile(u, [1, s, 1]), v];
-  if (l.idDim > 0) parts.push(sliceCols(inp.itemId!, 0, l.idDim));
-  const h: tf.Tensor3D[] = [tf.concat(parts, 2)];
-  const z: tf.Tensor3D[] = [];
-  l.hidden.forEach((_, i) => {
-    z.push(addBias(mm(h[i], p[`dec.${i}.w`]), p[`dec.${i}.b`]));
+  const shared = !embeddingsLocal(l, p);
+  const u = shared && inp.userContent ? inp.userContent : embed(inp.userX, l.userFields, 'user', p);
+  const v = shared && inp.itemContent ? inp.itemContent : embed(inp.itemX, l.itemFields, 'item', p);
+  const hi = l.idDim > 0 ? tf.concat([v, sliceCols(inp.itemId!, 0, l.idDim)], 2) : v;
+  // The first layer is split into its user rows and item rows, so the user vector is multiplied
+  // once per user instead of being tiled over the S items.
+  const { wu, wi } = splitFirst(p['dec.0.w'], u.shape[2]);
+  const z: tf.Tensor3D[] = [addBias(tf.add(mm(hi, wi), mm(u, wu)), p['dec.0.b'])];
+  const h: tf.Tensor3D[] = [tf.relu(z[0])];
+  for (let i = 1; i < l.hidden.length; i++) {
+    z.push(addBias(mm(h[i - 1], p[`dec.${i}.w`]), p[`dec.${i}.b`]));
     h.push(tf.relu(z[i]));
-  });
+  }
   let o = addBias(mm(h[h.length - 1], p['out.w']), p['out.b']);
   o = tf.add(o, mm(inp.itemX, p['emb.itemBias']));
   if (l.idDim > 0) o = tf.add(o, sliceCols(inp.itemId!, l.idDim, 1));
   const pred = tf.squeeze(o, [2]) as tf.Tensor2D;
-  return { pred: l.task === 'rating' ? tf.add(pred, mean) : pred, h, z };
+  return { pred: l.task === 'rating' ? tf.add(pred, mean) : pred, u, hi, z, h };
+}
+
+/** User rows and item rows of the first decision layer (shared [in,out] or local [B,in,out]). */
+function splitFirst(w: tf.Tensor, du: number): { wu: tf.Tensor; wi: tf.Tensor } {
+  if (w.rank === 3)
+    return { wu: tf.slice(w, [0, 0, 0], [-1, du, -1]), wi: tf.slice(w, [0, du, 0], [-1, -1, -1]) };
+  return { wu: tf.slice(w, [0, 0], [du, -1]), wi: tf.slice(w, [du, 0], [-1, -1]) };
 }
 
 /** Raw predictions [B, S]: ratings (unclamped) or logits. */
@@ -126,8 +155,10 @@ export function perUserLoss(l: NetLayout, pred: tf.Tensor2D, y: tf.Tensor2D, mas
 }
 
 /**
- * Gradients of sum_b perUserLoss_b with respect to the local parameters `localNames` (each [B, ...]),
- * by explicit backpropagation. Also returns the per-user losses.
+ * Gradients of sum_b perUserLoss_b with respect to the local parameters `localNames`, one per user
+ * ([B, ...] whether the current value is shared or already per user), by explicit backpropagation,
+ * multiplied by `scale` (the inner learning rate, folded into the small output gradient instead of
+ * scaling every large weight gradient).
  */
 export function supportGrads(
   l: NetLayout,
@@ -137,51 +168,53 @@ export function supportGrads(
   y: tf.Tensor2D,
   mask: tf.Tensor2D,
   mean: number,
-): { grads: Params; loss: tf.Tensor1D } {
+  scale = 1,
+): Params {
   const t = trace(l, p, inp, mean);
-  const loss = perUserLoss(l, t.pred, y, mask);
   const need = new Set(localNames);
   const n = tf.expandDims(tf.maximum(tf.sum(mask, 1), 1), 1);
-  const resid = l.task === 'rating' ? tf.mul(2, tf.sub(t.pred, y)) : tf.sub(tf.sigmoid(t.pred), y);
+  const resid =
+    l.task === 'rating' ? tf.mul(2 * scale, tf.sub(t.pred, y)) : tf.mul(scale, tf.sub(tf.sigmoid(t.pred), y));
   const dOut = tf.expandDims(tf.div(tf.mul(resid, mask), n), 2) as tf.Tensor3D; // [B,S,1]
   const g: Params = {};
   const L = l.hidden.length;
-  if (need.has('out.w')) g['out.w'] = tf.matMul(t.h[L], dOut, true, false);
+  if (need.has('out.w')) g['out.w'] = tf.matMul(t.h[L - 1], dOut, true, false);
   if (need.has('out.b')) g['out.b'] = tf.sum(dOut, 1);
   if (need.has('emb.itemBias')) g['emb.itemBias'] = tf.matMul(inp.itemX, dOut, true, false);
   // How deep the backward pass must go: the first layer that has a local parameter.
   const embLocal = localNames.some((nm) => nm.startsWith('emb.user.') || nm.startsWith('emb.item.'));
-  let depth = L;
-  for (let i = 0; i < L; i++) {
-    if (need.has(`dec.${i}.w`) || need.has(`dec.${i}.b`)) {
-      depth = i;
-      break;
-    }
-  }
-  if (embLocal) depth = -1;
-  if (depth === L) return { grads: g, loss };
+  let depth = embLocal ? 0 : L;
+  for (let i = 0; i < L && depth === L; i++) if (need.has(`dec.${i}.w`) || need.has(`dec.${i}.b`)) depth = i;
+  if (depth === L) return g;
   let dh: tf.Tensor3D = mmT(dOut, p['out.w']);
-  for (let i = L - 1; i >= Math.max(depth, 0); i--) {
+  let dz0: tf.Tensor3D | undefined;
+  for (let i = L - 1; i >= depth; i--) {
     const dz: tf.Tensor3D = tf.mul(dh, tf.step(t.z[i]));
-    if (need.has(`dec.${i}.w`)) g[`dec.${i}.w`] = tf.matMul(t.h[i], dz, true, false);
     if (need.has(`dec.${i}.b`)) g[`dec.${i}.b`] = tf.sum(dz, 1);
-    if (i > 0 || embLocal) dh = mmT(dz, p[`dec.${i}.w`]);
+    if (i > 0) {
+      if (need.has(`dec.${i}.w`)) g[`dec.${i}.w`] = tf.matMul(t.h[i - 1], dz, true, false);
+      if (i > depth) dh = mmT(dz, p[`dec.${i}.w`]);
+    } else dz0 = dz;
+  }
+  if (!dz0) return g;
+  const dzSum = tf.sum(dz0, 1, true) as tf.Tensor3D; // [B,1,H]: the user vector is shared by the S items
+  if (need.has('dec.0.w')) {
+    g['dec.0.w'] = tf.concat([tf.matMul(t.u, dzSum, true, false), tf.matMul(t.hi, dz0, true, false)], 1);
   }
   if (embLocal) {
-    let col = 0;
-    for (const f of l.userFields) {
-      const du = tf.sum(sliceCols(dh, col, l.e), 1, true); // the user vector is tiled over S
+    const { wu, wi } = splitFirst(p['dec.0.w'], t.u.shape[2]);
+    const du = mmT(dzSum, wu); // [B,1,du']
+    const dv = mmT(dz0, wi); // [B,S,di']
+    l.userFields.forEach((f, k) => {
       const name = `emb.user.${f.name}`;
-      if (need.has(name)) g[name] = tf.matMul(sliceCols(inp.userX, f.offset, f.width), du, true, false);
-      col += l.e;
-    }
-    for (const f of l.itemFields) {
+      const x = sliceCols(inp.userX, f.offset, f.width);
+      if (need.has(name)) g[name] = tf.matMul(x, sliceCols(du, k * l.e, l.e), true, false);
+    });
+    l.itemFields.forEach((f, k) => {
       const name = `emb.item.${f.name}`;
-      if (need.has(name)) {
-        g[name] = tf.matMul(sliceCols(inp.itemX, f.offset, f.width), sliceCols(dh, col, l.e), true, false);
-      }
-      col += l.e;
-    }
+      const x = sliceCols(inp.itemX, f.offset, f.width);
+      if (need.has(name)) g[name] = tf.matMul(x, sliceCols(dv, k * l.e, l.e), true, false);
+    });
   }
-  return { grads: g, loss };
+  return g;
 }
