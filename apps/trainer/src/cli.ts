@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { CommandContext } from './commands/context';
 import { defaultDatasetLoader, evaluateCommand, type EvaluateFlags } from './commands/evaluate';
 import { importers, runImport } from './commands/import';
+import { genericImporter, parseFieldList, type GenericFlags } from './commands/import-generic';
 import { modelsList, modelsPromote, modelsRollback, modelsShow, type RegistryFlags } from './commands/models';
 import { runsList, runsShow } from './commands/runs';
 import { demoProgram } from './demo/run-demo';
@@ -66,6 +67,39 @@ export function buildCli(deps: CliDeps = {}): Command {
       );
     },
   );
+
+  for (const format of ['csv', 'jsonl'] as const) {
+    addStoreOptions(
+      imp
+        .command(format)
+        .description(
+          `import interactions (and optional user/item feature files) from ${format.toUpperCase()}`,
+        )
+        .requiredOption('--interactions <file>', 'columns user_id, item_id, value, timestamp[, event_id]')
+        .option('--users <file>', 'user features file (needs --user-fields)')
+        .option('--items <file>', 'item features file (needs --item-fields)')
+        .option(
+          '--user-fields <list>',
+          'name:categorical|multi_categorical|numeric,...',
+          parseFieldList('--user-fields'),
+        )
+        .option(
+          '--item-fields <list>',
+          'name:categorical|multi_categorical|numeric,...',
+          parseFieldList('--item-fields'),
+        )
+        .option('--id-column <name>', 'id column of the users/items files', 'id')
+        .option('--available-at-column <name>', 'items file column with the release time')
+        .option('--list-separator <sep>', 'separator of multi-valued cells', '|')
+        .option('--source <name>', 'event id prefix when the file has no event_id column')
+        .option('--skip-bad-rows', 'leave malformed rows out (listed) instead of failing'),
+    ).action(async (flags: StoreOptions & GenericFlags & { skipBadRows?: boolean }) => {
+      const importer = genericImporter(format, flags);
+      await withInterrupt((signal) =>
+        runImport(format, flags.database, importer, ctx, signal, flags.skipBadRows),
+      );
+    });
+  }
 
   // train
   addStoreOptions(
