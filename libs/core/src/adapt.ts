@@ -128,6 +128,8 @@ export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedIt
         itemX: tf.expandDims(items.x, 0) as tf.Tensor3D,
         itemContent: items.content ? (tf.expandDims(items.content, 0) as tf.Tensor3D) : undefined,
         itemId: items.idRepr ? (tf.expandDims(items.idRepr, 0) as tf.Tensor3D) : undefined,
+        itemHidden: items.hidden ?? undefined,
+        offset: items.offset ?? undefined,
       },
       model.globalMean,
     );

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NetLayout } from './layout';
-import { itemIdRepr, supportGrads, withContent, type NetInputs } from './network';
+import { itemIdRepr, lossRowWeights, supportGrads, withContent, type NetInputs } from './network';
 import type { Params } from './params';
 import type { RatedSet } from './batch';
 
@@ -59,25 +59,17 @@ export function innerLoop(
   opts: InnerLoopOptions,
 ): Params {
   const b = inputs.userX.shape[0];
-  const embLocal = localNames.some((n) => n.startsWith('emb.user.') || n.startsWith('emb.item.'));
+  const embLocal = localNames.some((n) => n.startsWith('emb.'));
   // Shared embeddings do not change during adaptation: embed users and items once.
-  const inp = embLocal ? inputs : withContent(l, global, inputs);
+  const inp = embLocal ? inputs : withContent(l, global, inputs, mean);
   const scalar = typeof opts.lr === 'number';
+  const rowWeight = lossRowWeights(l, support.mask, scalar ? (opts.lr as number) : 1);
   const rates = scalar ? null : tileLocal(opts.lr as Params, localNames, b);
   const local = tileLocal(global, localNames, b);
   for (let step = 0; step < opts.steps; step++) {
     // The first step runs on the shared values; its gradients are per user already.
     const p = step === 0 ? global : { ...global, ...local };
-    const grads = supportGrads(
-      l,
-      p,
-      localNames,
-      inp,
-      support.y,
-      support.mask,
-      mean,
-      scalar ? (opts.lr as number) : 1,
-    );
+    const grads = supportGrads(l, p, localNames, inp, support.y, support.mask, mean, 1, rowWeight);
     for (const name of localNames) {
       let g = opts.stopInnerGradient ? stopGradient(grads[name]) : grads[name];
       if (rates) g = tf.mul(rates[name], g);

@@ -5,7 +5,7 @@ import type { FeatureSpec } from '../features/spec';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
 import { layoutOf, type NetLayout } from './layout';
-import { itemContent, itemIdRepr } from './network';
+import { itemContent, itemIdRepr, withContent } from './network';
 import { initialValues, paramShapes, type Params } from './params';
 
 let nextUid = 1;
@@ -130,6 +130,9 @@ export class EncodedItems {
   /** ID representation [N, idDim + 1] (null without ID embeddings). */
   readonly idRepr: tf.Tensor2D | null;
   readonly modelVersion: number;
+  /** While embeddings are global: first-layer item input [1, N, di'] and additive offset [1, N, 1]. */
+  readonly hidden: tf.Tensor3D | null = null;
+  readonly offset: tf.Tensor3D | null = null;
 
   constructor(
     readonly model: RecommenderModel,
@@ -149,6 +152,24 @@ export class EncodedItems {
         return itemIdRepr(p, this.x, index, warm) as tf.Tensor2D;
       });
     } else this.idRepr = null;
+    if (this.content) {
+      const pre = tf.tidy(() => {
+        const inp = withContent(
+          model.layout,
+          p,
+          {
+            userX: tf.zeros([1, 1, model.spec.user.width]) as tf.Tensor3D,
+            itemX: tf.expandDims(this.x, 0) as tf.Tensor3D,
+            itemContent: tf.expandDims(this.content!, 0) as tf.Tensor3D,
+            itemId: this.idRepr ? (tf.expandDims(this.idRepr, 0) as tf.Tensor3D) : undefined,
+          },
+          model.globalMean,
+        );
+        return [inp.itemHidden!, inp.offset!];
+      });
+      this.hidden = pre[0];
+      this.offset = pre[1];
+    }
   }
 
   get size(): number {
@@ -159,6 +180,8 @@ export class EncodedItems {
     this.x.dispose();
     this.content?.dispose();
     this.idRepr?.dispose();
+    this.hidden?.dispose();
+    this.offset?.dispose();
   }
 }
 

@@ -25,24 +25,34 @@ export interface NetInputs {
   itemContent?: tf.Tensor3D;
   /** Precomputed user vectors [B, 1, nUserFields * e] (only valid while embeddings are global). */
   userContent?: tf.Tensor3D;
+  /** Precomputed item input of the first layer [B, S, di'] (content vector + ID embedding). */
+  itemHidden?: tf.Tensor3D;
+  /** Precomputed additive terms [B, S, 1]: global mean + item content bias + item ID bias. */
+  offset?: tf.Tensor3D;
 }
 
 /** Whether the field embedding tables in `p` are per-user copies. */
-function embeddingsLocal(l: NetLayout, p: Params): boolean {
-  const f = l.itemFields[0] ?? l.userFields[0];
-  if (!f) return false;
-  const name = l.itemFields[0] ? `emb.item.${f.name}` : `emb.user.${f.name}`;
-  return p[name].rank === 3;
+function embeddingsLocal(p: Params): boolean {
+  return p['emb.itemBias'].rank === 3;
 }
 
-/** Adds the user and item content vectors to the inputs when the embeddings are shared. */
-export function withContent(l: NetLayout, p: Params, inp: NetInputs): NetInputs {
-  if (embeddingsLocal(l, p)) return inp;
-  return {
-    ...inp,
-    userContent: inp.userContent ?? embed(inp.userX, l.userFields, 'user', p),
-    itemContent: inp.itemContent ?? embed(inp.itemX, l.itemFields, 'item', p),
-  };
+/**
+ * Precomputes everything that does not depend on local parameters when the embeddings group is
+ * global (the caller says so): user and item vectors and the additive offset. Adaptation steps
+ * then skip them.
+ */
+export function withContent(l: NetLayout, p: Params, inp: NetInputs, mean: number): NetInputs {
+  const userContent = inp.userContent ?? embed(inp.userX, l.userFields, 'user', p);
+  const itemContent = inp.itemContent ?? embed(inp.itemX, l.itemFields, 'item', p);
+  const itemHidden =
+    l.idDim > 0 ? tf.concat([itemContent, sliceCols(inp.itemId!, 0, l.idDim)], 2) : itemContent;
+  return { ...inp, userContent, itemContent, itemHidden, offset: offsetOf(l, p, inp, mean) };
+}
+
+function offsetOf(l: NetLayout, p: Params, inp: NetInputs, mean: number): tf.Tensor3D {
+  let o = mm(inp.itemX, p['emb.itemBias']);
+  if (l.idDim > 0) o = tf.add(o, sliceCols(inp.itemId!, l.idDim, 1));
+  return l.task === 'rating' ? tf.add(o, mean) : o;
 }
 
 /** Intermediate values kept for the backward pass. */
@@ -115,10 +125,13 @@ export function itemIdRepr(p: Params, itemX: tf.Tensor, idIndex: tf.Tensor, warm
 }
 
 function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
-  const shared = !embeddingsLocal(l, p);
+  const shared = !embeddingsLocal(p);
   const u = shared && inp.userContent ? inp.userContent : embed(inp.userX, l.userFields, 'user', p);
-  const v = shared && inp.itemContent ? inp.itemContent : embed(inp.itemX, l.itemFields, 'item', p);
-  const hi = l.idDim > 0 ? tf.concat([v, sliceCols(inp.itemId!, 0, l.idDim)], 2) : v;
+  let hi = shared ? inp.itemHidden : undefined;
+  if (!hi) {
+    const v = shared && inp.itemContent ? inp.itemContent : embed(inp.itemX, l.itemFields, 'item', p);
+    hi = l.idDim > 0 ? tf.concat([v, sliceCols(inp.itemId!, 0, l.idDim)], 2) : v;
+  }
   // The first layer is split into its user rows and item rows, so the user vector is multiplied
   // once per user instead of being tiled over the S items.
   const { wu, wi } = splitFirst(p['dec.0.w'], u.shape[2]);
@@ -128,11 +141,10 @@ function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
     z.push(addBias(mm(h[i - 1], p[`dec.${i}.w`]), p[`dec.${i}.b`]));
     h.push(tf.relu(z[i]));
   }
-  let o = addBias(mm(h[h.length - 1], p['out.w']), p['out.b']);
-  o = tf.add(o, mm(inp.itemX, p['emb.itemBias']));
-  if (l.idDim > 0) o = tf.add(o, sliceCols(inp.itemId!, l.idDim, 1));
-  const pred = tf.squeeze(o, [2]) as tf.Tensor2D;
-  return { pred: l.task === 'rating' ? tf.add(pred, mean) : pred, u, hi, z, h };
+  const o = addBias(mm(h[h.length - 1], p['out.w']), p['out.b']);
+  const offset = shared && inp.offset ? inp.offset : offsetOf(l, p, inp, mean);
+  const pred = tf.squeeze(tf.add(o, offset), [2]) as tf.Tensor2D;
+  return { pred, u, hi, z, h };
 }
 
 /** User rows and item rows of the first decision layer (shared [in,out] or local [B,in,out]). */
@@ -154,6 +166,12 @@ export function perUserLoss(l: NetLayout, pred: tf.Tensor2D, y: tf.Tensor2D, mas
   return tf.div(tf.sum(tf.mul(e, mask), 1), n) as tf.Tensor1D;
 }
 
+/** Per-item weights of the loss gradient: mask / n_b, times 2 for MSE, times the learning rate. */
+export function lossRowWeights(l: NetLayout, mask: tf.Tensor2D, scale: number): tf.Tensor2D {
+  const n = tf.expandDims(tf.maximum(tf.sum(mask, 1), 1), 1);
+  return tf.mul(tf.div(mask, n), (l.task === 'rating' ? 2 : 1) * scale);
+}
+
 /**
  * Gradients of sum_b perUserLoss_b with respect to the local parameters `localNames`, one per user
  * ([B, ...] whether the current value is shared or already per user), by explicit backpropagation,
@@ -169,13 +187,14 @@ export function supportGrads(
   mask: tf.Tensor2D,
   mean: number,
   scale = 1,
+  rowWeight?: tf.Tensor2D,
 ): Params {
   const t = trace(l, p, inp, mean);
   const need = new Set(localNames);
-  const n = tf.expandDims(tf.maximum(tf.sum(mask, 1), 1), 1);
-  const resid =
-    l.task === 'rating' ? tf.mul(2 * scale, tf.sub(t.pred, y)) : tf.mul(scale, tf.sub(tf.sigmoid(t.pred), y));
-  const dOut = tf.expandDims(tf.div(tf.mul(resid, mask), n), 2) as tf.Tensor3D; // [B,S,1]
+  // d loss / d pred = w * (pred - y) for MSE (w = 2 scale mask / n) or w * (sigmoid(pred) - y).
+  const w = rowWeight ?? lossRowWeights(l, mask, scale);
+  const resid = l.task === 'rating' ? tf.sub(t.pred, y) : tf.sub(tf.sigmoid(t.pred), y);
+  const dOut = tf.expandDims(tf.mul(resid, w), 2) as tf.Tensor3D; // [B,S,1]
   const g: Params = {};
   const L = l.hidden.length;
   if (need.has('out.w')) g['out.w'] = tf.matMul(t.h[L - 1], dOut, true, false);
