@@ -6,7 +6,8 @@ import { ConfigError, loadConfig, parseConfig } from '../src/config/load';
 describe('config', () => {
   it('fills every default from an empty config', () => {
     const c = parseConfig({});
-    expect(c.train.algorithm).toBe('melu');
+    expect(c.train.algorithm).toBe('fomaml');
+    expect(c.model.idEmbeddings).toBe(true);
     expect(c.evaluate.seeds).toEqual([0, 1, 2]);
     expect(c.evaluate.kShot).toEqual([1, 3, 5, 10, 20]);
     expect(c.evaluate.p1.minRatings).toBe(13);

@@ -35,19 +35,22 @@ const modelSchema = z
       .min(1)
       .default(['decision', 'output']),
     /** ID embeddings for warm items plus the MetaEmb generator for new ones. */
-    idEmbeddings: z.boolean().default(false),
+    idEmbeddings: z.boolean().default(true),
+    /** ID embedding size (unset: embeddingDim) and the share of warm occurrences trained through the generator. */
+    idEmbeddingDim: z.number().int().positive().optional(),
+    idColdRate: z.number().min(0).max(1).default(0.3),
     ratingRange: z.tuple([z.number(), z.number()]).default([1, 5]),
   })
   .strict();
 
 const trainSchema = z
   .object({
-    algorithm: metaTrainShape.algorithm.default('melu'),
-    innerSteps: metaTrainShape.innerSteps.default(5),
+    algorithm: metaTrainShape.algorithm.default('fomaml'),
+    innerSteps: metaTrainShape.innerSteps.default(2),
     innerLr: metaTrainShape.innerLr.default(0.05),
-    outerLr: metaTrainShape.outerLr.default(0.002),
-    metaBatchSize: metaTrainShape.metaBatchSize.default(32),
-    epochs: metaTrainShape.epochs.default(10),
+    outerLr: metaTrainShape.outerLr.default(0.005),
+    metaBatchSize: metaTrainShape.metaBatchSize.default(16),
+    epochs: metaTrainShape.epochs.default(5),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -98,7 +101,10 @@ const evaluateSchema = z
     seeds: z.array(z.number().int()).min(1).default([0, 1, 2]),
     kShot: z.array(z.number().int().positive()).min(1).default([1, 3, 5, 10, 20]),
     baselines: z.array(z.enum(BASELINES)).default([...BASELINES]),
-    learners: z.array(learnerSchema).default([{ name: 'melu', algorithm: 'melu' }]),
+    learners: z.array(learnerSchema).default([
+      { name: 'fomaml', algorithm: 'fomaml' },
+      { name: 'melu', algorithm: 'melu' },
+    ]),
     p1: z
       .object({
         minRatings: z.number().int().positive().default(13),

@@ -23,7 +23,13 @@ export function buildModel(
     hidden: model.hidden,
     localGroups: [...model.localGroups],
     ratingRange: [model.ratingRange[0], model.ratingRange[1]],
-    idEmbeddings: model.idEmbeddings ? { itemIds: [...warmItems].sort() } : null,
+    idEmbeddings: model.idEmbeddings
+      ? {
+          itemIds: [...warmItems].sort(),
+          coldRate: model.idColdRate,
+          ...(model.idEmbeddingDim ? { dim: model.idEmbeddingDim } : {}),
+        }
+      : null,
     seed: seed + 1,
   });
 }
