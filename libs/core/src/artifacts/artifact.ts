@@ -203,6 +203,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
     }
   }
   model.globalMean = m.globalMean;
+  model.meanFitted = true;
   model.adaptDefaults = { ...m.adaptDefaults };
   model.training = m.training;
   return model;

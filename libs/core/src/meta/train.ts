@@ -119,7 +119,11 @@ export async function metaTrain(
   const dropId = model.layout.idDim > 0 ? () => rng.next() < coldRate : undefined;
   const rowCache = new Map<string, Float32Array>();
   const optimizer = tf.train.adam(o.outerLr);
-  const setMean = model.config.task === 'rating' && model.config.globalMean === undefined && !model.training;
+  const setMean =
+    model.config.task === 'rating' &&
+    model.config.globalMean === undefined &&
+    !model.training &&
+    !model.meanFitted;
   let meanSum = 0;
   let meanCount = 0;
   const started = Date.now();
@@ -134,7 +138,10 @@ export async function metaTrain(
   let seen = 0;
 
   const step = (batch: Task[], epoch: number) => {
-    if (setMean && result.metaBatches === 0 && meanCount > 0) model.globalMean = meanSum / meanCount;
+    if (setMean && result.metaBatches === 0 && meanCount > 0) {
+      model.globalMean = meanSum / meanCount;
+      model.meanFitted = true;
+    }
     const mb = buildMetaBatch(model, batch, items, { rowCache, dropId, path: 'tasks' });
     try {
       const { loss, grads } = metaGradients(model, mb, o);

@@ -39,6 +39,8 @@ export class RecommenderModel {
   adaptDefaults = { steps: 5, lr: 0.1 };
   /** Offset of rating predictions (0 for implicit feedback). */
   globalMean: number;
+  /** True once the global mean was fitted to data (metaTrain then keeps it). */
+  meanFitted = false;
   /** Item id -> row of `id.item` (1-based; 0 means no ID embedding). */
   readonly itemIdIndex: Map<string, number>;
   training: TrainingInfo | null = null;

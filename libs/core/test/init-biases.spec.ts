@@ -1,0 +1,43 @@
+import { createModel, initBackend, initItemBiases, metaTrain, type Task } from '../src';
+import { makeWorld } from './fixtures';
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'cpu' });
+});
+
+describe('initItemBiases', () => {
+  const world = makeWorld(1, 4, 6, 4);
+  const u = world.users[0];
+  // Ratings: i0 -> 5, 5; i1 -> 1; i2 -> 3. Mean = 14 / 4 = 3.5.
+  const tasks: Task[] = [
+    { user: u, support: [{ itemId: 'i0', value: 5 }], query: [{ itemId: 'i1', value: 1 }] },
+    { user: u, support: [{ itemId: 'i0', value: 5 }], query: [{ itemId: 'i2', value: 3 }] },
+  ];
+
+  it('sets the global mean and shrunk item ID biases (hand-computed)', async () => {
+    const model = createModel(world.spec, {
+      embeddingDim: 2,
+      hidden: [3],
+      idEmbeddings: { itemIds: ['i0', 'i1', 'i5'], dim: 2 },
+    });
+    const r = await initItemBiases(model, tasks, { shrinkage: 2 });
+    expect(r).toEqual({ ratings: 4, items: 2, mean: 3.5 });
+    expect(model.globalMean).toBeCloseTo(3.5, 6);
+    const table = model.params['id.item'];
+    const bias = (row: number) => table.dataSync()[row * 3 + 2];
+    expect(bias(1)).toBeCloseTo((10 - 2 * 3.5) / (2 + 2), 6); // i0: 0.75
+    expect(bias(2)).toBeCloseTo((1 - 3.5) / (1 + 2), 6); // i1
+    expect(bias(3)).toBe(0); // i5: never rated
+    // metaTrain keeps a fitted mean.
+    await metaTrain(model, world.tasks, world.catalog, { metaBatchSize: 2, innerSteps: 1 });
+    expect(model.globalMean).toBeCloseTo(3.5, 6);
+    model.dispose();
+  });
+
+  it('rejects bad options and empty data', async () => {
+    const model = createModel(world.spec, { embeddingDim: 2, hidden: [3] });
+    await expect(initItemBiases(model, tasks, { shrinkage: -1 })).rejects.toThrow(/options\.shrinkage/);
+    await expect(initItemBiases(model, [])).rejects.toThrow(/tasks: contain no ratings/);
+    model.dispose();
+  });
+});
