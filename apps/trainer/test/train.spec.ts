@@ -122,6 +122,45 @@ describe('train', () => {
     }
   });
 
+  it('checkpoints each epoch and --resume continues an interrupted run from its checkpoint', async () => {
+    const controller = new AbortController();
+    // Interrupt during the second epoch: the first epoch's checkpoint must be on disk.
+    const progress = {
+      start: () => ({
+        update: (done: number) => {
+          if (done > 3) controller.abort();
+        },
+        stop: () => undefined,
+      }),
+    };
+    await expect(
+      trainCommand({ ...store, config }, { ...ctx([]), progress }, controller.signal),
+    ).rejects.toThrow(/interrupted/);
+    const s = await openFeatureStore(database);
+    try {
+      const [cancelled] = await s.runs.list({ limit: 1 });
+      expect(cancelled.status).toBe('cancelled');
+      expect(cancelled.checkpoint).toBeTruthy();
+      const lines: string[] = [];
+      await run([
+        'train',
+        '--config',
+        config,
+        '--database',
+        database,
+        '--artifacts',
+        artifacts,
+        '--resume',
+      ]).then((o) => lines.push(o));
+      expect(lines.join('\n')).toMatch(/registered m-\S+/);
+      const [resumed] = await s.runs.list({ limit: 1 });
+      expect(resumed.status).toBe('succeeded');
+      expect((resumed.config as { resumedFrom: string }).resumedFrom).toBe(cancelled.id);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('names a bad config key', async () => {
     const bad = join(dir, 'typo.yaml');
     writeFileSync(bad, 'train: { epoch: 1 }\n');
