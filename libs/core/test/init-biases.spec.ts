@@ -34,6 +34,27 @@ describe('initItemBiases', () => {
     model.dispose();
   });
 
+  it('with items, fits the content bias by ridge regression and keeps residuals in the ID biases', async () => {
+    const model = createModel(world.spec, {
+      embeddingDim: 2,
+      hidden: [3],
+      idEmbeddings: { itemIds: ['i0', 'i1', 'i2'], dim: 2 },
+    });
+    await initItemBiases(model, tasks, { shrinkage: 2, items: world.catalog, ridge: 0.5 });
+    const w = model.params['emb.itemBias'].dataSync();
+    expect(Array.from(w).some((x) => x !== 0)).toBe(true);
+    const table = model.params['id.item'].dataSync();
+    const items = model.encodeItems(world.items.slice(0, 3));
+    const x = items.x.arraySync();
+    const expected = [(10 - 7) / 4, (1 - 3.5) / 3, (3 - 3.5) / 3];
+    x.forEach((row, k) => {
+      const content = row.reduce((s, v, i) => s + v * w[i], 0);
+      expect(content + table[(k + 1) * 3 + 2]).toBeCloseTo(expected[k], 5);
+    });
+    items.dispose();
+    model.dispose();
+  });
+
   it('rejects bad options and empty data', async () => {
     const model = createModel(world.spec, { embeddingDim: 2, hidden: [3] });
     await expect(initItemBiases(model, tasks, { shrinkage: -1 })).rejects.toThrow(/options\.shrinkage/);

@@ -1,13 +1,45 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from '../errors';
 import type { RecommenderModel } from '../model/model';
-import type { Task } from '../types';
+import { encodeInto } from '../features/encoder';
+import type { ItemCatalog, Task } from '../types';
 import type { TaskSource } from './train';
 
 /** Options of {@link initItemBiases}. */
 export interface InitBiasOptions {
   /** Pseudo-count pulling rarely rated items' biases towards 0 (default 5). */
   shrinkage?: number;
+  /**
+   * Item features: when given, the item content bias (`emb.itemBias`) is set to a ridge regression
+   * of the item biases on the item features (the "genre regression" for unseen items), and ID
+   * biases hold the remaining residual.
+   */
+  items?: ItemCatalog;
+  /** Ridge penalty of that regression (default 1). */
+  ridge?: number;
+}
+
+/** Solves the symmetric positive definite system A x = b (Gaussian elimination, partial pivoting). */
+function solve(a: Float64Array[], b: Float64Array): Float64Array {
+  const n = b.length;
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r][c]) > Math.abs(a[piv][c])) piv = r;
+    [a[c], a[piv]] = [a[piv], a[c]];
+    [b[c], b[piv]] = [b[piv], b[c]];
+    for (let r = c + 1; r < n; r++) {
+      const f = a[r][c] / a[c][c];
+      for (let k = c; k < n; k++) a[r][k] -= f * a[c][k];
+      b[r] -= f * b[c];
+    }
+  }
+  const x = new Float64Array(n);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = b[r];
+    for (let k = r + 1; k < n; k++) s -= a[r][k] * x[k];
+    x[r] = s / a[r][r];
+  }
+  return x;
 }
 
 /**
@@ -46,19 +78,62 @@ export async function initItemBiases(
   const mean = model.config.task === 'rating' ? total / count : 0;
   model.globalMean = mean;
   model.meanFitted = true;
+  const biases = new Map<string, number>();
+  for (const [id, [sum, n]] of sums) biases.set(id, (sum - n * mean) / (n + shrinkage));
+  if (options.items) fitContentBias(model, biases, options.items, options.ridge ?? 1);
   let items = 0;
   if (model.layout.idDim > 0) {
     const table = model.params['id.item'];
     const values = table.dataSync().slice() as Float32Array;
     const width = table.shape[1]!;
-    for (const [id, [sum, n]] of sums) {
+    for (const [id, b] of biases) {
       const row = model.itemIdIndex.get(id);
       if (row === undefined) continue;
-      values[row * width + width - 1] = (sum - n * mean) / (n + shrinkage);
+      values[row * width + width - 1] = b;
       items++;
     }
     table.assign(tf.tensor(values, table.shape));
     model.touch();
   }
   return { ratings: count, items, mean };
+}
+
+/**
+ * Ridge regression of item biases on item feature rows into `emb.itemBias`; `biases` is replaced
+ * by the residuals (what the content cannot explain), which the ID biases then hold.
+ */
+function fitContentBias(
+  model: RecommenderModel,
+  biases: Map<string, number>,
+  items: ItemCatalog,
+  ridge: number,
+): void {
+  const d = model.spec.item.width;
+  const a = Array.from({ length: d }, (_, i) => {
+    const row = new Float64Array(d);
+    row[i] = ridge;
+    return row;
+  });
+  const rhs = new Float64Array(d);
+  const rows = new Map<string, Float32Array>();
+  for (const [id, b] of biases) {
+    const item = items.get(id);
+    if (!item) continue;
+    const x = new Float32Array(d);
+    encodeInto(model.spec.item, item.features ?? {}, x, 0, model.encodeStats);
+    rows.set(id, x);
+    for (let i = 0; i < d; i++) {
+      if (x[i] === 0) continue;
+      rhs[i] += x[i] * b;
+      for (let j = 0; j < d; j++) a[i][j] += x[i] * x[j];
+    }
+  }
+  const w = solve(a, rhs);
+  model.params['emb.itemBias'].assign(tf.tensor2d(Float32Array.from(w), [d, 1]));
+  for (const [id, x] of rows) {
+    let fit = 0;
+    for (let i = 0; i < d; i++) fit += x[i] * w[i];
+    biases.set(id, biases.get(id)! - fit);
+  }
+  model.touch();
 }
