@@ -88,6 +88,7 @@ export function adapt(
       return innerLoop(model.layout, global, model.localNames(), inputs, support, model.globalMean, {
         steps,
         lr,
+        releaseSteps: true,
       });
     });
     return new AdaptedUsers(

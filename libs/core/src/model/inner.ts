@@ -11,6 +11,11 @@ export interface InnerLoopOptions {
   lr: number | Params;
   /** First-order MAML: the inner gradients are treated as constants by the outer gradient. */
   stopInnerGradient?: boolean;
+  /**
+   * Serving (no outer gradient): free each step's intermediates right away, which keeps peak
+   * memory at a few steps' worth instead of all of them (large B otherwise grows the wasm heap).
+   */
+  releaseSteps?: boolean;
 }
 
 /** Stops gradient flow (tfjs has no stopGradient op): identity forward, zero backward. */
@@ -65,16 +70,27 @@ export function innerLoop(
   const scalar = typeof opts.lr === 'number';
   const rowWeight = lossRowWeights(l, support.mask, scalar ? (opts.lr as number) : 1);
   const rates = scalar ? null : tileLocal(opts.lr as Params, localNames, b);
-  const local = tileLocal(global, localNames, b);
-  for (let step = 0; step < opts.steps; step++) {
+  let local = tileLocal(global, localNames, b);
+  const step = (current: Params, first: boolean): Params => {
     // The first step runs on the shared values; its gradients are per user already.
-    const p = step === 0 ? global : { ...global, ...local };
+    const p = first ? global : { ...global, ...current };
     const grads = supportGrads(l, p, localNames, inp, support.y, support.mask, mean, 1, rowWeight);
+    const next: Params = {};
     for (const name of localNames) {
       let g = opts.stopInnerGradient ? stopGradient(grads[name]) : grads[name];
       if (rates) g = tf.mul(rates[name], g);
-      local[name] = tf.sub(local[name], g);
+      next[name] = tf.sub(current[name], g);
     }
+    return next;
+  };
+  for (let k = 0; k < opts.steps; k++) {
+    if (!opts.releaseSteps) {
+      local = step(local, k === 0);
+      continue;
+    }
+    const prev = local;
+    local = tf.tidy(() => step(prev, k === 0));
+    tf.dispose(Object.values(prev));
   }
   return local;
 }
