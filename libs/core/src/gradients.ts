@@ -147,6 +147,14 @@ const configs: tf.GradConfig[] = [
     gradFunc: (dy, [x]) => ({ input: () => tf.reshape(dy as tf.Tensor, x.shape) }),
   },
   {
+    kernelName: tf.Transpose,
+    gradFunc: (dy, _saved, attrs) => {
+      const perm = (attrs as unknown as { perm: number[] }).perm;
+      const inverse = perm.map((_, i) => perm.indexOf(i));
+      return { x: () => tf.transpose(dy as tf.Tensor, inverse) };
+    },
+  },
+  {
     kernelName: tf.Tile,
     inputsToSave: ['x'],
     gradFunc: (dy, [x], attrs) => {

@@ -81,6 +81,7 @@ describe('registered kernel gradients', () => {
   it('shape ops', () => {
     check((x) => tf.reshape(x, [3, 2]), [rand([2, 3])]);
     check((x) => tf.expandDims(x, 1), [rand([2, 3])]);
+    check((x) => tf.transpose(x, [2, 0, 1]), [rand([2, 3, 4])]);
     check((x) => tf.tile(x, [2, 1, 3]), [rand([2, 1, 2])]);
     check((x) => tf.slice(x, [0, 1, 0], [-1, 2, -1]), [rand([2, 4, 3])]);
     check((a, b) => tf.concat([a, b], 2), [rand([2, 3, 1]), rand([2, 3, 2])]);

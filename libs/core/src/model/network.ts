@@ -132,10 +132,9 @@ function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
     const v = shared && inp.itemContent ? inp.itemContent : embed(inp.itemX, l.itemFields, 'item', p);
     hi = l.idDim > 0 ? tf.concat([v, sliceCols(inp.itemId!, 0, l.idDim)], 2) : v;
   }
-  // The first layer is split into its user rows and item rows, so the user vector is multiplied
-  // once per user instead of being tiled over the S items.
-  const { wu, wi } = splitFirst(p['dec.0.w'], u.shape[2]);
-  const z: tf.Tensor3D[] = [addBias(tf.add(mm(hi, wi), mm(u, wu)), p['dec.0.b'])];
+  // The first layer has separate user rows (dec.0.wu) and item rows (dec.0.w), so the user vector
+  // is multiplied once per user instead of being tiled over the S items.
+  const z: tf.Tensor3D[] = [addBias(tf.add(mm(hi, p['dec.0.w']), mm(u, p['dec.0.wu'])), p['dec.0.b'])];
   const h: tf.Tensor3D[] = [tf.relu(z[0])];
   for (let i = 1; i < l.hidden.length; i++) {
     z.push(addBias(mm(h[i - 1], p[`dec.${i}.w`]), p[`dec.${i}.b`]));
@@ -147,11 +146,15 @@ function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
   return { pred, u, hi, z, h };
 }
 
-/** User rows and item rows of the first decision layer (shared [in,out] or local [B,in,out]). */
-function splitFirst(w: tf.Tensor, du: number): { wu: tf.Tensor; wi: tf.Tensor } {
-  if (w.rank === 3)
-    return { wu: tf.slice(w, [0, 0, 0], [-1, du, -1]), wi: tf.slice(w, [0, du, 0], [-1, -1, -1]) };
-  return { wu: tf.slice(w, [0, 0], [du, -1]), wi: tf.slice(w, [du, 0], [-1, -1]) };
+/**
+ * x^T dy per user ([B,K,I]^T [B,K,O] -> [B,I,O]). Written as a transpose plus a plain batched
+ * matMul (or a reshape when K = 1) because transposeA batched matMuls are several times slower
+ * on the wasm and cpu backends.
+ */
+function xtdy(x: tf.Tensor3D, dy: tf.Tensor3D): tf.Tensor3D {
+  const [b, k, i] = x.shape;
+  const xt = k === 1 ? tf.reshape(x, [b, i, 1]) : tf.transpose(x, [0, 2, 1]);
+  return tf.matMul(xt as tf.Tensor3D, dy);
 }
 
 /** Raw predictions [B, S]: ratings (unclamped) or logits. */
@@ -197,13 +200,14 @@ export function supportGrads(
   const dOut = tf.expandDims(tf.mul(resid, w), 2) as tf.Tensor3D; // [B,S,1]
   const g: Params = {};
   const L = l.hidden.length;
-  if (need.has('out.w')) g['out.w'] = tf.matMul(t.h[L - 1], dOut, true, false);
+  if (need.has('out.w')) g['out.w'] = xtdy(t.h[L - 1], dOut);
   if (need.has('out.b')) g['out.b'] = tf.sum(dOut, 1);
-  if (need.has('emb.itemBias')) g['emb.itemBias'] = tf.matMul(inp.itemX, dOut, true, false);
+  if (need.has('emb.itemBias')) g['emb.itemBias'] = xtdy(inp.itemX, dOut);
   // How deep the backward pass must go: the first layer that has a local parameter.
   const embLocal = localNames.some((nm) => nm.startsWith('emb.user.') || nm.startsWith('emb.item.'));
   let depth = embLocal ? 0 : L;
-  for (let i = 0; i < L && depth === L; i++) if (need.has(`dec.${i}.w`) || need.has(`dec.${i}.b`)) depth = i;
+  for (let i = 0; i < L && depth === L; i++)
+    if (need.has(`dec.${i}.w`) || need.has(`dec.${i}.b`) || need.has(`dec.${i}.wu`)) depth = i;
   if (depth === L) return g;
   let dh: tf.Tensor3D = mmT(dOut, p['out.w']);
   let dz0: tf.Tensor3D | undefined;
@@ -211,28 +215,26 @@ export function supportGrads(
     const dz: tf.Tensor3D = tf.mul(dh, tf.step(t.z[i]));
     if (need.has(`dec.${i}.b`)) g[`dec.${i}.b`] = tf.sum(dz, 1);
     if (i > 0) {
-      if (need.has(`dec.${i}.w`)) g[`dec.${i}.w`] = tf.matMul(t.h[i - 1], dz, true, false);
+      if (need.has(`dec.${i}.w`)) g[`dec.${i}.w`] = xtdy(t.h[i - 1], dz);
       if (i > depth) dh = mmT(dz, p[`dec.${i}.w`]);
     } else dz0 = dz;
   }
   if (!dz0) return g;
   const dzSum = tf.sum(dz0, 1, true) as tf.Tensor3D; // [B,1,H]: the user vector is shared by the S items
-  if (need.has('dec.0.w')) {
-    g['dec.0.w'] = tf.concat([tf.matMul(t.u, dzSum, true, false), tf.matMul(t.hi, dz0, true, false)], 1);
-  }
+  if (need.has('dec.0.wu')) g['dec.0.wu'] = xtdy(t.u, dzSum);
+  if (need.has('dec.0.w')) g['dec.0.w'] = xtdy(t.hi, dz0);
   if (embLocal) {
-    const { wu, wi } = splitFirst(p['dec.0.w'], t.u.shape[2]);
-    const du = mmT(dzSum, wu); // [B,1,du']
-    const dv = mmT(dz0, wi); // [B,S,di']
+    const du = mmT(dzSum, p['dec.0.wu']); // [B,1,du']
+    const dv = mmT(dz0, p['dec.0.w']); // [B,S,di']
     l.userFields.forEach((f, k) => {
       const name = `emb.user.${f.name}`;
       const x = sliceCols(inp.userX, f.offset, f.width);
-      if (need.has(name)) g[name] = tf.matMul(x, sliceCols(du, k * l.e, l.e), true, false);
+      if (need.has(name)) g[name] = xtdy(x, sliceCols(du, k * l.e, l.e));
     });
     l.itemFields.forEach((f, k) => {
       const name = `emb.item.${f.name}`;
       const x = sliceCols(inp.itemX, f.offset, f.width);
-      if (need.has(name)) g[name] = tf.matMul(x, sliceCols(dv, k * l.e, l.e), true, false);
+      if (need.has(name)) g[name] = xtdy(x, sliceCols(dv, k * l.e, l.e));
     });
   }
   return g;

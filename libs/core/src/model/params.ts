@@ -18,8 +18,11 @@ export function paramShapes(l: NetLayout, idRows: number): [string, number[]][] 
     shapes.push(['gen.w', [l.di, l.idDim + 1]]);
     shapes.push(['gen.b', [l.idDim + 1]]);
   }
-  let width = inputWidth(l);
+  // The first layer is stored as user rows (dec.0.wu) and item rows (dec.0.w).
+  const userWidth = l.userFields.length * l.e;
+  let width = inputWidth(l) - userWidth;
   l.hidden.forEach((h, i) => {
+    if (i === 0) shapes.push(['dec.0.wu', [userWidth, h]]);
     shapes.push([`dec.${i}.w`, [width, h]]);
     shapes.push([`dec.${i}.b`, [h]]);
     width = h;
@@ -37,11 +40,14 @@ export function paramShapes(l: NetLayout, idRows: number): [string, number[]][] 
 export function initialValues(shapes: [string, number[]][], seed: number): Map<string, Float32Array> {
   const rng = new Rng(seed);
   const out = new Map<string, Float32Array>();
+  let fanIn0: number | undefined;
   for (const [name, shape] of shapes) {
     const size = shape.reduce((a, b) => a * b, 1);
     const v = new Float32Array(size);
-    if (name.startsWith('dec.') && name.endsWith('.w')) {
-      const limit = Math.sqrt(6 / shape[0]);
+    if (name.startsWith('dec.') && (name.endsWith('.w') || name.endsWith('.wu'))) {
+      // He-uniform over the layer's full fan-in (user and item rows of the first layer together).
+      const fanIn = name.startsWith('dec.0.') ? (fanIn0 ??= firstFanIn(shapes)) : shape[0];
+      const limit = Math.sqrt(6 / fanIn);
       for (let i = 0; i < size; i++) v[i] = (2 * rng.next() - 1) * limit;
     } else if (name.startsWith('emb.user.') || name.startsWith('emb.item.')) {
       for (let i = 0; i < size; i++) v[i] = 0.1 * rng.normal();
@@ -54,4 +60,8 @@ export function initialValues(shapes: [string, number[]][], seed: number): Map<s
     out.set(name, v);
   }
   return out;
+}
+
+function firstFanIn(shapes: [string, number[]][]): number {
+  return shapes.filter(([n]) => n === 'dec.0.w' || n === 'dec.0.wu').reduce((s, [, sh]) => s + sh[0], 0);
 }
