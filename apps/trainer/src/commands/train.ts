@@ -9,6 +9,7 @@ import { readSnapshot } from '../data/from-store';
 import { withStore } from '../data/store';
 import { itemCatalog } from '../data/types';
 import { buildModel } from '../meta/build-model';
+import { pretrain } from '../meta/pretrain';
 import { withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { trainingTasks } from '../train/tasks';
@@ -146,6 +147,7 @@ async function trainRun(
     'snapshot loaded',
   );
   const items = itemCatalog(dataset.items);
+  const lossHistory: number[] = [];
   let model: RecommenderModel;
   let firstEpoch = 0;
   if (resumeFrom) {
@@ -155,10 +157,20 @@ async function trainRun(
     ctx.logger.info({ from: resumeFrom.runId, epochsDone: firstEpoch }, 'resuming from checkpoint');
   } else {
     model = buildModel(config.features, config.model, dataset.users, dataset.items, train, t.seed);
+    if (t.pretrainEpochs > 0) {
+      ctx.logger.info({ epochs: t.pretrainEpochs }, 'pretraining (plain regression)');
+      const pre = await pretrain(
+        model,
+        train,
+        items,
+        { outerLr: t.outerLr, metaBatchSize: t.metaBatchSize, epochs: t.pretrainEpochs, seed: t.seed },
+        signal,
+      );
+      lossHistory.push(...pre.lossHistory);
+    }
   }
   const artifacts = resolve(flags.artifacts);
   const cpDir = checkpointDir(artifacts, runId);
-  const lossHistory: number[] = [];
   try {
     const perEpoch = Math.ceil(train.length / t.metaBatchSize);
     const bar = ctx.progress.start('meta-train', (t.epochs - firstEpoch) * perEpoch);

@@ -24,6 +24,7 @@ const metaTrainShape = {
   outerLr: z.number().positive(),
   metaBatchSize: z.number().int().positive(),
   epochs: z.number().int().positive(),
+  pretrainEpochs: z.number().int().min(0),
 };
 
 const modelSchema = z
@@ -51,6 +52,8 @@ const trainSchema = z
     outerLr: metaTrainShape.outerLr.default(0.005),
     metaBatchSize: metaTrainShape.metaBatchSize.default(16),
     epochs: metaTrainShape.epochs.default(5),
+    /** Plain-regression epochs before meta-training starts from the pretrained weights. */
+    pretrainEpochs: metaTrainShape.pretrainEpochs.default(0),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -89,6 +92,7 @@ export interface LearnerConfig {
   outerLr?: number;
   metaBatchSize?: number;
   epochs?: number;
+  pretrainEpochs?: number;
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }

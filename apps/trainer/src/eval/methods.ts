@@ -20,6 +20,7 @@ export function learnerSettings(
     outerLr: learner.outerLr ?? t.outerLr,
     metaBatchSize: learner.metaBatchSize ?? t.metaBatchSize,
     epochs: learner.epochs ?? t.epochs,
+    pretrainEpochs: learner.pretrainEpochs ?? t.pretrainEpochs,
     model: { ...config.model, ...learner.model },
     adapt: { ...config.adapt, ...learner.adapt },
   };

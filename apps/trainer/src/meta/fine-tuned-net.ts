@@ -1,10 +1,10 @@
-import { initBackend, metaTrain, type RecommenderModel } from '@warmstart/core';
+import { initBackend, type RecommenderModel } from '@warmstart/core';
 import type { TrainerConfig } from '../config/schema';
 import type { ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult } from '../eval/method';
-import { CancelledError } from '../util/interrupt';
 import { buildModel } from './build-model';
 import { predictTasks } from './predict';
+import { pretrain } from './pretrain';
 import { validationMae, pickBest } from '../baselines/tuning';
 
 /** Fine-tuning grid, picked on the warm validation users (never on cold scenarios). */
@@ -35,28 +35,13 @@ export class FineTunedNet implements EvalMethod {
       ctx.seed,
     );
     this.model = model;
-    const plain = ctx.train.map((task) => ({
-      user: task.user,
-      support: [],
-      query: [...task.support, ...task.query],
-    }));
-    const result = await metaTrain(
+    const result = await pretrain(
       model,
-      plain,
+      ctx.train,
       ctx.items,
-      {
-        algorithm: 'fomaml',
-        innerSteps: 0,
-        innerLr: t.innerLr,
-        outerLr: t.outerLr,
-        metaBatchSize: t.metaBatchSize,
-        epochs: t.epochs,
-        seed: ctx.seed,
-      },
-      undefined,
+      { outerLr: t.outerLr, metaBatchSize: t.metaBatchSize, epochs: t.epochs, seed: ctx.seed },
       ctx.signal,
     );
-    if (result.aborted) throw new CancelledError('training interrupted');
     const grid = STEP_GRID.flatMap((steps) => LR_GRID.map((lr) => ({ steps, lr })));
     const scored = [];
     for (const options of grid) {

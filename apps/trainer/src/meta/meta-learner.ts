@@ -5,6 +5,7 @@ import type { EvalMethod, FitContext, FitResult } from '../eval/method';
 import { isCancellation, CancelledError } from '../util/interrupt';
 import { buildModel } from './build-model';
 import { predictTasks } from './predict';
+import { pretrain } from './pretrain';
 
 export interface LearnerSettings {
   name: string;
@@ -14,6 +15,8 @@ export interface LearnerSettings {
   outerLr: number;
   metaBatchSize: number;
   epochs: number;
+  /** Plain-regression epochs before meta-training (0: meta-train from the initialisation). */
+  pretrainEpochs: number;
   model: ModelSection;
   adapt: AdaptSection;
 }
@@ -35,6 +38,16 @@ export class MetaLearner implements EvalMethod {
     const backend = await initBackend();
     const s = this.settings;
     this.model = buildModel(this.features, s.model, ctx.users, ctx.items.values(), ctx.train, ctx.seed);
+    const pre =
+      s.pretrainEpochs > 0
+        ? await pretrain(
+            this.model,
+            ctx.train,
+            ctx.items,
+            { outerLr: s.outerLr, metaBatchSize: s.metaBatchSize, epochs: s.pretrainEpochs, seed: ctx.seed },
+            ctx.signal,
+          )
+        : undefined;
     const result = await metaTrain(
       this.model,
       ctx.train,
@@ -52,7 +65,7 @@ export class MetaLearner implements EvalMethod {
       ctx.signal,
     );
     if (result.aborted) throw new CancelledError('meta-training interrupted');
-    return { lossHistory: result.lossHistory, backend: backend.name };
+    return { lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory], backend: backend.name };
   }
 
   async predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]> {
