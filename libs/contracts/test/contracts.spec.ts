@@ -8,7 +8,9 @@ import {
   fromTimestamp,
   packageDefinition,
   toTimestamp,
+  ScoreResponse,
   type RecommenderServiceServer,
+  type UnaryController,
 } from '../src';
 
 describe('@warmstart/contracts', () => {
@@ -69,5 +71,22 @@ describe('@warmstart/contracts', () => {
       client.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     }
+  });
+});
+
+describe('UnaryController', () => {
+  it('is implementable by a class and keeps the generated request/response types', async () => {
+    class Controller implements UnaryController<RecommenderServiceServer> {
+      async recommend(request: RecommendRequest): Promise<RecommendResponse> {
+        return RecommendResponse.fromPartial({ supportSize: request.user?.support.length ?? 0 });
+      }
+      async score(): Promise<ScoreResponse> {
+        return ScoreResponse.fromPartial({});
+      }
+    }
+    const reply = await new Controller().recommend(
+      RecommendRequest.fromPartial({ user: { support: [{ itemId: 'a', value: 1 }] } }),
+    );
+    expect(reply.supportSize).toBe(1);
   });
 });
