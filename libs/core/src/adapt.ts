@@ -131,6 +131,7 @@ export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedIt
         itemId: items.idRepr ? (tf.expandDims(items.idRepr, 0) as tf.Tensor3D) : undefined,
         itemHidden: items.hidden ?? undefined,
         offset: items.offset ?? undefined,
+        itemPre0: items.pre0 ?? undefined,
       },
       model.globalMean,
     );

@@ -13,7 +13,14 @@ export type {
 } from './features/spec';
 export { encodeRows, newEncodeStats, bucketOf } from './features/encoder';
 export type { EncodeStats } from './features/encoder';
-export { DEFAULT_CONFIG, MELU_LOCAL_GROUPS, LOCAL_CAPABLE, resolveConfig, groupOf } from './model/config';
+export {
+  DEFAULT_CONFIG,
+  MELU_LOCAL_GROUPS,
+  ANIL_LOCAL_GROUPS,
+  LOCAL_CAPABLE,
+  resolveConfig,
+  groupOf,
+} from './model/config';
 export type { ModelConfig, ParamGroup, IdEmbeddingConfig } from './model/config';
 export { createModel, RecommenderModel, EncodedItems } from './model/model';
 export type { TrainingInfo } from './model/model';

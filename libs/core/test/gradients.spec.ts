@@ -133,7 +133,12 @@ function finiteDifference(
 function directionalCheck(algorithm: Algorithm, task: 'rating' | 'implicit', innerLr: number) {
   const model = tiny({
     task,
-    localGroups: algorithm === 'melu' ? ['decision', 'output'] : ['embeddings', 'decision', 'output'],
+    localGroups:
+      algorithm === 'melu'
+        ? ['decision', 'output']
+        : algorithm === 'anil'
+          ? ['output']
+          : ['embeddings', 'decision', 'output'],
   });
   const mb = batchOf(model, task === 'implicit');
   const opts = { algorithm, innerSteps: 2, innerLr };
@@ -173,6 +178,9 @@ describe('meta-gradients against finite differences of the meta-objective', () =
     ['maml', 'rating'],
     ['maml', 'implicit'],
     ['melu', 'rating'],
+    // ANIL takes the head-only inner loop (trunk computed once): still exact second order.
+    ['anil', 'rating'],
+    ['anil', 'implicit'],
     ['meta-sgd', 'rating'],
     ['meta-sgd', 'implicit'],
   ];

@@ -6,9 +6,12 @@ import { forward, perUserLoss } from '../model/network';
 import type { Params } from '../model/params';
 import type { ItemCatalog, Task } from '../types';
 
-/** Meta-learning algorithms. `melu` is second-order MAML with only decision + output layers local. */
-export type Algorithm = 'maml' | 'fomaml' | 'reptile' | 'meta-sgd' | 'melu';
-export const ALGORITHMS: readonly Algorithm[] = ['maml', 'fomaml', 'reptile', 'meta-sgd', 'melu'];
+/**
+ * Meta-learning algorithms. `melu` is second-order MAML with only decision + output layers local;
+ * `anil` is second-order MAML with only the output head local (shared trunk).
+ */
+export type Algorithm = 'maml' | 'fomaml' | 'reptile' | 'meta-sgd' | 'melu' | 'anil';
+export const ALGORITHMS: readonly Algorithm[] = ['maml', 'fomaml', 'reptile', 'meta-sgd', 'melu', 'anil'];
 
 /** One meta-batch of B tasks as padded tensors. */
 export interface MetaBatch {
@@ -99,7 +102,7 @@ export function ensureInnerLrs(model: RecommenderModel, innerLr: number): Record
 
 /**
  * Meta-gradients of one meta-batch, keyed by parameter name (Meta-SGD rates as `lr/<name>`):
- * - maml, melu, meta-sgd: exact gradient of the meta-objective (second order through the inner loop);
+ * - maml, melu, anil, meta-sgd: exact gradient of the meta-objective (second order through the inner loop);
  * - fomaml: the same with the inner gradients held constant;
  * - reptile: for local parameters theta - mean_b(phi_b) (phi = adapted), applied by the outer
  *   optimiser; global-only parameters get the first-order gradient of the post-adaptation loss.

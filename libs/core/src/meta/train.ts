@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from '../errors';
-import { MELU_LOCAL_GROUPS } from '../model/config';
+import { ANIL_LOCAL_GROUPS, MELU_LOCAL_GROUPS } from '../model/config';
 import type { RecommenderModel } from '../model/model';
 import { Rng } from '../rng';
 import type { ItemCatalog, Task } from '../types';
@@ -98,7 +98,7 @@ async function* iterate(src: Iterable<Task> | AsyncIterable<Task>): AsyncGenerat
  * adapted in one batched computation and the global parameters take one Adam step on the
  * meta-gradient. Seeded (task order via a shuffle buffer, MetaEmb ID dropout, initialisation in
  * createModel). Stops cleanly between meta-batches when `signal` aborts. The `melu` algorithm
- * switches the model to MeLU's local groups (decision + output layers).
+ * switches the model to MeLU's local groups (decision + output layers), `anil` to the output head only.
  */
 export async function metaTrain(
   model: RecommenderModel,
@@ -111,6 +111,7 @@ export async function metaTrain(
   const o: MetaTrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
   checkOptions(o);
   if (o.algorithm === 'melu') model.config.localGroups = [...MELU_LOCAL_GROUPS];
+  if (o.algorithm === 'anil') model.config.localGroups = [...ANIL_LOCAL_GROUPS];
   if (o.algorithm === 'meta-sgd' && model.innerLrs && model.training?.algorithm !== 'meta-sgd') {
     throw new ValidationError('options.algorithm', 'model already has Meta-SGD rates from another run');
   }

@@ -6,6 +6,12 @@ export type ParamGroup = 'embeddings' | 'idEmbeddings' | 'generator' | 'decision
 export const LOCAL_CAPABLE: readonly ParamGroup[] = ['embeddings', 'decision', 'output'];
 /** MeLU: only the decision layers and the output layer adapt per user. */
 export const MELU_LOCAL_GROUPS: ParamGroup[] = ['decision', 'output'];
+/**
+ * ANIL (Raghu et al. 2020): only the output head (out.w, out.b) adapts per user; embeddings and
+ * decision layers are a shared, meta-learned trunk. Batched adaptation then runs the trunk once for
+ * all users' support rows, and the item half of the first layer is precomputed per item.
+ */
+export const ANIL_LOCAL_GROUPS: ParamGroup[] = ['output'];
 
 /** ID embeddings for warm items, with a MetaEmb-style generator for items without one. */
 export interface IdEmbeddingConfig {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NetLayout } from './layout';
-import { itemIdRepr, lossRowWeights, supportGrads, withContent, type NetInputs } from './network';
+import { headGrads, isHeadOnly } from './head';
+import { itemIdRepr, lossRowWeights, supportGrads, trunk, withContent, type NetInputs } from './network';
 import type { Params } from './params';
 import type { RatedSet } from './batch';
 
@@ -71,10 +72,14 @@ export function innerLoop(
   const rowWeight = lossRowWeights(l, support.mask, scalar ? (opts.lr as number) : 1);
   const rates = scalar ? null : tileLocal(opts.lr as Params, localNames, b);
   let local = tileLocal(global, localNames, b);
+  // ANIL: the shared trunk's features are the same at every step; compute them once.
+  const head = !embLocal && isHeadOnly(localNames) ? trunk(l, global, inp, mean) : null;
   const step = (current: Params, first: boolean): Params => {
     // The first step runs on the shared values; its gradients are per user already.
     const p = first ? global : { ...global, ...current };
-    const grads = supportGrads(l, p, localNames, inp, support.y, support.mask, mean, 1, rowWeight);
+    const grads = head
+      ? headGrads(l, p, localNames, head.features, head.offset, support.y, rowWeight)
+      : supportGrads(l, p, localNames, inp, support.y, support.mask, mean, 1, rowWeight);
     const next: Params = {};
     for (const name of localNames) {
       let g = opts.stopInnerGradient ? stopGradient(grads[name]) : grads[name];

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+export { EncodedItems } from './encoded-items';
 import { ValidationError } from '../errors';
 import { encodeRows, newEncodeStats, type EncodeStats } from '../features/encoder';
 import type { FeatureSpec } from '../features/spec';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
 import { layoutOf, type NetLayout } from './layout';
-import { itemContent, itemIdRepr, withContent } from './network';
+import { EncodedItems } from './encoded-items';
 import { initialValues, paramShapes, type Params } from './params';
 
 let nextUid = 1;
@@ -86,6 +87,14 @@ export class RecommenderModel {
     return !this.config.localGroups.includes('embeddings');
   }
 
+  /**
+   * Whether the first decision layer is shared too (e.g. ANIL), so the item half of its
+   * pre-activation can be computed once per item and model version.
+   */
+  get firstLayerIsGlobal(): boolean {
+    return this.contentIsGlobal && !this.config.localGroups.includes('decision');
+  }
+
   /** The global parameters as plain tensors (the variables themselves). */
   globals(): Params {
     return { ...this.params };
@@ -106,7 +115,7 @@ export class RecommenderModel {
       if (!it || typeof it.id !== 'string' || it.id === '')
         throw new ValidationError(`items[${i}].id`, 'is required');
     });
-    return new EncodedItems(this, items);
+    return EncodedItems.encode(this, items);
   }
 
   /** Marks the parameters as changed. */
@@ -119,71 +128,6 @@ export class RecommenderModel {
     for (const v of Object.values(this.params)) v.dispose();
     for (const v of Object.values(this.innerLrs ?? {})) v.dispose();
     this.innerLrs = null;
-  }
-}
-
-/** Candidate items encoded for one model version; reusable across users. Call `dispose()` when done. */
-export class EncodedItems {
-  readonly ids: string[];
-  /** Feature rows [N, di]. */
-  readonly x: tf.Tensor2D;
-  /** Item content vectors [N, nItemFields * e] (null when embeddings are local). */
-  readonly content: tf.Tensor2D | null;
-  /** ID representation [N, idDim + 1] (null without ID embeddings). */
-  readonly idRepr: tf.Tensor2D | null;
-  readonly modelVersion: number;
-  /** While embeddings are global: first-layer item input [1, N, di'] and additive offset [1, N, 1]. */
-  readonly hidden: tf.Tensor3D | null = null;
-  readonly offset: tf.Tensor3D | null = null;
-
-  constructor(
-    readonly model: RecommenderModel,
-    items: readonly ItemRecord[],
-  ) {
-    this.ids = items.map((i) => i.id);
-    this.modelVersion = model.version;
-    const rows = encodeRows(model.spec.item, items, model.encodeStats);
-    this.x = tf.tensor2d(rows, [items.length, model.spec.item.width]);
-    const p = model.globals();
-    this.content = model.contentIsGlobal ? tf.tidy(() => itemContent(model.layout, p, this.x)) : null;
-    if (model.layout.idDim > 0) {
-      const idx = this.ids.map((id) => model.itemIdIndex.get(id) ?? 0);
-      this.idRepr = tf.tidy(() => {
-        const index = tf.tensor1d(idx, 'int32');
-        const warm = tf.tensor1d(idx.map((i) => (i > 0 ? 1 : 0)));
-        return itemIdRepr(p, this.x, index, warm) as tf.Tensor2D;
-      });
-    } else this.idRepr = null;
-    if (this.content) {
-      const pre = tf.tidy(() => {
-        const inp = withContent(
-          model.layout,
-          p,
-          {
-            userX: tf.zeros([1, 1, model.spec.user.width]) as tf.Tensor3D,
-            itemX: tf.expandDims(this.x, 0) as tf.Tensor3D,
-            itemContent: tf.expandDims(this.content!, 0) as tf.Tensor3D,
-            itemId: this.idRepr ? (tf.expandDims(this.idRepr, 0) as tf.Tensor3D) : undefined,
-          },
-          model.globalMean,
-        );
-        return [inp.itemHidden!, inp.offset!];
-      });
-      this.hidden = pre[0];
-      this.offset = pre[1];
-    }
-  }
-
-  get size(): number {
-    return this.ids.length;
-  }
-
-  dispose(): void {
-    this.x.dispose();
-    this.content?.dispose();
-    this.idRepr?.dispose();
-    this.hidden?.dispose();
-    this.offset?.dispose();
   }
 }
 

@@ -29,6 +29,12 @@ export interface NetInputs {
   itemHidden?: tf.Tensor3D;
   /** Precomputed additive terms [B, S, 1]: global mean + item content bias + item ID bias. */
   offset?: tf.Tensor3D;
+  /**
+   * Precomputed item part of the first layer's pre-activation, itemHidden @ dec.0.w ([B or 1, S, h0];
+   * only valid while embeddings and dec.0.w are global, as in the ANIL configuration). Scoring
+   * then skips the largest matMul of the network.
+   */
+  itemPre0?: tf.Tensor3D;
 }
 
 /** Whether the field embedding tables in `p` are per-user copies. */
@@ -125,6 +131,14 @@ export function itemIdRepr(p: Params, itemX: tf.Tensor, idIndex: tf.Tensor, warm
 }
 
 function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
+  const t = trunkTrace(l, p, inp);
+  const shared = !embeddingsLocal(p);
+  const offset = shared && inp.offset ? inp.offset : offsetOf(l, p, inp, mean);
+  return { ...t, pred: headOutput(p, t.h[t.h.length - 1], offset) };
+}
+
+/** Every decision layer's pre-activation and activation (no output layer). */
+function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'> {
   const shared = !embeddingsLocal(p);
   const u = shared && inp.userContent ? inp.userContent : embed(inp.userX, l.userFields, 'user', p);
   let hi = shared ? inp.itemHidden : undefined;
@@ -134,16 +148,35 @@ function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
   }
   // The first layer has separate user rows (dec.0.wu) and item rows (dec.0.w), so the user vector
   // is multiplied once per user instead of being tiled over the S items.
-  const z: tf.Tensor3D[] = [addBias(tf.add(mm(hi, p['dec.0.w']), mm(u, p['dec.0.wu'])), p['dec.0.b'])];
+  const itemPart = shared && inp.itemPre0 && p['dec.0.w'].rank === 2 ? inp.itemPre0 : mm(hi, p['dec.0.w']);
+  const z: tf.Tensor3D[] = [addBias(tf.add(itemPart, mm(u, p['dec.0.wu'])), p['dec.0.b'])];
   const h: tf.Tensor3D[] = [tf.relu(z[0])];
   for (let i = 1; i < l.hidden.length; i++) {
     z.push(addBias(mm(h[i - 1], p[`dec.${i}.w`]), p[`dec.${i}.b`]));
     h.push(tf.relu(z[i]));
   }
-  const o = addBias(mm(h[h.length - 1], p['out.w']), p['out.b']);
-  const offset = shared && inp.offset ? inp.offset : offsetOf(l, p, inp, mean);
-  const pred = tf.squeeze(tf.add(o, offset), [2]) as tf.Tensor2D;
-  return { pred, u, hi, z, h };
+  return { u, hi, z, h };
+}
+
+/** The output layer on trunk features: [B,S,H] @ out.w (+ out.b, + offset) -> [B,S]. */
+export function headOutput(p: Params, features: tf.Tensor3D, offset: tf.Tensor3D): tf.Tensor2D {
+  const o = addBias(mm(features, p['out.w']), p['out.b']);
+  return tf.squeeze(tf.add(o, offset), [2]) as tf.Tensor2D;
+}
+
+/**
+ * The trunk: last hidden layer [B,S,H] and additive offset [B,S,1]. When the trunk's parameters
+ * are shared (ANIL), every matMul here is one [B*S, in] x [in, out] product for all users.
+ */
+export function trunk(
+  l: NetLayout,
+  p: Params,
+  inp: NetInputs,
+  mean: number,
+): { features: tf.Tensor3D; offset: tf.Tensor3D } {
+  const t = trunkTrace(l, p, inp);
+  const offset = !embeddingsLocal(p) && inp.offset ? inp.offset : offsetOf(l, p, inp, mean);
+  return { features: t.h[t.h.length - 1], offset };
 }
 
 /**
@@ -151,7 +184,7 @@ function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
  * matMul (or a reshape when K = 1) because transposeA batched matMuls are several times slower
  * on the wasm and cpu backends.
  */
-function xtdy(x: tf.Tensor3D, dy: tf.Tensor3D): tf.Tensor3D {
+export function xtdy(x: tf.Tensor3D, dy: tf.Tensor3D): tf.Tensor3D {
   const [b, k, i] = x.shape;
   const xt = k === 1 ? tf.reshape(x, [b, i, 1]) : tf.transpose(x, [0, 2, 1]);
   return tf.matMul(xt as tf.Tensor3D, dy);
