@@ -49,11 +49,11 @@ const trainSchema = z
     algorithm: metaTrainShape.algorithm.default('fomaml'),
     innerSteps: metaTrainShape.innerSteps.default(2),
     innerLr: metaTrainShape.innerLr.default(0.05),
-    outerLr: metaTrainShape.outerLr.default(0.005),
+    outerLr: metaTrainShape.outerLr.default(0.002),
     metaBatchSize: metaTrainShape.metaBatchSize.default(16),
-    epochs: metaTrainShape.epochs.default(5),
+    epochs: metaTrainShape.epochs.default(3),
     /** Plain-regression epochs before meta-training starts from the pretrained weights. */
-    pretrainEpochs: metaTrainShape.pretrainEpochs.default(0),
+    pretrainEpochs: metaTrainShape.pretrainEpochs.default(5),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -105,6 +105,14 @@ const evaluateSchema = z
     seeds: z.array(z.number().int()).min(1).default([0, 1, 2]),
     kShot: z.array(z.number().int().positive()).min(1).default([1, 3, 5, 10, 20]),
     baselines: z.array(z.enum(BASELINES)).default([...BASELINES]),
+    /** The non-meta baseline's own training schedule (plain regression, then fine-tuning). */
+    fineTuned: z
+      .object({
+        epochs: z.number().int().positive().default(5),
+        outerLr: z.number().positive().default(0.005),
+      })
+      .strict()
+      .prefault({}),
     learners: z.array(learnerSchema).default([
       { name: 'fomaml', algorithm: 'fomaml' },
       { name: 'melu', algorithm: 'melu' },

@@ -26,6 +26,7 @@ export class FineTunedNet implements EvalMethod {
   async fit(ctx: FitContext): Promise<FitResult> {
     const backend = await initBackend();
     const t = this.config.train;
+    const f = this.config.evaluate.fineTuned;
     const model = buildModel(
       this.config.features,
       this.config.model,
@@ -39,7 +40,7 @@ export class FineTunedNet implements EvalMethod {
       model,
       ctx.train,
       ctx.items,
-      { outerLr: t.outerLr, metaBatchSize: t.metaBatchSize, epochs: t.epochs, seed: ctx.seed },
+      { outerLr: f.outerLr, metaBatchSize: t.metaBatchSize, epochs: f.epochs, seed: ctx.seed },
       ctx.signal,
     );
     const grid = STEP_GRID.flatMap((steps) => LR_GRID.map((lr) => ({ steps, lr })));
