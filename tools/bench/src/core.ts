@@ -3,15 +3,21 @@
  * MovieLens-100K-like feature cardinalities (synthetic data, so no dataset is needed):
  * single-user adaptation latency, adapt + score of 1,000 candidates, batched adaptation
  * throughput at B = 1, 32, 256 against the one-at-a-time loop, and meta-training throughput.
+ * Every figure is printed for two configurations of the same network: MeLU (decision + output
+ * layers adapted per user) and ANIL (only the output head adapted; shared trunk).
  */
 import {
   adapt,
+  ANIL_LOCAL_GROUPS,
+  MELU_LOCAL_GROUPS,
   createModel,
   FeatureSpec,
   initBackend,
   metaTrain,
   score,
+  type Algorithm,
   type ItemRecord,
+  type ParamGroup,
   type Rating,
   type Task,
   type UserRecord,
@@ -79,8 +85,30 @@ export async function run(log: FigureLog, options: Record<string, string | boole
     `  backend: ${backend.name} (skipped: ${backend.skipped.map((s) => s.name).join(', ') || 'none'})`,
   );
   const w = world(300, 1682);
-  const model = createModel(w.spec, { embeddingDim: 32, hidden: [64, 64], seed: 1, globalMean: 3.5 });
+  const configs: [string, ParamGroup[], Algorithm][] = [
+    ['melu', MELU_LOCAL_GROUPS, 'melu'],
+    ['anil', ANIL_LOCAL_GROUPS, 'anil'],
+  ];
+  for (const [name, localGroups, algorithm] of configs) {
+    console.log(`  configuration ${name} (local: ${localGroups.join(', ')})`);
+    await suite(log, w, quick, `${note}; ${name}`, name, localGroups, algorithm);
+  }
+}
+
+async function suite(
+  log: FigureLog,
+  w: ReturnType<typeof world>,
+  quick: boolean,
+  note: string,
+  name: string,
+  localGroups: ParamGroup[],
+  algorithm: Algorithm,
+): Promise<void> {
+  const arch = { embeddingDim: 32, hidden: [64, 64], seed: 1, globalMean: 3.5, localGroups };
+  const model = createModel(w.spec, arch);
   const reps = quick ? 10 : 200;
+  // MeLU's figures keep their historical names; ANIL's carry an `anil.` prefix.
+  const fig = (f: string) => (name === 'melu' ? f : `${name}.${f}`);
 
   // Single-user adaptation latency, support 20.
   for (const steps of [1, 5]) {
@@ -90,8 +118,8 @@ export async function run(log: FigureLog, options: Record<string, string | boole
       const t = await timeMs(() => adapt(model, [req], w.catalog, { steps }).dispose());
       if (i >= 5) times.push(t); // first calls warm up kernels
     }
-    log.add(`adapt.single.support20.steps${steps}.p50`, percentile(times, 50), 'ms', note);
-    log.add(`adapt.single.support20.steps${steps}.p99`, percentile(times, 99), 'ms', note);
+    log.add(fig(`adapt.single.support20.steps${steps}.p50`), percentile(times, 50), 'ms', note);
+    log.add(fig(`adapt.single.support20.steps${steps}.p99`), percentile(times, 99), 'ms', note);
   }
 
   // Adapt (support 20, 5 steps) + score 1,000 candidates (items encoded once, reused).
@@ -106,8 +134,13 @@ export async function run(log: FigureLog, options: Record<string, string | boole
     });
     if (i >= 5) times.push(t);
   }
-  log.add('adapt_score.single.candidates1000.p50', percentile(times, 50), 'ms', `${note}; target < 5 ms`);
-  log.add('adapt_score.single.candidates1000.p99', percentile(times, 99), 'ms', note);
+  log.add(
+    fig('adapt_score.single.candidates1000.p50'),
+    percentile(times, 50),
+    'ms',
+    `${note}; target < 5 ms`,
+  );
+  log.add(fig('adapt_score.single.candidates1000.p99'), percentile(times, 99), 'ms', note);
   candidates.dispose();
 
   // Batched adaptation throughput (support 20, 5 steps).
@@ -122,15 +155,15 @@ export async function run(log: FigureLog, options: Record<string, string | boole
       for (let i = 0; i < rounds; i++) adapt(model, batch, w.catalog, { steps: 5 }).dispose();
     });
     throughput[b] = (b * rounds) / (t / 1000);
-    log.add(`adapt.batched.B${b}.throughput`, throughput[b], 'users/s', `${note}; support 20, 5 steps`);
+    log.add(fig(`adapt.batched.B${b}.throughput`), throughput[b], 'users/s', `${note}; support 20, 5 steps`);
   }
   const loopUsers = requests(quick ? 32 : 256);
   const loopMs = await timeMs(() => {
     for (const r of loopUsers) adapt(model, [r], w.catalog, { steps: 5 }).dispose();
   });
   const loop = loopUsers.length / (loopMs / 1000);
-  log.add('adapt.loop.one_at_a_time.throughput', loop, 'users/s', note);
-  log.add('adapt.batched.B256_vs_loop', throughput[256] / loop, 'ratio', 'target >= 10');
+  log.add(fig('adapt.loop.one_at_a_time.throughput'), loop, 'users/s', note);
+  log.add(fig('adapt.batched.B256_vs_loop'), throughput[256] / loop, 'ratio', `${note}; target >= 10`);
 
   // Meta-training throughput: meta-batch 32, support 20, query 10, 5 inner steps.
   const tasks: Task[] = Array.from({ length: quick ? 64 : 256 }, (_, i) => ({
@@ -138,14 +171,15 @@ export async function run(log: FigureLog, options: Record<string, string | boole
     support: w.ratings(20),
     query: w.ratings(10),
   }));
-  for (const algorithm of ['maml', 'fomaml', 'reptile'] as const) {
-    const m = createModel(w.spec, { embeddingDim: 32, hidden: [64, 64], seed: 1, globalMean: 3.5 });
-    await metaTrain(m, tasks.slice(0, 32), w.catalog, { algorithm, metaBatchSize: 32 }); // warm-up
+  // Second-order MAML in this configuration (melu / anil), plus first-order and Reptile.
+  for (const alg of [algorithm, 'fomaml', 'reptile'] as const) {
+    const m = createModel(w.spec, arch);
+    await metaTrain(m, tasks.slice(0, 32), w.catalog, { algorithm: alg, metaBatchSize: 32 }); // warm-up
     const t = await timeMs(() =>
-      metaTrain(m, tasks, w.catalog, { algorithm, metaBatchSize: 32, innerSteps: 5 }),
+      metaTrain(m, tasks, w.catalog, { algorithm: alg, metaBatchSize: 32, innerSteps: 5 }),
     );
     log.add(
-      `metatrain.${algorithm}.throughput`,
+      fig(`metatrain.${alg}.throughput`),
       tasks.length / (t / 1000),
       'tasks/s',
       `${note}; B=32, 5 inner steps`,
