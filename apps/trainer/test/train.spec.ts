@@ -10,6 +10,8 @@ import { LockHeldError } from '../src/schedule/lease';
 
 // The pure-JS backend: tiny models, deterministic, and independent of the wasm binary.
 process.env['WARMSTART_BACKEND'] = 'cpu';
+// Real (tiny) training runs; the per-project testTimeout does not apply in multi-project runs.
+jest.setTimeout(60_000);
 
 const ctx = (lines: string[]) => ({
   out: (l: string) => lines.push(l),
@@ -33,7 +35,7 @@ describe('train', () => {
     config,
     [
       'model: { embeddingDim: 4, hidden: [8] }',
-      'train: { epochs: 2, metaBatchSize: 16, innerSteps: 1, maxRatings: 30 }',
+      'train: { epochs: 2, pretrainEpochs: 1, metaBatchSize: 16, innerSteps: 1, maxRatings: 30 }',
       'schedule: { lockTtlSeconds: 60, heartbeatSeconds: 5 }',
     ].join('\n'),
   );
