@@ -33,10 +33,18 @@ const DECL = {
  * driven over loopback by concurrent grpc-js callers from this process. Recommend with a
  * 20-interaction support set, 1,000 explicit candidates, k = 10; cached adaptation (stored
  * users, adapted state in the LRU) and uncached (inline support: adapted on every call), with
- * micro-batching on and off.
+ * micro-batching on and off. The `model` option (WARMSTART_BENCH_MODEL=anil|melu) picks the served configuration (default anil:
+ * only the output head adapts per user, the configuration with a shared trunk the trainer would
+ * promote for latency; melu adapts the decision layers too).
  */
 export async function run(log: FigureLog, options: Record<string, string | boolean>): Promise<void> {
   const quick = options['quick'] === true;
+  // tools/bench/src/main.ts only forwards --quick/--json, so the option is also read from the
+  // environment: WARMSTART_BENCH_MODEL=melu npm run bench -- serving
+  const algorithm = options['model'] ?? process.env['WARMSTART_BENCH_MODEL'] ?? 'anil';
+  if (algorithm !== 'anil' && algorithm !== 'melu')
+    throw new Error('bench serving: --model must be anil or melu');
+  console.log(`  served configuration: ${algorithm}`);
   const dataset = process.env['WARMSTART_ML100K'] ?? path.resolve(REPO, '../shared/datasets/ml-100k');
   if (!existsSync(path.join(dataset, 'u.data'))) {
     console.log(`bench serving: skipped, MovieLens-100K not found at ${dataset} (set WARMSTART_ML100K)`);
@@ -45,7 +53,13 @@ export async function run(log: FigureLog, options: Record<string, string | boole
   if (!existsSync(SERVER)) throw new Error(`bench serving: build first (${SERVER} is missing)`);
   const work = mkdtempSync(path.join(tmpdir(), 'warmstart-bench-serving-'));
   try {
-    const { database, artifacts, users, histories, itemIds } = await prepare(dataset, work, quick, log);
+    const { database, artifacts, users, histories, itemIds } = await prepare(
+      dataset,
+      work,
+      quick,
+      log,
+      algorithm,
+    );
     const seconds = quick ? 1.5 : 5;
     const callers = [1, 8, 64];
     const through: Record<string, number> = {};
@@ -82,7 +96,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
           ] as const) {
             await drive(clients, n, Math.min(50, n * 5), req); // warm-up
             const r = await drive(clients, n, Infinity, req, seconds * 1000);
-            const tag = `recommend ${mode} batching=${batching ? 'on' : 'off'} callers=${n}`;
+            const tag = `recommend ${algorithm} ${mode} batching=${batching ? 'on' : 'off'} callers=${n}`;
             through[`${mode}/${batching}/${n}`] = log.add(
               `${tag} throughput`,
               r.rps,
@@ -102,7 +116,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
       const on = through[`uncached/true/${n}`] ?? 0;
       const off = through[`uncached/false/${n}`] ?? 1;
       log.add(
-        `micro-batching speed-up, uncached, callers=${n}`,
+        `micro-batching speed-up, ${algorithm}, uncached, callers=${n}`,
         on / off,
         'x',
         'throughput batching on / off',
@@ -113,7 +127,13 @@ export async function run(log: FigureLog, options: Record<string, string | boole
   }
 }
 
-async function prepare(dataset: string, work: string, quick: boolean, log: FigureLog) {
+async function prepare(
+  dataset: string,
+  work: string,
+  quick: boolean,
+  log: FigureLog,
+  algorithm: 'anil' | 'melu',
+) {
   await initBackend();
   const database = path.join(work, 'bench.db');
   const artifacts = path.join(work, 'models');
@@ -133,7 +153,7 @@ async function prepare(dataset: string, work: string, quick: boolean, log: Figur
     const started = Date.now();
     const trainTasks = tasks.slice(0, quick ? 64 : 400);
     await metaTrain(model, trainTasks, catalog, {
-      algorithm: 'melu',
+      algorithm,
       metaBatchSize: 32,
       epochs: 1,
       innerSteps: 5,
@@ -142,10 +162,10 @@ async function prepare(dataset: string, work: string, quick: boolean, log: Figur
       'bench model meta-training',
       (Date.now() - started) / 1000,
       's',
-      `${trainTasks.length} tasks, melu, 1 epoch`,
+      `${trainTasks.length} tasks, ${algorithm}, 1 epoch`,
     );
     await saveModel(model, path.join(artifacts, 'm-bench'), {});
-    await store.registry.registerModel({ modelId: 'm-bench', algorithm: 'melu', artifactUri: 'm-bench' });
+    await store.registry.registerModel({ modelId: 'm-bench', algorithm, artifactUri: 'm-bench' });
     await store.registry.promote('m-bench');
     model.dispose();
     // Users with at least SUPPORT stored ratings; their latest SUPPORT ratings are also the inline support sets.
@@ -188,7 +208,12 @@ async function startServer(database: string, artifacts: string, batching: boolea
     ],
     ...['--batch-max-size', batching ? '64' : '1', '--batch-max-wait-ms', batching ? '2' : '0'],
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  // WARMSTART_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
+  const prof = process.env['WARMSTART_BENCH_CPU_PROF'];
+  const node = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  const child: ChildProcess = spawn(process.execPath, [...node, ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const address = `127.0.0.1:${port}`;
   const probe = new RecommenderServiceClient(address, grpc.credentials.createInsecure());
   try {

@@ -1,15 +1,16 @@
 import {
   adapt,
+  EncodedItems,
   score,
   type AdaptOptions,
   type AdaptedUsers,
-  type EncodedItems,
   type RecommenderModel,
 } from '@warmstart/core';
 import type {
   AdaptInput,
   AdaptedUser,
   EncodedItemSet,
+  ItemPick,
   ModelRuntime,
   ServingModel,
 } from '../ports/model-runtime.port';
@@ -85,6 +86,12 @@ export class CoreServingModel implements ServingModel {
 
   encodeItems(items: ItemRecord[]): EncodedItemSet {
     return new CoreEncodedItems(this.model.encodeItems(items));
+  }
+
+  selectItems(picks: readonly ItemPick[]): EncodedItemSet {
+    return new CoreEncodedItems(
+      EncodedItems.select(picks.map((p) => ({ source: (p.source as CoreEncodedItems).encoded, row: p.row }))),
+    );
   }
 
   adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[] {

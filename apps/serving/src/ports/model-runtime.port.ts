@@ -6,6 +6,12 @@ export interface EncodedItemSet {
   dispose(): void;
 }
 
+/** Row `row` of an encoded set (see {@link ServingModel.selectItems}). */
+export interface ItemPick {
+  source: EncodedItemSet;
+  row: number;
+}
+
 /** One user's adapted local parameters. */
 export interface AdaptedUser {
   /** Predicted rating (or probability) per encoded item, in `items.ids` order. */
@@ -27,6 +33,11 @@ export interface ServingModel {
   /** True when the item had interactions in the training data (false = scored from content). */
   isKnownItem(itemId: string): boolean;
   encodeItems(items: ItemRecord[]): EncodedItemSet;
+  /**
+   * A new set made of rows of sets this model encoded, in order (a gather: far cheaper than
+   * encoding again). The sources stay owned by the caller.
+   */
+  selectItems(picks: readonly ItemPick[]): EncodedItemSet;
   /** Adapts all users in ONE batched computation; `items` resolves support item ids. */
   adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[];
   dispose(): void;

@@ -45,7 +45,8 @@ export class ActiveCatalog {
       this.encoded = { key, pages: new Shared(pages) };
     }
     const shared = this.encoded.pages.retain();
-    return { pages: shared.value.pages, release: () => shared.release() };
+    const { pages, index } = shared.value;
+    return { pages, find: (id) => index.get(id), release: () => shared.release() };
   }
 
   /** Frees encodings made by a model that no longer serves. */
@@ -82,11 +83,18 @@ export interface CatalogPage {
 
 export interface CatalogLease {
   pages: readonly CatalogPage[];
+  /** Where an active item's encoding is (explicit candidates gather these rows instead of encoding). */
+  find(itemId: string): { page: CatalogPage; row: number } | undefined;
   release(): void;
 }
 
 class EncodedPages {
-  constructor(readonly pages: CatalogPage[]) {}
+  /** Item id -> page and row, built once per encoding. */
+  readonly index = new Map<string, { page: CatalogPage; row: number }>();
+
+  constructor(readonly pages: CatalogPage[]) {
+    for (const page of pages) page.items.forEach((item, row) => this.index.set(item.id, { page, row }));
+  }
 
   dispose(): void {
     for (const p of this.pages) p.encoded.dispose();

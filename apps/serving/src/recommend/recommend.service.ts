@@ -4,11 +4,11 @@ import type { Shared } from '../cache/shared';
 import { InvalidArgument, deadlineExceeded } from '../grpc/errors';
 import type { ModelManager } from '../model/model-manager';
 import type { ModelSlot } from '../model/model-slot';
-import type { AdaptedUser, EncodedItemSet } from '../ports/model-runtime.port';
+import type { AdaptedUser, EncodedItemSet, ItemPick } from '../ports/model-runtime.port';
 import type { StorePort, StoredItem } from '../ports/store.port';
 import type { ItemRecord } from '../ports/types';
 import type { CandidateSource, ParsedRecommend, ParsedUser } from '../validation/recommend.requests';
-import type { ActiveCatalog } from './active-catalog';
+import type { ActiveCatalog, CatalogLease } from './active-catalog';
 import { topK, type Ranked } from './top-k';
 import { resolveUser, supportCatalog, type ResolvedUser, type UserContextLimits } from './user-context';
 
@@ -37,8 +37,12 @@ export class RecommendService {
 
   async recommend(req: ParsedRecommend, deadline: number): Promise<RecommendResponse> {
     const slot = this.models.acquire();
+    // Explicit candidates come from the encoded active catalog (kept per model version): only ids
+    // it does not hold (retired or unknown ones) and the support items are read from the store.
+    const lease = req.candidates.kind === 'ids' ? await this.catalog.lease(slot.model) : undefined;
     try {
-      const explicit = req.candidates.kind === 'ids' ? req.candidates.ids : [];
+      const explicit =
+        req.candidates.kind === 'ids' ? req.candidates.ids.filter((id) => !lease?.find(id)) : [];
       const { resolved, items, catalog } = await this.prepare(slot, req.user, explicit);
       const adapted = await this.adapt(slot, resolved, catalog, deadline);
       try {
@@ -47,6 +51,7 @@ export class RecommendService {
           slot,
           req.candidates,
           items,
+          lease,
           adapted.state.value,
           req.k,
           skipSeen,
@@ -62,6 +67,7 @@ export class RecommendService {
         adapted.state.release();
       }
     } finally {
+      lease?.release();
       slot.leave();
     }
   }
@@ -127,47 +133,88 @@ export class RecommendService {
     slot: ModelSlot,
     source: CandidateSource,
     items: ReadonlyMap<string, StoredItem>,
+    lease: CatalogLease | undefined,
     user: AdaptedUser,
     k: number,
     skipSeen: (id: string) => boolean,
     deadline: number,
   ): Promise<ScoredItem[]> {
     if (source.kind === 'allActive') {
-      const lease = await this.catalog.lease(slot.model);
+      const all = await this.catalog.lease(slot.model);
       try {
         checkDeadline(deadline);
-        return this.rankPages(slot, lease.pages, user, k, skipSeen);
+        return this.rankPages(slot, all.pages, user, k, skipSeen);
       } finally {
-        lease.release();
+        all.release();
       }
     }
-    const candidates =
-      source.kind === 'ids'
-        ? this.explicitCandidates(source.ids, items, 'candidates.item_ids.ids', true)
-        : await this.newItems(source.since);
     checkDeadline(deadline);
-    if (candidates.length === 0) return [];
-    const encoded = slot.model.encodeItems(candidates);
+    let encoded: EncodedItemSet | undefined;
+    if (source.kind === 'since') encoded = this.encodeCandidates(slot, await this.newItems(source.since));
+    else if (lease) encoded = this.gatherExplicit(slot, source.ids, items, lease);
+    else
+      encoded = this.encodeCandidates(
+        slot,
+        this.explicitCandidates(source.ids, items, 'candidates.item_ids.ids', true),
+      );
+    if (!encoded) return [];
     try {
-      return this.rankPages(slot, [{ items: candidates, encoded }], user, k, skipSeen);
+      return this.rankPages(slot, [{ encoded }], user, k, skipSeen);
     } finally {
       encoded.dispose();
+    }
+  }
+
+  private encodeCandidates(slot: ModelSlot, candidates: StoredItem[]): EncodedItemSet | undefined {
+    return candidates.length > 0 ? slot.model.encodeItems(candidates) : undefined;
+  }
+
+  /**
+   * Explicit candidates (unique, request order, active only) as rows gathered from the catalog's
+   * encodings; ids the catalog lacks are validated against the store read and encoded alone.
+   */
+  private gatherExplicit(
+    slot: ModelSlot,
+    ids: string[],
+    items: ReadonlyMap<string, StoredItem>,
+    lease: CatalogLease,
+  ): EncodedItemSet | undefined {
+    const unique = [...new Set(ids)];
+    const others = this.explicitCandidates(
+      unique.filter((id) => !lease.find(id)),
+      items,
+      'candidates.item_ids.ids',
+      true,
+    );
+    const fresh = this.encodeCandidates(slot, others);
+    try {
+      const freshRow = new Map(others.map((item, row) => [item.id, row]));
+      const picks: ItemPick[] = [];
+      for (const id of unique) {
+        const at = lease.find(id);
+        if (at) picks.push({ source: at.page.encoded, row: at.row });
+        else if (fresh && freshRow.has(id)) picks.push({ source: fresh, row: freshRow.get(id) as number });
+      }
+      return picks.length > 0 ? slot.model.selectItems(picks) : undefined;
+    } finally {
+      fresh?.dispose();
     }
   }
 
   /** Scores page by page, merging each page's top k into the running top k. */
   private rankPages(
     slot: ModelSlot,
-    pages: ReadonlyArray<{ items: ItemRecord[]; encoded: EncodedItemSet }>,
+    pages: ReadonlyArray<{ encoded: EncodedItemSet }>,
     user: AdaptedUser,
     k: number,
     skipSeen: (id: string) => boolean,
   ): ScoredItem[] {
     let best: Array<Ranked & { id: string }> = [];
-    for (const page of pages) {
-      const scores = user.score(page.encoded);
-      const pageBest = topK(scores, k, (i) => skipSeen((page.items[i] as ItemRecord).id));
-      best = [...best, ...pageBest.map((r) => ({ ...r, id: (page.items[r.index] as ItemRecord).id }))]
+    for (const { encoded } of pages) {
+      const ids = encoded.ids;
+      const scores = user.score(encoded);
+      const pageBest = topK(scores, k, (i) => skipSeen(ids[i] as string));
+      best = [...best, ...pageBest.map((r) => ({ ...r, id: ids[r.index] as string }))]
         .sort((a, b) => b.score - a.score)
         .slice(0, k);
     }

@@ -1,4 +1,10 @@
-import { FeatureSpec, createModel, type FeatureSpecDecl, type RecommenderModel } from '@warmstart/core';
+import {
+  FeatureSpec,
+  createModel,
+  type FeatureSpecDecl,
+  type ParamGroup,
+  type RecommenderModel,
+} from '@warmstart/core';
 import type { FeatureStore } from '@warmstart/feature-store';
 
 export const DECL: FeatureSpecDecl = {
@@ -48,12 +54,14 @@ export async function seedWorld(store: FeatureStore): Promise<void> {
 }
 
 /** A small model over the world (seeded initial weights; `seed` tells versions apart). Items i0..i29 are "trained". */
-export function makeModel(seed: number): RecommenderModel {
+/** A small model; `localGroups` defaults to MeLU's (pass ['output'] for ANIL). */
+export function makeModel(seed: number, localGroups?: ParamGroup[]): RecommenderModel {
   const spec = FeatureSpec.fromData(DECL, USERS, ITEMS);
   return createModel(spec, {
     embeddingDim: 4,
     hidden: [8],
     seed,
+    ...(localGroups ? { localGroups } : {}),
     idEmbeddings: { itemIds: ITEMS.slice(0, 30).map((i) => i.id), dim: 4 },
   });
 }
