@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../src/config/load';
+import { learnerSettings } from '../src/eval/methods';
 
 describe('config', () => {
   it('fills every default from an empty config', () => {
@@ -26,6 +27,19 @@ describe('config', () => {
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).field).toBe('schedule.lockTtlSeconds');
     }
+  });
+
+  it('lets a learner override single keys without resetting the rest to defaults', async () => {
+    const c = parseConfig({
+      adapt: { steps: 3 },
+      model: { embeddingDim: 8 },
+      evaluate: { learners: [{ name: 'x', adapt: { lr: 0.2 }, model: { hidden: [4] } }] },
+    });
+    const s = learnerSettings(c, c.evaluate.learners[0]);
+    expect(s.adapt).toEqual({ steps: 3, lr: 0.2 });
+    expect(s.model.embeddingDim).toBe(8);
+    expect(s.model.hidden).toEqual([4]);
+    expect(s.algorithm).toBe(c.train.algorithm);
   });
 
   it('reads YAML and JSON files and overrides only what they set', () => {

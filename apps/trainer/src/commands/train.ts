@@ -205,7 +205,12 @@ async function trainRun(
     } finally {
       bar.stop();
     }
-    const adapt = { steps: config.adapt.steps, lr: config.adapt.lr };
+    // The artifact carries the adaptation validated here, so serving adapts the same way.
+    model.adaptDefaults = {
+      steps: config.adapt.steps ?? model.adaptDefaults.steps,
+      lr: config.adapt.lr ?? model.adaptDefaults.lr,
+    };
+    const adapt = { steps: model.adaptDefaults.steps, lr: model.adaptDefaults.lr };
     const metrics = await validationMetrics(model, validation, items, adapt, signal);
     ctx.logger.info({ validation: metrics }, 'validation metrics');
     throwIfAborted(signal);

@@ -27,20 +27,28 @@ const metaTrainShape = {
   pretrainEpochs: z.number().int().min(0),
 };
 
+/** Shapes without defaults, so a learner's partial override never resets what it leaves out. */
+const modelShape = {
+  embeddingDim: z.number().int().positive(),
+  hidden: z.array(z.number().int().positive()).min(1),
+  localGroups: z.array(z.enum(['embeddings', 'decision', 'output'])).min(1),
+  /** ID embeddings for warm items plus the MetaEmb generator for new ones. */
+  idEmbeddings: z.boolean(),
+  /** ID embedding size (unset: embeddingDim) and the share of warm occurrences trained through the generator. */
+  idEmbeddingDim: z.number().int().positive(),
+  idColdRate: z.number().min(0).max(1),
+  ratingRange: z.tuple([z.number(), z.number()]),
+};
+
 const modelSchema = z
   .object({
-    embeddingDim: z.number().int().positive().default(32),
-    hidden: z.array(z.number().int().positive()).min(1).default([64, 64]),
-    localGroups: z
-      .array(z.enum(['embeddings', 'decision', 'output']))
-      .min(1)
-      .default(['decision', 'output']),
-    /** ID embeddings for warm items plus the MetaEmb generator for new ones. */
-    idEmbeddings: z.boolean().default(true),
-    /** ID embedding size (unset: embeddingDim) and the share of warm occurrences trained through the generator. */
-    idEmbeddingDim: z.number().int().positive().optional(),
-    idColdRate: z.number().min(0).max(1).default(0.3),
-    ratingRange: z.tuple([z.number(), z.number()]).default([1, 5]),
+    embeddingDim: modelShape.embeddingDim.default(32),
+    hidden: modelShape.hidden.default([64, 64]),
+    localGroups: modelShape.localGroups.default(['decision', 'output']),
+    idEmbeddings: modelShape.idEmbeddings.default(true),
+    idEmbeddingDim: modelShape.idEmbeddingDim.optional(),
+    idColdRate: modelShape.idColdRate.default(0.3),
+    ratingRange: modelShape.ratingRange.default([1, 5]),
   })
   .strict();
 
@@ -66,21 +74,18 @@ const trainSchema = z
   })
   .strict();
 
-/** Adaptation at evaluation and serving time; unset = the inner loop the model was trained with. */
-const adaptSchema = z
-  .object({
-    steps: z.number().int().min(0).optional(),
-    lr: z.number().positive().optional(),
-  })
-  .strict();
+const adaptShape = { steps: z.number().int().min(0), lr: z.number().positive() };
+
+/** Adaptation at evaluation time, also stored in the artifact as the serving default. */
+const adaptSchema = z.object({ steps: adaptShape.steps.default(5), lr: adaptShape.lr.default(0.1) }).strict();
 
 /** A meta-learner evaluated by `evaluate`: its name in the report, plus overrides of `train`/`model`. */
 const learnerSchema = z
   .object({
     name: z.string().min(1),
     ...Object.fromEntries(Object.entries(metaTrainShape).map(([k, v]) => [k, v.optional()])),
-    model: modelSchema.partial().optional(),
-    adapt: adaptSchema.partial().optional(),
+    model: z.object(modelShape).partial().strict().optional(),
+    adapt: z.object(adaptShape).partial().strict().optional(),
   })
   .strict() as z.ZodType<LearnerConfig>;
 
