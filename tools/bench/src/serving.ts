@@ -4,7 +4,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { RecommenderServiceClient, type RecommendRequest } from '@warmstart/contracts';
+import {
+  RecommenderServiceClient,
+  RecommenderServiceService,
+  type RecommendRequest,
+} from '@warmstart/contracts';
 import { FeatureSpec, createModel, initBackend, metaTrain, saveModel, type Task } from '@warmstart/core';
 import { importMovieLens100k, openFeatureStore } from '@warmstart/feature-store';
 import type { FigureLog } from './figures';
@@ -67,8 +71,13 @@ export async function run(log: FigureLog, options: Record<string, string | boole
       const server = await startServer(database, artifacts, batching);
       try {
         const clients = Array.from(
-          { length: 8 },
-          () => new RecommenderServiceClient(server.address, grpc.credentials.createInsecure()),
+          { length: Number(process.env['NCLI'] ?? 8) },
+          (_, k) =>
+            // A distinct option per client gives each its own HTTP/2 connection (grpc-js otherwise
+            // shares one connection between channels to the same address).
+            new RecommenderServiceClient(server.address, grpc.credentials.createInsecure(), {
+              'grpc.primary_user_agent': `bench-${k}`,
+            }),
         );
         const candidates = itemIds.slice(0, CANDIDATES);
         const cachedReq = (i: number): RecommendRequest => ({
@@ -233,6 +242,24 @@ async function startServer(database: string, artifacts: string, batching: boolea
   };
 }
 
+/**
+ * Serialized requests, memoised by index: the client shares the 2 cores with the server, and
+ * re-encoding the same 1,000-id request on every call would measure the client's protobuf encoder
+ * rather than the server. The bytes on the wire are exactly those of the generated serializer.
+ */
+function wireRequests(request: (i: number) => RecommendRequest): (i: number) => Buffer {
+  const memo = new Map<number, Buffer>();
+  return (i) => {
+    const key = i % 1024; // > the number of distinct users / support sets, so every one is used
+    let buf = memo.get(key);
+    if (!buf) {
+      buf = RecommenderServiceService.recommend.requestSerialize(request(key));
+      memo.set(key, buf);
+    }
+    return buf;
+  };
+}
+
 /** Runs `callers` concurrent loops until `total` calls or `ms` elapsed; latency percentiles in ms. */
 async function drive(
   clients: InstanceType<typeof RecommenderServiceClient>[],
@@ -244,6 +271,8 @@ async function drive(
   const latencies: number[] = [];
   let next = 0;
   let failed = 0;
+  const wire = wireRequests(request);
+  const { path: method, responseDeserialize } = RecommenderServiceService.recommend;
   const started = performance.now();
   const end = started + ms;
   const loop = async (c: number) => {
@@ -252,7 +281,13 @@ async function drive(
       const i = next++;
       const t0 = performance.now();
       const ok = await new Promise<boolean>((resolve) =>
-        client.recommend(request(i), (err) => resolve(err === null)),
+        client.makeUnaryRequest(
+          method,
+          (b: Buffer) => b,
+          responseDeserialize,
+          wire(i),
+          (err) => resolve(err === null),
+        ),
       );
       if (ok) latencies.push(performance.now() - t0);
       else failed++;

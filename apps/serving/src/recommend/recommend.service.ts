@@ -180,8 +180,9 @@ export class RecommendService {
     lease: CatalogLease,
   ): EncodedItemSet | undefined {
     const unique = [...new Set(ids)];
+    const found = unique.map((id) => lease.find(id));
     const others = this.explicitCandidates(
-      unique.filter((id) => !lease.find(id)),
+      unique.filter((_, i) => !found[i]),
       items,
       'candidates.item_ids.ids',
       true,
@@ -190,11 +191,11 @@ export class RecommendService {
     try {
       const freshRow = new Map(others.map((item, row) => [item.id, row]));
       const picks: ItemPick[] = [];
-      for (const id of unique) {
-        const at = lease.find(id);
+      unique.forEach((id, i) => {
+        const at = found[i];
         if (at) picks.push({ source: at.page.encoded, row: at.row });
         else if (fresh && freshRow.has(id)) picks.push({ source: fresh, row: freshRow.get(id) as number });
-      }
+      });
       return picks.length > 0 ? slot.model.selectItems(picks) : undefined;
     } finally {
       fresh?.dispose();

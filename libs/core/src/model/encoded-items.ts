@@ -32,6 +32,7 @@ export class EncodedItems implements ItemTensors {
   readonly hidden: tf.Tensor3D | null;
   readonly offset: tf.Tensor3D | null;
   readonly pre0: tf.Tensor3D | null;
+  private readonly host = new Map<keyof ItemTensors, Float32Array>();
 
   private constructor(
     readonly model: RecommenderModel,
@@ -107,34 +108,48 @@ export class EncodedItems implements ItemTensors {
       if (!(Number.isInteger(row) && row >= 0 && row < source.size))
         throw new ValidationError('picks', `row ${row} is out of range`);
     }
-    // Consecutive picks from one source become one gather.
-    const runs: { source: EncodedItems; rows: number[] }[] = [];
-    for (const { source, row } of picks) {
-      const last = runs[runs.length - 1];
-      if (last?.source === source) last.rows.push(row);
-      else runs.push({ source, rows: [row] });
-    }
+    // Copied row by row on the host: the wasm backend's Gather kernel is far slower than a
+    // typed-array copy, and each source's values are read from the backend only once.
     const first = picks[0].source;
-    const take = <T extends tf.Tensor>(field: keyof ItemTensors, axis: number): T | null => {
-      if (first[field] === null) return null;
-      return tf.tidy(() => {
-        const parts = runs.map((r) => tf.gather(r.source[field]!, tf.tensor1d(r.rows, 'int32'), axis));
-        return (parts.length === 1 ? parts[0] : tf.concat(parts, axis)) as T;
-      });
+    const take = <T extends tf.Tensor>(field: keyof ItemTensors): T | null => {
+      const like = first[field];
+      if (like === null) return null;
+      const width = like.size / first.size;
+      const out = new Float32Array(picks.length * width);
+      let values = first.hostValues(field);
+      let from: EncodedItems = first;
+      for (let i = 0, o = 0; i < picks.length; i++) {
+        const { source, row } = picks[i];
+        if (source !== from) [from, values] = [source, source.hostValues(field)];
+        // A plain loop: rows are short, and subarray() would allocate a view per row.
+        for (let j = row * width, end = j + width; j < end; j++) out[o++] = values[j];
+      }
+      const shape = like.rank === 3 ? [1, picks.length, width] : [picks.length, width];
+      return tf.tensor(out, shape) as T;
     };
     return new EncodedItems(
       model,
       picks.map(({ source, row }) => source.ids[row]),
       modelVersion,
       {
-        x: take<tf.Tensor2D>('x', 0)!,
-        content: take('content', 0),
-        idRepr: take('idRepr', 0),
-        hidden: take('hidden', 1),
-        offset: take('offset', 1),
-        pre0: take('pre0', 1),
+        x: take<tf.Tensor2D>('x')!,
+        content: take('content'),
+        idRepr: take('idRepr'),
+        hidden: take('hidden'),
+        offset: take('offset'),
+        pre0: take('pre0'),
       },
     );
+  }
+
+  /** Host copy of one tensor's values, read once (sets that are gathered from are long-lived). */
+  private hostValues(field: keyof ItemTensors): Float32Array {
+    let values = this.host.get(field);
+    if (!values) {
+      values = this[field]!.dataSync() as Float32Array;
+      this.host.set(field, values);
+    }
+    return values;
   }
 
   get size(): number {
@@ -142,6 +157,7 @@ export class EncodedItems implements ItemTensors {
   }
 
   dispose(): void {
+    this.host.clear();
     tf.dispose(
       [this.x, this.content, this.idRepr, this.hidden, this.offset, this.pre0].filter((t) => t !== null),
     );
