@@ -41,9 +41,8 @@ export class RecommendService {
     // it does not hold (retired or unknown ones) and the support items are read from the store.
     const lease = req.candidates.kind === 'ids' ? await this.catalog.lease(slot.model) : undefined;
     try {
-      const explicit =
-        req.candidates.kind === 'ids' ? req.candidates.ids.filter((id) => !lease?.find(id)) : [];
-      const { resolved, items, catalog } = await this.prepare(slot, req.user, explicit);
+      const located = lease && req.candidates.kind === 'ids' ? locate(lease, req.candidates.ids) : undefined;
+      const { resolved, items, catalog } = await this.prepare(slot, req.user, located?.missing ?? []);
       const adapted = await this.adapt(slot, resolved, catalog, deadline);
       try {
         const skipSeen = (id: string) => !req.includeSeen && resolved.seen.has(id);
@@ -51,7 +50,7 @@ export class RecommendService {
           slot,
           req.candidates,
           items,
-          lease,
+          located,
           adapted.state.value,
           req.k,
           skipSeen,
@@ -133,7 +132,7 @@ export class RecommendService {
     slot: ModelSlot,
     source: CandidateSource,
     items: ReadonlyMap<string, StoredItem>,
-    lease: CatalogLease | undefined,
+    located: Located | undefined,
     user: AdaptedUser,
     k: number,
     skipSeen: (id: string) => boolean,
@@ -151,7 +150,7 @@ export class RecommendService {
     checkDeadline(deadline);
     let encoded: EncodedItemSet | undefined;
     if (source.kind === 'since') encoded = this.encodeCandidates(slot, await this.newItems(source.since));
-    else if (lease) encoded = this.gatherExplicit(slot, source.ids, items, lease);
+    else if (located) encoded = this.gatherExplicit(slot, located, items);
     else
       encoded = this.encodeCandidates(
         slot,
@@ -175,18 +174,10 @@ export class RecommendService {
    */
   private gatherExplicit(
     slot: ModelSlot,
-    ids: string[],
+    { unique, found, missing }: Located,
     items: ReadonlyMap<string, StoredItem>,
-    lease: CatalogLease,
   ): EncodedItemSet | undefined {
-    const unique = [...new Set(ids)];
-    const found = unique.map((id) => lease.find(id));
-    const others = this.explicitCandidates(
-      unique.filter((_, i) => !found[i]),
-      items,
-      'candidates.item_ids.ids',
-      true,
-    );
+    const others = this.explicitCandidates(missing, items, 'candidates.item_ids.ids', true);
     const fresh = this.encodeCandidates(slot, others);
     try {
       const freshRow = new Map(others.map((item, row) => [item.id, row]));
@@ -255,6 +246,20 @@ export class RecommendService {
   private scored(slot: ModelSlot, itemId: string, score: number): ScoredItem {
     return { itemId, score, coldItem: !slot.model.isKnownItem(itemId) };
   }
+}
+
+/** Explicit candidates located in the catalog: unique ids in order, their rows, and the ids it lacks. */
+interface Located {
+  unique: string[];
+  found: ReturnType<CatalogLease['find']>[];
+  /** Retired, unknown, or written since the catalog was read: resolved through the store. */
+  missing: string[];
+}
+
+function locate(lease: CatalogLease, ids: readonly string[]): Located {
+  const unique = [...new Set(ids)];
+  const found = unique.map((id) => lease.find(id));
+  return { unique, found, missing: unique.filter((_, i) => !found[i]) };
 }
 
 function checkDeadline(deadline: number): void {

@@ -118,11 +118,14 @@ export class EncodedItems implements ItemTensors {
       const out = new Float32Array(picks.length * width);
       let values = first.hostValues(field);
       let from: EncodedItems = first;
-      for (let i = 0, o = 0; i < picks.length; i++) {
+      // Runs of consecutive rows of one source are copied as one block (memcpy).
+      for (let i = 0; i < picks.length;) {
         const { source, row } = picks[i];
         if (source !== from) [from, values] = [source, source.hostValues(field)];
-        // A plain loop: rows are short, and subarray() would allocate a view per row.
-        for (let j = row * width, end = j + width; j < end; j++) out[o++] = values[j];
+        let n = 1;
+        while (i + n < picks.length && picks[i + n].source === source && picks[i + n].row === row + n) n++;
+        out.set(values.subarray(row * width, (row + n) * width), i * width);
+        i += n;
       }
       const shape = like.rank === 3 ? [1, picks.length, width] : [picks.length, width];
       return tf.tensor(out, shape) as T;
