@@ -3,7 +3,7 @@ import { ValidationError } from './errors';
 import { buildRatedSet, disposeRatedSet } from './model/batch';
 import { innerLoop, inputsFor } from './model/inner';
 import type { EncodedItems, RecommenderModel } from './model/model';
-import { forward } from './model/network';
+import { forward, userFirstLayer } from './model/network';
 import type { Params } from './model/params';
 import type { ItemCatalog, Rating, UserRecord } from './types';
 
@@ -32,6 +32,8 @@ export class AdaptedUsers {
     readonly local: Params,
     /** Encoded users [B, 1, du]. */
     readonly userX: tf.Tensor3D,
+    /** With a shared first layer: its user half plus bias [B, 1, h0] (see userFirstLayer). */
+    readonly userPre0: tf.Tensor3D | null = null,
   ) {}
 
   get size(): number {
@@ -45,7 +47,7 @@ export class AdaptedUsers {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    tf.dispose([...Object.values(this.local), this.userX]);
+    tf.dispose([...Object.values(this.local), this.userX, ...(this.userPre0 ? [this.userPre0] : [])]);
   }
 }
 
@@ -91,11 +93,15 @@ export function adapt(
         releaseSteps: true,
       });
     });
+    const userPre0 = model.firstLayerIsGlobal
+      ? tf.tidy(() => userFirstLayer(model.layout, model.globals(), userX))
+      : null;
     return new AdaptedUsers(
       model,
       requests.map((r) => r.user.id),
       local,
       userX,
+      userPre0,
     );
   } finally {
     disposeRatedSet(support);
@@ -132,6 +138,7 @@ export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedIt
         itemHidden: items.hidden ?? undefined,
         offset: items.offset ?? undefined,
         itemPre0: items.pre0 ?? undefined,
+        userPre0: adapted.userPre0 ? tf.slice(adapted.userPre0, [userIndex, 0, 0], [1, 1, -1]) : undefined,
       },
       model.globalMean,
     );

@@ -35,6 +35,8 @@ export interface NetInputs {
    * then skips the largest matMul of the network.
    */
   itemPre0?: tf.Tensor3D;
+  /** With itemPre0: the user half plus bias, u @ dec.0.wu + dec.0.b ([B, 1, h0]; see userFirstLayer). */
+  userPre0?: tf.Tensor3D;
 }
 
 /** Whether the field embedding tables in `p` are per-user copies. */
@@ -64,9 +66,10 @@ function offsetOf(l: NetLayout, p: Params, inp: NetInputs, mean: number): tf.Ten
 /** Intermediate values kept for the backward pass. */
 interface Trace {
   pred: tf.Tensor2D;
-  /** User vector [B,1,du'] and item vector (content + ID embedding) [B,S,di']. */
-  u: tf.Tensor3D;
-  hi: tf.Tensor3D;
+  /** User vector [B,1,du'] and item vector (content + ID embedding) [B,S,di'] (absent when both
+   * halves of the first layer were precomputed, which only scoring does). */
+  u?: tf.Tensor3D;
+  hi?: tf.Tensor3D;
   /** z[i] = pre-activation of decision layer i, h[i] = relu(z[i]). */
   z: tf.Tensor3D[];
   h: tf.Tensor3D[];
@@ -140,6 +143,11 @@ function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
 /** Every decision layer's pre-activation and activation (no output layer). */
 function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'> {
   const shared = !embeddingsLocal(p);
+  const firstShared =
+    shared && p['dec.0.w'].rank === 2 && p['dec.0.wu'].rank === 2 && p['dec.0.b'].rank === 1;
+  if (firstShared && inp.itemPre0 && inp.userPre0) {
+    return hiddenLayers(l, p, tf.add(inp.itemPre0, inp.userPre0));
+  }
   const u = shared && inp.userContent ? inp.userContent : embed(inp.userX, l.userFields, 'user', p);
   let hi = shared ? inp.itemHidden : undefined;
   if (!hi) {
@@ -149,13 +157,28 @@ function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'
   // The first layer has separate user rows (dec.0.wu) and item rows (dec.0.w), so the user vector
   // is multiplied once per user instead of being tiled over the S items.
   const itemPart = shared && inp.itemPre0 && p['dec.0.w'].rank === 2 ? inp.itemPre0 : mm(hi, p['dec.0.w']);
-  const z: tf.Tensor3D[] = [addBias(tf.add(itemPart, mm(u, p['dec.0.wu'])), p['dec.0.b'])];
-  const h: tf.Tensor3D[] = [tf.relu(z[0])];
+  const z0 = addBias(tf.add(itemPart, mm(u, p['dec.0.wu'])), p['dec.0.b']);
+  return { ...hiddenLayers(l, p, z0), u, hi };
+}
+
+/** ReLU of the first layer's pre-activation z0, then the remaining decision layers. */
+function hiddenLayers(l: NetLayout, p: Params, z0: tf.Tensor3D): { z: tf.Tensor3D[]; h: tf.Tensor3D[] } {
+  const z: tf.Tensor3D[] = [z0];
+  const h: tf.Tensor3D[] = [tf.relu(z0)];
   for (let i = 1; i < l.hidden.length; i++) {
     z.push(addBias(mm(h[i - 1], p[`dec.${i}.w`]), p[`dec.${i}.b`]));
     h.push(tf.relu(z[i]));
   }
-  return { u, hi, z, h };
+  return { z, h };
+}
+
+/**
+ * The user half of the first layer plus its bias, u @ dec.0.wu + dec.0.b ([B, 1, h0]), for shared
+ * embeddings and first layer: computed once per adaptation batch so that scoring a user only adds
+ * it to the items' precomputed half (EncodedItems.pre0).
+ */
+export function userFirstLayer(l: NetLayout, p: Params, userX: tf.Tensor3D): tf.Tensor3D {
+  return addBias(mm(embed(userX, l.userFields, 'user', p), p['dec.0.wu']), p['dec.0.b']);
 }
 
 /** The output layer on trunk features: [B,S,H] @ out.w (+ out.b, + offset) -> [B,S]. */
@@ -254,8 +277,8 @@ export function supportGrads(
   }
   if (!dz0) return g;
   const dzSum = tf.sum(dz0, 1, true) as tf.Tensor3D; // [B,1,H]: the user vector is shared by the S items
-  if (need.has('dec.0.wu')) g['dec.0.wu'] = xtdy(t.u, dzSum);
-  if (need.has('dec.0.w')) g['dec.0.w'] = xtdy(t.hi, dz0);
+  if (need.has('dec.0.wu')) g['dec.0.wu'] = xtdy(t.u!, dzSum);
+  if (need.has('dec.0.w')) g['dec.0.w'] = xtdy(t.hi!, dz0);
   if (embLocal) {
     const du = mmT(dzSum, p['dec.0.wu']); // [B,1,du']
     const dv = mmT(dz0, p['dec.0.w']); // [B,S,di']
