@@ -79,7 +79,7 @@ export function adapt(
     model,
     requests.map((r) => r.support),
     items,
-    { path: 'requests', list: 'support' },
+    { path: 'requests', list: 'support', rowsByRecord: model.supportRows },
   );
   try {
     const userX = model.encodeUsers(requests.map((r) => r.user));

@@ -46,6 +46,29 @@ describe('adapt / score / recommend', () => {
     model.dispose();
   });
 
+  it('reuses encoded support rows per item record, and encodes a changed record afresh', () => {
+    const model = createModel(world.spec, cfg);
+    const t = world.tasks[0];
+    const items = model.encodeItems(world.items);
+    const run = (catalog: typeof world.catalog) => {
+      const a = adapt(model, [{ user: t.user, support: t.support }], catalog, { steps: 2, lr: 0.1 });
+      const s = score(a, 0, items);
+      a.dispose();
+      return s;
+    };
+    const first = run(world.catalog);
+    const target = world.catalog.get(t.support[0].itemId)!;
+    expect(model.supportRows.has(target)).toBe(true);
+    expect(Array.from(run(world.catalog))).toEqual(Array.from(first));
+    // Same id, different features: a new record, so a new row (and a different adaptation).
+    const changed = new Map(world.catalog);
+    changed.set(target.id, { ...target, features: { ...target.features, genres: [], year: 1950 } });
+    const after = run(changed);
+    expect(Array.from(after)).not.toEqual(Array.from(first));
+    items.dispose();
+    model.dispose();
+  });
+
   it('does not grow tensor memory across repeated adapt/score calls', () => {
     const model = createModel(world.spec, cfg);
     const items = model.encodeItems(world.items);

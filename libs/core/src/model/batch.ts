@@ -22,6 +22,11 @@ export interface RatedSetOptions {
   list: string;
   /** Feature rows by item id, reused across batches. */
   rowCache?: Map<string, Float32Array>;
+  /**
+   * Feature rows by item record (object identity), reused across calls: safe for long-lived
+   * callers such as serving, where a changed item arrives as a new record object.
+   */
+  rowsByRecord?: WeakMap<object, Float32Array>;
   /** Returns true to score a warm item with its generated ID embedding (MetaEmb training). */
   dropId?: () => boolean;
   /** Pad to at least this many items (keeps shapes stable). */
@@ -57,8 +62,12 @@ export function buildRatedSet(
       if (!row) {
         const item = items.get(r.itemId);
         if (!item) throw new ValidationError(`${at}.itemId`, `unknown item "${r.itemId}"`);
-        row = new Float32Array(di);
-        encodeInto(model.spec.item, item.features ?? {}, row, 0, model.encodeStats);
+        row = opts.rowsByRecord?.get(item);
+        if (!row) {
+          row = new Float32Array(di);
+          encodeInto(model.spec.item, item.features ?? {}, row, 0, model.encodeStats);
+          opts.rowsByRecord?.set(item, row);
+        }
         opts.rowCache?.set(r.itemId, row);
       }
       x.set(row, k * di);

@@ -47,6 +47,13 @@ export class RecommenderModel {
   training: TrainingInfo | null = null;
   /** Feature fallbacks (OOV, missing) counted while encoding for this model. */
   readonly encodeStats: EncodeStats = newEncodeStats();
+  /**
+   * Encoded support-item rows by item record: `adapt` reuses them across calls (serving adapts the
+   * same catalog items over and over; encoding them was the largest cost of batched adaptation).
+   * Rows depend only on the feature spec, so parameter changes do not invalidate them; a changed
+   * item is a new record object. Fallbacks are counted in `encodeStats` once per record.
+   */
+  readonly supportRows = new WeakMap<object, Float32Array>();
   /** Bumped on every parameter change; caches such as {@link EncodedItems} check it. */
   version = 0;
   /** Unique prefix of this model's tfjs variable names. */
