@@ -16,7 +16,7 @@ import type {
   UpsertUsersResponse,
 } from '@warmstart/contracts';
 import { toProtoItem, toProtoUser } from '../grpc/mappers';
-import type { ServiceController } from '../grpc/service-controller';
+import type { UnaryController } from '@warmstart/contracts';
 import { ServingContext } from '../serving-context';
 import { requireTimestamp } from '../validation/fields';
 import {
@@ -30,7 +30,7 @@ import {
 const SERVICE = 'FeatureStoreService';
 
 @Controller()
-export class FeatureStoreController implements ServiceController<FeatureStoreServiceServer> {
+export class FeatureStoreController implements UnaryController<FeatureStoreServiceServer> {
   constructor(private readonly ctx: ServingContext) {}
 
   @GrpcMethod(SERVICE, 'upsertUsers')

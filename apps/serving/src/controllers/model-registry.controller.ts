@@ -15,7 +15,7 @@ import {
 import { InvalidArgument, notFound } from '../grpc/errors';
 import { modelStatusFromProto, toProtoModel } from '../grpc/mappers';
 import type { PromotionResult } from '../ports/store.port';
-import type { ServiceController } from '../grpc/service-controller';
+import type { UnaryController } from '@warmstart/contracts';
 import { ServingContext } from '../serving-context';
 import { requireId } from '../validation/fields';
 import { parsePage } from '../validation/feature-store.requests';
@@ -23,7 +23,7 @@ import { parsePage } from '../validation/feature-store.requests';
 const SERVICE = 'ModelRegistryService';
 
 @Controller()
-export class ModelRegistryController implements ServiceController<ModelRegistryServiceServer> {
+export class ModelRegistryController implements UnaryController<ModelRegistryServiceServer> {
   constructor(private readonly ctx: ServingContext) {}
 
   @GrpcMethod(SERVICE, 'listModels')

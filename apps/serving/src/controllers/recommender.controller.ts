@@ -9,7 +9,7 @@ import type {
   ScoreResponse,
 } from '@warmstart/contracts';
 import { deadlineOf } from '../grpc/call-context';
-import type { ServiceController } from '../grpc/service-controller';
+import type { UnaryController } from '@warmstart/contracts';
 import { ServingContext } from '../serving-context';
 import { parseRecommend, parseScore } from '../validation/recommend.requests';
 
@@ -17,7 +17,7 @@ import { parseRecommend, parseScore } from '../validation/recommend.requests';
 const SERVICE = 'RecommenderService';
 
 @Controller()
-export class RecommenderController implements ServiceController<RecommenderServiceServer> {
+export class RecommenderController implements UnaryController<RecommenderServiceServer> {
   constructor(private readonly ctx: ServingContext) {}
 
   @GrpcMethod(SERVICE, 'recommend')

@@ -1,28 +1,7 @@
-/**
- * Value types the server exchanges with its ports. They mirror docs/internal-api.md
- * (@warmstart/core types); kept local so the server's logic does not depend on how the
- * libraries spell optional details.
- */
-export type FeatureValue = string | readonly string[] | number | null | undefined;
-export type FeatureRecord = Readonly<Record<string, FeatureValue>>;
+/** Value types the server exchanges with its ports: the shared ones come from @warmstart/core. */
+export type { FeatureValue, FeatureRecord, UserRecord, ItemRecord, Rating } from '@warmstart/core';
 
-export interface UserRecord {
-  id: string;
-  features: FeatureRecord;
-}
-
-export interface ItemRecord {
-  id: string;
-  features: FeatureRecord;
-  availableAt?: Date;
-}
-
-export interface Rating {
-  itemId: string;
-  value: number;
-  time?: Date;
-}
-
+/** The model version a reply was produced with. */
 export interface ModelRef {
   modelId: string;
   version: number;
