@@ -130,9 +130,15 @@ function finiteDifference(
   return d;
 }
 
-function directionalCheck(algorithm: Algorithm, task: 'rating' | 'implicit', innerLr: number) {
+function directionalCheck(
+  algorithm: Algorithm,
+  task: 'rating' | 'implicit',
+  innerLr: number,
+  userBiasShrinkage: number | null = null,
+) {
   const model = tiny({
     task,
+    userBiasShrinkage,
     localGroups:
       algorithm === 'melu'
         ? ['decision', 'output']
@@ -174,19 +180,25 @@ function directionalCheck(algorithm: Algorithm, task: 'rating' | 'implicit', inn
 }
 
 describe('meta-gradients against finite differences of the meta-objective', () => {
-  const cases: [Algorithm, 'rating' | 'implicit'][] = [
-    ['maml', 'rating'],
-    ['maml', 'implicit'],
-    ['melu', 'rating'],
+  // The last column is the closed-form user-bias step's shrinkage (null: gradient steps only).
+  const cases: [Algorithm, 'rating' | 'implicit', number | null][] = [
+    ['maml', 'rating', null],
+    ['maml', 'implicit', null],
+    ['melu', 'rating', null],
     // ANIL takes the head-only inner loop (trunk computed once): still exact second order.
-    ['anil', 'rating'],
-    ['anil', 'implicit'],
-    ['meta-sgd', 'rating'],
-    ['meta-sgd', 'implicit'],
+    ['anil', 'rating', null],
+    ['anil', 'implicit', null],
+    ['meta-sgd', 'rating', null],
+    ['meta-sgd', 'implicit', null],
+    // With the user-bias step before the gradient steps (general, head-only and Meta-SGD loops).
+    ['maml', 'rating', 5],
+    ['anil', 'rating', 5],
+    ['meta-sgd', 'rating', 5],
   ];
-  for (const [algorithm, task] of cases) {
-    it(`${algorithm} (${task}) is the exact second-order gradient`, () => {
-      const failures = directionalCheck(algorithm, task, 0.3)
+  for (const [algorithm, task, shrinkage] of cases) {
+    const bias = shrinkage === null ? '' : `, user-bias step ${shrinkage}`;
+    it(`${algorithm} (${task}${bias}) is the exact second-order gradient`, () => {
+      const failures = directionalCheck(algorithm, task, 0.3, shrinkage)
         .filter(({ analytic, fd }) => Math.abs(analytic - fd) > 0.03 * Math.abs(fd) + 1e-3)
         .map(({ name, analytic, fd }) => `${name}: analytic ${analytic} vs finite difference ${fd}`);
       expect(failures).toEqual([]);
@@ -194,7 +206,7 @@ describe('meta-gradients against finite differences of the meta-objective', () =
   }
 
   it('first-order MAML differs from the true gradient (so the check above can fail)', () => {
-    const res = directionalCheck('fomaml', 'rating', 0.3);
+    const res = directionalCheck('fomaml', 'rating', 0.3, null);
     const worst = Math.max(...res.map(({ analytic, fd }) => Math.abs(analytic - fd) / (Math.abs(fd) + 1e-3)));
     expect(worst).toBeGreaterThan(0.1);
   });
@@ -202,7 +214,7 @@ describe('meta-gradients against finite differences of the meta-objective', () =
 
 describe('Reptile', () => {
   it('with one inner step, moves local parameters by innerLr x the support-loss gradient', () => {
-    const model = tiny({ localGroups: ['decision', 'output'] });
+    const model = tiny({ localGroups: ['decision', 'output'], userBiasShrinkage: null });
     const innerLr = 0.2;
     const mb = batchOf(model);
     const { grads } = metaGradients(model, mb, { algorithm: 'reptile', innerSteps: 1, innerLr });

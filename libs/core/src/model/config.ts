@@ -37,6 +37,15 @@ export interface ModelConfig {
   localGroups: ParamGroup[];
   /** Prediction offset for ratings; metaTrain sets it from the first meta-batch when absent. */
   globalMean?: number;
+  /**
+   * Closed-form user-bias step (ratings only, needs `out.b` local): before the inner gradient
+   * steps, each user's output bias moves by the shrunk mean support residual
+   * sum(mask * (y - pred)) / (n + userBiasShrinkage), i.e. the user bias of the user+item-bias
+   * baseline, then the gradient steps adapt the local parameters from there. Differentiable, so
+   * meta-gradients stay exact. `null` or absent: off (artifacts saved before this option load
+   * with it off). Default 5 for new rating models; must be > 0.
+   */
+  userBiasShrinkage?: number | null;
   seed: number;
 }
 
@@ -48,12 +57,15 @@ export const DEFAULT_CONFIG: ModelConfig = {
   hidden: [64, 64],
   idEmbeddings: null,
   localGroups: MELU_LOCAL_GROUPS,
+  userBiasShrinkage: 5,
   seed: 1,
 };
 
 /** Fills defaults and validates; errors name the field. */
 export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
   const c: ModelConfig = { ...DEFAULT_CONFIG, ...partial };
+  // The user-bias step is a rating-scale residual; implicit models only get it when asked (an error).
+  if (c.task === 'implicit' && partial.userBiasShrinkage === undefined) c.userBiasShrinkage = null;
   if (c.task !== 'rating' && c.task !== 'implicit')
     throw new ValidationError('config.task', 'must be rating or implicit');
   const [lo, hi] = c.ratingRange ?? [];
@@ -92,6 +104,14 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
   }
   if (c.globalMean !== undefined && !Number.isFinite(c.globalMean)) {
     throw new ValidationError('config.globalMean', 'must be a finite number');
+  }
+  if (c.userBiasShrinkage !== null && c.userBiasShrinkage !== undefined) {
+    if (c.task !== 'rating') {
+      throw new ValidationError('config.userBiasShrinkage', 'applies to rating models only (use null)');
+    }
+    if (!(Number.isFinite(c.userBiasShrinkage) && c.userBiasShrinkage > 0)) {
+      throw new ValidationError('config.userBiasShrinkage', 'must be a finite number > 0, or null (off)');
+    }
   }
   if (!Number.isInteger(c.seed)) throw new ValidationError('config.seed', 'must be an integer');
   return c;

@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NetLayout } from './layout';
 import { headGrads, isHeadOnly } from './head';
-import { itemIdRepr, lossRowWeights, supportGrads, trunk, withContent, type NetInputs } from './network';
+import {
+  forward,
+  headOutput,
+  itemIdRepr,
+  lossRowWeights,
+  supportGrads,
+  trunk,
+  withContent,
+  type NetInputs,
+} from './network';
 import type { Params } from './params';
 import type { RatedSet } from './batch';
 
@@ -51,9 +60,24 @@ export function tileLocal(global: Params, localNames: readonly string[], b: numb
 }
 
 /**
+ * The closed-form user-bias step: per user, the shrunk mean support residual
+ * sum_s mask * (y - pred) / (n + shrinkage) ([B, 1]), pred being the predictions of `p` (the
+ * meta-learned initialisation). Added to the user's output bias, it is the user bias of the
+ * user+item-bias baseline on top of whatever the network predicts. Built from differentiable ops
+ * (pred is a smooth function of the parameters away from ReLU kinks), so second-order
+ * meta-gradients through it are exact. Padded rows have mask 0; an empty support set gives 0.
+ */
+export function userBiasDelta(pred: tf.Tensor2D, support: RatedSet, shrinkage: number): tf.Tensor2D {
+  const resid = tf.sum(tf.mul(tf.sub(support.y, pred), support.mask), 1, true);
+  return tf.div(resid, tf.add(tf.sum(support.mask, 1, true), shrinkage)) as tf.Tensor2D;
+}
+
+/**
  * Adapts the local parameters of B users on their support sets with `steps` gradient steps
  * (batched; users are independent because the summed loss separates by user). Differentiable
  * with respect to `global` and Meta-SGD rates. Returns the adapted local parameters [B, ...].
+ * With `l.userBiasShrinkage` set (and `out.b` local, steps > 0), the gradient steps start after
+ * the closed-form user-bias step ({@link userBiasDelta}); first-order MAML holds it constant too.
  */
 export function innerLoop(
   l: NetLayout,
@@ -74,9 +98,21 @@ export function innerLoop(
   let local = tileLocal(global, localNames, b);
   // ANIL: the shared trunk's features are the same at every step; compute them once.
   const head = !embLocal && isHeadOnly(localNames) ? trunk(l, global, inp, mean) : null;
+  const biasStep = l.userBiasShrinkage !== null && opts.steps > 0 && localNames.includes('out.b');
+  if (biasStep) {
+    const pred = head ? headOutput(global, head.features, head.offset) : forward(l, global, inp, mean);
+    let delta = userBiasDelta(pred, support, l.userBiasShrinkage!);
+    if (opts.stopInnerGradient) delta = stopGradient(delta) as tf.Tensor2D;
+    local = { ...local, 'out.b': tf.add(local['out.b'], delta) };
+  }
   const step = (current: Params, first: boolean): Params => {
-    // The first step runs on the shared values; its gradients are per user already.
-    const p = first ? global : { ...global, ...current };
+    // The first step runs on the shared values (per-user output biases after the bias step); its
+    // gradients are per user already.
+    const p = first
+      ? biasStep
+        ? { ...global, 'out.b': current['out.b'] }
+        : global
+      : { ...global, ...current };
     const grads = head
       ? headGrads(l, p, localNames, head.features, head.offset, support.y, rowWeight)
       : supportGrads(l, p, localNames, inp, support.y, support.mask, mean, 1, rowWeight);

@@ -21,6 +21,8 @@ export interface NetLayout {
   /** ID embedding size (0 without ID embeddings); ID rows carry one extra column, the item's bias. */
   idDim: number;
   task: 'rating' | 'implicit';
+  /** Shrinkage of the closed-form user-bias step of the inner loop; null: no such step. */
+  userBiasShrinkage: number | null;
 }
 
 /** Computes the layout of a model. */
@@ -36,6 +38,7 @@ export function layoutOf(spec: FeatureSpec, config: ModelConfig): NetLayout {
     hidden: config.hidden,
     idDim: config.idEmbeddings ? (config.idEmbeddings.dim ?? config.embeddingDim) : 0,
     task: config.task,
+    userBiasShrinkage: config.task === 'rating' ? (config.userBiasShrinkage ?? null) : null,
   };
 }
 
