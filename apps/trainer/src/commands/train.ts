@@ -8,7 +8,7 @@ import type { TrainerConfig } from '../config/schema';
 import { readSnapshot } from '../data/from-store';
 import { withStore } from '../data/store';
 import { itemCatalog } from '../data/types';
-import { buildModel } from '../meta/build-model';
+import { buildModel, initBiases } from '../meta/build-model';
 import { pretrain } from '../meta/pretrain';
 import { withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
@@ -157,6 +157,7 @@ async function trainRun(
     ctx.logger.info({ from: resumeFrom.runId, epochsDone: firstEpoch }, 'resuming from checkpoint');
   } else {
     model = buildModel(config.features, config.model, dataset.users, dataset.items, train, t.seed);
+    await initBiases(model, config.model, train, items);
     if (t.pretrainEpochs > 0) {
       ctx.logger.info({ epochs: t.pretrainEpochs }, 'pretraining (plain regression)');
       const pre = await pretrain(

@@ -38,6 +38,13 @@ const modelShape = {
   idEmbeddingDim: z.number().int().positive(),
   idColdRate: z.number().min(0).max(1),
   ratingRange: z.tuple([z.number(), z.number()]),
+  /**
+   * Closed-form user-bias step before the inner gradient steps (core `userBiasShrinkage`): each
+   * user's output bias moves by sum(y - pred) / (n + this) over the support set; null: off.
+   */
+  userBiasShrinkage: z.number().positive().nullable(),
+  /** Core `initItemBiases` before training: global mean, genre-ridge content bias, shrunk ID biases. */
+  initItemBiases: z.boolean(),
 };
 
 const modelSchema = z
@@ -49,6 +56,8 @@ const modelSchema = z
     idEmbeddingDim: modelShape.idEmbeddingDim.optional(),
     idColdRate: modelShape.idColdRate.default(0.3),
     ratingRange: modelShape.ratingRange.default([1, 5]),
+    userBiasShrinkage: modelShape.userBiasShrinkage.default(null),
+    initItemBiases: modelShape.initItemBiases.default(true),
   })
   .strict();
 
@@ -118,6 +127,11 @@ const evaluateSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Meta-learners pick their adaptation steps and rate (the configured `adapt` plus steps 1, 2, 5
+     * x lr 0.01, 0.05, 0.1) on the warm validation users, as fine-tuned-net does.
+     */
+    tuneAdapt: z.boolean().default(true),
     learners: z.array(learnerSchema).default([
       { name: 'fomaml', algorithm: 'fomaml' },
       { name: 'melu', algorithm: 'melu' },

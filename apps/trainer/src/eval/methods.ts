@@ -23,6 +23,7 @@ export function learnerSettings(
     pretrainEpochs: learner.pretrainEpochs ?? t.pretrainEpochs,
     model: { ...config.model, ...learner.model },
     adapt: { ...config.adapt, ...learner.adapt },
+    tuneAdapt: config.evaluate.tuneAdapt,
   };
 }
 

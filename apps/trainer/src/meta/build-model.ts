@@ -1,6 +1,6 @@
-import { createModel, FeatureSpec, type RecommenderModel } from '@warmstart/core';
+import { createModel, FeatureSpec, initItemBiases, type RecommenderModel } from '@warmstart/core';
 import type { ModelSection, TrainerConfig } from '../config/schema';
-import type { ItemRecord, Task, UserRecord } from '../data/types';
+import type { ItemCatalog, ItemRecord, Task, UserRecord } from '../data/types';
 
 /**
  * Fits the feature spec (vocabularies, buckets) and creates a fresh model. Vocabularies come from
@@ -23,6 +23,7 @@ export function buildModel(
     hidden: model.hidden,
     localGroups: [...model.localGroups],
     ratingRange: [model.ratingRange[0], model.ratingRange[1]],
+    userBiasShrinkage: model.userBiasShrinkage,
     idEmbeddings: model.idEmbeddings
       ? {
           itemIds: [...warmItems].sort(),
@@ -32,4 +33,18 @@ export function buildModel(
       : null,
     seed: seed + 1,
   });
+}
+
+/**
+ * With `model.initItemBiases`, core's data-dependent initialisation before any training: the global
+ * mean, the item content bias as a ridge regression on item features (the genre regression of the
+ * item-bias baseline) and shrunk per-item ID biases, so training starts from the item-bias baseline.
+ */
+export async function initBiases(
+  model: RecommenderModel,
+  section: ModelSection,
+  trainTasks: readonly Task[],
+  items: ItemCatalog,
+): Promise<void> {
+  if (section.initItemBiases) await initItemBiases(model, trainTasks, { items });
 }

@@ -2,7 +2,7 @@ import { initBackend, type RecommenderModel } from '@warmstart/core';
 import type { TrainerConfig } from '../config/schema';
 import type { ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult } from '../eval/method';
-import { buildModel } from './build-model';
+import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { validationMae, pickBest } from '../baselines/tuning';
@@ -36,6 +36,7 @@ export class FineTunedNet implements EvalMethod {
       ctx.seed,
     );
     this.model = model;
+    await initBiases(model, this.config.model, ctx.train, ctx.items);
     const result = await pretrain(
       model,
       ctx.train,

@@ -3,9 +3,10 @@ import type { AdaptSection, Algorithm, ModelSection, TrainerConfig } from '../co
 import type { ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult } from '../eval/method';
 import { isCancellation, CancelledError } from '../util/interrupt';
-import { buildModel } from './build-model';
+import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
+import { learnerAdaptCandidates, tuneAdapt, type AdaptChoice } from './tune-adapt';
 
 export interface LearnerSettings {
   name: string;
@@ -19,11 +20,15 @@ export interface LearnerSettings {
   pretrainEpochs: number;
   model: ModelSection;
   adapt: AdaptSection;
+  /** Pick the adaptation steps and rate on the warm validation users (see tune-adapt.ts). */
+  tuneAdapt: boolean;
 }
 
 /** A meta-learned model (MAML, FOMAML, Reptile, Meta-SGD, MeLU) in the P1 harness. */
 export class MetaLearner implements EvalMethod {
   private model?: RecommenderModel;
+  /** Adaptation used by `predict`: the configured one, or the best on validation users (`tuneAdapt`). */
+  private adaptOptions?: AdaptChoice;
 
   constructor(
     private readonly settings: LearnerSettings,
@@ -38,6 +43,7 @@ export class MetaLearner implements EvalMethod {
     const backend = await initBackend();
     const s = this.settings;
     this.model = buildModel(this.features, s.model, ctx.users, ctx.items.values(), ctx.train, ctx.seed);
+    await initBiases(this.model, s.model, ctx.train, ctx.items);
     const pre =
       s.pretrainEpochs > 0
         ? await pretrain(
@@ -65,13 +71,36 @@ export class MetaLearner implements EvalMethod {
       ctx.signal,
     );
     if (result.aborted) throw new CancelledError('meta-training interrupted');
-    return { lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory], backend: backend.name };
+    const configured = { steps: s.adapt.steps, lr: s.adapt.lr };
+    this.adaptOptions = s.tuneAdapt
+      ? (
+          await tuneAdapt(
+            this.model,
+            ctx.validation,
+            ctx.items,
+            learnerAdaptCandidates(configured),
+            ctx.signal,
+          )
+        ).choice
+      : configured;
+    return {
+      lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],
+      backend: backend.name,
+      tuned: { ...this.adaptOptions },
+    };
   }
 
   async predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]> {
     if (!this.model) throw new Error(`${this.name}: predict before fit`);
     try {
-      return await predictTasks(this.model, tasks, items, this.settings.adapt, 64, signal);
+      return await predictTasks(
+        this.model,
+        tasks,
+        items,
+        this.adaptOptions ?? this.settings.adapt,
+        64,
+        signal,
+      );
     } catch (err) {
       if (isCancellation(err)) throw err;
       throw new Error(`${this.name}: ${(err as Error).message}`);
