@@ -122,9 +122,12 @@ describe.each(backends)('MovieLens importers on $name', ({ create }) => {
   });
 });
 
-const ML100K = join(__dirname, '../../../../shared/datasets/ml-100k');
+const ML100K = process.env.WARMSTART_ML100K ?? join(__dirname, '../../../../shared/datasets/ml-100k');
 const haveMl = existsSync(join(ML100K, 'u.data'));
-if (!haveMl) console.warn(`MovieLens-100K not found at ${ML100K}: the full-import test is skipped`);
+if (!haveMl)
+  console.warn(
+    `MovieLens-100K not found at ${ML100K}: the full-import test is skipped (set WARMSTART_ML100K)`,
+  );
 (haveMl ? describe : describe.skip)('MovieLens-100K full import (SQLite)', () => {
   it('imports all 100,000 ratings, 943 users and 1,682 items', async () => {
     const db = sqliteDatabase();
