@@ -88,8 +88,11 @@ describe('user-bias step', () => {
     on.dispose();
   });
 
-  it('is on (shrinkage 5) for new rating models, off for implicit ones, and validated', () => {
-    const m = model();
+  it('is off by default, on when set for rating models, never for implicit ones, and validated', () => {
+    const off = model();
+    expect(off.layout.userBiasShrinkage).toBeNull();
+    off.dispose();
+    const m = model({ userBiasShrinkage: 5 });
     expect(m.config.userBiasShrinkage).toBe(5);
     expect(m.layout.userBiasShrinkage).toBe(5);
     m.dispose();
