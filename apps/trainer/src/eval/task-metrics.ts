@@ -1,5 +1,8 @@
 import type { Task } from '../data/types';
-import { ndcgAt, precisionAt } from './ranking';
+import { ndcgAtK, precisionAtK } from '@warmstart/core';
+
+/** P1: an item is relevant for P@5 when its true rating is >= 4. */
+const RELEVANT_RATING = 4;
 
 export interface ScenarioMetrics {
   mae: number;
@@ -33,8 +36,8 @@ export function scenarioMetrics(
       sq += (pred[i] - actual[i]) ** 2;
       n++;
     }
-    ndcg += ndcgAt(3, pred, actual);
-    p5 += precisionAt(5, pred, actual);
+    ndcg += ndcgAtK(pred, actual, 3);
+    p5 += precisionAtK(pred, actual, 5, RELEVANT_RATING);
   });
   if (tasks.length === 0) return { mae: NaN, rmse: NaN, ndcg3: NaN, p5: NaN, tasks: 0 };
   return {
