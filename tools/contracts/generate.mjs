@@ -29,7 +29,7 @@ function generate(outDir) {
   );
   const templatePath = join(mkdtempSync(join(tmpdir(), 'warmstart-buf-')), 'buf.gen.yaml');
   writeFileSync(templatePath, template);
-  execFileSync(buf, ['lint', 'proto'], { cwd: root, stdio: 'inherit' });
+  execFileSync(buf, ['lint'], { cwd: root, stdio: 'inherit' });
   execFileSync(buf, ['generate', '--template', templatePath], { cwd: root, stdio: 'inherit' });
 }
 
