@@ -1,3 +1,4 @@
+import { ALGORITHMS, type Algorithm } from '@warmstart/core';
 import { z } from 'zod';
 
 /**
@@ -14,11 +15,11 @@ const fieldDecl = z
   })
   .strict();
 
-const ALGORITHMS = ['maml', 'fomaml', 'reptile', 'meta-sgd', 'melu'] as const;
-export type Algorithm = (typeof ALGORITHMS)[number];
+// The meta-learners are core's (maml, fomaml, reptile, meta-sgd, melu, anil).
+export type { Algorithm };
 
 const metaTrainShape = {
-  algorithm: z.enum(ALGORITHMS),
+  algorithm: z.enum(ALGORITHMS as readonly Algorithm[] as [Algorithm, ...Algorithm[]]),
   innerSteps: z.number().int().min(0),
   innerLr: z.number().positive(),
   outerLr: z.number().positive(),
