@@ -12,6 +12,11 @@ const PROTO_FILES = [
   'warmstart/v1/recommender.proto',
 ];
 
+/** grpc.health.v1 is served too, so reflection describes it from grpc-health-check's own proto. */
+const HEALTH_PROTO = 'health/v1/health.proto';
+const healthProtoDir = () =>
+  path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto');
+
 /** The repo's proto/ directory: src/grpc and dist/grpc both sit four levels below the repo root. */
 export function defaultProtoDir(): string {
   return process.env['WARMSTART_PROTO_DIR'] ?? path.resolve(__dirname, '../../../../proto');
@@ -26,7 +31,7 @@ export function addReflection(server: Server, log: Logger, protoDir = defaultPro
     log.warn({ protoDir }, 'proto sources not found: server reflection disabled (set WARMSTART_PROTO_DIR)');
     return false;
   }
-  const definition = loadSync(PROTO_FILES, { includeDirs: [protoDir] });
+  const definition = loadSync([...PROTO_FILES, HEALTH_PROTO], { includeDirs: [protoDir, healthProtoDir()] });
   new ReflectionService(definition).addToServer(server);
   return true;
 }
