@@ -1,32 +1,7 @@
-/**
- * In-memory view of a dataset, as the trainer's protocol and baselines see it. The record types
- * mirror @warmstart/core's `UserRecord`/`ItemRecord`/`Rating`/`Task` (docs/internal-api.md).
- */
-export type FeatureValue = string | readonly string[] | number | null | undefined;
-export type FeatureRecord = Readonly<Record<string, FeatureValue>>;
+import type { ItemRecord, UserRecord } from '@warmstart/core';
 
-export interface UserRecord {
-  id: string;
-  features: FeatureRecord;
-}
-
-export interface ItemRecord {
-  id: string;
-  features: FeatureRecord;
-  availableAt?: Date;
-}
-
-export interface Rating {
-  itemId: string;
-  value: number;
-  time?: Date;
-}
-
-export interface Task {
-  user: UserRecord;
-  support: Rating[];
-  query: Rating[];
-}
+/** In-memory view of a dataset, as the trainer's protocol and baselines see it. */
+export type { FeatureValue, FeatureRecord, UserRecord, ItemRecord, Rating, Task } from '@warmstart/core';
 
 /** One interaction with its user, as read from a snapshot or a dataset directory. */
 export interface RatingEvent {
