@@ -3,7 +3,7 @@ import { ValidationError } from './errors';
 import { buildRatedSet, disposeRatedSet } from './model/batch';
 import { innerLoop, inputsFor } from './model/inner';
 import type { EncodedItems, RecommenderModel } from './model/model';
-import { forward, userFirstLayer } from './model/network';
+import { forward, headOutput, trunk, userFirstLayer } from './model/network';
 import type { Params } from './model/params';
 import type { ItemCatalog, Rating, UserRecord } from './types';
 
@@ -148,6 +148,89 @@ export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedIt
   const values = out.dataSync() as Float32Array;
   out.dispose();
   return values;
+}
+
+/**
+ * Predictions of several users of one adapted batch on the same encoded items, in one batched
+ * computation: a Float32Array of `userIndices.length * items.size` values, row j holding what
+ * `score(adapted, userIndices[j], items)` returns (equal up to float rounding).
+ *
+ * With a shared trunk and precomputed first-layer halves (ANIL), the trunk runs once per
+ * distinct first-layer user half (users with the same features share it: the trunk does not
+ * depend on the support set) and the adapted heads of that group are one broadcast batched
+ * matMul. Other configurations score the users one by one.
+ */
+export function scoreBatch(
+  adapted: AdaptedUsers,
+  userIndices: readonly number[],
+  items: EncodedItems,
+): Float32Array {
+  const model = adapted.model;
+  if (adapted.isDisposed) throw new ValidationError('adapted', 'has been disposed');
+  userIndices.forEach((u, j) => {
+    if (!(Number.isInteger(u) && u >= 0 && u < adapted.size))
+      throw new ValidationError(`userIndices[${j}]`, `must be an integer in [0, ${adapted.size})`);
+  });
+  if (items.model !== model || items.modelVersion !== model.version) {
+    throw new ValidationError(
+      'items',
+      'were encoded for another model or version; call model.encodeItems again',
+    );
+  }
+  const n = items.size;
+  const out = new Float32Array(userIndices.length * n);
+  if (userIndices.length === 0 || n === 0) return out;
+  const userPre0 = adapted.userPre0;
+  if (!(model.firstLayerIsGlobal && userPre0 && items.pre0 && items.offset)) {
+    userIndices.forEach((u, j) => out.set(score(adapted, u, items), j * n));
+    return out;
+  }
+  // Users grouped by their first-layer user half (bitwise equal rows give equal trunk features).
+  const h0 = userPre0.shape[2];
+  const rows = new Uint32Array((userPre0.dataSync() as Float32Array).buffer.slice(0));
+  const groups = new Map<string, number[]>();
+  userIndices.forEach((u, j) => {
+    const key = rows.subarray(u * h0, (u + 1) * h0).join(',');
+    const g = groups.get(key);
+    if (g) g.push(j);
+    else groups.set(key, [j]);
+  });
+  // The local (head) parameters are small: their rows are gathered on the host, which is far
+  // cheaper than the wasm backend's Gather kernel.
+  const locals = Object.entries(adapted.local).map(
+    ([name, t]) => [name, t, t.dataSync() as Float32Array, t.size / t.shape[0]] as const,
+  );
+  const [lo, hi] = model.config.ratingRange;
+  for (const members of groups.values()) {
+    const users = members.map((j) => userIndices[j]);
+    const pred = tf.tidy(() => {
+      const p: Params = model.globals();
+      for (const [name, t, values, width] of locals) {
+        const rows = new Float32Array(users.length * width);
+        users.forEach((u, g) => rows.set(values.subarray(u * width, (u + 1) * width), g * width));
+        p[name] = tf.tensor(rows, [users.length, ...t.shape.slice(1)]);
+      }
+      const { features, offset } = trunk(
+        model.layout,
+        p,
+        {
+          userX: tf.slice(adapted.userX, [users[0], 0, 0], [1, 1, -1]),
+          itemX: tf.expandDims(items.x, 0) as tf.Tensor3D,
+          itemPre0: items.pre0!,
+          userPre0: tf.slice(userPre0, [users[0], 0, 0], [1, 1, -1]),
+          offset: items.offset!,
+        },
+        model.globalMean,
+      );
+      // [1, N, H] features with [G, H, 1] heads: a broadcast batched matMul -> [G, N].
+      const raw = headOutput(p, features, offset);
+      return model.config.task === 'rating' ? tf.clipByValue(raw, lo, hi) : tf.sigmoid(raw);
+    });
+    const values = pred.dataSync() as Float32Array;
+    pred.dispose();
+    members.forEach((j, g) => out.set(values.subarray(g * n, (g + 1) * n), j * n));
+  }
+  return out;
 }
 
 /** One recommended item. */

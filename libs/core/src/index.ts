@@ -25,7 +25,7 @@ export type { ModelConfig, ParamGroup, IdEmbeddingConfig } from './model/config'
 export { createModel, RecommenderModel, EncodedItems } from './model/model';
 export type { TrainingInfo } from './model/model';
 export type { Params } from './model/params';
-export { adapt, score, recommend, AdaptedUsers } from './adapt';
+export { adapt, score, scoreBatch, recommend, AdaptedUsers } from './adapt';
 export type { AdaptRequest, AdaptOptions, Recommendation } from './adapt';
 export * from './metrics/regression';
 export * from './metrics/ranking';
