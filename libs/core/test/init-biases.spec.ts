@@ -61,4 +61,36 @@ describe('initItemBiases', () => {
     await expect(initItemBiases(model, [])).rejects.toThrow(/tasks: contain no ratings/);
     model.dispose();
   });
+
+  it('freezeItemBiases keeps the bias terms fixed while the rest of the model trains', async () => {
+    const model = createModel(world.spec, {
+      embeddingDim: 2,
+      hidden: [3],
+      idEmbeddings: { itemIds: ['i0', 'i1', 'i2'], dim: 2, coldRate: 0.5 },
+    });
+    await initItemBiases(model, tasks, { shrinkage: 2, items: world.catalog });
+    const snap = (name: string) => Array.from(model.params[name].dataSync());
+    const lastColumn = (v: number[], width: number) => v.filter((_, i) => i % width === width - 1);
+    const before = Object.fromEntries(
+      ['emb.itemBias', 'id.item', 'gen.w', 'gen.b', 'dec.0.w'].map((n) => [n, snap(n)]),
+    );
+    await metaTrain(model, world.tasks, world.catalog, {
+      algorithm: 'fomaml',
+      metaBatchSize: 2,
+      innerSteps: 1,
+      epochs: 2,
+      outerLr: 0.05,
+      freezeItemBiases: true,
+    });
+    const after = Object.fromEntries(Object.keys(before).map((n) => [n, snap(n)]));
+    expect(after['emb.itemBias']).toEqual(before['emb.itemBias']);
+    expect(lastColumn(after['id.item'], 3)).toEqual(lastColumn(before['id.item'], 3));
+    expect(lastColumn(after['gen.w'], 3)).toEqual(lastColumn(before['gen.w'], 3));
+    expect(after['gen.b'][2]).toBe(before['gen.b'][2]);
+    // Everything else still learns: the ID embedding columns, the generator, the decision layers.
+    expect(after['id.item']).not.toEqual(before['id.item']);
+    expect(after['gen.w']).not.toEqual(before['gen.w']);
+    expect(after['dec.0.w']).not.toEqual(before['dec.0.w']);
+    model.dispose();
+  });
 });

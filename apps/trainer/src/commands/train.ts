@@ -164,7 +164,13 @@ async function trainRun(
         model,
         train,
         items,
-        { outerLr: t.outerLr, metaBatchSize: t.metaBatchSize, epochs: t.pretrainEpochs, seed: t.seed },
+        {
+          outerLr: t.outerLr,
+          metaBatchSize: t.metaBatchSize,
+          epochs: t.pretrainEpochs,
+          seed: t.seed,
+          freezeItemBiases: config.model.freezeItemBiases,
+        },
         signal,
       );
       lossHistory.push(...pre.lossHistory);
@@ -191,6 +197,7 @@ async function trainRun(
             metaBatchSize: t.metaBatchSize,
             epochs: 1,
             seed: t.seed * 1000 + epoch,
+            freezeItemBiases: config.model.freezeItemBiases,
           },
           (p) =>
             bar.update((epoch - firstEpoch) * perEpoch + p.metaBatch, { epoch: epoch + 1, loss: p.loss }),

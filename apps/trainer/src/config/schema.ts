@@ -46,6 +46,8 @@ const modelShape = {
   userBiasShrinkage: z.number().positive().nullable(),
   /** Core `initItemBiases` before training: global mean, genre-ridge content bias, shrunk ID biases. */
   initItemBiases: z.boolean(),
+  /** Keep those closed-form item biases fixed during training (core `freezeItemBiases`). */
+  freezeItemBiases: z.boolean(),
 };
 
 const modelSchema = z
@@ -59,6 +61,7 @@ const modelSchema = z
     ratingRange: modelShape.ratingRange.default([1, 5]),
     userBiasShrinkage: modelShape.userBiasShrinkage.default(null),
     initItemBiases: modelShape.initItemBiases.default(true),
+    freezeItemBiases: modelShape.freezeItemBiases.default(false),
   })
   .strict();
 

@@ -41,7 +41,13 @@ export class FineTunedNet implements EvalMethod {
       model,
       ctx.train,
       ctx.items,
-      { outerLr: f.outerLr, metaBatchSize: t.metaBatchSize, epochs: f.epochs, seed: ctx.seed },
+      {
+        outerLr: f.outerLr,
+        metaBatchSize: t.metaBatchSize,
+        epochs: f.epochs,
+        seed: ctx.seed,
+        freezeItemBiases: this.config.model.freezeItemBiases,
+      },
       ctx.signal,
     );
     const grid = STEP_GRID.flatMap((steps) => LR_GRID.map((lr) => ({ steps, lr })));

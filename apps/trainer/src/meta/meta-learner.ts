@@ -50,7 +50,13 @@ export class MetaLearner implements EvalMethod {
             this.model,
             ctx.train,
             ctx.items,
-            { outerLr: s.outerLr, metaBatchSize: s.metaBatchSize, epochs: s.pretrainEpochs, seed: ctx.seed },
+            {
+              outerLr: s.outerLr,
+              metaBatchSize: s.metaBatchSize,
+              epochs: s.pretrainEpochs,
+              seed: ctx.seed,
+              freezeItemBiases: s.model.freezeItemBiases,
+            },
             ctx.signal,
           )
         : undefined;
@@ -66,6 +72,7 @@ export class MetaLearner implements EvalMethod {
         metaBatchSize: s.metaBatchSize,
         epochs: s.epochs,
         seed: ctx.seed,
+        freezeItemBiases: s.model.freezeItemBiases,
       },
       (p) => ctx.onProgress?.({ done: p.metaBatch, total: 0, loss: p.loss }),
       ctx.signal,

@@ -7,6 +7,8 @@ export interface PretrainOptions {
   metaBatchSize: number;
   epochs: number;
   seed: number;
+  /** Core `freezeItemBiases`: item bias terms keep their initial (closed-form) values. */
+  freezeItemBiases?: boolean;
 }
 
 /**

@@ -21,6 +21,12 @@ export interface MetaTrainOptions {
   seed: number;
   /** Tasks are shuffled through a buffer of this size, so streams need bounded memory. */
   shuffleBuffer: number;
+  /**
+   * Keep the item bias terms (content bias `emb.itemBias` and the ID-bias column of `id.item` and
+   * of the generator) at their current values, typically the closed-form ones of
+   * {@link initItemBiases}: the network then only learns what the biases do not explain. Default false.
+   */
+  freezeItemBiases?: boolean;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: MetaTrainOptions = {
@@ -59,6 +65,23 @@ export interface TrainResult {
   skipped: number;
   /** True when stopped by the AbortSignal (the model holds the last completed meta-batch's update). */
   aborted: boolean;
+}
+
+/**
+ * Zeroes the gradients of the item bias terms in place: `emb.itemBias` is dropped (Adam then
+ * leaves it untouched), and the last column (the ID bias) of `id.item`, `gen.w` and `gen.b`.
+ */
+export function freezeItemBiasGrads(grads: Record<string, tf.Tensor>): void {
+  grads['emb.itemBias']?.dispose();
+  delete grads['emb.itemBias'];
+  for (const name of ['id.item', 'gen.w', 'gen.b']) {
+    const g = grads[name];
+    if (!g) continue;
+    const width = g.shape[g.rank - 1]!;
+    const mask = tf.concat([tf.ones([width - 1]), tf.zeros([1])]);
+    grads[name] = tf.mul(g, mask);
+    tf.dispose([g, mask]);
+  }
 }
 
 /** Tasks: an (async) iterable, or a function returning one per epoch (needed for several epochs of a stream). */
@@ -146,6 +169,7 @@ export async function metaTrain(
     const mb = buildMetaBatch(model, batch, items, { rowCache, dropId, path: 'tasks' });
     try {
       const { loss, grads } = metaGradients(model, mb, o);
+      if (o.freezeItemBiases) freezeItemBiasGrads(grads);
       // The optimiser finds variables by their registered (model-unique) names.
       const named: Record<string, tf.Tensor> = {};
       for (const [name, g] of Object.entries(grads)) {
