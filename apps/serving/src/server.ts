@@ -60,7 +60,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     },
     log,
   );
-  const catalog = new ActiveCatalog(deps.store);
+  const catalog = new ActiveCatalog(deps.store, config.candidateCacheRows);
   models.onChange((ref) => {
     health.setModelLoaded(ref !== undefined);
     metrics.setModel(ref);

@@ -2,6 +2,7 @@ import {
   adapt,
   EncodedItems,
   score,
+  scoreBatch,
   type AdaptOptions,
   type AdaptedUsers,
   type RecommenderModel,
@@ -48,8 +49,8 @@ class CoreAdaptedUser implements AdaptedUser {
   private released = false;
 
   constructor(
-    private readonly batch: { users: AdaptedUsers; live: number },
-    private readonly index: number,
+    readonly batch: { users: AdaptedUsers; live: number },
+    readonly index: number,
   ) {}
 
   score(items: EncodedItemSet): Float32Array {
@@ -92,6 +93,29 @@ export class CoreServingModel implements ServingModel {
     return new CoreEncodedItems(
       EncodedItems.select(picks.map((p) => ({ source: (p.source as CoreEncodedItems).encoded, row: p.row }))),
     );
+  }
+
+  /** Users of one adaptation batch are scored together by core's scoreBatch. */
+  scoreMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[] {
+    const encoded = (items as CoreEncodedItems).encoded;
+    const out: Float32Array[] = new Array<Float32Array>(users.length);
+    const byBatch = new Map<CoreAdaptedUser['batch'], number[]>();
+    users.forEach((u, i) => {
+      const batch = (u as CoreAdaptedUser).batch;
+      const members = byBatch.get(batch);
+      if (members) members.push(i);
+      else byBatch.set(batch, [i]);
+    });
+    const n = encoded.size;
+    for (const [batch, members] of byBatch) {
+      const scores = scoreBatch(
+        batch.users,
+        members.map((i) => (users[i] as CoreAdaptedUser).index),
+        encoded,
+      );
+      members.forEach((i, j) => (out[i] = scores.subarray(j * n, (j + 1) * n)));
+    }
+    return out;
   }
 
   adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[] {

@@ -27,6 +27,8 @@ export const ServingConfigSchema = z
     maxInFlight: int(1).default(2048),
     /** Adapted users kept in the LRU; 0 disables the cache. */
     cacheSize: int(0).default(10_000),
+    /** Rows of gathered explicit candidate lists kept per catalog encoding (LRU); 0 disables it. */
+    candidateCacheRows: int(0).default(50_000),
     /** Recent stored interactions used as the support set. */
     supportLimit: int(1, 10_000).default(50),
     /** Recent stored interactions excluded from results as "already seen". */
@@ -75,6 +77,11 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
   ['queueLimit', 'WARMSTART_QUEUE_LIMIT', 'max adaptation requests waiting'],
   ['maxInFlight', 'WARMSTART_MAX_IN_FLIGHT', 'max concurrent calls'],
   ['cacheSize', 'WARMSTART_CACHE_SIZE', 'adapted users kept in the LRU (0 = off)'],
+  [
+    'candidateCacheRows',
+    'WARMSTART_CANDIDATE_CACHE_ROWS',
+    'rows of gathered explicit candidate lists kept (0 = off)',
+  ],
   ['supportLimit', 'WARMSTART_SUPPORT_LIMIT', 'recent interactions used as support set'],
   ['seenLimit', 'WARMSTART_SEEN_LIMIT', 'recent interactions excluded as seen'],
   ['maxK', 'WARMSTART_MAX_K', 'largest k accepted'],

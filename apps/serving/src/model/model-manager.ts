@@ -141,7 +141,14 @@ export class ModelManager {
     const encoded = model.encodeItems(items);
     try {
       const scores = user?.score(encoded) ?? new Float32Array();
-      if (scores.length !== items.length || !scores.every(Number.isFinite))
+      // The batched path Recommend uses (model.scoreMany) must work too.
+      const batched = user ? (model.scoreMany([user], encoded)[0] ?? new Float32Array()) : scores;
+      if (
+        scores.length !== items.length ||
+        !scores.every(Number.isFinite) ||
+        batched.length !== items.length ||
+        !batched.every(Number.isFinite)
+      )
         throw new Error('verification failed: warm-up produced missing or non-finite scores');
     } finally {
       encoded.dispose();

@@ -1,12 +1,24 @@
 import { MicroBatcher, type MicroBatcherOptions } from '../batching/micro-batcher';
 import { Shared } from '../cache/shared';
-import type { AdaptInput, AdaptedUser, ServingModel } from '../ports/model-runtime.port';
+import type { AdaptInput, AdaptedUser, EncodedItemSet, ServingModel } from '../ports/model-runtime.port';
 import type { ItemRecord } from '../ports/types';
 
 export interface AdaptJob {
   input: AdaptInput;
   /** Features of the support items this user references. */
   items: ReadonlyMap<string, ItemRecord>;
+  /**
+   * Candidate item sets to score right after adaptation, in the same batched pass: every user of
+   * the batch that wants a set is scored on it in one computation. The caller keeps them alive
+   * until the job resolves.
+   */
+  candidates?: readonly EncodedItemSet[];
+}
+
+/** A job's adapted state (the caller releases it) and its scores, one array per candidate set. */
+export interface Adaptation {
+  state: Shared<AdaptedUser>;
+  scores: Float32Array[];
 }
 
 /**
@@ -14,7 +26,7 @@ export interface AdaptJob {
  * requests using it, so that a replaced version is disposed only after its last request ends.
  */
 export class ModelSlot {
-  readonly batcher: MicroBatcher<AdaptJob, Shared<AdaptedUser>>;
+  readonly batcher: MicroBatcher<AdaptJob, Adaptation>;
   private inFlight = 0;
   private retired = false;
   private drained: (() => void) | undefined;
@@ -52,14 +64,35 @@ export class ModelSlot {
     this.model.dispose();
   }
 
-  private adaptBatch(jobs: AdaptJob[]): Shared<AdaptedUser>[] {
+  private adaptBatch(jobs: AdaptJob[]): Adaptation[] {
     const items = new Map<string, ItemRecord>();
     for (const job of jobs) for (const [id, item] of job.items) items.set(id, item);
-    return this.model
-      .adapt(
-        jobs.map((j) => j.input),
-        items,
-      )
-      .map((user) => new Shared(user));
+    const users = this.model.adapt(
+      jobs.map((j) => j.input),
+      items,
+    );
+    try {
+      const scores = jobs.map((): Float32Array[] => []);
+      // Jobs wanting the same candidate set (e.g. the same cached selection) are scored together.
+      const wanting = new Map<EncodedItemSet, { job: number; slot: number }[]>();
+      jobs.forEach((job, j) =>
+        job.candidates?.forEach((set, slot) => {
+          const list = wanting.get(set);
+          if (list) list.push({ job: j, slot });
+          else wanting.set(set, [{ job: j, slot }]);
+        }),
+      );
+      for (const [set, list] of wanting) {
+        const out = this.model.scoreMany(
+          list.map((w) => users[w.job] as AdaptedUser),
+          set,
+        );
+        list.forEach((w, i) => ((scores[w.job] as Float32Array[])[w.slot] = out[i] as Float32Array));
+      }
+      return users.map((user, j) => ({ state: new Shared(user), scores: scores[j] as Float32Array[] }));
+    } catch (err) {
+      for (const user of users) user.dispose();
+      throw err;
+    }
   }
 }

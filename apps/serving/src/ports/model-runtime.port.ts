@@ -38,6 +38,12 @@ export interface ServingModel {
    * encoding again). The sources stay owned by the caller.
    */
   selectItems(picks: readonly ItemPick[]): EncodedItemSet;
+  /**
+   * Scores of several adapted users on the same items in ONE batched computation (users adapted
+   * in one batch share work): one array per user, each equal to `users[i].score(items)` up to
+   * float rounding.
+   */
+  scoreMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[];
   /** Adapts all users in ONE batched computation; `items` resolves support item ids. */
   adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[];
   dispose(): void;

@@ -1,4 +1,5 @@
-import type { EncodedItemSet, ServingModel } from '../ports/model-runtime.port';
+import { LRUCache } from 'lru-cache';
+import type { EncodedItemSet, ItemPick, ServingModel } from '../ports/model-runtime.port';
 import type { StorePort, StoredItem } from '../ports/store.port';
 import type { ModelRef } from '../ports/types';
 import { Shared } from '../cache/shared';
@@ -21,7 +22,14 @@ export class ActiveCatalog {
   private snapshot: Promise<Snapshot> | undefined;
   private encoded: { key: string; pages: Shared<EncodedPages> } | undefined;
 
-  constructor(private readonly store: StorePort) {}
+  /**
+   * @param selectionRows Bound (in rows) of the cache of explicit candidate lists gathered from
+   * the encoding (see {@link CatalogLease.selection}); 0 turns it off.
+   */
+  constructor(
+    private readonly store: StorePort,
+    private readonly selectionRows = 0,
+  ) {}
 
   invalidate(): void {
     this.generation += 1;
@@ -40,13 +48,21 @@ export class ActiveCatalog {
       this.dropEncoded();
       const encoded = snap.pages.map((p) => model.encodeItems(p));
       const pages = new EncodedPages(
+        model,
         snap.pages.map((items, i) => ({ items, encoded: encoded[i] as EncodedItemSet })),
+        this.selectionRows,
       );
       this.encoded = { key, pages: new Shared(pages) };
     }
     const shared = this.encoded.pages.retain();
-    const { pages, index } = shared.value;
-    return { pages, find: (id) => index.get(id), release: () => shared.release() };
+    const encodedPages = shared.value;
+    const { pages, index } = encodedPages;
+    return {
+      pages,
+      find: (id) => index.get(id),
+      selection: (ids) => encodedPages.selection(ids),
+      release: () => shared.release(),
+    };
   }
 
   /** Frees encodings made by a model that no longer serves. */
@@ -85,18 +101,85 @@ export interface CatalogLease {
   pages: readonly CatalogPage[];
   /** Where an active item's encoding is (explicit candidates gather these rows instead of encoding). */
   find(itemId: string): { page: CatalogPage; row: number } | undefined;
+  /**
+   * The explicit candidate list `ids` (unique ids in request order) gathered from these
+   * encodings, when every id is an active item of this catalog; otherwise undefined. Gathered
+   * lists are kept in a bounded LRU belonging to this encoding, so a list sent again (the same
+   * candidate ids on every call) is neither located nor gathered again; an item write drops the
+   * encoding and with it every gathered list. The caller must `release()` the returned reference.
+   */
+  selection(ids: readonly string[]): Shared<CandidateSelection> | undefined;
   release(): void;
+}
+
+/** Explicit candidates gathered from the catalog's encodings. */
+export class CandidateSelection {
+  private rows: Map<string, number> | undefined;
+
+  constructor(readonly encoded: EncodedItemSet) {}
+
+  /** Row of an item id (built on first use, then kept with the selection). */
+  rowOf(itemId: string): number | undefined {
+    if (!this.rows) {
+      const rows = new Map<string, number>();
+      this.encoded.ids.forEach((id, row) => rows.set(id, row));
+      this.rows = rows;
+    }
+    return this.rows.get(itemId);
+  }
+
+  dispose(): void {
+    this.encoded.dispose();
+  }
 }
 
 class EncodedPages {
   /** Item id -> page and row, built once per encoding. */
   readonly index = new Map<string, { page: CatalogPage; row: number }>();
+  /** Gathered explicit candidate lists by their ids (JSON: unambiguous for any id). */
+  private readonly selections: LRUCache<string, Shared<CandidateSelection>> | undefined;
 
-  constructor(readonly pages: CatalogPage[]) {
+  constructor(
+    private readonly model: ServingModel,
+    readonly pages: CatalogPage[],
+    maxRows: number,
+  ) {
     for (const page of pages) page.items.forEach((item, row) => this.index.set(item.id, { page, row }));
+    this.selections =
+      maxRows > 0
+        ? new LRUCache<string, Shared<CandidateSelection>>({
+            maxSize: maxRows,
+            sizeCalculation: (s) => Math.max(1, s.value.encoded.ids.length),
+            // Requests still scoring with an evicted list hold their own reference.
+            dispose: (s) => s.release(),
+          })
+        : undefined;
+  }
+
+  selection(ids: readonly string[]): Shared<CandidateSelection> | undefined {
+    const key = this.selections ? JSON.stringify(ids) : undefined;
+    const cached = key !== undefined ? this.selections?.get(key) : undefined;
+    if (cached) return cached.retain();
+    const picks: ItemPick[] = [];
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const at = this.index.get(id);
+      if (!at) return undefined;
+      picks.push({ source: at.page.encoded, row: at.row });
+    }
+    if (picks.length === 0) return undefined;
+    const made = new Shared(new CandidateSelection(this.model.selectItems(picks)));
+    if (key === undefined || !this.selections) return made;
+    this.selections.set(key, made.retain());
+    // A list larger than the whole bound is not stored (and not disposed by the cache).
+    if (!this.selections.has(key)) made.release();
+    return made;
   }
 
   dispose(): void {
+    this.selections?.clear();
     for (const p of this.pages) p.encoded.dispose();
   }
 }

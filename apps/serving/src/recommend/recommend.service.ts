@@ -8,7 +8,7 @@ import type { AdaptedUser, EncodedItemSet, ItemPick } from '../ports/model-runti
 import type { StorePort, StoredItem } from '../ports/store.port';
 import type { ItemRecord } from '../ports/types';
 import type { CandidateSource, ParsedRecommend, ParsedUser } from '../validation/recommend.requests';
-import type { ActiveCatalog, CatalogLease } from './active-catalog';
+import type { ActiveCatalog, CandidateSelection, CatalogLease } from './active-catalog';
 import { topK, type Ranked } from './top-k';
 import { resolveUser, supportCatalog, type ResolvedUser, type UserContextLimits } from './user-context';
 
@@ -20,6 +20,17 @@ interface Adapted {
   state: Shared<AdaptedUser>;
   fromCache: boolean;
   supportSize: number;
+  /** Scores per candidate page when they were computed in the adaptation batch. */
+  scores?: Float32Array[];
+}
+
+/** One encoded candidate page of a request. */
+interface CandidatePage {
+  encoded: EncodedItemSet;
+  /** Row of an item id, when the page has an index (else the ids are scanned). */
+  rowOf?: (itemId: string) => number | undefined;
+  /** Set for pages encoded for this request alone. */
+  dispose?: () => void;
 }
 
 /**
@@ -37,36 +48,40 @@ export class RecommendService {
 
   async recommend(req: ParsedRecommend, deadline: number): Promise<RecommendResponse> {
     const slot = this.models.acquire();
-    // Explicit candidates come from the encoded active catalog (kept per model version): only ids
-    // it does not hold (retired or unknown ones) and the support items are read from the store.
-    const lease = req.candidates.kind === 'ids' ? await this.catalog.lease(slot.model) : undefined;
+    const held: Array<{ release(): void }> = [];
     try {
-      const located = lease && req.candidates.kind === 'ids' ? locate(lease, req.candidates.ids) : undefined;
+      // Candidates from the encoded active catalog (kept per model version): explicit ids are
+      // gathered from its rows (a list sent again is served from the catalog's gathered-list
+      // cache); only ids it does not hold (retired or unknown ones) and the support items are
+      // read from the store.
+      const lease = req.candidates.kind === 'since' ? undefined : await this.catalog.lease(slot.model);
+      if (lease) held.push(lease);
+      const source = req.candidates;
+      const selection = source.kind === 'ids' ? lease?.selection(source.ids) : undefined;
+      if (selection) held.push(selection);
+      const located = lease && source.kind === 'ids' && !selection ? locate(lease, source.ids) : undefined;
       const { resolved, items, catalog } = await this.prepare(slot, req.user, located?.missing ?? []);
-      const adapted = await this.adapt(slot, resolved, catalog, deadline);
+      const pages = await this.candidatePages(slot, source, lease, selection?.value, located, items);
       try {
-        const skipSeen = (id: string) => !req.includeSeen && resolved.seen.has(id);
-        const ranked = await this.rank(
-          slot,
-          req.candidates,
-          items,
-          located,
-          adapted.state.value,
-          req.k,
-          skipSeen,
-          deadline,
-        );
-        return {
-          items: ranked,
-          model: { ...slot.ref },
-          supportSize: adapted.supportSize,
-          adaptedFromCache: adapted.fromCache,
-        };
+        const adapted = await this.adapt(slot, resolved, catalog, deadline, pages);
+        try {
+          checkDeadline(deadline);
+          const skipSeen = !req.includeSeen && resolved.seen.size > 0 ? resolved.seen : undefined;
+          const scores = adapted.scores ?? pages.map((p) => adapted.state.value.score(p.encoded));
+          return {
+            items: this.rankPages(slot, pages, scores, req.k, skipSeen),
+            model: { ...slot.ref },
+            supportSize: adapted.supportSize,
+            adaptedFromCache: adapted.fromCache,
+          };
+        } finally {
+          adapted.state.release();
+        }
       } finally {
-        adapted.state.release();
+        for (const page of pages) page.dispose?.();
       }
     } finally {
-      lease?.release();
+      for (const h of held) h.release();
       slot.leave();
     }
   }
@@ -111,6 +126,7 @@ export class RecommendService {
     resolved: ResolvedUser,
     catalog: ReadonlyMap<string, ItemRecord>,
     deadline: number,
+    candidates?: readonly CandidatePage[],
   ): Promise<Adapted> {
     const supportSize = resolved.support.length;
     const key =
@@ -120,34 +136,41 @@ export class RecommendService {
     const cached = key ? this.cache.get(key) : undefined;
     if (cached) return { state: cached, fromCache: true, supportSize };
     checkDeadline(deadline);
-    const state = await slot.batcher.submit(
-      { input: { user: resolved.user, support: resolved.support }, items: catalog },
+    // Uncached users are scored on the candidates in the same batched pass as their adaptation.
+    const { state, scores } = await slot.batcher.submit(
+      {
+        input: { user: resolved.user, support: resolved.support },
+        items: catalog,
+        ...(candidates ? { candidates: candidates.map((p) => p.encoded) } : {}),
+      },
       deadline,
     );
     if (key) this.cache.set(key, state);
-    return { state, fromCache: false, supportSize };
+    return candidates
+      ? { state, fromCache: false, supportSize, scores }
+      : { state, fromCache: false, supportSize };
   }
 
-  private async rank(
+  /** The request's candidate pages, encoded (or gathered) before adaptation so they score in its batch. */
+  private async candidatePages(
     slot: ModelSlot,
     source: CandidateSource,
-    items: ReadonlyMap<string, StoredItem>,
+    lease: CatalogLease | undefined,
+    selection: CandidateSelection | undefined,
     located: Located | undefined,
-    user: AdaptedUser,
-    k: number,
-    skipSeen: (id: string) => boolean,
-    deadline: number,
-  ): Promise<ScoredItem[]> {
+    items: ReadonlyMap<string, StoredItem>,
+  ): Promise<CandidatePage[]> {
     if (source.kind === 'allActive') {
-      const all = await this.catalog.lease(slot.model);
-      try {
-        checkDeadline(deadline);
-        return this.rankPages(slot, all.pages, user, k, skipSeen);
-      } finally {
-        all.release();
-      }
+      const all = lease as CatalogLease;
+      return all.pages.map((page) => ({
+        encoded: page.encoded,
+        rowOf: (id: string) => {
+          const at = all.find(id);
+          return at && at.page === page ? at.row : undefined;
+        },
+      }));
     }
-    checkDeadline(deadline);
+    if (selection) return [{ encoded: selection.encoded, rowOf: (id) => selection.rowOf(id) }];
     let encoded: EncodedItemSet | undefined;
     if (source.kind === 'since') encoded = this.encodeCandidates(slot, await this.newItems(source.since));
     else if (located) encoded = this.gatherExplicit(slot, located, items);
@@ -157,11 +180,8 @@ export class RecommendService {
         this.explicitCandidates(source.ids, items, 'candidates.item_ids.ids', true),
       );
     if (!encoded) return [];
-    try {
-      return this.rankPages(slot, [{ encoded }], user, k, skipSeen);
-    } finally {
-      encoded.dispose();
-    }
+    const owned = encoded;
+    return [{ encoded: owned, dispose: () => owned.dispose() }];
   }
 
   private encodeCandidates(slot: ModelSlot, candidates: StoredItem[]): EncodedItemSet | undefined {
@@ -193,23 +213,25 @@ export class RecommendService {
     }
   }
 
-  /** Scores page by page, merging each page's top k into the running top k. */
+  /**
+   * The top k over all pages (ties keep candidate order), skipping the user's seen items: their
+   * rows are looked up in the page's index instead of testing every candidate id.
+   */
   private rankPages(
     slot: ModelSlot,
-    pages: ReadonlyArray<{ encoded: EncodedItemSet }>,
-    user: AdaptedUser,
+    pages: readonly CandidatePage[],
+    scores: readonly Float32Array[],
     k: number,
-    skipSeen: (id: string) => boolean,
+    seen: ReadonlySet<string> | undefined,
   ): ScoredItem[] {
     let best: Array<Ranked & { id: string }> = [];
-    for (const { encoded } of pages) {
-      const ids = encoded.ids;
-      const scores = user.score(encoded);
-      const pageBest = topK(scores, k, (i) => skipSeen(ids[i] as string));
-      best = [...best, ...pageBest.map((r) => ({ ...r, id: ids[r.index] as string }))]
-        .sort((a, b) => b.score - a.score)
-        .slice(0, k);
-    }
+    pages.forEach((page, p) => {
+      const ids = page.encoded.ids;
+      const pageScores = scores[p] as Float32Array;
+      const pageBest = topK(pageScores, k, seen && skipRows(page, seen));
+      const merged = best.concat(pageBest.map((r) => ({ ...r, id: ids[r.index] as string })));
+      best = pages.length === 1 ? merged : merged.sort((a, b) => b.score - a.score).slice(0, k);
+    });
     return best.map((r) => this.scored(slot, r.id, r.score));
   }
 
@@ -260,6 +282,18 @@ function locate(lease: CatalogLease, ids: readonly string[]): Located {
   const unique = [...new Set(ids)];
   const found = unique.map((id) => lease.find(id));
   return { unique, found, missing: unique.filter((_, i) => !found[i]) };
+}
+
+/** A skip test for topK: the rows of `seen` items in this page. */
+function skipRows(page: CandidatePage, seen: ReadonlySet<string>): (index: number) => boolean {
+  const rows = new Set<number>();
+  if (page.rowOf) {
+    for (const id of seen) {
+      const row = page.rowOf(id);
+      if (row !== undefined) rows.add(row);
+    }
+  } else page.encoded.ids.forEach((id, row) => seen.has(id) && rows.add(row));
+  return (index) => rows.has(index);
 }
 
 function checkDeadline(deadline: number): void {
