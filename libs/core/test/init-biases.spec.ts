@@ -34,22 +34,31 @@ describe('initItemBiases', () => {
     model.dispose();
   });
 
-  it('with items, fits the content bias by ridge regression and keeps residuals in the ID biases', async () => {
+  it('with items, fits an evidence-weighted content regression and shrinks ID biases towards it', async () => {
     const model = createModel(world.spec, {
       embeddingDim: 2,
       hidden: [3],
       idEmbeddings: { itemIds: ['i0', 'i1', 'i2'], dim: 2 },
     });
-    await initItemBiases(model, tasks, { shrinkage: 2, items: world.catalog, ridge: 0.5 });
+    const ridge = 0.5;
+    await initItemBiases(model, tasks, { shrinkage: 2, items: world.catalog, ridge, evidenceCap: 1.5 });
     const w = model.params['emb.itemBias'].dataSync();
     expect(Array.from(w).some((x) => x !== 0)).toBe(true);
     const table = model.params['id.item'].dataSync();
     const items = model.encodeItems(world.items.slice(0, 3));
     const x = items.x.arraySync();
-    const expected = [(10 - 7) / 4, (1 - 3.5) / 3, (3 - 3.5) / 3];
-    x.forEach((row, k) => {
-      const content = row.reduce((s, v, i) => s + v * w[i], 0);
-      expect(content + table[(k + 1) * 3 + 2]).toBeCloseTo(expected[k], 5);
+    // Per item: deviation sum(r - 3.5), count n, regression weight min(n, 1.5), target dev / n.
+    const dev = [10 - 7, 1 - 3.5, 3 - 3.5];
+    const n = [2, 1, 1];
+    const fit = x.map((row) => row.reduce((s, v, i) => s + v * w[i], 0));
+    // Normal equations of the weighted ridge regression: sum_k weight_k x_kj (target_k - fit_k) = ridge w_j.
+    for (let j = 0; j < w.length; j++) {
+      const lhs = x.reduce((s, row, k) => s + Math.min(n[k], 1.5) * row[j] * (dev[k] / n[k] - fit[k]), 0);
+      expect(lhs).toBeCloseTo(ridge * w[j], 4);
+    }
+    // ID bias: the residual shrunk towards the content prediction.
+    x.forEach((_, k) => {
+      expect(table[(k + 1) * 3 + 2]).toBeCloseTo((dev[k] - n[k] * fit[k]) / (n[k] + 2), 5);
     });
     items.dispose();
     model.dispose();
@@ -58,6 +67,8 @@ describe('initItemBiases', () => {
   it('rejects bad options and empty data', async () => {
     const model = createModel(world.spec, { embeddingDim: 2, hidden: [3] });
     await expect(initItemBiases(model, tasks, { shrinkage: -1 })).rejects.toThrow(/options\.shrinkage/);
+    await expect(initItemBiases(model, tasks, { ridge: 0 })).rejects.toThrow(/options\.ridge/);
+    await expect(initItemBiases(model, tasks, { evidenceCap: 0 })).rejects.toThrow(/options\.evidenceCap/);
     await expect(initItemBiases(model, [])).rejects.toThrow(/tasks: contain no ratings/);
     model.dispose();
   });

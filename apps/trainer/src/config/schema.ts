@@ -26,6 +26,7 @@ const metaTrainShape = {
   metaBatchSize: z.number().int().positive(),
   epochs: z.number().int().positive(),
   pretrainEpochs: z.number().int().min(0),
+  patience: z.number().int().min(0),
 };
 
 /** Shapes without defaults, so a learner's partial override never resets what it leaves out. */
@@ -75,6 +76,11 @@ const trainSchema = z
     epochs: metaTrainShape.epochs.default(3),
     /** Plain-regression epochs before meta-training starts from the pretrained weights. */
     pretrainEpochs: metaTrainShape.pretrainEpochs.default(5),
+    /**
+     * Early stopping: meta-training stops after this many epochs without a better validation MAE
+     * and keeps the best epoch (`epochs` is then the maximum); 0: off.
+     */
+    patience: metaTrainShape.patience.default(0),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -111,6 +117,7 @@ export interface LearnerConfig {
   metaBatchSize?: number;
   epochs?: number;
   pretrainEpochs?: number;
+  patience?: number;
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }

@@ -21,6 +21,7 @@ export function learnerSettings(
     metaBatchSize: learner.metaBatchSize ?? t.metaBatchSize,
     epochs: learner.epochs ?? t.epochs,
     pretrainEpochs: learner.pretrainEpochs ?? t.pretrainEpochs,
+    patience: learner.patience ?? t.patience,
     model: { ...config.model, ...learner.model },
     adapt: { ...config.adapt, ...learner.adapt },
     tuneAdapt: config.evaluate.tuneAdapt,

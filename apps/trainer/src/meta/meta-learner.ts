@@ -6,7 +6,8 @@ import { isCancellation, CancelledError } from '../util/interrupt';
 import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
-import { learnerAdaptCandidates, tuneAdapt, type AdaptChoice } from './tune-adapt';
+import { EarlyStopping } from './early-stopping';
+import { learnerAdaptCandidates, tuneAdapt, validationMaeOf, type AdaptChoice } from './tune-adapt';
 
 export interface LearnerSettings {
   name: string;
@@ -22,6 +23,12 @@ export interface LearnerSettings {
   adapt: AdaptSection;
   /** Pick the adaptation steps and rate on the warm validation users (see tune-adapt.ts). */
   tuneAdapt: boolean;
+  /**
+   * Early stopping: after each meta-training epoch, validation MAE (configured `adapt`) is measured;
+   * training stops after this many epochs without improvement and the best epoch's weights are
+   * kept. 0: off (train `epochs` and keep the last).
+   */
+  patience: number;
 }
 
 /** A meta-learned model (MAML, FOMAML, Reptile, Meta-SGD, MeLU) in the P1 harness. */
@@ -60,6 +67,7 @@ export class MetaLearner implements EvalMethod {
             ctx.signal,
           )
         : undefined;
+    const stopper = s.patience > 0 ? new EarlyStopping(this.model, s.patience) : undefined;
     const result = await metaTrain(
       this.model,
       ctx.train,
@@ -73,11 +81,19 @@ export class MetaLearner implements EvalMethod {
         epochs: s.epochs,
         seed: ctx.seed,
         freezeItemBiases: s.model.freezeItemBiases,
+        ...(stopper && {
+          onEpochEnd: async (epoch: number) =>
+            stopper.observe(
+              epoch,
+              await validationMaeOf(this.model!, ctx.validation, ctx.items, s.adapt, ctx.signal),
+            ),
+        }),
       },
       (p) => ctx.onProgress?.({ done: p.metaBatch, total: 0, loss: p.loss }),
       ctx.signal,
     );
     if (result.aborted) throw new CancelledError('meta-training interrupted');
+    const best = stopper?.finish();
     const configured = { steps: s.adapt.steps, lr: s.adapt.lr };
     this.adaptOptions = s.tuneAdapt
       ? (
@@ -93,7 +109,7 @@ export class MetaLearner implements EvalMethod {
     return {
       lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],
       backend: backend.name,
-      tuned: { ...this.adaptOptions },
+      tuned: { ...this.adaptOptions, ...(best && { epochs: best.epoch + 1 }) },
     };
   }
 

@@ -26,11 +26,22 @@ export async function tuneAdapt(
   if (validation.length === 0) return { choice: candidates[0], mae: NaN };
   const scored: { choice: AdaptChoice; mae: number }[] = [];
   for (const choice of candidates) {
-    const preds = await predictTasks(model, validation, items, choice, 64, signal);
-    const byTask = new Map(validation.map((task, i) => [task, preds[i]]));
-    scored.push({ choice, mae: validationMae(validation, (task) => byTask.get(task)!) });
+    scored.push({ choice, mae: await validationMaeOf(model, validation, items, choice, signal) });
   }
   return pickBest(scored, (s) => s.mae);
+}
+
+/** Query MAE on the validation tasks after adapting with `choice`. */
+export async function validationMaeOf(
+  model: RecommenderModel,
+  validation: readonly Task[],
+  items: ItemCatalog,
+  choice: AdaptChoice,
+  signal?: AbortSignal,
+): Promise<number> {
+  const preds = await predictTasks(model, validation, items, choice, 64, signal);
+  const byTask = new Map(validation.map((task, i) => [task, preds[i]]));
+  return validationMae(validation, (task) => byTask.get(task)!);
 }
 
 /** The configured settings first, then the grid (without repeating the configured one). */

@@ -7,16 +7,20 @@ import type { TaskSource } from './train';
 
 /** Options of {@link initItemBiases}. */
 export interface InitBiasOptions {
-  /** Pseudo-count pulling rarely rated items' biases towards 0 (default 5). */
+  /** Pseudo-count pulling rarely rated items' biases towards their prior (default 5). */
   shrinkage?: number;
   /**
    * Item features: when given, the item content bias (`emb.itemBias`) is set to a ridge regression
-   * of the item biases on the item features (the "genre regression" for unseen items), and ID
-   * biases hold the remaining residual.
+   * of the items' mean deviations on the item features (the "genre regression" for unseen items),
+   * each item weighted by its rating count (capped at `evidenceCap`), and an item's ID bias is its
+   * residual shrunk towards that content prediction, (sum(r - mean) - n * content) / (n + shrinkage).
+   * Without items the prior is 0: ID bias = sum(r - mean) / (n + shrinkage).
    */
   items?: ItemCatalog;
-  /** Ridge penalty of that regression (default 1). */
+  /** Ridge penalty of that regression (default 5). */
   ridge?: number;
+  /** Cap on an item's weight in the regression, so blockbusters do not dominate it (default 50). */
+  evidenceCap?: number;
 }
 
 /** Solves the symmetric positive definite system A x = b (Gaussian elimination, partial pivoting). */
@@ -57,6 +61,11 @@ export async function initItemBiases(
   if (!(Number.isFinite(shrinkage) && shrinkage >= 0)) {
     throw new ValidationError('options.shrinkage', 'must be a finite number >= 0');
   }
+  const ridge = options.ridge ?? 5;
+  const cap = options.evidenceCap ?? 50;
+  if (!(Number.isFinite(ridge) && ridge > 0))
+    throw new ValidationError('options.ridge', 'must be a number > 0');
+  if (!(cap > 0)) throw new ValidationError('options.evidenceCap', 'must be a number > 0');
   const src = typeof tasks === 'function' ? tasks() : tasks;
   const sums = new Map<string, [number, number]>();
   let total = 0;
@@ -78,9 +87,15 @@ export async function initItemBiases(
   const mean = model.config.task === 'rating' ? total / count : 0;
   model.globalMean = mean;
   model.meanFitted = true;
+  const deviations = new Map<string, [number, number]>();
+  for (const [id, [sum, n]] of sums) deviations.set(id, [sum - n * mean, n]);
+  const content = options.items
+    ? fitContentBias(model, deviations, options.items, ridge, cap)
+    : new Map<string, number>();
   const biases = new Map<string, number>();
-  for (const [id, [sum, n]] of sums) biases.set(id, (sum - n * mean) / (n + shrinkage));
-  if (options.items) fitContentBias(model, biases, options.items, options.ridge ?? 1);
+  for (const [id, [dev, n]] of deviations) {
+    biases.set(id, (dev - n * (content.get(id) ?? 0)) / (n + shrinkage));
+  }
   let items = 0;
   if (model.layout.idDim > 0) {
     const table = model.params['id.item'];
@@ -99,15 +114,16 @@ export async function initItemBiases(
 }
 
 /**
- * Ridge regression of item biases on item feature rows into `emb.itemBias`; `biases` is replaced
- * by the residuals (what the content cannot explain), which the ID biases then hold.
+ * Weighted ridge regression of the items' mean deviations on their feature rows into
+ * `emb.itemBias` (weight min(n, cap)); returns each rated item's content prediction.
  */
 function fitContentBias(
   model: RecommenderModel,
-  biases: Map<string, number>,
+  deviations: Map<string, [number, number]>,
   items: ItemCatalog,
   ridge: number,
-): void {
+  cap: number,
+): Map<string, number> {
   const d = model.spec.item.width;
   const a = Array.from({ length: d }, (_, i) => {
     const row = new Float64Array(d);
@@ -116,24 +132,28 @@ function fitContentBias(
   });
   const rhs = new Float64Array(d);
   const rows = new Map<string, Float32Array>();
-  for (const [id, b] of biases) {
+  for (const [id, [dev, n]] of deviations) {
     const item = items.get(id);
     if (!item) continue;
     const x = new Float32Array(d);
     encodeInto(model.spec.item, item.features ?? {}, x, 0, model.encodeStats);
     rows.set(id, x);
+    const weight = Math.min(n, cap);
+    const target = dev / n;
     for (let i = 0; i < d; i++) {
       if (x[i] === 0) continue;
-      rhs[i] += x[i] * b;
-      for (let j = 0; j < d; j++) a[i][j] += x[i] * x[j];
+      rhs[i] += weight * x[i] * target;
+      for (let j = 0; j < d; j++) a[i][j] += weight * x[i] * x[j];
     }
   }
   const w = solve(a, rhs);
   model.params['emb.itemBias'].assign(tf.tensor2d(Float32Array.from(w), [d, 1]));
+  model.touch();
+  const fitted = new Map<string, number>();
   for (const [id, x] of rows) {
     let fit = 0;
     for (let i = 0; i < d; i++) fit += x[i] * w[i];
-    biases.set(id, biases.get(id)! - fit);
+    fitted.set(id, fit);
   }
-  model.touch();
+  return fitted;
 }

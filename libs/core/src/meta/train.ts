@@ -27,6 +27,11 @@ export interface MetaTrainOptions {
    * {@link initItemBiases}: the network then only learns what the biases do not explain. Default false.
    */
   freezeItemBiases?: boolean;
+  /**
+   * Awaited after every epoch with its number (0-based) and mean query loss; returning `'stop'`
+   * ends training there (early stopping, e.g. on validation users).
+   */
+  onEpochEnd?: (epoch: number, loss: number) => 'stop' | void | Promise<'stop' | void>;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: MetaTrainOptions = {
@@ -65,6 +70,8 @@ export interface TrainResult {
   skipped: number;
   /** True when stopped by the AbortSignal (the model holds the last completed meta-batch's update). */
   aborted: boolean;
+  /** True when `onEpochEnd` asked to stop before the last epoch. */
+  stoppedEarly: boolean;
 }
 
 /**
@@ -158,6 +165,7 @@ export async function metaTrain(
     metaBatches: 0,
     skipped: 0,
     aborted: false,
+    stoppedEarly: false,
   };
   let seen = 0;
 
@@ -251,6 +259,13 @@ export async function metaTrain(
       const epochLosses = result.lossHistory.slice(lossStart);
       if (epochLosses.length)
         result.epochLoss.push(epochLosses.reduce((a, b) => a + b, 0) / epochLosses.length);
+      if (!result.aborted && o.onEpochEnd) {
+        const epochLoss = result.epochLoss[result.epochLoss.length - 1] ?? NaN;
+        if ((await o.onEpochEnd(epoch, epochLoss)) === 'stop') {
+          result.stoppedEarly = true;
+          break;
+        }
+      }
     }
   } finally {
     optimizer.dispose();

@@ -11,6 +11,13 @@ import { initialValues, paramShapes, type Params } from './params';
 
 let nextUid = 1;
 
+/** Trained values of a model, see {@link RecommenderModel.snapshot}. */
+export interface ModelSnapshot {
+  params: Map<string, Float32Array>;
+  innerLrs: Map<string, Float32Array> | null;
+  globalMean: number;
+}
+
 /** How a model was trained (stored in artifacts). */
 export interface TrainingInfo {
   algorithm: string;
@@ -123,6 +130,40 @@ export class RecommenderModel {
         throw new ValidationError(`items[${i}].id`, 'is required');
     });
     return EncodedItems.encode(this, items);
+  }
+
+  /**
+   * A copy of every trained value (global parameters, Meta-SGD rates, global mean) in plain
+   * arrays, for {@link RecommenderModel.restore}: e.g. keeping the best epoch for early stopping.
+   */
+  snapshot(): ModelSnapshot {
+    const copy = (vars: Record<string, tf.Variable>) =>
+      new Map(Object.entries(vars).map(([n, v]) => [n, v.dataSync().slice() as Float32Array]));
+    return {
+      params: copy(this.params),
+      innerLrs: this.innerLrs ? copy(this.innerLrs) : null,
+      globalMean: this.globalMean,
+    };
+  }
+
+  /** Puts back the values of a {@link snapshot} taken from this model. */
+  restore(s: ModelSnapshot): void {
+    const put = (vars: Record<string, tf.Variable>, values: Map<string, Float32Array>) => {
+      for (const [n, v] of Object.entries(vars)) {
+        const data = values.get(n);
+        if (!data || data.length !== v.size)
+          throw new ValidationError(`snapshot.${n}`, 'does not match the model');
+        v.assign(tf.tensor(data, v.shape));
+      }
+    };
+    put(this.params, s.params);
+    if (this.innerLrs) {
+      if (!s.innerLrs)
+        throw new ValidationError('snapshot.innerLrs', 'missing (the model has Meta-SGD rates)');
+      put(this.innerLrs, s.innerLrs);
+    }
+    this.globalMean = s.globalMean;
+    this.touch();
   }
 
   /** Marks the parameters as changed. */
