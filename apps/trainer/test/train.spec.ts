@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openFeatureStore } from '@warmstart/feature-store';
+import pino from 'pino';
 import { buildCli } from '../src/cli';
 import { trainCommand } from '../src/commands/train';
 import { createLogger } from '../src/util/logger';
@@ -72,6 +73,37 @@ describe('train', () => {
     } finally {
       await s.close();
     }
+  });
+
+  it('with train.patience keeps the epoch with the best validation MAE', async () => {
+    const es = join(dir, 'early.yaml');
+    writeFileSync(
+      es,
+      [
+        'model: { embeddingDim: 4, hidden: [8] }',
+        // A large outer rate makes later epochs worse on validation, so stopping has work to do.
+        'train: { epochs: 4, patience: 1, pretrainEpochs: 0, outerLr: 0.05, metaBatchSize: 16, innerSteps: 1, maxRatings: 30 }',
+      ].join('\n'),
+    );
+    const records: { msg: string; epoch?: number; validationMae?: number }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) });
+    const lines: string[] = [];
+    await trainCommand(
+      { ...store, config: es, promote: false },
+      { out: (l: string) => lines.push(l), logger, progress: silentProgress },
+    );
+    const epochs = records.filter((r) => r.msg === 'epoch validated');
+    expect(epochs.length).toBeGreaterThanOrEqual(1);
+    expect(epochs.length).toBeLessThanOrEqual(4);
+    const best = Math.min(...epochs.map((r) => r.validationMae!));
+    const kept = records.find((r) => r.msg === 'kept the best epoch')!;
+    expect(kept.validationMae).toBe(best);
+    // Stopped one epoch after the best one, unless the last epoch was the best.
+    const bestEpoch = epochs.findIndex((r) => r.validationMae === best) + 1;
+    expect(epochs.length).toBe(Math.min(4, bestEpoch + 1));
+    // The registered model's validation MAE is the kept epoch's (same adaptation, same users).
+    const mae = Number(/validation MAE (\S+)/.exec(lines.join('\n'))![1]);
+    expect(mae).toBeCloseTo(best, 4);
   });
 
   it('marks an interrupted run cancelled and leaves no artifact and the promoted model untouched', async () => {

@@ -9,7 +9,9 @@ import { readSnapshot } from '../data/from-store';
 import { withStore } from '../data/store';
 import { itemCatalog } from '../data/types';
 import { buildModel, initBiases } from '../meta/build-model';
+import { EarlyStopping } from '../meta/early-stopping';
 import { pretrain } from '../meta/pretrain';
+import { validationMaeOf } from '../meta/tune-adapt';
 import { withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { trainingTasks } from '../train/tasks';
@@ -180,6 +182,10 @@ async function trainRun(
   const cpDir = checkpointDir(artifacts, runId);
   try {
     const perEpoch = Math.ceil(train.length / t.metaBatchSize);
+    // Early stopping (train.patience) keeps the epoch with the best validation MAE; after --resume
+    // it starts afresh from the resumed epoch.
+    const stopper =
+      t.patience > 0 && validation.length > 0 ? new EarlyStopping(model, t.patience) : undefined;
     const bar = ctx.progress.start('meta-train', (t.epochs - firstEpoch) * perEpoch);
     try {
       for (let epoch = firstEpoch; epoch < t.epochs; epoch++) {
@@ -205,6 +211,11 @@ async function trainRun(
         );
         lossHistory.push(...result.lossHistory);
         if (result.aborted) throw new CancelledError('training interrupted');
+        if (stopper) {
+          const mae = await validationMaeOf(model, validation, items, adaptOf(config, model), signal);
+          ctx.logger.info({ epoch: epoch + 1, validationMae: mae }, 'epoch validated');
+          if (stopper.observe(epoch, mae) === 'stop') break;
+        }
         if ((epoch + 1) % t.checkpointEvery === 0 && epoch + 1 < t.epochs) {
           await writeCheckpoint(model, cpDir, epoch + 1, runId);
           await store.runs.heartbeat(runId, cpDir);
@@ -213,11 +224,10 @@ async function trainRun(
     } finally {
       bar.stop();
     }
+    const best = stopper?.finish();
+    if (best) ctx.logger.info({ epoch: best.epoch + 1, validationMae: best.score }, 'kept the best epoch');
     // The artifact carries the adaptation validated here, so serving adapts the same way.
-    model.adaptDefaults = {
-      steps: config.adapt.steps ?? model.adaptDefaults.steps,
-      lr: config.adapt.lr ?? model.adaptDefaults.lr,
-    };
+    model.adaptDefaults = adaptOf(config, model);
     const adapt = { steps: model.adaptDefaults.steps, lr: model.adaptDefaults.lr };
     const metrics = await validationMetrics(model, validation, items, adapt, signal);
     ctx.logger.info({ validation: metrics }, 'validation metrics');
@@ -259,4 +269,12 @@ async function trainRun(
   } finally {
     model.dispose();
   }
+}
+
+/** The configured adaptation (also the serving default written into the artifact). */
+function adaptOf(config: TrainerConfig, model: RecommenderModel): { steps: number; lr: number } {
+  return {
+    steps: config.adapt.steps ?? model.adaptDefaults.steps,
+    lr: config.adapt.lr ?? model.adaptDefaults.lr,
+  };
 }
