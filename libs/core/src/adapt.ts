@@ -3,7 +3,7 @@ import { ValidationError } from './errors';
 import { buildRatedSet, disposeRatedSet } from './model/batch';
 import { innerLoop, inputsFor } from './model/inner';
 import type { EncodedItems, RecommenderModel } from './model/model';
-import { forward, headOutput, trunk, userFirstLayer } from './model/network';
+import { forward, trunk, userFirstLayer } from './model/network';
 import type { Params } from './model/params';
 import type { ItemCatalog, Rating, UserRecord } from './types';
 
@@ -157,7 +157,7 @@ export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedIt
  *
  * With a shared trunk and precomputed first-layer halves (ANIL), the trunk runs once per
  * distinct first-layer user half (users with the same features share it: the trunk does not
- * depend on the support set) and the adapted heads of that group are one broadcast batched
+ * depend on the support set) and the adapted heads of that group are one [N, H] x [H, G]
  * matMul. Other configurations score the users one by one.
  */
 export function scoreBatch(
@@ -195,40 +195,53 @@ export function scoreBatch(
     if (g) g.push(j);
     else groups.set(key, [j]);
   });
-  // The local (head) parameters are small: their rows are gathered on the host, which is far
-  // cheaper than the wasm backend's Gather kernel.
-  const locals = Object.entries(adapted.local).map(
-    ([name, t]) => [name, t, t.dataSync() as Float32Array, t.size / t.shape[0]] as const,
-  );
+  // The head parameters (out.w [B, H, 1] or [H, 1], out.b [B, 1] or [1]) are small: read once.
+  const global = model.globals();
+  const head = (name: string) => {
+    const t = adapted.local[name] ?? global[name];
+    return { values: t.dataSync() as Float32Array, perUser: name in adapted.local };
+  };
+  const w = head('out.w');
+  const b = head('out.b');
+  const h = model.layout.hidden[model.layout.hidden.length - 1];
   const [lo, hi] = model.config.ratingRange;
   for (const members of groups.values()) {
-    const users = members.map((j) => userIndices[j]);
+    const g = members.length;
+    // The group's heads as the columns of one [H, G] matrix and a [G] bias.
+    const wCols = new Float32Array(h * g);
+    const bias = new Float32Array(g);
+    members.forEach((j, c) => {
+      const u = userIndices[j];
+      const wAt = w.perUser ? u * h : 0;
+      for (let r = 0; r < h; r++) wCols[r * g + c] = w.values[wAt + r];
+      bias[c] = b.values[b.perUser ? u : 0];
+    });
+    const u0 = userIndices[members[0]];
     const pred = tf.tidy(() => {
-      const p: Params = model.globals();
-      for (const [name, t, values, width] of locals) {
-        const rows = new Float32Array(users.length * width);
-        users.forEach((u, g) => rows.set(values.subarray(u * width, (u + 1) * width), g * width));
-        p[name] = tf.tensor(rows, [users.length, ...t.shape.slice(1)]);
-      }
       const { features, offset } = trunk(
         model.layout,
-        p,
+        global,
         {
-          userX: tf.slice(adapted.userX, [users[0], 0, 0], [1, 1, -1]),
+          userX: tf.slice(adapted.userX, [u0, 0, 0], [1, 1, -1]),
           itemX: tf.expandDims(items.x, 0) as tf.Tensor3D,
           itemPre0: items.pre0!,
-          userPre0: tf.slice(userPre0, [users[0], 0, 0], [1, 1, -1]),
+          userPre0: tf.slice(userPre0, [u0, 0, 0], [1, 1, -1]),
           offset: items.offset!,
         },
         model.globalMean,
       );
-      // [1, N, H] features with [G, H, 1] heads: a broadcast batched matMul -> [G, N].
-      const raw = headOutput(p, features, offset);
+      // headOutput's features @ out.w + out.b + offset for the G heads at once: one plain
+      // [N, H] x [H, G] matMul (a broadcast batched matMul is several times slower on wasm).
+      const z = tf.matMul(tf.reshape(features, [n, h]), tf.tensor2d(wCols, [h, g]));
+      const raw = tf.add(tf.add(z, tf.reshape(offset, [n, 1])), tf.tensor1d(bias));
       return model.config.task === 'rating' ? tf.clipByValue(raw, lo, hi) : tf.sigmoid(raw);
     });
-    const values = pred.dataSync() as Float32Array;
+    const values = pred.dataSync() as Float32Array; // [N, G]
     pred.dispose();
-    members.forEach((j, g) => out.set(values.subarray(g * n, (g + 1) * n), j * n));
+    members.forEach((j, c) => {
+      const row = j * n;
+      for (let i = 0; i < n; i++) out[row + i] = values[i * g + c];
+    });
   }
   return out;
 }
