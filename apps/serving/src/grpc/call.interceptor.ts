@@ -45,6 +45,10 @@ export class CallInterceptor implements NestInterceptor {
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.deps.metrics.observeCall(method, codeName(code), seconds);
+      const level =
+        code === status.OK ? 'info' : code === status.INTERNAL || code === status.UNKNOWN ? 'error' : 'warn';
+      // The line is only built when its level is logged (the benchmark runs at warn).
+      if (!this.deps.log.isLevelEnabled(level)) return;
       const model = (reply as { model?: { modelId: string; version: number } } | undefined)?.model;
       const line = {
         method,
@@ -53,9 +57,7 @@ export class CallInterceptor implements NestInterceptor {
         model: model ? `${model.modelId}@${model.version}` : this.modelLabel(),
         ...(message ? { error: message } : {}),
       };
-      if (code === status.OK) this.deps.log.info(line, 'rpc');
-      else if (code === status.INTERNAL || code === status.UNKNOWN) this.deps.log.error(line, 'rpc');
-      else this.deps.log.warn(line, 'rpc');
+      this.deps.log[level](line, 'rpc');
     };
     try {
       this.deps.auth.check(metadata);

@@ -133,11 +133,32 @@ export class CandidateSelection {
   }
 }
 
+interface Gathered {
+  ids: readonly string[];
+  selection: Shared<CandidateSelection>;
+}
+
+/** Length and FNV-1a hash of an id list (ids separated, so ["ab"] and ["a", "b"] differ). */
+function fingerprint(ids: readonly string[]): string {
+  let h = 0x811c9dc5;
+  for (const id of ids) {
+    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xffff, 0x01000193);
+  }
+  return `${ids.length}:${h >>> 0}`;
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 class EncodedPages {
   /** Item id -> page and row, built once per encoding. */
   readonly index = new Map<string, { page: CatalogPage; row: number }>();
-  /** Gathered explicit candidate lists by their ids (JSON: unambiguous for any id). */
-  private readonly selections: LRUCache<string, Shared<CandidateSelection>> | undefined;
+  /** Gathered explicit candidate lists by a fingerprint of their ids (the ids are compared on a hit). */
+  private readonly selections: LRUCache<string, Gathered> | undefined;
 
   constructor(
     private readonly model: ServingModel,
@@ -147,19 +168,19 @@ class EncodedPages {
     for (const page of pages) page.items.forEach((item, row) => this.index.set(item.id, { page, row }));
     this.selections =
       maxRows > 0
-        ? new LRUCache<string, Shared<CandidateSelection>>({
+        ? new LRUCache<string, Gathered>({
             maxSize: maxRows,
-            sizeCalculation: (s) => Math.max(1, s.value.encoded.ids.length),
+            sizeCalculation: (g) => Math.max(1, g.selection.value.encoded.ids.length),
             // Requests still scoring with an evicted list hold their own reference.
-            dispose: (s) => s.release(),
+            dispose: (g) => g.selection.release(),
           })
         : undefined;
   }
 
   selection(ids: readonly string[]): Shared<CandidateSelection> | undefined {
-    const key = this.selections ? JSON.stringify(ids) : undefined;
+    const key = this.selections ? fingerprint(ids) : undefined;
     const cached = key !== undefined ? this.selections?.get(key) : undefined;
-    if (cached) return cached.retain();
+    if (cached && sameIds(cached.ids, ids)) return cached.selection.retain();
     const picks: ItemPick[] = [];
     const seen = new Set<string>();
     for (const id of ids) {
@@ -172,7 +193,8 @@ class EncodedPages {
     if (picks.length === 0) return undefined;
     const made = new Shared(new CandidateSelection(this.model.selectItems(picks)));
     if (key === undefined || !this.selections) return made;
-    this.selections.set(key, made.retain());
+    // A fingerprint collision replaces the other list (the cache releases it).
+    this.selections.set(key, { ids: ids.slice(), selection: made.retain() });
     // A list larger than the whole bound is not stored (and not disposed by the cache).
     if (!this.selections.has(key)) made.release();
     return made;

@@ -67,7 +67,9 @@ export class RecommendService {
         try {
           checkDeadline(deadline);
           const skipSeen = !req.includeSeen && resolved.seen.size > 0 ? resolved.seen : undefined;
-          const scores = adapted.scores ?? pages.map((p) => adapted.state.value.score(p.encoded));
+          // A cached user is scored alone (still core's batched path: one plain matMul for the head).
+          const scores =
+            adapted.scores ?? pages.map((p) => slot.model.scoreMany([adapted.state.value], p.encoded)[0]!);
           return {
             items: this.rankPages(slot, pages, scores, req.k, skipSeen),
             model: { ...slot.ref },

@@ -2,6 +2,7 @@ import type { RecommendRequest, ScoreRequest, UserContext } from '@warmstart/con
 import { InvalidArgument } from '../grpc/errors';
 import type { FeatureRecord, Rating } from '../ports/types';
 import {
+  MAX_ID_LENGTH,
   checkListSize,
   optionalTimestamp,
   requireFinite,
@@ -56,9 +57,16 @@ export function parseUserContext(user: UserContext | undefined, limits: Recommen
   return parsed;
 }
 
-function parseIdList(ids: readonly string[], max: number, field: string): string[] {
+/** Validates every id; returns the decoded list itself (no copy: candidate lists are long). */
+function parseIdList(ids: string[], max: number, field: string): string[] {
   checkListSize(ids, max, field, 1);
-  return ids.map((id, i) => requireId(id, `${field}[${i}]`));
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as string;
+    // The field path is only built for a bad id.
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH)
+      requireId(id, `${field}[${i}]`);
+  }
+  return ids;
 }
 
 export function parseRecommend(req: RecommendRequest, limits: RecommendLimits): ParsedRecommend {
