@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +18,9 @@ const SERVER = path.join(REPO, 'apps/serving/dist/main.js');
 const SUPPORT = 20;
 const CANDIDATES = 1000;
 const K = 10;
+/** Open-loop measurement: this many concurrent callers together offer OPEN_RATE uncached Recommend/s. */
+const OPEN_CALLERS = 64;
+const OPEN_RATE = 500;
 
 const DECL = {
   user: [
@@ -104,18 +107,37 @@ export async function run(log: FigureLog, options: Record<string, string | boole
             ['uncached', uncachedReq],
           ] as const) {
             await drive(clients, n, Math.min(50, n * 5), req); // warm-up
+            const cpu = cpuMeter(server.pid);
             const r = await drive(clients, n, Infinity, req, seconds * 1000);
+            const used = cpu.stop(r.ok + r.failed);
             const tag = `recommend ${algorithm} ${mode} batching=${batching ? 'on' : 'off'} callers=${n}`;
             through[`${mode}/${batching}/${n}`] = log.add(
               `${tag} throughput`,
               r.rps,
               'req/s',
-              `${r.ok} ok, ${r.failed} failed`,
+              `closed loop, ${r.ok} ok, ${r.failed} failed`,
             );
             log.add(`${tag} p50`, r.p50, 'ms');
             log.add(`${tag} p99`, r.p99, 'ms');
+            logCpu(log, tag, used);
           }
         }
+        // Open loop: a fixed offered rate, latency from each request's scheduled send time, so a
+        // slow server cannot slow the load down and hide its queueing (no coordinated omission).
+        const tag = `recommend ${algorithm} uncached batching=${batching ? 'on' : 'off'} open-loop ${OPEN_RATE}/s callers=${OPEN_CALLERS}`;
+        const cpu = cpuMeter(server.pid);
+        const o = await driveOpen(clients, OPEN_CALLERS, OPEN_RATE, seconds * 1000, uncachedReq);
+        const used = cpu.stop(o.ok + o.failed);
+        log.add(
+          `${tag} achieved`,
+          o.achieved,
+          'req/s',
+          `offered ${OPEN_RATE}/s for ${seconds} s: ${o.ok} ok, ${o.failed} failed, ${o.unsent} not sent`,
+        );
+        log.add(`${tag} p50`, o.p50, 'ms', 'from the scheduled send time');
+        log.add(`${tag} p99`, o.p99, 'ms', 'from the scheduled send time');
+        log.add(`${tag} failed`, o.failed, 'requests');
+        logCpu(log, tag, used);
         for (const c of clients) c.close();
       } finally {
         await server.stop();
@@ -234,6 +256,7 @@ async function startServer(database: string, artifacts: string, batching: boolea
   }
   return {
     address,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -257,6 +280,116 @@ function wireRequests(request: (i: number) => RecommendRequest): (i: number) => 
       memo.set(key, buf);
     }
     return buf;
+  };
+}
+
+/** Process CPU time (user + system, ms) of a pid from /proc (Linux; undefined elsewhere). */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (USER_HZ = 100 on Linux)
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU used while a measurement runs: the server process (per request: robust to other load on
+ * the machine) and this bench client (it shares the cores with the server).
+ */
+function cpuMeter(serverPid: number | undefined) {
+  const server0 = processCpuMs(serverPid);
+  const client0 = process.cpuUsage();
+  const t0 = performance.now();
+  return {
+    stop(requests: number) {
+      const wall = performance.now() - t0;
+      const c = process.cpuUsage(client0);
+      const server1 = processCpuMs(serverPid);
+      return {
+        clientPct: ((c.user + c.system) / 1000 / wall) * 100,
+        serverPct:
+          server0 !== undefined && server1 !== undefined ? ((server1 - server0) / wall) * 100 : undefined,
+        serverMsPerRequest:
+          server0 !== undefined && server1 !== undefined && requests > 0
+            ? (server1 - server0) / requests
+            : undefined,
+      };
+    },
+  };
+}
+
+function logCpu(log: FigureLog, tag: string, used: ReturnType<ReturnType<typeof cpuMeter>['stop']>): void {
+  if (used.serverMsPerRequest !== undefined)
+    log.add(
+      `${tag} server cpu`,
+      used.serverMsPerRequest,
+      'ms/req',
+      `server process ${used.serverPct?.toFixed(0)}% of one core`,
+    );
+  log.add(`${tag} client cpu`, used.clientPct, '% of one core', 'the bench client shares the cores');
+}
+
+/**
+ * Open loop: request i is due at start + i / rate; `callers` concurrent callers take the next
+ * due request, wait for its time (or send at once when behind schedule) and record latency from
+ * the due time, so queueing in the server shows up in the latency instead of lowering the load.
+ * Requests not sent by the end of the window (callers all busy) are counted as `unsent`.
+ */
+async function driveOpen(
+  clients: InstanceType<typeof RecommenderServiceClient>[],
+  callers: number,
+  rate: number,
+  ms: number,
+  request: (i: number) => RecommendRequest,
+) {
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const total = Math.floor((rate * ms) / 1000);
+  const wire = wireRequests(request);
+  const { path: method, responseDeserialize } = RecommenderServiceService.recommend;
+  const started = performance.now();
+  const loop = async (c: number) => {
+    const client = clients[c % clients.length] as InstanceType<typeof RecommenderServiceClient>;
+    for (;;) {
+      const i = next++;
+      if (i >= total) return;
+      const due = started + (i * 1000) / rate;
+      // Far behind schedule (callers could not keep up): stop; the rest is reported as not sent.
+      if (performance.now() - started >= ms + 1000) {
+        next = total;
+        return;
+      }
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const ok = await new Promise<boolean>((resolve) =>
+        client.makeUnaryRequest(
+          method,
+          (b: Buffer) => b,
+          responseDeserialize,
+          wire(i),
+          (err) => resolve(err === null),
+        ),
+      );
+      if (ok) latencies.push(performance.now() - due);
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, (_, c) => loop(c)));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return {
+    achieved: latencies.length / elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    ok: latencies.length,
+    failed,
+    unsent: total - latencies.length - failed,
   };
 }
 
