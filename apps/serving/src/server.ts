@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { Server } from '@grpc/grpc-js';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
-import { PROTO_PACKAGE, packageDefinition } from '@warmstart/contracts';
+import { PROTO_PACKAGE } from '@warmstart/contracts';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AdaptedCache } from './cache/adapted-cache';
@@ -10,6 +10,7 @@ import type { ServingConfig } from './config/config';
 import { BearerAuth } from './grpc/auth';
 import { CallInterceptor } from './grpc/call.interceptor';
 import { serverCredentials } from './grpc/credentials';
+import { RecommendRequestDecoder, servingPackageDefinition } from './grpc/recommend-decoding';
 import { addReflection } from './grpc/reflection';
 import { WarmstartGrpcServer } from './grpc/warmstart-grpc-server';
 import { HealthState } from './health/health';
@@ -84,7 +85,10 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
       url: `${config.host}:${config.port}`,
       package: PROTO_PACKAGE,
       // ts-proto codecs, not proto-loader: controllers receive the generated TypeScript shapes.
-      packageDefinition,
+      // Recommend's decoder remembers recently seen candidate lists (bounded by bytes).
+      packageDefinition: servingPackageDefinition(
+        new RecommendRequestDecoder(config.candidateDecodeCacheBytes),
+      ),
       credentials: serverCredentials(config),
       maxReceiveMessageLength: config.maxMessageBytes,
       maxSendMessageLength: config.maxMessageBytes,

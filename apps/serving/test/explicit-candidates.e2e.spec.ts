@@ -73,6 +73,50 @@ describe.each([
     for (const it of res.items) expect(it.score).toBeCloseTo(expected.get(it.itemId) as number, 5);
   });
 
+  it('scores concurrent users of one micro-batch on a repeated list like Score, and follows item writes', async () => {
+    const list = ['i4', 'i9', 'i17', 'i22', 'i31', 'i36', 'i9'];
+    const users = [0, 1, 2, 3, 4].map((u) => ({
+      userId: '',
+      features: {},
+      support: [
+        { itemId: `i${u}`, value: 1 + u },
+        { itemId: `i${u + 10}`, value: 5 - u },
+      ],
+    }));
+    const check = async () => {
+      // Sent together: adapted and scored in one batch, the list gathered once and then cached.
+      const recs = await Promise.all(
+        users.map((user) => rec(h, { user, candidates: ids(list), k: 10, includeSeen: true })),
+      );
+      for (const [i, user] of users.entries()) {
+        const scored = await call<unknown, ScoreResponse>(h.recommender, h.recommender.score as never, {
+          user,
+          itemIds: list,
+        });
+        const expected = new Map(scored.items.map((it) => [it.itemId, it.score]));
+        const got = recs[i] as RecommendResponse;
+        expect(got.items.map((it) => it.itemId).sort()).toEqual([...new Set(list)].sort());
+        for (const it of got.items) expect(it.score).toBeCloseTo(expected.get(it.itemId) as number, 5);
+      }
+      return recs;
+    };
+    await check();
+    // New features for a listed item: the cached gathered list must not be served any more.
+    await call(h.featureStore, h.featureStore.upsertItems as never, {
+      items: [
+        {
+          id: 'i17',
+          features: {
+            genres: { kind: { $case: 'multiCategorical', value: { values: ['horror', 'drama'] } } },
+          },
+          availableAt: toTimestamp(new Date()),
+          status: 1,
+        },
+      ],
+    });
+    await check();
+  });
+
   it('includes an upserted item on the very next call and drops it once retired', async () => {
     const user = { userId: '', features: {}, support: [{ itemId: 'i2', value: 5 }] };
     await rec(h, { user, candidates: ids(['i1', 'i2']) }); // the catalog is now loaded and encoded

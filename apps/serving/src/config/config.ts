@@ -29,6 +29,8 @@ export const ServingConfigSchema = z
     cacheSize: int(0).default(10_000),
     /** Rows of gathered explicit candidate lists kept per catalog encoding (LRU); 0 disables it. */
     candidateCacheRows: int(0).default(50_000),
+    /** Bytes of recently seen encoded candidate lists whose decoding is reused; 0 disables it. */
+    candidateDecodeCacheBytes: int(0).default(8 * 1024 * 1024),
     /** Recent stored interactions used as the support set. */
     supportLimit: int(1, 10_000).default(50),
     /** Recent stored interactions excluded from results as "already seen". */
@@ -81,6 +83,11 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
     'candidateCacheRows',
     'WARMSTART_CANDIDATE_CACHE_ROWS',
     'rows of gathered explicit candidate lists kept (0 = off)',
+  ],
+  [
+    'candidateDecodeCacheBytes',
+    'WARMSTART_CANDIDATE_DECODE_CACHE_BYTES',
+    'bytes of recently seen candidate lists whose decoding is reused (0 = off)',
   ],
   ['supportLimit', 'WARMSTART_SUPPORT_LIMIT', 'recent interactions used as support set'],
   ['seenLimit', 'WARMSTART_SEEN_LIMIT', 'recent interactions excluded as seen'],

@@ -159,6 +159,8 @@ class EncodedPages {
   readonly index = new Map<string, { page: CatalogPage; row: number }>();
   /** Gathered explicit candidate lists by a fingerprint of their ids (the ids are compared on a hit). */
   private readonly selections: LRUCache<string, Gathered> | undefined;
+  /** Fingerprints of frozen (shared, see RecommendRequestDecoder) id lists already seen. */
+  private readonly keys = new WeakMap<readonly string[], string>();
 
   constructor(
     private readonly model: ServingModel,
@@ -178,9 +180,14 @@ class EncodedPages {
   }
 
   selection(ids: readonly string[]): Shared<CandidateSelection> | undefined {
-    const key = this.selections ? fingerprint(ids) : undefined;
+    // A list decoded from bytes seen before is the same (frozen) array: its key is remembered.
+    const known = this.keys.get(ids);
+    const key = this.selections ? (known ?? fingerprint(ids)) : undefined;
     const cached = key !== undefined ? this.selections?.get(key) : undefined;
-    if (cached && sameIds(cached.ids, ids)) return cached.selection.retain();
+    if (cached && (cached.ids === ids || sameIds(cached.ids, ids))) {
+      if (known === undefined && Object.isFrozen(ids)) this.keys.set(ids, key as string);
+      return cached.selection.retain();
+    }
     const picks: ItemPick[] = [];
     const seen = new Set<string>();
     for (const id of ids) {
@@ -194,7 +201,9 @@ class EncodedPages {
     const made = new Shared(new CandidateSelection(this.model.selectItems(picks)));
     if (key === undefined || !this.selections) return made;
     // A fingerprint collision replaces the other list (the cache releases it).
-    this.selections.set(key, { ids: ids.slice(), selection: made.retain() });
+    const frozen = Object.isFrozen(ids);
+    if (frozen) this.keys.set(ids, key);
+    this.selections.set(key, { ids: frozen ? ids : ids.slice(), selection: made.retain() });
     // A list larger than the whole bound is not stored (and not disposed by the cache).
     if (!this.selections.has(key)) made.release();
     return made;

@@ -1,0 +1,131 @@
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import {
+  Candidates,
+  RecommendRequest,
+  RecommenderServiceService,
+  SERVICE_NAMES,
+  packageDefinition,
+} from '@warmstart/contracts';
+import { LRUCache } from 'lru-cache';
+
+/** `candidates` fields shorter than this are decoded as usual (not worth remembering). */
+const MIN_MEMO_BYTES = 256;
+
+/**
+ * A RecommendRequest deserializer that remembers decoded `candidates` fields by their bytes.
+ * Clients typically send the same explicit candidate list again and again (a shortlist for a
+ * surface); decoding 1,000 ids allocates 1,000 strings per request, which made protobuf decoding
+ * and the garbage it leaves a large part of the server's CPU. Here the `candidates` field
+ * (field 2) is cut out of the message, the rest is decoded by the generated decoder, and the
+ * field itself is decoded by the generated `Candidates` decoder only when its bytes were not seen
+ * recently (a hash finds the entry, a byte comparison confirms it). The remembered value is
+ * deep-frozen and shared between requests, so the same list is also the same array object.
+ * Anything unusual (the field repeated, groups, malformed input) takes the generated decoder for
+ * the whole message, so the result is always what `RecommendRequest.decode` gives.
+ */
+export class RecommendRequestDecoder {
+  private readonly memo: LRUCache<string, { bytes: Buffer; value: Candidates }> | undefined;
+
+  /** @param maxBytes Bound of the remembered fields' bytes; 0 turns remembering off. */
+  constructor(maxBytes: number) {
+    this.memo =
+      maxBytes > 0
+        ? new LRUCache({ maxSize: maxBytes, sizeCalculation: (e) => Math.max(1, e.bytes.length) })
+        : undefined;
+  }
+
+  decode(buf: Buffer): RecommendRequest {
+    const field = this.memo ? candidatesField(buf) : undefined;
+    if (!field || field.end - field.payload < MIN_MEMO_BYTES) return RecommendRequest.decode(buf);
+    const rest = Buffer.concat([buf.subarray(0, field.start), buf.subarray(field.end)]);
+    const request = RecommendRequest.decode(rest);
+    request.candidates = this.candidates(buf.subarray(field.payload, field.end));
+    return request;
+  }
+
+  private candidates(bytes: Buffer): Candidates {
+    const key = `${bytes.length}:${fnv1a(bytes)}`;
+    const hit = this.memo?.get(key);
+    if (hit && hit.bytes.equals(bytes)) return hit.value;
+    const value = deepFreeze(Candidates.decode(bytes));
+    this.memo?.set(key, { bytes: Buffer.from(bytes), value });
+    return value;
+  }
+}
+
+/**
+ * The grpc-js package definition served: the generated one with Recommend's request
+ * deserializer replaced by `decoder` (every other method and all serializers unchanged).
+ */
+export function servingPackageDefinition(
+  decoder: RecommendRequestDecoder,
+): Record<string, ServiceDefinition> {
+  const service = RecommenderServiceService;
+  return {
+    ...packageDefinition,
+    [SERVICE_NAMES.recommender]: {
+      ...service,
+      recommend: { ...service.recommend, requestDeserialize: (buf: Buffer) => decoder.decode(buf) },
+    } as unknown as ServiceDefinition,
+  };
+}
+
+/** Where the single top-level field 2 (length-delimited) is; undefined when absent, repeated or unusual. */
+function candidatesField(buf: Buffer): { start: number; payload: number; end: number } | undefined {
+  let pos = 0;
+  let found: { start: number; payload: number; end: number } | undefined;
+  while (pos < buf.length) {
+    const start = pos;
+    const tag = varint(buf, pos);
+    if (!tag) return undefined;
+    pos = tag.next;
+    const fieldNo = Math.floor(tag.value / 8);
+    const wireType = tag.value % 8;
+    if (wireType === 0) {
+      const v = varint(buf, pos);
+      if (!v) return undefined;
+      pos = v.next;
+    } else if (wireType === 1) pos += 8;
+    else if (wireType === 5) pos += 4;
+    else if (wireType === 2) {
+      const len = varint(buf, pos);
+      if (!len) return undefined;
+      const payload = len.next;
+      pos = payload + len.value;
+      if (pos > buf.length) return undefined;
+      if (fieldNo === 2) {
+        if (found) return undefined; // repeated: proto merge semantics, leave it to the decoder
+        found = { start, payload, end: pos };
+      }
+    } else return undefined; // groups
+    if (fieldNo === 2 && wireType !== 2) return undefined;
+  }
+  return pos === buf.length ? found : undefined;
+}
+
+/** A base-128 varint at `pos` (up to 2^53); undefined when truncated or too long. */
+function varint(buf: Buffer, pos: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 8 && pos + i < buf.length; i++) {
+    const byte = buf[pos + i] as number;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return { value, next: pos + i + 1 };
+    scale *= 128;
+  }
+  return undefined;
+}
+
+function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193);
+  return h >>> 0;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}
