@@ -1,4 +1,5 @@
 import { parseConfig } from '../src/config/load';
+import { modelVariants } from '../src/meta/fine-tuned-net';
 import { learnerSettings } from '../src/eval/methods';
 import { learnerAdaptCandidates, LEARNER_LR_GRID, LEARNER_STEP_GRID } from '../src/meta/tune-adapt';
 
@@ -18,5 +19,18 @@ describe('meta-learner adaptation tuning', () => {
     expect(learnerSettings(c, c.evaluate.learners[0]).tuneAdapt).toBe(true);
     const off = parseConfig({ evaluate: { tuneAdapt: false, learners: [{ name: 'x' }] } });
     expect(learnerSettings(off, off.evaluate.learners[0]).tuneAdapt).toBe(false);
+  });
+});
+
+describe('fine-tuned-net bias treatments', () => {
+  it('adds the learners bias backbone unless the configured model already uses it', () => {
+    const model = parseConfig({}).model;
+    const v = modelVariants(model);
+    expect(v.map(([name]) => name)).toEqual(['configured', 'backbone']);
+    expect(v[1][1]).toMatchObject({ freezeItemBiases: true, userBiasShrinkage: 1, hidden: model.hidden });
+    const already = { ...model, freezeItemBiases: true, userBiasShrinkage: 2 };
+    expect(modelVariants(already)).toEqual([['configured', already]]);
+    // Without the closed-form initialisation there is nothing to freeze.
+    expect(modelVariants({ ...model, initItemBiases: false })).toHaveLength(1);
   });
 });

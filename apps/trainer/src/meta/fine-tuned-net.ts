@@ -1,15 +1,37 @@
 import { initBackend, type RecommenderModel } from '@warmstart/core';
-import type { TrainerConfig } from '../config/schema';
+import type { ModelSection, TrainerConfig } from '../config/schema';
 import type { ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult } from '../eval/method';
 import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
-import { validationMae, pickBest } from '../baselines/tuning';
+import { pickBest } from '../baselines/tuning';
+import { LEARNER_LR_GRID, LEARNER_STEP_GRID, validationMaeOf, type AdaptChoice } from './tune-adapt';
 
-/** Fine-tuning grid, picked on the warm validation users (never on cold scenarios). */
-const STEP_GRID = [0, 1, 5];
-const LR_GRID = [0.01, 0.05];
+/**
+ * The bias treatments tried (picked on the warm validation users, like the fine-tuning grid): the
+ * configured model, and the learners' bias backbone (closed-form item biases kept fixed, plus the
+ * closed-form user-bias step before fine-tuning) when the configured model does not already use it,
+ * so the non-meta baseline gets every trick the meta-learners get.
+ */
+export function modelVariants(model: ModelSection): [string, ModelSection][] {
+  const backbone = { ...model, freezeItemBiases: true, userBiasShrinkage: model.userBiasShrinkage ?? 1 };
+  const same =
+    backbone.freezeItemBiases === model.freezeItemBiases &&
+    backbone.userBiasShrinkage === model.userBiasShrinkage;
+  return same || !model.initItemBiases
+    ? [['configured', model]]
+    : [
+        ['configured', model],
+        ['backbone', backbone],
+      ];
+}
+
+/** Fine-tuning grid (the learners' adaptation grid plus no fine-tuning), picked on the warm validation users. */
+const GRID: AdaptChoice[] = [
+  { steps: 0, lr: 0.01 }, // no fine-tuning: the plain regression's prediction
+  ...LEARNER_STEP_GRID.flatMap((steps) => LEARNER_LR_GRID.map((lr) => ({ steps, lr }))),
+];
 
 /**
  * The non-meta baseline: the same network trained on all warm ratings as one plain regression
@@ -25,40 +47,68 @@ export class FineTunedNet implements EvalMethod {
 
   async fit(ctx: FitContext): Promise<FitResult> {
     const backend = await initBackend();
+    let best: { model: RecommenderModel; adapt: AdaptChoice; mae: number; variant: string } | undefined;
+    let lossHistory: number[] = [];
+    for (const [variant, section] of modelVariants(this.config.model)) {
+      const { model, lossHistory: losses } = await this.train(section, ctx);
+      const scored = [];
+      for (const adapt of GRID) {
+        scored.push({
+          adapt,
+          mae: await validationMaeOf(model, ctx.validation, ctx.items, adapt, ctx.signal),
+        });
+      }
+      const pick = pickBest(scored, (s) => s.mae);
+      if (!best || pick.mae < best.mae) {
+        best?.model.dispose();
+        best = { model, adapt: pick.adapt, mae: pick.mae, variant };
+        lossHistory = losses;
+      } else model.dispose();
+    }
+    this.model = best!.model;
+    this.adaptOptions = best!.adapt;
+    return {
+      lossHistory,
+      backend: backend.name,
+      tuned: { ...this.adaptOptions, biases: best!.variant },
+    };
+  }
+
+  /** Plain regression on every warm-train rating (the same network and initialisation as the learners). */
+  private async train(
+    section: ModelSection,
+    ctx: FitContext,
+  ): Promise<{ model: RecommenderModel; lossHistory: number[] }> {
     const t = this.config.train;
     const f = this.config.evaluate.fineTuned;
     const model = buildModel(
       this.config.features,
-      this.config.model,
+      section,
       ctx.users,
       ctx.items.values(),
       ctx.train,
       ctx.seed,
     );
-    this.model = model;
-    await initBiases(model, this.config.model, ctx.train, ctx.items);
-    const result = await pretrain(
-      model,
-      ctx.train,
-      ctx.items,
-      {
-        outerLr: f.outerLr,
-        metaBatchSize: t.metaBatchSize,
-        epochs: f.epochs,
-        seed: ctx.seed,
-        freezeItemBiases: this.config.model.freezeItemBiases,
-      },
-      ctx.signal,
-    );
-    const grid = STEP_GRID.flatMap((steps) => LR_GRID.map((lr) => ({ steps, lr })));
-    const scored = [];
-    for (const options of grid) {
-      const preds = await predictTasks(model, ctx.validation, ctx.items, options, 64, ctx.signal);
-      const byTask = new Map(ctx.validation.map((task, i) => [task, preds[i]]));
-      scored.push({ options, mae: validationMae(ctx.validation, (task) => byTask.get(task)!) });
+    try {
+      await initBiases(model, section, ctx.train, ctx.items);
+      const result = await pretrain(
+        model,
+        ctx.train,
+        ctx.items,
+        {
+          outerLr: f.outerLr,
+          metaBatchSize: t.metaBatchSize,
+          epochs: f.epochs,
+          seed: ctx.seed,
+          freezeItemBiases: section.freezeItemBiases,
+        },
+        ctx.signal,
+      );
+      return { model, lossHistory: result.lossHistory };
+    } catch (err) {
+      model.dispose();
+      throw err;
     }
-    this.adaptOptions = pickBest(scored, (s) => s.mae).options;
-    return { lossHistory: result.lossHistory, backend: backend.name, tuned: { ...this.adaptOptions } };
   }
 
   async predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]> {
