@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   RecommenderServiceClient,
   RecommenderServiceService,
+  type FeatureValue,
   type RecommendRequest,
 } from '@warmstart/contracts';
 import { FeatureSpec, createModel, initBackend, metaTrain, saveModel, type Task } from '@warmstart/core';
@@ -60,7 +61,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
   if (!existsSync(SERVER)) throw new Error(`bench serving: build first (${SERVER} is missing)`);
   const work = mkdtempSync(path.join(tmpdir(), 'warmstart-bench-serving-'));
   try {
-    const { database, artifacts, users, histories, itemIds } = await prepare(
+    const { database, artifacts, users, histories, features, itemIds } = await prepare(
       dataset,
       work,
       quick,
@@ -99,12 +100,28 @@ export async function run(log: FigureLog, options: Record<string, string | boole
           k: K,
           includeSeen: false,
         });
+        // The general case: every request has its own user features (the trunk is not shared
+        // within a batch) and its own candidate list (1,000 ids drawn per request from the whole
+        // catalog: neither the decoded list nor the gathered rows can be reused).
+        const variedReq = (i: number): RecommendRequest => ({
+          user: {
+            userId: '',
+            features: features[i % features.length] as Record<string, FeatureValue>,
+            support: histories[i % histories.length] as { itemId: string; value: number }[],
+          },
+          candidates: { source: { $case: 'itemIds', value: { ids: drawCandidates(itemIds, i) } } },
+          k: K,
+          includeSeen: false,
+        });
+        // More distinct lists than the server's decoded-list memo (8 MiB, ~1,300 such lists) holds.
+        DISTINCT_REQUESTS.set(variedReq, 4096);
         // Fill the adapted-state cache for the stored users.
         await drive(clients, 8, users.length, cachedReq);
         for (const n of callers) {
           for (const [mode, req] of [
             ['cached', cachedReq],
             ['uncached', uncachedReq],
+            ...(n === 64 ? ([['uncached-varied', variedReq]] as const) : []),
           ] as const) {
             await drive(clients, n, Math.min(50, n * 5), req); // warm-up
             const cpu = cpuMeter(server.pid);
@@ -202,13 +219,22 @@ async function prepare(
     // Users with at least SUPPORT stored ratings; their latest SUPPORT ratings are also the inline support sets.
     const eligible = [];
     const histories = [];
+    const features: Record<string, FeatureValue>[] = [];
     for (const u of users.slice(0, 400)) {
       const recent = await store.recentInteractions(u.id, SUPPORT);
       if (recent.length < SUPPORT) continue;
       eligible.push(u.id);
       histories.push(recent.map((r) => ({ itemId: r.itemId, value: r.value })));
+      features.push(protoFeatures(u.features));
     }
-    return { database, artifacts, users: eligible.slice(0, 200), histories, itemIds: items.map((i) => i.id) };
+    return {
+      database,
+      artifacts,
+      users: eligible.slice(0, 200),
+      histories,
+      features,
+      itemIds: items.map((i) => i.id),
+    };
   } finally {
     await store.close();
   }
@@ -265,22 +291,53 @@ async function startServer(database: string, artifacts: string, batching: boolea
   };
 }
 
+/** How many distinct requests a request function cycles through (default 1,024). */
+const DISTINCT_REQUESTS = new WeakMap<(i: number) => RecommendRequest, number>();
+const SERIALIZED = new WeakMap<(i: number) => RecommendRequest, Buffer[]>();
+
 /**
- * Serialized requests, memoised by index: the client shares the 2 cores with the server, and
- * re-encoding the same 1,000-id request on every call would measure the client's protobuf encoder
- * rather than the server. The bytes on the wire are exactly those of the generated serializer.
+ * Serialized requests, made once per request function before any timing starts: the client
+ * shares the 2 cores with the server, and re-encoding the same 1,000-id request on every call
+ * would measure the client's protobuf encoder rather than the server. The bytes on the wire are
+ * exactly those of the generated serializer.
  */
 function wireRequests(request: (i: number) => RecommendRequest): (i: number) => Buffer {
-  const memo = new Map<number, Buffer>();
-  return (i) => {
-    const key = i % 1024; // > the number of distinct users / support sets, so every one is used
-    let buf = memo.get(key);
-    if (!buf) {
-      buf = RecommenderServiceService.recommend.requestSerialize(request(key));
-      memo.set(key, buf);
-    }
-    return buf;
-  };
+  let all = SERIALIZED.get(request);
+  if (!all) {
+    // 1,024 > the number of distinct users / support sets, so every one is used.
+    const n = DISTINCT_REQUESTS.get(request) ?? 1024;
+    all = Array.from({ length: n }, (_, i) =>
+      RecommenderServiceService.recommend.requestSerialize(request(i)),
+    );
+    SERIALIZED.set(request, all);
+  }
+  const wire = all;
+  return (i) => wire[i % wire.length] as Buffer;
+}
+
+/** A stored user's features as the proto map sent inline. */
+function protoFeatures(features: Record<string, unknown>): Record<string, FeatureValue> {
+  const out: Record<string, FeatureValue> = {};
+  for (const [name, v] of Object.entries(features)) {
+    if (typeof v === 'number') out[name] = { kind: { $case: 'numeric', value: v } };
+    else if (typeof v === 'string') out[name] = { kind: { $case: 'categorical', value: v } };
+    else if (Array.isArray(v))
+      out[name] = { kind: { $case: 'multiCategorical', value: { values: v.map(String) } } };
+  }
+  return out;
+}
+
+/** CANDIDATES distinct ids drawn for request i (seeded by i; a different list for every i). */
+function drawCandidates(itemIds: readonly string[], i: number): string[] {
+  const pool = [...itemIds];
+  let seed = (i * 2654435761 + 12345) >>> 0;
+  const n = Math.min(CANDIDATES, pool.length);
+  for (let j = 0; j < n; j++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    const r = j + (seed % (pool.length - j));
+    [pool[j], pool[r]] = [pool[r] as string, pool[j] as string];
+  }
+  return pool.slice(0, n);
 }
 
 /** Process CPU time (user + system, ms) of a pid from /proc (Linux; undefined elsewhere). */
