@@ -23,13 +23,17 @@ const tasks: Task[] = users.map((user) => {
 });
 
 describe('model bias settings', () => {
-  it('defaults: item-bias initialisation on, user-bias step off (worse on validation); both configurable', () => {
+  it('defaults: the bias backbone (item-bias initialisation, frozen, user-bias step 1); all configurable', () => {
     const c = parseConfig({});
-    expect(c.model.userBiasShrinkage).toBeNull();
+    expect(c.model.userBiasShrinkage).toBe(1);
     expect(c.model.initItemBiases).toBe(true);
-    const other = parseConfig({ model: { userBiasShrinkage: 5, initItemBiases: false } });
-    expect(other.model.userBiasShrinkage).toBe(5);
+    expect(c.model.freezeItemBiases).toBe(true);
+    const other = parseConfig({
+      model: { userBiasShrinkage: null, initItemBiases: false, freezeItemBiases: false },
+    });
+    expect(other.model.userBiasShrinkage).toBeNull();
     expect(other.model.initItemBiases).toBe(false);
+    expect(other.model.freezeItemBiases).toBe(false);
     expect(() => parseConfig({ model: { userBiasShrinkage: 0 } })).toThrow(/^model\.userBiasShrinkage: /);
   });
 

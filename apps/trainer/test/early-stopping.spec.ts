@@ -49,14 +49,14 @@ describe('early stopping on validation MAE', () => {
     model.dispose();
   });
 
-  it('is configured by train.patience and per learner, off by default', () => {
+  it('is configured by train.patience (default 2) and per learner', () => {
     const c = parseConfig({
       train: { patience: 2 },
       evaluate: { learners: [{ name: 'a' }, { name: 'b', patience: 0 }] },
     });
     expect(learnerSettings(c, c.evaluate.learners[0]).patience).toBe(2);
     expect(learnerSettings(c, c.evaluate.learners[1]).patience).toBe(0);
-    expect(parseConfig({}).train.patience).toBe(0);
+    expect(parseConfig({}).train.patience).toBe(2);
     expect(() => parseConfig({ train: { patience: -1 } })).toThrow(/train\.patience/);
   });
 });

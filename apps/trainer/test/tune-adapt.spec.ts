@@ -23,14 +23,17 @@ describe('meta-learner adaptation tuning', () => {
 });
 
 describe('fine-tuned-net bias treatments', () => {
-  it('adds the learners bias backbone unless the configured model already uses it', () => {
-    const model = parseConfig({}).model;
+  it('tries the configured model, the learners bias backbone and learned biases, without repeats', () => {
+    const model = parseConfig({}).model; // the default is the backbone
+    expect(model).toMatchObject({ freezeItemBiases: true, userBiasShrinkage: 1 });
     const v = modelVariants(model);
-    expect(v.map(([name]) => name)).toEqual(['configured', 'backbone']);
-    expect(v[1][1]).toMatchObject({ freezeItemBiases: true, userBiasShrinkage: 1, hidden: model.hidden });
-    const already = { ...model, freezeItemBiases: true, userBiasShrinkage: 2 };
-    expect(modelVariants(already)).toEqual([['configured', already]]);
+    expect(v.map(([name]) => name)).toEqual(['configured', 'learned-biases']);
+    expect(v[1][1]).toMatchObject({ freezeItemBiases: false, userBiasShrinkage: null, hidden: model.hidden });
+    const plain = { ...model, freezeItemBiases: false, userBiasShrinkage: null };
+    const w = modelVariants(plain);
+    expect(w.map(([name]) => name)).toEqual(['configured', 'backbone']);
+    expect(w[1][1]).toMatchObject({ freezeItemBiases: true, userBiasShrinkage: 1 });
     // Without the closed-form initialisation there is nothing to freeze.
-    expect(modelVariants({ ...model, initItemBiases: false })).toHaveLength(1);
+    expect(modelVariants({ ...plain, initItemBiases: false })).toHaveLength(1);
   });
 });

@@ -60,27 +60,27 @@ const modelSchema = z
     idEmbeddingDim: modelShape.idEmbeddingDim.optional(),
     idColdRate: modelShape.idColdRate.default(0.3),
     ratingRange: modelShape.ratingRange.default([1, 5]),
-    userBiasShrinkage: modelShape.userBiasShrinkage.default(null),
+    userBiasShrinkage: modelShape.userBiasShrinkage.default(1),
     initItemBiases: modelShape.initItemBiases.default(true),
-    freezeItemBiases: modelShape.freezeItemBiases.default(false),
+    freezeItemBiases: modelShape.freezeItemBiases.default(true),
   })
   .strict();
 
 const trainSchema = z
   .object({
     algorithm: metaTrainShape.algorithm.default('fomaml'),
-    innerSteps: metaTrainShape.innerSteps.default(2),
-    innerLr: metaTrainShape.innerLr.default(0.05),
-    outerLr: metaTrainShape.outerLr.default(0.002),
+    innerSteps: metaTrainShape.innerSteps.default(5),
+    innerLr: metaTrainShape.innerLr.default(0.1),
+    outerLr: metaTrainShape.outerLr.default(0.001),
     metaBatchSize: metaTrainShape.metaBatchSize.default(16),
-    epochs: metaTrainShape.epochs.default(3),
+    epochs: metaTrainShape.epochs.default(6),
     /** Plain-regression epochs before meta-training starts from the pretrained weights. */
-    pretrainEpochs: metaTrainShape.pretrainEpochs.default(5),
+    pretrainEpochs: metaTrainShape.pretrainEpochs.default(0),
     /**
      * Early stopping: meta-training stops after this many epochs without a better validation MAE
      * and keeps the best epoch (`epochs` is then the maximum); 0: off.
      */
-    patience: metaTrainShape.patience.default(0),
+    patience: metaTrainShape.patience.default(2),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),

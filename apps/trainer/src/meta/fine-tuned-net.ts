@@ -10,21 +10,21 @@ import { LEARNER_LR_GRID, LEARNER_STEP_GRID, validationMaeOf, type AdaptChoice }
 
 /**
  * The bias treatments tried (picked on the warm validation users, like the fine-tuning grid): the
- * configured model, and the learners' bias backbone (closed-form item biases kept fixed, plus the
- * closed-form user-bias step before fine-tuning) when the configured model does not already use it,
- * so the non-meta baseline gets every trick the meta-learners get.
+ * configured model, the learners' bias backbone (closed-form item biases kept fixed, plus the
+ * closed-form user-bias step before fine-tuning) and plain learned biases, without repeats, so the
+ * non-meta baseline gets every trick the meta-learners get and is not held to one it does not need.
  */
 export function modelVariants(model: ModelSection): [string, ModelSection][] {
-  const backbone = { ...model, freezeItemBiases: true, userBiasShrinkage: model.userBiasShrinkage ?? 1 };
-  const same =
-    backbone.freezeItemBiases === model.freezeItemBiases &&
-    backbone.userBiasShrinkage === model.userBiasShrinkage;
-  return same || !model.initItemBiases
-    ? [['configured', model]]
-    : [
-        ['configured', model],
-        ['backbone', backbone],
-      ];
+  const all: [string, ModelSection][] = [['configured', model]];
+  if (model.initItemBiases) {
+    all.push([
+      'backbone',
+      { ...model, freezeItemBiases: true, userBiasShrinkage: model.userBiasShrinkage ?? 1 },
+    ]);
+  }
+  all.push(['learned-biases', { ...model, freezeItemBiases: false, userBiasShrinkage: null }]);
+  const key = (m: ModelSection) => `${m.freezeItemBiases}/${m.userBiasShrinkage}`;
+  return all.filter(([, m], i) => all.findIndex(([, o]) => key(o) === key(m)) === i);
 }
 
 /** Fine-tuning grid (the learners' adaptation grid plus no fine-tuning), picked on the warm validation users. */

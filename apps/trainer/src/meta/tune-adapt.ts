@@ -9,8 +9,8 @@ export interface AdaptChoice {
 }
 
 /** Adaptation grid of the meta-learners (added to the configured `adapt`), picked on warm validation users. */
-export const LEARNER_STEP_GRID = [1, 2, 5, 10, 20];
-export const LEARNER_LR_GRID = [0.01, 0.05, 0.1, 0.2, 0.5];
+export const LEARNER_STEP_GRID = [1, 2, 5, 10];
+export const LEARNER_LR_GRID = [0.01, 0.05, 0.1, 0.2];
 
 /**
  * The adaptation settings with the lowest query MAE on the warm validation users (never a cold
