@@ -186,21 +186,18 @@ export function scoreBatch(
     return out;
   }
   // Users grouped by their first-layer user half (bitwise equal rows give equal trunk features).
-  const h0 = userPre0.shape[2];
-  const rows = new Uint32Array((userPre0.dataSync() as Float32Array).buffer.slice(0));
+  const host = hostParts(adapted, userPre0);
   const groups = new Map<string, number[]>();
   userIndices.forEach((u, j) => {
-    const key = rows.subarray(u * h0, (u + 1) * h0).join(',');
+    const key = host.userKeys[u] as string;
     const g = groups.get(key);
     if (g) g.push(j);
     else groups.set(key, [j]);
   });
-  // The head parameters (out.w [B, H, 1] or [H, 1], out.b [B, 1] or [1]) are small: read once.
+  // The head parameters (out.w [B, H, 1] or [H, 1], out.b [B, 1] or [1]) are small.
   const global = model.globals();
-  const head = (name: string) => {
-    const t = adapted.local[name] ?? global[name];
-    return { values: t.dataSync() as Float32Array, perUser: name in adapted.local };
-  };
+  const head = (name: string) =>
+    host.local.get(name) ?? { values: global[name].dataSync() as Float32Array, perUser: false };
   const w = head('out.w');
   const b = head('out.b');
   const h = model.layout.hidden[model.layout.hidden.length - 1];
@@ -244,6 +241,33 @@ export function scoreBatch(
     });
   }
   return out;
+}
+
+/**
+ * Host copies of an adapted batch's small scoring inputs, read once per batch (its tensors never
+ * change): a grouping key per user (its first-layer user half) and the local head parameters.
+ * Serving scores one batch once per distinct candidate set, so they are reused.
+ */
+const hostCache = new WeakMap<
+  AdaptedUsers,
+  { userKeys: string[]; local: Map<string, { values: Float32Array; perUser: true }> }
+>();
+
+function hostParts(adapted: AdaptedUsers, userPre0: tf.Tensor3D) {
+  let parts = hostCache.get(adapted);
+  if (!parts) {
+    const h0 = userPre0.shape[2];
+    const rows = new Uint32Array((userPre0.dataSync() as Float32Array).slice().buffer);
+    const userKeys = Array.from({ length: adapted.size }, (_, u) =>
+      rows.subarray(u * h0, (u + 1) * h0).join(','),
+    );
+    const local = new Map<string, { values: Float32Array; perUser: true }>();
+    for (const [name, t] of Object.entries(adapted.local))
+      local.set(name, { values: t.dataSync() as Float32Array, perUser: true });
+    parts = { userKeys, local };
+    hostCache.set(adapted, parts);
+  }
+  return parts;
 }
 
 /** One recommended item. */
