@@ -72,7 +72,7 @@ describe.each([
     }
   });
 
-  it('a micro-batch adapts and scores every job on the candidate sets it asked for', async () => {
+  it('a micro-batch adapts every job and scores the candidate sets several jobs share', async () => {
     const slot = new ModelSlot(model, { maxBatchSize: 8, maxWaitMs: 1000, maxQueue: 100 });
     const jobs = [
       { input: { user: USERS[2]!, support: support(1) }, items: catalogItems, candidates: [items] },
@@ -89,9 +89,10 @@ describe.each([
     try {
       batches.push(...out.map((o) => o.scores.length));
       expect(batches).toEqual([1, 2, 0, 0]);
+      // `items` is wanted by two jobs: scored in the batch; `other` by one: left to its caller.
       expectClose(out[0]!.scores[0]!, out[0]!.state.value.score(items));
       expectClose(out[1]!.scores[0]!, out[1]!.state.value.score(items));
-      expectClose(out[1]!.scores[1]!, out[1]!.state.value.score(other));
+      expect(out[1]!.scores[1]).toBeUndefined();
     } finally {
       for (const o of out) o.state.release();
     }
@@ -120,7 +121,7 @@ describe('ActiveCatalog gathered candidate lists', () => {
   });
   afterAll(() => model.dispose());
 
-  it('serves a repeated list from the cache, in request order, unique, and only for catalog items', async () => {
+  it('keeps a list from its second request on, in request order, unique, and only for catalog items', async () => {
     const selectItems = jest.spyOn(model, 'selectItems');
     const catalog = new ActiveCatalog(
       itemStore(() => [...catalogItems.values()]),
@@ -128,18 +129,26 @@ describe('ActiveCatalog gathered candidate lists', () => {
     );
     const lease = await catalog.lease(model);
     const list = ['i7', 'i3', 'i7', 'i30'];
-    const a = lease.selection(list);
+    const once = lease.selection(list); // a one-off list is gathered but not kept
+    expect(once?.value.kept).toBe(false);
+    const a = lease.selection([...list]);
     const b = lease.selection([...list]);
-    expect(a?.value).toBe(b?.value);
-    expect(selectItems).toHaveBeenCalledTimes(1);
+    expect(a?.value).not.toBe(once?.value);
+    expect(a?.value.kept).toBe(true);
+    expect(b?.value).toBe(a?.value);
+    expect(selectItems).toHaveBeenCalledTimes(2);
     expect(a?.value.encoded.ids).toEqual(['i7', 'i3', 'i30']);
     expect(a?.value.rowOf('i30')).toBe(2);
     expect(lease.selection(['i7', 'i3'])?.value).not.toBe(a?.value); // another list
     expect(lease.selection(['i7', 'unknown'])).toBeUndefined(); // resolved through the store instead
+    once?.release();
+    expect(once?.disposed).toBe(true);
     a?.release();
     b?.release();
+    expect(a?.disposed).toBe(false); // still held by the cache
     lease.release();
     catalog.invalidate();
+    expect(a?.disposed).toBe(true);
     selectItems.mockRestore();
   });
 
@@ -150,7 +159,9 @@ describe('ActiveCatalog gathered candidate lists', () => {
       1000,
     );
     const lease = await catalog.lease(model);
-    const held = lease.selection(['i1', 'i2']);
+    lease.selection(['i1', 'i2'])?.release();
+    const held = lease.selection(['i1', 'i2']); // kept (second request)
+    expect(held?.value.kept).toBe(true);
     lease.release();
     // An UpsertItems retires i2: the next lease re-reads the catalog and gathers afresh.
     items = items.filter((i) => i.id !== 'i2');
@@ -175,6 +186,7 @@ describe('ActiveCatalog gathered candidate lists', () => {
         rows,
       );
       const lease = await catalog.lease(model);
+      lease.selection(['i1', 'i2', 'i3'])?.release();
       const a = lease.selection(['i1', 'i2', 'i3']);
       const b = lease.selection(['i1', 'i2', 'i3']);
       expect(a?.value).not.toBe(b?.value);

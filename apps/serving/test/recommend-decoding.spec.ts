@@ -54,10 +54,13 @@ describe('RecommendRequestDecoder', () => {
     expect(() => decoder.decode(truncated)).toThrow();
   });
 
-  it('hands out one frozen candidates value per distinct byte sequence', () => {
+  it('from its second appearance on, hands out one frozen candidates value per byte sequence', () => {
     const decoder = new RecommendRequestDecoder(1 << 20);
+    const a0 = decoder.decode(wire(request())); // seen once: decoded, not remembered
     const a1 = decoder.decode(wire(request()));
     const a2 = decoder.decode(wire(request({ k: 3, user: { userId: 'u1', features: {}, support: [] } })));
+    expect(Object.isFrozen(a0.candidates)).toBe(false);
+    expect(a1.candidates).not.toBe(a0.candidates);
     const b = decoder.decode(
       wire(request({ candidates: { source: { $case: 'itemIds', value: { ids: ids(300, 'x') } } } })),
     );

@@ -18,13 +18,20 @@ const MIN_MEMO_BYTES = 256;
  * and the garbage it leaves a large part of the server's CPU. Here the `candidates` field
  * (field 2) is cut out of the message, the rest is decoded by the generated decoder, and the
  * field itself is decoded by the generated `Candidates` decoder only when its bytes were not seen
- * recently (a hash finds the entry, a byte comparison confirms it). The remembered value is
+ * recently (a hash finds the entry, a byte comparison confirms it; a field is remembered from its
+ * second appearance on, so one-off lists cost no memory). The remembered value is
  * deep-frozen and shared between requests, so the same list is also the same array object.
  * Anything unusual (the field repeated, groups, malformed input) takes the generated decoder for
  * the whole message, so the result is always what `RecommendRequest.decode` gives.
  */
 export class RecommendRequestDecoder {
   private readonly memo: LRUCache<string, { bytes: Buffer; value: Candidates }> | undefined;
+  /**
+   * Fingerprints of fields seen once: a field is remembered only when it comes again, so lists
+   * that never repeat (each request its own candidates) are not kept: their decoded strings
+   * would fill the heap for nothing.
+   */
+  private readonly seenOnce: LRUCache<string, true> | undefined;
 
   /** @param maxBytes Bound of the remembered fields' bytes; 0 turns remembering off. */
   constructor(maxBytes: number) {
@@ -32,6 +39,9 @@ export class RecommendRequestDecoder {
       maxBytes > 0
         ? new LRUCache({ maxSize: maxBytes, sizeCalculation: (e) => Math.max(1, e.bytes.length) })
         : undefined;
+    // A list comes back within 1,024 other lists or is not worth keeping (at 1,000 ids a list
+    // is ~6 KB, so the default bound holds about that many).
+    this.seenOnce = maxBytes > 0 ? new LRUCache({ max: 1024 }) : undefined;
   }
 
   decode(buf: Buffer): RecommendRequest {
@@ -47,6 +57,10 @@ export class RecommendRequestDecoder {
     const key = `${bytes.length}:${fnv1a(bytes)}`;
     const hit = this.memo?.get(key);
     if (hit && hit.bytes.equals(bytes)) return hit.value;
+    if (!this.seenOnce?.has(key)) {
+      this.seenOnce?.set(key, true);
+      return Candidates.decode(bytes);
+    }
     const value = deepFreeze(Candidates.decode(bytes));
     this.memo?.set(key, { bytes: Buffer.from(bytes), value });
     return value;

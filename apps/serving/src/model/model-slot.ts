@@ -15,10 +15,15 @@ export interface AdaptJob {
   candidates?: readonly EncodedItemSet[];
 }
 
-/** A job's adapted state (the caller releases it) and its scores, one array per candidate set. */
+/**
+ * A job's adapted state (the caller releases it) and its scores per candidate set: computed in
+ * the batch for sets that several jobs of the batch want; undefined for a set only this job
+ * wants (the caller scores it: doing that inside the batch saves nothing and would hold every
+ * other request of the batch until it is done).
+ */
 export interface Adaptation {
   state: Shared<AdaptedUser>;
-  scores: Float32Array[];
+  scores: (Float32Array | undefined)[];
 }
 
 /**
@@ -72,7 +77,7 @@ export class ModelSlot {
       items,
     );
     try {
-      const scores = jobs.map((): Float32Array[] => []);
+      const scores = jobs.map((job) => new Array<Float32Array | undefined>(job.candidates?.length ?? 0));
       // Jobs wanting the same candidate set (e.g. the same cached selection) are scored together.
       const wanting = new Map<EncodedItemSet, { job: number; slot: number }[]>();
       jobs.forEach((job, j) =>
@@ -83,13 +88,17 @@ export class ModelSlot {
         }),
       );
       for (const [set, list] of wanting) {
+        if (list.length < 2) continue;
         const out = this.model.scoreMany(
           list.map((w) => users[w.job] as AdaptedUser),
           set,
         );
-        list.forEach((w, i) => ((scores[w.job] as Float32Array[])[w.slot] = out[i] as Float32Array));
+        list.forEach((w, i) => ((scores[w.job] as (Float32Array | undefined)[])[w.slot] = out[i]));
       }
-      return users.map((user, j) => ({ state: new Shared(user), scores: scores[j] as Float32Array[] }));
+      return users.map((user, j) => ({
+        state: new Shared(user),
+        scores: scores[j] as (Float32Array | undefined)[],
+      }));
     } catch (err) {
       for (const user of users) user.dispose();
       throw err;

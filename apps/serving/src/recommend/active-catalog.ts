@@ -115,6 +115,8 @@ export interface CatalogLease {
 /** Explicit candidates gathered from the catalog's encodings. */
 export class CandidateSelection {
   private rows: Map<string, number> | undefined;
+  /** True once kept in the catalog's cache (then an id -> row index pays off). */
+  kept = false;
 
   constructor(readonly encoded: EncodedItemSet) {}
 
@@ -161,6 +163,13 @@ class EncodedPages {
   private readonly selections: LRUCache<string, Gathered> | undefined;
   /** Fingerprints of frozen (shared, see RecommendRequestDecoder) id lists already seen. */
   private readonly keys = new WeakMap<readonly string[], string>();
+  /**
+   * Fingerprints of lists gathered once: a list is kept only when it comes again, so one-off
+   * lists (each request its own candidates) neither churn the cache nor hold its memory.
+   */
+  // A list must come back within 64 other lists (the default bound keeps 50 of 1,000 rows; a
+  // list coming back later would have been evicted anyway).
+  private readonly seenOnce = new LRUCache<string, true>({ max: 64 });
 
   constructor(
     private readonly model: ServingModel,
@@ -200,6 +209,11 @@ class EncodedPages {
     if (picks.length === 0) return undefined;
     const made = new Shared(new CandidateSelection(this.model.selectItems(picks)));
     if (key === undefined || !this.selections) return made;
+    if (!this.seenOnce.has(key)) {
+      this.seenOnce.set(key, true);
+      return made;
+    }
+    made.value.kept = true;
     // A fingerprint collision replaces the other list (the cache releases it).
     const frozen = Object.isFrozen(ids);
     if (frozen) this.keys.set(ids, key);

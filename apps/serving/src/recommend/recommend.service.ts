@@ -20,8 +20,8 @@ interface Adapted {
   state: Shared<AdaptedUser>;
   fromCache: boolean;
   supportSize: number;
-  /** Scores per candidate page when they were computed in the adaptation batch. */
-  scores?: Float32Array[];
+  /** Scores per candidate page computed in the adaptation batch (undefined: score it here). */
+  scores?: (Float32Array | undefined)[];
 }
 
 /** One encoded candidate page of a request. */
@@ -67,9 +67,11 @@ export class RecommendService {
         try {
           checkDeadline(deadline);
           const skipSeen = !req.includeSeen && resolved.seen.size > 0 ? resolved.seen : undefined;
-          // A cached user is scored alone (still core's batched path: one plain matMul for the head).
-          const scores =
-            adapted.scores ?? pages.map((p) => slot.model.scoreMany([adapted.state.value], p.encoded)[0]!);
+          // Pages the batch did not score (a cached user, or a set no other job of the batch
+          // wanted) are scored alone, still through core's batched path.
+          const scores = pages.map(
+            (p, i) => adapted.scores?.[i] ?? slot.model.scoreMany([adapted.state.value], p.encoded)[0]!,
+          );
           return {
             items: this.rankPages(slot, pages, scores, req.k, skipSeen),
             model: { ...slot.ref },
@@ -172,7 +174,13 @@ export class RecommendService {
         },
       }));
     }
-    if (selection) return [{ encoded: selection.encoded, rowOf: (id) => selection.rowOf(id) }];
+    // A kept list has a row index (built once); a one-off list is scanned for seen items.
+    if (selection)
+      return [
+        selection.kept
+          ? { encoded: selection.encoded, rowOf: (id) => selection.rowOf(id) }
+          : { encoded: selection.encoded },
+      ];
     let encoded: EncodedItemSet | undefined;
     if (source.kind === 'since') encoded = this.encodeCandidates(slot, await this.newItems(source.since));
     else if (located) encoded = this.gatherExplicit(slot, located, items);
