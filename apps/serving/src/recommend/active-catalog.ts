@@ -103,10 +103,12 @@ export interface CatalogLease {
   find(itemId: string): { page: CatalogPage; row: number } | undefined;
   /**
    * The explicit candidate list `ids` (unique ids in request order) gathered from these
-   * encodings, when every id is an active item of this catalog; otherwise undefined. Gathered
-   * lists are kept in a bounded LRU belonging to this encoding, so a list sent again (the same
-   * candidate ids on every call) is neither located nor gathered again; an item write drops the
-   * encoding and with it every gathered list. The caller must `release()` the returned reference.
+   * encodings and kept in a bounded LRU belonging to this encoding, so a list sent again (the
+   * same candidate ids on every call) is neither located nor gathered again; an item write drops
+   * the encoding and with it every kept list. Undefined when the list is not kept: seen for the
+   * first time within a short window (one-off lists are not worth keeping), larger than the
+   * bound, or holding an id that is not an active catalog item. The caller must `release()` the
+   * returned reference.
    */
   selection(ids: readonly string[]): Shared<CandidateSelection> | undefined;
   release(): void;
@@ -115,8 +117,6 @@ export interface CatalogLease {
 /** Explicit candidates gathered from the catalog's encodings. */
 export class CandidateSelection {
   private rows: Map<string, number> | undefined;
-  /** True once kept in the catalog's cache (then an id -> row index pays off). */
-  kept = false;
 
   constructor(readonly encoded: EncodedItemSet) {}
 
@@ -174,7 +174,7 @@ class EncodedPages {
   constructor(
     private readonly model: ServingModel,
     readonly pages: CatalogPage[],
-    maxRows: number,
+    private readonly maxRows: number,
   ) {
     for (const page of pages) page.items.forEach((item, row) => this.index.set(item.id, { page, row }));
     this.selections =
@@ -189,13 +189,20 @@ class EncodedPages {
   }
 
   selection(ids: readonly string[]): Shared<CandidateSelection> | undefined {
+    if (!this.selections) return undefined;
     // A list decoded from bytes seen before is the same (frozen) array: its key is remembered.
     const known = this.keys.get(ids);
-    const key = this.selections ? (known ?? fingerprint(ids)) : undefined;
-    const cached = key !== undefined ? this.selections?.get(key) : undefined;
+    const key = known ?? fingerprint(ids);
+    const cached = this.selections.get(key);
     if (cached && (cached.ids === ids || sameIds(cached.ids, ids))) {
-      if (known === undefined && Object.isFrozen(ids)) this.keys.set(ids, key as string);
+      if (known === undefined && Object.isFrozen(ids)) this.keys.set(ids, key);
       return cached.selection.retain();
+    }
+    // Kept from the second request within a short window on; a one-off list is gathered by the
+    // request itself, after adaptation, and freed right after scoring.
+    if (!this.seenOnce.has(key)) {
+      this.seenOnce.set(key, true);
+      return undefined;
     }
     const picks: ItemPick[] = [];
     const seen = new Set<string>();
@@ -206,20 +213,12 @@ class EncodedPages {
       if (!at) return undefined;
       picks.push({ source: at.page.encoded, row: at.row });
     }
-    if (picks.length === 0) return undefined;
+    if (picks.length === 0 || picks.length > this.maxRows) return undefined;
     const made = new Shared(new CandidateSelection(this.model.selectItems(picks)));
-    if (key === undefined || !this.selections) return made;
-    if (!this.seenOnce.has(key)) {
-      this.seenOnce.set(key, true);
-      return made;
-    }
-    made.value.kept = true;
     // A fingerprint collision replaces the other list (the cache releases it).
     const frozen = Object.isFrozen(ids);
     if (frozen) this.keys.set(ids, key);
     this.selections.set(key, { ids: frozen ? ids : ids.slice(), selection: made.retain() });
-    // A list larger than the whole bound is not stored (and not disposed by the cache).
-    if (!this.selections.has(key)) made.release();
     return made;
   }
 

@@ -61,28 +61,31 @@ export class RecommendService {
       if (selection) held.push(selection);
       const located = lease && source.kind === 'ids' && !selection ? locate(lease, source.ids) : undefined;
       const { resolved, items, catalog } = await this.prepare(slot, req.user, located?.missing ?? []);
-      const pages = await this.candidatePages(slot, source, lease, selection?.value, located, items);
+      // Shared candidate sets (the catalog pages, a kept list) are scored in the adaptation
+      // batch with every other user wanting them; a request's own candidates (a one-off list,
+      // new items) are built after adaptation and freed right after scoring, as before.
+      const shared = sharedPages(source, lease, selection?.value);
+      const adapted = await this.adapt(slot, resolved, catalog, deadline, shared);
+      let own: CandidatePage[] = [];
       try {
-        const adapted = await this.adapt(slot, resolved, catalog, deadline, pages);
-        try {
-          checkDeadline(deadline);
-          const skipSeen = !req.includeSeen && resolved.seen.size > 0 ? resolved.seen : undefined;
-          // Pages the batch did not score (a cached user, or a set no other job of the batch
-          // wanted) are scored alone, still through core's batched path.
-          const scores = pages.map(
-            (p, i) => adapted.scores?.[i] ?? slot.model.scoreMany([adapted.state.value], p.encoded)[0]!,
-          );
-          return {
-            items: this.rankPages(slot, pages, scores, req.k, skipSeen),
-            model: { ...slot.ref },
-            supportSize: adapted.supportSize,
-            adaptedFromCache: adapted.fromCache,
-          };
-        } finally {
-          adapted.state.release();
-        }
+        checkDeadline(deadline);
+        if (!shared) own = await this.ownPages(slot, source, located, items);
+        const pages = shared ?? own;
+        const skipSeen = !req.includeSeen && resolved.seen.size > 0 ? resolved.seen : undefined;
+        // Pages the batch did not score (a cached user, a request's own candidates, or a set no
+        // other job of the batch wanted) are scored alone, still through core's batched path.
+        const scores = pages.map(
+          (p, i) => adapted.scores?.[i] ?? slot.model.scoreMany([adapted.state.value], p.encoded)[0]!,
+        );
+        return {
+          items: this.rankPages(slot, pages, scores, req.k, skipSeen),
+          model: { ...slot.ref },
+          supportSize: adapted.supportSize,
+          adaptedFromCache: adapted.fromCache,
+        };
       } finally {
-        for (const page of pages) page.dispose?.();
+        for (const page of own) page.dispose?.();
+        adapted.state.release();
       }
     } finally {
       for (const h of held) h.release();
@@ -155,36 +158,17 @@ export class RecommendService {
       : { state, fromCache: false, supportSize };
   }
 
-  /** The request's candidate pages, encoded (or gathered) before adaptation so they score in its batch. */
-  private async candidatePages(
+  /** A request's own candidates: new items, or an explicit list the catalog does not keep. */
+  private async ownPages(
     slot: ModelSlot,
     source: CandidateSource,
-    lease: CatalogLease | undefined,
-    selection: CandidateSelection | undefined,
     located: Located | undefined,
     items: ReadonlyMap<string, StoredItem>,
   ): Promise<CandidatePage[]> {
-    if (source.kind === 'allActive') {
-      const all = lease as CatalogLease;
-      return all.pages.map((page) => ({
-        encoded: page.encoded,
-        rowOf: (id: string) => {
-          const at = all.find(id);
-          return at && at.page === page ? at.row : undefined;
-        },
-      }));
-    }
-    // A kept list has a row index (built once); a one-off list is scanned for seen items.
-    if (selection)
-      return [
-        selection.kept
-          ? { encoded: selection.encoded, rowOf: (id) => selection.rowOf(id) }
-          : { encoded: selection.encoded },
-      ];
     let encoded: EncodedItemSet | undefined;
     if (source.kind === 'since') encoded = this.encodeCandidates(slot, await this.newItems(source.since));
     else if (located) encoded = this.gatherExplicit(slot, located, items);
-    else
+    else if (source.kind === 'ids')
       encoded = this.encodeCandidates(
         slot,
         this.explicitCandidates(source.ids, items, 'candidates.item_ids.ids', true),
@@ -292,6 +276,25 @@ function locate(lease: CatalogLease, ids: readonly string[]): Located {
   const unique = [...new Set(ids)];
   const found = unique.map((id) => lease.find(id));
   return { unique, found, missing: unique.filter((_, i) => !found[i]) };
+}
+
+/** Candidate pages several requests may share: all active items, or a kept explicit list. */
+function sharedPages(
+  source: CandidateSource,
+  lease: CatalogLease | undefined,
+  selection: CandidateSelection | undefined,
+): CandidatePage[] | undefined {
+  if (source.kind === 'allActive') {
+    const all = lease as CatalogLease;
+    return all.pages.map((page) => ({
+      encoded: page.encoded,
+      rowOf: (id: string) => {
+        const at = all.find(id);
+        return at && at.page === page ? at.row : undefined;
+      },
+    }));
+  }
+  return selection ? [{ encoded: selection.encoded, rowOf: (id) => selection.rowOf(id) }] : undefined;
 }
 
 /** A skip test for topK: the rows of `seen` items in this page. */
