@@ -1,7 +1,12 @@
 import { parseConfig } from '../src/config/load';
 import { modelVariants } from '../src/meta/fine-tuned-net';
 import { learnerSettings } from '../src/eval/methods';
-import { learnerAdaptCandidates, LEARNER_LR_GRID, LEARNER_STEP_GRID } from '../src/meta/tune-adapt';
+import {
+  learnerAdaptCandidates,
+  LEARNER_LR_GRID,
+  LEARNER_STEP_GRID,
+  validationSet,
+} from '../src/meta/tune-adapt';
 
 describe('meta-learner adaptation tuning', () => {
   it('tries the configured settings first, then the grid without repeating them', () => {
@@ -35,5 +40,35 @@ describe('fine-tuned-net bias treatments', () => {
     expect(w[1][1]).toMatchObject({ freezeItemBiases: true, userBiasShrinkage: 1 });
     // Without the closed-form initialisation there is nothing to freeze.
     expect(modelVariants({ ...plain, initItemBiases: false })).toHaveLength(1);
+  });
+});
+
+describe('cold-item validation', () => {
+  const items = new Map([
+    ['a', { id: 'a', features: { genres: ['Drama'] } }],
+    ['b', { id: 'b', features: { genres: ['Comedy'] } }],
+  ]);
+  const user = { id: 'u1', features: {} };
+  const tasks = [{ user, support: [{ itemId: 'a', value: 4 }], query: [{ itemId: 'b', value: 2 }] }];
+
+  it('off: only the warm tasks', () => {
+    expect(validationSet(tasks, items, false)).toEqual({ tasks, items });
+  });
+
+  it('on: adds a copy of the tasks whose items carry hidden IDs and the same features', () => {
+    const v = validationSet(tasks, items, true);
+    expect(v.tasks).toBe(tasks);
+    const cold = v.coldItems!;
+    const [support, query] = [cold.tasks[0].support[0], cold.tasks[0].query[0]];
+    expect(support.itemId).not.toBe('a');
+    expect(query.itemId).not.toBe('b');
+    expect(support.value).toBe(4);
+    expect(cold.items.get(support.itemId)).toEqual({
+      id: support.itemId,
+      features: items.get('a')!.features,
+    });
+    expect(cold.items.get(query.itemId)!.features).toBe(items.get('b')!.features);
+    expect(tasks[0].support[0].itemId).toBe('a'); // the originals are untouched
+    expect(parseConfig({}).train.coldItemValidation).toBe(false);
   });
 });

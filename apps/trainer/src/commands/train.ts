@@ -11,7 +11,7 @@ import { itemCatalog } from '../data/types';
 import { buildModel, initBiases } from '../meta/build-model';
 import { EarlyStopping } from '../meta/early-stopping';
 import { pretrain } from '../meta/pretrain';
-import { validationMaeOf } from '../meta/tune-adapt';
+import { validationMaeOf, validationSet } from '../meta/tune-adapt';
 import { withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { trainingTasks } from '../train/tasks';
@@ -184,6 +184,7 @@ async function trainRun(
     const perEpoch = Math.ceil(train.length / t.metaBatchSize);
     // Early stopping (train.patience) keeps the epoch with the best validation MAE; after --resume
     // it starts afresh from the resumed epoch.
+    const validationTasks = validationSet(validation, items, t.coldItemValidation);
     const stopper =
       t.patience > 0 && validation.length > 0 ? new EarlyStopping(model, t.patience) : undefined;
     const bar = ctx.progress.start('meta-train', (t.epochs - firstEpoch) * perEpoch);
@@ -212,7 +213,7 @@ async function trainRun(
         lossHistory.push(...result.lossHistory);
         if (result.aborted) throw new CancelledError('training interrupted');
         if (stopper) {
-          const mae = await validationMaeOf(model, validation, items, adaptOf(config, model), signal);
+          const mae = await validationMaeOf(model, validationTasks, adaptOf(config, model), signal);
           ctx.logger.info({ epoch: epoch + 1, validationMae: mae }, 'epoch validated');
           if (stopper.observe(epoch, mae) === 'stop') break;
         }

@@ -27,6 +27,7 @@ const metaTrainShape = {
   epochs: z.number().int().positive(),
   pretrainEpochs: z.number().int().min(0),
   patience: z.number().int().min(0),
+  coldItemValidation: z.boolean(),
 };
 
 /** Shapes without defaults, so a learner's partial override never resets what it leaves out. */
@@ -81,6 +82,11 @@ const trainSchema = z
      * and keeps the best epoch (`epochs` is then the maximum); 0: off.
      */
     patience: metaTrainShape.patience.default(2),
+    /**
+     * Validation scores (early stopping, adaptation tuning, fine-tuned-net's choices) average the
+     * validation users' MAE with and without item IDs, so choices also suit brand-new items.
+     */
+    coldItemValidation: metaTrainShape.coldItemValidation.default(false),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -118,6 +124,7 @@ export interface LearnerConfig {
   epochs?: number;
   pretrainEpochs?: number;
   patience?: number;
+  coldItemValidation?: boolean;
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }

@@ -22,6 +22,7 @@ export function learnerSettings(
     epochs: learner.epochs ?? t.epochs,
     pretrainEpochs: learner.pretrainEpochs ?? t.pretrainEpochs,
     patience: learner.patience ?? t.patience,
+    coldItemValidation: learner.coldItemValidation ?? t.coldItemValidation,
     model: { ...config.model, ...learner.model },
     adapt: { ...config.adapt, ...learner.adapt },
     tuneAdapt: config.evaluate.tuneAdapt,

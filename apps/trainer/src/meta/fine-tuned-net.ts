@@ -6,7 +6,13 @@ import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { pickBest } from '../baselines/tuning';
-import { LEARNER_LR_GRID, LEARNER_STEP_GRID, validationMaeOf, type AdaptChoice } from './tune-adapt';
+import {
+  LEARNER_LR_GRID,
+  LEARNER_STEP_GRID,
+  validationMaeOf,
+  validationSet,
+  type AdaptChoice,
+} from './tune-adapt';
 
 /**
  * The bias treatments tried (picked on the warm validation users, like the fine-tuning grid): the
@@ -49,13 +55,14 @@ export class FineTunedNet implements EvalMethod {
     const backend = await initBackend();
     let best: { model: RecommenderModel; adapt: AdaptChoice; mae: number; variant: string } | undefined;
     let lossHistory: number[] = [];
+    const validation = validationSet(ctx.validation, ctx.items, this.config.train.coldItemValidation);
     for (const [variant, section] of modelVariants(this.config.model)) {
       const { model, lossHistory: losses } = await this.train(section, ctx);
       const scored = [];
       for (const adapt of GRID) {
         scored.push({
           adapt,
-          mae: await validationMaeOf(model, ctx.validation, ctx.items, adapt, ctx.signal),
+          mae: await validationMaeOf(model, validation, adapt, ctx.signal),
         });
       }
       const pick = pickBest(scored, (s) => s.mae);

@@ -7,7 +7,13 @@ import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { EarlyStopping } from './early-stopping';
-import { learnerAdaptCandidates, tuneAdapt, validationMaeOf, type AdaptChoice } from './tune-adapt';
+import {
+  learnerAdaptCandidates,
+  tuneAdapt,
+  validationMaeOf,
+  validationSet,
+  type AdaptChoice,
+} from './tune-adapt';
 
 export interface LearnerSettings {
   name: string;
@@ -29,6 +35,8 @@ export interface LearnerSettings {
    * kept. 0: off (train `epochs` and keep the last).
    */
   patience: number;
+  /** Validation also scores the validation users' items with hidden IDs (see validationSet). */
+  coldItemValidation: boolean;
 }
 
 /** A meta-learned model (MAML, FOMAML, Reptile, Meta-SGD, MeLU) in the P1 harness. */
@@ -67,6 +75,7 @@ export class MetaLearner implements EvalMethod {
             ctx.signal,
           )
         : undefined;
+    const validation = validationSet(ctx.validation, ctx.items, s.coldItemValidation);
     const stopper = s.patience > 0 ? new EarlyStopping(this.model, s.patience) : undefined;
     const result = await metaTrain(
       this.model,
@@ -83,10 +92,7 @@ export class MetaLearner implements EvalMethod {
         freezeItemBiases: s.model.freezeItemBiases,
         ...(stopper && {
           onEpochEnd: async (epoch: number) =>
-            stopper.observe(
-              epoch,
-              await validationMaeOf(this.model!, ctx.validation, ctx.items, s.adapt, ctx.signal),
-            ),
+            stopper.observe(epoch, await validationMaeOf(this.model!, validation, s.adapt, ctx.signal)),
         }),
       },
       (p) => ctx.onProgress?.({ done: p.metaBatch, total: 0, loss: p.loss }),
@@ -96,15 +102,7 @@ export class MetaLearner implements EvalMethod {
     const best = stopper?.finish();
     const configured = { steps: s.adapt.steps, lr: s.adapt.lr };
     this.adaptOptions = s.tuneAdapt
-      ? (
-          await tuneAdapt(
-            this.model,
-            ctx.validation,
-            ctx.items,
-            learnerAdaptCandidates(configured),
-            ctx.signal,
-          )
-        ).choice
+      ? (await tuneAdapt(this.model, validation, learnerAdaptCandidates(configured), ctx.signal)).choice
       : configured;
     return {
       lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],

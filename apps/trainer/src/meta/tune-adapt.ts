@@ -13,35 +13,68 @@ export const LEARNER_STEP_GRID = [1, 2, 5, 10];
 export const LEARNER_LR_GRID = [0.01, 0.05, 0.1, 0.2];
 
 /**
- * The adaptation settings with the lowest query MAE on the warm validation users (never a cold
- * scenario). The first candidate wins ties; without validation tasks it is returned as is.
+ * The adaptation settings with the lowest validation score (see {@link validationMaeOf}; never a
+ * cold scenario). The first candidate wins ties; without validation tasks it is returned as is.
  */
 export async function tuneAdapt(
   model: RecommenderModel,
-  validation: readonly Task[],
-  items: ItemCatalog,
+  validation: ValidationSet,
   candidates: readonly AdaptChoice[],
   signal?: AbortSignal,
 ): Promise<{ choice: AdaptChoice; mae: number }> {
-  if (validation.length === 0) return { choice: candidates[0], mae: NaN };
+  if (validation.tasks.length === 0) return { choice: candidates[0], mae: NaN };
   const scored: { choice: AdaptChoice; mae: number }[] = [];
   for (const choice of candidates) {
-    scored.push({ choice, mae: await validationMaeOf(model, validation, items, choice, signal) });
+    scored.push({ choice, mae: await validationMaeOf(model, validation, choice, signal) });
   }
   return pickBest(scored, (s) => s.mae);
 }
 
-/** Query MAE on the validation tasks after adapting with `choice`. */
+/**
+ * The warm validation users' tasks; with `coldItems`, also a copy of them in which every item's ID
+ * is hidden (renamed, so the model scores it from content and the generated ID embedding, as it
+ * would a brand-new item). The copy measures new-item behaviour without touching a cold scenario.
+ */
+export interface ValidationSet {
+  tasks: readonly Task[];
+  items: ItemCatalog;
+  coldItems?: { tasks: readonly Task[]; items: ItemCatalog };
+}
+
+const HIDDEN_ID_PREFIX = 'validation-cold:';
+
+export function validationSet(tasks: readonly Task[], items: ItemCatalog, coldItems: boolean): ValidationSet {
+  if (!coldItems) return { tasks, items };
+  const hide = (r: Task['query'][number]) => ({ ...r, itemId: HIDDEN_ID_PREFIX + r.itemId });
+  const coldTasks = tasks.map((t) => ({ ...t, support: t.support.map(hide), query: t.query.map(hide) }));
+  const coldCatalog = new Map(items);
+  for (const t of tasks) {
+    for (const r of [...t.support, ...t.query]) {
+      const item = items.get(r.itemId);
+      if (item) coldCatalog.set(HIDDEN_ID_PREFIX + r.itemId, { ...item, id: HIDDEN_ID_PREFIX + r.itemId });
+    }
+  }
+  return { tasks, items, coldItems: { tasks: coldTasks, items: coldCatalog } };
+}
+
+/**
+ * Query MAE on the validation tasks after adapting with `choice`; with hidden-ID copies, the mean
+ * of the MAE with and without item IDs, so choices are good for warm and for new items alike.
+ */
 export async function validationMaeOf(
   model: RecommenderModel,
-  validation: readonly Task[],
-  items: ItemCatalog,
+  validation: ValidationSet,
   choice: AdaptChoice,
   signal?: AbortSignal,
 ): Promise<number> {
-  const preds = await predictTasks(model, validation, items, choice, 64, signal);
-  const byTask = new Map(validation.map((task, i) => [task, preds[i]]));
-  return validationMae(validation, (task) => byTask.get(task)!);
+  const maeOf = async (tasks: readonly Task[], items: ItemCatalog) => {
+    const preds = await predictTasks(model, tasks, items, choice, 64, signal);
+    const byTask = new Map(tasks.map((task, i) => [task, preds[i]]));
+    return validationMae(tasks, (task) => byTask.get(task)!);
+  };
+  const warm = await maeOf(validation.tasks, validation.items);
+  if (!validation.coldItems) return warm;
+  return (warm + (await maeOf(validation.coldItems.tasks, validation.coldItems.items))) / 2;
 }
 
 /** The configured settings first, then the grid (without repeating the configured one). */
