@@ -3,7 +3,7 @@ import { ValidationError } from './errors';
 import { buildRatedSet, disposeRatedSet } from './model/batch';
 import { innerLoop, inputsFor } from './model/inner';
 import type { EncodedItems, RecommenderModel } from './model/model';
-import { forward, trunk, userFirstLayer } from './model/network';
+import { forward, sharedTrunkFeatures, userFirstLayer } from './model/network';
 import type { Params } from './model/params';
 import type { ItemCatalog, Rating, UserRecord } from './types';
 
@@ -181,7 +181,7 @@ export function scoreBatch(
   const out = new Float32Array(userIndices.length * n);
   if (userIndices.length === 0 || n === 0) return out;
   const userPre0 = adapted.userPre0;
-  if (!(model.firstLayerIsGlobal && userPre0 && items.pre0 && items.offset)) {
+  if (!(model.firstLayerIsGlobal && userPre0 && items.has('pre0') && items.has('offset'))) {
     userIndices.forEach((u, j) => out.set(score(adapted, u, items), j * n));
     return out;
   }
@@ -200,38 +200,63 @@ export function scoreBatch(
     host.local.get(name) ?? { values: global[name].dataSync() as Float32Array, perUser: false };
   const w = head('out.w');
   const b = head('out.b');
-  const h = model.layout.hidden[model.layout.hidden.length - 1];
+  const hidden = model.layout.hidden;
+  const h = hidden[hidden.length - 1];
   const [lo, hi] = model.config.ratingRange;
-  for (const members of groups.values()) {
+  const rating = model.config.task === 'rating';
+  const heads = (members: number[], columns: boolean) => {
+    // The group's heads: [H, G] columns (one matMul) or [G, H] rows (host loop), and a [G] bias.
     const g = members.length;
-    // The group's heads as the columns of one [H, G] matrix and a [G] bias.
-    const wCols = new Float32Array(h * g);
+    const weights = new Float32Array(h * g);
     const bias = new Float32Array(g);
     members.forEach((j, c) => {
       const u = userIndices[j];
       const wAt = w.perUser ? u * h : 0;
-      for (let r = 0; r < h; r++) wCols[r * g + c] = w.values[wAt + r];
+      for (let r = 0; r < h; r++) weights[columns ? r * g + c : c * h + r] = w.values[wAt + r];
       bias[c] = b.values[b.perUser ? u : 0];
     });
+    return { weights, bias };
+  };
+  if (hidden.length === 1) {
+    // One decision layer: a user's scores are relu(itemPre0 + userPre0) @ w + b + offset, i.e.
+    // N x H multiply-adds per user on the host, reading only the items' pre0 and offset (no
+    // tensors, no per-user layer product).
+    const pre0 = items.hostValues('pre0');
+    const offset = items.hostValues('offset');
+    for (const members of groups.values()) {
+      const { weights, bias } = heads(members, false);
+      const u0 = userIndices[members[0]];
+      scoreOneLayer(
+        pre0,
+        offset,
+        host.userPre0.subarray(u0 * h, (u0 + 1) * h),
+        weights,
+        bias,
+        n,
+        (c, i, raw) => {
+          out[members[c] * n + i] = rating ? (raw < lo ? lo : raw > hi ? hi : raw) : 1 / (1 + Math.exp(-raw));
+        },
+      );
+    }
+    return out;
+  }
+  for (const members of groups.values()) {
+    const g = members.length;
+    const { weights: wCols, bias } = heads(members, true);
     const u0 = userIndices[members[0]];
     const pred = tf.tidy(() => {
-      const { features, offset } = trunk(
+      // Only the items' pre0 and offset are read (a selected set gathers nothing else).
+      const features = sharedTrunkFeatures(
         model.layout,
         global,
-        {
-          userX: tf.slice(adapted.userX, [u0, 0, 0], [1, 1, -1]),
-          itemX: tf.expandDims(items.x, 0) as tf.Tensor3D,
-          itemPre0: items.pre0!,
-          userPre0: tf.slice(userPre0, [u0, 0, 0], [1, 1, -1]),
-          offset: items.offset!,
-        },
-        model.globalMean,
+        items.pre0!,
+        tf.slice(userPre0, [u0, 0, 0], [1, 1, -1]),
       );
       // headOutput's features @ out.w + out.b + offset for the G heads at once: one plain
       // [N, H] x [H, G] matMul (a broadcast batched matMul is several times slower on wasm).
       const z = tf.matMul(tf.reshape(features, [n, h]), tf.tensor2d(wCols, [h, g]));
-      const raw = tf.add(tf.add(z, tf.reshape(offset, [n, 1])), tf.tensor1d(bias));
-      return model.config.task === 'rating' ? tf.clipByValue(raw, lo, hi) : tf.sigmoid(raw);
+      const raw = tf.add(tf.add(z, tf.reshape(items.offset!, [n, 1])), tf.tensor1d(bias));
+      return rating ? tf.clipByValue(raw, lo, hi) : tf.sigmoid(raw);
     });
     const values = pred.dataSync() as Float32Array; // [N, G]
     pred.dispose();
@@ -244,27 +269,77 @@ export function scoreBatch(
 }
 
 /**
+ * relu(pre0[i] + user) . weights[c] + bias[c] + offset[i] for every item i of a one-layer shared
+ * trunk and every head c of a group sharing the user half; `emit(c, i, raw)` takes each value.
+ */
+function scoreOneLayer(
+  pre0: Float32Array,
+  offset: Float32Array,
+  user: Float32Array,
+  weights: Float32Array,
+  bias: Float32Array,
+  n: number,
+  emit: (c: number, i: number, raw: number) => void,
+): void {
+  const h = user.length;
+  const g = bias.length;
+  if (g === 1) {
+    const b0 = bias[0] as number;
+    for (let i = 0; i < n; i++) {
+      const at = i * h;
+      let s = 0;
+      for (let k = 0; k < h; k++) {
+        const v = (pre0[at + k] as number) + (user[k] as number);
+        if (v > 0) s += v * (weights[k] as number);
+      }
+      emit(0, i, s + b0 + (offset[i] as number));
+    }
+    return;
+  }
+  const act = new Float32Array(h);
+  for (let i = 0; i < n; i++) {
+    const at = i * h;
+    for (let k = 0; k < h; k++) {
+      const v = (pre0[at + k] as number) + (user[k] as number);
+      act[k] = v > 0 ? v : 0;
+    }
+    for (let c = 0; c < g; c++) {
+      const wAt = c * h;
+      let s = 0;
+      for (let k = 0; k < h; k++) s += (act[k] as number) * (weights[wAt + k] as number);
+      emit(c, i, s + (bias[c] as number) + (offset[i] as number));
+    }
+  }
+}
+
+/**
  * Host copies of an adapted batch's small scoring inputs, read once per batch (its tensors never
  * change): a grouping key per user (its first-layer user half) and the local head parameters.
  * Serving scores one batch once per distinct candidate set, so they are reused.
  */
 const hostCache = new WeakMap<
   AdaptedUsers,
-  { userKeys: string[]; local: Map<string, { values: Float32Array; perUser: true }> }
+  {
+    userKeys: string[];
+    /** First-layer user halves [B * h0]. */
+    userPre0: Float32Array;
+    local: Map<string, { values: Float32Array; perUser: true }>;
+  }
 >();
 
 function hostParts(adapted: AdaptedUsers, userPre0: tf.Tensor3D) {
   let parts = hostCache.get(adapted);
   if (!parts) {
     const h0 = userPre0.shape[2];
-    const rows = new Uint32Array((userPre0.dataSync() as Float32Array).slice().buffer);
+    const values = (userPre0.dataSync() as Float32Array).slice();
+    const rows = new Uint32Array(values.buffer);
     const userKeys = Array.from({ length: adapted.size }, (_, u) =>
       rows.subarray(u * h0, (u + 1) * h0).join(','),
     );
     const local = new Map<string, { values: Float32Array; perUser: true }>();
     for (const [name, t] of Object.entries(adapted.local))
       local.set(name, { values: t.dataSync() as Float32Array, perUser: true });
-    parts = { userKeys, local };
+    parts = { userKeys, userPre0: values, local };
     hostCache.set(adapted, parts);
   }
   return parts;

@@ -24,28 +24,88 @@ interface ItemTensors {
   pre0: tf.Tensor3D | null;
 }
 
+type Field = keyof ItemTensors;
+const FIELDS: readonly Field[] = ['x', 'content', 'idRepr', 'hidden', 'offset', 'pre0'];
+
+/**
+ * One field of a set: its tensor, its host values, or (for a selected set, until first read) how
+ * to gather them. `width` values per item; `rank` 2 ([N, width]) or 3 ([1, N, width]).
+ */
+interface FieldState {
+  width: number;
+  rank: 2 | 3;
+  tensor?: tf.Tensor;
+  host?: Float32Array;
+  gather?: () => Float32Array;
+}
+
 /** Candidate items encoded for one model version; reusable across users. Call `dispose()` when done. */
 export class EncodedItems implements ItemTensors {
-  readonly x: tf.Tensor2D;
-  readonly content: tf.Tensor2D | null;
-  readonly idRepr: tf.Tensor2D | null;
-  readonly hidden: tf.Tensor3D | null;
-  readonly offset: tf.Tensor3D | null;
-  readonly pre0: tf.Tensor3D | null;
-  private readonly host = new Map<keyof ItemTensors, Float32Array>();
+  private readonly fields: Record<Field, FieldState | null>;
+  private disposed = false;
 
   private constructor(
     readonly model: RecommenderModel,
     readonly ids: string[],
     readonly modelVersion: number,
-    t: ItemTensors,
+    fields: ItemTensors | Record<Field, FieldState | null>,
   ) {
-    this.x = t.x;
-    this.content = t.content;
-    this.idRepr = t.idRepr;
-    this.hidden = t.hidden;
-    this.offset = t.offset;
-    this.pre0 = t.pre0;
+    if (fields.x instanceof tf.Tensor) {
+      const t = fields as ItemTensors;
+      const n = ids.length;
+      this.fields = {} as Record<Field, FieldState | null>;
+      for (const f of FIELDS) {
+        const tensor = t[f];
+        this.fields[f] =
+          tensor === null
+            ? null
+            : {
+                width: n > 0 ? tensor.size / n : tensor.shape[tensor.rank - 1]!,
+                rank: tensor.rank as 2 | 3,
+                tensor,
+              };
+      }
+    } else this.fields = fields as Record<Field, FieldState | null>;
+  }
+
+  /** Feature rows [N, di]. */
+  get x(): tf.Tensor2D {
+    return this.tensor('x') as tf.Tensor2D;
+  }
+
+  /** Item content vectors [N, nItemFields * e] (null when embeddings are local). */
+  get content(): tf.Tensor2D | null {
+    return this.tensor('content') as tf.Tensor2D | null;
+  }
+
+  /** ID representation [N, idDim + 1] (null without ID embeddings). */
+  get idRepr(): tf.Tensor2D | null {
+    return this.tensor('idRepr') as tf.Tensor2D | null;
+  }
+
+  /** While embeddings are global: first-layer item input [1, N, di']. */
+  get hidden(): tf.Tensor3D | null {
+    return this.tensor('hidden') as tf.Tensor3D | null;
+  }
+
+  /** While embeddings are global: additive offset [1, N, 1]. */
+  get offset(): tf.Tensor3D | null {
+    return this.tensor('offset') as tf.Tensor3D | null;
+  }
+
+  /** While the first layer is global too (ANIL): hidden @ dec.0.w [1, N, h0]. */
+  get pre0(): tf.Tensor3D | null {
+    return this.tensor('pre0') as tf.Tensor3D | null;
+  }
+
+  /** Whether the set has this field (without gathering or reading it). */
+  has(field: Field): boolean {
+    return this.fields[field] !== null;
+  }
+
+  /** Width of one item's row of a field (null when the set does not have it). */
+  width(field: Field): number | null {
+    return this.fields[field]?.width ?? null;
   }
 
   /** Encodes items for the model's current version. */
@@ -98,6 +158,12 @@ export class EncodedItems implements ItemTensors {
    * A new set made of rows of existing sets of the same model version, in the order given:
    * gathering precomputed rows is far cheaper than encoding the items again (the serving catalog
    * keeps every active item encoded). The sources stay owned by the caller.
+   *
+   * Rows are gathered lazily, field by field, on the host: a field is copied the first time it is
+   * read (as a tensor, or as host values by scoring), so scoring a shared-trunk (ANIL) model on
+   * the set copies only the first layer's item half `pre0` and the `offset`, not the feature
+   * rows and item vectors it never reads. The sources' host values are referenced at selection
+   * time, so the sources may be disposed right after this call.
    */
   static select(picks: readonly { source: EncodedItems; row: number }[]): EncodedItems {
     if (picks.length === 0) throw new ValidationError('picks', 'must be non-empty');
@@ -108,51 +174,85 @@ export class EncodedItems implements ItemTensors {
       if (!(Number.isInteger(row) && row >= 0 && row < source.size))
         throw new ValidationError('picks', `row ${row} is out of range`);
     }
-    // Copied row by row on the host: the wasm backend's Gather kernel is far slower than a
-    // typed-array copy, and each source's values are read from the backend only once.
+    // Runs of consecutive rows of one source (copied as one block).
+    const runs: { source: EncodedItems; from: number; to: number; n: number }[] = [];
+    for (let i = 0; i < picks.length;) {
+      const { source, row } = picks[i];
+      let n = 1;
+      while (i + n < picks.length && picks[i + n].source === source && picks[i + n].row === row + n) n++;
+      runs.push({ source, from: row, to: i, n });
+      i += n;
+    }
+    const sources = [...new Set(runs.map((r) => r.source))];
     const first = picks[0].source;
-    const take = <T extends tf.Tensor>(field: keyof ItemTensors): T | null => {
-      const like = first[field];
-      if (like === null) return null;
-      const width = like.size / first.size;
-      const out = new Float32Array(picks.length * width);
-      let values = first.hostValues(field);
-      let from: EncodedItems = first;
-      // Runs of consecutive rows of one source are copied as one block (memcpy).
-      for (let i = 0; i < picks.length;) {
-        const { source, row } = picks[i];
-        if (source !== from) [from, values] = [source, source.hostValues(field)];
-        let n = 1;
-        while (i + n < picks.length && picks[i + n].source === source && picks[i + n].row === row + n) n++;
-        out.set(values.subarray(row * width, (row + n) * width), i * width);
-        i += n;
+    const fields = {} as Record<Field, FieldState | null>;
+    for (const field of FIELDS) {
+      const like = first.fields[field];
+      if (like === null) {
+        fields[field] = null;
+        continue;
       }
-      const shape = like.rank === 3 ? [1, picks.length, width] : [picks.length, width];
-      return tf.tensor(out, shape) as T;
-    };
+      // The sources' host values (long-lived catalog pages read each field from the backend once).
+      const values = new Map(sources.map((s) => [s, s.hostValues(field)]));
+      const width = like.width;
+      fields[field] = {
+        width,
+        rank: like.rank,
+        gather: () => {
+          const out = new Float32Array(picks.length * width);
+          for (const { source, from, to, n } of runs) {
+            const v = values.get(source) as Float32Array;
+            if (n * width <= 16) {
+              // Short runs (a single offset value, a few columns): an element loop beats subarray.
+              const a = from * width;
+              const b = to * width;
+              for (let k = 0; k < n * width; k++) out[b + k] = v[a + k];
+            } else out.set(v.subarray(from * width, (from + n) * width), to * width);
+          }
+          return out;
+        },
+      };
+    }
     return new EncodedItems(
       model,
       picks.map(({ source, row }) => source.ids[row]),
       modelVersion,
-      {
-        x: take<tf.Tensor2D>('x')!,
-        content: take('content'),
-        idRepr: take('idRepr'),
-        hidden: take('hidden'),
-        offset: take('offset'),
-        pre0: take('pre0'),
-      },
+      fields,
     );
   }
 
-  /** Host copy of one tensor's values, read once (sets that are gathered from are long-lived). */
-  private hostValues(field: keyof ItemTensors): Float32Array {
-    let values = this.host.get(field);
-    if (!values) {
-      values = this[field]!.dataSync() as Float32Array;
-      this.host.set(field, values);
+  /**
+   * Host copy of one field's values (row-major, `width(field)` per item), read from the backend
+   * or gathered once and kept (sets that are gathered from are long-lived; scoring reads the
+   * small per-item fields of a one-layer shared trunk directly). Do not modify it.
+   */
+  hostValues(field: Field): Float32Array {
+    const s = this.live(field);
+    if (!s) throw new ValidationError('field', `${field} is not part of this item set`);
+    if (!s.host) {
+      if (s.gather) {
+        s.host = s.gather();
+        s.gather = undefined;
+      } else s.host = s.tensor!.dataSync() as Float32Array;
     }
-    return values;
+    return s.host;
+  }
+
+  private live(field: Field): FieldState | null {
+    if (this.disposed) throw new ValidationError('items', 'have been disposed');
+    return this.fields[field];
+  }
+
+  private tensor(field: Field): tf.Tensor | null {
+    const s = this.live(field);
+    if (!s) return null;
+    if (!s.tensor) {
+      const n = this.ids.length;
+      const shape = s.rank === 3 ? [1, n, s.width] : [n, s.width];
+      // Kept: the first read may happen inside a caller's tf.tidy.
+      s.tensor = tf.keep(tf.tensor(this.hostValues(field), shape));
+    }
+    return s.tensor;
   }
 
   get size(): number {
@@ -160,9 +260,14 @@ export class EncodedItems implements ItemTensors {
   }
 
   dispose(): void {
-    this.host.clear();
-    tf.dispose(
-      [this.x, this.content, this.idRepr, this.hidden, this.offset, this.pre0].filter((t) => t !== null),
-    );
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const s of Object.values(this.fields)) {
+      if (!s) continue;
+      s.tensor?.dispose();
+      s.tensor = undefined;
+      s.host = undefined;
+      s.gather = undefined;
+    }
   }
 }

@@ -181,6 +181,21 @@ export function userFirstLayer(l: NetLayout, p: Params, userX: tf.Tensor3D): tf.
   return addBias(mm(embed(userX, l.userFields, 'user', p), p['dec.0.wu']), p['dec.0.b']);
 }
 
+/**
+ * Last decision layer [B, S, H] of a shared trunk from the first layer's precomputed halves
+ * (itemPre0 [1 or B, S, h0] + userPre0 [B, 1, h0]); the decision layers must be global. Scoring
+ * only: no item features are read.
+ */
+export function sharedTrunkFeatures(
+  l: NetLayout,
+  p: Params,
+  itemPre0: tf.Tensor3D,
+  userPre0: tf.Tensor3D,
+): tf.Tensor3D {
+  const { h } = hiddenLayers(l, p, tf.add(itemPre0, userPre0));
+  return h[h.length - 1];
+}
+
 /** The output layer on trunk features: [B,S,H] @ out.w (+ out.b, + offset) -> [B,S]. */
 export function headOutput(p: Params, features: tf.Tensor3D, offset: tf.Tensor3D): tf.Tensor2D {
   const o = addBias(mm(features, p['out.w']), p['out.b']);
