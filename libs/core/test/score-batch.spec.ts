@@ -99,8 +99,17 @@ describe('EncodedItems.select', () => {
       before = tf.memory().numTensors;
       expect(picked.ids).toEqual(fresh.ids);
       for (const field of ['x', 'content', 'idRepr', 'hidden', 'offset', 'pre0'] as const) {
-        const a = picked[field];
         const b = fresh[field];
+        if (b !== null) {
+          // Rows read in place (before anything is gathered) equal the fresh encoding's.
+          const { values, src, row, width } = picked.hostRows(field);
+          expect(src).not.toBeNull();
+          const flat = order.flatMap((_, i) =>
+            Array.from(values[src![i]].subarray(row![i] * width, (row![i] + 1) * width)),
+          );
+          expectClose(flat, b.dataSync(), 1e-6);
+        }
+        const a = picked[field];
         expect(picked.has(field)).toBe(b !== null);
         if (a === null || b === null) {
           expect(a).toBe(b);

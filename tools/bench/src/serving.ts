@@ -10,7 +10,16 @@ import {
   type FeatureValue,
   type RecommendRequest,
 } from '@warmstart/contracts';
-import { FeatureSpec, createModel, initBackend, metaTrain, saveModel, type Task } from '@warmstart/core';
+import {
+  ANIL_LOCAL_GROUPS,
+  FeatureSpec,
+  createModel,
+  initBackend,
+  metaTrain,
+  saveModel,
+  type ModelConfig,
+  type Task,
+} from '@warmstart/core';
 import { importMovieLens100k, openFeatureStore } from '@warmstart/feature-store';
 import type { FigureLog } from './figures';
 
@@ -41,17 +50,23 @@ const DECL = {
  * driven over loopback by concurrent grpc-js callers from this process. Recommend with a
  * 20-interaction support set, 1,000 explicit candidates, k = 10; cached adaptation (stored
  * users, adapted state in the LRU) and uncached (inline support: adapted on every call), with
- * micro-batching on and off. The `model` option (WARMSTART_BENCH_MODEL=anil|melu) picks the served configuration (default anil:
- * only the output head adapts per user, the configuration with a shared trunk the trainer would
- * promote for latency; melu adapts the decision layers too).
+ * micro-batching on and off. The `model` option (WARMSTART_BENCH_MODEL=anil|anil1|melu) picks the
+ * served configuration (default anil: only the output head adapts per user, the configuration
+ * with a shared trunk the trainer would promote for latency; anil1: the same with ONE 64-unit
+ * decision layer, the serving-optimised configuration whose scoring is relu(item half + user
+ * half) . head per candidate, no per-user layer product; melu adapts the decision layers too).
+ * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open) measures only
+ * those points, with batching on only unless it also lists `batching-off`.
  */
 export async function run(log: FigureLog, options: Record<string, string | boolean>): Promise<void> {
   const quick = options['quick'] === true;
   // tools/bench/src/main.ts only forwards --quick/--json, so the option is also read from the
   // environment: WARMSTART_BENCH_MODEL=melu npm run bench -- serving
   const algorithm = options['model'] ?? process.env['WARMSTART_BENCH_MODEL'] ?? 'anil';
-  if (algorithm !== 'anil' && algorithm !== 'melu')
-    throw new Error('bench serving: --model must be anil or melu');
+  if (algorithm !== 'anil' && algorithm !== 'anil1' && algorithm !== 'melu')
+    throw new Error('bench serving: --model must be anil, anil1 or melu');
+  const only = process.env['WARMSTART_BENCH_POINTS']?.split(',').map((p) => p.trim());
+  const wanted = (point: string) => !only || only.includes(point);
   console.log(`  served configuration: ${algorithm}`);
   const dataset = process.env['WARMSTART_ML100K'] ?? path.resolve(REPO, '../shared/datasets/ml-100k');
   if (!existsSync(path.join(dataset, 'u.data'))) {
@@ -71,7 +86,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
     const seconds = quick ? 1.5 : 5;
     const callers = [1, 8, 64];
     const through: Record<string, number> = {};
-    for (const batching of [true, false]) {
+    for (const batching of only && !only.includes('batching-off') ? [true] : [true, false]) {
       const server = await startServer(database, artifacts, batching);
       try {
         const clients = Array.from(
@@ -116,12 +131,12 @@ export async function run(log: FigureLog, options: Record<string, string | boole
         // More distinct lists than the server's decoded-list memo (8 MiB, ~1,300 such lists) holds.
         DISTINCT_REQUESTS.set(variedReq, 4096);
         // Fill the adapted-state cache for the stored users.
-        await drive(clients, 8, users.length, cachedReq);
-        for (const n of callers) {
+        if (wanted('cached')) await drive(clients, 8, users.length, cachedReq);
+        for (const n of only ? [64] : callers) {
           for (const [mode, req] of [
-            ['cached', cachedReq],
-            ['uncached', uncachedReq],
-            ...(n === 64 ? ([['uncached-varied', variedReq]] as const) : []),
+            ...(wanted('cached') ? ([['cached', cachedReq]] as const) : []),
+            ...(wanted('uncached') ? ([['uncached', uncachedReq]] as const) : []),
+            ...(n === 64 && wanted('varied') ? ([['uncached-varied', variedReq]] as const) : []),
           ] as const) {
             await drive(clients, n, Math.min(50, n * 5), req); // warm-up
             const cpu = cpuMeter(server.pid);
@@ -141,26 +156,31 @@ export async function run(log: FigureLog, options: Record<string, string | boole
         }
         // Open loop: a fixed offered rate, latency from each request's scheduled send time, so a
         // slow server cannot slow the load down and hide its queueing (no coordinated omission).
-        const tag = `recommend ${algorithm} uncached batching=${batching ? 'on' : 'off'} open-loop ${OPEN_RATE}/s callers=${OPEN_CALLERS}`;
-        const cpu = cpuMeter(server.pid);
-        const o = await driveOpen(clients, OPEN_CALLERS, OPEN_RATE, seconds * 1000, uncachedReq);
-        const used = cpu.stop(o.ok + o.failed);
-        log.add(
-          `${tag} achieved`,
-          o.achieved,
-          'req/s',
-          `offered ${OPEN_RATE}/s for ${seconds} s: ${o.ok} ok, ${o.failed} failed, ${o.unsent} not sent`,
-        );
-        log.add(`${tag} p50`, o.p50, 'ms', 'from the scheduled send time');
-        log.add(`${tag} p99`, o.p99, 'ms', 'from the scheduled send time');
-        log.add(`${tag} failed`, o.failed, 'requests');
-        logCpu(log, tag, used);
+        for (const [mode, req] of [
+          ...(wanted('open') || wanted('uncached') ? ([['uncached', uncachedReq]] as const) : []),
+          ...(wanted('open') || wanted('varied') ? ([['uncached-varied', variedReq]] as const) : []),
+        ] as const) {
+          const tag = `recommend ${algorithm} ${mode} batching=${batching ? 'on' : 'off'} open-loop ${OPEN_RATE}/s callers=${OPEN_CALLERS}`;
+          const cpu = cpuMeter(server.pid);
+          const o = await driveOpen(clients, OPEN_CALLERS, OPEN_RATE, seconds * 1000, req);
+          const used = cpu.stop(o.ok + o.failed);
+          log.add(
+            `${tag} achieved`,
+            o.achieved,
+            'req/s',
+            `offered ${OPEN_RATE}/s for ${seconds} s: ${o.ok} ok, ${o.failed} failed, ${o.unsent} not sent`,
+          );
+          log.add(`${tag} p50`, o.p50, 'ms', 'from the scheduled send time');
+          log.add(`${tag} p99`, o.p99, 'ms', 'from the scheduled send time');
+          log.add(`${tag} failed`, o.failed, 'requests');
+          logCpu(log, tag, used);
+        }
         for (const c of clients) c.close();
       } finally {
         await server.stop();
       }
     }
-    for (const n of callers) {
+    for (const n of only ? [] : callers) {
       const on = through[`uncached/true/${n}`] ?? 0;
       const off = through[`uncached/false/${n}`] ?? 1;
       log.add(
@@ -180,7 +200,7 @@ async function prepare(
   work: string,
   quick: boolean,
   log: FigureLog,
-  algorithm: 'anil' | 'melu',
+  served: 'anil' | 'anil1' | 'melu',
 ) {
   await initBackend();
   const database = path.join(work, 'bench.db');
@@ -196,7 +216,13 @@ async function prepare(
     const tasks: Task[] = [];
     for await (const t of snapshot.tasks({ seed: 1 })) tasks.push(t);
     const spec = FeatureSpec.fromData(DECL, users, items);
-    const model = createModel(spec, { seed: 1 });
+    // anil1: one 64-unit decision layer (embedding 32, only the output head local), trained as anil.
+    const algorithm = served === 'melu' ? 'melu' : 'anil';
+    const config: Partial<ModelConfig> =
+      served === 'anil1'
+        ? { seed: 1, hidden: [64], embeddingDim: 32, localGroups: [...ANIL_LOCAL_GROUPS] }
+        : { seed: 1 };
+    const model = createModel(spec, config);
     const catalog = new Map(items.map((i) => [i.id, i]));
     const started = Date.now();
     const trainTasks = tasks.slice(0, quick ? 64 : 400);
@@ -210,7 +236,7 @@ async function prepare(
       'bench model meta-training',
       (Date.now() - started) / 1000,
       's',
-      `${trainTasks.length} tasks, ${algorithm}, 1 epoch`,
+      `${trainTasks.length} tasks, ${served}, 1 epoch`,
     );
     await saveModel(model, path.join(artifacts, 'm-bench'), {});
     await store.registry.registerModel({ modelId: 'm-bench', algorithm, artifactUri: 'm-bench' });

@@ -37,6 +37,19 @@ interface FieldState {
   tensor?: tf.Tensor;
   host?: Float32Array;
   gather?: () => Float32Array;
+  /** A selected set's rows in its sources' host values (see EncodedItems.hostRows). */
+  rows?: ItemRows;
+}
+
+/**
+ * Where each item's row of a field is, without copying: row i is `width` values of
+ * `values[src[i]]` from `row[i] * width`; `src` and `row` null: row i of `values[0]`.
+ */
+export interface ItemRows {
+  values: readonly Float32Array[];
+  src: Uint32Array | null;
+  row: Int32Array | null;
+  width: number;
 }
 
 /** Candidate items encoded for one model version; reusable across users. Call `dispose()` when done. */
@@ -184,6 +197,13 @@ export class EncodedItems implements ItemTensors {
       i += n;
     }
     const sources = [...new Set(runs.map((r) => r.source))];
+    const sourceIndex = new Map(sources.map((source, k) => [source, k]));
+    const src = new Uint32Array(picks.length);
+    const row = new Int32Array(picks.length);
+    picks.forEach((p, i) => {
+      src[i] = sourceIndex.get(p.source) as number;
+      row[i] = p.row;
+    });
     const first = picks[0].source;
     const fields = {} as Record<Field, FieldState | null>;
     for (const field of FIELDS) {
@@ -198,6 +218,7 @@ export class EncodedItems implements ItemTensors {
       fields[field] = {
         width,
         rank: like.rank,
+        rows: { values: sources.map((s) => values.get(s) as Float32Array), src, row, width },
         gather: () => {
           const out = new Float32Array(picks.length * width);
           for (const { source, from, to, n } of runs) {
@@ -238,6 +259,17 @@ export class EncodedItems implements ItemTensors {
     return s.host;
   }
 
+  /**
+   * A field's rows as views into host values without gathering them (for a selected set: its
+   * sources' values, so a scorer that reads each row once copies nothing). Do not modify them.
+   */
+  hostRows(field: Field): ItemRows {
+    const s = this.live(field);
+    if (!s) throw new ValidationError('field', `${field} is not part of this item set`);
+    if (s.rows && !s.host) return s.rows;
+    return { values: [this.hostValues(field)], src: null, row: null, width: s.width };
+  }
+
   private live(field: Field): FieldState | null {
     if (this.disposed) throw new ValidationError('items', 'have been disposed');
     return this.fields[field];
@@ -268,6 +300,7 @@ export class EncodedItems implements ItemTensors {
       s.tensor = undefined;
       s.host = undefined;
       s.gather = undefined;
+      s.rows = undefined;
     }
   }
 }
