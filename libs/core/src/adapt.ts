@@ -227,17 +227,14 @@ export function scoreBatch(
     for (const members of groups.values()) {
       const { weights, bias } = heads(members, false);
       const u0 = userIndices[members[0]];
-      scoreOneLayer(
-        pre0,
-        offset,
-        host.userPre0.subarray(u0 * h, (u0 + 1) * h),
-        weights,
-        bias,
-        n,
-        (c, i, raw) => {
-          out[members[c] * n + i] = rating ? (raw < lo ? lo : raw > hi ? hi : raw) : 1 / (1 + Math.exp(-raw));
-        },
-      );
+      const at = Int32Array.from(members, (j) => j * n);
+      const user = host.userPre0.subarray(u0 * h, (u0 + 1) * h);
+      scoreOneLayer(pre0, offset, user, weights, bias, n, out, at);
+      for (const j of members) {
+        const scores = out.subarray(j * n, (j + 1) * n);
+        if (rating) for (let i = 0; i < n; i++) scores[i] = Math.min(hi, Math.max(lo, scores[i]));
+        else for (let i = 0; i < n; i++) scores[i] = 1 / (1 + Math.exp(-scores[i]));
+      }
     }
     return out;
   }
@@ -271,7 +268,7 @@ export function scoreBatch(
 
 /**
  * relu(pre0[i] + user) . weights[c] + bias[c] + offset[i] for every item i of a one-layer shared
- * trunk and every head c of a group sharing the user half; `emit(c, i, raw)` takes each value.
+ * trunk and every head c of a group sharing the user half, written (raw) to out[at[c] + i].
  * The items' pre0 rows are read where they are (a selected set's sources: nothing is gathered).
  */
 function scoreOneLayer(
@@ -281,7 +278,8 @@ function scoreOneLayer(
   weights: Float32Array,
   bias: Float32Array,
   n: number,
-  emit: (c: number, i: number, raw: number) => void,
+  out: Float32Array,
+  at: Int32Array,
 ): void {
   const h = user.length;
   const g = bias.length;
@@ -289,10 +287,10 @@ function scoreOneLayer(
   let from = values[0] as Float32Array;
   for (let i = 0; i < n; i++) {
     if (src) from = values[src[i] as number] as Float32Array;
-    const at = (row ? (row[i] as number) : i) * h;
+    const r = (row ? (row[i] as number) : i) * h;
     for (let c = 0; c < g; c++) {
-      const s = reluDot(from, at, user, weights, c * h, h);
-      emit(c, i, s + (bias[c] as number) + (offset[i] as number));
+      const s = reluDot(from, r, user, weights, c * h, h);
+      out[(at[c] as number) + i] = s + (bias[c] as number) + (offset[i] as number);
     }
   }
 }
