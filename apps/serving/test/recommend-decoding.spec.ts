@@ -74,6 +74,48 @@ describe('RecommendRequestDecoder', () => {
     expect(() => (list as string[]).push('z')).toThrow();
   });
 
+  it('decodes one-off id lists with interned ids: equal to the generated decoder, the same strings again', () => {
+    const decoder = new RecommendRequestDecoder(1 << 20);
+    const list = (n: number, from: number) => Array.from({ length: n }, (_, i) => `m${from + i}`);
+    const one = wire(request({ candidates: { source: { $case: 'itemIds', value: { ids: list(300, 0) } } } }));
+    const two = wire(
+      request({ candidates: { source: { $case: 'itemIds', value: { ids: list(300, 100) } } } }),
+    );
+    const a = decoder.decode(one);
+    const b = decoder.decode(two);
+    expect(a).toEqual(plain(one));
+    expect(b).toEqual(plain(two));
+    const idsOf = (r: RecommendRequest) =>
+      r.candidates?.source?.$case === 'itemIds' ? r.candidates.source.value.ids : [];
+    // Overlapping ids (m100..m299) are the very same strings; the lists themselves are not shared.
+    expect(idsOf(b)[0]).toBe(idsOf(a)[100]);
+    expect(Object.isFrozen(idsOf(a))).toBe(false);
+    expect(idsOf(b)).not.toBe(idsOf(a));
+    // Ids of the same length and different bytes are not confused; empty ids and duplicates decode.
+    const tricky = ['m1', 'm2', '', 'm1', 'n1', '1m', ...list(100, 900)];
+    const t = wire(request({ candidates: { source: { $case: 'itemIds', value: { ids: tricky } } } }));
+    expect(decoder.decode(t)).toEqual(plain(t));
+    // An unknown field inside the id list, or a non-ASCII id: the generated decoder, same result.
+    const varint = (n: number) => {
+      const out: number[] = [];
+      for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n % 128) | 0x80);
+      return [...out, n];
+    };
+    const field = (tag: number, payload: Buffer) =>
+      Buffer.concat([Buffer.from([tag, ...varint(payload.length)]), payload]);
+    const idList = Buffer.concat([
+      ...list(100, 0).map((id) => field(0x0a, Buffer.from(id))),
+      field(0x7a, Buffer.from('x')), // unknown field 15 inside the ItemIdList
+    ]);
+    const odd = Buffer.concat([wire(request({ candidates: undefined })), field(0x12, field(0x0a, idList))]);
+    expect(plain(odd).candidates?.source?.$case).toBe('itemIds');
+    expect(decoder.decode(odd)).toEqual(plain(odd));
+    const accents = wire(
+      request({ candidates: { source: { $case: 'itemIds', value: { ids: [...list(100, 0), 'é'] } } } }),
+    );
+    expect(decoder.decode(accents)).toEqual(plain(accents));
+  });
+
   it('with a zero bound decodes every request afresh', () => {
     const decoder = new RecommendRequestDecoder(0);
     const one = decoder.decode(wire(request()));

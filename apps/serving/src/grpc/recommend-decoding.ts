@@ -10,6 +10,8 @@ import { LRUCache } from 'lru-cache';
 
 /** `candidates` fields shorter than this are decoded as usual (not worth remembering). */
 const MIN_MEMO_BYTES = 256;
+/** Bound of the interned candidate ids (the table is emptied when it is full). */
+const MAX_INTERNED_IDS = 1 << 17;
 
 /**
  * A RecommendRequest deserializer that remembers decoded `candidates` fields by their bytes.
@@ -23,6 +25,14 @@ const MIN_MEMO_BYTES = 256;
  * deep-frozen and shared between requests, so the same list is also the same array object.
  * Anything unusual (the field repeated, groups, malformed input) takes the generated decoder for
  * the whole message, so the result is always what `RecommendRequest.decode` gives.
+ *
+ * A list that is not remembered (every request its own candidates) is decoded here too when it
+ * is a plain id list of ASCII ids: each id is looked up by a hash of its bytes in a bounded table
+ * of ids decoded before and, when the bytes match, the same string is used again. A request's
+ * 1,000 ids then allocate no strings (the decoded strings of in-flight requests were most of
+ * what survived into the old generation and kept the garbage collector busy), and the strings,
+ * whose hash V8 keeps, are looked up in the catalog's index faster. Other lists take the
+ * generated `Candidates` decoder.
  */
 export class RecommendRequestDecoder {
   private readonly memo: LRUCache<string, { bytes: Buffer; value: Candidates }> | undefined;
@@ -32,6 +42,8 @@ export class RecommendRequestDecoder {
    * would fill the heap for nothing.
    */
   private readonly seenOnce: LRUCache<string, true> | undefined;
+  /** Interned candidate ids by the FNV-1a hash of their bytes (one id per hash: a collision is decoded afresh). */
+  private readonly interned = new Map<number, string>();
 
   /** @param maxBytes Bound of the remembered fields' bytes; 0 turns remembering off. */
   constructor(maxBytes: number) {
@@ -59,12 +71,60 @@ export class RecommendRequestDecoder {
     if (hit && hit.bytes.equals(bytes)) return hit.value;
     if (!this.seenOnce?.has(key)) {
       this.seenOnce?.set(key, true);
-      return Candidates.decode(bytes);
+      return this.decodeCandidates(bytes);
     }
-    const value = deepFreeze(Candidates.decode(bytes));
+    const value = deepFreeze(this.decodeCandidates(bytes));
     this.memo?.set(key, { bytes: Buffer.from(bytes), value });
     return value;
   }
+
+  /**
+   * `Candidates.decode(bytes)` for the usual form (only field 1, an ItemIdList holding only
+   * field-1 strings, every byte ASCII) with interned ids; anything else takes the generated decoder.
+   */
+  private decodeCandidates(bytes: Buffer): Candidates {
+    const ids = this.plainIdList(bytes);
+    return ids ? { source: { $case: 'itemIds', value: { ids } } } : Candidates.decode(bytes);
+  }
+
+  private plainIdList(bytes: Buffer): string[] | undefined {
+    if (bytes[0] !== 0x0a) return undefined;
+    const len = varint(bytes, 1);
+    if (!len || len.next + len.value !== bytes.length) return undefined;
+    const ids: string[] = [];
+    let pos = len.next;
+    while (pos < bytes.length) {
+      if (bytes[pos] !== 0x0a) return undefined;
+      const n = varint(bytes, pos + 1);
+      if (!n) return undefined;
+      const start = n.next;
+      const end = start + n.value;
+      if (end > bytes.length) return undefined;
+      let h = 0x811c9dc5;
+      for (let i = start; i < end; i++) {
+        const byte = bytes[i] as number;
+        if (byte >= 0x80) return undefined; // UTF-8 decoding rules: the generated decoder's
+        h = Math.imul(h ^ byte, 0x01000193);
+      }
+      h >>>= 0;
+      let id = this.interned.get(h);
+      if (id === undefined || !sameAscii(id, bytes, start, end)) {
+        id = bytes.toString('latin1', start, end);
+        if (this.interned.size >= MAX_INTERNED_IDS) this.interned.clear();
+        this.interned.set(h, id);
+      }
+      ids.push(id);
+      pos = end;
+    }
+    return ids;
+  }
+}
+
+/** Whether the ASCII bytes [start, end) spell `id`. */
+function sameAscii(id: string, bytes: Buffer, start: number, end: number): boolean {
+  if (id.length !== end - start) return false;
+  for (let i = 0; i < id.length; i++) if (id.charCodeAt(i) !== bytes[start + i]) return false;
+  return true;
 }
 
 /**
