@@ -110,6 +110,13 @@ describe('RecommendRequestDecoder', () => {
     const odd = Buffer.concat([wire(request({ candidates: undefined })), field(0x12, field(0x0a, idList))]);
     expect(plain(odd).candidates?.source?.$case).toBe('itemIds');
     expect(decoder.decode(odd)).toEqual(plain(odd));
+    // A truncated id inside a well-formed candidates field: rejected like the generated decoder.
+    const cut = Buffer.concat([
+      wire(request({ candidates: undefined })),
+      field(0x12, field(0x0a, Buffer.concat([idList.subarray(0, 600), Buffer.from([0x0a])]))),
+    ]);
+    expect(() => plain(cut)).toThrow();
+    expect(() => decoder.decode(cut)).toThrow();
     const accents = wire(
       request({ candidates: { source: { $case: 'itemIds', value: { ids: [...list(100, 0), 'é'] } } } }),
     );

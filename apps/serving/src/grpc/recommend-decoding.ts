@@ -10,8 +10,8 @@ import { LRUCache } from 'lru-cache';
 
 /** `candidates` fields shorter than this are decoded as usual (not worth remembering). */
 const MIN_MEMO_BYTES = 256;
-/** Bound of the interned candidate ids (the table is emptied when it is full). */
-const MAX_INTERNED_IDS = 1 << 17;
+/** Slots of the interned-id table (a power of two; a direct-mapped cache: a collision replaces). */
+const INTERNED_SLOTS = 1 << 17;
 
 /**
  * A RecommendRequest deserializer that remembers decoded `candidates` fields by their bytes.
@@ -42,8 +42,11 @@ export class RecommendRequestDecoder {
    * would fill the heap for nothing.
    */
   private readonly seenOnce: LRUCache<string, true> | undefined;
-  /** Interned candidate ids by the FNV-1a hash of their bytes (one id per hash: a collision is decoded afresh). */
-  private readonly interned = new Map<number, string>();
+  /**
+   * Interned candidate ids, in the slot given by the FNV-1a hash of their bytes (direct-mapped:
+   * another id with the same slot replaces it; a hit is always checked byte by byte).
+   */
+  private interned: (string | undefined)[] | undefined;
 
   /** @param maxBytes Bound of the remembered fields' bytes; 0 turns remembering off. */
   constructor(maxBytes: number) {
@@ -94,11 +97,17 @@ export class RecommendRequestDecoder {
     const ids: string[] = [];
     let pos = len.next;
     while (pos < bytes.length) {
-      if (bytes[pos] !== 0x0a) return undefined;
-      const n = varint(bytes, pos + 1);
-      if (!n) return undefined;
-      const start = n.next;
-      const end = start + n.value;
+      if (bytes[pos] !== 0x0a || pos + 1 >= bytes.length) return undefined;
+      // The id's length: one varint byte for ids under 128 bytes.
+      let start = pos + 2;
+      let size = bytes[pos + 1] as number;
+      if (size >= 0x80) {
+        const n = varint(bytes, pos + 1);
+        if (!n) return undefined;
+        start = n.next;
+        size = n.value;
+      }
+      const end = start + size;
       if (end > bytes.length) return undefined;
       let h = 0x811c9dc5;
       for (let i = start; i < end; i++) {
@@ -106,12 +115,12 @@ export class RecommendRequestDecoder {
         if (byte >= 0x80) return undefined; // UTF-8 decoding rules: the generated decoder's
         h = Math.imul(h ^ byte, 0x01000193);
       }
-      h >>>= 0;
-      let id = this.interned.get(h);
+      const table = (this.interned ??= new Array<string | undefined>(INTERNED_SLOTS).fill(undefined));
+      const slot = h & (INTERNED_SLOTS - 1);
+      let id = table[slot];
       if (id === undefined || !sameAscii(id, bytes, start, end)) {
         id = bytes.toString('latin1', start, end);
-        if (this.interned.size >= MAX_INTERNED_IDS) this.interned.clear();
-        this.interned.set(h, id);
+        table[slot] = id;
       }
       ids.push(id);
       pos = end;
