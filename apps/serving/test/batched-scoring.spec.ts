@@ -149,6 +149,26 @@ describe('ActiveCatalog gathered candidate lists', () => {
     selectItems.mockRestore();
   });
 
+  it('locates explicit candidates: unique ids in order, their rows, the ids it lacks (duplicates too)', async () => {
+    const catalog = new ActiveCatalog(itemStore(() => [...catalogItems.values()]));
+    const lease = await catalog.lease(model);
+    const ids = ['i7', 'x', 'i3', 'i7', 'x', 'y', 'i3', 'i0'];
+    for (let round = 0; round < 3; round++) {
+      const { unique, found, missing } = lease.locate(ids);
+      expect(unique).toEqual(['i7', 'x', 'i3', 'y', 'i0']);
+      expect(missing).toEqual(['x', 'y']);
+      expect(found.map((at) => at && at.page.items[at.row]?.id)).toEqual([
+        'i7',
+        undefined,
+        'i3',
+        undefined,
+        'i0',
+      ]);
+      found.forEach((at, i) => expect(at).toBe(lease.find(unique[i] as string)));
+    }
+    lease.release();
+  });
+
   it('drops gathered lists on invalidation, freeing them only after their holders release', async () => {
     let items = [...catalogItems.values()];
     const catalog = new ActiveCatalog(

@@ -60,6 +60,7 @@ export class ActiveCatalog {
     return {
       pages,
       find: (id) => index.get(id),
+      locate: (ids) => encodedPages.locate(ids),
       selection: (ids) => encodedPages.selection(ids),
       release: () => shared.release(),
     };
@@ -101,6 +102,15 @@ export interface CatalogLease {
   pages: readonly CatalogPage[];
   /** Where an active item's encoding is (explicit candidates gather these rows instead of encoding). */
   find(itemId: string): { page: CatalogPage; row: number } | undefined;
+  /**
+   * Explicit candidates located in one pass: the unique ids in request order, where each is
+   * (`find`), and the unique ids the catalog lacks, in order.
+   */
+  locate(ids: readonly string[]): {
+    unique: string[];
+    found: ({ page: CatalogPage; row: number } | undefined)[];
+    missing: string[];
+  };
   /**
    * The explicit candidate list `ids` (unique ids in request order) gathered from these
    * encodings and kept in a bounded LRU belonging to this encoding, so a list sent again (the
@@ -157,8 +167,12 @@ function sameIds(a: readonly string[], b: readonly string[]): boolean {
 }
 
 class EncodedPages {
-  /** Item id -> page and row, built once per encoding. */
-  readonly index = new Map<string, { page: CatalogPage; row: number }>();
+  /**
+   * Item id -> page and row, built once per encoding. `mark` is scratch for locate's duplicate
+   * test (locate runs synchronously, so one counter serves every request).
+   */
+  readonly index = new Map<string, { page: CatalogPage; row: number; mark: number }>();
+  private marks = 0;
   /** Gathered explicit candidate lists by a fingerprint of their ids (the ids are compared on a hit). */
   private readonly selections: LRUCache<string, Gathered> | undefined;
   /** Fingerprints of frozen (shared, see RecommendRequestDecoder) id lists already seen. */
@@ -176,7 +190,8 @@ class EncodedPages {
     readonly pages: CatalogPage[],
     private readonly maxRows: number,
   ) {
-    for (const page of pages) page.items.forEach((item, row) => this.index.set(item.id, { page, row }));
+    for (const page of pages)
+      page.items.forEach((item, row) => this.index.set(item.id, { page, row, mark: 0 }));
     this.selections =
       maxRows > 0
         ? new LRUCache<string, Gathered>({
@@ -186,6 +201,34 @@ class EncodedPages {
             dispose: (g) => g.selection.release(),
           })
         : undefined;
+  }
+
+  locate(ids: readonly string[]) {
+    const unique: string[] = [];
+    const found: ({ page: CatalogPage; row: number } | undefined)[] = [];
+    const missing: string[] = [];
+    // Duplicates among catalog items are told by the entry's mark (no Set of 1,000 ids).
+    if (++this.marks > 0x3fffffff) {
+      for (const entry of this.index.values()) entry.mark = 0;
+      this.marks = 1;
+    }
+    const mark = this.marks;
+    let absent: Set<string> | undefined;
+    for (const id of ids) {
+      const at = this.index.get(id);
+      if (at) {
+        if (at.mark === mark) continue;
+        at.mark = mark;
+      } else {
+        absent ??= new Set();
+        if (absent.has(id)) continue;
+        absent.add(id);
+        missing.push(id);
+      }
+      unique.push(id);
+      found.push(at);
+    }
+    return { unique, found, missing };
   }
 
   selection(ids: readonly string[]): Shared<CandidateSelection> | undefined {

@@ -273,9 +273,7 @@ interface Located {
 }
 
 function locate(lease: CatalogLease, ids: readonly string[]): Located {
-  const unique = [...new Set(ids)];
-  const found = unique.map((id) => lease.find(id));
-  return { unique, found, missing: unique.filter((_, i) => !found[i]) };
+  return lease.locate(ids);
 }
 
 /** Candidate pages several requests may share: all active items, or a kept explicit list. */
