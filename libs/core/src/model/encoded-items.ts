@@ -179,32 +179,32 @@ export class EncodedItems implements ItemTensors {
    * time, so the sources may be disposed right after this call.
    */
   static select(picks: readonly { source: EncodedItems; row: number }[]): EncodedItems {
-    if (picks.length === 0) throw new ValidationError('picks', 'must be non-empty');
-    const { model, modelVersion } = picks[0].source;
-    for (const { source, row } of picks) {
-      if (source.model !== model || source.modelVersion !== modelVersion)
-        throw new ValidationError('picks', 'must come from one model version');
-      if (!(Number.isInteger(row) && row >= 0 && row < source.size))
-        throw new ValidationError('picks', `row ${row} is out of range`);
-    }
-    // Runs of consecutive rows of one source (copied as one block).
-    const runs: { source: EncodedItems; from: number; to: number; n: number }[] = [];
-    for (let i = 0; i < picks.length;) {
-      const { source, row } = picks[i];
-      let n = 1;
-      while (i + n < picks.length && picks[i + n].source === source && picks[i + n].row === row + n) n++;
-      runs.push({ source, from: row, to: i, n });
-      i += n;
-    }
-    const sources = [...new Set(runs.map((r) => r.source))];
-    const sourceIndex = new Map(sources.map((source, k) => [source, k]));
-    const src = new Uint32Array(picks.length);
-    const row = new Int32Array(picks.length);
-    picks.forEach((p, i) => {
-      src[i] = sourceIndex.get(p.source) as number;
-      row[i] = p.row;
-    });
+    const count = picks.length;
+    if (count === 0) throw new ValidationError('picks', 'must be non-empty');
     const first = picks[0].source;
+    const { model, modelVersion } = first;
+    // Each pick as (index of its source, row), validated in the same pass.
+    const sources: EncodedItems[] = [first];
+    const src = new Uint32Array(count);
+    const row = new Int32Array(count);
+    const ids = new Array<string>(count);
+    let last = first;
+    let lastIndex = 0;
+    for (let i = 0; i < count; i++) {
+      const { source, row: r } = picks[i];
+      if (source !== last) {
+        if (source.model !== model || source.modelVersion !== modelVersion)
+          throw new ValidationError('picks', 'must come from one model version');
+        lastIndex = sources.indexOf(source);
+        if (lastIndex < 0) lastIndex = sources.push(source) - 1;
+        last = source;
+      }
+      if (!(Number.isInteger(r) && r >= 0 && r < source.size))
+        throw new ValidationError('picks', `row ${r} is out of range`);
+      src[i] = lastIndex;
+      row[i] = r;
+      ids[i] = source.ids[r];
+    }
     const fields = {} as Record<Field, FieldState | null>;
     for (const field of FIELDS) {
       const like = first.fields[field];
@@ -213,33 +213,16 @@ export class EncodedItems implements ItemTensors {
         continue;
       }
       // The sources' host values (long-lived catalog pages read each field from the backend once).
-      const values = new Map(sources.map((s) => [s, s.hostValues(field)]));
+      const values = sources.map((s) => s.hostValues(field));
       const width = like.width;
       fields[field] = {
         width,
         rank: like.rank,
-        rows: { values: sources.map((s) => values.get(s) as Float32Array), src, row, width },
-        gather: () => {
-          const out = new Float32Array(picks.length * width);
-          for (const { source, from, to, n } of runs) {
-            const v = values.get(source) as Float32Array;
-            if (n * width <= 16) {
-              // Short runs (a single offset value, a few columns): an element loop beats subarray.
-              const a = from * width;
-              const b = to * width;
-              for (let k = 0; k < n * width; k++) out[b + k] = v[a + k];
-            } else out.set(v.subarray(from * width, (from + n) * width), to * width);
-          }
-          return out;
-        },
+        rows: { values, src, row, width },
+        gather: () => gatherRows(values, src, row, width),
       };
     }
-    return new EncodedItems(
-      model,
-      picks.map(({ source, row }) => source.ids[row]),
-      modelVersion,
-      fields,
-    );
+    return new EncodedItems(model, ids, modelVersion, fields);
   }
 
   /**
@@ -303,4 +286,29 @@ export class EncodedItems implements ItemTensors {
       s.rows = undefined;
     }
   }
+}
+
+/** Rows `row[i]` of `values[src[i]]`, in order; runs of consecutive rows are copied as one block. */
+function gatherRows(
+  values: readonly Float32Array[],
+  src: Uint32Array,
+  row: Int32Array,
+  width: number,
+): Float32Array {
+  const count = row.length;
+  const out = new Float32Array(count * width);
+  for (let i = 0; i < count;) {
+    const v = values[src[i]];
+    const from = row[i];
+    let n = 1;
+    while (i + n < count && src[i + n] === src[i] && row[i + n] === from + n) n++;
+    if (n * width <= 16) {
+      // Short runs (a single offset value, a few columns): an element loop beats subarray.
+      const a = from * width;
+      const b = i * width;
+      for (let k = 0; k < n * width; k++) out[b + k] = v[a + k];
+    } else out.set(v.subarray(from * width, (from + n) * width), i * width);
+    i += n;
+  }
+  return out;
 }
