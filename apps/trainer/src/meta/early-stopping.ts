@@ -3,8 +3,8 @@ import type { ModelSnapshot, RecommenderModel } from '@warmstart/core';
 /**
  * Early stopping on a validation score (lower is better): remembers the weights of the best epoch,
  * asks to stop after `patience` epochs without improvement, and puts the best weights back.
- * Meta-training on MovieLens-100K overfits after a few epochs (the ID embeddings memorise the
- * training users), so the epoch count is chosen on the warm validation users like everything else.
+ * Meta-training on MovieLens-100K overfits the warm-train users after one to three epochs, so the
+ * epoch count is chosen on the warm validation users like everything else.
  */
 export class EarlyStopping {
   private best?: { epoch: number; score: number; weights: ModelSnapshot };

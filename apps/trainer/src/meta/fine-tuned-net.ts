@@ -69,10 +69,10 @@ export class FineTunedNet implements EvalMethod {
       if (!best || pick.mae < best.mae) {
         best?.model.dispose();
         best = { model, adapt: pick.adapt, mae: pick.mae, variant };
+        this.model = model; // owned from here on, so dispose() frees it even if a later variant fails
         lossHistory = losses;
       } else model.dispose();
     }
-    this.model = best!.model;
     this.adaptOptions = best!.adapt;
     return {
       lossHistory,
