@@ -218,27 +218,29 @@ export function scoreBatch(
     });
     return { weights, bias };
   };
-  if (hidden.length === 1) {
-    // One decision layer: a user's scores are relu(itemPre0 + userPre0) @ w + b + offset, i.e.
-    // N x H multiply-adds per user on the host, reading only the items' pre0 and offset (no
-    // tensors, no per-user layer product).
-    const pre0 = items.hostRows('pre0');
-    const offset = items.hostValues('offset');
-    for (const members of groups.values()) {
-      const { weights, bias } = heads(members, false);
-      const u0 = userIndices[members[0]];
-      const at = Int32Array.from(members, (j) => j * n);
-      const user = host.userPre0.subarray(u0 * h, (u0 + 1) * h);
-      scoreOneLayer(pre0, offset, user, weights, bias, n, out, at);
-      for (const j of members) {
-        const scores = out.subarray(j * n, (j + 1) * n);
-        if (rating) for (let i = 0; i < n; i++) scores[i] = Math.min(hi, Math.max(lo, scores[i]));
-        else for (let i = 0; i < n; i++) scores[i] = 1 / (1 + Math.exp(-scores[i]));
-      }
-    }
-    return out;
-  }
+  // One decision layer: a user's scores are relu(itemPre0 + userPre0) @ w + b + offset, i.e.
+  // N x H multiply-adds per head on the host, reading only the items' pre0 and offset (no
+  // tensors, no per-user layer product). A larger group of users sharing the user half (the
+  // same features) is one [N, H] x [H, G] matMul below instead: cheaper from a few heads on.
+  const onHost = (g: number) => hidden.length === 1 && g <= HOST_MAX_HEADS;
+  const tensorGroups: number[][] = [];
   for (const members of groups.values()) {
+    if (!onHost(members.length)) {
+      tensorGroups.push(members);
+      continue;
+    }
+    const { weights, bias } = heads(members, false);
+    const u0 = userIndices[members[0]];
+    const at = Int32Array.from(members, (j) => j * n);
+    const user = host.userPre0.subarray(u0 * h, (u0 + 1) * h);
+    scoreOneLayer(items.hostRows('pre0'), items.hostValues('offset'), user, weights, bias, n, out, at);
+    for (const j of members) {
+      const scores = out.subarray(j * n, (j + 1) * n);
+      if (rating) for (let i = 0; i < n; i++) scores[i] = Math.min(hi, Math.max(lo, scores[i]));
+      else for (let i = 0; i < n; i++) scores[i] = 1 / (1 + Math.exp(-scores[i]));
+    }
+  }
+  for (const members of tensorGroups) {
     const g = members.length;
     const { weights: wCols, bias } = heads(members, true);
     const u0 = userIndices[members[0]];
@@ -265,6 +267,9 @@ export function scoreBatch(
   }
   return out;
 }
+
+/** Heads of one group (users with the same first-layer user half) scored on the host with one decision layer. */
+const HOST_MAX_HEADS = 2;
 
 /**
  * relu(pre0[i] + user) . weights[c] + bias[c] + offset[i] for every item i of a one-layer shared
