@@ -117,6 +117,19 @@ describe.each([
     await check();
   });
 
+  it('excludes seen items from a one-off explicit list unless include_seen is set', async () => {
+    const support = [
+      { itemId: 'i6', value: 5 },
+      { itemId: 'i26', value: 1 },
+    ];
+    const user = { userId: '', features: {}, support };
+    const list = ['i26', 'i5', 'i6', 'i27', 'i8', 'i26'];
+    const without = await rec(h, { user, candidates: ids(list), k: 10 });
+    expect(without.items.map((i) => i.itemId).sort()).toEqual(['i27', 'i5', 'i8']);
+    const withSeen = await rec(h, { user, candidates: ids(list), k: 10, includeSeen: true });
+    expect(withSeen.items.map((i) => i.itemId).sort()).toEqual(['i26', 'i27', 'i5', 'i6', 'i8']);
+  });
+
   it('includes an upserted item on the very next call and drops it once retired', async () => {
     const user = { userId: '', features: {}, support: [{ itemId: 'i2', value: 5 }] };
     await rec(h, { user, candidates: ids(['i1', 'i2']) }); // the catalog is now loaded and encoded

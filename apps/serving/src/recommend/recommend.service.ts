@@ -297,13 +297,15 @@ function sharedPages(
 
 /** A skip test for topK: the rows of `seen` items in this page. */
 function skipRows(page: CandidatePage, seen: ReadonlySet<string>): (index: number) => boolean {
+  // Without an index (a request's own page) the candidate's id is tested when asked: topK asks
+  // only for candidates entering the top k, not for all 1,000.
+  const ids = page.encoded.ids;
+  if (!page.rowOf) return (index) => seen.has(ids[index] as string);
   const rows = new Set<number>();
-  if (page.rowOf) {
-    for (const id of seen) {
-      const row = page.rowOf(id);
-      if (row !== undefined) rows.add(row);
-    }
-  } else page.encoded.ids.forEach((id, row) => seen.has(id) && rows.add(row));
+  for (const id of seen) {
+    const row = page.rowOf(id);
+    if (row !== undefined) rows.add(row);
+  }
   return (index) => rows.has(index);
 }
 
