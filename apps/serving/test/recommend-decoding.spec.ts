@@ -6,6 +6,7 @@ import {
   toTimestamp,
 } from '@warmstart/contracts';
 import { RecommendRequestDecoder, servingPackageDefinition } from '../src/grpc/recommend-decoding';
+import { decodedListKeys } from '../src/recommend/list-keys';
 
 const ids = (n: number, prefix = 'item-') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
@@ -91,6 +92,9 @@ describe('RecommendRequestDecoder', () => {
     expect(idsOf(b)[0]).toBe(idsOf(a)[100]);
     expect(Object.isFrozen(idsOf(a))).toBe(false);
     expect(idsOf(b)).not.toBe(idsOf(a));
+    // Each decoded list carries the key of its bytes (the catalog's fingerprint for it).
+    expect(decodedListKeys.get(idsOf(a))).toMatch(/^bytes:/);
+    expect(decodedListKeys.get(idsOf(b))).not.toBe(decodedListKeys.get(idsOf(a)));
     // Ids of the same length and different bytes are not confused; empty ids and duplicates decode.
     const tricky = ['m1', 'm2', '', 'm1', 'n1', '1m', ...list(100, 900)];
     const t = wire(request({ candidates: { source: { $case: 'itemIds', value: { ids: tricky } } } }));

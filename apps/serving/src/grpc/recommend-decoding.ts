@@ -7,6 +7,7 @@ import {
   packageDefinition,
 } from '@warmstart/contracts';
 import { LRUCache } from 'lru-cache';
+import { decodedListKeys } from '../recommend/list-keys';
 
 /** `candidates` fields shorter than this are decoded as usual (not worth remembering). */
 const MIN_MEMO_BYTES = 256;
@@ -74,9 +75,9 @@ export class RecommendRequestDecoder {
     if (hit && hit.bytes.equals(bytes)) return hit.value;
     if (!this.seenOnce?.has(key)) {
       this.seenOnce?.set(key, true);
-      return this.decodeCandidates(bytes);
+      return this.decodeCandidates(bytes, key);
     }
-    const value = deepFreeze(this.decodeCandidates(bytes));
+    const value = deepFreeze(this.decodeCandidates(bytes, key));
     this.memo?.set(key, { bytes: Buffer.from(bytes), value });
     return value;
   }
@@ -85,9 +86,11 @@ export class RecommendRequestDecoder {
    * `Candidates.decode(bytes)` for the usual form (only field 1, an ItemIdList holding only
    * field-1 strings, every byte ASCII) with interned ids; anything else takes the generated decoder.
    */
-  private decodeCandidates(bytes: Buffer): Candidates {
+  private decodeCandidates(bytes: Buffer, key: string): Candidates {
     const ids = this.plainIdList(bytes);
-    return ids ? { source: { $case: 'itemIds', value: { ids } } } : Candidates.decode(bytes);
+    if (!ids) return Candidates.decode(bytes);
+    decodedListKeys.set(ids, `bytes:${key}`);
+    return { source: { $case: 'itemIds', value: { ids } } };
   }
 
   private plainIdList(bytes: Buffer): string[] | undefined {

@@ -3,6 +3,7 @@ import type { EncodedItemSet, ItemPick, ServingModel } from '../ports/model-runt
 import type { StorePort, StoredItem } from '../ports/store.port';
 import type { ModelRef } from '../ports/types';
 import { Shared } from '../cache/shared';
+import { decodedListKeys } from './list-keys';
 
 const PAGE_SIZE = 1000;
 
@@ -235,7 +236,7 @@ class EncodedPages {
     if (!this.selections) return undefined;
     // A list decoded from bytes seen before is the same (frozen) array: its key is remembered.
     const known = this.keys.get(ids);
-    const key = known ?? fingerprint(ids);
+    const key = known ?? decodedListKeys.get(ids) ?? fingerprint(ids);
     const cached = this.selections.get(key);
     if (cached && (cached.ids === ids || sameIds(cached.ids, ids))) {
       if (known === undefined && Object.isFrozen(ids)) this.keys.set(ids, key);
