@@ -433,7 +433,6 @@ async function driveOpen(
   let next = 0;
   const total = Math.floor((rate * ms) / 1000);
   const wire = wireRequests(request);
-  const { path: method, responseDeserialize } = RecommenderServiceService.recommend;
   const started = performance.now();
   const loop = async (c: number) => {
     const client = clients[c % clients.length] as InstanceType<typeof RecommenderServiceClient>;
@@ -448,24 +447,14 @@ async function driveOpen(
       }
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const ok = await new Promise<boolean>((resolve) =>
-        client.makeUnaryRequest(
-          method,
-          (b: Buffer) => b,
-          responseDeserialize,
-          wire(i),
-          (err) => resolve(err === null),
-        ),
-      );
+      const ok = await recommendOnce(client, wire(i));
       if (ok) latencies.push(performance.now() - due);
       else failed++;
     }
   };
   await Promise.all(Array.from({ length: callers }, (_, c) => loop(c)));
   const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  const pct = percentiles(latencies);
   return {
     achieved: latencies.length / elapsed,
     p50: pct(0.5),
@@ -474,6 +463,29 @@ async function driveOpen(
     failed,
     unsent: total - latencies.length - failed,
   };
+}
+
+/** One Recommend call with pre-serialized request bytes; true when it succeeded. */
+function recommendOnce(
+  client: InstanceType<typeof RecommenderServiceClient>,
+  bytes: Buffer,
+): Promise<boolean> {
+  const { path, responseDeserialize } = RecommenderServiceService.recommend;
+  return new Promise<boolean>((resolve) =>
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      responseDeserialize,
+      bytes,
+      (err) => resolve(err === null),
+    ),
+  );
+}
+
+/** Percentile lookup over latencies (sorted in place). */
+function percentiles(latencies: number[]): (p: number) => number {
+  latencies.sort((a, b) => a - b);
+  return (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
 }
 
 /** Runs `callers` concurrent loops until `total` calls or `ms` elapsed; latency percentiles in ms. */
@@ -488,7 +500,6 @@ async function drive(
   let next = 0;
   let failed = 0;
   const wire = wireRequests(request);
-  const { path: method, responseDeserialize } = RecommenderServiceService.recommend;
   const started = performance.now();
   const end = started + ms;
   const loop = async (c: number) => {
@@ -496,23 +507,13 @@ async function drive(
     while (next < total && performance.now() < end) {
       const i = next++;
       const t0 = performance.now();
-      const ok = await new Promise<boolean>((resolve) =>
-        client.makeUnaryRequest(
-          method,
-          (b: Buffer) => b,
-          responseDeserialize,
-          wire(i),
-          (err) => resolve(err === null),
-        ),
-      );
+      const ok = await recommendOnce(client, wire(i));
       if (ok) latencies.push(performance.now() - t0);
       else failed++;
     }
   };
   await Promise.all(Array.from({ length: callers }, (_, c) => loop(c)));
   const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  const pct = percentiles(latencies);
   return { rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), ok: latencies.length, failed };
 }
