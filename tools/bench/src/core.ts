@@ -22,6 +22,7 @@ import {
   type Task,
   type UserRecord,
 } from '@warmstart/core';
+import { decisionStepMacs, matMulRates } from './compute-ceiling';
 import { percentile, timeMs, type FigureLog } from './figures';
 
 const GENRES = Array.from({ length: 19 }, (_, i) => `g${i}`);
@@ -164,6 +165,7 @@ async function suite(
   const loop = loopUsers.length / (loopMs / 1000);
   log.add(fig('adapt.loop.one_at_a_time.throughput'), loop, 'users/s', note);
   log.add(fig('adapt.batched.B256_vs_loop'), throughput[256] / loop, 'ratio', `${note}; target >= 10`);
+  if (name === 'melu') await computeCeiling(log, model, throughput[256], loop, quick, note);
 
   // Meta-training throughput: meta-batch 32, support 20, query 10, 5 inner steps.
   const tasks: Task[] = Array.from({ length: quick ? 64 : 256 }, (_, i) => ({
@@ -187,4 +189,34 @@ async function suite(
     m.dispose();
   }
   model.dispose();
+}
+
+/**
+ * MeLU only: the backend's 2-D and batched matMul rates, the matMul work of a 256-user batched
+ * adaptation (support 20, 5 steps) and the batched-vs-loop ratio this work allows at the 2-D rate,
+ * i.e. the best any batched implementation could reach here (see compute-ceiling.ts).
+ */
+async function computeCeiling(
+  log: FigureLog,
+  model: ReturnType<typeof createModel>,
+  batchedUsersPerS: number,
+  loopUsersPerS: number,
+  quick: boolean,
+  note: string,
+): Promise<void> {
+  const h = model.layout.hidden[1] ?? model.layout.hidden[0];
+  const rates = await matMulRates(256, 20, h, quick ? 5 : 50);
+  const shape = `256 x [20 x ${h}] x [${h} x ${h}]`;
+  log.add('kernel.matmul.2d.gmacs', rates.twoD, 'GMAC/s', `${note}; ${shape}, shared weights`);
+  log.add('kernel.matmul.batched.gmacs', rates.batched, 'GMAC/s', `${note}; ${shape}, per-user weights`);
+  const gmac = (decisionStepMacs(model.layout, 20) * 5 * 256) / 1e9;
+  log.add('adapt.batched.B256.matmul_work', gmac, 'GMAC', `${note}; support 20, 5 steps, matMuls only`);
+  log.add('adapt.batched.B256.achieved_gmacs', (gmac * batchedUsersPerS) / 256, 'GMAC/s', note);
+  const floorUsersPerS = 256 / (gmac / rates.twoD);
+  log.add(
+    'adapt.batched.B256_vs_loop.ceiling',
+    floorUsersPerS / loopUsersPerS,
+    'ratio',
+    `${note}; if every per-user product ran at the 2-D rate`,
+  );
 }

@@ -1,0 +1,69 @@
+/**
+ * How far batching can go on this backend when every decision layer is adapted per user (MeLU).
+ *
+ * Batched adaptation removes per-kernel overhead, but per-user weights turn every matMul into a
+ * stack of small products. This measures the backend's multiply-accumulate rate for one large 2-D
+ * matMul (shared weights) and for the batched per-user product at the same total size, counts the
+ * matMul work of one batched adaptation from the model's layer widths, and derives the best
+ * batched-vs-loop ratio reachable even if every per-user product ran at the 2-D rate.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { RecommenderModel } from '@warmstart/core';
+import { timeMs } from './figures';
+
+/** Multiply-accumulates per second (in GMAC/s) of `fn`, which performs `macs` of them per call. */
+async function rate(macs: number, reps: number, fn: () => tf.Tensor): Promise<number> {
+  fn().dispose(); // warm-up: kernel set-up and memory growth
+  const ms = await timeMs(() => {
+    for (let i = 0; i < reps; i++) {
+      const y = fn();
+      y.dataSync(); // wait for the result (synchronous on wasm/cpu, needed on GPU backends)
+      y.dispose();
+    }
+  });
+  return (macs * reps) / (ms / 1000) / 1e9;
+}
+
+/**
+ * GMAC/s of [users * rows, width] x [width, width] (one 2-D matMul, shared weights) and of
+ * [users, rows, width] x [users, width, width] (one batched matMul, per-user weights).
+ */
+export async function matMulRates(
+  users: number,
+  rows: number,
+  width: number,
+  reps: number,
+): Promise<{ twoD: number; batched: number }> {
+  const macs = users * rows * width * width;
+  const x = tf.randomNormal([users, rows, width], 0, 1, 'float32', 1);
+  const x2 = tf.reshape(x, [users * rows, width]) as tf.Tensor2D;
+  const shared = tf.randomNormal([width, width], 0, 1, 'float32', 2) as tf.Tensor2D;
+  const perUser = tf.randomNormal([users, width, width], 0, 1, 'float32', 3) as tf.Tensor3D;
+  try {
+    return {
+      twoD: await rate(macs, reps, () => tf.matMul(x2, shared)),
+      batched: await rate(macs, reps, () => tf.matMul(x as tf.Tensor3D, perUser)),
+    };
+  } finally {
+    tf.dispose([x, x2, shared, perUser]);
+  }
+}
+
+/**
+ * MatMul multiply-accumulates of one inner step for one user with `support` rows when the
+ * decision layers and the output layer are adapted: the forward pass, the gradient of every
+ * adapted weight, and the backward pass through every layer but the first (embeddings are shared,
+ * so no gradient flows into them). Biases and element-wise work are left out: this is a floor.
+ */
+export function decisionStepMacs(l: RecommenderModel['layout'], support: number): number {
+  const userWidth = l.userFields.length * l.e;
+  const itemWidth = l.itemFields.length * l.e + l.idDim;
+  const h = l.hidden;
+  // First layer: item rows per support row, user row once (forward and weight gradient each).
+  let macs = 2 * (support * itemWidth * h[0] + userWidth * h[0]);
+  // Hidden layers after the first: forward, weight gradient, gradient of the layer's input.
+  for (let i = 1; i < h.length; i++) macs += 3 * support * h[i - 1] * h[i];
+  // Output layer (one unit): the same three products.
+  macs += 3 * support * h[h.length - 1];
+  return macs;
+}
