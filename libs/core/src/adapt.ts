@@ -20,6 +20,12 @@ export interface AdaptOptions {
   steps?: number;
   /** Inner learning rate (default: the model's; Meta-SGD models use their learned rates unless set). */
   lr?: number;
+  /**
+   * Closed-form head adaptation with this ridge penalty (> 0) instead of gradient steps; null
+   * forces gradient steps. Default: the model's (`adaptDefaults.ridge`). Only for models whose
+   * sole local group is `output` (ANIL) and the rating task.
+   */
+  ridge?: number | null;
 }
 
 /** Per-user adapted local parameters of B users ([B, ...] tensors). Call `dispose()` when done. */
@@ -72,6 +78,17 @@ export function adapt(
   if (options.lr !== undefined && !(Number.isFinite(options.lr) && options.lr >= 0)) {
     throw new ValidationError('options.lr', 'must be a finite number >= 0');
   }
+  const ridge = options.ridge === undefined ? (model.adaptDefaults.ridge ?? null) : options.ridge;
+  if (ridge !== null) {
+    if (!(Number.isFinite(ridge) && ridge > 0))
+      throw new ValidationError('options.ridge', 'must be a finite number > 0 or null');
+    if (!model.supportsRidge) {
+      throw new ValidationError(
+        'options.ridge',
+        'needs a rating model whose only local group is output (ANIL); use gradient steps',
+      );
+    }
+  }
   requests.forEach((r, i) => {
     if (!r?.user || typeof r.user.id !== 'string')
       throw new ValidationError(`requests[${i}].user.id`, 'is required');
@@ -92,6 +109,7 @@ export function adapt(
         steps,
         lr,
         releaseSteps: true,
+        ...(ridge !== null && { ridge }),
       });
     });
     const userPre0 = model.firstLayerIsGlobal

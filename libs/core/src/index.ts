@@ -23,7 +23,7 @@ export {
 } from './model/config';
 export type { ModelConfig, ParamGroup, IdEmbeddingConfig } from './model/config';
 export { createModel, RecommenderModel, EncodedItems } from './model/model';
-export type { TrainingInfo, ModelSnapshot } from './model/model';
+export type { TrainingInfo, ModelSnapshot, AdaptDefaults } from './model/model';
 export type { Params } from './model/params';
 export { adapt, score, scoreBatch, recommend, AdaptedUsers } from './adapt';
 export type { AdaptRequest, AdaptOptions, Recommendation } from './adapt';

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { ArtifactError } from '../errors';
 import { FeatureSpec, type FeatureSpecJSON } from '../features/spec';
 import type { ModelConfig } from '../model/config';
-import { RecommenderModel, type TrainingInfo } from '../model/model';
+import { RecommenderModel, type AdaptDefaults, type TrainingInfo } from '../model/model';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Artifact format identifier and version written to every manifest. */
@@ -42,7 +42,8 @@ export interface Manifest {
   config: Omit<ModelConfig, 'idEmbeddings'> & { idEmbeddings: { dim?: number; coldRate?: number } | null };
   spec: FeatureSpecJSON;
   globalMean: number;
-  adaptDefaults: { steps: number; lr: number };
+  /** `ridge` (closed-form head penalty) is absent in artifacts written before it existed. */
+  adaptDefaults: AdaptDefaults;
   training: TrainingInfo | null;
   watermark: string | null;
   metrics: Record<string, number>;
@@ -182,6 +183,13 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
     ...m.config,
     idEmbeddings: m.config.idEmbeddings ? { ...m.config.idEmbeddings, itemIds } : null,
   };
+  const ridge = m.adaptDefaults?.ridge ?? null;
+  const headOnly = config.localGroups.length === 1 && config.localGroups[0] === 'output';
+  if (ridge !== null && !(Number.isFinite(ridge) && ridge > 0 && headOnly && config.task === 'rating')) {
+    throw new ArtifactError(
+      `artifact ${dir}: adaptDefaults.ridge must be null or a penalty > 0 on a head-only rating model`,
+    );
+  }
   let model: RecommenderModel;
   try {
     model = new RecommenderModel(FeatureSpec.fromJSON(m.spec), config, byName);

@@ -60,6 +60,8 @@ export interface ObjectiveOptions {
   algorithm: Algorithm;
   innerSteps: number;
   innerLr: number;
+  /** Closed-form ridge head with this penalty instead of the inner steps (head-only models). */
+  innerRidge?: number | null;
 }
 
 /**
@@ -81,6 +83,7 @@ export function metaObjective(
     steps: opts.innerSteps,
     lr: opts.algorithm === 'meta-sgd' && lrs ? lrs : opts.innerLr,
     stopInnerGradient: opts.algorithm === 'fomaml' || opts.algorithm === 'reptile',
+    ...(opts.innerRidge != null && { ridge: opts.innerRidge }),
   });
   const qIn = inputsFor(l, global, batch.userX, batch.query);
   const pred = forward(l, { ...global, ...local }, qIn, model.globalMean);

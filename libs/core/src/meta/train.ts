@@ -13,6 +13,13 @@ export interface MetaTrainOptions {
   innerSteps: number;
   /** Inner learning rate (Meta-SGD: the initial value of every learned rate). */
   innerLr: number;
+  /**
+   * Adapt each task's head in closed form (ridge regression on the trunk features, this penalty)
+   * instead of `innerSteps` gradient steps, and meta-learn the trunk through that solve; also the
+   * serving default afterwards. Needs a head-only configuration (ANIL) and the rating task. Default
+   * null (gradient steps).
+   */
+  innerRidge?: number | null;
   /** Adam learning rate of the outer (meta) update. */
   outerLr: number;
   metaBatchSize: number;
@@ -142,6 +149,16 @@ export async function metaTrain(
   checkOptions(o);
   if (o.algorithm === 'melu') model.config.localGroups = [...MELU_LOCAL_GROUPS];
   if (o.algorithm === 'anil') model.config.localGroups = [...ANIL_LOCAL_GROUPS];
+  if (o.innerRidge != null) {
+    if (!(Number.isFinite(o.innerRidge) && o.innerRidge > 0))
+      throw new ValidationError('options.innerRidge', 'must be a finite number > 0 or null');
+    if (!model.supportsRidge || o.algorithm === 'meta-sgd') {
+      throw new ValidationError(
+        'options.innerRidge',
+        'needs a rating model whose only local group is output (algorithm anil, fomaml, maml or reptile)',
+      );
+    }
+  }
   if (o.algorithm === 'meta-sgd' && model.innerLrs && model.training?.algorithm !== 'meta-sgd') {
     throw new ValidationError('options.algorithm', 'model already has Meta-SGD rates from another run');
   }
@@ -270,11 +287,12 @@ export async function metaTrain(
   } finally {
     optimizer.dispose();
   }
-  model.adaptDefaults = { steps: o.innerSteps, lr: o.innerLr };
+  model.adaptDefaults = { steps: o.innerSteps, lr: o.innerLr, ridge: o.innerRidge ?? null };
   model.training = {
     algorithm: o.algorithm,
     innerSteps: o.innerSteps,
     innerLr: o.innerLr,
+    innerRidge: o.innerRidge ?? null,
     outerLr: o.outerLr,
     metaBatchSize: o.metaBatchSize,
     epochs: o.epochs,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NetLayout } from './layout';
-import { headGrads, isHeadOnly } from './head';
+import { HEAD_NAMES, headGrads, isHeadOnly } from './head';
 import {
   forward,
   headOutput,
@@ -13,6 +13,7 @@ import {
 } from './network';
 import type { Params } from './params';
 import type { RatedSet } from './batch';
+import { ridgeHeadDelta } from './ridge-head';
 
 /** Options of {@link innerLoop}. */
 export interface InnerLoopOptions {
@@ -26,6 +27,12 @@ export interface InnerLoopOptions {
    * memory at a few steps' worth instead of all of them (large B otherwise grows the wasm heap).
    */
   releaseSteps?: boolean;
+  /**
+   * Closed-form head adaptation with this ridge penalty instead of gradient steps (`steps` and
+   * `lr` are then unused): the output head moves to the per-user ridge solution on the trunk
+   * features (see ridge-head.ts). Needs a head-only configuration and the rating task.
+   */
+  ridge?: number;
 }
 
 /** Stops gradient flow (tfjs has no stopGradient op): identity forward, zero backward. */
@@ -78,6 +85,7 @@ export function userBiasDelta(pred: tf.Tensor2D, support: RatedSet, shrinkage: n
  * with respect to `global` and Meta-SGD rates. Returns the adapted local parameters [B, ...].
  * With `l.userBiasShrinkage` set (and `out.b` local, steps > 0), the gradient steps start after
  * the closed-form user-bias step ({@link userBiasDelta}); first-order MAML holds it constant too.
+ * With `opts.ridge`, a closed-form ridge fit of the head replaces the gradient steps.
  */
 export function innerLoop(
   l: NetLayout,
@@ -98,12 +106,24 @@ export function innerLoop(
   let local = tileLocal(global, localNames, b);
   // ANIL: the shared trunk's features are the same at every step; compute them once.
   const head = !embLocal && isHeadOnly(localNames) ? trunk(l, global, inp, mean) : null;
-  const biasStep = l.userBiasShrinkage !== null && opts.steps > 0 && localNames.includes('out.b');
+  const ridge = opts.ridge !== undefined;
+  if (ridge && (!head || l.task !== 'rating' || !HEAD_NAMES.every((n) => localNames.includes(n)))) {
+    throw new Error('ridge adaptation needs the rating task and a head-only configuration (ANIL)');
+  }
+  const biasStep =
+    l.userBiasShrinkage !== null && (opts.steps > 0 || ridge) && localNames.includes('out.b');
   if (biasStep) {
     const pred = head ? headOutput(global, head.features, head.offset) : forward(l, global, inp, mean);
     let delta = userBiasDelta(pred, support, l.userBiasShrinkage!);
     if (opts.stopInnerGradient) delta = stopGradient(delta) as tf.Tensor2D;
     local = { ...local, 'out.b': tf.add(local['out.b'], delta) };
+  }
+  if (ridge) {
+    const p = biasStep ? { ...global, 'out.b': local['out.b'] } : global;
+    const resid = tf.sub(support.y, headOutput(p, head!.features, head!.offset)) as tf.Tensor2D;
+    let { dw, db } = ridgeHeadDelta(head!.features, resid, support.mask, opts.ridge!);
+    if (opts.stopInnerGradient) [dw, db] = [stopGradient(dw) as tf.Tensor3D, stopGradient(db) as tf.Tensor2D];
+    return { ...local, 'out.w': tf.add(local['out.w'], dw), 'out.b': tf.add(local['out.b'], db) };
   }
   const step = (current: Params, first: boolean): Params => {
     // The first step runs on the shared values (per-user output biases after the bias step); its

@@ -23,6 +23,8 @@ export interface TrainingInfo {
   algorithm: string;
   innerSteps: number;
   innerLr: number;
+  /** Closed-form ridge head penalty used instead of the inner steps (absent or null: steps). */
+  innerRidge?: number | null;
   outerLr: number;
   metaBatchSize: number;
   epochs: number;
@@ -37,14 +39,25 @@ export interface TrainingInfo {
  * parameters are the global values of the {@link ModelConfig.localGroups} used as the starting
  * point of per-user adaptation. Call {@link RecommenderModel.dispose} to free its tensors.
  */
+/** How `adapt` adapts by default (see {@link RecommenderModel.adaptDefaults}). */
+export interface AdaptDefaults {
+  steps: number;
+  lr: number;
+  /** Closed-form ridge head with this penalty instead of gradient steps; absent or null: steps. */
+  ridge?: number | null;
+}
+
 export class RecommenderModel {
   readonly layout: NetLayout;
   /** Global parameters by name, as tfjs variables. */
   readonly params: Record<string, tf.Variable>;
   /** Meta-SGD: learned per-parameter inner learning rates (same shapes as the local parameters). */
   innerLrs: Record<string, tf.Variable> | null = null;
-  /** Inner steps and learning rate used by `adapt` unless overridden (set by metaTrain). */
-  adaptDefaults = { steps: 5, lr: 0.1 };
+  /**
+   * Adaptation used by `adapt` unless overridden (set by metaTrain): inner steps and learning rate,
+   * or, with `ridge` set, the closed-form ridge head with that penalty.
+   */
+  adaptDefaults: AdaptDefaults = { steps: 5, lr: 0.1 };
   /** Offset of rating predictions (0 for implicit feedback). */
   globalMean: number;
   /** True once the global mean was fitted to data (metaTrain then keeps it). */
@@ -107,6 +120,12 @@ export class RecommenderModel {
    */
   get firstLayerIsGlobal(): boolean {
     return this.contentIsGlobal && !this.config.localGroups.includes('decision');
+  }
+
+  /** Whether closed-form ridge adaptation applies: rating task, only the output head local. */
+  get supportsRidge(): boolean {
+    const local = this.config.localGroups;
+    return this.config.task === 'rating' && local.length === 1 && local[0] === 'output';
   }
 
   /** The global parameters as plain tensors (the variables themselves). */
