@@ -37,7 +37,7 @@ describe('config', () => {
       evaluate: { learners: [{ name: 'x', adapt: { lr: 0.2 }, model: { hidden: [4] } }] },
     });
     const s = learnerSettings(c, c.evaluate.learners[0]);
-    expect(s.adapt).toEqual({ steps: 3, lr: 0.2 });
+    expect(s.adapt).toEqual({ steps: 3, lr: 0.2, ridge: null });
     expect(s.model.embeddingDim).toBe(8);
     expect(s.model.hidden).toEqual([4]);
     expect(s.algorithm).toBe(c.train.algorithm);

@@ -4,19 +4,44 @@ import { learnerSettings } from '../src/eval/methods';
 import {
   learnerAdaptCandidates,
   LEARNER_LR_GRID,
+  LEARNER_RIDGE_GRID,
   LEARNER_STEP_GRID,
   validationSet,
 } from '../src/meta/tune-adapt';
 
 describe('meta-learner adaptation tuning', () => {
   it('tries the configured settings first, then the grid without repeating them', () => {
-    const c = learnerAdaptCandidates({ steps: 5, lr: 0.1 });
-    expect(c[0]).toEqual({ steps: 5, lr: 0.1 });
+    const c = learnerAdaptCandidates({ steps: 5, lr: 0.1, ridge: null });
+    expect(c[0]).toEqual({ steps: 5, lr: 0.1, ridge: null });
     expect(c).toHaveLength(LEARNER_STEP_GRID.length * LEARNER_LR_GRID.length);
     expect(new Set(c.map((x) => `${x.steps}/${x.lr}`)).size).toBe(c.length);
-    const off = learnerAdaptCandidates({ steps: 3, lr: 0.2 });
-    expect(off[0]).toEqual({ steps: 3, lr: 0.2 });
+    expect(c.every((x) => x.ridge === null)).toBe(true);
+    const off = learnerAdaptCandidates({ steps: 3, lr: 0.2, ridge: null });
+    expect(off[0]).toEqual({ steps: 3, lr: 0.2, ridge: null });
     expect(off).toHaveLength(LEARNER_STEP_GRID.length * LEARNER_LR_GRID.length + 1);
+  });
+
+  it('adds the ridge penalties for head-only models, without repeating a configured one', () => {
+    const steps = LEARNER_STEP_GRID.length * LEARNER_LR_GRID.length;
+    const c = learnerAdaptCandidates({ steps: 5, lr: 0.1, ridge: null }, true);
+    expect(c).toHaveLength(steps + LEARNER_RIDGE_GRID.length);
+    expect(c.filter((x) => x.ridge !== null).map((x) => x.ridge)).toEqual(LEARNER_RIDGE_GRID);
+    const r = learnerAdaptCandidates({ steps: 5, lr: 0.1, ridge: LEARNER_RIDGE_GRID[1] }, true);
+    expect(r[0].ridge).toBe(LEARNER_RIDGE_GRID[1]);
+    expect(r).toHaveLength(steps + LEARNER_RIDGE_GRID.length);
+    expect(r.filter((x) => x.ridge === LEARNER_RIDGE_GRID[1])).toHaveLength(1);
+  });
+
+  it('falls back from adapt.ridge to train.innerRidge, per learner', () => {
+    const c = parseConfig({
+      train: { innerRidge: 4 },
+      evaluate: { learners: [{ name: 'x' }, { name: 'y', innerRidge: null }] },
+    });
+    expect(learnerSettings(c, c.evaluate.learners[0]).innerRidge).toBe(4);
+    expect(learnerSettings(c, c.evaluate.learners[1]).innerRidge).toBeNull();
+    expect(parseConfig({}).train.innerRidge).toBeNull();
+    expect(parseConfig({}).adapt.ridge).toBeNull();
+    expect(() => parseConfig({ adapt: { ridge: 0 } })).toThrow(/adapt\.ridge/);
   });
 
   it('is on by default and can be turned off for the configured adapt settings', () => {

@@ -11,7 +11,7 @@ import { itemCatalog } from '../data/types';
 import { buildModel, initBiases } from '../meta/build-model';
 import { EarlyStopping } from '../meta/early-stopping';
 import { pretrain } from '../meta/pretrain';
-import { validationMaeOf, validationSet } from '../meta/tune-adapt';
+import { validationMaeOf, validationSet, type AdaptChoice } from '../meta/tune-adapt';
 import { withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { trainingTasks } from '../train/tasks';
@@ -200,6 +200,7 @@ async function trainRun(
             algorithm: t.algorithm,
             innerSteps: t.innerSteps,
             innerLr: t.innerLr,
+            innerRidge: t.innerRidge,
             outerLr: t.outerLr,
             metaBatchSize: t.metaBatchSize,
             epochs: 1,
@@ -229,7 +230,7 @@ async function trainRun(
     if (best) ctx.logger.info({ epoch: best.epoch + 1, validationMae: best.score }, 'kept the best epoch');
     // The artifact carries the adaptation validated here, so serving adapts the same way.
     model.adaptDefaults = adaptOf(config, model);
-    const adapt = { steps: model.adaptDefaults.steps, lr: model.adaptDefaults.lr };
+    const adapt = model.adaptDefaults;
     const metrics = await validationMetrics(model, validation, items, adapt, signal);
     ctx.logger.info({ validation: metrics }, 'validation metrics');
     throwIfAborted(signal);
@@ -272,10 +273,14 @@ async function trainRun(
   }
 }
 
-/** The configured adaptation (also the serving default written into the artifact). */
-function adaptOf(config: TrainerConfig, model: RecommenderModel): { steps: number; lr: number } {
+/**
+ * The configured adaptation (also the serving default written into the artifact): `adapt`, the
+ * ridge penalty falling back to the one meta-training used.
+ */
+function adaptOf(config: TrainerConfig, model: RecommenderModel): AdaptChoice {
   return {
     steps: config.adapt.steps ?? model.adaptDefaults.steps,
     lr: config.adapt.lr ?? model.adaptDefaults.lr,
+    ridge: config.adapt.ridge ?? config.train.innerRidge,
   };
 }

@@ -22,6 +22,7 @@ const metaTrainShape = {
   algorithm: z.enum(ALGORITHMS as readonly Algorithm[] as [Algorithm, ...Algorithm[]]),
   innerSteps: z.number().int().min(0),
   innerLr: z.number().positive(),
+  innerRidge: z.number().positive().nullable(),
   outerLr: z.number().positive(),
   metaBatchSize: z.number().int().positive(),
   epochs: z.number().int().positive(),
@@ -77,6 +78,12 @@ const trainSchema = z
     algorithm: metaTrainShape.algorithm.default('anil'),
     innerSteps: metaTrainShape.innerSteps.default(5),
     innerLr: metaTrainShape.innerLr.default(0.1),
+    /**
+     * Closed-form ridge head (this penalty) instead of the inner gradient steps during
+     * meta-training, the trunk meta-learned through the solve (core `innerRidge`; head-only
+     * algorithms: anil, or fomaml/maml/reptile with model.localGroups ["output"]); null: steps.
+     */
+    innerRidge: metaTrainShape.innerRidge.default(null),
     outerLr: metaTrainShape.outerLr.default(0.001),
     metaBatchSize: metaTrainShape.metaBatchSize.default(16),
     epochs: metaTrainShape.epochs.default(6),
@@ -104,10 +111,21 @@ const trainSchema = z
   })
   .strict();
 
-const adaptShape = { steps: z.number().int().min(0), lr: z.number().positive() };
+const adaptShape = {
+  steps: z.number().int().min(0),
+  lr: z.number().positive(),
+  ridge: z.number().positive().nullable(),
+};
 
 /** Adaptation at evaluation time, also stored in the artifact as the serving default. */
-const adaptSchema = z.object({ steps: adaptShape.steps.default(5), lr: adaptShape.lr.default(0.1) }).strict();
+const adaptSchema = z
+  .object({
+    steps: adaptShape.steps.default(5),
+    lr: adaptShape.lr.default(0.1),
+    /** Closed-form ridge head with this penalty instead of steps/lr (null: train.innerRidge, else steps). */
+    ridge: adaptShape.ridge.default(null),
+  })
+  .strict();
 
 /** A meta-learner evaluated by `evaluate`: its name in the report, plus overrides of `train`/`model`. */
 const learnerSchema = z
@@ -124,6 +142,7 @@ export interface LearnerConfig {
   algorithm?: Algorithm;
   innerSteps?: number;
   innerLr?: number;
+  innerRidge?: number | null;
   outerLr?: number;
   metaBatchSize?: number;
   epochs?: number;

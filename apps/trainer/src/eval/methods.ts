@@ -17,6 +17,7 @@ export function learnerSettings(
     algorithm: learner.algorithm ?? t.algorithm,
     innerSteps: learner.innerSteps ?? t.innerSteps,
     innerLr: learner.innerLr ?? t.innerLr,
+    innerRidge: learner.innerRidge !== undefined ? learner.innerRidge : t.innerRidge,
     outerLr: learner.outerLr ?? t.outerLr,
     metaBatchSize: learner.metaBatchSize ?? t.metaBatchSize,
     epochs: learner.epochs ?? t.epochs,

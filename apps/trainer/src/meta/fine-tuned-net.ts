@@ -35,8 +35,8 @@ export function modelVariants(model: ModelSection): [string, ModelSection][] {
 
 /** Fine-tuning grid (the learners' adaptation grid plus no fine-tuning), picked on the warm validation users. */
 const GRID: AdaptChoice[] = [
-  { steps: 0, lr: 0.01 }, // no fine-tuning: the plain regression's prediction
-  ...LEARNER_STEP_GRID.flatMap((steps) => LEARNER_LR_GRID.map((lr) => ({ steps, lr }))),
+  { steps: 0, lr: 0.01, ridge: null }, // no fine-tuning: the plain regression's prediction
+  ...LEARNER_STEP_GRID.flatMap((steps) => LEARNER_LR_GRID.map((lr) => ({ steps, lr, ridge: null }))),
 ];
 
 /**
@@ -47,7 +47,7 @@ const GRID: AdaptChoice[] = [
 export class FineTunedNet implements EvalMethod {
   readonly name = 'fine-tuned-net';
   private model?: RecommenderModel;
-  private adaptOptions = { steps: 1, lr: 0.01 };
+  private adaptOptions: AdaptChoice = { steps: 1, lr: 0.01, ridge: null };
 
   constructor(private readonly config: TrainerConfig) {}
 

@@ -20,6 +20,8 @@ export interface LearnerSettings {
   algorithm: Algorithm;
   innerSteps: number;
   innerLr: number;
+  /** Closed-form ridge head instead of the inner steps during meta-training (null: steps). */
+  innerRidge: number | null;
   outerLr: number;
   metaBatchSize: number;
   epochs: number;
@@ -37,6 +39,11 @@ export interface LearnerSettings {
   patience: number;
   /** Validation also scores the validation users' items with hidden IDs (see validationSet). */
   coldItemValidation: boolean;
+}
+
+/** The configured adaptation: `adapt`, with the ridge penalty falling back to the training one. */
+function configuredAdapt(s: LearnerSettings): AdaptChoice {
+  return { steps: s.adapt.steps, lr: s.adapt.lr, ridge: s.adapt.ridge ?? s.innerRidge };
 }
 
 /** A meta-learned model (MAML, FOMAML, Reptile, Meta-SGD, MeLU) in the P1 harness. */
@@ -85,6 +92,7 @@ export class MetaLearner implements EvalMethod {
         algorithm: s.algorithm,
         innerSteps: s.innerSteps,
         innerLr: s.innerLr,
+        innerRidge: s.innerRidge,
         outerLr: s.outerLr,
         metaBatchSize: s.metaBatchSize,
         epochs: s.epochs,
@@ -92,7 +100,10 @@ export class MetaLearner implements EvalMethod {
         freezeItemBiases: s.model.freezeItemBiases,
         ...(stopper && {
           onEpochEnd: async (epoch: number) =>
-            stopper.observe(epoch, await validationMaeOf(this.model!, validation, s.adapt, ctx.signal)),
+            stopper.observe(
+              epoch,
+              await validationMaeOf(this.model!, validation, configuredAdapt(s), ctx.signal),
+            ),
         }),
       },
       (p) => ctx.onProgress?.({ done: p.metaBatch, total: 0, loss: p.loss }),
@@ -100,9 +111,16 @@ export class MetaLearner implements EvalMethod {
     );
     if (result.aborted) throw new CancelledError('meta-training interrupted');
     const best = stopper?.finish();
-    const configured = { steps: s.adapt.steps, lr: s.adapt.lr };
+    const configured = configuredAdapt(s);
     this.adaptOptions = s.tuneAdapt
-      ? (await tuneAdapt(this.model, validation, learnerAdaptCandidates(configured), ctx.signal)).choice
+      ? (
+          await tuneAdapt(
+            this.model,
+            validation,
+            learnerAdaptCandidates(configured, this.model.supportsRidge),
+            ctx.signal,
+          )
+        ).choice
       : configured;
     return {
       lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],
@@ -118,7 +136,7 @@ export class MetaLearner implements EvalMethod {
         this.model,
         tasks,
         items,
-        this.adaptOptions ?? this.settings.adapt,
+        this.adaptOptions ?? configuredAdapt(this.settings),
         64,
         signal,
       );

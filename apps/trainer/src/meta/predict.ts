@@ -1,4 +1,4 @@
-import { adapt, score, type RecommenderModel } from '@warmstart/core';
+import { adapt, score, type AdaptOptions, type RecommenderModel } from '@warmstart/core';
 import type { ItemCatalog, Task } from '../data/types';
 import { throwIfAborted } from '../util/interrupt';
 
@@ -10,7 +10,7 @@ export async function predictTasks(
   model: RecommenderModel,
   tasks: readonly Task[],
   items: ItemCatalog,
-  adaptOptions: { steps?: number; lr?: number },
+  adaptOptions: AdaptOptions,
   batchSize = 64,
   signal?: AbortSignal,
 ): Promise<Float32Array[]> {

@@ -6,11 +6,15 @@ import { predictTasks } from './predict';
 export interface AdaptChoice {
   steps: number;
   lr: number;
+  /** Closed-form ridge head with this penalty instead of steps/lr; null: gradient steps. */
+  ridge: number | null;
 }
 
 /** Adaptation grid of the meta-learners (added to the configured `adapt`), picked on warm validation users. */
 export const LEARNER_STEP_GRID = [1, 2, 5, 10];
 export const LEARNER_LR_GRID = [0.01, 0.05, 0.1, 0.2];
+/** Ridge penalties tried for head-only models (closed-form head, core AdaptOptions.ridge). */
+export const LEARNER_RIDGE_GRID = [1, 3, 10, 30, 100];
 
 /**
  * The adaptation settings with the lowest validation score (see {@link validationMaeOf}; never a
@@ -77,8 +81,19 @@ export async function validationMaeOf(
   return (warm + (await maeOf(validation.coldItems.tasks, validation.coldItems.items))) / 2;
 }
 
-/** The configured settings first, then the grid (without repeating the configured one). */
-export function learnerAdaptCandidates(configured: AdaptChoice): AdaptChoice[] {
-  const grid = LEARNER_STEP_GRID.flatMap((steps) => LEARNER_LR_GRID.map((lr) => ({ steps, lr })));
-  return [configured, ...grid.filter((c) => c.steps !== configured.steps || c.lr !== configured.lr)];
+/**
+ * The configured settings first, then the gradient-step grid and, for head-only models
+ * (`ridge`), the ridge penalties, without repeating the configured one.
+ */
+export function learnerAdaptCandidates(configured: AdaptChoice, ridge = false): AdaptChoice[] {
+  const steps = LEARNER_STEP_GRID.flatMap((s) =>
+    LEARNER_LR_GRID.map((lr) => ({ steps: s, lr, ridge: null })),
+  );
+  const ridges = ridge
+    ? LEARNER_RIDGE_GRID.map((r) => ({ steps: configured.steps, lr: configured.lr, ridge: r }))
+    : [];
+  const same = (c: AdaptChoice) =>
+    c.ridge === configured.ridge &&
+    (c.ridge !== null || (c.steps === configured.steps && c.lr === configured.lr));
+  return [configured, ...[...steps, ...ridges].filter((c) => !same(c))];
 }

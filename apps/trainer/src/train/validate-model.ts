@@ -1,4 +1,4 @@
-import type { RecommenderModel } from '@warmstart/core';
+import type { AdaptOptions, RecommenderModel } from '@warmstart/core';
 import type { ItemCatalog, Task } from '../data/types';
 import { scenarioMetrics } from '../eval/task-metrics';
 import { predictTasks } from '../meta/predict';
@@ -8,7 +8,7 @@ export async function validationMetrics(
   model: RecommenderModel,
   tasks: readonly Task[],
   items: ItemCatalog,
-  adapt: { steps?: number; lr?: number },
+  adapt: AdaptOptions,
   signal?: AbortSignal,
 ): Promise<{ mae: number; rmse: number; ndcg3: number; p5: number }> {
   const m = scenarioMetrics(tasks, await predictTasks(model, tasks, items, adapt, 64, signal));

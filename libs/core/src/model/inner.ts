@@ -110,8 +110,7 @@ export function innerLoop(
   if (ridge && (!head || l.task !== 'rating' || !HEAD_NAMES.every((n) => localNames.includes(n)))) {
     throw new Error('ridge adaptation needs the rating task and a head-only configuration (ANIL)');
   }
-  const biasStep =
-    l.userBiasShrinkage !== null && (opts.steps > 0 || ridge) && localNames.includes('out.b');
+  const biasStep = l.userBiasShrinkage !== null && (opts.steps > 0 || ridge) && localNames.includes('out.b');
   if (biasStep) {
     const pred = head ? headOutput(global, head.features, head.offset) : forward(l, global, inp, mean);
     let delta = userBiasDelta(pred, support, l.userBiasShrinkage!);
