@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadModel } from '@warmstart/core';
 import { openFeatureStore } from '@warmstart/feature-store';
 import pino from 'pino';
 import { buildCli } from '../src/cli';
@@ -104,6 +105,30 @@ describe('train', () => {
     // The registered model's validation MAE is the kept epoch's (same adaptation, same users).
     const mae = Number(/validation MAE (\S+)/.exec(lines.join('\n'))![1]);
     expect(mae).toBeCloseTo(best, 4);
+  });
+
+  it('with train.innerRidge meta-trains a ridge head and writes it as the serving default', async () => {
+    const rc = join(dir, 'ridge.yaml');
+    writeFileSync(
+      rc,
+      [
+        'model: { embeddingDim: 4, hidden: [8] }',
+        'train: { algorithm: anil, innerRidge: 3, epochs: 1, metaBatchSize: 16, maxRatings: 30 }',
+      ].join('\n'),
+    );
+    const lines: string[] = [];
+    const res = await trainCommand(
+      { ...store, config: rc, promote: false },
+      { out: (l: string) => lines.push(l), logger: createLogger('silent'), progress: silentProgress },
+    );
+    const model = await loadModel(join(artifacts, res.modelId));
+    try {
+      expect(model.adaptDefaults.ridge).toBe(3);
+      expect(model.training?.innerRidge).toBe(3);
+      expect(res.validation.mae).toBeGreaterThan(0);
+    } finally {
+      model.dispose();
+    }
   });
 
   it('marks an interrupted run cancelled and leaves no artifact and the promoted model untouched', async () => {
