@@ -68,4 +68,33 @@ describe('backend selection', () => {
     const cpu = await run('cpu');
     wasm.forEach((v, i) => expect(v).toBeCloseTo(cpu[i], 3));
   });
+
+  it('meta-trains and adapts through the closed-form ridge head alike on wasm and cpu', async () => {
+    const world = makeWorld(4, 8, 20, 8);
+    const run = async (prefer: string) => {
+      await initBackend({ prefer });
+      const model = createModel(world.spec, {
+        embeddingDim: 4,
+        hidden: [8, 8],
+        seed: 9,
+        userBiasShrinkage: 1,
+      });
+      const r = await metaTrain(model, world.tasks, world.catalog, {
+        algorithm: 'anil',
+        innerRidge: 2,
+        metaBatchSize: 4,
+        seed: 1,
+      });
+      const a = adapt(model, world.tasks.slice(0, 3), world.catalog);
+      const items = model.encodeItems(world.items);
+      const out = [0, 1, 2].map((i) => Array.from(score(a, i, items)));
+      a.dispose();
+      items.dispose();
+      model.dispose();
+      return [...r.lossHistory, ...out.flat()];
+    };
+    const wasm = await run('wasm');
+    const cpu = await run('cpu');
+    wasm.forEach((v, i) => expect(v).toBeCloseTo(cpu[i], 3));
+  });
 });

@@ -59,6 +59,7 @@ function cholSolve(l: Float64Array, rhs: Float32Array, batch: number, d: number,
 export const solveSpd = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const a = args[0] as tf.Tensor3D;
   const b = args[1] as tf.Tensor3D;
+  const save = args[2] as tf.GradSaveFunc;
   const [batch, d, d2] = a.shape;
   const k = b.shape[2];
   if (d !== d2 || b.shape[0] !== batch || b.shape[1] !== d) {
@@ -66,11 +67,13 @@ export const solveSpd = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[])
   }
   const l = cholesky(a.dataSync() as Float32Array, batch, d);
   const x = tf.tensor3d(cholSolve(l, b.dataSync() as Float32Array, batch, d, k), [batch, d, k]);
+  // Tensors used by the backward pass must be saved: gradient tapes free the other intermediates.
+  save([x]);
   return {
     value: x,
-    gradFunc: (dy: tf.Tensor) => {
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const db = tf.tensor3d(cholSolve(l, dy.dataSync() as Float32Array, batch, d, k), [batch, d, k]);
-      const da = tf.neg(tf.matMul(db, x, false, true));
+      const da = tf.neg(tf.matMul(db, saved[0], false, true));
       return [da, db];
     },
   };
