@@ -32,15 +32,25 @@ describe('meta-learner adaptation tuning', () => {
     expect(r.filter((x) => x.ridge === LEARNER_RIDGE_GRID[1])).toHaveLength(1);
   });
 
-  it('falls back from adapt.ridge to train.innerRidge, per learner', () => {
+  it('gives head-only learners the shared ridge penalties unless they set their own', () => {
     const c = parseConfig({
-      train: { innerRidge: 4 },
-      evaluate: { learners: [{ name: 'x' }, { name: 'y', innerRidge: null }] },
+      train: { algorithm: 'anil', innerRidge: 4 },
+      adapt: { ridge: 6 },
+      evaluate: {
+        learners: [
+          { name: 'anil' },
+          { name: 'anil-steps', innerRidge: null, adapt: { ridge: null } },
+          { name: 'fomaml', algorithm: 'fomaml' },
+          { name: 'fomaml-head', algorithm: 'fomaml', model: { localGroups: ['output'] } },
+        ],
+      },
     });
-    expect(learnerSettings(c, c.evaluate.learners[0]).innerRidge).toBe(4);
-    expect(learnerSettings(c, c.evaluate.learners[1]).innerRidge).toBeNull();
-    expect(parseConfig({}).train.innerRidge).toBeNull();
-    expect(parseConfig({}).adapt.ridge).toBeNull();
+    const [anil, steps, fomaml, head] = c.evaluate.learners.map((l) => learnerSettings(c, l));
+    expect([anil.innerRidge, anil.adapt.ridge]).toEqual([4, 6]);
+    expect([steps.innerRidge, steps.adapt.ridge]).toEqual([null, null]);
+    // The shared penalties apply to head-only learners only.
+    expect([fomaml.innerRidge, fomaml.adapt.ridge]).toEqual([null, null]);
+    expect([head.innerRidge, head.adapt.ridge]).toEqual([4, 6]);
     expect(() => parseConfig({ adapt: { ridge: 0 } })).toThrow(/adapt\.ridge/);
   });
 

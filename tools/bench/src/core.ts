@@ -86,13 +86,17 @@ export async function run(log: FigureLog, options: Record<string, string | boole
     `  backend: ${backend.name} (skipped: ${backend.skipped.map((s) => s.name).join(', ') || 'none'})`,
   );
   const w = world(300, 1682);
-  const configs: [string, ParamGroup[], Algorithm][] = [
-    ['melu', MELU_LOCAL_GROUPS, 'melu'],
-    ['anil', ANIL_LOCAL_GROUPS, 'anil'],
+  // The third configuration adapts ANIL's head in closed form (ridge penalty 10) instead of steps.
+  const configs: [string, ParamGroup[], Algorithm, number | null][] = [
+    ['melu', MELU_LOCAL_GROUPS, 'melu', null],
+    ['anil', ANIL_LOCAL_GROUPS, 'anil', null],
+    ['anil-ridge', ANIL_LOCAL_GROUPS, 'anil', 10],
   ];
-  for (const [name, localGroups, algorithm] of configs) {
-    console.log(`  configuration ${name} (local: ${localGroups.join(', ')})`);
-    await suite(log, w, quick, `${note}; ${name}`, name, localGroups, algorithm);
+  for (const [name, localGroups, algorithm, ridge] of configs) {
+    console.log(
+      `  configuration ${name} (local: ${localGroups.join(', ')}${ridge ? `; ridge ${ridge}` : ''})`,
+    );
+    await suite(log, w, quick, `${note}; ${name}`, name, localGroups, algorithm, ridge);
   }
 }
 
@@ -104,11 +108,14 @@ async function suite(
   name: string,
   localGroups: ParamGroup[],
   algorithm: Algorithm,
+  ridge: number | null,
 ): Promise<void> {
   const arch = { embeddingDim: 32, hidden: [64, 64], seed: 1, globalMean: 3.5, localGroups };
   const model = createModel(w.spec, arch);
+  // With a ridge penalty every adaptation is the closed-form head (the step counts do not apply).
+  const opts = (steps: number) => ({ steps, ridge });
   const reps = quick ? 10 : 200;
-  // MeLU's figures keep their historical names; ANIL's carry an `anil.` prefix.
+  // MeLU's figures keep their historical names; the others carry their configuration's prefix.
   const fig = (f: string) => (name === 'melu' ? f : `${name}.${f}`);
 
   // Single-user adaptation latency, support 20.
@@ -116,7 +123,7 @@ async function suite(
     const times: number[] = [];
     for (let i = 0; i < reps + 5; i++) {
       const req = { user: w.users[i % w.users.length], support: w.ratings(20) };
-      const t = await timeMs(() => adapt(model, [req], w.catalog, { steps }).dispose());
+      const t = await timeMs(() => adapt(model, [req], w.catalog, opts(steps)).dispose());
       if (i >= 5) times.push(t); // first calls warm up kernels
     }
     log.add(fig(`adapt.single.support20.steps${steps}.p50`), percentile(times, 50), 'ms', note);
@@ -129,7 +136,7 @@ async function suite(
   for (let i = 0; i < reps + 5; i++) {
     const req = { user: w.users[i % w.users.length], support: w.ratings(20) };
     const t = await timeMs(() => {
-      const a = adapt(model, [req], w.catalog, { steps: 5 });
+      const a = adapt(model, [req], w.catalog, opts(5));
       score(a, 0, candidates);
       a.dispose();
     });
@@ -150,17 +157,17 @@ async function suite(
   const throughput: Record<number, number> = {};
   for (const b of [1, 32, 256]) {
     const batch = requests(b);
-    adapt(model, batch, w.catalog, { steps: 5 }).dispose();
+    adapt(model, batch, w.catalog, opts(5)).dispose();
     const rounds = quick ? 2 : Math.max(3, Math.round(512 / b));
     const t = await timeMs(() => {
-      for (let i = 0; i < rounds; i++) adapt(model, batch, w.catalog, { steps: 5 }).dispose();
+      for (let i = 0; i < rounds; i++) adapt(model, batch, w.catalog, opts(5)).dispose();
     });
     throughput[b] = (b * rounds) / (t / 1000);
     log.add(fig(`adapt.batched.B${b}.throughput`), throughput[b], 'users/s', `${note}; support 20, 5 steps`);
   }
   const loopUsers = requests(quick ? 32 : 256);
   const loopMs = await timeMs(() => {
-    for (const r of loopUsers) adapt(model, [r], w.catalog, { steps: 5 }).dispose();
+    for (const r of loopUsers) adapt(model, [r], w.catalog, opts(5)).dispose();
   });
   const loop = loopUsers.length / (loopMs / 1000);
   log.add(fig('adapt.loop.one_at_a_time.throughput'), loop, 'users/s', note);
@@ -174,11 +181,18 @@ async function suite(
     query: w.ratings(10),
   }));
   // Second-order MAML in this configuration (melu / anil), plus first-order and Reptile.
-  for (const alg of [algorithm, 'fomaml', 'reptile'] as const) {
+  // With the ridge head only the configuration's own algorithm (the others are measured above).
+  const algorithms: Algorithm[] = ridge ? [algorithm] : [algorithm, 'fomaml', 'reptile'];
+  for (const alg of algorithms) {
     const m = createModel(w.spec, arch);
     await metaTrain(m, tasks.slice(0, 32), w.catalog, { algorithm: alg, metaBatchSize: 32 }); // warm-up
     const t = await timeMs(() =>
-      metaTrain(m, tasks, w.catalog, { algorithm: alg, metaBatchSize: 32, innerSteps: 5 }),
+      metaTrain(m, tasks, w.catalog, {
+        algorithm: alg,
+        metaBatchSize: 32,
+        innerSteps: 5,
+        innerRidge: ridge,
+      }),
     );
     log.add(
       fig(`metatrain.${alg}.throughput`),

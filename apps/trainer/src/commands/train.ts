@@ -11,6 +11,7 @@ import { itemCatalog } from '../data/types';
 import { buildModel, initBiases } from '../meta/build-model';
 import { EarlyStopping } from '../meta/early-stopping';
 import { pretrain } from '../meta/pretrain';
+import { adaptsHeadOnly } from '../meta/ridge-scope';
 import { validationMaeOf, validationSet, type AdaptChoice } from '../meta/tune-adapt';
 import { withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
@@ -200,7 +201,7 @@ async function trainRun(
             algorithm: t.algorithm,
             innerSteps: t.innerSteps,
             innerLr: t.innerLr,
-            innerRidge: t.innerRidge,
+            innerRidge: innerRidgeOf(config),
             outerLr: t.outerLr,
             metaBatchSize: t.metaBatchSize,
             epochs: 1,
@@ -281,6 +282,13 @@ function adaptOf(config: TrainerConfig, model: RecommenderModel): AdaptChoice {
   return {
     steps: config.adapt.steps ?? model.adaptDefaults.steps,
     lr: config.adapt.lr ?? model.adaptDefaults.lr,
-    ridge: config.adapt.ridge ?? config.train.innerRidge,
+    ridge: adaptsHeadOnly(config.train.algorithm, config.model.localGroups)
+      ? (config.adapt.ridge ?? config.train.innerRidge)
+      : null,
   };
+}
+
+/** `train.innerRidge` for head-only algorithms; the others train with gradient steps. */
+function innerRidgeOf(config: TrainerConfig): number | null {
+  return adaptsHeadOnly(config.train.algorithm, config.model.localGroups) ? config.train.innerRidge : null;
 }

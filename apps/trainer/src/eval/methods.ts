@@ -5,6 +5,7 @@ import type { BaselineName, TrainerConfig } from '../config/schema';
 import { FineTunedNet } from '../meta/fine-tuned-net';
 import { MetaLearner, type LearnerSettings } from '../meta/meta-learner';
 import type { MethodFactory } from './harness';
+import { adaptsHeadOnly, ridgeFor } from '../meta/ridge-scope';
 
 /** A configured learner with `train`, `model` and `adapt` defaults filled in. */
 export function learnerSettings(
@@ -12,20 +13,27 @@ export function learnerSettings(
   learner: TrainerConfig['evaluate']['learners'][number],
 ): LearnerSettings {
   const t = config.train;
+  const algorithm = learner.algorithm ?? t.algorithm;
+  const model = { ...config.model, ...learner.model };
+  const headOnly = adaptsHeadOnly(algorithm, model.localGroups);
   return {
     name: learner.name,
-    algorithm: learner.algorithm ?? t.algorithm,
+    algorithm,
     innerSteps: learner.innerSteps ?? t.innerSteps,
     innerLr: learner.innerLr ?? t.innerLr,
-    innerRidge: learner.innerRidge !== undefined ? learner.innerRidge : t.innerRidge,
+    innerRidge: ridgeFor(learner.innerRidge, t.innerRidge, headOnly),
     outerLr: learner.outerLr ?? t.outerLr,
     metaBatchSize: learner.metaBatchSize ?? t.metaBatchSize,
     epochs: learner.epochs ?? t.epochs,
     pretrainEpochs: learner.pretrainEpochs ?? t.pretrainEpochs,
     patience: learner.patience ?? t.patience,
     coldItemValidation: learner.coldItemValidation ?? t.coldItemValidation,
-    model: { ...config.model, ...learner.model },
-    adapt: { ...config.adapt, ...learner.adapt },
+    model,
+    adapt: {
+      ...config.adapt,
+      ...learner.adapt,
+      ridge: ridgeFor(learner.adapt?.ridge, config.adapt.ridge, headOnly),
+    },
     tuneAdapt: config.evaluate.tuneAdapt,
   };
 }
