@@ -50,21 +50,26 @@ const DECL = {
  * driven over loopback by concurrent grpc-js callers from this process. Recommend with a
  * 20-interaction support set, 1,000 explicit candidates, k = 10; cached adaptation (stored
  * users, adapted state in the LRU) and uncached (inline support: adapted on every call), with
- * micro-batching on and off. The `model` option (WARMSTART_BENCH_MODEL=anil|anil1|melu) picks the
+ * micro-batching on and off. The `model` option (WARMSTART_BENCH_MODEL=anil|anil-ridge|anil1|melu) picks the
  * served configuration (default anil: only the output head adapts per user, the configuration
  * with a shared trunk the trainer would promote for latency; anil1: the same with ONE 64-unit
  * decision layer, the serving-optimised configuration whose scoring is relu(item half + user
- * half) . head per candidate, no per-user layer product; melu adapts the decision layers too).
+ * half) . head per candidate, no per-user layer product; anil-ridge: anil whose head adapts in
+ * closed form, ridge penalty 10, the trainer's default; melu adapts the decision layers too).
  * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open) measures only
  * those points, with batching on only unless it also lists `batching-off`.
  */
+const SERVED = ['anil', 'anil-ridge', 'anil1', 'melu'] as const;
+type Served = (typeof SERVED)[number];
+
 export async function run(log: FigureLog, options: Record<string, string | boolean>): Promise<void> {
   const quick = options['quick'] === true;
   // tools/bench/src/main.ts only forwards --quick/--json, so the option is also read from the
   // environment: WARMSTART_BENCH_MODEL=melu npm run bench -- serving
-  const algorithm = options['model'] ?? process.env['WARMSTART_BENCH_MODEL'] ?? 'anil';
-  if (algorithm !== 'anil' && algorithm !== 'anil1' && algorithm !== 'melu')
-    throw new Error('bench serving: --model must be anil, anil1 or melu');
+  const requested = options['model'] ?? process.env['WARMSTART_BENCH_MODEL'] ?? 'anil';
+  if (!SERVED.includes(requested as Served))
+    throw new Error(`bench serving: --model must be one of ${SERVED.join(', ')}`);
+  const algorithm = requested as Served;
   const only = process.env['WARMSTART_BENCH_POINTS']?.split(',').map((p) => p.trim());
   const wanted = (point: string) => !only || only.includes(point);
   console.log(`  served configuration: ${algorithm}`);
@@ -195,13 +200,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
   }
 }
 
-async function prepare(
-  dataset: string,
-  work: string,
-  quick: boolean,
-  log: FigureLog,
-  served: 'anil' | 'anil1' | 'melu',
-) {
+async function prepare(dataset: string, work: string, quick: boolean, log: FigureLog, served: Served) {
   await initBackend();
   const database = path.join(work, 'bench.db');
   const artifacts = path.join(work, 'models');
@@ -231,6 +230,7 @@ async function prepare(
       metaBatchSize: 32,
       epochs: 1,
       innerSteps: 5,
+      innerRidge: served === 'anil-ridge' ? 10 : null,
     });
     log.add(
       'bench model meta-training',
