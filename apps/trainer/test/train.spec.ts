@@ -42,6 +42,13 @@ describe('train', () => {
     ].join('\n'),
   );
 
+  /** A config file with the tiny model of these tests and the given `train` line. */
+  const tinyConfig = (name: string, trainLine: string): string => {
+    const file = join(dir, name);
+    writeFileSync(file, ['model: { embeddingDim: 4, hidden: [8] }', trainLine].join('\n'));
+    return file;
+  };
+
   beforeAll(async () => {
     const out = await run([
       'import',
@@ -77,14 +84,10 @@ describe('train', () => {
   });
 
   it('with train.patience keeps the epoch with the best validation MAE', async () => {
-    const es = join(dir, 'early.yaml');
-    writeFileSync(
-      es,
-      [
-        'model: { embeddingDim: 4, hidden: [8] }',
-        // A large outer rate makes later epochs worse on validation, so stopping has work to do.
-        'train: { epochs: 4, patience: 1, pretrainEpochs: 0, outerLr: 0.05, metaBatchSize: 16, innerSteps: 1, maxRatings: 30 }',
-      ].join('\n'),
+    // A large outer rate makes later epochs worse on validation, so stopping has work to do.
+    const es = tinyConfig(
+      'early.yaml',
+      'train: { epochs: 4, patience: 1, pretrainEpochs: 0, outerLr: 0.05, metaBatchSize: 16, innerSteps: 1, maxRatings: 30 }',
     );
     const records: { msg: string; epoch?: number; validationMae?: number }[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) });
@@ -108,13 +111,9 @@ describe('train', () => {
   });
 
   it('with train.innerRidge meta-trains a ridge head and writes it as the serving default', async () => {
-    const rc = join(dir, 'ridge.yaml');
-    writeFileSync(
-      rc,
-      [
-        'model: { embeddingDim: 4, hidden: [8] }',
-        'train: { algorithm: anil, innerRidge: 3, epochs: 1, metaBatchSize: 16, maxRatings: 30 }',
-      ].join('\n'),
+    const rc = tinyConfig(
+      'ridge.yaml',
+      'train: { algorithm: anil, innerRidge: 3, epochs: 1, metaBatchSize: 16, maxRatings: 30 }',
     );
     const lines: string[] = [];
     const res = await trainCommand(
