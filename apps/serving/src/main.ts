@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const backend = await initBackend();
-  log.info({ backend: backend.name, skipped: backend.skipped }, 'tensorflow.js backend selected');
+  log.info(
+    { backend: backend.name, skipped: backend.skipped, nativeKernels: backend.nativeKernels },
+    'tensorflow.js backend selected',
+  );
   const store = await openFeatureStore(config.database);
   const adaptOptions = {
     ...(config.adaptSteps !== undefined ? { steps: config.adaptSteps } : {}),

@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import './gradients';
+import { useNativeKernels, type NativeKernels } from './native-kernels';
+
+export { useNativeKernels, type NativeKernels } from './native-kernels';
 
 /** Backends in order of preference. `tensorflow-gpu` and `tensorflow` need the optional tfjs-node packages. */
 export const BACKEND_ORDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -15,6 +18,8 @@ export interface BackendChoice {
   tfBackend: string;
   /** Backends tried before the chosen one, with the reason each failed. */
   skipped: { name: BackendName; reason: string }[];
+  /** Whether matrix products run on warmstart's native kernels (wasm and cpu only). */
+  nativeKernels: NativeKernels;
 }
 
 /** Options of {@link initBackend}. */
@@ -58,7 +63,8 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
       await tf.ready();
       // The cpu backend prints an "install tfjs-node" banner on first use; we report the choice ourselves.
       if (name === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-      current = { name, tfBackend: tf.getBackend(), skipped };
+      const nativeKernels = useNativeKernels(tf.getBackend());
+      current = { name, tfBackend: tf.getBackend(), skipped, nativeKernels };
       return current;
     } catch (err) {
       skipped.push({ name, reason: err instanceof Error ? err.message.split('\n')[0] : String(err) });
@@ -66,6 +72,11 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   }
   const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
   throw new Error(`WARMSTART_BACKEND: no usable TensorFlow.js backend (${why})`);
+}
+
+/** One line for logs and reports, e.g. `wasm + native matMul`. */
+export function describeBackend(choice: BackendChoice): string {
+  return choice.nativeKernels.active ? `${choice.name} + native matMul` : choice.name;
 }
 
 /** The backend chosen by the last {@link initBackend} call, if any. */

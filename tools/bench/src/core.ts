@@ -9,6 +9,7 @@
 import {
   adapt,
   ANIL_LOCAL_GROUPS,
+  describeBackend,
   MELU_LOCAL_GROUPS,
   createModel,
   FeatureSpec,
@@ -81,9 +82,10 @@ function world(nUsers: number, nItems: number) {
 export async function run(log: FigureLog, options: Record<string, string | boolean>): Promise<void> {
   const quick = options.quick === true;
   const backend = await initBackend();
-  const note = `backend ${backend.name}`;
+  const note = `backend ${describeBackend(backend)}`;
   console.log(
-    `  backend: ${backend.name} (skipped: ${backend.skipped.map((s) => s.name).join(', ') || 'none'})`,
+    `  backend: ${describeBackend(backend)} (skipped: ${backend.skipped.map((s) => s.name).join(', ') || 'none'})` +
+      (backend.nativeKernels.reason ? `; stock kernels: ${backend.nativeKernels.reason}` : ''),
   );
   const w = world(300, 1682);
   // The third configuration adapts ANIL's head in closed form (ridge penalty 10) instead of steps.

@@ -1,4 +1,4 @@
-import { initBackend, metaTrain, saveModel, type RecommenderModel } from '@warmstart/core';
+import { describeBackend, initBackend, metaTrain, saveModel, type RecommenderModel } from '@warmstart/core';
 import type { FeatureStore } from '@warmstart/feature-store';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
@@ -140,7 +140,7 @@ async function trainRun(
     throw new Error(`no user has >= ${t.minRatings} ratings in ${flags.database}; import data first`);
   ctx.logger.info(
     {
-      backend: backend.name,
+      backend: describeBackend(backend),
       users: dataset.users.length,
       items: dataset.items.length,
       ratings: dataset.ratings.length,

@@ -1,4 +1,4 @@
-import { initBackend, type RecommenderModel } from '@warmstart/core';
+import { describeBackend, initBackend, type RecommenderModel } from '@warmstart/core';
 import type { ModelSection, TrainerConfig } from '../config/schema';
 import type { ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult } from '../eval/method';
@@ -76,7 +76,7 @@ export class FineTunedNet implements EvalMethod {
     this.adaptOptions = best!.adapt;
     return {
       lossHistory,
-      backend: backend.name,
+      backend: describeBackend(backend),
       tuned: { ...this.adaptOptions, biases: best!.variant },
     };
   }

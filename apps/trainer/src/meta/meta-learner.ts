@@ -1,4 +1,4 @@
-import { initBackend, metaTrain, type RecommenderModel } from '@warmstart/core';
+import { describeBackend, initBackend, metaTrain, type RecommenderModel } from '@warmstart/core';
 import type { AdaptSection, Algorithm, ModelSection, TrainerConfig } from '../config/schema';
 import type { ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult } from '../eval/method';
@@ -124,7 +124,7 @@ export class MetaLearner implements EvalMethod {
       : configured;
     return {
       lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],
-      backend: backend.name,
+      backend: describeBackend(backend),
       tuned: { ...this.adaptOptions, ...(best && { epochs: best.epoch + 1 }) },
     };
   }

@@ -1,0 +1,144 @@
+/**
+ * Native matrix products for the wasm and cpu backends.
+ *
+ * The stock wasm BatchMatMul is fast (XNNPACK) only for a plain 2-D product; a transposed
+ * operand (every backward pass of a dense layer) or a batch of per-user weights (batched
+ * adaptation) takes a naive loop at ~0.5 GMAC/s. The addon built from `native/batch_matmul.cc`
+ * at install time computes every float32 BatchMatMul with a register-blocked AVX2/FMA
+ * micro-kernel instead. It is optional: when it did not build, or WARMSTART_NATIVE_KERNELS=off,
+ * the stock kernels run and {@link NativeKernels.reason} says why.
+ */
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The addon's one function: out[s] = op(a[s]) * op(b[s]) for s < max(batchA, batchB). */
+interface Addon {
+  batchMatMul(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    batchA: number,
+    batchB: number,
+    m: number,
+    k: number,
+    n: number,
+    transposeA: boolean,
+    transposeB: boolean,
+  ): void;
+}
+
+/** Whether the native kernels serve the active backend, and why not when they do not. */
+export interface NativeKernels {
+  active: boolean;
+  /** Why the stock kernels run (absent when active). */
+  reason?: string;
+}
+
+/** Backends the addon can serve: their tensors live in memory a Float32Array can view. */
+const SUPPORTED = ['wasm', 'cpu'];
+const ADDON_PATH = path.resolve(__dirname, '../native/build/Release/warmstart_kernels.node');
+
+let addon: Addon | string | undefined;
+/** Stock kernel configs replaced by ours, by backend, so they can be restored. */
+const replaced = new Map<string, tf.KernelConfig>();
+
+function loadAddon(): Addon | string {
+  if (addon === undefined) {
+    try {
+      // A native module path is only known at run time, so a plain require is intended here.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      addon = require(ADDON_PATH) as Addon;
+    } catch (err) {
+      const first = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      addon = `native kernels not built (${first}); run \`npm rebuild @warmstart/core\``;
+    }
+  }
+  return addon;
+}
+
+function disabledByEnv(): boolean {
+  return /^(off|0|false)$/i.test(process.env.WARMSTART_NATIVE_KERNELS ?? '');
+}
+
+type Info = tf.TensorInfo;
+
+/** Shapes of a BatchMatMul in the addon's terms, or undefined when it must take the stock path. */
+function plan(a: Info, b: Info, transposeA: boolean, transposeB: boolean) {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const ar = a.shape.length;
+  const br = b.shape.length;
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  const m = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
+  const k = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
+  const n = transposeB ? b.shape[br - 2] : b.shape[br - 1];
+  const kb = transposeB ? b.shape[br - 1] : b.shape[br - 2];
+  // Mixed broadcasting ([2,1,..] x [1,3,..]), empty or mismatched shapes: let the stock kernel
+  // handle (or reject) them.
+  if (k !== kb || m * k * n === 0) return undefined;
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
+  if (batchA !== batchB && ar > 3 && br > 3) return undefined;
+  const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return { batchA, batchB, m, k, n, outShape: [...outer, m, n] };
+}
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: 'float32'): Info;
+  typedArrayFromHeap(t: Info): Float32Array;
+}
+interface CpuBackend {
+  data: { get(dataId: unknown): { values: Float32Array } };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): Info;
+}
+
+function nativeKernel(lib: Addon, backendName: string, stock: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: Info; b: Info };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const p = plan(a, b, transposeA, transposeB);
+    if (!p) return stock.kernelFunc(args);
+    const run = (av: Float32Array, bv: Float32Array, out: Float32Array) =>
+      lib.batchMatMul(av, bv, out, p.batchA, p.batchB, p.m, p.k, p.n, transposeA, transposeB);
+    if (backendName === 'wasm') {
+      const backend = args.backend as WasmBackend;
+      // Allocate first: growing the wasm heap detaches views taken earlier.
+      const out = backend.makeOutput(p.outShape, 'float32');
+      run(backend.typedArrayFromHeap(a), backend.typedArrayFromHeap(b), backend.typedArrayFromHeap(out));
+      return out;
+    }
+    const backend = args.backend as CpuBackend;
+    const av = backend.data.get(a.dataId).values;
+    const bv = backend.data.get(b.dataId).values;
+    if (!(av instanceof Float32Array) || !(bv instanceof Float32Array)) return stock.kernelFunc(args);
+    const out = new Float32Array(tf.util.sizeFromShape(p.outShape));
+    run(av, bv, out);
+    return backend.makeTensorInfo(p.outShape, 'float32', out);
+  };
+}
+
+/**
+ * Routes BatchMatMul on `backendName` to the native kernel (or back to the stock one when
+ * `enable` is false, WARMSTART_NATIVE_KERNELS=off, or the addon is missing). Idempotent;
+ * {@link initBackend} calls it for the backend it picks.
+ */
+export function useNativeKernels(backendName: string, enable = true): NativeKernels {
+  const stock = replaced.get(backendName);
+  if (stock) {
+    tf.unregisterKernel(tf.BatchMatMul, backendName);
+    tf.registerKernel(stock);
+    replaced.delete(backendName);
+  }
+  if (!enable) return { active: false, reason: 'disabled by the caller' };
+  if (!SUPPORTED.includes(backendName)) {
+    return { active: false, reason: `no native kernels for the ${backendName} backend` };
+  }
+  if (disabledByEnv()) return { active: false, reason: 'disabled by WARMSTART_NATIVE_KERNELS' };
+  const lib = loadAddon();
+  if (typeof lib === 'string') return { active: false, reason: lib };
+  const config = tf.getKernel(tf.BatchMatMul, backendName);
+  if (!config) return { active: false, reason: `${backendName} has no BatchMatMul kernel` };
+  tf.unregisterKernel(tf.BatchMatMul, backendName);
+  tf.registerKernel({ ...config, setupFunc: undefined, kernelFunc: nativeKernel(lib, backendName, config) });
+  replaced.set(backendName, config);
+  return { active: true };
+}
