@@ -4,15 +4,23 @@
 // batch 1 (shared weights); with per-user weights [B, in, out] (batched adaptation) it falls
 // back to a naive loop that runs ~10x slower than its 2-D product. This kernel computes
 // out[b] = op(A[b]) * op(B[b]) with a register-blocked micro-kernel (4 rows x 16 columns),
-// compiled for AVX2+FMA with a portable fallback chosen at load time (GCC target_clones).
+// compiled for AVX2+FMA with a portable fallback chosen at load time (GCC target_clones); large
+// products are split over a small thread pool.
 //
-// JS API: batchMatMul(a, b, out, batchA, batchB, m, k, n, transposeA, transposeB)
+// JS API: batchMatMul(a, b, out, batchA, batchB, m, k, n, transposeA, transposeB); `threads`
+// (the pool size) and `minParallelWork` (multiply-accumulates above which a product is split).
 //   a, b, out: Float32Array (views on the backend's heap are fine); batchA/batchB are 1 or
 //   the common batch size (a batch of 1 broadcasts); op(X) = X^T when the flag is set.
 #include <node_api.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -90,15 +98,123 @@ void gemm(const float* a, std::ptrdiff_t ars, std::ptrdiff_t acs, const float* b
     return;
   }
   for (int r = 0; r < m; ++r) {
-    float* cr = c + r * n;
-    for (int j = n16; j < n; ++j) cr[j] = 0.0f;
     const float* ar = a + r * ars;
-    for (int p = 0; p < k; ++p) {
-      const float x = ar[p * acs];
-      const float* bpr = bp + p * n;
-      for (int j = n16; j < n; ++j) cr[j] += x * bpr[j];
+    for (int j = n16; j < n; ++j) {
+      float sum = 0.0f;  // a local accumulator: summing into c[] would serialise on stores
+      for (int p = 0; p < k; ++p) sum += ar[p * acs] * bp[p * n + j];
+      c[r * n + j] = sum;
     }
   }
+}
+
+// dst (cols x rows) = src (rows x cols)^T, in 8 x 8 tiles so reads and writes both stay in cache lines.
+void transpose(const float* src, float* dst, int rows, int cols) {
+  for (int r0 = 0; r0 < rows; r0 += 8) {
+    const int r1 = r0 + 8 < rows ? r0 + 8 : rows;
+    for (int c0 = 0; c0 < cols; c0 += 8) {
+      const int c1 = c0 + 8 < cols ? c0 + 8 : cols;
+      for (int r = r0; r < r1; ++r)
+        for (int c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
+    }
+  }
+}
+
+/** One BatchMatMul call: out[s] = op(a[s]) * op(b[s]), a batch of 1 broadcasting. */
+struct Job {
+  const float* a;
+  const float* b;
+  float* out;
+  size_t batchA, batchB, m, k, n;
+  bool ta, tb;
+  // A(i, p) = a[i * ars + p * acs]: row-major m x k, or stored k x m when transposed.
+  std::ptrdiff_t ars() const { return ta ? 1 : k; }
+  std::ptrdiff_t acs() const { return ta ? m : 1; }
+};
+
+void runBatches(const Job& j, size_t s0, size_t s1) {
+  std::vector<float> packed(j.tb ? j.k * j.n : 0);
+  for (size_t s = s0; s < s1; ++s) {
+    const float* as = j.a + (j.batchA == 1 ? 0 : s * j.m * j.k);
+    const float* bs = j.b + (j.batchB == 1 ? 0 : s * j.k * j.n);
+    if (j.tb && (s == s0 || j.batchB != 1)) {
+      // B stored n x k: transpose into row-major k x n once per distinct B (measured faster than
+      // computing dot products along k, whose horizontal sums dominate at these widths).
+      transpose(bs, packed.data(), j.n, j.k);
+    }
+    gemm(as, j.ars(), j.acs(), j.tb ? packed.data() : bs, j.out + s * j.m * j.n, j.m, j.k, j.n);
+  }
+}
+
+// Products below this many multiply-accumulates (~250 us of work) run on the calling thread
+// alone: on a virtual machine, waking a sleeping pool thread was measured to cost more than it
+// saves at 4M (scoring 1,000 candidates got slower with two threads).
+constexpr double kMinParallelWork = 1 << 23;
+
+/**
+ * A fixed set of threads that run parts of one product alongside the calling (JavaScript)
+ * thread, which blocks until all parts are done, so the operands cannot move meanwhile. Size:
+ * WARMSTART_NATIVE_THREADS, else the core count (at most 4). Never destroyed: its threads wait
+ * on a condition variable until the process exits.
+ */
+class Pool {
+ public:
+  explicit Pool(int size) : size_(size) {
+    for (int t = 1; t < size; ++t) std::thread([this, t] { work(t); }).detach();
+  }
+  int size() const { return size_; }
+
+  /** Runs fn(0 .. parts-1), part 0 on the caller. A concurrent caller (another JS thread) runs alone. */
+  void run(int parts, const std::function<void(int)>& fn) {
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (!busy.owns_lock()) {
+      for (int t = 0; t < parts; ++t) fn(t);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fn_ = &fn;
+      parts_ = parts;
+      pending_ = parts - 1;
+      ++generation_;
+    }
+    wake_.notify_all();
+    fn(0);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+  }
+
+ private:
+  void work(int t) {
+    unsigned long seen = 0;
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (t >= parts_) continue;
+      const std::function<void(int)>* fn = fn_;
+      lock.unlock();
+      (*fn)(t);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  const int size_;
+  std::mutex busy_, mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* fn_ = nullptr;
+  int parts_ = 0, pending_ = 0;
+  unsigned long generation_ = 0;
+};
+
+Pool& pool() {
+  static Pool* instance = [] {
+    int size = static_cast<int>(std::thread::hardware_concurrency());
+    if (size > 4) size = 4;
+    if (const char* env = std::getenv("WARMSTART_NATIVE_THREADS")) size = std::atoi(env);
+    return new Pool(size < 1 ? 1 : size);
+  }();
+  return *instance;
 }
 
 bool typedArray(napi_env env, napi_value v, float** data, size_t* length) {
@@ -148,26 +264,36 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
   if (la != batchA * m * k || lb != batchB * k * n || lo != batch * m * n) {
     return Fail(env, "batchMatMul: array lengths do not match the shapes");
   }
-  // A(i, p): row-major m x k, or stored k x m when transposed.
-  const std::ptrdiff_t ars = ta ? 1 : k, acs = ta ? m : 1;
-  std::vector<float> packed(tb ? k * n : 0);
-  for (size_t s = 0; s < batch; ++s) {
-    const float* as = a + (batchA == 1 ? 0 : s * m * k);
-    const float* bs = b + (batchB == 1 ? 0 : s * k * n);
-    if (tb && (s == 0 || batchB != 1)) {
-      // B stored n x k: transpose into row-major k x n once per distinct B.
-      for (size_t j = 0; j < n; ++j)
-        for (size_t p = 0; p < k; ++p) packed[p * n + j] = bs[j * k + p];
-    }
-    gemm(as, ars, acs, tb ? packed.data() : bs, out + s * m * n, m, k, n);
+  const Job job{a, b, out, batchA, batchB, m, k, n, ta, tb};
+  const double work = static_cast<double>(batch) * m * k * n;
+  const int parts = work >= kMinParallelWork ? pool().size() : 1;
+  if (parts == 1) {
+    runBatches(job, 0, batch);
+  } else if (batch > 1) {
+    const size_t p = batch < static_cast<size_t>(parts) ? batch : parts;
+    pool().run(static_cast<int>(p), [&](int t) { runBatches(job, batch * t / p, batch * (t + 1) / p); });
+  } else {
+    // One large product: split its rows (in multiples of the 4-row tile) over the threads.
+    std::vector<float> packed(tb ? k * n : 0);
+    if (tb) transpose(b, packed.data(), n, k);
+    const float* bp = tb ? packed.data() : b;
+    const size_t tiles = (m + 3) / 4;
+    pool().run(parts, [&](int t) {
+      const size_t i0 = tiles * t / parts * 4, i1 = std::min(m, tiles * (t + 1) / parts * 4);
+      if (i0 < i1) gemm(a + i0 * job.ars(), job.ars(), job.acs(), bp, out + i0 * n, i1 - i0, k, n);
+    });
   }
   return nullptr;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  napi_value fn;
+  napi_value fn, threads, minParallel;
   napi_create_function(env, "batchMatMul", NAPI_AUTO_LENGTH, BatchMatMul, nullptr, &fn);
   napi_set_named_property(env, exports, "batchMatMul", fn);
+  napi_create_int32(env, pool().size(), &threads);
+  napi_set_named_property(env, exports, "threads", threads);
+  napi_create_double(env, kMinParallelWork, &minParallel);
+  napi_set_named_property(env, exports, "minParallelWork", minParallel);
   return exports;
 }
 

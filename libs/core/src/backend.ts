@@ -74,9 +74,10 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   throw new Error(`WARMSTART_BACKEND: no usable TensorFlow.js backend (${why})`);
 }
 
-/** One line for logs and reports, e.g. `wasm + native matMul`. */
+/** One line for logs and reports, e.g. `wasm + native matMul (2 threads)`. */
 export function describeBackend(choice: BackendChoice): string {
-  return choice.nativeKernels.active ? `${choice.name} + native matMul` : choice.name;
+  const k = choice.nativeKernels;
+  return k.active ? `${choice.name} + native matMul (${k.threads} threads)` : choice.name;
 }
 
 /** The backend chosen by the last {@link initBackend} call, if any. */

@@ -25,11 +25,19 @@ interface Addon {
     transposeA: boolean,
     transposeB: boolean,
   ): void;
+  /** Threads a large product is split over (WARMSTART_NATIVE_THREADS, else cores up to 4). */
+  threads: number;
+  /** Products of at least this many multiply-accumulates are split over the threads. */
+  minParallelWork: number;
 }
 
 /** Whether the native kernels serve the active backend, and why not when they do not. */
 export interface NativeKernels {
   active: boolean;
+  /** Threads a large product is split over (when active). */
+  threads?: number;
+  /** Products of at least this many multiply-accumulates use the threads (when active). */
+  minParallelWork?: number;
   /** Why the stock kernels run (absent when active). */
   reason?: string;
 }
@@ -116,6 +124,11 @@ function nativeKernel(lib: Addon, backendName: string, stock: tf.KernelConfig): 
   };
 }
 
+/** Whether BatchMatMul on the active backend runs the native kernel (transposes are then free). */
+export function nativeMatMulActive(): boolean {
+  return replaced.has(tf.getBackend());
+}
+
 /**
  * Routes BatchMatMul on `backendName` to the native kernel (or back to the stock one when
  * `enable` is false, WARMSTART_NATIVE_KERNELS=off, or the addon is missing). Idempotent;
@@ -140,5 +153,5 @@ export function useNativeKernels(backendName: string, enable = true): NativeKern
   tf.unregisterKernel(tf.BatchMatMul, backendName);
   tf.registerKernel({ ...config, setupFunc: undefined, kernelFunc: nativeKernel(lib, backendName, config) });
   replaced.set(backendName, config);
-  return { active: true };
+  return { active: true, threads: lib.threads, minParallelWork: lib.minParallelWork };
 }

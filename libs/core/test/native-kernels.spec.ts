@@ -55,6 +55,13 @@ const CASES: [number[], number[], boolean, boolean][] = [
   [[4, 6, 16], [16, 3], false, false], // shared b (rank 2)
   [[5, 16], [16, 48], false, false], // plain 2-D
   [[16, 5], [3, 16], true, true], // 2-D, both transposed
+  // Above minParallelWork (8.4M) multiply-accumulates the work is split over the threads: by
+  // batch, or by rows for one product (see 'splits large products' below).
+  [[8, 130, 96], [8, 96, 100], false, false],
+  [[8, 130, 96], [8, 100, 96], false, true],
+  [[1030, 96], [96, 100], false, false], // 1030 rows: not a multiple of the 4-row tile per thread
+  [[1030, 96], [100, 96], false, true],
+  [[96, 1030], [96, 100], true, false],
 ];
 
 const status = useNativeKernels('cpu');
@@ -69,7 +76,19 @@ const describeNative = built || required ? describe : describe.skip;
 describeNative.each(['cpu', 'wasm'])('native BatchMatMul on %s', (backend) => {
   beforeAll(async () => {
     const choice = await initBackend({ prefer: backend });
-    expect(choice.nativeKernels).toEqual({ active: true });
+    expect(choice.nativeKernels).toMatchObject({ active: true });
+  });
+
+  it('splits large products (the last cases above) over its threads', () => {
+    const { threads, minParallelWork } = useNativeKernels(backend);
+    expect(threads).toBeGreaterThanOrEqual(1);
+    const work = ([as, bs, ta, tb]: (typeof CASES)[number]) =>
+      as.slice(0, -2).reduce((x, y) => x * y, 1) *
+      (ta ? as.at(-1)! : as.at(-2)!) *
+      (ta ? as.at(-2)! : as.at(-1)!) *
+      (tb ? bs.at(-2)! : bs.at(-1)!);
+    CASES.slice(-5).forEach((c) => expect(work(c)).toBeGreaterThanOrEqual(minParallelWork!));
+    CASES.slice(0, -5).forEach((c) => expect(work(c)).toBeLessThan(minParallelWork!));
   });
   afterAll(async () => {
     await initBackend({ prefer: 'cpu' });

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../gradients';
+import { nativeMatMulActive } from '../native-kernels';
 import type { NetLayout } from './layout';
 import type { Params } from './params';
 
@@ -218,11 +219,12 @@ export function trunk(
 }
 
 /**
- * x^T dy per user ([B,K,I]^T [B,K,O] -> [B,I,O]). Written as a transpose plus a plain batched
- * matMul (or a reshape when K = 1) because transposeA batched matMuls are several times slower
- * on the wasm and cpu backends.
+ * x^T dy per user ([B,K,I]^T [B,K,O] -> [B,I,O]). The native kernel reads x transposed in place;
+ * the stock wasm and cpu kernels are several times slower with transposeA, so for them it is a
+ * transpose plus a plain batched matMul (or a reshape when K = 1).
  */
 export function xtdy(x: tf.Tensor3D, dy: tf.Tensor3D): tf.Tensor3D {
+  if (nativeMatMulActive()) return tf.matMul(x, dy, true, false);
   const [b, k, i] = x.shape;
   const xt = k === 1 ? tf.reshape(x, [b, i, 1]) : tf.transpose(x, [0, 2, 1]);
   return tf.matMul(xt as tf.Tensor3D, dy);
