@@ -109,6 +109,7 @@ export function adapt(
         steps,
         lr,
         releaseSteps: true,
+        collapseUserRows: true,
         ...(ridge !== null && { ridge }),
       });
     });

@@ -178,6 +178,22 @@ const configs: tf.GradConfig[] = [
     },
   },
   {
+    // Padding's gradient is the slice of dy over the input (and Slice's is a pad: second order).
+    kernelName: tf.PadV2,
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], attrs) => {
+      const { paddings } = attrs as unknown as { paddings: [number, number][] };
+      return {
+        x: () =>
+          tf.slice(
+            dy as tf.Tensor,
+            paddings.map((p) => p[0]),
+            x.shape,
+          ),
+      };
+    },
+  },
+  {
     kernelName: tf.Concat,
     saveAllInputs: true,
     gradFunc: (dy, saved, attrs) => {

@@ -85,6 +85,14 @@ describe('registered kernel gradients', () => {
     check((x) => tf.tile(x, [2, 1, 3]), [rand([2, 1, 2])]);
     check((x) => tf.slice(x, [0, 1, 0], [-1, 2, -1]), [rand([2, 4, 3])]);
     check((a, b) => tf.concat([a, b], 2), [rand([2, 3, 1]), rand([2, 3, 2])]);
+    check(
+      (x) =>
+        tf.pad(x, [
+          [1, 2],
+          [0, 3],
+        ]),
+      [rand([2, 3])],
+    );
     check((x) => tf.gather(x, tf.tensor2d([0, 2, 2, 1], [2, 2], 'int32')), [rand([3, 2])]);
   });
 

@@ -141,6 +141,7 @@ async function trainRun(
   ctx.logger.info(
     {
       backend: describeBackend(backend),
+      ...(backend.nativeKernels.reason && { stockKernels: backend.nativeKernels.reason }),
       users: dataset.users.length,
       items: dataset.items.length,
       ratings: dataset.ratings.length,

@@ -9,6 +9,7 @@ import {
   supportGrads,
   trunk,
   withContent,
+  USER_ROWS,
   type NetInputs,
 } from './network';
 import type { Params } from './params';
@@ -33,6 +34,15 @@ export interface InnerLoopOptions {
    * features (see ridge-head.ts). Needs a head-only configuration and the rating task.
    */
   ridge?: number;
+  /**
+   * Adapt u @ dec.0.wu ([B, 1, h0], returned as USER_ROWS) instead of per-user copies of the
+   * first layer's user rows dec.0.wu ([B, du', h0]) when those are local and the embeddings are
+   * shared. Exact: the user rows act only through u @ dec.0.wu, and a step
+   * W -= u^T g moves it by -|u|^2 g (Meta-SGD rates a: -((u*u) @ a) * g). Saves the largest
+   * per-user tensor of MeLU; only for serving, whose adapted parameters are only scored (Reptile
+   * and the meta-objective need the rows themselves).
+   */
+  collapseUserRows?: boolean;
 }
 
 /** Stops gradient flow (tfjs has no stopGradient op): identity forward, zero backward. */
@@ -102,8 +112,22 @@ export function innerLoop(
   const inp = embLocal ? inputs : withContent(l, global, inputs, mean);
   const scalar = typeof opts.lr === 'number';
   const rowWeight = lossRowWeights(l, support.mask, scalar ? (opts.lr as number) : 1);
-  const rates = scalar ? null : tileLocal(opts.lr as Params, localNames, b);
-  let local = tileLocal(global, localNames, b);
+  const collapse = !!opts.collapseUserRows && !embLocal && localNames.includes('dec.0.wu');
+  const names = collapse ? localNames.map((n) => (n === 'dec.0.wu' ? USER_ROWS : n)) : localNames;
+  const stepNames = names.filter((n) => n !== USER_ROWS);
+  const rates = scalar ? null : tileLocal(opts.lr as Params, stepNames, b);
+  let local = tileLocal(global, stepNames, b);
+  // What one step moves u @ dec.0.wu by, per unit of its gradient: |u|^2 ([B,1,1]; the scalar
+  // rate is already in the gradient) or (u*u) @ rates ([B,1,h0]).
+  let userRowsScale: tf.Tensor | null = null;
+  if (collapse) {
+    const u = inp.userContent!;
+    const rowsTimes = (x: tf.Tensor, w: tf.Tensor) =>
+      tf.reshape(tf.matMul(tf.reshape(x, [b, -1]), w as tf.Tensor2D), [b, 1, -1]);
+    local[USER_ROWS] = rowsTimes(u, global['dec.0.wu']);
+    const u2 = tf.square(u);
+    userRowsScale = scalar ? tf.sum(u2, 2, true) : rowsTimes(u2, (opts.lr as Params)['dec.0.wu']);
+  }
   // ANIL: the shared trunk's features are the same at every step; compute them once.
   const head = !embLocal && isHeadOnly(localNames) ? trunk(l, global, inp, mean) : null;
   const ridge = opts.ridge !== undefined;
@@ -133,12 +157,13 @@ export function innerLoop(
         : global
       : { ...global, ...current };
     const grads = head
-      ? headGrads(l, p, localNames, head.features, head.offset, support.y, rowWeight)
-      : supportGrads(l, p, localNames, inp, support.y, support.mask, mean, 1, rowWeight);
+      ? headGrads(l, p, names, head.features, head.offset, support.y, rowWeight)
+      : supportGrads(l, p, names, inp, support.y, support.mask, mean, 1, rowWeight);
     const next: Params = {};
-    for (const name of localNames) {
+    for (const name of names) {
       let g = opts.stopInnerGradient ? stopGradient(grads[name]) : grads[name];
-      if (rates) g = tf.mul(rates[name], g);
+      if (name === USER_ROWS) g = tf.mul(userRowsScale!, g);
+      else if (rates) g = tf.mul(rates[name], g);
       next[name] = tf.sub(current[name], g);
     }
     return next;

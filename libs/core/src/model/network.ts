@@ -14,6 +14,14 @@ import { nativeMatMulActive } from '../native-kernels';
 import type { NetLayout } from './layout';
 import type { Params } from './params';
 
+/**
+ * A local stand-in for per-user copies of dec.0.wu: the product u @ dec.0.wu ([B, 1, h0]). While
+ * the embeddings are shared the user vector u is fixed, so the user rows only ever act through
+ * that product, and a gradient step on them moves it by a closed form (see innerLoop's
+ * `collapseUserRows`) at a fraction of the memory.
+ */
+export const USER_ROWS = 'dec.0.uwu';
+
 /** Inputs of one batch of users and their items. */
 export interface NetInputs {
   /** User rows [B, 1, du]. */
@@ -109,7 +117,24 @@ function embed(
   side: 'user' | 'item',
   p: Params,
 ): tf.Tensor3D {
-  const parts = fields.map((f) => mm(sliceCols(x, f.offset, f.width), p[`emb.${side}.${f.name}`]));
+  const tables = fields.map((f) => p[`emb.${side}.${f.name}`]);
+  if (fields.length > 1 && tables.every((t) => t.rank === 2)) {
+    // Shared tables: one product with the block-diagonal matrix of all of them. Slicing x per
+    // field and concatenating the parts cost more on wasm than the whole product.
+    const width = x.shape[2];
+    const e = tables[0].shape[1]!;
+    const blocks = fields.map((f, k) =>
+      tf.pad(tables[k], [
+        [f.offset, width - f.offset - f.width],
+        [k * e, (fields.length - 1 - k) * e],
+      ]),
+    );
+    return mm(
+      x,
+      blocks.reduce((sum, block) => tf.add(sum, block)),
+    ); // (tfjs has no AddN gradient)
+  }
+  const parts = fields.map((f, k) => mm(sliceCols(x, f.offset, f.width), tables[k]));
   return parts.length === 1 ? parts[0] : tf.concat(parts, 2);
 }
 
@@ -145,7 +170,7 @@ function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
 function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'> {
   const shared = !embeddingsLocal(p);
   const firstShared =
-    shared && p['dec.0.w'].rank === 2 && p['dec.0.wu'].rank === 2 && p['dec.0.b'].rank === 1;
+    shared && !p[USER_ROWS] && p['dec.0.w'].rank === 2 && p['dec.0.wu'].rank === 2 && p['dec.0.b'].rank === 1;
   if (firstShared && inp.itemPre0 && inp.userPre0) {
     return hiddenLayers(l, p, tf.add(inp.itemPre0, inp.userPre0));
   }
@@ -158,7 +183,8 @@ function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'
   // The first layer has separate user rows (dec.0.wu) and item rows (dec.0.w), so the user vector
   // is multiplied once per user instead of being tiled over the S items.
   const itemPart = shared && inp.itemPre0 && p['dec.0.w'].rank === 2 ? inp.itemPre0 : mm(hi, p['dec.0.w']);
-  const z0 = addBias(tf.add(itemPart, mm(u, p['dec.0.wu'])), p['dec.0.b']);
+  const userPart = (p[USER_ROWS] as tf.Tensor3D | undefined) ?? mm(u, p['dec.0.wu']);
+  const z0 = addBias(tf.add(itemPart, userPart), p['dec.0.b']);
   return { ...hiddenLayers(l, p, z0), u, hi };
 }
 
@@ -230,6 +256,18 @@ export function xtdy(x: tf.Tensor3D, dy: tf.Tensor3D): tf.Tensor3D {
   return tf.matMul(xt as tf.Tensor3D, dy);
 }
 
+/**
+ * Sum over the items axis, [B,S,H] -> [B,1,H] (or [B,H]). With the native kernel it is a product
+ * with a row of ones: the stock wasm Sum over a middle axis transposes first and was measured
+ * 5x slower on [256,20,64].
+ */
+function sumItems(x: tf.Tensor3D, keepDims = false): tf.Tensor {
+  if (!nativeMatMulActive()) return tf.sum(x, 1, keepDims);
+  const [b, s, h] = x.shape;
+  const r = tf.matMul(tf.ones([1, 1, s]), x);
+  return keepDims ? r : tf.reshape(r, [b, h]);
+}
+
 /** Raw predictions [B, S]: ratings (unclamped) or logits. */
 export function forward(l: NetLayout, p: Params, inp: NetInputs, mean: number): tf.Tensor2D {
   return trace(l, p, inp, mean).pred;
@@ -280,21 +318,28 @@ export function supportGrads(
   const embLocal = localNames.some((nm) => nm.startsWith('emb.user.') || nm.startsWith('emb.item.'));
   let depth = embLocal ? 0 : L;
   for (let i = 0; i < L && depth === L; i++)
-    if (need.has(`dec.${i}.w`) || need.has(`dec.${i}.b`) || need.has(`dec.${i}.wu`)) depth = i;
+    if (
+      need.has(`dec.${i}.w`) ||
+      need.has(`dec.${i}.b`) ||
+      need.has(`dec.${i}.wu`) ||
+      (i === 0 && need.has(USER_ROWS))
+    )
+      depth = i;
   if (depth === L) return g;
   let dh: tf.Tensor3D = mmT(dOut, p['out.w']);
   let dz0: tf.Tensor3D | undefined;
   for (let i = L - 1; i >= depth; i--) {
     const dz: tf.Tensor3D = tf.mul(dh, tf.step(t.z[i]));
-    if (need.has(`dec.${i}.b`)) g[`dec.${i}.b`] = tf.sum(dz, 1);
+    if (need.has(`dec.${i}.b`)) g[`dec.${i}.b`] = sumItems(dz);
     if (i > 0) {
       if (need.has(`dec.${i}.w`)) g[`dec.${i}.w`] = xtdy(t.h[i - 1], dz);
       if (i > depth) dh = mmT(dz, p[`dec.${i}.w`]);
     } else dz0 = dz;
   }
   if (!dz0) return g;
-  const dzSum = tf.sum(dz0, 1, true) as tf.Tensor3D; // [B,1,H]: the user vector is shared by the S items
+  const dzSum = sumItems(dz0, true) as tf.Tensor3D; // [B,1,H]: the user vector is shared by the S items
   if (need.has('dec.0.wu')) g['dec.0.wu'] = xtdy(t.u!, dzSum);
+  if (need.has(USER_ROWS)) g[USER_ROWS] = dzSum; // d loss / d (u @ dec.0.wu)
   if (need.has('dec.0.w')) g['dec.0.w'] = xtdy(t.hi!, dz0);
   if (embLocal) {
     const du = mmT(dzSum, p['dec.0.wu']); // [B,1,du']
