@@ -56,11 +56,11 @@ export async function matMulRates(
  * so no gradient flows into them). Biases and element-wise work are left out: this is a floor.
  */
 export function decisionStepMacs(l: RecommenderModel['layout'], support: number): number {
-  const userWidth = l.userFields.length * l.e;
   const itemWidth = l.itemFields.length * l.e + l.idDim;
   const h = l.hidden;
-  // First layer: item rows per support row, user row once (forward and weight gradient each).
-  let macs = 2 * (support * itemWidth * h[0] + userWidth * h[0]);
+  // First layer: item rows per support row (forward and weight gradient). The user rows cost no
+  // product per step: adapt() moves u @ dec.0.wu in closed form (innerLoop's collapseUserRows).
+  let macs = 2 * support * itemWidth * h[0];
   // Hidden layers after the first: forward, weight gradient, gradient of the layer's input.
   for (let i = 1; i < h.length; i++) macs += 3 * support * h[i - 1] * h[i];
   // Output layer (one unit): the same three products.
