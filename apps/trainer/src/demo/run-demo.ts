@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { currentBackend, describeBackend } from '@warmstart/core';
 import { Command } from 'commander';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -67,8 +68,13 @@ export async function runDemo(flags: DemoFlags, signal: AbortSignal): Promise<vo
     : importers['movielens-100k'](flags.movielens!);
   await runImport(synthetic ? 'synthetic' : 'movielens-100k', database, importer, ctx, signal);
 
-  step(2, 'meta-train (MeLU, short schedule), register and promote the model');
+  step(2, 'meta-train (MeLU-style network, short schedule), register and promote the model');
   const trained = await trainCommand({ database, artifacts, config: configPath, promote: true }, ctx, signal);
+  const backend = currentBackend();
+  if (backend) {
+    const why = backend.nativeKernels.reason ? ` (stock kernels: ${backend.nativeKernels.reason})` : '';
+    say(`   TensorFlow.js backend: ${describeBackend(backend)}${why}`);
+  }
 
   step(3, 'evaluate protocol P1 (1 seed): baselines vs the meta-learner');
   const reportDir = join(dataDir, `demo-${stamp}-report`);
