@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
-/** The addon's one function: out[s] = op(a[s]) * op(b[s]) for s < max(batchA, batchB). */
+/** The addon: out[s] = op(a[s]) * op(b[s]) for s < max(batchA, batchB), and its thread pool. */
 interface Addon {
   batchMatMul(
     a: Float32Array,
