@@ -129,10 +129,9 @@ function embed(
         [k * e, (fields.length - 1 - k) * e],
       ]),
     );
-    return mm(
-      x,
-      blocks.reduce((sum, block) => tf.add(sum, block)),
-    ); // (tfjs has no AddN gradient)
+    // Summed with add: tfjs registers no gradient for AddN.
+    const table = blocks.reduce((sum, block) => tf.add(sum, block));
+    return mm(x, table);
   }
   const parts = fields.map((f, k) => mm(sliceCols(x, f.offset, f.width), tables[k]));
   return parts.length === 1 ? parts[0] : tf.concat(parts, 2);
