@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { adapt, createModel, initBackend, recommend, score, ValidationError } from '../src';
-import { makeWorld } from './fixtures';
+import { expectNoTensorGrowth, makeWorld } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -72,15 +71,11 @@ describe('adapt / score / recommend', () => {
   it('does not grow tensor memory across repeated adapt/score calls', () => {
     const model = createModel(world.spec, cfg);
     const items = model.encodeItems(world.items);
-    const run = () => {
+    expectNoTensorGrowth(() => {
       const a = adapt(model, world.tasks.slice(0, 3), world.catalog, { steps: 2 });
       recommend(a, 1, items, 5);
       a.dispose();
-    };
-    run();
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) run();
-    expect(tf.memory().numTensors).toBe(before);
+    });
     items.dispose();
     model.dispose();
   });

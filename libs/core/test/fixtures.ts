@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../src/rng';
 import { FeatureSpec, type FeatureSpecDecl, type ItemRecord, type Task, type UserRecord } from '../src';
 
@@ -49,4 +50,16 @@ export function makeWorld(seed = 7, nUsers = 24, nItems = 30, perUser = 12): Wor
     return { user, support: ratings.slice(0, nSupport), query: ratings.slice(nSupport) };
   });
   return { spec: FeatureSpec.fromData(DECL, users, items), users, items, catalog, tasks };
+}
+
+/**
+ * Runs `fn` once to warm up (kernel set-up, caches), then `times` more, and expects the live
+ * tensor count and bytes to stay where the warm-up left them.
+ */
+export function expectNoTensorGrowth(fn: () => void, times = 5): void {
+  fn();
+  const { numTensors, numBytes } = tf.memory();
+  for (let i = 0; i < times; i++) fn();
+  expect(tf.memory().numTensors).toBe(numTensors);
+  expect(tf.memory().numBytes).toBe(numBytes);
 }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, useNativeKernels } from '../src';
 import { Rng } from '../src/rng';
+import { expectNoTensorGrowth } from './fixtures';
 
 const rng = new Rng(5);
 function rand(shape: number[]): tf.Tensor {
@@ -131,12 +132,7 @@ describeNative.each(['cpu', 'wasm'])('native BatchMatMul on %s', (backend) => {
   it('leaves no tensors behind across repeated products', () => {
     const a = rand([8, 20, 32]);
     const b = rand([8, 32, 16]);
-    tf.matMul(a, b).dispose();
-    const before = tf.memory().numTensors;
-    const bytes = tf.memory().numBytes;
-    for (let i = 0; i < 50; i++) tf.matMul(a, b, false, false).dispose();
-    expect(tf.memory().numTensors).toBe(before);
-    expect(tf.memory().numBytes).toBe(bytes);
+    expectNoTensorGrowth(() => tf.matMul(a, b).dispose(), 50);
     tf.dispose([a, b]);
   });
 });
