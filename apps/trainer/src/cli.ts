@@ -2,13 +2,14 @@ import { Command, Option } from 'commander';
 import type { CommandContext } from './commands/context';
 import { defaultDatasetLoader, evaluateCommand, type EvaluateFlags } from './commands/evaluate';
 import { importers, runImport } from './commands/import';
+import { migrateCommand, type MigrateFlags } from './commands/migrate';
 import { genericImporter, parseFieldList, type GenericFlags } from './commands/import-generic';
 import { modelsList, modelsPromote, modelsRollback, modelsShow, type RegistryFlags } from './commands/models';
 import { runsList, runsShow } from './commands/runs';
 import { demoProgram } from './demo/run-demo';
 import { scheduleCommand, type ScheduleFlags } from './commands/schedule';
 import { trainCommand, type TrainFlags } from './commands/train';
-import { addStoreOptions, parseIntArg, parseSeedList, type StoreOptions } from './options';
+import { addDatabaseOption, addStoreOptions, parseIntArg, parseSeedList, type StoreOptions } from './options';
 import { createLogger } from './util/logger';
 import { createProgress } from './util/progress';
 import { withInterrupt } from './util/interrupt';
@@ -33,6 +34,15 @@ export function buildCli(deps: CliDeps = {}): Command {
     .showHelpAfterError()
     .exitOverride();
   if (deps.writeErr) program.configureOutput({ writeErr: deps.writeErr, writeOut: deps.writeErr });
+
+  // migrate
+  addDatabaseOption(
+    program
+      .command('migrate')
+      .description('apply pending feature-store migrations (other commands also apply them on open)'),
+  ).action(async (flags: MigrateFlags) => {
+    await migrateCommand(flags, ctx);
+  });
 
   // import
   const imp = program.command('import').description('load data into the feature store');

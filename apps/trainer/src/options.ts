@@ -9,18 +9,21 @@ export interface StoreOptions {
   artifacts: string;
 }
 
+/** Only `--database` (commands that never touch artifacts, e.g. `migrate`). */
+export function addDatabaseOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--database <path-or-url>', 'SQLite file path or postgresql:// URL')
+      .env('WARMSTART_DATABASE')
+      .default(DEFAULT_DATABASE),
+  );
+}
+
 export function addStoreOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      new Option('--database <path-or-url>', 'SQLite file path or postgresql:// URL')
-        .env('WARMSTART_DATABASE')
-        .default(DEFAULT_DATABASE),
-    )
-    .addOption(
-      new Option('--artifacts <dir>', 'model artifact directory')
-        .env('WARMSTART_ARTIFACTS')
-        .default(DEFAULT_ARTIFACTS),
-    );
+  return addDatabaseOption(cmd).addOption(
+    new Option('--artifacts <dir>', 'model artifact directory')
+      .env('WARMSTART_ARTIFACTS')
+      .default(DEFAULT_ARTIFACTS),
+  );
 }
 
 export function parseIntArg(name: string, min = 0) {
