@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCli } from '../src/cli';
@@ -66,5 +66,50 @@ describe('evaluate --protocol p1', () => {
     await expect(
       cli([]).parseAsync(['evaluate', '--out', '/tmp/x', '--methods', 'nope'], { from: 'user' }),
     ).rejects.toThrow(/--methods: unknown method "nope"/);
+  });
+});
+
+describe('evaluate on the feature store', () => {
+  it('labels the report with --dataset-name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eval-store-'));
+    const database = join(dir, 'w.db');
+    const config = join(dir, 'c.yaml');
+    // Synthetic items are released 2020-2022: move P1's new-item year so there are warm tasks.
+    writeFileSync(config, 'evaluate: { p1: { newItemYear: 2021 } }\n');
+    const args = (extra: string[]) => [...extra, '--database', database];
+    const lines: string[] = [];
+    const real = () =>
+      buildCli({
+        ctx: { out: (l) => lines.push(l), logger: createLogger('silent'), progress: silentProgress },
+        writeErr: () => undefined,
+      });
+    await real().parseAsync(
+      args(['import', 'synthetic', '--users', '60', '--items', '40', '--interactions', '1800']),
+      { from: 'user' },
+    );
+    const evaluate = (out: string, extra: string[]) =>
+      real().parseAsync(
+        args([
+          'evaluate',
+          '--seeds',
+          '0',
+          '--methods',
+          'global-mean',
+          '--config',
+          config,
+          '--out',
+          out,
+          ...extra,
+        ]),
+        { from: 'user' },
+      );
+    await evaluate(join(dir, 'named'), ['--dataset-name', 'shop-2026-q1']);
+    const named = JSON.parse(readFileSync(join(dir, 'named', 'report.json'), 'utf8'));
+    expect(named.dataset).toBe('shop-2026-q1');
+    expect(named.tasks.warm).toBeGreaterThan(0);
+    await evaluate(join(dir, 'default'), []);
+    expect(JSON.parse(readFileSync(join(dir, 'default', 'report.json'), 'utf8')).dataset).toBe(
+      'feature-store',
+    );
   });
 });

@@ -20,6 +20,8 @@ export interface EvaluateFlags {
   methods?: string[];
   resume?: boolean;
   database: string;
+  /** Dataset label in the report when reading the feature store (default `feature-store`). */
+  datasetName?: string;
 }
 
 const CHECKPOINT = '.evaluate-checkpoint.json';
@@ -81,7 +83,7 @@ export async function evaluateCommand(
 
 export async function defaultDatasetLoader(flags: EvaluateFlags): Promise<Dataset> {
   if (flags.movielens) return readMovieLens100k(flags.movielens);
-  return loadDatasetFromStore(flags.database);
+  return loadDatasetFromStore(flags.database, flags.datasetName ?? 'feature-store');
 }
 
 /** A plain-text version of the scenario table for the terminal. */
