@@ -9,9 +9,16 @@ export class ValidationError extends Error {
   }
 }
 
-/** An artifact directory that is missing, corrupt, truncated or of an unknown format. */
+/**
+ * An artifact directory that is missing, corrupt, truncated, inconsistent or of an unknown format.
+ * `field`, when set, names what is wrong (e.g. `manifest.config.localGroups`, `weights.lr/out.w`,
+ * `manifest.sha256`).
+ */
 export class ArtifactError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'ArtifactError';
   }

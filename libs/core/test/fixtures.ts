@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../src/rng';
 import { FeatureSpec, type FeatureSpecDecl, type ItemRecord, type Task, type UserRecord } from '../src';
@@ -62,4 +65,29 @@ export function expectNoTensorGrowth(fn: () => void, times = 5): void {
   for (let i = 0; i < times; i++) fn();
   expect(tf.memory().numTensors).toBe(numTensors);
   expect(tf.memory().numBytes).toBe(numBytes);
+}
+
+/** A parsed manifest.json, loosely typed so tests can damage it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ManifestJSON = Record<string, any>;
+
+/**
+ * Edits an artifact's manifest.json in place and rewrites its checksum file (manifest.sha256), so
+ * the edit reaches the structural checks; with `version1` it becomes a format-1 artifact (no
+ * checksum file), as written before the manifest checksum existed.
+ */
+export function rewriteManifest(
+  dir: string,
+  edit: (manifest: ManifestJSON) => void,
+  options: { version1?: boolean } = {},
+): void {
+  const file = join(dir, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(file, 'utf8'));
+  edit(manifest);
+  if (options.version1) manifest.formatVersion = 1;
+  const text = JSON.stringify(manifest, null, 2) + '\n';
+  writeFileSync(file, text);
+  const sumFile = join(dir, 'manifest.sha256');
+  if (options.version1) rmSync(sumFile, { force: true });
+  else writeFileSync(sumFile, `${createHash('sha256').update(text).digest('hex')}  manifest.json\n`);
 }

@@ -3,7 +3,7 @@
  * against a float64 reference (dual and primal forms, padding), `adapt` and `metaTrain` options,
  * and artifacts. (Its meta-gradients are checked against finite differences in gradients.spec.ts.)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -22,7 +22,7 @@ import {
 import { ridgeHeadDelta } from '../src/model/ridge-head';
 import { solveSpd } from '../src/model/spd-solve';
 import { Rng } from '../src/rng';
-import { expectNoTensorGrowth, makeWorld } from './fixtures';
+import { expectNoTensorGrowth, makeWorld, rewriteManifest } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -260,16 +260,15 @@ describe('artifacts', () => {
       const a = await loadModel(join(root, 'a'));
       expect(a.adaptDefaults.ridge).toBe(3);
       a.dispose();
-      const file = join(root, 'a', 'manifest.json');
-      const manifest = JSON.parse(readFileSync(file, 'utf8'));
-      delete manifest.adaptDefaults.ridge;
-      writeFileSync(file, JSON.stringify(manifest));
+      // A format-1 artifact from before the ridge default (and before the manifest checksum).
+      rewriteManifest(join(root, 'a'), (manifest) => delete manifest.adaptDefaults.ridge, { version1: true });
       const old = await loadModel(join(root, 'a'));
       expect(old.adaptDefaults.ridge ?? null).toBeNull();
       old.dispose();
-      manifest.adaptDefaults.ridge = 3;
-      manifest.config.localGroups = ['decision', 'output'];
-      writeFileSync(file, JSON.stringify(manifest));
+      rewriteManifest(join(root, 'a'), (manifest) => {
+        manifest.adaptDefaults.ridge = 3;
+        manifest.config.localGroups = ['decision', 'output'];
+      });
       await expect(loadModel(join(root, 'a'))).rejects.toThrow(ArtifactError);
       m.dispose();
     } finally {

@@ -4,7 +4,7 @@
  * (Its meta-gradients are checked against finite differences in gradients.spec.ts; batched equals
  * one-at-a-time adaptation with it on, the default, in adapt.spec.ts.)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,7 +20,7 @@ import {
 } from '../src';
 import { innerLoop, inputsFor } from '../src/model/inner';
 import { forward } from '../src/model/network';
-import { makeWorld } from './fixtures';
+import { makeWorld, rewriteManifest } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -112,10 +112,10 @@ describe('user-bias step', () => {
       expect(a.layout.userBiasShrinkage).toBe(4);
       a.dispose();
       await saveModel(m, join(root, 'old'));
-      const file = join(root, 'old', 'manifest.json');
-      const manifest = JSON.parse(readFileSync(file, 'utf8'));
-      delete manifest.config.userBiasShrinkage;
-      writeFileSync(file, JSON.stringify(manifest));
+      // A format-1 artifact from before the option (and before the manifest checksum).
+      rewriteManifest(join(root, 'old'), (manifest) => delete manifest.config.userBiasShrinkage, {
+        version1: true,
+      });
       const old = await loadModel(join(root, 'old'));
       expect(old.layout.userBiasShrinkage).toBeNull();
       old.dispose();

@@ -1,15 +1,25 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ArtifactError } from '../errors';
+import { ArtifactError, ValidationError } from '../errors';
 import { FeatureSpec, type FeatureSpecJSON } from '../features/spec';
-import type { ModelConfig } from '../model/config';
+import { groupOf, resolveConfig, type ModelConfig } from '../model/config';
+import { layoutOf } from '../model/layout';
 import { RecommenderModel, type AdaptDefaults, type TrainingInfo } from '../model/model';
+import { paramShapes } from '../model/params';
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Artifact format identifier and version written to every manifest. */
+/**
+ * Artifact format identifier and version written to every manifest. Version 2 adds
+ * `manifest.sha256` (the checksum of manifest.json itself); version 1 artifacts (written before)
+ * still load, without that check.
+ */
 export const ARTIFACT_FORMAT = 'warmstart-model';
-export const ARTIFACT_VERSION = 1;
+export const ARTIFACT_VERSION = 2;
+/** Format versions `loadModel` / `readManifest` accept. */
+export const SUPPORTED_ARTIFACT_VERSIONS: readonly number[] = [1, 2];
+/** File holding the sha256 of manifest.json, in `sha256sum` format (`sha256sum -c manifest.sha256`). */
+export const MANIFEST_CHECKSUM_FILE = 'manifest.sha256';
 
 /** Extra facts stored with a model. */
 export interface ArtifactMeta {
@@ -57,7 +67,7 @@ export interface Manifest {
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
- * Writes the model to `dir` (manifest.json, weights.bin, ids.json) atomically: everything goes to a
+ * Writes the model to `dir` (manifest.json, manifest.sha256, weights.bin, ids.json) atomically: everything goes to a
  * temporary sibling directory that is renamed into place. An existing `dir` is replaced only with
  * `overwrite`.
  */
@@ -116,7 +126,9 @@ export async function saveModel(
     await mkdir(tmp);
     await writeFile(join(tmp, 'weights.bin'), weightBytes);
     await writeFile(join(tmp, 'ids.json'), ids);
-    await writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
+    await writeFile(join(tmp, 'manifest.json'), manifestBytes);
+    await writeFile(join(tmp, MANIFEST_CHECKSUM_FILE), `${sha256(manifestBytes)}  manifest.json\n`);
     if (exists) {
       const old = `${tmp}.old`;
       await rename(dir, old);
@@ -130,85 +142,227 @@ export async function saveModel(
   return manifest;
 }
 
-async function readChecked(dir: string, file: string, entry: FileEntry | undefined): Promise<Buffer> {
-  if (!entry) throw new ArtifactError(`artifact ${dir}: manifest lists no checksum for ${file}`);
+async function readChecked(dir: string, file: string, entry: FileEntry): Promise<Buffer> {
   const data = await readFile(join(dir, file)).catch(() => {
-    throw new ArtifactError(`artifact ${dir}: ${file} is missing`);
+    throw new ArtifactError(`artifact ${dir}: ${file} is missing`, file);
   });
   if (data.length !== entry.bytes) {
     throw new ArtifactError(
       `artifact ${dir}: ${file} is ${data.length} bytes, manifest says ${entry.bytes} (truncated?)`,
+      file,
     );
   }
   if (sha256(data) !== entry.sha256)
-    throw new ArtifactError(`artifact ${dir}: ${file} checksum mismatch (corrupt)`);
+    throw new ArtifactError(`artifact ${dir}: ${file} checksum mismatch (corrupt)`, file);
   return data;
 }
 
-/** Reads the manifest of an artifact directory without loading weights. */
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isCount = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
+
+/**
+ * Checks the structure of a parsed manifest (every field `loadModel` reads), throwing an
+ * ArtifactError whose `field` names the first bad one, e.g. `manifest.config.localGroups`.
+ * Creates no tensor. The config and the feature spec go through the same validation as
+ * `createModel` and `FeatureSpec.fromJSON`.
+ */
+function checkManifest(dir: string, m: Record<string, unknown>): void {
+  const fail = (field: string, msg: string): never => {
+    throw new ArtifactError(`artifact ${dir}: manifest.${field} ${msg}`, `manifest.${field}`);
+  };
+  if (typeof m.createdAt !== 'string') fail('createdAt', 'must be a string');
+  // config: required keys first (resolveConfig would fill a missing one with its default).
+  const c = m.config;
+  if (!isObject(c)) return fail('config', 'is missing or not an object');
+  for (const k of ['task', 'ratingRange', 'embeddingDim', 'hidden', 'localGroups', 'seed', 'idEmbeddings']) {
+    if (!(k in c)) fail(`config.${k}`, 'is missing');
+  }
+  if (!Array.isArray(c.ratingRange) || c.ratingRange.length !== 2)
+    fail('config.ratingRange', 'must be [min, max]');
+  if (!Array.isArray(c.localGroups) || c.localGroups.some((g) => typeof g !== 'string'))
+    fail('config.localGroups', 'must be an array of group names');
+  const ids = c.idEmbeddings;
+  if (ids !== null && !isObject(ids)) fail('config.idEmbeddings', 'must be null or an object');
+  try {
+    resolveConfig({ ...(c as Partial<ModelConfig>), idEmbeddings: ids ? { ...ids, itemIds: [] } : null });
+  } catch (err) {
+    if (err instanceof ValidationError) fail(err.field, err.message.slice(err.field.length + 2));
+    throw err;
+  }
+  try {
+    FeatureSpec.fromJSON(m.spec as FeatureSpecJSON);
+  } catch (err) {
+    if (err instanceof ValidationError) fail(err.field, err.message.slice(err.field.length + 2));
+    fail('spec', `is invalid (${(err as Error).message})`);
+  }
+  if (!Number.isFinite(m.globalMean)) fail('globalMean', 'must be a finite number');
+  const a = m.adaptDefaults;
+  if (!isObject(a)) return fail('adaptDefaults', 'is missing or not an object');
+  if (!isCount(a.steps)) fail('adaptDefaults.steps', 'must be an integer >= 0');
+  if (!(Number.isFinite(a.lr) && (a.lr as number) >= 0))
+    fail('adaptDefaults.lr', 'must be a finite number >= 0');
+  const ridge = a.ridge ?? null;
+  const headOnly = (c.localGroups as string[]).length === 1 && (c.localGroups as string[])[0] === 'output';
+  if (
+    ridge !== null &&
+    !(Number.isFinite(ridge) && (ridge as number) > 0 && headOnly && c.task === 'rating')
+  ) {
+    fail('adaptDefaults.ridge', 'must be null or a penalty > 0 on a head-only rating model');
+  }
+  if (m.training !== null && !(isObject(m.training) && typeof m.training.algorithm === 'string'))
+    fail('training', 'must be null or an object with an algorithm');
+  if (m.watermark !== null && typeof m.watermark !== 'string') fail('watermark', 'must be null or a string');
+  // JSON writes a NaN metric as null.
+  if (!isObject(m.metrics) || Object.values(m.metrics).some((v) => v !== null && typeof v !== 'number'))
+    fail('metrics', 'must be an object of numbers');
+  if (!isObject(m.labels) || Object.values(m.labels).some((v) => typeof v !== 'string'))
+    fail('labels', 'must be an object of strings');
+  if (!Array.isArray(m.weights)) return fail('weights', 'must be an array');
+  const names = new Set<string>();
+  m.weights.forEach((w: unknown, i) => {
+    if (!isObject(w) || typeof w.name !== 'string') return fail(`weights[${i}].name`, 'is required');
+    if (names.has(w.name)) fail(`weights[${i}].name`, `duplicate weight "${w.name}"`);
+    names.add(w.name);
+    if (!Array.isArray(w.shape) || !w.shape.every(isCount))
+      fail(`weights[${i}].shape`, 'must be an array of integers >= 0');
+    if (!isCount(w.offset)) fail(`weights[${i}].offset`, 'must be an integer >= 0');
+    const size = (w.shape as number[]).reduce((x, y) => x * y, 1);
+    if (w.length !== size) fail(`weights[${i}].length`, `must be ${size} (the size of its shape)`);
+  });
+  if (!isObject(m.files)) return fail('files', 'is missing or not an object');
+  for (const file of ['weights.bin', 'ids.json']) {
+    const e = m.files[file];
+    if (!isObject(e)) fail(`files["${file}"]`, 'is missing (no checksum)');
+    else {
+      if (!isCount(e.bytes)) fail(`files["${file}"].bytes`, 'must be an integer >= 0');
+      if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
+        fail(`files["${file}"].sha256`, 'must be a sha256 hex digest');
+    }
+  }
+}
+
+/**
+ * Reads the manifest of an artifact directory without loading weights: checks the format and
+ * version, the manifest's own checksum (`manifest.sha256`, format 2) and its whole structure.
+ */
 export async function readManifest(dir: string): Promise<Manifest> {
-  const text = await readFile(join(dir, 'manifest.json'), 'utf8').catch(() => {
-    throw new ArtifactError(`artifact ${dir}: manifest.json is missing`);
+  const raw = await readFile(join(dir, 'manifest.json')).catch(() => {
+    throw new ArtifactError(`artifact ${dir}: manifest.json is missing`, 'manifest.json');
   });
   let m: Manifest;
   try {
-    m = JSON.parse(text) as Manifest;
+    m = JSON.parse(raw.toString('utf8')) as Manifest;
   } catch {
-    throw new ArtifactError(`artifact ${dir}: manifest.json is not valid JSON (corrupt or truncated)`);
-  }
-  if (m?.format !== ARTIFACT_FORMAT)
-    throw new ArtifactError(`artifact ${dir}: not a ${ARTIFACT_FORMAT} artifact`);
-  if (m.formatVersion !== ARTIFACT_VERSION) {
     throw new ArtifactError(
-      `artifact ${dir}: format version ${m.formatVersion} is not supported (${ARTIFACT_VERSION})`,
+      `artifact ${dir}: manifest.json is not valid JSON (corrupt or truncated)`,
+      'manifest.json',
     );
   }
+  if (!isObject(m) || m.format !== ARTIFACT_FORMAT)
+    throw new ArtifactError(`artifact ${dir}: not a ${ARTIFACT_FORMAT} artifact`, 'manifest.format');
+  if (!SUPPORTED_ARTIFACT_VERSIONS.includes(m.formatVersion)) {
+    throw new ArtifactError(
+      `artifact ${dir}: format version ${m.formatVersion} is not supported (${SUPPORTED_ARTIFACT_VERSIONS.join(', ')})`,
+      'manifest.formatVersion',
+    );
+  }
+  if (m.formatVersion >= 2) {
+    const sum = await readFile(join(dir, MANIFEST_CHECKSUM_FILE), 'utf8').catch(() => {
+      throw new ArtifactError(
+        `artifact ${dir}: ${MANIFEST_CHECKSUM_FILE} is missing (format ${m.formatVersion} needs it)`,
+        MANIFEST_CHECKSUM_FILE,
+      );
+    });
+    const expected = /^([0-9a-f]{64})\s/.exec(sum)?.[1];
+    if (!expected)
+      throw new ArtifactError(
+        `artifact ${dir}: ${MANIFEST_CHECKSUM_FILE} is malformed`,
+        MANIFEST_CHECKSUM_FILE,
+      );
+    if (sha256(raw) !== expected) {
+      throw new ArtifactError(
+        `artifact ${dir}: manifest.json checksum mismatch (corrupt or edited)`,
+        MANIFEST_CHECKSUM_FILE,
+      );
+    }
+  }
+  checkManifest(dir, m as unknown as Record<string, unknown>);
   return m;
 }
 
-/** Loads and verifies (sizes, sha256) a model saved by {@link saveModel}; fails before creating any tensor. */
+/**
+ * Loads a model saved by {@link saveModel}. Everything is verified before any tensor exists: the
+ * manifest (checksum and structure, see {@link readManifest}), sizes and sha256 of the other
+ * files, and every weight entry, Meta-SGD `lr/*` rates included, against the parameter names and
+ * shapes the config and spec imply. Failures are ArtifactErrors naming what is wrong; if creating
+ * the tensors fails anyway, the ones already created are disposed.
+ */
 export async function loadModel(dir: string): Promise<RecommenderModel> {
   const m = await readManifest(dir);
-  const bin = await readChecked(dir, 'weights.bin', m.files?.['weights.bin']);
-  const idsRaw = await readChecked(dir, 'ids.json', m.files?.['ids.json']);
-  const values = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
-  const byName = new Map<string, Float32Array>();
-  for (const w of m.weights) {
-    if (w.offset + w.length > values.length)
-      throw new ArtifactError(`artifact ${dir}: weight ${w.name} out of range`);
-    byName.set(w.name, values.subarray(w.offset, w.offset + w.length));
-  }
-  const itemIds = JSON.parse(idsRaw.toString('utf8')) as string[];
-  const config: ModelConfig = {
-    ...m.config,
-    idEmbeddings: m.config.idEmbeddings ? { ...m.config.idEmbeddings, itemIds } : null,
+  const fail = (field: string, msg: string): never => {
+    throw new ArtifactError(`artifact ${dir}: ${field} ${msg}`, field);
   };
-  const ridge = m.adaptDefaults?.ridge ?? null;
-  const headOnly = config.localGroups.length === 1 && config.localGroups[0] === 'output';
-  if (ridge !== null && !(Number.isFinite(ridge) && ridge > 0 && headOnly && config.task === 'rating')) {
-    throw new ArtifactError(
-      `artifact ${dir}: adaptDefaults.ridge must be null or a penalty > 0 on a head-only rating model`,
-    );
-  }
-  let model: RecommenderModel;
+  const bin = await readChecked(dir, 'weights.bin', m.files['weights.bin']);
+  const idsRaw = await readChecked(dir, 'ids.json', m.files['ids.json']);
+  if (bin.length % 4 !== 0) fail('weights.bin', 'size is not a multiple of 4 bytes (float32)');
+  const values = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+  let itemIds: unknown;
   try {
-    model = new RecommenderModel(FeatureSpec.fromJSON(m.spec), config, byName);
-  } catch (err) {
-    throw new ArtifactError(
-      `artifact ${dir}: weights do not match the architecture (${(err as Error).message})`,
-    );
+    itemIds = JSON.parse(idsRaw.toString('utf8'));
+  } catch {
+    fail('ids.json', 'is not valid JSON');
   }
-  const lrs = m.weights.filter((w) => w.name.startsWith('lr/'));
-  if (lrs.length > 0) {
-    model.innerLrs = {};
-    for (const w of lrs) {
-      const name = w.name.slice(3);
-      model.innerLrs[name] = tf.variable(
-        tf.tensor(byName.get(w.name)!, w.shape),
-        true,
-        `${model.uid}/lr/${name}`,
-      );
+  if (!Array.isArray(itemIds) || itemIds.some((id) => typeof id !== 'string'))
+    return fail('ids.json', 'must be an array of item ids');
+  if (new Set(itemIds).size !== itemIds.length) fail('ids.json', 'has duplicate item ids');
+  const { idEmbeddings, ...rest } = m.config;
+  const config = resolveConfig({
+    ...rest,
+    idEmbeddings: idEmbeddings ? { ...idEmbeddings, itemIds: itemIds as string[] } : null,
+  });
+  const spec = FeatureSpec.fromJSON(m.spec);
+  // Expected weights: the parameters of this architecture and, for Meta-SGD, one rate per local one.
+  const shapes = new Map(paramShapes(layoutOf(spec, config), itemIds.length));
+  const byName = new Map<string, Float32Array>();
+  const lrs = new Map<string, number[]>();
+  for (const w of m.weights) {
+    const field = `weights.${w.name}`;
+    const base = w.name.startsWith('lr/') ? w.name.slice(3) : null;
+    const expected = shapes.get(base ?? w.name);
+    if (!expected) fail(field, 'is not a parameter of this architecture');
+    if (base !== null && !config.localGroups.includes(groupOf(base)))
+      fail(field, `is a Meta-SGD rate for ${base}, which is not adapted per user`);
+    if (w.shape.length !== expected!.length || w.shape.some((d, i) => d !== expected![i]))
+      fail(field, `has shape [${w.shape}], expected [${expected}]`);
+    if (w.offset + w.length > values.length) fail(field, 'is out of range of weights.bin');
+    byName.set(w.name, values.subarray(w.offset, w.offset + w.length));
+    if (base !== null) lrs.set(base, w.shape);
+  }
+  for (const name of shapes.keys()) if (!byName.has(name)) fail(`weights.${name}`, 'is missing');
+  if (lrs.size > 0) {
+    for (const [name] of shapes) {
+      if (config.localGroups.includes(groupOf(name)) && !lrs.has(name))
+        fail(`weights.lr/${name}`, 'is missing (Meta-SGD needs a rate for every local parameter)');
     }
+  }
+  let model: RecommenderModel | undefined;
+  try {
+    model = new RecommenderModel(spec, config, byName);
+    if (lrs.size > 0) {
+      model.innerLrs = {};
+      for (const [name, shape] of lrs) {
+        model.innerLrs[name] = tf.tidy(() =>
+          tf.variable(tf.tensor(byName.get(`lr/${name}`)!, shape), true, `${model!.uid}/lr/${name}`),
+        );
+      }
+    }
+  } catch (err) {
+    model?.dispose();
+    throw new ArtifactError(
+      `artifact ${dir}: could not create the model's tensors (${(err as Error).message})`,
+      'weights',
+    );
   }
   model.globalMean = m.globalMean;
   model.meanFitted = true;

@@ -86,6 +86,8 @@ export class FeatureSpec {
     if (!Array.isArray(doc.user) || !Array.isArray(doc.item)) {
       throw new ValidationError('spec', 'needs user and item field arrays');
     }
+    checkFitted(doc.user, 'spec.user');
+    checkFitted(doc.item, 'spec.item');
     return new FeatureSpec(doc.user, doc.item);
   }
 
@@ -131,6 +133,46 @@ function checkDecl(decl: FeatureSpecDecl): void {
       }
     });
   }
+}
+
+/**
+ * Checks fitted fields read back from JSON (artifacts, feature store): the column layout that
+ * {@link fitEntity} produces (contiguous from 0, widths implied by the kind) and the statistics
+ * the encoder reads, so a damaged spec fails here, naming the field, instead of mis-encoding.
+ */
+function checkFitted(fields: FittedField[], path: string): void {
+  const seen = new Set<string>();
+  let offset = 0;
+  fields.forEach((f, i) => {
+    const at = `${path}[${i}]`;
+    if (!f || typeof f !== 'object') throw new ValidationError(at, 'must be a fitted field');
+    if (typeof f.name !== 'string' || f.name === '') throw new ValidationError(`${at}.name`, 'is required');
+    if (seen.has(f.name)) throw new ValidationError(`${at}.name`, `duplicate field "${f.name}"`);
+    seen.add(f.name);
+    if (!KINDS.includes(f.kind))
+      throw new ValidationError(`${at}.kind`, `must be one of ${KINDS.join(', ')}`);
+    if (f.offset !== offset)
+      throw new ValidationError(`${at}.offset`, `must be ${offset} (fields are contiguous)`);
+    let width: number;
+    if (f.kind === 'categorical' || f.kind === 'multi_categorical') {
+      if (!Array.isArray(f.vocab) || f.vocab.some((v) => typeof v !== 'string'))
+        throw new ValidationError(`${at}.vocab`, 'must be an array of strings');
+      width = f.vocab.length + 1;
+    } else if (f.kind === 'numeric') {
+      if (!Number.isFinite(f.mean)) throw new ValidationError(`${at}.mean`, 'must be a finite number');
+      if (!(Number.isFinite(f.std) && f.std! > 0))
+        throw new ValidationError(`${at}.std`, 'must be a number > 0');
+      width = 2;
+    } else {
+      const b = f.boundaries;
+      if (!Array.isArray(b) || b.some((x, j) => !Number.isFinite(x) || (j > 0 && x <= b[j - 1])))
+        throw new ValidationError(`${at}.boundaries`, 'must be ascending finite numbers');
+      width = b.length + 2;
+    }
+    if (f.width !== width)
+      throw new ValidationError(`${at}.width`, `must be ${width} for this ${f.kind} field`);
+    offset += width;
+  });
 }
 
 function fitEntity(

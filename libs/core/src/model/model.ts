@@ -95,8 +95,17 @@ export class RecommenderModel {
         throw new ValidationError(`weights.${name}`, `expected ${size} values`);
     }
     this.params = {};
-    for (const [name, shape] of shapes) {
-      this.params[name] = tf.variable(tf.tensor(init.get(name)!, shape), true, `${this.uid}/${name}`);
+    try {
+      for (const [name, shape] of shapes) {
+        // tidy frees the initial tensor (the variable keeps its data).
+        this.params[name] = tf.tidy(() =>
+          tf.variable(tf.tensor(init.get(name)!, shape), true, `${this.uid}/${name}`),
+        );
+      }
+    } catch (err) {
+      // Creating a variable failed part way (e.g. out of memory): free the ones already made.
+      for (const v of Object.values(this.params)) v.dispose();
+      throw err;
     }
     this.globalMean =
       config.task === 'rating'
