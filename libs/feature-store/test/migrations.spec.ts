@@ -5,6 +5,7 @@ import { migrate, openFeatureStore } from '../src';
 import { loadMigrations, migrationsRoot } from '../src/db/migrations';
 import Database from 'better-sqlite3';
 import { backends, sqliteDatabase } from './helpers/backends';
+import { runTogether } from './helpers/children';
 
 describe.each(backends)('migrations on $name', ({ name, create }) => {
   it('applies once, records Prisma-compatible history, and is idempotent under concurrency', async () => {
@@ -131,6 +132,37 @@ describe.each(backends)('migrations on $name', ({ name, create }) => {
       await db.drop();
     }
   });
+});
+
+it('migrates one fresh SQLite file from three processes at once: all succeed, each migration applied once', async () => {
+  // better-sqlite3 is synchronous, so Promise.all in one process would migrate one after another;
+  // separate processes really race for the file (BEGIN IMMEDIATE + busy timeout must serialize them).
+  const db = sqliteDatabase();
+  try {
+    const runs = await runTogether('migrate.ts', [[db.url], [db.url], [db.url]]);
+    for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const results = runs.map((r) => r.result as { applied: string[]; alreadyApplied: string[] });
+    const names = loadMigrations('sqlite').map((f) => f.name);
+    // exactly one process applied each migration; the others saw it already applied
+    expect(results.flatMap((r) => r.applied).sort()).toEqual(names);
+    for (const r of results) expect([...r.applied, ...r.alreadyApplied].sort()).toEqual(names);
+    const raw = new Database(db.url, { readonly: true });
+    try {
+      const history = raw
+        .prepare('SELECT migration_name, finished_at FROM "_prisma_migrations" ORDER BY migration_name')
+        .all() as { migration_name: string; finished_at: string | null }[];
+      expect(history.map((h) => h.migration_name)).toEqual(names);
+      expect(history.every((h) => h.finished_at !== null)).toBe(true);
+      const tables = raw
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'model_versions'")
+        .all();
+      expect(tables).toHaveLength(1);
+    } finally {
+      raw.close();
+    }
+  } finally {
+    await db.drop();
+  }
 });
 
 it('refuses a database whose applied migration was edited', async () => {

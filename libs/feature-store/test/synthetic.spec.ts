@@ -1,5 +1,6 @@
 import { generateSynthetic, importSynthetic, openFeatureStore } from '../src';
 import { backends } from './helpers/backends';
+import { runTogether } from './helpers/children';
 
 describe('generateSynthetic', () => {
   const opts = { users: 40, items: 30, interactions: 600, seed: 7 };
@@ -51,6 +52,42 @@ describe('generateSynthetic', () => {
       if (e.g.length >= 5 && e.o.length >= 5) spread.push(mean(e.g) - mean(e.o));
     const sd = Math.sqrt(mean(spread.map((d) => d * d)) - mean(spread) ** 2);
     expect(sd).toBeGreaterThan(0.3);
+  });
+
+  it('terminates with fewer interactions than users: exact total, the rest of the users have none', async () => {
+    // In a child process: a generator that never terminates must fail this test, not hang Jest.
+    const options = { users: 10, items: 5, interactions: 3, seed: 4 };
+    const [run] = await runTogether('synthetic.ts', [[JSON.stringify(options)]]);
+    expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({
+      code: 0,
+      signal: null,
+      stderr: '',
+    });
+    const shape = run.result as {
+      users: number;
+      items: number;
+      count: number;
+      perUser: Record<string, number>;
+    };
+    expect(shape).toMatchObject({ users: 10, items: 5, count: 3 });
+    expect(Object.values(shape.perUser)).toEqual([1, 1, 1]);
+    // same result in-process (now safe to call), and the users who got one are the most active
+    const data = generateSynthetic(options);
+    const rows = [...data.interactions];
+    expect(rows).toHaveLength(3);
+    expect(new Set(rows.map((r) => r.userId)).size).toBe(3);
+    expect(data.users).toHaveLength(10);
+    expect(data.interactionCount).toBe(3);
+    const one = generateSynthetic({ users: 50, items: 20, interactions: 1, seed: 9 });
+    expect([...one.interactions]).toHaveLength(1);
+  });
+
+  it('gives every user at least one interaction when there are enough', () => {
+    const data = generateSynthetic({ users: 25, items: 10, interactions: 25, seed: 2 });
+    const counts = new Map<string, number>();
+    for (const r of data.interactions) counts.set(r.userId, (counts.get(r.userId) ?? 0) + 1);
+    expect(counts.size).toBe(25);
+    expect([...counts.values()].every((c) => c === 1)).toBe(true);
   });
 
   it('rejects impossible sizes naming the option', () => {

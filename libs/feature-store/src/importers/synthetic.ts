@@ -10,7 +10,10 @@ import type { ImportOptions, ImportReport } from './report';
 export interface SyntheticOptions {
   users?: number;
   items?: number;
-  /** Total interactions (spread over users with a skewed activity distribution). */
+  /**
+   * Total interactions (spread over users with a skewed activity distribution). Every user gets at
+   * least one when `interactions >= users`; with fewer, only the most active users get one each.
+   */
   interactions?: number;
   /** Latent factors behind ratings and content features (default 8). */
   factors?: number;
@@ -127,18 +130,26 @@ export function generateSynthetic(options: SyntheticOptions = {}): SyntheticData
     acc += 1 / Math.pow(rank + 1, o.popularitySkew);
     cumulative[rank] = acc;
   });
-  // Activity: log-normal weights, at least one interaction each while there are enough.
+  // Activity: log-normal weights. Every user gets at least one interaction when there are at least
+  // as many interactions as users; with fewer, the most active users get one each and the rest
+  // have none (users without history: cold-start users).
   const weights = userF.map(() => Math.exp(rng.normal()));
   const total = weights.reduce((a, b) => a + b, 0);
+  const least = o.interactions >= o.users ? 1 : 0;
   const perUser = weights.map((w) =>
-    Math.min(o.items, Math.max(1, Math.floor((w / total) * o.interactions))),
+    Math.min(o.items, Math.max(least, Math.floor((w / total) * o.interactions))),
   );
   let assigned = perUser.reduce((a, b) => a + b, 0);
-  for (let u = 0; assigned !== o.interactions; u = (u + 1) % o.users) {
+  // Balance to the exact total. It terminates: the total fits (interactions <= users x items, and
+  // >= users x least), and each full cycle moves `assigned` at least one step towards it.
+  const cycle =
+    least === 1 ? userF.map((_, u) => u) : userF.map((_, u) => u).sort((a, b) => weights[b] - weights[a]);
+  for (let k = 0; assigned !== o.interactions; k = (k + 1) % o.users) {
+    const u = cycle[k];
     if (assigned < o.interactions && perUser[u] < o.items) {
       perUser[u]++;
       assigned++;
-    } else if (assigned > o.interactions && perUser[u] > 1) {
+    } else if (assigned > o.interactions && perUser[u] > least) {
       perUser[u]--;
       assigned--;
     }
