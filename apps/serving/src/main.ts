@@ -3,6 +3,8 @@ import 'reflect-metadata';
 import { initBackend } from '@warmstart/core';
 import { openFeatureStore } from '@warmstart/feature-store';
 import { loadArtifact } from './adapters/artifact-loader';
+import { runPrimary } from './cluster/primary';
+import { isClusterWorker, joinCluster } from './cluster/worker';
 import { CoreModelRuntime } from './adapters/core-runtime';
 import { FeatureStoreAdapter } from './adapters/feature-store-adapter';
 import { configFromArgs, type ServingConfig } from './config/config';
@@ -19,6 +21,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
+  if (config.workers > 1 && !isClusterWorker()) {
+    process.exit(await runPrimary(config, log));
+  }
+  // A cluster worker leaves the metrics endpoint to its primary, which sums every worker's.
+  const worker = isClusterWorker();
   const backend = await initBackend();
   log.info(
     { backend: backend.name, skipped: backend.skipped, nativeKernels: backend.nativeKernels },
@@ -29,11 +36,12 @@ async function main(): Promise<void> {
     ...(config.adaptSteps !== undefined ? { steps: config.adaptSteps } : {}),
     ...(config.adaptLr !== undefined ? { lr: config.adaptLr } : {}),
   };
-  const server = await startServer(config, {
+  const server = await startServer(worker ? { ...config, metrics: false } : config, {
     store: new FeatureStoreAdapter(store),
     runtime: new CoreModelRuntime(loadArtifact, adaptOptions),
     log,
   });
+  if (worker) joinCluster(server.port, server.context.metrics.registry);
 
   let stopping = false;
   const stop = (signal: string) => {

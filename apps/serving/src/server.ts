@@ -108,7 +108,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     app.useGlobalInterceptors(interceptor);
     await app.listen();
     if (config.metrics)
-      metricsServer = await startMetricsServer(metrics, config.metricsHost, config.metricsPort);
+      metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort);
   } catch (err) {
     await app?.close().catch(() => undefined);
     await models.stop();

@@ -57,7 +57,10 @@ const DECL = {
  * half) . head per candidate, no per-user layer product; anil-ridge: anil whose head adapts in
  * closed form, ridge penalty 10, the trainer's default; melu adapts the decision layers too).
  * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open) measures only
- * those points, with batching on only unless it also lists `batching-off`.
+ * those points, with batching on only unless it also lists `batching-off`, and one server process
+ * only unless it also lists `workers`. The 64-caller uncached points are also measured on a
+ * server started with `--workers N` (WARMSTART_BENCH_WORKERS, default 2 = this machine's cores;
+ * 1 skips them).
  */
 const SERVED = ['anil', 'anil-ridge', 'anil1', 'melu'] as const;
 type Served = (typeof SERVED)[number];
@@ -72,6 +75,14 @@ export async function run(log: FigureLog, options: Record<string, string | boole
   const algorithm = requested as Served;
   const only = process.env['WARMSTART_BENCH_POINTS']?.split(',').map((p) => p.trim());
   const wanted = (point: string) => !only || only.includes(point);
+  const workers = Number(process.env['WARMSTART_BENCH_WORKERS'] ?? 2);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new Error('bench serving: WARMSTART_BENCH_WORKERS must be a positive integer');
+  const setups = [
+    { batching: true, workers: 1 },
+    ...(only && !only.includes('batching-off') ? [] : [{ batching: false, workers: 1 }]),
+    ...(workers > 1 && (!only || only.includes('workers')) ? [{ batching: true, workers }] : []),
+  ];
   console.log(`  served configuration: ${algorithm}`);
   const dataset = process.env['WARMSTART_ML100K'] ?? path.resolve(REPO, '../shared/datasets/ml-100k');
   if (!existsSync(path.join(dataset, 'u.data'))) {
@@ -91,8 +102,9 @@ export async function run(log: FigureLog, options: Record<string, string | boole
     const seconds = quick ? 1.5 : 5;
     const callers = [1, 8, 64];
     const through: Record<string, number> = {};
-    for (const batching of only && !only.includes('batching-off') ? [true] : [true, false]) {
-      const server = await startServer(database, artifacts, batching);
+    for (const { batching, workers } of setups) {
+      const server = await startServer(database, artifacts, batching, workers);
+      const setup = `batching=${batching ? 'on' : 'off'}${workers > 1 ? ` workers=${workers}` : ''}`;
       try {
         const clients = Array.from(
           { length: Number(process.env['NCLI'] ?? 8) },
@@ -136,10 +148,11 @@ export async function run(log: FigureLog, options: Record<string, string | boole
         // More distinct lists than the server's decoded-list memo (8 MiB, ~1,300 such lists) holds.
         DISTINCT_REQUESTS.set(variedReq, 4096);
         // Fill the adapted-state cache for the stored users.
-        if (wanted('cached')) await drive(clients, 8, users.length, cachedReq);
-        for (const n of only ? [64] : callers) {
+        const cached = wanted('cached') && workers === 1;
+        if (cached) await drive(clients, 8, users.length, cachedReq);
+        for (const n of only || workers > 1 ? [64] : callers) {
           for (const [mode, req] of [
-            ...(wanted('cached') ? ([['cached', cachedReq]] as const) : []),
+            ...(cached ? ([['cached', cachedReq]] as const) : []),
             ...(wanted('uncached') ? ([['uncached', uncachedReq]] as const) : []),
             ...(n === 64 && wanted('varied') ? ([['uncached-varied', variedReq]] as const) : []),
           ] as const) {
@@ -147,8 +160,8 @@ export async function run(log: FigureLog, options: Record<string, string | boole
             const cpu = cpuMeter(server.pid);
             const r = await drive(clients, n, Infinity, req, seconds * 1000);
             const used = cpu.stop(r.ok + r.failed);
-            const tag = `recommend ${algorithm} ${mode} batching=${batching ? 'on' : 'off'} callers=${n}`;
-            through[`${mode}/${batching}/${n}`] = log.add(
+            const tag = `recommend ${algorithm} ${mode} ${setup} callers=${n}`;
+            through[`${mode}/${setup}/${n}`] = log.add(
               `${tag} throughput`,
               r.rps,
               'req/s',
@@ -165,7 +178,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
           ...(wanted('open') || wanted('uncached') ? ([['uncached', uncachedReq]] as const) : []),
           ...(wanted('open') || wanted('varied') ? ([['uncached-varied', variedReq]] as const) : []),
         ] as const) {
-          const tag = `recommend ${algorithm} ${mode} batching=${batching ? 'on' : 'off'} open-loop ${OPEN_RATE}/s callers=${OPEN_CALLERS}`;
+          const tag = `recommend ${algorithm} ${mode} ${setup} open-loop ${OPEN_RATE}/s callers=${OPEN_CALLERS}`;
           const cpu = cpuMeter(server.pid);
           const o = await driveOpen(clients, OPEN_CALLERS, OPEN_RATE, seconds * 1000, req);
           const used = cpu.stop(o.ok + o.failed);
@@ -186,14 +199,25 @@ export async function run(log: FigureLog, options: Record<string, string | boole
       }
     }
     for (const n of only ? [] : callers) {
-      const on = through[`uncached/true/${n}`] ?? 0;
-      const off = through[`uncached/false/${n}`] ?? 1;
+      const on = through[`uncached/batching=on/${n}`] ?? 0;
+      const off = through[`uncached/batching=off/${n}`] ?? 1;
       log.add(
         `micro-batching speed-up, ${algorithm}, uncached, callers=${n}`,
         on / off,
         'x',
         'throughput batching on / off',
       );
+    }
+    for (const mode of workers > 1 ? ['uncached', 'uncached-varied'] : []) {
+      const one = through[`${mode}/batching=on/64`];
+      const many = through[`${mode}/batching=on workers=${workers}/64`];
+      if (one !== undefined && many !== undefined)
+        log.add(
+          `workers speed-up, ${algorithm}, ${mode}, callers=64`,
+          many / one,
+          'x',
+          `throughput --workers ${workers} / one process`,
+        );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -274,7 +298,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startServer(database: string, artifacts: string, batching: boolean) {
+async function startServer(database: string, artifacts: string, batching: boolean, workers: number) {
   const port = await freePort();
   const args = [
     SERVER,
@@ -290,6 +314,7 @@ async function startServer(database: string, artifacts: string, batching: boolea
       '0',
     ],
     ...['--batch-max-size', batching ? '64' : '1', '--batch-max-wait-ms', batching ? '2' : '0'],
+    ...['--workers', String(workers)],
   ];
   // WARMSTART_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
   const prof = process.env['WARMSTART_BENCH_CPU_PROF'];
@@ -366,13 +391,20 @@ function drawCandidates(itemIds: readonly string[], i: number): string[] {
   return pool.slice(0, n);
 }
 
-/** Process CPU time (user + system, ms) of a pid from /proc (Linux; undefined elsewhere). */
+/**
+ * CPU time (user + system, ms) of a pid and its descendants (a `--workers` primary and its
+ * workers) from /proc (Linux; undefined elsewhere).
+ */
 function processCpuMs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (USER_HZ = 100 on Linux)
-    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+    if (!Number.isFinite(ticks)) return undefined;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    let ms = ticks * 10;
+    for (const child of children ? children.split(' ') : []) ms += processCpuMs(Number(child)) ?? 0;
+    return ms;
   } catch {
     return undefined;
   }

@@ -52,6 +52,8 @@ export const ServingConfigSchema = z
     metrics: bool.default(true),
     metricsHost: z.string().min(1).default('0.0.0.0'),
     metricsPort: int(0, 65535).default(9464),
+    /** Server processes sharing the port (1 = this process serves); each uses one core for its JavaScript. */
+    workers: int(1, 64).default(1),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -108,6 +110,7 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
   ['metrics', 'WARMSTART_METRICS', 'serve Prometheus metrics (true/false)'],
   ['metricsHost', 'WARMSTART_METRICS_HOST', 'metrics HTTP interface'],
   ['metricsPort', 'WARMSTART_METRICS_PORT', 'metrics HTTP port (0 = any free port)'],
+  ['workers', 'WARMSTART_WORKERS', 'server processes sharing the port (1 = no cluster; e.g. the core count)'],
   ['logLevel', 'WARMSTART_LOG_LEVEL', 'pino log level'],
 ];
 

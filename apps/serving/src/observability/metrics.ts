@@ -30,6 +30,8 @@ export class ServingMetrics {
     name: 'warmstart_model_loaded',
     help: '1 for the model version this replica serves',
     labelNames: ['model_id', 'version'] as const,
+    // Under --workers the primary sums the workers' metrics; a version any worker serves reads 1.
+    aggregator: 'max',
     registers: [this.registry],
   });
 
@@ -55,6 +57,7 @@ export class ServingMetrics {
       name: 'warmstart_adapted_cache_hit_ratio',
       help: 'adapted-state cache hits / lookups since start',
       registers,
+      aggregator: 'average',
       collect() {
         const total = cache.hits + cache.misses;
         this.set(total === 0 ? 0 : cache.hits / total);
@@ -82,9 +85,15 @@ export class ServingMetrics {
   }
 }
 
+/** Where `/metrics` comes from: a prom-client registry, or a `--workers` primary's sum of its workers'. */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
 /** Serves `GET /metrics` in the Prometheus text format. */
 export async function startMetricsServer(
-  metrics: ServingMetrics,
+  source: MetricsSource,
   host: string,
   port: number,
 ): Promise<{ port: number; close(): Promise<void> }> {
@@ -93,8 +102,8 @@ export async function startMetricsServer(
       res.writeHead(404).end('not found\n');
       return;
     }
-    metrics.registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+    source.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': source.contentType }).end(body),
       (err: unknown) => res.writeHead(500).end(String(err)),
     );
   });

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** The built server; process tests skip (with a warning) when it has not been built. */
+export const MAIN = path.resolve(__dirname, '../../dist/main.js');
+export const haveDist = existsSync(MAIN);
+
+/** One JSON log line of the server (pino). */
+export type LogEntry = Record<string, unknown> & { msg?: string; pid?: number };
+
+/** `node apps/serving/dist/main.js` as a child process, with its JSON log lines collected. */
+export class ServerProcess {
+  readonly child: ChildProcess;
+  readonly entries: LogEntry[] = [];
+  private readonly raw: string[] = [];
+  private readonly waiters: Array<{ test: (e: LogEntry) => boolean; resolve: (e: LogEntry) => void }> = [];
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [MAIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let buffer = '';
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      this.raw.push(chunk.toString());
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) this.add(line);
+    });
+    this.child.stderr?.on('data', (chunk: Buffer) => this.raw.push(chunk.toString()));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Everything the process printed so far (for failure messages). */
+  get output(): string {
+    return this.raw.join('');
+  }
+
+  /** The first log entry (already seen or future) that passes `test`; rejects if the process exits first. */
+  waitFor(test: (e: LogEntry) => boolean, what = 'log line'): Promise<LogEntry> {
+    const seen = this.entries.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ test, resolve });
+      void this.exited.then((code) =>
+        reject(new Error(`server exited (${code}) before the ${what}:\n${this.output}`)),
+      );
+    });
+  }
+
+  /** Kills the process if it is still running (test clean-up). */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  private add(line: string): void {
+    let entry: LogEntry;
+    try {
+      entry = JSON.parse(line) as LogEntry;
+    } catch {
+      return; // not a JSON log line
+    }
+    this.entries.push(entry);
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const waiter = this.waiters[i];
+      if (waiter && waiter.test(entry)) {
+        this.waiters.splice(i, 1);
+        waiter.resolve(entry);
+      }
+    }
+  }
+}
