@@ -133,4 +133,27 @@ describe.each(backends)('writes and online reads on $name', ({ create }) => {
     expect(rest.nextCursor).toBeNull();
     await expect(store.activeItems({ cursor: 'garbage' })).rejects.toThrow('page.cursor');
   });
+
+  it('does not return items before their available time (default: now; or asOf)', async () => {
+    const future = new Date('2150-01-01T00:00:00Z');
+    await store.upsertItems([
+      { id: 'later', features: {}, availableAt: future },
+      { id: 'unset', features: {} }, // no availableAt: available from the write time
+    ]);
+    const ids = async (page: Promise<{ items: { id: string }[] }>) => (await page).items.map((it) => it.id);
+    expect(await ids(store.activeItems())).toEqual(['i1', 'i2', 'unset']);
+    expect(await ids(store.newItemsSince(at(5)))).toEqual(['i2', 'unset']);
+    // as of a past time: only items available then
+    expect(await ids(store.activeItems({ asOf: at(5) }))).toEqual(['i1']);
+    expect(await ids(store.newItemsSince(at(0), { asOf: at(10) }))).toEqual(['i1', 'i2']);
+    // once the available time has come, the item is a candidate
+    expect(await ids(store.activeItems({ asOf: future }))).toEqual(['i1', 'i2', 'later', 'unset']);
+    expect(await ids(store.newItemsSince(at(5), { asOf: future }))).toEqual(['i2', 'unset', 'later']);
+    // a missing availableAt is stored as the write time
+    const unset = (await store.getItems(['unset'])).get('unset')!;
+    expect(unset.availableAt).toEqual(unset.createdAt);
+    const row = await store.prisma.item.findUnique({ where: { id: 'unset' } });
+    expect(row?.availableAt).toEqual(unset.createdAt);
+    await expect(store.activeItems({ asOf: new Date(NaN) })).rejects.toThrow('page.asOf');
+  });
 });

@@ -49,6 +49,11 @@ export interface PageRequest {
   cursor?: string | null;
 }
 
+/** A page of items as of a time: `asOf` (default now) hides items whose `availableAt` is later. */
+export interface ItemPageRequest extends PageRequest {
+  asOf?: Date;
+}
+
 /** One page and the cursor of the next one (null at the end). */
 export interface Page<T> {
   items: T[];

@@ -4,7 +4,7 @@ import { ValidationError } from '../errors';
 import { checkId, checkTime } from '../validate';
 import type { Rating } from '../types';
 import { decodeFeatures } from './feature-rows';
-import type { ItemStatus, Page, PageRequest, StoredItem, StoredUser } from './inputs';
+import type { ItemPageRequest, ItemStatus, Page, StoredItem, StoredUser } from './inputs';
 import { decodeCursor, encodeCursor, pageLimit } from './pages';
 
 /** Latest ingestion of a user's interactions: changes whenever the user gets a new interaction. */
@@ -43,6 +43,17 @@ function toItem(r: ItemRow): StoredItem {
 }
 
 const currentFeatures = { features: { where: { validTo: null } } } as const;
+
+/**
+ * Items available at `t`. The store always sets `availableAt` (the write time when the caller gives
+ * none); a row written around the API with a null `availableAt` counts from its `createdAt`, as
+ * `StoredItem.availableAt` reports it.
+ */
+function availableBy(t: Date) {
+  return {
+    OR: [{ availableAt: { lte: t } }, { availableAt: null, createdAt: { lte: t } }],
+  };
+}
 
 /** Online reads with an in-process LRU cache; writers call `invalidate*` for the ids they touched. */
 export class OnlineReads {
@@ -165,16 +176,23 @@ export class OnlineReads {
     return { sequence: agg._max.seq ?? 0, time: agg._max.ingestedAt ?? null, count: agg._count._all };
   }
 
-  /** Active items available at or after `since`, oldest first, page by page. */
-  async newItemsSince(since: Date, page?: PageRequest): Promise<Page<StoredItem>> {
+  /**
+   * Active items that became available in `[since, asOf]` (`asOf` defaults to now: items whose
+   * `availableAt` is still in the future are not returned yet), oldest first, page by page.
+   */
+  async newItemsSince(since: Date, page?: ItemPageRequest): Promise<Page<StoredItem>> {
     checkTime('since', since);
+    const asOf = checkTime('page.asOf', page?.asOf, true) ?? new Date();
     const limit = pageLimit(page);
     const after = decodeCursor(page?.cursor, 2);
     const afterTime = after ? new Date(after[0]) : null;
+    if (afterTime && Number.isNaN(afterTime.getTime())) {
+      throw new ValidationError('page.cursor', 'is not a cursor returned by this store');
+    }
     const rows = await this.db.item.findMany({
       where: {
         status: 'active',
-        availableAt: { gte: since },
+        availableAt: { gte: since, lte: asOf },
         ...(after && afterTime
           ? {
               OR: [
@@ -196,12 +214,21 @@ export class OnlineReads {
     };
   }
 
-  /** All active items in id order, page by page. */
-  async activeItems(page?: PageRequest): Promise<Page<StoredItem>> {
+  /**
+   * Active items available at `asOf` (default now; `availableAt <= asOf`) in id order, page by
+   * page: the "all active items" candidates. Items released in the future appear once their
+   * `availableAt` has passed.
+   */
+  async activeItems(page?: ItemPageRequest): Promise<Page<StoredItem>> {
+    const asOf = checkTime('page.asOf', page?.asOf, true) ?? new Date();
     const limit = pageLimit(page);
     const after = decodeCursor(page?.cursor, 1);
     const rows = await this.db.item.findMany({
-      where: { status: 'active', ...(after ? { id: { gt: String(after[0]) } } : {}) },
+      where: {
+        status: 'active',
+        ...availableBy(asOf),
+        ...(after ? { id: { gt: String(after[0]) } } : {}),
+      },
       orderBy: { id: 'asc' },
       take: limit + 1,
       include: currentFeatures,
