@@ -19,7 +19,7 @@ import { createLogger } from './observability/logger';
 import { ServingMetrics, startMetricsServer } from './observability/metrics';
 import type { ModelRuntime } from './ports/model-runtime.port';
 import type { StorePort } from './ports/store.port';
-import { ActiveCatalog } from './recommend/active-catalog';
+import { ActiveCatalog, DEFAULT_FRESHNESS_MS } from './recommend/active-catalog';
 import { RecommendService } from './recommend/recommend.service';
 import { ServingContext } from './serving-context';
 
@@ -61,7 +61,11 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     },
     log,
   );
-  const catalog = new ActiveCatalog(deps.store, config.candidateCacheRows);
+  const catalog = new ActiveCatalog(deps.store, {
+    selectionRows: config.candidateCacheRows,
+    freshnessMs: DEFAULT_FRESHNESS_MS,
+    onError: (err) => log.warn({ err }, 'item watermark check failed; serving the catalog read before'),
+  });
   models.onChange((ref) => {
     health.setModelLoaded(ref !== undefined);
     metrics.setModel(ref);

@@ -3,7 +3,13 @@ import { Shared } from '../src/cache/shared';
 import type { AdaptedUser } from '../src/ports/model-runtime.port';
 
 function user(log: string[], name: string): Shared<AdaptedUser> {
-  return new Shared<AdaptedUser>({ score: () => new Float32Array(), dispose: () => log.push(name) });
+  const value: AdaptedUser = {
+    score: () => new Float32Array(),
+    bytes: 1,
+    detach: () => value,
+    dispose: () => log.push(name),
+  };
+  return new Shared<AdaptedUser>(value);
 }
 
 const m1 = { modelId: 'm', version: 1 };

@@ -104,6 +104,8 @@ describe.each([
 /** A store serving the active items page by page (only what ActiveCatalog reads). */
 function itemStore(list: () => StoredItem[]): StorePort {
   return {
+    itemsWatermark: async () => 'w',
+    forgetItems: () => undefined,
     activeItems: async (page: PageQuery): Promise<PageResult<StoredItem>> => {
       const all = list();
       const from = page.cursor ? Number(page.cursor) : 0;
@@ -126,7 +128,7 @@ describe('ActiveCatalog gathered candidate lists', () => {
     const selectItems = jest.spyOn(model, 'selectItems');
     const catalog = new ActiveCatalog(
       itemStore(() => [...catalogItems.values()]),
-      1000,
+      { selectionRows: 1000 },
     );
     const lease = await catalog.lease(model);
     const list = ['i7', 'i3', 'i7', 'i30'];
@@ -173,7 +175,7 @@ describe('ActiveCatalog gathered candidate lists', () => {
   it("takes a decoded list's byte key as its fingerprint, still comparing the ids on a hit", async () => {
     const catalog = new ActiveCatalog(
       itemStore(() => [...catalogItems.values()]),
-      1000,
+      { selectionRows: 1000 },
     );
     const lease = await catalog.lease(model);
     const keyed = (ids: string[], key: string) => {
@@ -196,7 +198,7 @@ describe('ActiveCatalog gathered candidate lists', () => {
     let items = [...catalogItems.values()];
     const catalog = new ActiveCatalog(
       itemStore(() => items),
-      1000,
+      { selectionRows: 1000 },
     );
     const lease = await catalog.lease(model);
     lease.selection(['i1', 'i2']);
@@ -225,7 +227,7 @@ describe('ActiveCatalog gathered candidate lists', () => {
     for (const rows of [0, 2]) {
       const catalog = new ActiveCatalog(
         itemStore(() => [...catalogItems.values()]),
-        rows,
+        { selectionRows: rows },
       );
       const lease = await catalog.lease(model);
       for (let i = 0; i < 3; i++) expect(lease.selection(['i1', 'i2', 'i3'])).toBeUndefined();

@@ -1,4 +1,5 @@
 import type { FeatureStore, ModelVersionRecord as StoreModelVersion, Page } from '@warmstart/feature-store';
+import { LRUCache } from 'lru-cache';
 import type {
   InteractionInput,
   ItemInput,
@@ -89,9 +90,19 @@ class RegistryAdapter implements RegistryPort {
   }
 }
 
-/** The StorePort over @warmstart/feature-store (SQLite or PostgreSQL). */
+/** Users whose last watermark is remembered (the store's own read cache holds 10,000 by default). */
+const REMEMBERED_USERS = 10_000;
+
+/**
+ * The StorePort over @warmstart/feature-store (SQLite or PostgreSQL). The store keeps recent
+ * reads in an in-process cache that only this process's writes invalidate (other writers are
+ * bounded by its TTL); the watermarks here are read from the database, and a changed watermark
+ * drops the cached reads it covers, so another replica's writes are seen at once.
+ */
 export class FeatureStoreAdapter implements StorePort {
   readonly registry: RegistryPort;
+  /** The last watermark returned per user: when it changes, the store's cached reads of the user are stale. */
+  private readonly userMarks = new LRUCache<string, string>({ max: REMEMBERED_USERS });
 
   constructor(readonly store: FeatureStore) {
     this.registry = new RegistryAdapter(store);
@@ -110,7 +121,33 @@ export class FeatureStoreAdapter implements StorePort {
   }
 
   async userWatermark(userId: string): Promise<string> {
-    return String((await this.store.userWatermark(userId)).sequence);
+    // Interactions (highest sequence, count) and the user row's updatedAt (features), both uncached.
+    const [interactions, user] = await Promise.all([
+      this.store.userWatermark(userId),
+      this.store.prisma.user.findUnique({ where: { id: userId }, select: { updatedAt: true } }),
+    ]);
+    const mark = `${interactions.sequence}.${interactions.count}.${user?.updatedAt.getTime() ?? 0}`;
+    if (this.userMarks.get(userId) !== mark) {
+      // Written elsewhere (or not seen for a while): the features and history the store may
+      // hold for this user are older than the mark, so the reads that follow go to the database.
+      this.store.invalidateUsers([userId]);
+      this.userMarks.set(userId, mark);
+    }
+    return mark;
+  }
+
+  async itemsWatermark(): Promise<string> {
+    const now = new Date();
+    const [all, pending] = await Promise.all([
+      this.store.prisma.item.aggregate({ _count: { _all: true }, _max: { updatedAt: true } }),
+      // Items not available yet: the count drops when one becomes available (no write happens then).
+      this.store.prisma.item.count({ where: { availableAt: { gt: now } } }),
+    ]);
+    return `${all._count._all}.${all._max.updatedAt?.getTime() ?? 0}.${pending}`;
+  }
+
+  forgetItems(ids: readonly string[]): void {
+    if (ids.length > 0) this.store.invalidateItems(ids);
   }
 
   async newItemsSince(since: Date, page: PageQuery): Promise<PageResult<StoredItem>> {

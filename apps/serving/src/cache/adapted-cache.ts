@@ -12,9 +12,16 @@ export interface AdaptedKey {
 
 const keyOf = (k: AdaptedKey) => `${k.model.modelId}@${k.model.version}\u0000${k.userId}\u0000${k.watermark}`;
 
+/** Default of the byte bound: 256 MiB of adapted tensors. */
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+
 /**
- * Bounded LRU of adapted per-user state keyed by model version, user and interaction watermark.
- * Values are reference counted: `get` hands out a retained reference the caller must release.
+ * Bounded LRU of adapted per-user state keyed by model version, user and watermark (the user's
+ * interactions and stored features). Bounded twice: by entries (`maxEntries`) and by the bytes of
+ * tensors the entries keep alive (`maxBytes`). An entry owns only its user's slice of the
+ * adaptation batch (`AdaptedUser.detach`), so its size is what evicting it frees; an entry
+ * larger than the whole bound is not kept. Values are reference counted: `get` hands out a
+ * retained reference the caller must release.
  */
 export class AdaptedCache {
   private readonly lru: LRUCache<string, Shared<AdaptedUser>> | undefined;
@@ -22,11 +29,16 @@ export class AdaptedCache {
   private hitCount = 0;
   private missCount = 0;
 
-  constructor(maxEntries: number) {
+  constructor(
+    maxEntries: number,
+    private readonly maxBytes = DEFAULT_CACHE_BYTES,
+  ) {
     this.lru =
-      maxEntries > 0
+      maxEntries > 0 && maxBytes > 0
         ? new LRUCache<string, Shared<AdaptedUser>>({
             max: maxEntries,
+            maxSize: maxBytes,
+            sizeCalculation: (value) => Math.max(1, value.value.bytes),
             dispose: (value, key) => {
               this.unindex(key);
               value.release();
@@ -41,6 +53,11 @@ export class AdaptedCache {
 
   get size(): number {
     return this.lru?.size ?? 0;
+  }
+
+  /** Bytes of tensors the entries keep alive. */
+  get bytes(): number {
+    return this.lru?.calculatedSize ?? 0;
   }
 
   get hits(): number {
@@ -62,11 +79,20 @@ export class AdaptedCache {
     return found.retain();
   }
 
-  /** Stores a value; the cache takes its own reference. */
+  /**
+   * Stores a value; the cache keeps its own reference to the user's own slice (a copy when the
+   * value still shares its adaptation batch: the caller's reference is unaffected).
+   */
   set(key: AdaptedKey, value: Shared<AdaptedUser>): void {
     if (this.lru === undefined) return;
     const k = keyOf(key);
-    this.lru.set(k, value.retain());
+    const own = value.value.detach();
+    const entry = own === value.value ? value.retain() : new Shared(own);
+    if (Math.max(1, own.bytes) > this.maxBytes) {
+      entry.release();
+      return;
+    }
+    this.lru.set(k, entry);
     let keys = this.keysByUser.get(key.userId);
     if (keys === undefined) this.keysByUser.set(key.userId, (keys = new Set()));
     keys.add(k);

@@ -15,19 +15,41 @@ export interface ModelManagerOptions {
 
 export type ModelListener = (ref: ModelRef | undefined) => void;
 
+/** First retry delay of a version that failed to load (doubled per failure, see {@link retryDelayMs}). */
+export const RETRY_BASE_MS = 1000;
+/** Longest wait between two load attempts of a failed version. */
+export const RETRY_MAX_MS = 5 * 60_000;
+
+/**
+ * How long polls leave a version alone after its `failures`-th failed load: the poll interval
+ * (at least {@link RETRY_BASE_MS}) doubled per failure, capped at {@link RETRY_MAX_MS}.
+ */
+export function retryDelayMs(failures: number, pollIntervalMs: number): number {
+  const base = Math.max(RETRY_BASE_MS, pollIntervalMs);
+  return Math.min(RETRY_MAX_MS, base * 2 ** Math.min(Math.max(failures - 1, 0), 30));
+}
+
+interface FailedLoad {
+  failures: number;
+  /** Polls before this time (ms since the epoch) skip the version. */
+  retryAt: number;
+}
+
 const refKey = (r: ModelRef) => `${r.modelId}@${r.version}`;
 
 /**
  * Serves the registry's promoted version. A newly promoted version is loaded, verified and
  * warmed up before it takes traffic; requests already running keep the old version until they
  * finish; a version that fails to load is logged and the old one keeps serving. The registry is
- * polled so that a promotion made by the trainer reaches every replica.
+ * polled so that a promotion made by the trainer reaches every replica. A version that failed to
+ * load is tried again by later polls with a bounded exponential backoff ({@link retryDelayMs}),
+ * and at once by an explicit refresh (PromoteModel / RollbackModel on this replica).
  */
 export class ModelManager {
   private slot: ModelSlot | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
-  private readonly failed = new Set<string>();
+  private readonly failed = new Map<string, FailedLoad>();
   private readonly listeners: ModelListener[] = [];
 
   constructor(
@@ -63,9 +85,13 @@ export class ModelManager {
     return slot;
   }
 
-  /** Checks the registry now; checks run one at a time, so a check never sees a stale answer. */
-  refresh(): Promise<void> {
-    const run = (this.refreshing ?? Promise.resolve()).then(() => this.checkRegistry());
+  /**
+   * Checks the registry now; checks run one at a time, so a check never sees a stale answer. An
+   * explicit refresh (`force`, the default: a Promote/Rollback call) also retries a version whose
+   * load failed without waiting for its backoff.
+   */
+  refresh(force = true): Promise<void> {
+    const run = (this.refreshing ?? Promise.resolve()).then(() => this.checkRegistry(force));
     this.refreshing = run;
     void run.finally(() => {
       if (this.refreshing === run) this.refreshing = undefined;
@@ -74,7 +100,7 @@ export class ModelManager {
   }
 
   private poll(): void {
-    if (this.refreshing === undefined) void this.refresh();
+    if (this.refreshing === undefined) void this.refresh(false);
   }
 
   async stop(): Promise<void> {
@@ -85,7 +111,12 @@ export class ModelManager {
     await slot?.retire();
   }
 
-  private async checkRegistry(): Promise<void> {
+  /** Failed load attempts of a version so far (0 once it loaded). */
+  failures(ref: ModelRef): number {
+    return this.failed.get(refKey(ref))?.failures ?? 0;
+  }
+
+  private async checkRegistry(force: boolean): Promise<void> {
     let promoted: ModelVersionRecord | undefined;
     try {
       promoted = await this.store.registry.getPromoted();
@@ -96,11 +127,12 @@ export class ModelManager {
     if (promoted === undefined) return;
     const ref = { modelId: promoted.modelId, version: promoted.version };
     if (this.slot !== undefined && refKey(this.slot.ref) === refKey(ref)) return;
-    if (this.failed.has(refKey(ref))) return;
-    await this.swapTo(promoted, ref);
+    const failed = this.failed.get(refKey(ref));
+    if (failed !== undefined && !force && Date.now() < failed.retryAt) return;
+    await this.swapTo(promoted, ref, failed?.failures ?? 0);
   }
 
-  private async swapTo(record: ModelVersionRecord, ref: ModelRef): Promise<void> {
+  private async swapTo(record: ModelVersionRecord, ref: ModelRef, failedBefore: number): Promise<void> {
     const started = Date.now();
     const dir = path.resolve(this.options.artifactsRoot, record.artifactUri.replace(/^file:\/\//, ''));
     let model: ServingModel | undefined;
@@ -109,13 +141,25 @@ export class ModelManager {
       await this.warmUp(model);
     } catch (err) {
       model?.dispose();
-      this.failed.add(refKey(ref));
+      const failures = failedBefore + 1;
+      const delay = retryDelayMs(failures, this.options.pollIntervalMs);
+      this.failed.set(refKey(ref), { failures, retryAt: Date.now() + delay });
       this.log.error(
-        { err, modelId: ref.modelId, version: ref.version, artifact: dir, serving: this.slot?.ref },
+        {
+          err,
+          modelId: ref.modelId,
+          version: ref.version,
+          artifact: dir,
+          serving: this.slot?.ref,
+          attempt: failures,
+          ...(this.options.pollIntervalMs > 0 ? { retryInMs: delay } : {}),
+        },
         'model load failed; the previous version keeps serving',
       );
       return;
     }
+    // Only the promoted version is ever retried: forget older failures.
+    this.failed.clear();
     const old = this.slot;
     this.slot = new ModelSlot(model, this.options.batching);
     this.log.info(

@@ -71,6 +71,14 @@ export class ServingMetrics {
         this.set(cache.size);
       },
     });
+    new Gauge({
+      name: 'warmstart_adapted_cache_bytes',
+      help: 'bytes of adapted tensors the cache keeps alive',
+      registers,
+      collect() {
+        this.set(cache.bytes);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'warmstart_' });
   }
 

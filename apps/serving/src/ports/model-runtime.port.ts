@@ -16,6 +16,17 @@ export interface ItemPick {
 export interface AdaptedUser {
   /** Predicted rating (or probability) per encoded item, in `items.ids` order. */
   score(items: EncodedItemSet): Float32Array;
+  /**
+   * Bytes of native (tensor) memory this user keeps alive once detached: its own parameters
+   * (a user still sharing its adaptation batch keeps the whole batch alive; see `detach`).
+   */
+  readonly bytes: number;
+  /**
+   * A copy owning only this user's tensors (the same object when it already owns nothing else),
+   * for keeping it long after its batch: a cached slice must not pin the other users of its
+   * batch. The copy is disposed independently.
+   */
+  detach(): AdaptedUser;
   dispose(): void;
 }
 

@@ -90,8 +90,21 @@ export interface StorePort {
   getItems(ids: readonly string[]): Promise<Map<string, StoredItem>>;
   /** Newest first. */
   recentInteractions(userId: string, limit: number): Promise<Rating[]>;
-  /** Changes whenever the user's interactions change; part of the adapted-state cache key. */
+  /**
+   * Changes whenever the user's interactions or stored features change, whoever wrote them (this
+   * server, another replica, an import); part of the adapted-state cache key. Read from the
+   * database, not from a cache, and reads made after it (getUsers, recentInteractions) are at
+   * least as new as the watermark it returned.
+   */
   userWatermark(userId: string): Promise<string>;
+  /**
+   * A cheap version of the item table: changes whenever an item is added, changed or retired
+   * (by any writer of the database) and when an item's availableAt passes. Read from the
+   * database; the active catalog compares it to decide whether to re-read all active items.
+   */
+  itemsWatermark(): Promise<string>;
+  /** Drops any cached copy of these items (they changed in the database). */
+  forgetItems(ids: readonly string[]): void;
   /** Active items with availableAt >= since, oldest first. */
   newItemsSince(since: Date, page: PageQuery): Promise<PageResult<StoredItem>>;
   activeItems(page: PageQuery): Promise<PageResult<StoredItem>>;

@@ -7,30 +7,63 @@ import { decodedListKeys } from './list-keys';
 
 const PAGE_SIZE = 1000;
 
+/** Default of {@link ActiveCatalogOptions.freshnessMs}: another writer's items show within ~1 s. */
+export const DEFAULT_FRESHNESS_MS = 1000;
+
 interface Snapshot {
   generation: number;
+  /** The store's item watermark, read before the pages (so the pages are at least this new). */
+  mark: string;
   pages: StoredItem[][];
+  /** updatedAt (ms) per item id: what changed is told apart on the next read. */
+  versions: Map<string, number>;
+}
+
+export interface ActiveCatalogOptions {
+  /**
+   * Bound (in rows) of the cache of explicit candidate lists gathered from the encoding (see
+   * {@link CatalogLease.selection}); 0 turns it off.
+   */
+  selectionRows?: number;
+  /**
+   * How often (at most) the store's item watermark is compared with the one the catalog was
+   * read at; a difference (an item written by another replica or an import, or an item becoming
+   * available) re-reads the catalog. 0 checks on every lease.
+   */
+  freshnessMs?: number;
+  /** Told about a failed watermark read (the catalog keeps serving what it has). */
+  onError?: (err: unknown) => void;
 }
 
 /**
  * All active items, read page by page from the store and kept in memory together with their
  * encodings for the serving model, so "rank everything" does not re-read and re-encode the
- * catalog per request. Any item write bumps the generation: the next request re-reads, so a new
- * item is recommendable on the very next call.
+ * catalog per request. An item write through this server bumps the generation: the next request
+ * re-reads, so a new item is recommendable on the very next call. Writes made elsewhere (another
+ * replica, `trainer import`) are found by the store's item watermark, checked at most every
+ * `freshnessMs` by one query that concurrent requests share (single flight); requests arriving
+ * during a check wait for it, so a write older than `freshnessMs` is always seen.
  */
 export class ActiveCatalog {
   private generation = 0;
   private snapshot: Promise<Snapshot> | undefined;
+  /** The last snapshot read (resolved), for the change check and the item-cache diff. */
+  private current: Snapshot | undefined;
   private encoded: { key: string; pages: Shared<EncodedPages> } | undefined;
+  private checking: Promise<void> | undefined;
+  private checkedAt = -Infinity;
+  private readonly selectionRows: number;
+  private readonly freshnessMs: number;
+  private readonly onError: ((err: unknown) => void) | undefined;
 
-  /**
-   * @param selectionRows Bound (in rows) of the cache of explicit candidate lists gathered from
-   * the encoding (see {@link CatalogLease.selection}); 0 turns it off.
-   */
   constructor(
     private readonly store: StorePort,
-    private readonly selectionRows = 0,
-  ) {}
+    options: ActiveCatalogOptions = {},
+  ) {
+    this.selectionRows = options.selectionRows ?? 0;
+    this.freshnessMs = options.freshnessMs ?? DEFAULT_FRESHNESS_MS;
+    this.onError = options.onError;
+  }
 
   invalidate(): void {
     this.generation += 1;
@@ -43,6 +76,8 @@ export class ActiveCatalog {
    * lease: an invalidation meanwhile frees the encodings only after the last lease ends.
    */
   async lease(model: ServingModel): Promise<CatalogLease> {
+    const check = this.checkFreshness();
+    if (check) await check;
     const snap = await (this.snapshot ??= this.load(this.generation));
     const key = `${refKey(model.ref)}#${snap.generation}`;
     if (this.encoded?.key !== key) {
@@ -67,6 +102,33 @@ export class ActiveCatalog {
     };
   }
 
+  /**
+   * The running watermark check, or a new one when the last started `freshnessMs` ago or more;
+   * undefined when none is due (or nothing was read yet: the first read takes the watermark).
+   */
+  private checkFreshness(): Promise<void> | undefined {
+    if (this.checking) return this.checking;
+    const snap = this.current;
+    if (snap === undefined || this.snapshot === undefined) return undefined;
+    const now = Date.now();
+    if (now - this.checkedAt < this.freshnessMs) return undefined;
+    this.checkedAt = now;
+    const run = (async () => {
+      try {
+        const mark = await this.store.itemsWatermark();
+        // Still the snapshot the mark is compared with (a local write may have replaced it).
+        if (mark !== snap.mark && this.current === snap && snap.generation === this.generation)
+          this.invalidate();
+      } catch (err) {
+        this.onError?.(err);
+      } finally {
+        this.checking = undefined;
+      }
+    })();
+    this.checking = run;
+    return run;
+  }
+
   /** Frees encodings made by a model that no longer serves. */
   retainOnly(ref: ModelRef): void {
     if (this.encoded && !this.encoded.key.startsWith(`${refKey(ref)}#`)) this.dropEncoded();
@@ -77,18 +139,40 @@ export class ActiveCatalog {
     this.encoded = undefined;
   }
 
-  private async load(generation: number): Promise<Snapshot> {
+  private load(generation: number): Promise<Snapshot> {
+    const loading = this.read(generation);
+    // A failed read is not kept: the next lease tries again.
+    loading.catch(() => {
+      if (this.snapshot === loading) this.snapshot = undefined;
+    });
+    return loading;
+  }
+
+  private async read(generation: number): Promise<Snapshot> {
+    const mark = await this.store.itemsWatermark();
     const pages: StoredItem[][] = [];
+    const versions = new Map<string, number>();
     let cursor: string | undefined;
     do {
       const page = await this.store.activeItems(
         cursor ? { pageSize: PAGE_SIZE, cursor } : { pageSize: PAGE_SIZE },
       );
       const active = page.items.filter((i) => i.status === 'active');
+      for (const item of active) versions.set(item.id, item.updatedAt?.getTime() ?? 0);
       if (active.length > 0) pages.push(active);
       cursor = page.nextCursor;
     } while (cursor);
-    return { generation, pages };
+    const previous = this.current;
+    if (previous) {
+      // Items changed or gone since the last read may sit in the store's read cache (explicit
+      // candidates the catalog lacks and support items are read through it): drop them.
+      const changed: string[] = [];
+      for (const [id, version] of previous.versions) if (versions.get(id) !== version) changed.push(id);
+      this.store.forgetItems(changed);
+    }
+    const snap = { generation, mark, pages, versions };
+    if (generation === this.generation) this.current = snap;
+    return snap;
   }
 }
 

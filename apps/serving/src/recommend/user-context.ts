@@ -36,14 +36,16 @@ export async function resolveUser(
   let watermark: string | undefined;
   if (parsed.userId !== undefined) {
     const id = parsed.userId;
-    const [users, recent, mark] = await Promise.all([
+    // The watermark is read BEFORE the features and the history: a write landing in between
+    // then makes the state newer than its key (one needless re-adaptation later), never older
+    // (a stale state served under the new watermark until the next write).
+    watermark = await store.userWatermark(id);
+    const [users, recent] = await Promise.all([
       store.getUsers([id]),
       store.recentInteractions(id, Math.max(limits.supportLimit, limits.seenLimit)),
-      store.userWatermark(id),
     ]);
     stored = users.get(id);
     history = recent;
-    watermark = mark;
     const hasInline = parsed.support.length > 0 || Object.keys(parsed.features).length > 0;
     if (stored === undefined && history.length === 0 && !hasInline)
       throw notFound(`user "${id}" not found; send inline features or support interactions for a new user`);

@@ -64,7 +64,7 @@ export async function startHarness(
   const server = await startServer(config, {
     store: new FeatureStoreAdapter(store),
     runtime,
-    log: pino({ level: 'silent' }),
+    log: pino({ level: process.env['WARMSTART_TEST_LOG'] ?? 'silent' }),
   });
   const address = `127.0.0.1:${server.port}`;
   const creds = grpc.credentials.createInsecure();
