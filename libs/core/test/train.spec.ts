@@ -6,9 +6,11 @@ import {
   mae,
   metaTrain,
   score,
+  type ModelSnapshot,
   type Task,
   type TrainProgress,
 } from '../src';
+import { nonFiniteGradient } from '../src/meta/train';
 import { makeWorld } from './fixtures';
 
 beforeAll(async () => {
@@ -129,5 +131,70 @@ describe('metaTrain', () => {
     );
     await expect(metaTrain(model, [], world.catalog)).rejects.toThrow(/tasks: yielded no tasks/);
     model.dispose();
+  });
+
+  describe('divergence', () => {
+    // A finite rating far off the scale: its squared error overflows float32, so the meta-batch
+    // holding it has an infinite (or NaN) loss, while the value itself passes task validation.
+    const poisoned = (t: Task): Task => ({
+      ...t,
+      query: [{ ...t.query[0], value: 1e30 }, ...t.query.slice(1)],
+    });
+
+    for (const algorithm of ['maml', 'meta-sgd'] as const) {
+      it(`leaves the model untouched when the first meta-batch diverges (${algorithm})`, async () => {
+        const model = createModel(world.spec, cfg);
+        const before: ModelSnapshot = model.snapshot();
+        const memory = tf.memory().numTensors;
+        // Absurd inner learning rate: the adapted parameters (and the query loss) blow up.
+        await expect(
+          metaTrain(model, world.tasks.slice(0, 8), world.catalog, {
+            algorithm,
+            innerSteps: 2,
+            innerLr: 1e30,
+            metaBatchSize: 8,
+          }),
+        ).rejects.toThrow(/meta-training diverged at meta-batch 1 \((loss|gradient)/);
+        expect(model.snapshot()).toEqual(before); // weights, rates (none) and global mean
+        expect(model.version).toBe(0);
+        expect(model.meanFitted).toBe(false);
+        expect(model.innerLrs).toBeNull();
+        expect(tf.memory().numTensors).toBe(memory);
+        model.dispose();
+      });
+    }
+
+    it('keeps the last finite update when a later meta-batch diverges', async () => {
+      const model = createModel(world.spec, cfg);
+      const tasks = [...world.tasks.slice(0, 8), poisoned(world.tasks[8]), ...world.tasks.slice(9, 16)];
+      let last: ModelSnapshot | null = null;
+      let version = -1;
+      await expect(
+        metaTrain(model, tasks, world.catalog, { metaBatchSize: 4, shuffleBuffer: 1, innerSteps: 1 }, () => {
+          last = model.snapshot();
+          version = model.version;
+        }),
+      ).rejects.toThrow(/diverged at meta-batch 3 \(loss (Infinity|NaN)\)/);
+      expect(version).toBe(2); // two good meta-batches (shuffleBuffer 1 keeps the order)
+      expect(model.version).toBe(version);
+      const after = model.snapshot();
+      expect(after).toEqual(last);
+      for (const v of after.params.values()) expect(v.every(Number.isFinite)).toBe(true);
+      model.dispose();
+    });
+
+    it('finds a non-finite gradient', () => {
+      const g = {
+        a: tf.tensor([1, 2, 3]),
+        b: tf.tensor([[0, -1e30]]),
+        c: tf.tensor([1, NaN]),
+        d: tf.tensor([Infinity]),
+      };
+      expect(nonFiniteGradient(g)).toBe('c');
+      expect(nonFiniteGradient({ a: g.a, b: g.b, d: g.d })).toBe('d');
+      expect(nonFiniteGradient({ a: g.a, b: g.b })).toBeNull();
+      expect(nonFiniteGradient({})).toBeNull();
+      tf.dispose(Object.values(g));
+    });
   });
 });

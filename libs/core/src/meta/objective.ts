@@ -97,7 +97,10 @@ export function ensureInnerLrs(model: RecommenderModel, innerLr: number): Record
     model.innerLrs = {};
     for (const name of model.localNames()) {
       const shape = model.params[name].shape;
-      model.innerLrs[name] = tf.variable(tf.fill(shape, innerLr), true, `${model.uid}/lr/${name}`);
+      // tidy frees the filled tensor (the variable keeps its data).
+      model.innerLrs[name] = tf.tidy(() =>
+        tf.variable(tf.fill(shape, innerLr), true, `${model.uid}/lr/${name}`),
+      );
     }
   }
   return model.innerLrs;

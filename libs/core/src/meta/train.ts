@@ -4,7 +4,14 @@ import { ANIL_LOCAL_GROUPS, MELU_LOCAL_GROUPS } from '../model/config';
 import type { RecommenderModel } from '../model/model';
 import { Rng } from '../rng';
 import type { ItemCatalog, Task } from '../types';
-import { ALGORITHMS, buildMetaBatch, disposeMetaBatch, metaGradients, type Algorithm } from './objective';
+import {
+  ALGORITHMS,
+  buildMetaBatch,
+  disposeMetaBatch,
+  metaGradients,
+  type Algorithm,
+  type MetaBatch,
+} from './objective';
 
 /** Hyper-parameters of {@link metaTrain}. */
 export interface MetaTrainOptions {
@@ -98,6 +105,20 @@ export function freezeItemBiasGrads(grads: Record<string, tf.Tensor>): void {
   }
 }
 
+/**
+ * Name of the first gradient holding a NaN or an infinity, or null when all are finite. One
+ * download of one value per tensor: sum(g * 0) is 0 exactly when every entry is finite.
+ */
+export function nonFiniteGradient(grads: Record<string, tf.Tensor>): string | null {
+  const names = Object.keys(grads);
+  if (names.length === 0) return null;
+  const probe = tf.tidy(() => tf.stack(names.map((n) => tf.sum(tf.mul(grads[n], 0)))));
+  const v = probe.dataSync();
+  probe.dispose();
+  const i = v.findIndex((x) => x !== 0);
+  return i < 0 ? null : names[i];
+}
+
 /** Tasks: an (async) iterable, or a function returning one per epoch (needed for several epochs of a stream). */
 export type TaskSource = Iterable<Task> | AsyncIterable<Task> | (() => Iterable<Task> | AsyncIterable<Task>);
 
@@ -187,14 +208,30 @@ export async function metaTrain(
   let seen = 0;
 
   const step = (batch: Task[], epoch: number) => {
+    // What this step may change before its update, restored if it fails (divergence included).
+    const before = { globalMean: model.globalMean, meanFitted: model.meanFitted, lrs: model.innerLrs };
     if (setMean && result.metaBatches === 0 && meanCount > 0) {
       model.globalMean = meanSum / meanCount;
       model.meanFitted = true;
     }
-    const mb = buildMetaBatch(model, batch, items, { rowCache, dropId, path: 'tasks' });
+    let grads: Record<string, tf.Tensor> = {};
+    let mb: MetaBatch | undefined;
+    let applied = false;
     try {
-      const { loss, grads } = metaGradients(model, mb, o);
+      mb = buildMetaBatch(model, batch, items, { rowCache, dropId, path: 'tasks' });
+      const out = metaGradients(model, mb, o);
+      grads = out.grads;
+      const loss = out.loss;
       if (o.freezeItemBiases) freezeItemBiasGrads(grads);
+      // Check before the update, so a diverged step leaves the model (and Adam's state) untouched.
+      const bad = Number.isFinite(loss) ? nonFiniteGradient(grads) : null;
+      if (!Number.isFinite(loss) || bad !== null) {
+        throw new Error(
+          `meta-training diverged at meta-batch ${result.metaBatches + 1} (${
+            bad === null ? `loss ${loss}` : `gradient of ${bad} is not finite`
+          }); the model keeps its last finite update; lower innerLr or outerLr`,
+        );
+      }
       // The optimiser finds variables by their registered (model-unique) names.
       const named: Record<string, tf.Tensor> = {};
       for (const [name, g] of Object.entries(grads)) {
@@ -202,10 +239,8 @@ export async function metaTrain(
         named[v.name] = g;
       }
       optimizer.applyGradients(named as Parameters<typeof optimizer.applyGradients>[0]);
-      tf.dispose(Object.values(grads));
+      applied = true;
       model.touch();
-      if (!Number.isFinite(loss))
-        throw new Error(`meta-training diverged (loss ${loss}); lower innerLr or outerLr`);
       result.lossHistory.push(loss);
       result.metaBatches++;
       result.tasks += batch.length;
@@ -217,8 +252,20 @@ export async function metaTrain(
         loss,
         elapsedMs: Date.now() - started,
       });
+    } catch (err) {
+      if (!applied) {
+        model.globalMean = before.globalMean;
+        model.meanFitted = before.meanFitted;
+        // Meta-SGD rates created by this (first) step's metaGradients.
+        if (model.innerLrs !== before.lrs) {
+          for (const v of Object.values(model.innerLrs ?? {})) v.dispose();
+          model.innerLrs = before.lrs;
+        }
+      }
+      throw err;
     } finally {
-      disposeMetaBatch(mb);
+      tf.dispose(Object.values(grads));
+      if (mb) disposeMetaBatch(mb);
     }
   };
 
