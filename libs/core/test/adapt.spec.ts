@@ -109,6 +109,19 @@ describe('adapt / score / recommend', () => {
       adapt(model, [{ user: t.user, support: [{ itemId: 'i1', value: NaN }] }], world.catalog),
     ).toThrow(ValidationError);
     expect(() => adapt(model, [], world.catalog)).toThrow(/requests/);
+    // A missing or non-array support set, anywhere in the batch: a ValidationError naming it.
+    const ok = { user: t.user, support: t.support };
+    for (const bad of [null, undefined, 'i1', { length: 1 }]) {
+      const reqs = [ok, ok, ok, { user: t.user, support: bad as unknown as typeof t.support }];
+      let err: unknown;
+      try {
+        adapt(model, reqs, world.catalog);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field).toBe('requests[3].support');
+    }
     model.dispose();
   });
 });

@@ -41,6 +41,11 @@ export function buildRatedSet(
   opts: RatedSetOptions,
 ): RatedSet {
   const b = lists.length;
+  // Check every list before reading lengths (a null support set is a ValidationError, not a TypeError).
+  lists.forEach((list, i) => {
+    if (!Array.isArray(list))
+      throw new ValidationError(`${opts.path}[${i}].${opts.list}`, 'must be an array');
+  });
   const s = Math.max(1, opts.minLength ?? 1, ...lists.map((l) => l.length));
   const di = model.spec.item.width;
   const x = new Float32Array(b * s * di);
@@ -49,8 +54,6 @@ export function buildRatedSet(
   const idIndex = new Int32Array(b * s);
   const warm = new Float32Array(b * s);
   lists.forEach((list, i) => {
-    if (!Array.isArray(list))
-      throw new ValidationError(`${opts.path}[${i}].${opts.list}`, 'must be an array');
     list.forEach((r, j) => {
       const at = `${opts.path}[${i}].${opts.list}[${j}]`;
       if (!r || typeof r.itemId !== 'string') throw new ValidationError(`${at}.itemId`, 'is required');
