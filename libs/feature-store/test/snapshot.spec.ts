@@ -1,4 +1,4 @@
-import { openFeatureStore, type FeatureStore } from '../src';
+import { openFeatureStore, ValidationError, type FeatureStore } from '../src';
 import { backends, type TestDatabase } from './helpers/backends';
 
 const day = (d: number) => new Date(Date.UTC(2020, 0, 1 + d));
@@ -64,6 +64,53 @@ describe.each(backends)('point-in-time snapshots on $name', ({ create }) => {
     let total = 0;
     for await (const { ratings } of snap.interactionsByUser()) total += ratings.length;
     expect(total).toBe(10 + 13 + 16 + 19 + 22 + 25 + 28);
+  });
+
+  it('leaves out users and items that did not exist yet at the watermark', async () => {
+    // stored now (after the 2020 watermarks) without interactions: not in historical snapshots
+    await store.upsertUsers([{ id: 'newcomer', features: { age: 50 } }]);
+    // first interaction on day 50
+    await store.ingestInteractions([
+      { eventId: 'late-user', userId: 'u7', itemId: 'i0', value: 3, eventTime: day(50) },
+    ]);
+    await store.upsertItems([
+      { id: 'old', features: {}, availableAt: day(1) },
+      { id: 'released-later', features: {}, availableAt: day(200) },
+    ]);
+    const ids = async (it: AsyncIterable<{ id: string }>) => {
+      const out: string[] = [];
+      for await (const x of it) out.push(x.id);
+      return out;
+    };
+    const early = store.snapshot(day(11), { pageSize: 4 });
+    expect(await ids(early.users())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6']);
+    // items i0..i11 were rated by day 11; the others were stored now and first rated later
+    expect((await ids(early.items())).sort()).toEqual(
+      [...Array.from({ length: 12 }, (_, i) => `i${i}`), 'old'].sort(),
+    );
+    const mid = store.snapshot(day(100));
+    expect(await ids(mid.users())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7']);
+    // i28 and i29 (stored now) are never rated; released-later is not out yet
+    expect((await ids(mid.items())).sort()).toEqual(
+      [...Array.from({ length: 28 }, (_, i) => `i${i}`), 'old'].sort(),
+    );
+    // at or after their creation / availability they are in
+    const now = store.snapshot(new Date());
+    expect(await ids(now.users())).toContain('newcomer');
+    expect(await ids(store.snapshot(day(200)).items())).toContain('released-later');
+  });
+
+  it('validates the page size, naming the option', () => {
+    for (const pageSize of [0, -1, 1.5, NaN]) {
+      let caught: unknown;
+      try {
+        store.snapshot(day(1), { pageSize });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(ValidationError);
+      expect((caught as ValidationError).field).toBe('pageSize');
+    }
   });
 
   it('returns features as they were at the watermark', async () => {

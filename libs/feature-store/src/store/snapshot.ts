@@ -60,24 +60,46 @@ function featuresAsOf(rows: VersionedRow[], at: Date): Map<string, FeatureRecord
   return out;
 }
 
+/** Largest accepted `pageSize` of a snapshot. */
+export const MAX_SNAPSHOT_PAGE = 100_000;
+
 /**
  * A point-in-time view for training: interactions with event time <= `watermark` that were
- * ingested before the snapshot was taken, and features as of the watermark. Everything is
- * streamed with keyset pagination, `pageSize` users or items at a time.
+ * ingested before the snapshot was taken; the users and items that existed at the watermark
+ * (see `users()` / `items()`); and features as of the watermark (see README: feature versions are
+ * keyed by write time). Everything is streamed with keyset pagination, `pageSize` users or items
+ * at a time.
  */
 export class Snapshot {
-  /** Interactions ingested after this instant are invisible (stable while writes continue). */
+  /** Rows ingested after this instant are invisible (stable while writes continue). */
   readonly asOf = new Date();
 
   constructor(
     private readonly db: Db,
     readonly watermark: Date,
     private readonly pageSize = 100,
-  ) {}
+  ) {
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_SNAPSHOT_PAGE) {
+      throw new ValidationError(
+        'pageSize',
+        `${String(pageSize)} is not an integer in 1..${MAX_SNAPSHOT_PAGE}`,
+      );
+    }
+  }
+
+  /** An interaction visible in this snapshot (happened by the watermark, ingested by `asOf`). */
+  private visibleInteraction() {
+    return { some: { eventTime: { lte: this.watermark }, ingestedAt: { lte: this.asOf } } };
+  }
 
   private async userPage(after: string | null): Promise<UserRecord[]> {
     const rows = await this.db.user.findMany({
-      where: { createdAt: { lte: this.asOf }, ...(after !== null ? { id: { gt: after } } : {}) },
+      where: {
+        createdAt: { lte: this.asOf },
+        // existed at the watermark: stored by then, or already interacting by then
+        OR: [{ createdAt: { lte: this.watermark } }, { interactions: this.visibleInteraction() }],
+        ...(after !== null ? { id: { gt: after } } : {}),
+      },
       orderBy: { id: 'asc' },
       take: this.pageSize,
       include: { features: true },
@@ -89,7 +111,10 @@ export class Snapshot {
     return rows.map((u) => ({ id: u.id, features: features.get(u.id) ?? {} }));
   }
 
-  /** Users in id order. */
+  /**
+   * Users that existed at the watermark, in id order: stored at or before it, or with an
+   * interaction at or before it (imported history: users stored today with 1998 ratings).
+   */
   async *users(): AsyncGenerator<UserRecord> {
     let after: string | null = null;
     for (;;) {
@@ -100,12 +125,23 @@ export class Snapshot {
     }
   }
 
-  /** Items (any status) in id order, with features as of the watermark. */
+  /**
+   * Items (any status) available at the watermark, in id order, with features as of the watermark:
+   * `availableAt <= watermark`, or interacted with at or before it. Items released later are left out.
+   */
   async *items(): AsyncGenerator<ItemRecord & { status: string }> {
     let after: string | null = null;
     for (;;) {
       const rows: ItemPageRow[] = await this.db.item.findMany({
-        where: { createdAt: { lte: this.asOf }, ...(after !== null ? { id: { gt: after } } : {}) },
+        where: {
+          createdAt: { lte: this.asOf },
+          OR: [
+            { availableAt: { lte: this.watermark } },
+            { availableAt: null, createdAt: { lte: this.watermark } },
+            { interactions: this.visibleInteraction() },
+          ],
+          ...(after !== null ? { id: { gt: after } } : {}),
+        },
         orderBy: { id: 'asc' },
         take: this.pageSize,
         include: { features: true },
