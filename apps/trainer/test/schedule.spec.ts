@@ -1,5 +1,9 @@
 import { runScheduler } from '../src/schedule/scheduler';
-import { LockHeldError, withLease, type LeaseStore } from '../src/schedule/lease';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openFeatureStore } from '@warmstart/feature-store';
+import { LeaseLostError, LockHeldError, withLease, type LeaseStore } from '../src/schedule/lease';
 import { createLogger } from '../src/util/logger';
 
 /** An in-memory lease table with the feature store's semantics (free, expired or same owner). */
@@ -42,6 +46,85 @@ describe('lease', () => {
     await expect(
       withLease(leases, { name: 'train', ttlMs: 1000, renewMs: 100, owner: 'b' }, async () => 'ran'),
     ).resolves.toBe('ran');
+  });
+});
+
+/** A job that works in small steps until its signal aborts (then throws the reason) or it is done. */
+async function untilAborted(signal: AbortSignal, steps = 200): Promise<string> {
+  for (let i = 0; i < steps; i++) {
+    if (signal.aborted) throw signal.reason;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return 'finished without noticing';
+}
+
+describe('lease loss', () => {
+  it('aborts the job when a renewal finds the lease taken by another owner', async () => {
+    const leases = new MemoryLeases();
+    let seen: AbortSignal | undefined;
+    const job = withLease(leases, { name: 'train', ttlMs: 10_000, renewMs: 10, owner: 'a' }, (signal) => {
+      seen = signal;
+      // another process takes the lease over (as if ours had expired there)
+      leases.rows.set('train', { owner: 'b', expiresAt: Date.now() + 60_000 });
+      return untilAborted(signal);
+    });
+    await expect(job).rejects.toThrow(LeaseLostError);
+    await expect(job).rejects.toThrow(/lost the "train" lease: another process holds it now/);
+    expect(seen?.aborted).toBe(true);
+    // the new holder keeps it: we never release someone else's lease
+    expect(leases.rows.get('train')?.owner).toBe('b');
+  });
+
+  it('aborts the job when the lease expired before it could be renewed', async () => {
+    const leases = new MemoryLeases();
+    let clock = 1_000_000;
+    const job = withLease(
+      leases,
+      { name: 'train', ttlMs: 1000, renewMs: 10, owner: 'a', now: () => clock },
+      (signal) => {
+        clock += 5000; // e.g. the process was stalled for longer than the TTL
+        return untilAborted(signal);
+      },
+    );
+    await expect(job).rejects.toThrow(/lost the "train" lease: it expired .* before it could be renewed/);
+  });
+
+  it('aborts the job when onRenew reports the run is no longer ours', async () => {
+    const leases = new MemoryLeases();
+    const job = withLease(
+      leases,
+      {
+        name: 'train',
+        ttlMs: 10_000,
+        renewMs: 10,
+        onRenew: async () => {
+          throw new LeaseLostError('run r1 was marked failed by another process');
+        },
+      },
+      (signal) => untilAborted(signal),
+    );
+    await expect(job).rejects.toThrow('run r1 was marked failed by another process');
+  });
+
+  it('keeps running while it renews its own lease (feature store), stops once another process takes it', async () => {
+    const store = await openFeatureStore(join(mkdtempSync(join(tmpdir(), 'lease-')), 'w.db'));
+    try {
+      const options = { name: 'train', ttlMs: 200, renewMs: 20, owner: 'me' };
+      // renewed every 20 ms, the 200 ms lease outlives a 400 ms job
+      await expect(withLease(store.runs, options, (signal) => untilAborted(signal, 80))).resolves.toBe(
+        'finished without noticing',
+      );
+      const lost = withLease(store.runs, options, async (signal) => {
+        // simulate our lease running out and another process acquiring it
+        await store.runs.releaseLock('train', 'me');
+        expect(await store.runs.acquireLock('train', 60_000, 'other')).not.toBeNull();
+        return untilAborted(signal);
+      });
+      await expect(lost).rejects.toThrow(/another process holds it now/);
+      expect(await store.runs.acquireLock('train', 60_000, 'third')).toBeNull(); // still 'other's
+    } finally {
+      await store.close();
+    }
   });
 });
 

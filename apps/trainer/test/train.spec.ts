@@ -5,6 +5,7 @@ import { loadModel } from '@warmstart/core';
 import { openFeatureStore } from '@warmstart/feature-store';
 import pino from 'pino';
 import { buildCli } from '../src/cli';
+import { scheduleCommand } from '../src/commands/schedule';
 import { trainCommand } from '../src/commands/train';
 import { createLogger } from '../src/util/logger';
 import { silentProgress } from '../src/util/progress';
@@ -215,6 +216,75 @@ describe('train', () => {
       expect(resumed.status).toBe('succeeded');
       expect((resumed.config as { resumedFrom: string }).resumedFrom).toBe(cancelled.id);
     } finally {
+      await s.close();
+    }
+  });
+
+  it('fails runs left running by a dead process (heartbeat lost) when train or the scheduler starts', async () => {
+    // lockTtlSeconds 2: a running run without a heartbeat for 2 s belongs to a dead process
+    const short = tinyConfig(
+      'short-ttl.yaml',
+      'train: { epochs: 1, metaBatchSize: 16, innerSteps: 1, maxRatings: 30 }\nschedule: { lockTtlSeconds: 2, heartbeatSeconds: 1 }',
+    );
+    const s = await openFeatureStore(database);
+    try {
+      const crashedA = await s.runs.start({ kind: 'train', config: {} });
+      await new Promise((r) => setTimeout(r, 2100));
+      const fresh = await s.runs.start({ kind: 'train', config: {} }); // heartbeat just now: alive
+      // the scheduler, aborted at once, only does its start-up clean-up
+      const aborted = new AbortController();
+      aborted.abort();
+      await scheduleCommand({ cron: '0 3 * * *', config: short, ...store }, ctx([]), aborted.signal);
+      expect((await s.runs.get(crashedA.id))?.status).toBe('failed');
+      expect((await s.runs.get(crashedA.id))?.error).toMatch(/heartbeat/);
+      expect((await s.runs.get(fresh.id))?.status).toBe('running');
+      await s.runs.cancel(fresh.id);
+
+      const crashedB = await s.runs.start({ kind: 'train', config: {} });
+      await new Promise((r) => setTimeout(r, 2100));
+      await trainCommand({ ...store, config: short, promote: false }, ctx([]));
+      const b = await s.runs.get(crashedB.id);
+      expect(b?.status).toBe('failed');
+      expect(b?.error).toMatch(/heartbeat/);
+      expect(await s.runs.list({ status: 'running' })).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('stops and fails the run when another process takes the lease over', async () => {
+    // long enough that the 1 s renewal comes while it still trains
+    const long = tinyConfig(
+      'long.yaml',
+      'train: { epochs: 40, patience: 0, pretrainEpochs: 0, metaBatchSize: 16, innerSteps: 1, maxRatings: 30 }\nschedule: { lockTtlSeconds: 5, heartbeatSeconds: 1 }',
+    );
+    const before = readdirSync(artifacts).filter((d) => !d.startsWith('.'));
+    const s = await openFeatureStore(database);
+    let stolen: Promise<unknown> | undefined;
+    const progress = {
+      start: () => ({
+        update: () => {
+          // as if our lease had expired and another process acquired it
+          stolen ??= s.runs
+            .releaseLock('train', 'trainer-under-test')
+            .then(() => s.runs.acquireLock('train', 60_000, 'other-process'));
+        },
+        stop: () => undefined,
+      }),
+    };
+    try {
+      await expect(
+        trainCommand({ ...store, config: long, leaseOwner: 'trainer-under-test' }, { ...ctx([]), progress }),
+      ).rejects.toThrow(/lost the "train" lease: another process holds it now/);
+      expect(await stolen).not.toBeNull();
+      const [latest] = await s.runs.list({ limit: 1 });
+      expect(latest.status).toBe('failed');
+      expect(latest.error).toMatch(/lost the "train" lease/);
+      expect(readdirSync(artifacts).filter((d) => !d.startsWith('.'))).toEqual(before);
+      // the other process still holds the lease
+      await expect(trainCommand({ ...store, config }, ctx([]))).rejects.toBeInstanceOf(LockHeldError);
+    } finally {
+      await s.runs.releaseLock('train', 'other-process');
       await s.close();
     }
   });

@@ -1,7 +1,8 @@
 import { loadConfig } from '../config/load';
 import { runScheduler } from '../schedule/scheduler';
 import type { CommandContext } from './context';
-import { trainCommand } from './train';
+import { withStore } from '../data/store';
+import { failStaleRuns, trainCommand } from './train';
 
 export interface ScheduleFlags {
   cron: string;
@@ -20,7 +21,9 @@ export async function scheduleCommand(
   ctx: CommandContext,
   signal: AbortSignal,
 ): Promise<void> {
-  loadConfig(flags.config); // fail fast on a bad config, not at the first tick
+  const config = loadConfig(flags.config); // fail fast on a bad config, not at the first tick
+  // Runs left `running` by a crashed process are failed now, not only at the next tick's `train`.
+  await withStore(flags.database, (store) => failStaleRuns(store, config, ctx));
   await runScheduler({
     cron: flags.cron,
     logger: ctx.logger,

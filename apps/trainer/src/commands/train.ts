@@ -13,11 +13,11 @@ import { EarlyStopping } from '../meta/early-stopping';
 import { pretrain } from '../meta/pretrain';
 import { adaptsHeadOnly } from '../meta/ridge-scope';
 import { validationMaeOf, validationSet, type AdaptChoice } from '../meta/tune-adapt';
-import { withLease } from '../schedule/lease';
+import { LeaseLostError, withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { trainingTasks } from '../train/tasks';
 import { isBetter, validationMetrics } from '../train/validate-model';
-import { CancelledError, isCancellation, throwIfAborted } from '../util/interrupt';
+import { isCancellation, stopError, throwIfAborted } from '../util/interrupt';
 import type { CommandContext } from './context';
 
 export interface TrainFlags {
@@ -28,6 +28,8 @@ export interface TrainFlags {
   /** `true`: the latest interrupted run of this kind; a string: that run id. */
   resume?: boolean | string;
   datasetName?: string;
+  /** Lease owner id (default `<pid>-<uuid>`); tests use it to take the lease away. */
+  leaseOwner?: string;
 }
 
 export interface TrainOutcome {
@@ -61,13 +63,47 @@ export async function trainCommand(
         name: TRAIN_LOCK,
         ttlMs,
         renewMs: config.schedule.heartbeatSeconds * 1000,
+        ...(flags.leaseOwner && { owner: flags.leaseOwner }),
         onRenew: async () => {
-          if (run.id) await store.runs.heartbeat(run.id);
+          if (!run.id) return;
+          const record = await store.runs.heartbeat(run.id);
+          if (record.status !== 'running') {
+            throw new LeaseLostError(
+              `run ${run.id} was marked ${record.status} by another process${record.error ? ` (${record.error})` : ''}`,
+            );
+          }
         },
       },
-      () => trainLocked(store, config, flags, ctx, run, signal),
+      async (leaseSignal) => {
+        // We hold the lease, so no live trainer can be running: a `running` run without a
+        // heartbeat for a lease lifetime belongs to a process that died.
+        await failStaleRuns(store, config, ctx);
+        const both = signal ? AbortSignal.any([signal, leaseSignal]) : leaseSignal;
+        return trainLocked(store, config, flags, ctx, run, both);
+      },
     );
   });
+}
+
+/**
+ * Marks `running` runs whose heartbeat is older than `schedule.lockTtlSeconds` failed (feature
+ * store `failStale`): a live run renews its heartbeat every `heartbeatSeconds` together with the
+ * lease, so such a run's process died (or lost the lease and stops on its own).
+ */
+export async function failStaleRuns(
+  store: Pick<FeatureStore, 'runs'>,
+  config: TrainerConfig,
+  ctx: Pick<CommandContext, 'logger'>,
+): Promise<number> {
+  const staleMs = config.schedule.lockTtlSeconds * 1000;
+  const count = await store.runs.failStale(staleMs);
+  if (count > 0) {
+    ctx.logger.warn(
+      { runs: count, staleSeconds: config.schedule.lockTtlSeconds },
+      'heartbeat lost: marked running runs without a heartbeat for lockTtlSeconds as failed',
+    );
+  }
+  return count;
 }
 
 async function trainLocked(
@@ -94,11 +130,21 @@ async function trainLocked(
     });
     return outcome;
   } catch (err) {
-    if (isCancellation(err)) {
-      await store.runs.cancel(run.id);
-      ctx.logger.warn({ runId: run.id }, 'training cancelled; resume with --resume');
-    } else {
-      await store.runs.fail(run.id, err);
+    try {
+      if (isCancellation(err)) {
+        await store.runs.cancel(run.id);
+        ctx.logger.warn({ runId: run.id }, 'training cancelled; resume with --resume');
+      } else {
+        await store.runs.fail(run.id, err);
+        if (err instanceof LeaseLostError)
+          ctx.logger.error({ runId: run.id, err: err.message }, 'training stopped');
+      }
+    } catch (recordErr) {
+      // e.g. another process already marked the run failed (heartbeat lost): keep the first error
+      ctx.logger.warn(
+        { runId: run.id, err: (recordErr as Error).message },
+        'could not record the run outcome',
+      );
     }
     throw err;
   }
@@ -214,7 +260,7 @@ async function trainRun(
           signal,
         );
         lossHistory.push(...result.lossHistory);
-        if (result.aborted) throw new CancelledError('training interrupted');
+        if (result.aborted) throw stopError(signal, 'training interrupted');
         if (stopper) {
           const mae = await validationMaeOf(model, validationTasks, adaptOf(config, model), signal);
           ctx.logger.info({ epoch: epoch + 1, validationMae: mae }, 'epoch validated');

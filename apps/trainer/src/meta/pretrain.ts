@@ -1,6 +1,6 @@
 import { metaTrain, type RecommenderModel, type TrainResult } from '@warmstart/core';
 import type { ItemCatalog, Task } from '../data/types';
-import { CancelledError } from '../util/interrupt';
+import { stopError } from '../util/interrupt';
 
 export interface PretrainOptions {
   outerLr: number;
@@ -36,6 +36,6 @@ export async function pretrain(
     undefined,
     signal,
   );
-  if (result.aborted) throw new CancelledError('training interrupted');
+  if (result.aborted) throw stopError(signal, 'training interrupted');
   return result;
 }

@@ -34,3 +34,12 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export function isCancellation(err: unknown): boolean {
   return err instanceof CancelledError || (err instanceof Error && err.name === 'AbortError');
 }
+
+/**
+ * The error to throw when a job saw its signal abort: the abort reason when it is a real error
+ * (e.g. a lost lease), else a CancelledError with `message` (Ctrl-C, a plain abort()).
+ */
+export function stopError(signal: AbortSignal | undefined, message: string): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error && !isCancellation(reason) ? reason : new CancelledError(message);
+}
