@@ -9,10 +9,11 @@ import { openFeatureStore, type FeatureStore } from '@warmstart/feature-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { CoreModelRuntime } from '../../src/adapters/core-runtime';
 import { FeatureStoreAdapter } from '../../src/adapters/feature-store-adapter';
 import { parseConfig, type ServingConfigInput } from '../../src/config/config';
+import type { StorePort } from '../../src/ports/store.port';
 import { startServer, type RunningServer } from '../../src/server';
 
 export interface Harness {
@@ -30,17 +31,26 @@ export interface Harness {
 /** Artifact directories ending in a name found here load that model; "broken" ones throw. */
 export type ModelFactories = Record<string, () => RecommenderModel>;
 
-/** A fresh SQLite feature store in a temp directory (removed by `dispose`). */
-export async function tempStore(): Promise<{ store: FeatureStore; dispose(): void }> {
+/** A fresh SQLite feature store in a temp directory (removed by `dispose`); `file` opens it again. */
+export async function tempStore(): Promise<{ store: FeatureStore; file: string; dispose(): void }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'warmstart-serving-'));
-  const store = await openFeatureStore(path.join(dir, 'test.db'));
-  return { store, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  const file = path.join(dir, 'test.db');
+  const store = await openFeatureStore(file);
+  return { store, file, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface HarnessOptions {
+  /** The server's logger (default: silent, or the level in WARMSTART_TEST_LOG). */
+  log?: Logger;
+  /** The store port (default: a FeatureStoreAdapter over `store`). */
+  port?: StorePort;
 }
 
 export async function startHarness(
   store: FeatureStore,
   models: ModelFactories,
   overrides: ServingConfigInput = {},
+  options: HarnessOptions = {},
 ): Promise<Harness> {
   await initBackend({ prefer: 'cpu' });
   const loads = new Map<string, number>();
@@ -62,9 +72,9 @@ export async function startHarness(
     ...overrides,
   });
   const server = await startServer(config, {
-    store: new FeatureStoreAdapter(store),
+    store: options.port ?? new FeatureStoreAdapter(store),
     runtime,
-    log: pino({ level: process.env['WARMSTART_TEST_LOG'] ?? 'silent' }),
+    log: options.log ?? pino({ level: process.env['WARMSTART_TEST_LOG'] ?? 'silent' }),
   });
   const address = `127.0.0.1:${server.port}`;
   const creds = grpc.credentials.createInsecure();
