@@ -215,6 +215,20 @@ describe('train', () => {
       const [resumed] = await s.runs.list({ limit: 1 });
       expect(resumed.status).toBe('succeeded');
       expect((resumed.config as { resumedFrom: string }).resumedFrom).toBe(cancelled.id);
+      expect(lines.join('\n')).toContain(`resumed from run ${cancelled.id}`);
+      // The resumed-from checkpoint is gone, and the run is never resumed twice.
+      expect(existsSync(cancelled.checkpoint!)).toBe(false);
+      const resumeArgs = ['train', '--config', config, '--database', database, '--artifacts', artifacts];
+      await expect(run([...resumeArgs, '--resume'])).rejects.toThrow(
+        /--resume: no interrupted training run with a checkpoint was found/,
+      );
+      await expect(run([...resumeArgs, '--resume', cancelled.id])).rejects.toThrow(
+        `--resume: run ${cancelled.id} was already resumed by run ${resumed.id}`,
+      );
+      await expect(run([...resumeArgs, '--resume', resumed.id])).rejects.toThrow(
+        /is succeeded; only failed or cancelled runs can be resumed/,
+      );
+      expect(await s.runs.list({ status: 'succeeded', limit: 1 })).toEqual([resumed]);
     } finally {
       await s.close();
     }

@@ -1,8 +1,8 @@
 import { describeBackend, initBackend, metaTrain, saveModel, type RecommenderModel } from '@warmstart/core';
-import type { FeatureStore } from '@warmstart/feature-store';
+import type { FeatureStore, TrainingRunRecord } from '@warmstart/feature-store';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load';
 import type { TrainerConfig } from '../config/schema';
 import { readSnapshot } from '../data/from-store';
@@ -114,7 +114,7 @@ async function trainLocked(
   run: { id: string },
   signal?: AbortSignal,
 ): Promise<TrainOutcome> {
-  const resumeFrom = flags.resume ? await findResumable(store, flags) : undefined;
+  const resumeFrom = flags.resume ? await findResumable(store, flags, ctx) : undefined;
   const started = await store.runs.start({
     kind: 'train',
     config: { ...config, resumedFrom: resumeFrom?.runId ?? null },
@@ -150,21 +150,62 @@ async function trainLocked(
   }
 }
 
+/** The run id a run resumed from (`config.resumedFrom`), if any. */
+function resumedFromOf(run: TrainingRunRecord): string | undefined {
+  const from = (run.config as { resumedFrom?: unknown } | null)?.resumedFrom;
+  return typeof from === 'string' ? from : undefined;
+}
+
+/**
+ * Deletes a run's checkpoint directory. Only directories named like ours
+ * (`<artifacts>/.checkpoints/<runId>`) are touched, whatever the database says.
+ */
+function dropCheckpoint(dir: string | null, runId: string): boolean {
+  if (!dir || basename(dir) !== runId || basename(dirname(dir)) !== '.checkpoints' || !existsSync(dir))
+    return false;
+  rmSync(dir, { recursive: true, force: true });
+  return true;
+}
+
+/**
+ * The run `--resume` continues: the given one, or the newest failed or cancelled `train` run with a
+ * checkpoint on disk. A run is resumed at most once: a run that resumed it and succeeded, or wrote
+ * a checkpoint of its own, supersedes it (its checkpoint is deleted then; leftovers are deleted here).
+ */
 async function findResumable(
   store: FeatureStore,
   flags: TrainFlags,
+  ctx: CommandContext,
 ): Promise<{ runId: string; dir: string }> {
-  const candidates =
-    typeof flags.resume === 'string'
-      ? [await store.runs.get(flags.resume)].filter((r) => r !== null)
-      : (await store.runs.list({ limit: 50 })).filter((r) => r.kind === 'train' && r.status !== 'succeeded');
-  for (const r of candidates) {
+  const runs = (await store.runs.list({ limit: 500 })).filter((r) => r.kind === 'train');
+  const supersededBy = new Map<string, string>();
+  for (const r of runs) {
+    const from = resumedFromOf(r);
+    if (from && (r.status === 'succeeded' || r.checkpoint)) supersededBy.set(from, r.id);
+  }
+  for (const r of runs) {
+    if (supersededBy.has(r.id) && dropCheckpoint(r.checkpoint, r.id))
+      ctx.logger.info({ runId: r.id, resumedBy: supersededBy.get(r.id) }, 'deleted a superseded checkpoint');
+  }
+  if (typeof flags.resume === 'string') {
+    const r = await store.runs.get(flags.resume);
+    if (!r) throw new Error(`--resume: run ${flags.resume} not found`);
+    const by = supersededBy.get(r.id);
+    if (by)
+      throw new Error(`--resume: run ${r.id} was already resumed by run ${by}; resume that one instead`);
+    if (r.status === 'succeeded' || r.status === 'running')
+      throw new Error(`--resume: run ${r.id} is ${r.status}; only failed or cancelled runs can be resumed`);
+    if (!r.checkpoint || !existsSync(r.checkpoint))
+      throw new Error(`--resume: run ${flags.resume} has no checkpoint on disk`);
+    return { runId: r.id, dir: r.checkpoint };
+  }
+  for (const r of runs) {
+    if (r.status !== 'failed' && r.status !== 'cancelled') continue;
+    if (supersededBy.has(r.id)) continue;
     if (r.checkpoint && existsSync(r.checkpoint)) return { runId: r.id, dir: r.checkpoint };
   }
   throw new Error(
-    typeof flags.resume === 'string'
-      ? `--resume: run ${flags.resume} has no checkpoint on disk`
-      : '--resume: no interrupted training run with a checkpoint was found',
+    '--resume: no interrupted training run with a checkpoint was found (a run that was already resumed is not resumed again)',
   );
 }
 
@@ -269,6 +310,8 @@ async function trainRun(
         if ((epoch + 1) % t.checkpointEvery === 0 && epoch + 1 < t.epochs) {
           await writeCheckpoint(model, cpDir, epoch + 1, runId);
           await store.runs.heartbeat(runId, cpDir);
+          // This run's checkpoint is further along: the one it resumed from is superseded.
+          if (resumeFrom) supersede(resumeFrom, runId, ctx);
         }
       }
     } finally {
@@ -309,16 +352,24 @@ async function trainRun(
     const promote = Boolean(flags.promote) || better;
     if (promote) await store.registry.promote(modelId);
     rmSync(cpDir, { recursive: true, force: true });
+    if (resumeFrom) supersede(resumeFrom, runId, ctx);
     ctx.out(
       `registered ${modelId} (v${record.version}, ${t.algorithm}) validation MAE ${metrics.mae.toFixed(4)} nDCG@3 ${metrics.ndcg3.toFixed(4)}; ` +
         (promote
           ? `promoted${flags.promote && !better ? ' (--promote)' : ''}`
-          : `not promoted: ${config.promotion.metric} does not beat ${promotedBefore?.modelId}`),
+          : `not promoted: ${config.promotion.metric} does not beat ${promotedBefore?.modelId}`) +
+        (resumeFrom ? `; resumed from run ${resumeFrom.runId}` : ''),
     );
     return { runId, modelId, version: record.version, promoted: promote, validation: metrics };
   } finally {
     model.dispose();
   }
+}
+
+/** Deletes the checkpoint a run resumed from, so `--resume` never picks it up again. */
+function supersede(resumeFrom: { runId: string; dir: string }, runId: string, ctx: CommandContext): void {
+  if (dropCheckpoint(resumeFrom.dir, resumeFrom.runId))
+    ctx.logger.info({ runId: resumeFrom.runId, resumedBy: runId }, 'deleted the resumed-from checkpoint');
 }
 
 /**
