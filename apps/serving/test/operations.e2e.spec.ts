@@ -1,14 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   InteractionKind,
+  RecommendRequest,
   RecommenderServiceClient,
   toTimestamp,
   type GetItemsResponse,
   type ListNewItemsResponse,
-  type RecommendRequest,
   type RecommendResponse,
+  type ScoreRequest,
+  type ScoreResponse,
 } from '@warmstart/contracts';
 import type { FeatureStore } from '@warmstart/feature-store';
+import pino from 'pino';
 import { call, codeOf, startHarness, tempStore, type Harness } from './support/harness';
 import { makeModel, seedWorld } from './support/world';
 
@@ -72,6 +75,124 @@ describe('operations over gRPC', () => {
       const codes = await Promise.all(Array.from({ length: 6 }, () => codeOf(rec(h))));
       expect(codes.filter((c) => c === 'OK')).toHaveLength(2);
       expect(codes.filter((c) => c === 'RESOURCE_EXHAUSTED')).toHaveLength(4);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('answers RESOURCE_EXHAUSTED beyond the in-flight call limit, and serves the calls within it', async () => {
+    const h = await startHarness(
+      t.store,
+      { m1: () => makeModel(1) },
+      { maxInFlight: 2, queueLimit: 100, batchMaxSize: 64, batchMaxWaitMs: 400 },
+    );
+    try {
+      const errors = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          rec(h).then(
+            () => undefined,
+            (e: grpc.ServiceError) => e,
+          ),
+        ),
+      );
+      expect(errors.filter((e) => e === undefined)).toHaveLength(2);
+      const refused = errors.filter((e): e is grpc.ServiceError => e !== undefined);
+      expect(refused).toHaveLength(3);
+      for (const e of refused) {
+        expect(e.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+        expect(e.details).toMatch(/too many concurrent calls \(limit 2\)/);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses a request above --max-message-bytes with RESOURCE_EXHAUSTED and keeps serving', async () => {
+    const h = await startHarness(t.store, { m1: () => makeModel(1) }, { maxMessageBytes: 2048 });
+    try {
+      const big: RecommendRequest = {
+        ...inlineReq,
+        candidates: {
+          source: { $case: 'itemIds', value: { ids: Array.from({ length: 300 }, (_, i) => `item-${i}`) } },
+        },
+      };
+      expect(RecommendRequest.encode(big).finish().length).toBeGreaterThan(2048);
+      const err = (await rec(h, big).catch((e) => e)) as grpc.ServiceError;
+      expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(err.details).toMatch(/larger than max/i);
+      expect(await codeOf(rec(h))).toBe('OK');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("answers Score's bad input with INVALID_ARGUMENT naming the field", async () => {
+    const h = await startHarness(t.store, { m1: () => makeModel(1) });
+    try {
+      const score = (r: ScoreRequest) =>
+        call<ScoreRequest, ScoreResponse>(
+          h.recommender,
+          RecommenderServiceClient.prototype.score as never,
+          r,
+        );
+      const user = { userId: 'u1', features: {}, support: [] };
+      const ok = await score({ user, itemIds: ['i3', 'i1', 'i3'] });
+      expect(ok.items.map((i) => i.itemId)).toEqual(['i3', 'i1', 'i3']);
+      expect(ok.items.every((i) => Number.isFinite(i.score))).toBe(true);
+      const fails = async (r: ScoreRequest) => (await score(r).catch((e) => e)) as grpc.ServiceError;
+
+      const unknown = await fails({ user, itemIds: ['i1', 'nope', 'gone'] });
+      expect(unknown.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(unknown.details).toBe('item_ids: unknown item ids: "nope", "gone"');
+
+      const none = await fails({ user, itemIds: [] });
+      expect(none.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(none.details).toMatch(/^item_ids:/);
+
+      const emptyId = await fails({ user, itemIds: ['i1', ''] });
+      expect(emptyId.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(emptyId.details).toMatch(/^item_ids\[1\]/);
+
+      const nan = await fails({
+        user: { userId: '', features: {}, support: [{ itemId: 'i1', value: NaN }] },
+        itemIds: ['i2'],
+      });
+      expect(nan.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(nan.details).toMatch(/^user\.support\[0\]\.value/);
+
+      const noUser = await fails({ itemIds: ['i2'] });
+      expect(noUser.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(noUser.details).toMatch(/^user/);
+
+      expect(
+        (await fails({ user: { userId: 'stranger', features: {}, support: [] }, itemIds: ['i2'] })).code,
+      ).toBe(grpc.status.NOT_FOUND);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('logs one structured line per call: method, status, latency, model version', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+    const h = await startHarness(t.store, { m1: () => makeModel(1) }, {}, { log });
+    try {
+      await rec(h);
+      await codeOf(rec(h, { ...inlineReq, k: 0 }));
+      const rpc = lines.filter((l) => l['msg'] === 'rpc');
+      expect(rpc).toHaveLength(2);
+      expect(rpc[0]).toMatchObject({ method: 'RecommenderService/Recommend', status: 'OK', model: 'm1@1' });
+      expect(rpc[0]?.['level']).toBe(30);
+      expect(typeof rpc[0]?.['latencyMs']).toBe('number');
+      expect(rpc[0]?.['latencyMs'] as number).toBeGreaterThanOrEqual(0);
+      expect(rpc[0]).not.toHaveProperty('error');
+      expect(rpc[1]).toMatchObject({
+        method: 'RecommenderService/Recommend',
+        status: 'INVALID_ARGUMENT',
+        model: 'm1@1',
+        level: 40,
+      });
+      expect(rpc[1]?.['error']).toMatch(/^k:/);
     } finally {
       await h.close();
     }
