@@ -35,6 +35,55 @@ describe.each(backends)('migrations on $name', ({ name, create }) => {
     }
   });
 
+  it('one_promoted_model repairs a registry with several promoted versions, keeping the latest', async () => {
+    const db = create();
+    try {
+      await migrate(db.url);
+      const store = await openFeatureStore(db.url, { migrate: false });
+      const migration = loadMigrations(name).find((f) => f.name.endsWith('_one_promoted_model'))!.name;
+      try {
+        // the state concurrent promotes could leave before the migration existed
+        await store.prisma.$executeRawUnsafe('DROP INDEX "model_versions_one_promoted_key"');
+        await store.prisma.$executeRawUnsafe(
+          `DELETE FROM "_prisma_migrations" WHERE migration_name = '${migration}'`,
+        );
+        for (const [id, version, day] of [
+          ['a', 1, 1],
+          ['b', 2, 3],
+          ['c', 3, 2],
+        ] as const) {
+          await store.prisma.modelVersion.create({
+            data: {
+              modelId: id,
+              version,
+              algorithm: 'x',
+              artifactUri: id,
+              metrics: {},
+              status: 'promoted',
+              promotedAt: new Date(Date.UTC(2026, 0, day)),
+            },
+          });
+        }
+      } finally {
+        await store.close();
+      }
+      expect((await migrate(db.url)).applied).toEqual([migration]);
+      const after = await openFeatureStore(db.url, { migrate: false });
+      try {
+        const rows = await after.prisma.modelVersion.findMany({ orderBy: { modelId: 'asc' } });
+        expect(rows.map((r) => [r.modelId, r.status])).toEqual([
+          ['a', 'retired'],
+          ['b', 'promoted'],
+          ['c', 'retired'],
+        ]);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('matches the Prisma schema: every model is written and read back through the generated client', async () => {
     const db = create();
     const store = await openFeatureStore(db.url);
@@ -163,7 +212,7 @@ it('migrates one fresh SQLite file from three processes at once: all succeed, ea
   } finally {
     await db.drop();
   }
-});
+}, 60_000);
 
 it('refuses a database whose applied migration was edited', async () => {
   const db = sqliteDatabase();

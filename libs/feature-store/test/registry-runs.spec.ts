@@ -1,5 +1,6 @@
 import { FailedPreconditionError, NotFoundError, openFeatureStore, type FeatureStore } from '../src';
 import { backends, type TestDatabase } from './helpers/backends';
+import { runTogether } from './helpers/children';
 
 describe.each(backends)('registry, runs and locks on $name', ({ create }) => {
   let db: TestDatabase;
@@ -61,6 +62,18 @@ describe.each(backends)('registry, runs and locks on $name', ({ create }) => {
     expect((await reg.listModels({ status: 'retired' })).items.map((m) => m.modelId)).toEqual(['m-b']);
   });
 
+  it('allows at most one promoted row (database constraint)', async () => {
+    await store.registry.registerModel({ modelId: 'p1', algorithm: 'maml', artifactUri: 'p1' });
+    await store.registry.registerModel({ modelId: 'p2', algorithm: 'maml', artifactUri: 'p2' });
+    await store.registry.promote('p1');
+    await expect(
+      store.prisma.modelVersion.update({ where: { modelId: 'p2' }, data: { status: 'promoted' } }),
+    ).rejects.toThrow();
+    expect((await store.registry.listModels({ status: 'promoted' })).items.map((m) => m.modelId)).toEqual([
+      'p1',
+    ]);
+  });
+
   it('tracks a run through heartbeat, checkpoint and finish; refuses a second finish', async () => {
     const run = await store.runs.start({ config: { epochs: 3 } });
     expect(run.status).toBe('running');
@@ -114,4 +127,56 @@ describe.each(backends)('registry, runs and locks on $name', ({ create }) => {
     expect((await store.featureSpecs.latest('default'))?.spec).toEqual({ user: [] });
     expect((await store.featureSpecs.get('default', 1))?.spec).toEqual(v1.spec);
   });
+});
+
+/** Each racer promotes the models in a different rotation, so promotes of different versions overlap. */
+const ROUNDS = 8;
+const MODELS = ['c1', 'c2', 'c3'];
+const rotation = (k: number) => Array.from({ length: ROUNDS }, (_, r) => MODELS[(r + k) % MODELS.length]);
+
+async function registerRacers(store: FeatureStore): Promise<void> {
+  for (const id of MODELS)
+    await store.registry.registerModel({ modelId: id, algorithm: 'maml', artifactUri: id });
+}
+
+async function promotedRows(store: FeatureStore): Promise<string[]> {
+  const rows = await store.prisma.modelVersion.findMany({ where: { status: 'promoted' } });
+  return rows.map((r) => r.modelId);
+}
+
+describe.each(backends)('concurrent promotes on $name', ({ name, create }) => {
+  it('leave exactly one promoted version; every promote succeeds', async () => {
+    const db = create();
+    const store = await openFeatureStore(db.url);
+    try {
+      await registerRacers(store);
+      if (name === 'sqlite') {
+        // separate processes: better-sqlite3 is synchronous, one process cannot overlap transactions
+        const runs = await runTogether(
+          'promote.ts',
+          MODELS.map((_, k) => [db.url, JSON.stringify(rotation(k))]),
+        );
+        for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      } else {
+        // separate clients (connection pools) on one schema, racing in the same event loop
+        const racers = await Promise.all(MODELS.map(() => openFeatureStore(db.url, { migrate: false })));
+        try {
+          for (let r = 0; r < ROUNDS; r++) {
+            await Promise.all(racers.map((s, k) => s.registry.promote(rotation(k)[r])));
+            expect(await promotedRows(store)).toHaveLength(1);
+          }
+        } finally {
+          await Promise.all(racers.map((s) => s.close()));
+        }
+      }
+      const promoted = await promotedRows(store);
+      expect(promoted).toHaveLength(1);
+      expect((await store.registry.getPromoted())?.modelId).toBe(promoted[0]);
+      const others = await store.registry.listModels({ status: 'retired' });
+      expect(others.items.map((m) => m.modelId).sort()).toEqual(MODELS.filter((m) => m !== promoted[0]));
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  }, 60_000);
 });

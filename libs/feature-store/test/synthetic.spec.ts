@@ -80,7 +80,7 @@ describe('generateSynthetic', () => {
     expect(data.interactionCount).toBe(3);
     const one = generateSynthetic({ users: 50, items: 20, interactions: 1, seed: 9 });
     expect([...one.interactions]).toHaveLength(1);
-  });
+  }, 60_000);
 
   it('gives every user at least one interaction when there are enough', () => {
     const data = generateSynthetic({ users: 25, items: 10, interactions: 25, seed: 2 });

@@ -53,7 +53,7 @@ export class FeatureStore extends OnlineReads {
     super(prisma, options.cache);
     this.provider = database.provider;
     this.dialect = new Dialect(database.provider);
-    this.registry = new ModelRegistry(prisma);
+    this.registry = new ModelRegistry(prisma, database.provider);
     this.runs = new TrainingRuns(prisma, this.dialect);
     this.featureSpecs = new FeatureSpecs(prisma);
     this.ratingRange = options.ratingRange ?? RATING_RANGE;

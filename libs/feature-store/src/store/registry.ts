@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../db/client';
+import type { Db, Tx } from '../db/client';
 import { FailedPreconditionError, NotFoundError, ValidationError } from '../errors';
 import { checkId, checkTime } from '../validate';
 import type { Page, PageRequest } from './inputs';
@@ -51,9 +51,33 @@ function toRecord(r: Row): ModelVersionRecord {
   };
 }
 
-/** The model registry: candidates, one promoted version, retired ones, and rollback. */
+// pg_advisory_xact_lock key of registry changes ("wreg"); distinct from the migration lock.
+const PG_REGISTRY_LOCK = 0x77726567;
+
+/**
+ * The model registry: candidates, one promoted version, retired ones, and rollback. Promote and
+ * rollback are exclusive across processes (see `lockRegistry`) and a partial unique index allows at
+ * most one promoted row.
+ */
 export class ModelRegistry {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly provider: 'sqlite' | 'postgresql',
+  ) {}
+
+  /**
+   * Serializes registry changes until `tx` ends. PostgreSQL: a transaction-scoped advisory lock
+   * (READ COMMITTED statements after it see the previous holder's commit). SQLite: a no-op write
+   * first, which takes the database write lock before anything is read (a deferred transaction
+   * that read first would fail with SQLITE_BUSY_SNAPSHOT when another process promoted meanwhile).
+   */
+  private async lockRegistry(tx: Tx): Promise<void> {
+    if (this.provider === 'postgresql') {
+      await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1)', PG_REGISTRY_LOCK);
+    } else {
+      await tx.$executeRawUnsafe('UPDATE "model_versions" SET "status" = "status" WHERE 0');
+    }
+  }
 
   /** Registers a candidate with the next version number. */
   async registerModel(input: RegisterModelInput): Promise<ModelVersionRecord> {
@@ -142,10 +166,14 @@ export class ModelRegistry {
     return row ? toRecord(row) : null;
   }
 
-  /** Makes `modelId` the promoted version; the previously promoted one becomes retired. */
+  /**
+   * Makes `modelId` the promoted version; the previously promoted one becomes retired. Atomic and
+   * exclusive: concurrent promotes run one after another, so exactly one version ends promoted.
+   */
   async promote(modelId: string): Promise<ModelVersionRecord> {
     checkId('modelId', modelId);
     const row = await this.db.$transaction(async (tx) => {
+      await this.lockRegistry(tx);
       const target = await tx.modelVersion.findUnique({ where: { modelId } });
       if (!target) throw new NotFoundError(`model ${modelId} not found`);
       if (target.status === 'promoted') return target;
@@ -165,6 +193,7 @@ export class ModelRegistry {
    */
   async rollback(): Promise<ModelVersionRecord> {
     const row = await this.db.$transaction(async (tx) => {
+      await this.lockRegistry(tx);
       const current = await tx.modelVersion.findFirst({ where: { status: 'promoted' } });
       if (!current) throw new FailedPreconditionError('no promoted model to roll back from');
       const previous = await tx.modelVersion.findFirst({

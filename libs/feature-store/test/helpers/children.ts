@@ -24,7 +24,7 @@ export const CHILDREN = join(__dirname, 'children');
 export async function runTogether(
   script: string,
   argLists: string[][],
-  guardMs = 60_000,
+  guardMs = 45_000,
 ): Promise<ChildResult[]> {
   const procs: { child: ChildProcess; out: string; err: string; ready: boolean }[] = [];
   const exits: Promise<ChildResult>[] = [];
