@@ -13,6 +13,7 @@ import {
   type Algorithm,
   type MetaBatch,
   type ModelConfig,
+  type Params,
   type RecommenderModel,
 } from '../src';
 import { inputsFor, tileLocal } from '../src/model/inner';
@@ -99,6 +100,29 @@ describe('inner-loop gradient (analytic backprop)', () => {
   }
 });
 
+/**
+ * Directional derivative of `evaluate` (a scalar function of the variables' current values) along
+ * `dirs` by central differences; the variables are restored afterwards.
+ */
+function centralDifference(
+  vars: Record<string, tf.Variable>,
+  dirs: Record<string, Float32Array>,
+  eps: number,
+  evaluate: () => number,
+): number {
+  const saved = Object.fromEntries(Object.entries(vars).map(([n, v]) => [n, v.dataSync().slice()]));
+  const at = (sign: number) => {
+    for (const [n, v] of Object.entries(vars)) {
+      const x = saved[n].map((s, i) => s + sign * eps * (dirs[n]?.[i] ?? 0));
+      v.assign(tf.tensor(x, v.shape));
+    }
+    return evaluate();
+  };
+  const d = (at(1) - at(-1)) / (2 * eps);
+  for (const [n, v] of Object.entries(vars)) v.assign(tf.tensor(saved[n], v.shape));
+  return d;
+}
+
 /** Directional derivative of the meta-objective along v by central differences. */
 function finiteDifference(
   model: RecommenderModel,
@@ -159,11 +183,21 @@ function directionalCheck(
   // One random direction per parameter tensor. ReLU kinks make finite differences unreliable along
   // some directions: keep a direction only where halving eps leaves the estimate unchanged.
   const objective = algorithm === 'fomaml' ? 'maml' : algorithm;
+  // Dense random directions first; if each crosses a kink (a bias such as dec.0.b or gen.b shifts
+  // every row's pre-activation of its units at once, so some row of the batch often sits within
+  // eps of its kink), single coordinates: one unit's rows only, which are kink-free far more often.
+  const dense = innerRidge === null ? 4 : 16;
   for (const [name, v] of Object.entries(vars)) {
-    for (let tries = 0; tries < (innerRidge === null ? 4 : 16); tries++) {
+    for (let tries = 0; tries < dense + 12; tries++) {
       const dirs: Record<string, Float32Array> = {};
       for (const [n, w] of Object.entries(vars)) dirs[n] = new Float32Array(w.size);
-      dirs[name] = Float32Array.from({ length: v.size }, () => rng.normal());
+      if (tries < dense) dirs[name] = Float32Array.from({ length: v.size }, () => rng.normal());
+      else {
+        // A coordinate the gradient does not ignore (a dead unit's 0 = 0 would check nothing).
+        const g = grads[name]?.dataSync() ?? new Float32Array(v.size);
+        const live = [...g.keys()].filter((i) => Math.abs(g[i]) > 1e-6);
+        dirs[name][live.length ? live[rng.int(live.length)] : rng.int(v.size)] = 1;
+      }
       const g = grads[name]?.dataSync() ?? new Float32Array(v.size);
       let analytic = 0;
       for (let i = 0; i < g.length; i++) analytic += g[i] * dirs[name][i];
@@ -180,7 +214,8 @@ function directionalCheck(
       }
     }
   }
-  expect(results.length).toBeGreaterThanOrEqual(Object.keys(vars).length - 2);
+  // Every parameter tensor (and Meta-SGD rate tensor) is checked along at least one direction.
+  expect(Object.keys(vars).filter((n) => !results.some((r) => r.name === n))).toEqual([]);
   tf.dispose(Object.values(grads));
   disposeMetaBatch(mb);
   model.dispose();
@@ -247,4 +282,157 @@ describe('Reptile', () => {
     disposeMetaBatch(mb);
     model.dispose();
   });
+});
+
+describe('first-order MAML', () => {
+  // FOMAML's meta-gradient is the gradient of the query loss with respect to the ADAPTED
+  // parameters, applied to the initial ones: with the adaptation displacement of every user frozen
+  // at its value for the current parameters (Delta_b = phi_b - theta), it is the exact gradient of
+  //   F(theta) = mean_b L_query,b(theta_global, theta_local + Delta_b),
+  // global-only parameters (ID table, generator, shared embeddings) entering directly. F is
+  // computed here from the forward pass and the loss alone, not through the inner loop.
+  const cases: ['rating' | 'implicit', number | null, ModelConfig['localGroups']][] = [
+    ['rating', null, ['embeddings', 'decision', 'output']],
+    ['implicit', null, ['embeddings', 'decision', 'output']],
+    ['rating', 5, ['decision', 'output']],
+  ];
+  for (const [task, shrinkage, localGroups] of cases) {
+    const bias = shrinkage === null ? '' : `, user-bias step ${shrinkage}`;
+    it(`is the gradient of the query loss at the adapted parameters (${task}${bias}, ${localGroups.join('+')})`, () => {
+      const model = tiny({ task, userBiasShrinkage: shrinkage, localGroups });
+      const mb = batchOf(model, task === 'implicit');
+      const innerLr = 0.3;
+      const opts = { algorithm: 'fomaml' as const, innerSteps: 2, innerLr };
+      const { grads } = metaGradients(model, mb, opts);
+      const names = model.localNames();
+      const delta: Params = tf.tidy(() => {
+        const { local } = metaObjective(model, model.globals(), null, mb, opts);
+        return Object.fromEntries(names.map((n) => [n, tf.sub(local[n], model.params[n])]));
+      });
+      const frozen = () =>
+        tf.tidy(() => {
+          const global = model.globals();
+          const p: Params = { ...global };
+          for (const n of names) p[n] = tf.add(global[n], delta[n]); // [B, ...]
+          const qIn = inputsFor(model.layout, global, mb.userX, mb.query);
+          const pred = forward(model.layout, p, qIn, model.globalMean);
+          return tf.mean(perUserLoss(model.layout, pred, mb.query.y, mb.query.mask)).dataSync()[0];
+        });
+      const vars: Record<string, tf.Variable> = { ...model.params };
+      const rng = new Rng(task === 'rating' ? 31 : 32);
+      const failures: string[] = [];
+      const unchecked: string[] = [];
+      for (const [name, v] of Object.entries(vars)) {
+        const g = grads[name]?.dataSync() ?? new Float32Array(v.size);
+        let done = false;
+        // Dense random directions, then single live coordinates (see directionalCheck).
+        for (let tries = 0; tries < 16 && !done; tries++) {
+          const dir = new Float32Array(v.size);
+          if (tries < 4) dir.set(Float32Array.from({ length: v.size }, () => rng.normal()));
+          else {
+            const live = [...g.keys()].filter((i) => Math.abs(g[i]) > 1e-6);
+            dir[live.length ? live[rng.int(live.length)] : rng.int(v.size)] = 1;
+          }
+          const fd = (eps: number) => centralDifference(vars, { [name]: dir }, eps, frozen);
+          const [fd1, fd2] = [fd(1e-3), fd(5e-4)];
+          if (Math.abs(fd1 - fd2) > 0.01 * Math.abs(fd2) + 3e-4) continue; // a ReLU kink
+          done = true;
+          const analytic = Array.from(g).reduce((acc, x, i) => acc + x * dir[i], 0);
+          if (Math.abs(analytic - fd2) > 0.03 * Math.abs(fd2) + 1e-3)
+            failures.push(`${name}: analytic ${analytic} vs finite difference ${fd2}`);
+        }
+        if (!done) unchecked.push(name);
+      }
+      expect(unchecked).toEqual([]);
+      expect(failures).toEqual([]);
+      tf.dispose([...Object.values(grads), ...Object.values(delta)]);
+      disposeMetaBatch(mb);
+      model.dispose();
+    });
+  }
+});
+
+describe('Reptile, several inner steps', () => {
+  // Reference: each user adapted on its own (a one-user meta-batch) by plain SGD on its support
+  // loss, with the gradient from tfjs autodiff instead of the hand-written backward pass of the
+  // inner loop, for every adapted group (embeddings, decision, output). Reptile's update of a local
+  // parameter must be theta - mean_b(phi_b). Both are float32 computations of the same 3 steps in
+  // a different order of operations (~1e-7 relative each): 1e-4 of the update's scale is a wide
+  // margin, and a missed or extra step moves it by about a third.
+  it.each([
+    ['rating', null],
+    ['rating', 5],
+    ['implicit', null],
+  ] as const)(
+    'moves local parameters to the mean adapted value (%s, user-bias step %s)',
+    (task, shrinkage) => {
+      const model = tiny({
+        task,
+        userBiasShrinkage: shrinkage,
+        localGroups: ['embeddings', 'decision', 'output'],
+      });
+      const implicit = task === 'implicit';
+      const mb = batchOf(model, implicit);
+      const innerLr = 0.2;
+      const steps = 3;
+      const { grads } = metaGradients(model, mb, { algorithm: 'reptile', innerSteps: steps, innerLr });
+      const fo = metaGradients(model, mb, { algorithm: 'fomaml', innerSteps: steps, innerLr }).grads;
+      const names = model.localNames();
+      const l = model.layout;
+      const sum: Record<string, Float32Array> = Object.fromEntries(
+        names.map((n) => [n, new Float32Array(model.params[n].size)]),
+      );
+      const tasks = (implicit ? implicitTasks : world.tasks).slice(0, 3);
+      for (const t of tasks) {
+        const one = buildMetaBatch(model, [t], world.catalog);
+        const phi = tf.tidy(() => {
+          const global = model.globals();
+          const inp = inputsFor(l, global, one.userX, one.support);
+          const lossOf = (p: Params) =>
+            tf.sum(perUserLoss(l, forward(l, p, inp, model.globalMean), one.support.y, one.support.mask));
+          let cur: Params = Object.fromEntries(names.map((n) => [n, global[n]]));
+          if (shrinkage !== null) {
+            // The closed-form user-bias step first: out.b += sum(y - pred) / (n + shrinkage).
+            const pred = forward(l, global, inp, model.globalMean);
+            const resid = tf.sum(tf.mul(tf.sub(one.support.y, pred), one.support.mask));
+            const n = tf.sum(one.support.mask);
+            cur['out.b'] = tf.add(cur['out.b'], tf.reshape(tf.div(resid, tf.add(n, shrinkage)), [1]));
+          }
+          for (let k = 0; k < steps; k++) {
+            const g = tf.grads((...xs: tf.Tensor[]) => {
+              const p: Params = { ...global };
+              names.forEach((n, i) => (p[n] = xs[i]));
+              return lossOf(p) as tf.Scalar;
+            })(names.map((n) => cur[n]));
+            cur = Object.fromEntries(names.map((n, i) => [n, tf.sub(cur[n], tf.mul(innerLr, g[i]))]));
+          }
+          return cur;
+        });
+        for (const n of names) {
+          const v = phi[n].dataSync();
+          for (let i = 0; i < v.length; i++) sum[n][i] += v[i];
+        }
+        tf.dispose(Object.values(phi));
+        disposeMetaBatch(one);
+      }
+      for (const n of names) {
+        const theta = model.params[n].dataSync();
+        const expected = theta.map((x, i) => x - sum[n][i] / tasks.length);
+        const actual = grads[n].dataSync();
+        const scale = Math.max(1e-3, ...Array.from(expected, Math.abs));
+        const worst = Math.max(...Array.from(actual, (a, i) => Math.abs(a - expected[i])));
+        expect({ name: n, ok: worst <= 1e-4 * scale }).toEqual({ name: n, ok: true });
+      }
+      // Global-only parameters (ID table, generator) get the first-order query-loss gradient.
+      for (const n of Object.keys(model.params).filter((x) => !names.includes(x))) {
+        const a = grads[n].dataSync();
+        const b = fo[n].dataSync();
+        for (let i = 0; i < a.length; i++)
+          expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(b[i]));
+      }
+      tf.dispose([...Object.values(grads), ...Object.values(fo)]);
+      disposeMetaBatch(mb);
+      model.dispose();
+    },
+  );
 });
