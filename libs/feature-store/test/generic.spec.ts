@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importGeneric, openFeatureStore, type FeatureStore } from '../src';
+import { importGeneric, ImportError, openFeatureStore, type FeatureStore } from '../src';
 import { backends, type TestDatabase } from './helpers/backends';
 
 describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
@@ -105,6 +105,62 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
     await expect(importGeneric(store, { interactions: { path: range } })).rejects.toThrow(
       `${range}:2: value: rating 6 is outside 1..5`,
     );
+    expect(await store.counts()).toEqual({ users: 0, items: 0, interactions: 0 });
+  });
+
+  it('reports over-long ids and event ids as too long, naming file, line and field', async () => {
+    const long = 'x'.repeat(129);
+    const user = file('lu.csv', `user_id,item_id,value,timestamp\n${long},x,4,1600000000\n`);
+    await expect(importGeneric(store, { interactions: { path: user } })).rejects.toThrow(
+      `${user}:2: user_id: is longer than 128 characters (129)`,
+    );
+    const empty = file('e.csv', 'user_id,item_id,value,timestamp\n  ,x,4,1600000000\n');
+    await expect(importGeneric(store, { interactions: { path: empty } })).rejects.toThrow(
+      `${empty}:2: user_id: is missing or empty`,
+    );
+    const items = file('li.csv', `id,price\nok,1\n${long},2\n`);
+    const inter = file('ok.csv', 'user_id,item_id,value,timestamp\na,ok,4,1600000000\n');
+    await expect(
+      importGeneric(store, {
+        interactions: { path: inter },
+        items: { path: items, fields: { price: 'numeric' } },
+      }),
+    ).rejects.toThrow(`${items}:3: id: is longer than 128 characters (129)`);
+    // an event id that is present but invalid is rejected, not silently replaced by a generated one
+    const event = file(
+      'ev.csv',
+      `user_id,item_id,value,timestamp,event_id\na,x,4,1600000000,e1\nb,x,3,1600000000,${long}\n`,
+    );
+    const err = await importGeneric(store, { interactions: { path: event } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImportError);
+    expect(err).toMatchObject({ file: event, line: 3, field: 'event_id' });
+    expect((err as Error).message).toBe(`${event}:3: event_id: is longer than 128 characters (129)`);
+    expect(await store.counts()).toEqual({ users: 0, items: 0, interactions: 0 });
+    // skipBadRows leaves just that row out; an empty event id cell still gets a generated id
+    const mixed = file(
+      'mix.csv',
+      `user_id,item_id,value,timestamp,event_id\na,x,4,1600000000,e1\nb,x,3,1600000000,${long}\nc,x,5,1600000000,\n`,
+    );
+    const report = await importGeneric(store, { interactions: { path: mixed } }, { skipBadRows: true });
+    expect(report.interactions.ingested).toBe(2);
+    expect(report.rejected.map((r) => `${r.line}:${r.field}`)).toEqual(['3:event_id']);
+    expect(await store.prisma.interaction.count({ where: { eventId: 'mix:c:x:1600000000000' } })).toBe(1);
+  });
+
+  it('rejects an unknown file extension with an ImportError naming the file', async () => {
+    const xml = file('ratings.xml', '<ratings/>');
+    const err = await importGeneric(store, { interactions: { path: xml } }, { skipBadRows: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ImportError);
+    expect(err).toMatchObject({ file: xml, line: 0, field: 'file' });
+    expect((err as Error).message).toContain('unknown extension ".xml"');
+    // checked for every file before anything is read or written
+    const ok = file('r.csv', 'user_id,item_id,value,timestamp\na,x,4,1600000000\n');
+    const bad = join(dir, 'users.txt');
+    await expect(
+      importGeneric(store, { interactions: { path: ok }, users: { path: bad, fields: {} } }),
+    ).rejects.toThrow(`${bad}:0: file: unknown extension ".txt"`);
     expect(await store.counts()).toEqual({ users: 0, items: 0, interactions: 0 });
   });
 

@@ -2,10 +2,10 @@ import { basename } from 'node:path';
 import type { FeatureStore } from '../store/feature-store';
 import type { InteractionInput, InteractionKind, ItemRecordInput } from '../store/inputs';
 import type { FeatureValue, UserRecord } from '../types';
-import { MAX_TIME, MIN_TIME } from '../validate';
+import { MAX_ID_LENGTH, MAX_TIME, MIN_TIME } from '../validate';
 import { readLines } from './lines';
 import { loadAll } from './load';
-import { parseRecords, type SourceRecord } from './records';
+import { fileFormat, parseRecords, type SourceRecord } from './records';
 import { RowErrors, type ImportOptions, type ImportReport } from './report';
 
 /** Declared type of a feature column. */
@@ -52,10 +52,19 @@ function parseTime(raw: unknown): Date | null {
   return null;
 }
 
-function idOf(raw: unknown): string | null {
-  if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
-  if (typeof raw === 'string' && raw.trim() !== '' && raw.length <= 128) return raw.trim();
-  return null;
+/** An id cell: the id, or why it is not one (`missing` when absent or empty). */
+type IdCell = { id: string } | { problem: string; missing: boolean };
+
+function idOf(raw: unknown): IdCell {
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === ''))
+    return { problem: 'is missing or empty', missing: true };
+  let id: string;
+  if (typeof raw === 'number' && Number.isFinite(raw)) id = String(raw);
+  else if (typeof raw === 'string') id = raw.trim();
+  else return { problem: `${JSON.stringify(raw)} is not a string or number`, missing: false };
+  if (id.length > MAX_ID_LENGTH)
+    return { problem: `is longer than ${MAX_ID_LENGTH} characters (${id.length})`, missing: false };
+  return { id };
 }
 
 function entities(
@@ -68,11 +77,12 @@ function entities(
   const out = [];
   const seen = new Set<string>();
   rows: for (const rec of parseRecords(file, readLines(file, 'utf8'), errors)) {
-    const id = idOf(rec.values[idColumn]);
-    if (id === null) {
-      errors.bad(file, rec.line, idColumn, 'is missing or empty');
+    const cell = idOf(rec.values[idColumn]);
+    if ('problem' in cell) {
+      errors.bad(file, rec.line, idColumn, cell.problem);
       continue;
     }
+    const id = cell.id;
     if (seen.has(id)) {
       errors.bad(file, rec.line, idColumn, `"${id}" appears twice`);
       continue;
@@ -120,6 +130,10 @@ export async function importGeneric(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const started = Date.now();
+  // Unknown extensions fail before any file is read (an ImportError even with skipBadRows).
+  for (const path of [spec.users?.path, spec.items?.path, spec.interactions.path]) {
+    if (path !== undefined) fileFormat(path);
+  }
   const errors = new RowErrors(options.skipBadRows ?? false);
   options.onProgress?.({ phase: 'parse', done: 0 });
   const users: UserRecord[] = spec.users
@@ -159,26 +173,31 @@ export async function importGeneric(
   const interactions: InteractionInput[] = [];
   for (const rec of parseRecords(file, readLines(file, 'utf8'), errors)) {
     const v = rec.values;
-    const userId = idOf(v[col.user]);
-    const itemId = idOf(v[col.item]);
+    const user = idOf(v[col.user]);
+    const item = idOf(v[col.item]);
+    // An event id column, when present and non-empty, must hold a valid id (never silently replaced).
+    const event = idOf(v[col.eventId]);
     const value =
       typeof v[col.value] === 'number'
         ? (v[col.value] as number)
         : Number(String(v[col.value] ?? '').trim() || NaN);
     const time = parseTime(v[col.time]);
-    if (userId === null) errors.bad(file, rec.line, col.user, 'is missing or empty');
-    else if (itemId === null) errors.bad(file, rec.line, col.item, 'is missing or empty');
+    if ('problem' in user) errors.bad(file, rec.line, col.user, user.problem);
+    else if ('problem' in item) errors.bad(file, rec.line, col.item, item.problem);
+    else if ('problem' in event && !event.missing) errors.bad(file, rec.line, col.eventId, event.problem);
     else if (!Number.isFinite(value))
       errors.bad(file, rec.line, col.value, `"${String(v[col.value])}" is not a number`);
     else if (value < lo || value > hi)
       errors.bad(file, rec.line, col.value, `${kind} ${value} is outside ${lo}..${hi}`);
     else if (!time) errors.bad(file, rec.line, col.time, `"${String(v[col.time])}" is not a sane time`);
-    else if (knownUsers && !knownUsers.has(userId))
-      errors.bad(file, rec.line, col.user, `unknown user "${userId}"`);
-    else if (knownItems && !knownItems.has(itemId))
-      errors.bad(file, rec.line, col.item, `unknown item "${itemId}"`);
+    else if (knownUsers && !knownUsers.has(user.id))
+      errors.bad(file, rec.line, col.user, `unknown user "${user.id}"`);
+    else if (knownItems && !knownItems.has(item.id))
+      errors.bad(file, rec.line, col.item, `unknown item "${item.id}"`);
     else {
-      const eventId = idOf(v[col.eventId]) ?? `${source}:${userId}:${itemId}:${time.getTime()}`;
+      const userId = user.id;
+      const itemId = item.id;
+      const eventId = 'id' in event ? event.id : `${source}:${userId}:${itemId}:${time.getTime()}`;
       interactions.push({ eventId, userId, itemId, value, kind, eventTime: time });
       const first = firstSeen.get(itemId);
       if (!first || time < first) firstSeen.set(itemId, time);

@@ -1,5 +1,6 @@
-import { basename, extname } from 'node:path';
+import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { ImportError } from '../errors';
 import type { Line } from './lines';
 import type { RowErrors } from './report';
 
@@ -15,7 +16,12 @@ export function fileFormat(file: string): 'csv' | 'tsv' | 'jsonl' {
   if (ext === '.csv') return 'csv';
   if (ext === '.tsv') return 'tsv';
   if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
-  throw new Error(`${basename(file)}: unknown format "${ext}" (use .csv, .tsv or .jsonl)`);
+  throw new ImportError(
+    file,
+    0,
+    'file',
+    `${ext ? `unknown extension "${ext}"` : 'no file extension'}: use .csv, .tsv, .jsonl, .ndjson or .json`,
+  );
 }
 
 /** Parses already-decoded lines into records; malformed rows go to `errors` with their line. */
