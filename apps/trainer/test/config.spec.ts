@@ -23,12 +23,14 @@ describe('config', () => {
     expect(() => parseConfig({ evaluate: { learners: [{ name: 'x', algorithm: 'sgd' }] } })).toThrow(
       /^evaluate\.learners\.0\.algorithm: /,
     );
+    let caught: unknown;
     try {
       parseConfig({ schedule: { lockTtlSeconds: 'soon' } });
     } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      expect((err as ConfigError).field).toBe('schedule.lockTtlSeconds');
+      caught = err;
     }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).field).toBe('schedule.lockTtlSeconds');
   });
 
   it('lets a learner override single keys without resetting the rest to defaults', async () => {

@@ -1,10 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCli } from '../src/cli';
 import { createLogger } from '../src/util/logger';
 import { silentProgress } from '../src/util/progress';
+import pino from 'pino';
+import { evaluateCommand, type EvaluateFlags } from '../src/commands/evaluate';
+import type { ProgressReporter } from '../src/util/progress';
 import { tinyDataset } from './fixtures/tiny-dataset';
+
+// The pure-JS backend for the (tiny) networks: deterministic and independent of the wasm binary.
+process.env['WARMSTART_BACKEND'] = 'cpu';
+jest.setTimeout(60_000);
 
 function cli(lines: string[]) {
   return buildCli({
@@ -33,7 +40,12 @@ describe('evaluate --protocol p1', () => {
     expect(report.dataset).toBe('tiny');
     expect(report.seeds).toEqual([0, 1]);
     expect(Object.keys(report.tasks)).toEqual(['warm', 'new_user', 'new_item', 'new_user_new_item']);
-    expect(report.tasks.warm).toBeGreaterThan(10);
+    // tasks.warm counts the scored (warm-test) tasks; splits has every warm task
+    expect(report.tasks.warm).toBe(report.splits.warm_test);
+    expect(report.tasks.warm).toBeGreaterThan(0);
+    expect(
+      report.splits.warm_train + report.splits.warm_validation + report.splits.warm_test,
+    ).toBeGreaterThan(10);
     expect(report.models.map((m: { name: string }) => m.name)).toEqual([
       'global-mean',
       'item-bias',
@@ -110,6 +122,160 @@ describe('evaluate on the feature store', () => {
     await evaluate(join(dir, 'default'), []);
     expect(JSON.parse(readFileSync(join(dir, 'default', 'report.json'), 'utf8')).dataset).toBe(
       'feature-store',
+    );
+  });
+});
+
+describe('evaluate with networks', () => {
+  it('meta-trains a tiny learner and the fine-tuned net, reports finite metrics, loss curves and progress', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eval-net-'));
+    const config = join(dir, 'tiny.yaml');
+    writeFileSync(
+      config,
+      [
+        'model: { embeddingDim: 4, hidden: [8] }',
+        'train: { metaBatchSize: 8, innerSteps: 1, patience: 0 }',
+        'evaluate:',
+        '  tuneAdapt: false',
+        '  fineTuned: { epochs: 1 }',
+        '  baselines: [global-mean, fine-tuned-net]',
+        '  learners: [{ name: tiny-anil, algorithm: anil, epochs: 1 }]',
+      ].join('\n'),
+    );
+    const updates: { label: string; done: number; info?: Record<string, number | string> }[] = [];
+    const progress: ProgressReporter = {
+      start: (label) => ({
+        update: (done, info) => void updates.push({ label, done, info }),
+        stop: () => {},
+      }),
+    };
+    const out = join(dir, 'out');
+    await buildCli({
+      ctx: { out: () => undefined, logger: createLogger('silent'), progress },
+      loadDataset: async () => tinyDataset(3),
+      writeErr: () => undefined,
+    }).parseAsync(['evaluate', '--seeds', '0', '--out', out, '--config', config], { from: 'user' });
+
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.models.map((m: { name: string }) => m.name)).toEqual([
+      'global-mean',
+      'fine-tuned-net',
+      'tiny-anil',
+    ]);
+    for (const name of ['fine-tuned-net', 'tiny-anil']) {
+      const m = report.models.find((x: { name: string }) => x.name === name);
+      expect(m.backend).not.toBe('js');
+      for (const [scenario, metrics] of Object.entries(m.scenarios) as [string, Record<string, number>][]) {
+        expect(report.tasks[scenario]).toBeGreaterThan(0);
+        for (const key of ['mae', 'rmse', 'ndcg3', 'p5']) expect(Number.isFinite(metrics[key])).toBe(true);
+        expect(metrics.mae).toBeGreaterThan(0);
+        expect(metrics.mae).toBeLessThan(4);
+      }
+      expect(Number.isFinite(m.validation.mae)).toBe(true);
+      expect(m.loss_history).toHaveLength(1);
+      expect(m.loss_history[0].values.length).toBeGreaterThan(0);
+      expect(m.loss_history[0].values.every(Number.isFinite)).toBe(true);
+    }
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).not.toContain('No model in this run reports a training loss');
+    expect(existsSync(join(out, 'loss.svg'))).toBe(true);
+    expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toContain('tiny-anil seed 0');
+    expect(html).toContain('tiny-anil seed 0');
+
+    // Progress moves inside each network's training: fractional steps between the method's
+    // start and end, with its name, epoch and batch.
+    const inside = (method: string) =>
+      updates.filter(
+        (u) => u.label === 'evaluate p1' && u.info?.['method'] === method && !Number.isInteger(u.done),
+      );
+    const anil = inside('tiny-anil');
+    expect(anil.length).toBeGreaterThanOrEqual(2);
+    for (const u of anil) {
+      expect(u.done).toBeGreaterThan(2);
+      expect(u.done).toBeLessThan(3);
+      expect(u.info?.['epoch']).toBe(1);
+      expect(u.info?.['batch']).toMatch(/^\d+\/\d+$/);
+    }
+    expect(anil.map((u) => u.done)).toEqual([...anil.map((u) => u.done)].sort((a, b) => a - b));
+    expect(inside('fine-tuned-net').every((u) => u.done > 1 && u.done < 2)).toBe(true);
+    expect(inside('fine-tuned-net').length).toBeGreaterThanOrEqual(2);
+    expect(inside('global-mean')).toEqual([]);
+  });
+});
+
+describe('evaluate --resume', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eval-resume-'));
+  const out = join(dir, 'out');
+  const checkpoint = join(out, '.evaluate-checkpoint.json');
+  const flags = (extra: Partial<EvaluateFlags> = {}): EvaluateFlags => ({
+    protocol: 'p1',
+    seeds: [0],
+    out,
+    methods: ['global-mean', 'user-item-bias'],
+    database: join(dir, 'unused.db'),
+    ...extra,
+  });
+  const ctx = (records: { msg: string; resumed?: number }[] = []) => ({
+    out: () => undefined,
+    logger: pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) }),
+    progress: {
+      start: () => ({ update: () => undefined, stop: () => undefined }),
+    } as ProgressReporter,
+  });
+
+  beforeAll(async () => {
+    // Interrupted after the first method: the checkpoint holds global-mean for seed 0.
+    const controller = new AbortController();
+    const stopAfterFirst: ProgressReporter = {
+      start: () => ({ update: (done) => void (done >= 1 && controller.abort()), stop: () => undefined }),
+    };
+    await expect(
+      evaluateCommand(
+        flags(),
+        { ...ctx(), progress: stopAfterFirst },
+        async () => tinyDataset(3),
+        controller.signal,
+      ),
+    ).rejects.toThrow();
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8'));
+    expect(saved.runs.map((r: { name: string }) => r.name)).toEqual(['global-mean']);
+  });
+
+  it('refuses partial results of a different evaluation, naming what differs', async () => {
+    const load = async () => tinyDataset(3);
+    await expect(evaluateCommand(flags({ resume: true, seeds: [0, 1] }), ctx(), load)).rejects.toThrow(
+      /--resume: the partial results in .* were computed for a different evaluation \(seeds: \[0\] then, \[0,1\] now\)/,
+    );
+    await expect(
+      evaluateCommand(flags({ resume: true, methods: ['global-mean', 'item-bias'] }), ctx(), load),
+    ).rejects.toThrow(/different evaluation \(methods: /);
+    await expect(evaluateCommand(flags({ resume: true }), ctx(), async () => tinyDataset(4))).rejects.toThrow(
+      /different evaluation \(dataset\); run without --resume to start over/,
+    );
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, 'evaluate: { kShot: [1, 3] }\n');
+    await expect(evaluateCommand(flags({ resume: true, config: other }), ctx(), load)).rejects.toThrow(
+      /different evaluation \(config\)/,
+    );
+    expect(existsSync(checkpoint)).toBe(true); // refused runs leave it alone
+  });
+
+  it('reuses matching partial results', async () => {
+    const records: { msg: string; resumed?: number }[] = [];
+    const report = await evaluateCommand(flags({ resume: true }), ctx(records), async () => tinyDataset(3));
+    expect(records.find((r) => r.msg === 'resuming from checkpoint')?.resumed).toBe(1);
+    expect(
+      records.filter((r) => r.msg === 'method evaluated').map((r) => (r as { method?: string }).method),
+    ).toEqual(['user-item-bias']);
+    expect(report.models.map((m) => m.name)).toEqual(['global-mean', 'user-item-bias']);
+    expect(existsSync(checkpoint)).toBe(false);
+  });
+
+  it('refuses a checkpoint without a fingerprint', async () => {
+    mkdirSync(out, { recursive: true });
+    writeFileSync(checkpoint, '[]');
+    await expect(evaluateCommand(flags({ resume: true }), ctx(), async () => tinyDataset(3))).rejects.toThrow(
+      /has no fingerprint/,
     );
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load';
@@ -53,8 +54,15 @@ export async function evaluateCommand(
   );
   const out = resolve(flags.out);
   const checkpointPath = join(out, CHECKPOINT);
+  const fingerprint = evaluationFingerprint(
+    flags.protocol,
+    methods.map((m) => m.name),
+    seeds,
+    config,
+    dataset,
+  );
   const done: SeedMethodRun[] =
-    flags.resume && existsSync(checkpointPath) ? JSON.parse(readFileSync(checkpointPath, 'utf8')) : [];
+    flags.resume && existsSync(checkpointPath) ? readCheckpoint(checkpointPath, fingerprint) : [];
   if (done.length) ctx.logger.info({ resumed: done.length }, 'resuming from checkpoint');
   const partial = [...done];
   const result = await runP1(dataset, methods, {
@@ -66,7 +74,8 @@ export async function evaluateCommand(
     done,
     onMethodDone: (seed, run) => {
       partial.push({ ...run, seed });
-      writeFileAtomic(checkpointPath, JSON.stringify(partial));
+      const checkpoint: EvaluateCheckpoint = { version: 2, fingerprint, runs: partial };
+      writeFileAtomic(checkpointPath, JSON.stringify(checkpoint));
       ctx.logger.info(
         { seed, method: run.name, trainSeconds: +run.trainSeconds.toFixed(1) },
         'method evaluated',
@@ -79,6 +88,65 @@ export async function evaluateCommand(
   for (const f of files) ctx.out(`wrote ${f}`);
   ctx.out(formatTable(report));
   return report;
+}
+
+/** What partial results were computed for: `--resume` reuses them only when all of it matches. */
+export interface EvaluationFingerprint {
+  protocol: string;
+  methods: string[];
+  seeds: number[];
+  /** sha256 of the resolved configuration (method settings, P1 options, k-shot sizes...). */
+  config: string;
+  /** sha256 of the dataset's name, users, items and ratings. */
+  dataset: string;
+}
+
+interface EvaluateCheckpoint {
+  version: 2;
+  fingerprint: EvaluationFingerprint;
+  runs: SeedMethodRun[];
+}
+
+export function evaluationFingerprint(
+  protocol: string,
+  methods: readonly string[],
+  seeds: readonly number[],
+  config: unknown,
+  dataset: Dataset,
+): EvaluationFingerprint {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([dataset.name, dataset.users, dataset.items]));
+  for (const r of dataset.ratings) h.update(`\n${r.userId}\t${r.itemId}\t${r.value}\t${r.time.getTime()}`);
+  return {
+    protocol,
+    methods: [...methods],
+    seeds: [...seeds],
+    config: createHash('sha256').update(JSON.stringify(config)).digest('hex'),
+    dataset: h.digest('hex'),
+  };
+}
+
+/** The checkpoint's finished results, refusing those of a different evaluation. */
+function readCheckpoint(path: string, expected: EvaluationFingerprint): SeedMethodRun[] {
+  const restart = `; run without --resume to start over (this replaces ${path})`;
+  const data = JSON.parse(readFileSync(path, 'utf8')) as EvaluateCheckpoint | SeedMethodRun[];
+  if (Array.isArray(data) || data.version !== 2 || !data.fingerprint) {
+    throw new Error(`--resume: ${path} has no fingerprint (written by an older trainer)${restart}`);
+  }
+  const differ = (Object.keys(expected) as (keyof EvaluationFingerprint)[]).filter(
+    (k) => JSON.stringify(data.fingerprint[k]) !== JSON.stringify(expected[k]),
+  );
+  if (differ.length > 0) {
+    const detail = differ.map((k) =>
+      k === 'config' || k === 'dataset'
+        ? k
+        : `${k}: ${JSON.stringify(data.fingerprint[k])} then, ${JSON.stringify(expected[k])} now`,
+    );
+    throw new Error(
+      `--resume: the partial results in ${path} were computed for a different evaluation (${detail.join('; ')})${restart}`,
+    );
+  }
+  return data.runs;
 }
 
 export async function defaultDatasetLoader(flags: EvaluateFlags): Promise<Dataset> {

@@ -5,7 +5,7 @@ import { SCENARIOS, type Scenario } from '../protocol/scenarios';
 import { throwIfAborted } from '../util/interrupt';
 import { silentProgress, type ProgressReporter } from '../util/progress';
 import { kShotTasks } from './kshot';
-import type { EvalMethod } from './method';
+import type { EvalMethod, FitProgress } from './method';
 import { scenarioMetrics, type ScenarioMetrics } from './task-metrics';
 
 export interface MethodFactory {
@@ -44,7 +44,10 @@ export interface SeedMethodRun extends MethodRun {
 export interface HarnessResult {
   dataset: string;
   seeds: number[];
-  /** Task counts of seed 0's split (they vary only slightly with the seed: the 100-cap is random). */
+  /**
+   * Tasks scored per scenario in the first seed's split (they vary only slightly with the seed):
+   * warm counts the warm-test users only; `splits` has all warm tasks.
+   */
   tasks: Record<Scenario, number>;
   splits: { warm_train: number; warm_validation: number; warm_test: number };
   runs: SeedMethodRun[];
@@ -69,10 +72,10 @@ export async function runP1(
       result ??= {
         dataset: dataset.name,
         seeds: [...options.seeds],
-        tasks: Object.fromEntries(SCENARIOS.map((s) => [s, split.tasks[s].length])) as Record<
-          Scenario,
-          number
-        >,
+        // Tasks scored per scenario: for warm, the warm-test users (the warm row), not all warm tasks.
+        tasks: Object.fromEntries(
+          SCENARIOS.map((s) => [s, s === 'warm' ? split.warm.test.length : split.tasks[s].length]),
+        ) as Record<Scenario, number>,
         splits: {
           warm_train: split.warm.train.length,
           warm_validation: split.warm.validation.length,
@@ -86,6 +89,16 @@ export async function runP1(
           bar.update(++step, { seed, method: factory.name });
           continue;
         }
+        // Progress inside fit (meta-training epochs and batches) moves the bar between methods.
+        const at = step;
+        const onProgress = (p: FitProgress) =>
+          bar.update(at + (p.total > 0 ? Math.min(p.done / p.total, 0.99) : 0), {
+            seed,
+            method: factory.name,
+            ...(p.epoch !== undefined && { epoch: p.epoch }),
+            ...(p.total > 0 && { batch: `${p.done}/${p.total}` }),
+            ...(p.loss !== undefined && { loss: p.loss }),
+          });
         const run = await runMethod(
           factory.name,
           factory.create(seed),
@@ -95,6 +108,7 @@ export async function runP1(
           dataset.users,
           seed,
           options,
+          onProgress,
         );
         runs.push({ ...run, seed });
         options.onMethodDone?.(seed, run);
@@ -117,6 +131,7 @@ async function runMethod(
   users: Dataset['users'],
   seed: number,
   options: HarnessOptions,
+  onProgress: (p: FitProgress) => void,
 ): Promise<MethodRun> {
   try {
     const t0 = performance.now();
@@ -127,6 +142,7 @@ async function runMethod(
       users,
       seed,
       signal: options.signal,
+      onProgress,
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     const scenarios = {} as Record<Scenario, ScenarioMetrics>;

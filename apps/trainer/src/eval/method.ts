@@ -14,9 +14,13 @@ export interface FitContext {
   onProgress?: (progress: FitProgress) => void;
 }
 
+/** Progress inside `fit` (meta-batches or minibatches of training): `done` of `total` steps. */
 export interface FitProgress {
   done: number;
+  /** Planned steps; early stopping may end before. 0: unknown. */
   total: number;
+  /** 1-based training epoch, when the method trains in epochs. */
+  epoch?: number;
   loss?: number;
 }
 

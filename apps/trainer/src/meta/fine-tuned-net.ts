@@ -1,4 +1,4 @@
-import { describeBackend, initBackend, type RecommenderModel } from '@warmstart/core';
+import { describeBackend, initBackend, type RecommenderModel, type TrainProgress } from '@warmstart/core';
 import type { ModelSection, TrainerConfig } from '../config/schema';
 import type { ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult } from '../eval/method';
@@ -56,8 +56,18 @@ export class FineTunedNet implements EvalMethod {
     let best: { model: RecommenderModel; adapt: AdaptChoice; mae: number; variant: string } | undefined;
     let lossHistory: number[] = [];
     const validation = validationSet(ctx.validation, ctx.items, this.config.train.coldItemValidation);
-    for (const [variant, section] of modelVariants(this.config.model)) {
-      const { model, lossHistory: losses } = await this.train(section, ctx);
+    const variants = modelVariants(this.config.model);
+    const epochs = this.config.evaluate.fineTuned.epochs;
+    const perVariant = epochs * Math.ceil(ctx.train.length / this.config.train.metaBatchSize);
+    for (const [index, [variant, section]] of variants.entries()) {
+      const onProgress = (p: TrainProgress) =>
+        ctx.onProgress?.({
+          done: index * perVariant + p.metaBatch,
+          total: variants.length * perVariant,
+          epoch: index * epochs + p.epoch + 1,
+          loss: p.loss,
+        });
+      const { model, lossHistory: losses } = await this.train(section, ctx, onProgress);
       const scored = [];
       for (const adapt of GRID) {
         scored.push({
@@ -85,6 +95,7 @@ export class FineTunedNet implements EvalMethod {
   private async train(
     section: ModelSection,
     ctx: FitContext,
+    onProgress: (p: TrainProgress) => void,
   ): Promise<{ model: RecommenderModel; lossHistory: number[] }> {
     const t = this.config.train;
     const f = this.config.evaluate.fineTuned;
@@ -110,6 +121,7 @@ export class FineTunedNet implements EvalMethod {
           freezeItemBiases: section.freezeItemBiases,
         },
         ctx.signal,
+        onProgress,
       );
       return { model, lossHistory: result.lossHistory };
     } catch (err) {

@@ -1,4 +1,10 @@
-import { describeBackend, initBackend, metaTrain, type RecommenderModel } from '@warmstart/core';
+import {
+  describeBackend,
+  initBackend,
+  metaTrain,
+  type RecommenderModel,
+  type TrainProgress,
+} from '@warmstart/core';
 import type { AdaptSection, Algorithm, ModelSection, TrainerConfig } from '../config/schema';
 import type { ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult } from '../eval/method';
@@ -66,6 +72,16 @@ export class MetaLearner implements EvalMethod {
     const s = this.settings;
     this.model = buildModel(this.features, s.model, ctx.users, ctx.items.values(), ctx.train, ctx.seed);
     await initBiases(this.model, s.model, ctx.train, ctx.items);
+    // Progress over pretraining and meta-training together, in (meta-)batches.
+    const perEpoch = Math.ceil(ctx.train.length / s.metaBatchSize);
+    const total = (s.pretrainEpochs + s.epochs) * perEpoch;
+    const report = (offset: number) => (p: TrainProgress) =>
+      ctx.onProgress?.({
+        done: offset + p.metaBatch,
+        total,
+        epoch: offset / perEpoch + p.epoch + 1,
+        loss: p.loss,
+      });
     const pre =
       s.pretrainEpochs > 0
         ? await pretrain(
@@ -80,6 +96,7 @@ export class MetaLearner implements EvalMethod {
               freezeItemBiases: s.model.freezeItemBiases,
             },
             ctx.signal,
+            report(0),
           )
         : undefined;
     const validation = validationSet(ctx.validation, ctx.items, s.coldItemValidation);
@@ -106,7 +123,7 @@ export class MetaLearner implements EvalMethod {
             ),
         }),
       },
-      (p) => ctx.onProgress?.({ done: p.metaBatch, total: 0, loss: p.loss }),
+      report(s.pretrainEpochs * perEpoch),
       ctx.signal,
     );
     if (result.aborted) throw new CancelledError('meta-training interrupted');

@@ -1,4 +1,4 @@
-import { metaTrain, type RecommenderModel, type TrainResult } from '@warmstart/core';
+import { metaTrain, type RecommenderModel, type TrainProgress, type TrainResult } from '@warmstart/core';
 import type { ItemCatalog, Task } from '../data/types';
 import { stopError } from '../util/interrupt';
 
@@ -22,6 +22,7 @@ export async function pretrain(
   items: ItemCatalog,
   options: PretrainOptions,
   signal?: AbortSignal,
+  onProgress?: (p: TrainProgress) => void,
 ): Promise<TrainResult> {
   const plain = tasks.map((task) => ({
     user: task.user,
@@ -33,7 +34,7 @@ export async function pretrain(
     plain,
     items,
     { algorithm: 'fomaml', innerSteps: 0, innerLr: 0.01, ...options },
-    undefined,
+    onProgress,
     signal,
   );
   if (result.aborted) throw stopError(signal, 'training interrupted');

@@ -1,7 +1,10 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Logger } from './logger';
 
-/** One long step's progress: a bar with ETA on a TTY, throttled log lines otherwise. */
+/**
+ * One long step's progress: a bar with ETA on a TTY, throttled log lines otherwise. `done` may be
+ * fractional (progress inside a step, e.g. meta-training batches of one evaluated method).
+ */
 export interface ProgressBar {
   update(done: number, info?: Record<string, number | string>): void;
   stop(): void;
@@ -19,16 +22,18 @@ class TtyProgress implements ProgressReporter {
   start(label: string, total: number): ProgressBar {
     const bar = new SingleBar(
       {
-        format: `${label.padEnd(28)} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} {info}`,
+        // {step}: whole steps done (`done` may be fractional: progress inside a step)
+        format: `${label.padEnd(28)} [{bar}] {percentage}% | {step}/{total} | ETA {eta_formatted} {info}`,
         stream: process.stderr,
         hideCursor: true,
         etaBuffer: 50,
       },
       Presets.shades_classic,
     );
-    bar.start(total, 0, { info: '' });
+    bar.start(total, 0, { info: '', step: 0 });
     return {
-      update: (done, info) => bar.update(done, { info: info ? formatInfo(info) : '' }),
+      update: (done, info) =>
+        bar.update(done, { info: info ? formatInfo(info) : '', step: Math.floor(done) }),
       stop: () => bar.stop(),
     };
   }
@@ -53,8 +58,8 @@ export class LogProgress implements ProgressReporter {
         const elapsed = (now - started) / 1000;
         const eta = done > 0 ? Math.round((elapsed / done) * (total - done)) : undefined;
         this.logger.info(
-          { step: label, done, total, etaSeconds: eta, ...info },
-          `${label}: ${done}/${total}`,
+          { step: label, done: Math.round(done * 100) / 100, total, etaSeconds: eta, ...info },
+          `${label}: ${Math.floor(done)}/${total}`,
         );
       },
       stop: () => undefined,
@@ -69,6 +74,6 @@ export const silentProgress: ProgressReporter = {
 
 function formatInfo(info: Record<string, number | string>): string {
   return Object.entries(info)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(4) : v}`)
+    .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}`)
     .join(' ');
 }
