@@ -18,7 +18,9 @@ if (!present) console.warn(`movielens smoke test skipped: ${DIR}/u.data not foun
     expect(dataset.ratings).toHaveLength(100_000);
     const methods = buildMethods(parseConfig({}), ['global-mean', 'user-item-bias']);
     const result = await runP1(dataset, methods, { seeds: [0], kShot: [1, 5, 20] });
-    expect(result.tasks.warm).toBeGreaterThan(500);
+    const { warm_train, warm_validation, warm_test } = result.splits;
+    expect(warm_train + warm_validation + warm_test).toBeGreaterThan(500);
+    expect(result.tasks.warm).toBe(warm_test); // the scored warm tasks
     expect(result.tasks.new_user).toBeGreaterThan(100);
     expect(result.tasks.new_item).toBeGreaterThan(300);
     expect(result.tasks.new_user_new_item).toBeGreaterThan(100);
