@@ -15,7 +15,7 @@ import { openFeatureStore, type FeatureStore } from '@warmstart/feature-store';
 import { FeatureStoreAdapter } from '../src/adapters/feature-store-adapter';
 import type { Rating } from '../src/ports/types';
 import { call, startHarness, tempStore, type Harness } from './support/harness';
-import { makeModel, seedWorld } from './support/world';
+import { ITEMS, makeModel, seedWorld } from './support/world';
 
 const allActive = (userId: string, k = 100): RecommendRequest => ({
   user: { userId, features: {}, support: [] },
@@ -83,7 +83,7 @@ describe('freshness across two servers sharing one store', () => {
     // Written straight into the database, as another replica or `trainer import` would.
     const other = await openFeatureStore(t.file);
     try {
-      await other.upsertItems([{ id: 'i5', status: 'retired' }]);
+      await other.upsertItems([{ ...ITEMS[5]!, status: 'retired' }]);
     } finally {
       await other.close();
     }
