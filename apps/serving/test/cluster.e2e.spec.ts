@@ -85,13 +85,17 @@ const isListening = (e: LogEntry) => e.msg === 'warmstart-serve listening';
         expect(reply.model).toEqual({ modelId: 'm1', version: 1 });
         expect(reply.items).toHaveLength(3);
       }
-      const rpcs = () => server?.entries.filter((e) => e.msg === 'rpc' && e['method'] === 'Recommend') ?? [];
+      const rpcs = () =>
+        server?.entries.filter((e) => e.msg === 'rpc' && e['method'] === 'RecommenderService/Recommend') ??
+        [];
       await server.waitFor((e) => e.msg === 'rpc' && rpcs().length >= 6, 'request log lines');
       expect(new Set(rpcs().map((e) => e.pid)).size).toBe(2);
 
       // One /metrics for the whole cluster: the workers' counters summed.
       const body = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      const ok = body.match(/warmstart_grpc_requests_total\{method="Recommend",code="OK"\} (\d+)/);
+      const ok = body.match(
+        /warmstart_grpc_requests_total\{method="RecommenderService\/Recommend",code="OK"\} (\d+)/,
+      );
       expect(Number(ok?.[1])).toBe(6);
       expect(body).toMatch(/warmstart_model_loaded\{model_id="m1",version="1"\} 1/);
 

@@ -50,12 +50,11 @@ const DECL = {
  * driven over loopback by concurrent grpc-js callers from this process. Recommend with a
  * 20-interaction support set, 1,000 explicit candidates, k = 10; cached adaptation (stored
  * users, adapted state in the LRU) and uncached (inline support: adapted on every call), with
- * micro-batching on and off. The `model` option (WARMSTART_BENCH_MODEL=anil|anil-ridge|anil1|melu) picks the
- * served configuration (default anil: only the output head adapts per user, the configuration
- * with a shared trunk the trainer would promote for latency; anil1: the same with ONE 64-unit
- * decision layer, the serving-optimised configuration whose scoring is relu(item half + user
- * half) . head per candidate, no per-user layer product; anil-ridge: anil whose head adapts in
- * closed form, ridge penalty 10, the trainer's default; melu adapts the decision layers too).
+ * micro-batching on and off. The `model` option (WARMSTART_BENCH_MODEL=anil-ridge|anil|anil1|melu)
+ * picks the served configuration: anil-ridge (default: what the trainer promotes by default; only
+ * the output head adapts per user, in closed form, ridge penalty 10), anil (the same head adapted
+ * by gradient steps), anil1 (anil with ONE 64-unit decision layer: scoring is relu(item half + user
+ * half) . head per candidate, no per-user layer product), melu (the decision layers adapt too).
  * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open) measures only
  * those points, with batching on only unless it also lists `batching-off`, and one server process
  * only unless it also lists `workers`. The 64-caller uncached points are also measured on a
@@ -69,7 +68,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
   const quick = options['quick'] === true;
   // tools/bench/src/main.ts only forwards --quick/--json, so the option is also read from the
   // environment: WARMSTART_BENCH_MODEL=melu npm run bench -- serving
-  const requested = options['model'] ?? process.env['WARMSTART_BENCH_MODEL'] ?? 'anil';
+  const requested = options['model'] ?? process.env['WARMSTART_BENCH_MODEL'] ?? 'anil-ridge';
   if (!SERVED.includes(requested as Served))
     throw new Error(`bench serving: --model must be one of ${SERVED.join(', ')}`);
   const algorithm = requested as Served;

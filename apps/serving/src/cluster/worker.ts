@@ -17,6 +17,8 @@ export const isClusterWorker = (): boolean => cluster.isWorker;
  */
 export function joinCluster(port: number, registry: Registry): void {
   AggregatorRegistry.setRegistries([registry]);
+  // Constructing one is what installs prom-client's listener for the primary's metrics requests.
+  new AggregatorRegistry();
   const message: ReadyMessage = { type: READY, port };
   process.send?.(message);
 }

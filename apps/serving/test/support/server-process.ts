@@ -14,7 +14,7 @@ export class ServerProcess {
   readonly child: ChildProcess;
   readonly entries: LogEntry[] = [];
   private readonly raw: string[] = [];
-  private readonly waiters: Array<{ test: (e: LogEntry) => boolean; resolve: (e: LogEntry) => void }> = [];
+  private waiters: Array<{ test: (e: LogEntry) => boolean; resolve: (e: LogEntry) => void }> = [];
   /** Resolves with the exit code once the process has exited. */
   readonly exited: Promise<number | null>;
 
@@ -40,15 +40,28 @@ export class ServerProcess {
     return this.raw.join('');
   }
 
-  /** The first log entry (already seen or future) that passes `test`; rejects if the process exits first. */
-  waitFor(test: (e: LogEntry) => boolean, what = 'log line'): Promise<LogEntry> {
+  /**
+   * The first log entry (already seen or future) that passes `test`; rejects, with what the
+   * process printed, if it exits first or nothing matches within `timeoutMs` (so a test fails and
+   * cleans up instead of hanging until Jest's timeout).
+   */
+  waitFor(test: (e: LogEntry) => boolean, what = 'log line', timeoutMs = 30_000): Promise<LogEntry> {
     const seen = this.entries.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      this.waiters.push({ test, resolve });
-      void this.exited.then((code) =>
-        reject(new Error(`server exited (${code}) before the ${what}:\n${this.output}`)),
-      );
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        reject(new Error(`no ${what} within ${timeoutMs} ms:\n${this.output}`));
+      }, timeoutMs);
+      const done = (entry: LogEntry) => {
+        clearTimeout(timer);
+        resolve(entry);
+      };
+      this.waiters.push({ test, resolve: done });
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited (${code}) before the ${what}:\n${this.output}`));
+      });
     });
   }
 
