@@ -3,5 +3,7 @@ module.exports = {
   projects: ['libs/contracts', 'libs/core', 'libs/feature-store', 'apps/trainer', 'apps/serving'].map(
     (p) => `<rootDir>/${p}/jest.config.js`,
   ),
+  // A global option: projects' own testTimeout is ignored when they run together.
+  testTimeout: 60000,
   reporters: ['<rootDir>/tools/jest/default-reporter.js', '<rootDir>/tools/jest/summary-reporter.js'],
 };
