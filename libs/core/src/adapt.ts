@@ -51,10 +51,40 @@ export class AdaptedUsers {
     return this.disposed;
   }
 
+  /** Bytes of the tensors these users hold (what keeping them alive costs). */
+  get bytes(): number {
+    return this.tensors().reduce((sum, t) => sum + t.size * (t.dtype === 'bool' ? 1 : 4), 0);
+  }
+
+  /**
+   * User `index` alone, as a new one-user AdaptedUsers with its own copy of the tensors: a cache
+   * can keep one user without keeping the whole batch alive. Dispose both independently.
+   */
+  user(index: number): AdaptedUsers {
+    if (this.disposed) throw new Error('AdaptedUsers.user: already disposed');
+    if (!Number.isInteger(index) || index < 0 || index >= this.size)
+      throw new RangeError(`AdaptedUsers.user: index ${index} is outside 0..${this.size - 1}`);
+    // Every tensor is [B, ...]: row `index` of each is this user's state.
+    const row = <T extends tf.Tensor>(t: T): T => tf.slice(t, [index], [1]);
+    const local: Params = {};
+    for (const [name, t] of Object.entries(this.local)) local[name] = row(t);
+    return new AdaptedUsers(
+      this.model,
+      [this.userIds[index] as string],
+      local,
+      row(this.userX),
+      this.userPre0 ? row(this.userPre0) : null,
+    );
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    tf.dispose([...Object.values(this.local), this.userX, ...(this.userPre0 ? [this.userPre0] : [])]);
+    tf.dispose(this.tensors());
+  }
+
+  private tensors(): tf.Tensor[] {
+    return [...Object.values(this.local), this.userX, ...(this.userPre0 ? [this.userPre0] : [])];
   }
 }
 

@@ -40,6 +40,37 @@ describe('adapt / score / recommend', () => {
     model.dispose();
   });
 
+  it('user(i) copies one user out of a batch: same scores, its own tensors, its share of the bytes', () => {
+    for (const localGroups of [MELU_LOCAL_GROUPS, ANIL_LOCAL_GROUPS]) {
+      const model = createModel(world.spec, { ...cfg, localGroups: [...localGroups] });
+      const reqs = world.tasks.slice(0, 4).map((t) => ({ user: t.user, support: t.support.slice(0, 5) }));
+      const items = model.encodeItems(world.items);
+      const batch = adapt(model, reqs, world.catalog, { steps: 2, lr: 0.05 });
+      const expected = reqs.map((_, i) => score(batch, i, items));
+      const ones = reqs.map((_, i) => batch.user(i));
+      ones.forEach((one, i) => {
+        expect(one.size).toBe(1);
+        expect(one.userIds).toEqual([batch.userIds[i]]);
+        expect(one.bytes * batch.size).toBe(batch.bytes);
+      });
+      // The copies outlive the batch they came from.
+      batch.dispose();
+      ones.forEach((one, i) =>
+        expect(Array.from(score(one, 0, items))).toEqual(Array.from(expected[i] ?? [])),
+      );
+      expect(() => batch.user(0)).toThrow(/disposed/);
+      ones.forEach((one) => one.dispose());
+      items.dispose();
+      model.dispose();
+    }
+    const model = createModel(world.spec, cfg);
+    const batch = adapt(model, [{ user: world.tasks[0]!.user, support: [] }], world.catalog);
+    expect(() => batch.user(1)).toThrow(RangeError);
+    expectNoTensorGrowth(() => batch.user(0).dispose());
+    batch.dispose();
+    model.dispose();
+  });
+
   it('adaptation changes predictions towards the support ratings', () => {
     const model = createModel(world.spec, { ...cfg, localGroups: ['decision', 'output', 'embeddings'] });
     const t = world.tasks[0];

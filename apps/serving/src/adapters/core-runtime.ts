@@ -1,5 +1,3 @@
-// The tfjs-core instance @warmstart/core uses (the same hoisted package; only `slice` is used here).
-import * as tf from '@tensorflow/tfjs-core';
 import {
   adapt,
   AdaptedUsers,
@@ -7,7 +5,6 @@ import {
   score,
   scoreBatch,
   type AdaptOptions,
-  type Params,
   type RecommenderModel,
 } from '@warmstart/core';
 import type {
@@ -63,25 +60,13 @@ class CoreAdaptedUser implements AdaptedUser {
   /** This user's share of its batch: the batch's tensor bytes divided by its users. */
   get bytes(): number {
     const users = this.batch.users;
-    return Math.ceil(adaptedBytes(users) / users.size);
+    return Math.ceil(users.bytes / users.size);
   }
 
   detach(): AdaptedUser {
     const users = this.batch.users;
     if (users.size === 1) return this;
-    const i = this.index;
-    // Every adapted tensor is [B, ...] (AdaptedUsers): row i of each is this user's state.
-    const row = <T extends Params[string]>(t: T): T => tf.slice(t, [i], [1]);
-    const local: Params = {};
-    for (const [name, t] of Object.entries(users.local)) local[name] = row(t);
-    const own = new AdaptedUsers(
-      users.model,
-      [users.userIds[i] as string],
-      local,
-      row(users.userX),
-      users.userPre0 ? row(users.userPre0) : null,
-    );
-    return new CoreAdaptedUser({ users: own, live: 1 }, 0);
+    return new CoreAdaptedUser({ users: users.user(this.index), live: 1 }, 0);
   }
 
   dispose(): void {
@@ -90,12 +75,6 @@ class CoreAdaptedUser implements AdaptedUser {
     this.batch.live -= 1;
     if (this.batch.live === 0) this.batch.users.dispose();
   }
-}
-
-/** Bytes of the tensors an adaptation batch holds. */
-function adaptedBytes(users: AdaptedUsers): number {
-  const tensors = [...Object.values(users.local), users.userX, ...(users.userPre0 ? [users.userPre0] : [])];
-  return tensors.reduce((sum, t) => sum + t.size * (t.dtype === 'bool' ? 1 : 4), 0);
 }
 
 export class CoreServingModel implements ServingModel {
