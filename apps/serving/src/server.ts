@@ -19,7 +19,7 @@ import { createLogger } from './observability/logger';
 import { ServingMetrics, startMetricsServer } from './observability/metrics';
 import type { ModelRuntime } from './ports/model-runtime.port';
 import type { StorePort } from './ports/store.port';
-import { ActiveCatalog, DEFAULT_FRESHNESS_MS } from './recommend/active-catalog';
+import { ActiveCatalog } from './recommend/active-catalog';
 import { RecommendService } from './recommend/recommend.service';
 import { ServingContext } from './serving-context';
 
@@ -43,7 +43,7 @@ export interface RunningServer {
 /** Builds and starts the whole server; resolves once it accepts calls. */
 export async function startServer(config: ServingConfig, deps: ServingDeps): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.logLevel);
-  const cache = new AdaptedCache(config.cacheSize);
+  const cache = new AdaptedCache(config.cacheSize, config.cacheBytes);
   const metrics = new ServingMetrics(cache);
   const health = new HealthState();
   const models = new ModelManager(
@@ -63,7 +63,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
   );
   const catalog = new ActiveCatalog(deps.store, {
     selectionRows: config.candidateCacheRows,
-    freshnessMs: DEFAULT_FRESHNESS_MS,
+    freshnessMs: config.freshnessMs,
     onError: (err) => log.warn({ err }, 'item watermark check failed; serving the catalog read before'),
   });
   models.onChange((ref) => {

@@ -27,6 +27,10 @@ export const ServingConfigSchema = z
     maxInFlight: int(1).default(2048),
     /** Adapted users kept in the LRU; 0 disables the cache. */
     cacheSize: int(0).default(10_000),
+    /** Bytes of adapted tensors the LRU may keep alive (each entry its own one-user copy). */
+    cacheBytes: int(0).default(256 * 1024 * 1024),
+    /** How often, at most, the item catalog checks the store for other writers' item changes (ms). */
+    freshnessMs: int(0, 3_600_000).default(1000),
     /** Rows of gathered explicit candidate lists kept per catalog encoding (LRU); 0 disables it. */
     candidateCacheRows: int(0).default(50_000),
     /** Bytes of recently seen encoded candidate lists whose decoding is reused; 0 disables it. */
@@ -81,6 +85,12 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
   ['queueLimit', 'WARMSTART_QUEUE_LIMIT', 'max adaptation requests waiting'],
   ['maxInFlight', 'WARMSTART_MAX_IN_FLIGHT', 'max concurrent calls'],
   ['cacheSize', 'WARMSTART_CACHE_SIZE', 'adapted users kept in the LRU (0 = off)'],
+  ['cacheBytes', 'WARMSTART_CACHE_BYTES', 'bytes of adapted tensors the LRU may keep'],
+  [
+    'freshnessMs',
+    'WARMSTART_FRESHNESS_MS',
+    "how often, at most, other writers' item changes are checked, ms (0 = every request)",
+  ],
   [
     'candidateCacheRows',
     'WARMSTART_CANDIDATE_CACHE_ROWS',
