@@ -8,7 +8,17 @@ describe('configuration', () => {
       database: './data/warmstart.db',
       artifacts: './models',
       authTokens: [],
+      workers: 1,
+      cacheBytes: 256 * 1024 * 1024,
+      freshnessMs: 1000,
     });
+  });
+
+  it('reads --workers, --cache-bytes and --freshness-ms (flags and environment)', () => {
+    const c = configFromArgs(['--workers', '2', '--freshness-ms', '0'], { WARMSTART_CACHE_BYTES: '1048576' });
+    expect(c).toMatchObject({ workers: 2, freshnessMs: 0, cacheBytes: 1048576 });
+    expect(() => configFromArgs(['--workers', '0'], {})).toThrow(/--workers/);
+    expect(() => configFromArgs([], { WARMSTART_FRESHNESS_MS: '-5' })).toThrow(/--freshness-ms/);
   });
 
   it('reads WARMSTART_* variables and lets flags win', () => {
