@@ -55,6 +55,36 @@ describe.each(backends)('writes and online reads on $name', ({ create }) => {
     expect((await store.getUsers(['u2'])).get('u2')?.features).toEqual({});
   });
 
+  it('moves the items watermark on every item write and when an item becomes available', async () => {
+    const tick = () => new Promise((r) => setTimeout(r, 5)); // updatedAt has millisecond precision
+    const w0 = await store.itemsWatermark(at(5));
+    // i2 (available at day 10) and i3 (day 20) are not available yet at day 5.
+    expect(w0).toMatchObject({ count: 3, pending: 2 });
+    expect(w0.latestUpdate).toBeInstanceOf(Date);
+    expect(await store.itemsWatermark(at(5))).toEqual(w0); // reads change nothing
+    expect((await store.itemsWatermark(at(15))).pending).toBe(1);
+    await tick();
+    await store.upsertItems([{ id: 'i1', features: { genres: ['Action'], year: 1995 }, status: 'retired' }]);
+    const w1 = await store.itemsWatermark(at(5));
+    expect(w1.count).toBe(3);
+    expect(w1.latestUpdate!.getTime()).toBeGreaterThan(w0.latestUpdate!.getTime());
+    await tick();
+    await store.upsertItems([{ id: 'i4', features: { genres: [] }, availableAt: at(1) }]);
+    expect(await store.itemsWatermark(at(5))).toMatchObject({ count: 4, pending: 2 });
+    await expect(store.itemsWatermark(new Date(Number.NaN))).rejects.toThrow(ValidationError);
+  });
+
+  it("moves the user watermark when the user's features are written", async () => {
+    const before = await store.userWatermark('u1');
+    expect(before.featuresUpdatedAt).toBeInstanceOf(Date);
+    await new Promise((r) => setTimeout(r, 5));
+    await store.upsertUsers([{ id: 'u1', features: { gender: 'F', age: 32 } }]);
+    const after = await store.userWatermark('u1');
+    expect(after.featuresUpdatedAt!.getTime()).toBeGreaterThan(before.featuresUpdatedAt!.getTime());
+    expect(after.sequence).toBe(before.sequence);
+    expect((await store.userWatermark('nobody')).featuresUpdatedAt).toBeNull();
+  });
+
   it('invalidates the cache on writes and moves the user watermark', async () => {
     await store.ingestInteractions([
       { eventId: 'a', userId: 'u1', itemId: 'i1', value: 5, eventTime: at(1) },

@@ -121,12 +121,9 @@ export class FeatureStoreAdapter implements StorePort {
   }
 
   async userWatermark(userId: string): Promise<string> {
-    // Interactions (highest sequence, count) and the user row's updatedAt (features), both uncached.
-    const [interactions, user] = await Promise.all([
-      this.store.userWatermark(userId),
-      this.store.prisma.user.findUnique({ where: { id: userId }, select: { updatedAt: true } }),
-    ]);
-    const mark = `${interactions.sequence}.${interactions.count}.${user?.updatedAt.getTime() ?? 0}`;
+    // Interactions (highest sequence, count) and the user row's last write (features), uncached.
+    const w = await this.store.userWatermark(userId);
+    const mark = `${w.sequence}.${w.count}.${w.featuresUpdatedAt?.getTime() ?? 0}`;
     if (this.userMarks.get(userId) !== mark) {
       // Written elsewhere (or not seen for a while): the features and history the store may
       // hold for this user are older than the mark, so the reads that follow go to the database.
@@ -137,13 +134,8 @@ export class FeatureStoreAdapter implements StorePort {
   }
 
   async itemsWatermark(): Promise<string> {
-    const now = new Date();
-    const [all, pending] = await Promise.all([
-      this.store.prisma.item.aggregate({ _count: { _all: true }, _max: { updatedAt: true } }),
-      // Items not available yet: the count drops when one becomes available (no write happens then).
-      this.store.prisma.item.count({ where: { availableAt: { gt: now } } }),
-    ]);
-    return `${all._count._all}.${all._max.updatedAt?.getTime() ?? 0}.${pending}`;
+    const w = await this.store.itemsWatermark();
+    return `${w.count}.${w.latestUpdate?.getTime() ?? 0}.${w.pending}`;
   }
 
   forgetItems(ids: readonly string[]): void {

@@ -7,13 +7,31 @@ import { decodeFeatures } from './feature-rows';
 import type { ItemPageRequest, ItemStatus, Page, StoredItem, StoredUser } from './inputs';
 import { decodeCursor, encodeCursor, pageLimit } from './pages';
 
-/** Latest ingestion of a user's interactions: changes whenever the user gets a new interaction. */
+/**
+ * What a user's adapted state depends on: changes whenever the user gets a new interaction or
+ * their features are written (by any process: read from the database, never from the cache).
+ */
 export interface UserWatermark {
   /** Highest interaction sequence number of the user (0 when none). */
   sequence: number;
   /** When that interaction was ingested (null when none). */
   time: Date | null;
   count: number;
+  /** When the user's row (features) was last written (null for an unknown user). */
+  featuresUpdatedAt: Date | null;
+}
+
+/**
+ * A cheap fingerprint of the item catalog: changes when an item is added, changed, retired or
+ * becomes available (see {@link OnlineReads.itemsWatermark}).
+ */
+export interface ItemsWatermark {
+  /** Items stored (any status). */
+  count: number;
+  /** The latest item write (null when there are no items). */
+  latestUpdate: Date | null;
+  /** Items whose availableAt is still after `asOf`: the count drops when one becomes available. */
+  pending: number;
 }
 
 /** Cache settings: entries per kind and time-to-live (bounds staleness from other processes' writes). */
@@ -168,12 +186,34 @@ export class OnlineReads {
   /** The user's latest ingestion (sequence and time): a cache key for per-user adapted state. */
   async userWatermark(userId: string): Promise<UserWatermark> {
     checkId('userId', userId);
-    const agg = await this.db.interaction.aggregate({
-      where: { userId },
-      _max: { seq: true, ingestedAt: true },
-      _count: { _all: true },
-    });
-    return { sequence: agg._max.seq ?? 0, time: agg._max.ingestedAt ?? null, count: agg._count._all };
+    const [agg, user] = await Promise.all([
+      this.db.interaction.aggregate({
+        where: { userId },
+        _max: { seq: true, ingestedAt: true },
+        _count: { _all: true },
+      }),
+      this.db.user.findUnique({ where: { id: userId }, select: { updatedAt: true } }),
+    ]);
+    return {
+      sequence: agg._max.seq ?? 0,
+      time: agg._max.ingestedAt ?? null,
+      count: agg._count._all,
+      featuresUpdatedAt: user?.updatedAt ?? null,
+    };
+  }
+
+  /**
+   * The catalog's fingerprint as of `asOf` (default now), from the database (never the cache):
+   * a replica that keeps the catalog in memory compares it to see other processes' item writes.
+   * Two indexed aggregates plus a count of not-yet-available items.
+   */
+  async itemsWatermark(asOf: Date = new Date()): Promise<ItemsWatermark> {
+    checkTime('asOf', asOf);
+    const [all, pending] = await Promise.all([
+      this.db.item.aggregate({ _count: { _all: true }, _max: { updatedAt: true } }),
+      this.db.item.count({ where: { availableAt: { gt: asOf } } }),
+    ]);
+    return { count: all._count._all, latestUpdate: all._max.updatedAt ?? null, pending };
   }
 
   /**
