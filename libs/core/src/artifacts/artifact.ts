@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ArtifactError, ValidationError } from '../errors';
 import { FeatureSpec, type FeatureSpecJSON } from '../features/spec';
@@ -66,10 +66,29 @@ export interface Manifest {
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+/** Writes a file and flushes it to disk, so a rename that publishes it never exposes a torn file. */
+async function writeDurable(path: string, bytes: Uint8Array | string): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Flushes a directory's entries (the renames in it); not every platform allows it, hence best effort. */
+async function syncDir(path: string): Promise<void> {
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) return;
+  await handle.sync().catch(() => undefined);
+  await handle.close();
+}
+
 /**
- * Writes the model to `dir` (manifest.json, manifest.sha256, weights.bin, ids.json) atomically: everything goes to a
- * temporary sibling directory that is renamed into place. An existing `dir` is replaced only with
- * `overwrite`.
+ * Writes the model to `dir` (manifest.json, manifest.sha256, weights.bin, ids.json) atomically:
+ * everything goes to a temporary sibling directory, flushed to disk, that is renamed into place.
+ * An existing `dir` is replaced only with `overwrite` (readers may briefly find it absent then).
  */
 export async function saveModel(
   model: RecommenderModel,
@@ -124,17 +143,21 @@ export async function saveModel(
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await mkdir(tmp);
-    await writeFile(join(tmp, 'weights.bin'), weightBytes);
-    await writeFile(join(tmp, 'ids.json'), ids);
+    await writeDurable(join(tmp, 'weights.bin'), weightBytes);
+    await writeDurable(join(tmp, 'ids.json'), ids);
     const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
-    await writeFile(join(tmp, 'manifest.json'), manifestBytes);
-    await writeFile(join(tmp, MANIFEST_CHECKSUM_FILE), `${sha256(manifestBytes)}  manifest.json\n`);
+    await writeDurable(join(tmp, 'manifest.json'), manifestBytes);
+    await writeDurable(join(tmp, MANIFEST_CHECKSUM_FILE), `${sha256(manifestBytes)}  manifest.json\n`);
+    await syncDir(tmp);
     if (exists) {
+      // Directories cannot be swapped atomically: between these renames `dir` is briefly absent,
+      // and a reader then gets a clear "not found" (never a mix of old and new files).
       const old = `${tmp}.old`;
       await rename(dir, old);
       await rename(tmp, dir);
       await rm(old, { recursive: true, force: true });
     } else await rename(tmp, dir);
+    await syncDir(dirname(dir));
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;
