@@ -16,7 +16,8 @@ import { validationMaeOf, validationSet, type AdaptChoice } from '../meta/tune-a
 import { LeaseLostError, withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { trainingTasks } from '../train/tasks';
-import { isBetter, validationMetrics } from '../train/validate-model';
+import { decidePromotion, type PromotionDecision } from '../train/promotion';
+import { validationMetrics } from '../train/validate-model';
 import { isCancellation, stopError, throwIfAborted } from '../util/interrupt';
 import type { CommandContext } from './context';
 
@@ -38,6 +39,8 @@ export interface TrainOutcome {
   version: number;
   promoted: boolean;
   validation: Record<string, number>;
+  /** Both models' figures on the same validation users and why it was (not) promoted. */
+  promotion: PromotionDecision;
 }
 
 export const TRAIN_LOCK = 'train';
@@ -127,6 +130,7 @@ async function trainLocked(
       validation: outcome.validation,
       modelId: outcome.modelId,
       promoted: outcome.promoted,
+      promotion: outcome.promotion,
     });
     return outcome;
   } catch (err) {
@@ -325,6 +329,28 @@ async function trainRun(
     const metrics = await validationMetrics(model, validation, items, adapt, signal);
     ctx.logger.info({ validation: metrics }, 'validation metrics');
     throwIfAborted(signal);
+    // Promotion compares like with like: the promoted model is re-scored on these validation users
+    // (its registry metrics were measured on its own run's split). Done before anything is written,
+    // so a Ctrl-C here leaves no artifact.
+    const promotedBefore = await store.registry.getPromoted();
+    const decision = await decidePromotion({
+      candidate: metrics,
+      promotedBefore,
+      artifactsRoot: artifacts,
+      tasks: validation,
+      items,
+      metric: config.promotion.metric,
+      minImprovement: config.promotion.minImprovement,
+      force: Boolean(flags.promote),
+      signal,
+    });
+    if (decision.basis === 'fallback') {
+      ctx.logger.warn(
+        { promotedModelId: decision.promotedModelId, reason: decision.fallbackReason },
+        'the promoted model cannot be evaluated on the validation users; promoting the candidate if its metric is finite',
+      );
+    }
+    throwIfAborted(signal);
     const modelId = `m-${new Date()
       .toISOString()
       .replace(/[-:TZ.]/g, '')
@@ -334,7 +360,6 @@ async function trainRun(
       metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`validation.${k}`, v])),
       labels: { modelId, runId },
     });
-    const promotedBefore = await store.registry.getPromoted();
     const record = await store.registry.registerModel({
       modelId,
       algorithm: t.algorithm,
@@ -343,27 +368,46 @@ async function trainRun(
       dataWatermark: watermark,
       runId,
     });
-    const better = isBetter(
-      config.promotion.metric,
-      metrics,
-      promotedBefore?.metrics['validation'],
-      config.promotion.minImprovement,
-    );
-    const promote = Boolean(flags.promote) || better;
-    if (promote) await store.registry.promote(modelId);
+    if (decision.promoted) await store.registry.promote(modelId);
+    ctx.logger.info({ modelId, ...decision }, decision.promoted ? 'promoted' : 'not promoted');
     rmSync(cpDir, { recursive: true, force: true });
     if (resumeFrom) supersede(resumeFrom, runId, ctx);
     ctx.out(
       `registered ${modelId} (v${record.version}, ${t.algorithm}) validation MAE ${metrics.mae.toFixed(4)} nDCG@3 ${metrics.ndcg3.toFixed(4)}; ` +
-        (promote
-          ? `promoted${flags.promote && !better ? ' (--promote)' : ''}`
-          : `not promoted: ${config.promotion.metric} does not beat ${promotedBefore?.modelId}`) +
+        describeDecision(decision) +
         (resumeFrom ? `; resumed from run ${resumeFrom.runId}` : ''),
     );
-    return { runId, modelId, version: record.version, promoted: promote, validation: metrics };
+    return {
+      runId,
+      modelId,
+      version: record.version,
+      promoted: decision.promoted,
+      validation: metrics,
+      promotion: decision,
+    };
   } finally {
     model.dispose();
   }
+}
+
+/** The promotion part of `train`'s result line. */
+function describeDecision(d: PromotionDecision): string {
+  const f = (v: number) => v.toFixed(4);
+  const versus =
+    d.promotedValue === null
+      ? ''
+      : `${d.metric} ${f(d.candidateValue)} vs ${f(d.promotedValue)} for ${d.promotedModelId} on the same ${d.validationTasks} validation users`;
+  if (d.basis === 'first-model') return 'promoted (first model)';
+  if (d.basis === 'fallback') {
+    const why = `${d.promotedModelId} could not be evaluated: ${d.fallbackReason}`;
+    if (d.better) return `promoted (${why})`;
+    return d.forced
+      ? `promoted (--promote; ${why})`
+      : `not promoted: ${d.metric} ${d.candidateValue} is not finite (${why})`;
+  }
+  if (d.better) return `promoted (${versus})`;
+  if (d.forced) return `promoted (--promote; ${versus})`;
+  return `not promoted: ${versus}${d.minImprovement > 0 ? ` (needs an improvement > ${d.minImprovement})` : ''}`;
 }
 
 /** Deletes the checkpoint a run resumed from, so `--resume` never picks it up again. */

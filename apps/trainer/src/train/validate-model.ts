@@ -3,6 +3,9 @@ import type { ItemCatalog, Task } from '../data/types';
 import { scenarioMetrics } from '../eval/task-metrics';
 import { predictTasks } from '../meta/predict';
 
+/** Query metrics on held-out users after adaptation (a type, so it is a Record<string, number>). */
+export type ValidationMetrics = { mae: number; rmse: number; ndcg3: number; p5: number };
+
 /** Validation metrics of a trained model on held-out users (what promotion compares). */
 export async function validationMetrics(
   model: RecommenderModel,
@@ -10,7 +13,7 @@ export async function validationMetrics(
   items: ItemCatalog,
   adapt: AdaptOptions,
   signal?: AbortSignal,
-): Promise<{ mae: number; rmse: number; ndcg3: number; p5: number }> {
+): Promise<ValidationMetrics> {
   const m = scenarioMetrics(tasks, await predictTasks(model, tasks, items, adapt, 64, signal));
   return { mae: m.mae, rmse: m.rmse, ndcg3: m.ndcg3, p5: m.p5 };
 }

@@ -1,0 +1,232 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openFeatureStore, type FeatureStore } from '@warmstart/feature-store';
+import pino from 'pino';
+import { buildCli } from '../src/cli';
+import { trainCommand, type TrainOutcome } from '../src/commands/train';
+import { readSnapshot } from '../src/data/from-store';
+import { itemCatalog } from '../src/data/types';
+import { trainingTasks } from '../src/train/tasks';
+import { rescorePromoted, type PromotionDecision } from '../src/train/promotion';
+import { loadConfig } from '../src/config/load';
+import { createLogger } from '../src/util/logger';
+import { silentProgress } from '../src/util/progress';
+
+// The pure-JS backend: tiny models, deterministic, and independent of the wasm binary.
+process.env['WARMSTART_BACKEND'] = 'cpu';
+jest.setTimeout(60_000);
+
+/**
+ * Promotion compares the candidate with the promoted model on the SAME validation users: the
+ * promoted model is re-scored from its artifact; the figures the registry stored for it (measured
+ * on its own run's split) do not decide.
+ */
+describe('train: promotion on the same validation split', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'train-promotion-'));
+  const database = join(dir, 'w.db');
+  const artifacts = join(dir, 'models');
+  const write = (name: string, lines: string[]): string => {
+    const file = join(dir, name);
+    writeFileSync(file, lines.join('\n'));
+    return file;
+  };
+  // A decent tiny model: the default anil with the ridge head and the bias backbone, one epoch.
+  const good = write('good.yaml', [
+    'model: { embeddingDim: 4, hidden: [8] }',
+    'train: { epochs: 1, pretrainEpochs: 0, patience: 0, metaBatchSize: 16, maxRatings: 30 }',
+  ]);
+  // The same model misconfigured (predictions clamped to [1, 2] on 1-5 ratings): clearly worse.
+  const weak = write('weak.yaml', [
+    'model: { embeddingDim: 4, hidden: [8], ratingRange: [1, 2] }',
+    'train: { epochs: 1, pretrainEpochs: 0, patience: 0, metaBatchSize: 16, maxRatings: 30 }',
+  ]);
+  let store: FeatureStore;
+
+  async function train(
+    config: string,
+    promote = false,
+  ): Promise<{ outcome: TrainOutcome; out: string; logs: Record<string, unknown>[] }> {
+    const lines: string[] = [];
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) });
+    const outcome = await trainCommand(
+      { database, artifacts, config, promote },
+      { out: (l: string) => lines.push(l), logger, progress: silentProgress },
+    );
+    return { outcome, out: lines.join('\n'), logs };
+  }
+
+  /** Promotes a registry record for `artifactUri` whose stored validation metrics are `stored`. */
+  async function promoteWithStoredMetrics(
+    modelId: string,
+    artifactUri: string,
+    stored: Record<string, number>,
+  ): Promise<void> {
+    await store.registry.registerModel({
+      modelId,
+      algorithm: 'anil',
+      artifactUri,
+      metrics: { validation: stored },
+    });
+    await store.registry.promote(modelId);
+  }
+
+  const lastRunPromotion = async (): Promise<PromotionDecision> => {
+    const [latest] = await store.runs.list({ limit: 1 });
+    expect(latest.status).toBe('succeeded');
+    return (latest.metrics as { promotion: PromotionDecision }).promotion;
+  };
+
+  beforeAll(async () => {
+    const lines: string[] = [];
+    await buildCli({
+      ctx: { out: (l: string) => lines.push(l), logger: createLogger('silent'), progress: silentProgress },
+      writeErr: () => undefined,
+    }).parseAsync(
+      [
+        'import',
+        'synthetic',
+        '--users',
+        '50',
+        '--items',
+        '40',
+        '--interactions',
+        '1500',
+        '--seed',
+        '1',
+      ].concat(['--database', database]),
+      { from: 'user' },
+    );
+    store = await openFeatureStore(database);
+  });
+
+  afterAll(async () => {
+    await store.close();
+  });
+
+  let weakModel: TrainOutcome;
+  let goodModel: TrainOutcome;
+
+  it('replaces a promoted model whose stored metrics look unbeatable but which is worse on the current split', async () => {
+    weakModel = (await train(weak, true)).outcome;
+    // The registry claims a near-perfect model; its artifact is the weak one.
+    await promoteWithStoredMetrics('weak-tampered', weakModel.modelId, {
+      mae: 0.01,
+      rmse: 0.01,
+      ndcg3: 0.999,
+      p5: 1,
+    });
+
+    const { outcome, out, logs } = await train(good);
+    goodModel = outcome;
+    const d = outcome.promotion;
+    expect(d.basis).toBe('same-split');
+    expect(d.promotedModelId).toBe('weak-tampered');
+    expect(d.promotedStored).toBe(0.01);
+    // Re-scored on the same users it reproduces the weak model's own validation MAE (same split).
+    expect(d.promotedValue).toBeCloseTo(weakModel.validation.mae, 6);
+    expect(d.candidateValue).toBe(outcome.validation.mae);
+    expect(d.candidateValue).toBeLessThan(d.promotedValue!);
+    expect(outcome.promoted).toBe(true);
+    expect((await store.registry.getPromoted())?.modelId).toBe(outcome.modelId);
+    // Both figures in the result line, the log line and the run record.
+    expect(out).toContain(
+      `promoted (mae ${d.candidateValue.toFixed(4)} vs ${d.promotedValue!.toFixed(4)} for weak-tampered on the same ${d.validationTasks} validation users)`,
+    );
+    const logged = logs.find((r) => r['msg'] === 'promoted')!;
+    expect(logged).toMatchObject({
+      candidateValue: d.candidateValue,
+      promotedValue: d.promotedValue,
+      basis: 'same-split',
+    });
+    expect(await lastRunPromotion()).toEqual(d);
+  });
+
+  it('keeps a promoted model that is better on the current split even if its stored metrics look worse', async () => {
+    await promoteWithStoredMetrics('good-tampered', goodModel.modelId, {
+      mae: 99,
+      rmse: 99,
+      ndcg3: 0,
+      p5: 0,
+    });
+
+    const { outcome, out } = await train(weak);
+    const d = outcome.promotion;
+    expect(d.basis).toBe('same-split');
+    expect(d.promotedStored).toBe(99);
+    expect(d.promotedValue).toBeCloseTo(goodModel.validation.mae, 6);
+    expect(d.candidateValue).toBeGreaterThan(d.promotedValue!);
+    expect(outcome.promoted).toBe(false);
+    expect((await store.registry.getPromoted())?.modelId).toBe('good-tampered');
+    expect(out).toMatch(/not promoted: mae \S+ vs \S+ for good-tampered on the same \d+ validation users/);
+    expect((await lastRunPromotion()).promoted).toBe(false);
+  });
+
+  it('--promote still forces promotion, and records both figures', async () => {
+    const { outcome, out } = await train(weak, true);
+    expect(outcome.promoted).toBe(true);
+    expect(outcome.promotion).toMatchObject({ forced: true, better: false, basis: 'same-split' });
+    expect(out).toMatch(/promoted \(--promote; mae \S+ vs \S+ for good-tampered/);
+    expect((await store.registry.getPromoted())?.modelId).toBe(outcome.modelId);
+  });
+
+  it('promotes the candidate, with a warning and the reason recorded, when the promoted artifact is missing', async () => {
+    await promoteWithStoredMetrics('ghost', 'no-such-artifact', {
+      mae: 0.01,
+      rmse: 0.01,
+      ndcg3: 0.999,
+      p5: 1,
+    });
+
+    const { outcome, out, logs } = await train(good);
+    const d = outcome.promotion;
+    expect(d.basis).toBe('fallback');
+    expect(d.promotedValue).toBeNull();
+    expect(d.fallbackReason).toMatch(
+      /cannot load its artifact: .*no-such-artifact.*manifest.json is missing/,
+    );
+    expect(outcome.promoted).toBe(true);
+    expect((await store.registry.getPromoted())?.modelId).toBe(outcome.modelId);
+    expect(out).toMatch(/promoted \(ghost could not be evaluated: cannot load its artifact/);
+    const warning = logs.find((r) => r['level'] === 40)!;
+    expect(warning['msg']).toMatch(/promoted model cannot be evaluated/);
+    expect(warning['reason']).toBe(d.fallbackReason);
+    expect((await lastRunPromotion()).fallbackReason).toBe(d.fallbackReason);
+  });
+
+  it('re-scoring frees every tensor of the loaded model, and reports a corrupt artifact instead of throwing', async () => {
+    const config = loadConfig(good);
+    const dataset = await readSnapshot(store, 'feature-store', (await store.latestEventTime())!);
+    const { validation } = trainingTasks(
+      dataset,
+      config.train,
+      config.train.seed,
+      config.train.validationFraction,
+    );
+    const items = itemCatalog(dataset.items);
+    const before = tf.memory().numTensors;
+    const scored = await rescorePromoted(
+      { modelId: 'x', artifactUri: goodModel.modelId },
+      artifacts,
+      validation,
+      items,
+      'mae',
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect('metrics' in scored && scored.metrics.mae).toBeCloseTo(goodModel.validation.mae, 6);
+
+    mkdirSync(join(artifacts, 'corrupt'));
+    writeFileSync(join(artifacts, 'corrupt', 'manifest.json'), '{ not json');
+    const corrupt = await rescorePromoted(
+      { modelId: 'y', artifactUri: 'corrupt' },
+      artifacts,
+      validation,
+      items,
+      'mae',
+    );
+    expect(corrupt).toEqual({ error: expect.stringMatching(/cannot load its artifact/) });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
