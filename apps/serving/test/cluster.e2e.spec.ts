@@ -4,15 +4,12 @@ import {
   type RecommendRequest,
   type RecommendResponse,
 } from '@warmstart/contracts';
-import { initBackend, saveModel } from '@warmstart/core';
-import { openFeatureStore } from '@warmstart/feature-store';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { call } from './support/harness';
-import { MAIN, ServerProcess, haveDist, type LogEntry } from './support/server-process';
-import { makeModel, seedWorld } from './support/world';
+import { MAIN, ServerProcess, diskWorld, haveDist, type LogEntry } from './support/server-process';
 
 if (!haveDist)
   console.warn(`${MAIN} not found: the --workers test is skipped (build first: npx nx run-many -t build)`);
@@ -29,23 +26,11 @@ const isListening = (e: LogEntry) => e.msg === 'warmstart-serve listening';
 
 (haveDist ? describe : describe.skip)('--workers 2 (node apps/serving/dist/main.js)', () => {
   it('serves from two processes on one port, sums their metrics, replaces a dead worker and stops on SIGTERM', async () => {
-    await initBackend({ prefer: 'cpu' });
-    const dir = mkdtempSync(path.join(tmpdir(), 'warmstart-workers-'));
-    const database = path.join(dir, 'test.db');
-    const artifacts = path.join(dir, 'models');
-    const store = await openFeatureStore(database);
+    const world = await diskWorld('warmstart-workers-', { promote: true });
+    const { database, artifacts } = world;
     let server: ServerProcess | undefined;
     const clients: grpc.Client[] = [];
     try {
-      await seedWorld(store);
-      mkdirSync(artifacts, { recursive: true });
-      const model = makeModel(1);
-      await saveModel(model, path.join(artifacts, 'm1'), {});
-      model.dispose();
-      await store.registry.registerModel({ modelId: 'm1', algorithm: 'melu', artifactUri: 'm1' });
-      await store.registry.promote('m1');
-      await store.close();
-
       const metricsPort = await freePort();
       server = new ServerProcess(
         ['--host', '127.0.0.1', '--port', '0', '--workers', '2', '--metrics-port', String(metricsPort)],
@@ -123,7 +108,7 @@ const isListening = (e: LogEntry) => e.msg === 'warmstart-serve listening';
     } finally {
       for (const c of clients) c.close();
       server?.kill();
-      rmSync(dir, { recursive: true, force: true });
+      world.remove();
     }
   }, 60_000);
 

@@ -1,40 +1,22 @@
 import * as grpc from '@grpc/grpc-js';
-import { initBackend, saveModel } from '@warmstart/core';
 import {
   ModelRegistryServiceClient,
   RecommenderServiceClient,
   type RecommendRequest,
   type RecommendResponse,
 } from '@warmstart/contracts';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { openFeatureStore } from '@warmstart/feature-store';
 import { call } from './support/harness';
-import { MAIN, ServerProcess, haveDist } from './support/server-process';
-import { makeModel, seedWorld } from './support/world';
+import { MAIN, ServerProcess, diskWorld, haveDist } from './support/server-process';
 
 if (!haveDist)
   console.warn(`${MAIN} not found: the SIGTERM test is skipped (build first: npx nx run-many -t build)`);
 
 (haveDist ? describe : describe.skip)('SIGTERM on the built server (node apps/serving/dist/main.js)', () => {
   it('finishes the in-flight Recommend, then exits 0', async () => {
-    await initBackend({ prefer: 'cpu' });
-    const dir = mkdtempSync(path.join(tmpdir(), 'warmstart-sigterm-'));
-    const database = path.join(dir, 'test.db');
-    const artifacts = path.join(dir, 'models');
-    const store = await openFeatureStore(database);
+    const { database, artifacts, remove } = await diskWorld('warmstart-sigterm-');
     let server: ServerProcess | undefined;
     const clients: grpc.Client[] = [];
     try {
-      await seedWorld(store);
-      mkdirSync(artifacts, { recursive: true });
-      const model = makeModel(1);
-      await saveModel(model, path.join(artifacts, 'm1'), {});
-      model.dispose();
-      await store.registry.registerModel({ modelId: 'm1', algorithm: 'melu', artifactUri: 'm1' });
-      await store.close();
-
       server = new ServerProcess(
         ['--host', '127.0.0.1', '--port', '0', '--metrics', 'false', '--poll-interval-ms', '0'],
         {
@@ -83,7 +65,7 @@ if (!haveDist)
     } finally {
       for (const c of clients) c.close();
       server?.kill();
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     }
   }, 20_000);
 });

@@ -1,6 +1,10 @@
+import { initBackend, saveModel } from '@warmstart/core';
+import { openFeatureStore } from '@warmstart/feature-store';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { makeModel, seedWorld } from './world';
 
 /** The built server; process tests skip (with a warning) when it has not been built. */
 export const MAIN = path.resolve(__dirname, '../../dist/main.js');
@@ -86,4 +90,35 @@ export class ServerProcess {
       }
     }
   }
+}
+
+/**
+ * A temporary directory with a seeded SQLite store (`test.db`) and one saved, registered model
+ * `m1` under `models/` (promoted when asked): what a server process is started on. The store is
+ * closed before this resolves, so the child process is its only user.
+ */
+export async function diskWorld(prefix: string, options: { promote?: boolean } = {}): Promise<DiskWorld> {
+  await initBackend({ prefer: 'cpu' });
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const world = { dir, database: path.join(dir, 'test.db'), artifacts: path.join(dir, 'models') };
+  const store = await openFeatureStore(world.database);
+  try {
+    await seedWorld(store);
+    mkdirSync(world.artifacts, { recursive: true });
+    const model = makeModel(1);
+    await saveModel(model, path.join(world.artifacts, 'm1'), {});
+    model.dispose();
+    await store.registry.registerModel({ modelId: 'm1', algorithm: 'melu', artifactUri: 'm1' });
+    if (options.promote) await store.registry.promote('m1');
+  } finally {
+    await store.close();
+  }
+  return { ...world, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface DiskWorld {
+  dir: string;
+  database: string;
+  artifacts: string;
+  remove(): void;
 }
