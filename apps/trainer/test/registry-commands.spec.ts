@@ -2,18 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openFeatureStore } from '@warmstart/feature-store';
-import { buildCli } from '../src/cli';
-import { createLogger } from '../src/util/logger';
-import { silentProgress } from '../src/util/progress';
-
-async function run(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  await buildCli({
-    ctx: { out: (l) => lines.push(l), logger: createLogger('silent'), progress: silentProgress },
-    writeErr: () => undefined,
-  }).parseAsync(args, { from: 'user' });
-  return lines.join('\n');
-}
+import { runCli as run } from './support/run-cli';
 
 describe('models and runs commands', () => {
   const database = join(mkdtempSync(join(tmpdir(), 'reg-')), 'w.db');

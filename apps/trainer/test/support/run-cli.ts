@@ -1,0 +1,13 @@
+import { buildCli } from '../../src/cli';
+import { createLogger } from '../../src/util/logger';
+import { silentProgress } from '../../src/util/progress';
+
+/** Runs one `warmstart-trainer` command in-process, silently; resolves with what it printed. */
+export async function runCli(args: string[]): Promise<string> {
+  const lines: string[] = [];
+  await buildCli({
+    ctx: { out: (l) => lines.push(l), logger: createLogger('silent'), progress: silentProgress },
+    writeErr: () => undefined,
+  }).parseAsync(args, { from: 'user' });
+  return lines.join('\n');
+}
