@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { isCancellation } from '../util/interrupt';
 import type { Logger } from '../util/logger';
 import { LockHeldError } from './lease';
 
@@ -25,6 +26,9 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
         options.logger.info({ seconds: (Date.now() - started) / 1000 }, 'scheduled run finished');
       } catch (err) {
         if (err instanceof LockHeldError) options.logger.warn(err.message + '; skipping this tick');
+        // Ctrl-C/SIGTERM mid-run: `train` recorded the run cancelled; it is not a failure.
+        else if (isCancellation(err))
+          options.logger.warn({ err: (err as Error).message }, 'scheduled run cancelled (recorded in runs)');
         else options.logger.error({ err: (err as Error).message }, 'scheduled run failed (recorded in runs)');
       }
     });
