@@ -4,7 +4,7 @@ import { buildRatedSet, disposeRatedSet } from './model/batch';
 import { innerLoop, inputsFor } from './model/inner';
 import type { ItemRows } from './model/encoded-items';
 import type { EncodedItems, RecommenderModel } from './model/model';
-import { forward, sharedTrunkFeatures, userFirstLayer } from './model/network';
+import { forward, sharedTrunkFeatures, userFirstLayer, userIdRepr } from './model/network';
 import type { Params } from './model/params';
 import type { ItemCatalog, Rating, UserRecord } from './types';
 
@@ -41,6 +41,8 @@ export class AdaptedUsers {
     readonly userX: tf.Tensor3D,
     /** With a shared first layer: its user half plus bias [B, 1, h0] (see userFirstLayer). */
     readonly userPre0: tf.Tensor3D | null = null,
+    /** With user IDs: each user's row of `id.user` [B, 1, userIdDim] (row 0 for unknown users). */
+    readonly userId: tf.Tensor3D | null = null,
   ) {}
 
   get size(): number {
@@ -74,6 +76,7 @@ export class AdaptedUsers {
       local,
       row(this.userX),
       this.userPre0 ? row(this.userPre0) : null,
+      this.userId ? row(this.userId) : null,
     );
   }
 
@@ -84,7 +87,12 @@ export class AdaptedUsers {
   }
 
   private tensors(): tf.Tensor[] {
-    return [...Object.values(this.local), this.userX, ...(this.userPre0 ? [this.userPre0] : [])];
+    return [
+      ...Object.values(this.local),
+      this.userX,
+      ...(this.userPre0 ? [this.userPre0] : []),
+      ...(this.userId ? [this.userId] : []),
+    ];
   }
 }
 
@@ -127,14 +135,26 @@ export function adapt(
     model,
     requests.map((r) => r.support),
     items,
-    { path: 'requests', list: 'support', rowsByRecord: model.supportRows },
+    {
+      path: 'requests',
+      list: 'support',
+      rowsByRecord: model.supportRows,
+      // Known users get their own row of id.user, everyone else the cold-user row 0.
+      ...(model.layout.userIdDim > 0 && { userIdRows: model.userIdRows(requests.map((r) => r.user)) }),
+    },
   );
+  let userX: tf.Tensor3D | undefined;
+  let userId: tf.Tensor3D | null = null;
   try {
-    const userX = model.encodeUsers(requests.map((r) => r.user));
+    userX = model.encodeUsers(requests.map((r) => r.user));
+    const ux = userX;
+    userId = support.userIdIndex
+      ? tf.tidy(() => userIdRepr(model.globals(), support.userIdIndex!))
+      : null;
     const lr = options.lr ?? (model.innerLrs ? model.innerLrs : model.adaptDefaults.lr);
     const local = tf.tidy(() => {
       const global = model.globals();
-      const inputs = inputsFor(model.layout, global, userX, support);
+      const inputs = inputsFor(model.layout, global, ux, support);
       return innerLoop(model.layout, global, model.localNames(), inputs, support, model.globalMean, {
         steps,
         lr,
@@ -144,15 +164,12 @@ export function adapt(
       });
     });
     const userPre0 = model.firstLayerIsGlobal
-      ? tf.tidy(() => userFirstLayer(model.layout, model.globals(), userX))
+      ? tf.tidy(() => userFirstLayer(model.layout, model.globals(), ux, userId ?? undefined))
       : null;
-    return new AdaptedUsers(
-      model,
-      requests.map((r) => r.user.id),
-      local,
-      userX,
-      userPre0,
-    );
+    return new AdaptedUsers(model, requests.map((r) => r.user.id), local, ux, userPre0, userId);
+  } catch (err) {
+    tf.dispose([...(userX ? [userX] : []), ...(userId ? [userId] : [])]);
+    throw err;
   } finally {
     disposeRatedSet(support);
   }
@@ -189,6 +206,7 @@ export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedIt
         offset: items.offset ?? undefined,
         itemPre0: items.pre0 ?? undefined,
         userPre0: adapted.userPre0 ? tf.slice(adapted.userPre0, [userIndex, 0, 0], [1, 1, -1]) : undefined,
+        userId: adapted.userId ? tf.slice(adapted.userId, [userIndex, 0, 0], [1, 1, -1]) : undefined,
       },
       model.globalMean,
     );

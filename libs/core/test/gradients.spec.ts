@@ -32,15 +32,35 @@ const implicitTasks = world.tasks.map((t) => ({
   query: t.query.map((r) => ({ ...r, value: r.value >= 4 ? 1 : 0 })),
 }));
 
-function tiny(extra: Partial<ModelConfig> = {}): RecommenderModel {
-  return createModel(world.spec, {
+/**
+ * With `users`, warm-user ID embeddings too: the first two users of the batch (tasks 0 and 1) have
+ * their own row of id.user, the third is cold (row 0). The table starts at random values instead
+ * of zeros, so the first layer's user-ID rows get non-zero gradients as well.
+ */
+function tiny(extra: Partial<ModelConfig> = {}, users = false): RecommenderModel {
+  const model = createModel(world.spec, {
     embeddingDim: 3,
     hidden: [5, 4],
     seed: 5,
     // Half the items have ID embeddings, so both the ID table and the generator are exercised.
-    idEmbeddings: { itemIds: world.items.slice(0, 10).map((i) => i.id), dim: 2 },
+    idEmbeddings: {
+      itemIds: world.items.slice(0, 10).map((i) => i.id),
+      dim: 2,
+      ...(users && { userIds: [world.users[0].id, world.users[1].id] }),
+    },
     ...extra,
   });
+  if (users) {
+    const t = model.params['id.user'];
+    const rng = new Rng(17);
+    t.assign(
+      tf.tensor(
+        Float32Array.from({ length: t.size }, () => 0.5 * rng.normal()),
+        t.shape,
+      ),
+    );
+  }
+  return model;
 }
 
 function batchOf(model: RecommenderModel, implicit = false): MetaBatch {
@@ -162,17 +182,21 @@ function directionalCheck(
   innerLr: number,
   userBiasShrinkage: number | null = null,
   innerRidge: number | null = null,
+  users = false,
 ) {
-  const model = tiny({
-    task,
-    userBiasShrinkage,
-    localGroups:
-      algorithm === 'melu'
-        ? ['decision', 'output']
-        : algorithm === 'anil'
-          ? ['output']
-          : ['embeddings', 'decision', 'output'],
-  });
+  const model = tiny(
+    {
+      task,
+      userBiasShrinkage,
+      localGroups:
+        algorithm === 'melu'
+          ? ['decision', 'output']
+          : algorithm === 'anil'
+            ? ['output']
+            : ['embeddings', 'decision', 'output'],
+    },
+    users,
+  );
   const mb = batchOf(model, task === 'implicit');
   const opts = { algorithm, innerSteps: 2, innerLr, innerRidge };
   const { grads } = metaGradients(model, mb, opts); // creates Meta-SGD rates when needed
@@ -252,6 +276,28 @@ describe('meta-gradients against finite differences of the meta-objective', () =
     });
   }
 
+  // Warm-user ID embeddings (id.user: two warm users, one cold in the batch): the table is global
+  // and enters the user vector of every inner step, so its meta-gradient is second order too.
+  const userCases: [Algorithm, 'rating' | 'implicit', number | null][] = [
+    ['maml', 'rating', null],
+    ['maml', 'implicit', null],
+    ['melu', 'rating', null],
+    ['anil', 'rating', null],
+    ['meta-sgd', 'rating', null],
+    ['meta-sgd', 'rating', 5],
+  ];
+  for (const [algorithm, task, shrinkage] of userCases) {
+    const bias = shrinkage === null ? '' : `, user-bias step ${shrinkage}`;
+    it(`${algorithm} (${task}${bias}, user ID embeddings) is the exact second-order gradient`, () => {
+      const results = directionalCheck(algorithm, task, 0.3, shrinkage, null, true);
+      expect(results.some((r) => r.name === 'id.user' && Math.abs(r.fd) > 1e-4)).toBe(true);
+      const failures = results
+        .filter(({ analytic, fd }) => Math.abs(analytic - fd) > 0.03 * Math.abs(fd) + 1e-3)
+        .map(({ name, analytic, fd }) => `${name}: analytic ${analytic} vs finite difference ${fd}`);
+      expect(failures).toEqual([]);
+    });
+  }
+
   it('first-order MAML differs from the true gradient (so the check above can fail)', () => {
     const res = directionalCheck('fomaml', 'rating', 0.3, null);
     const worst = Math.max(...res.map(({ analytic, fd }) => Math.abs(analytic - fd) / (Math.abs(fd) + 1e-3)));
@@ -291,15 +337,19 @@ describe('first-order MAML', () => {
   //   F(theta) = mean_b L_query,b(theta_global, theta_local + Delta_b),
   // global-only parameters (ID table, generator, shared embeddings) entering directly. F is
   // computed here from the forward pass and the loss alone, not through the inner loop.
-  const cases: ['rating' | 'implicit', number | null, ModelConfig['localGroups']][] = [
+  const cases: ['rating' | 'implicit', number | null, ModelConfig['localGroups'], boolean?][] = [
     ['rating', null, ['embeddings', 'decision', 'output']],
     ['implicit', null, ['embeddings', 'decision', 'output']],
     ['rating', 5, ['decision', 'output']],
+    // Warm-user ID embeddings (id.user enters the query loss directly and through Delta_b).
+    ['rating', null, ['embeddings', 'decision', 'output'], true],
+    ['rating', 5, ['decision', 'output'], true],
   ];
-  for (const [task, shrinkage, localGroups] of cases) {
+  for (const [task, shrinkage, localGroups, users = false] of cases) {
     const bias = shrinkage === null ? '' : `, user-bias step ${shrinkage}`;
-    it(`is the gradient of the query loss at the adapted parameters (${task}${bias}, ${localGroups.join('+')})`, () => {
-      const model = tiny({ task, userBiasShrinkage: shrinkage, localGroups });
+    const uid = users ? ', user ID embeddings' : '';
+    it(`is the gradient of the query loss at the adapted parameters (${task}${bias}, ${localGroups.join('+')}${uid})`, () => {
+      const model = tiny({ task, userBiasShrinkage: shrinkage, localGroups }, users);
       const mb = batchOf(model, task === 'implicit');
       const innerLr = 0.3;
       const opts = { algorithm: 'fomaml' as const, innerSteps: 2, innerLr };
@@ -360,17 +410,22 @@ describe('Reptile, several inner steps', () => {
   // a different order of operations (~1e-7 relative each): 1e-4 of the update's scale is a wide
   // margin, and a missed or extra step moves it by about a third.
   it.each([
-    ['rating', null],
-    ['rating', 5],
-    ['implicit', null],
+    ['rating', null, false],
+    ['rating', 5, false],
+    ['implicit', null, false],
+    ['rating', null, true],
+    ['rating', 5, true],
   ] as const)(
-    'moves local parameters to the mean adapted value (%s, user-bias step %s)',
-    (task, shrinkage) => {
-      const model = tiny({
-        task,
-        userBiasShrinkage: shrinkage,
-        localGroups: ['embeddings', 'decision', 'output'],
-      });
+    'moves local parameters to the mean adapted value (%s, user-bias step %s, user IDs %s)',
+    (task, shrinkage, users) => {
+      const model = tiny(
+        {
+          task,
+          userBiasShrinkage: shrinkage,
+          localGroups: ['embeddings', 'decision', 'output'],
+        },
+        users,
+      );
       const implicit = task === 'implicit';
       const mb = batchOf(model, implicit);
       const innerLr = 0.2;

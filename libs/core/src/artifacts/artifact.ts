@@ -49,7 +49,14 @@ export interface Manifest {
   format: typeof ARTIFACT_FORMAT;
   formatVersion: number;
   createdAt: string;
-  config: Omit<ModelConfig, 'idEmbeddings'> & { idEmbeddings: { dim?: number; coldRate?: number } | null };
+  /**
+   * The config without the ID lists: item ids are in ids.json; `idEmbeddings.userIds: true` means
+   * the model has warm-user ID embeddings, their user ids in user-ids.json (absent: none, as in
+   * every artifact written before user IDs existed).
+   */
+  config: Omit<ModelConfig, 'idEmbeddings'> & {
+    idEmbeddings: { dim?: number; coldRate?: number; userIds?: true; userColdRate?: number } | null;
+  };
   spec: FeatureSpecJSON;
   globalMean: number;
   /** `ridge` (closed-form head penalty) is absent in artifacts written before it existed. */
@@ -60,7 +67,7 @@ export interface Manifest {
   labels: Record<string, string>;
   /** float32 little-endian tensors in weights.bin; Meta-SGD rates are named `lr/<param>`. */
   weights: WeightEntry[];
-  /** Checksums of every other file (weights.bin, ids.json). */
+  /** Checksums of every other file (weights.bin, ids.json, and user-ids.json with user IDs). */
   files: Record<string, FileEntry>;
 }
 
@@ -112,13 +119,20 @@ export async function saveModel(
   const weightBytes = new Uint8Array(values.buffer);
   const ids = Buffer.from(JSON.stringify(model.config.idEmbeddings?.itemIds ?? []));
   const { idEmbeddings, ...rest } = model.config;
+  const userIds = idEmbeddings?.userIds ? Buffer.from(JSON.stringify(idEmbeddings.userIds)) : null;
   const manifest: Manifest = {
     format: ARTIFACT_FORMAT,
     formatVersion: ARTIFACT_VERSION,
     createdAt: new Date().toISOString(),
     config: {
       ...rest,
-      idEmbeddings: idEmbeddings ? { dim: idEmbeddings.dim, coldRate: idEmbeddings.coldRate } : null,
+      idEmbeddings: idEmbeddings
+        ? {
+            dim: idEmbeddings.dim,
+            coldRate: idEmbeddings.coldRate,
+            ...(userIds && { userIds: true as const, userColdRate: idEmbeddings.userColdRate }),
+          }
+        : null,
     },
     spec: model.spec.toJSON(),
     globalMean: model.globalMean,
@@ -131,6 +145,7 @@ export async function saveModel(
     files: {
       'weights.bin': { bytes: weightBytes.length, sha256: sha256(weightBytes) },
       'ids.json': { bytes: ids.length, sha256: sha256(ids) },
+      ...(userIds && { 'user-ids.json': { bytes: userIds.length, sha256: sha256(userIds) } }),
     },
   };
   const exists = await stat(dir).then(
@@ -145,6 +160,7 @@ export async function saveModel(
     await mkdir(tmp);
     await writeDurable(join(tmp, 'weights.bin'), weightBytes);
     await writeDurable(join(tmp, 'ids.json'), ids);
+    if (userIds) await writeDurable(join(tmp, 'user-ids.json'), userIds);
     const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
     await writeDurable(join(tmp, 'manifest.json'), manifestBytes);
     await writeDurable(join(tmp, MANIFEST_CHECKSUM_FILE), `${sha256(manifestBytes)}  manifest.json\n`);
@@ -207,8 +223,14 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
     fail('config.localGroups', 'must be an array of group names');
   const ids = c.idEmbeddings;
   if (ids !== null && !isObject(ids)) fail('config.idEmbeddings', 'must be null or an object');
+  const withUsers = isObject(ids) && ids.userIds !== undefined;
+  if (withUsers && ids.userIds !== true)
+    fail('config.idEmbeddings.userIds', 'must be true (user ids in user-ids.json) or absent');
   try {
-    resolveConfig({ ...(c as Partial<ModelConfig>), idEmbeddings: ids ? { ...ids, itemIds: [] } : null });
+    resolveConfig({
+      ...(c as Partial<ModelConfig>),
+      idEmbeddings: ids ? { ...ids, itemIds: [], userIds: withUsers ? [] : undefined } : null,
+    });
   } catch (err) {
     if (err instanceof ValidationError) fail(err.field, err.message.slice(err.field.length + 2));
     throw err;
@@ -254,7 +276,7 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
     if (w.length !== size) fail(`weights[${i}].length`, `must be ${size} (the size of its shape)`);
   });
   if (!isObject(m.files)) return fail('files', 'is missing or not an object');
-  for (const file of ['weights.bin', 'ids.json']) {
+  for (const file of ['weights.bin', 'ids.json', ...(withUsers ? ['user-ids.json'] : [])]) {
     const e = m.files[file];
     if (!isObject(e)) fail(`files["${file}"]`, 'is missing (no checksum)');
     else {
@@ -340,13 +362,30 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
     return fail('ids.json', 'must be an array of item ids');
   if (new Set(itemIds).size !== itemIds.length) fail('ids.json', 'has duplicate item ids');
   const { idEmbeddings, ...rest } = m.config;
+  let userIds: string[] | undefined;
+  if (idEmbeddings?.userIds === true) {
+    const raw = await readChecked(dir, 'user-ids.json', m.files['user-ids.json']);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch {
+      fail('user-ids.json', 'is not valid JSON');
+    }
+    if (!Array.isArray(parsed) || parsed.some((id) => typeof id !== 'string' || id === ''))
+      return fail('user-ids.json', 'must be an array of user ids');
+    if (new Set(parsed).size !== parsed.length) fail('user-ids.json', 'has duplicate user ids');
+    userIds = parsed as string[];
+  }
   const config = resolveConfig({
     ...rest,
-    idEmbeddings: idEmbeddings ? { ...idEmbeddings, itemIds: itemIds as string[] } : null,
+    idEmbeddings: idEmbeddings
+      ? { ...idEmbeddings, itemIds: itemIds as string[], userIds }
+      : null,
   });
+  if (config.idEmbeddings && config.idEmbeddings.userIds === undefined) delete config.idEmbeddings.userIds;
   const spec = FeatureSpec.fromJSON(m.spec);
   // Expected weights: the parameters of this architecture and, for Meta-SGD, one rate per local one.
-  const shapes = new Map(paramShapes(layoutOf(spec, config), itemIds.length));
+  const shapes = new Map(paramShapes(layoutOf(spec, config), itemIds.length, userIds?.length ?? 0));
   const byName = new Map<string, Float32Array>();
   const lrs = new Map<string, number[]>();
   for (const w of m.weights) {

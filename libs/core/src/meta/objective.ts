@@ -26,21 +26,28 @@ export function buildMetaBatch(
   model: RecommenderModel,
   tasks: readonly Task[],
   items: ItemCatalog,
-  opts: Pick<RatedSetOptions, 'rowCache' | 'dropId'> & { path?: string } = {},
+  opts: Pick<RatedSetOptions, 'rowCache' | 'dropId'> & {
+    path?: string;
+    /** With user IDs: returns true to score a known user's task with the cold-user row 0. */
+    dropUserId?: () => boolean;
+  } = {},
 ): MetaBatch {
   const path = opts.path ?? 'tasks';
+  // One row per task, shared by its support and query sets (a dropped user is cold in both).
+  const userIdRows =
+    model.layout.userIdDim > 0 ? model.userIdRows(tasks.map((t) => t.user), opts.dropUserId) : undefined;
   const support = buildRatedSet(
     model,
     tasks.map((t) => t.support),
     items,
-    { ...opts, path, list: 'support' },
+    { rowCache: opts.rowCache, dropId: opts.dropId, userIdRows, path, list: 'support' },
   );
   try {
     const query = buildRatedSet(
       model,
       tasks.map((t) => t.query),
       items,
-      { ...opts, path, list: 'query' },
+      { rowCache: opts.rowCache, dropId: opts.dropId, userIdRows, path, list: 'query' },
     );
     return { userX: model.encodeUsers(tasks.map((t) => t.user)), support, query, size: tasks.length };
   } catch (err) {

@@ -186,6 +186,10 @@ export async function metaTrain(
   const rng = new Rng(o.seed);
   const coldRate = model.config.idEmbeddings?.coldRate ?? 0.3;
   const dropId = model.layout.idDim > 0 ? () => rng.next() < coldRate : undefined;
+  // User IDs draw from their own stream, so configurations without them keep their exact sequence.
+  const userRng = new Rng(o.seed ^ 0x5eed);
+  const userColdRate = model.config.idEmbeddings?.userColdRate ?? coldRate;
+  const dropUserId = model.layout.userIdDim > 0 ? () => userRng.next() < userColdRate : undefined;
   const rowCache = new Map<string, Float32Array>();
   const optimizer = tf.train.adam(o.outerLr);
   const setMean =
@@ -218,7 +222,7 @@ export async function metaTrain(
     let mb: MetaBatch | undefined;
     let applied = false;
     try {
-      mb = buildMetaBatch(model, batch, items, { rowCache, dropId, path: 'tasks' });
+      mb = buildMetaBatch(model, batch, items, { rowCache, dropId, dropUserId, path: 'tasks' });
       const out = metaGradients(model, mb, o);
       grads = out.grads;
       const loss = out.loss;

@@ -12,6 +12,8 @@ export interface RatedSet {
   /** Row of `id.item` per item (0 = none) [B,S] int32, and 1 where that row is used [B,S]. */
   idIndex: tf.Tensor2D;
   warm: tf.Tensor2D;
+  /** Row of `id.user` per user [B] int32 (0 = cold user); only for models with user IDs. */
+  userIdIndex?: tf.Tensor1D;
 }
 
 /** Options for {@link buildRatedSet}. */
@@ -31,6 +33,8 @@ export interface RatedSetOptions {
   dropId?: () => boolean;
   /** Pad to at least this many items (keeps shapes stable). */
   minLength?: number;
+  /** Rows of `id.user`, one per list (see RecommenderModel.userIdRows); required with user IDs. */
+  userIdRows?: Int32Array;
 }
 
 /** Encodes one padded batch of rating lists; unknown items and non-finite values are errors naming the field. */
@@ -46,6 +50,8 @@ export function buildRatedSet(
     if (!Array.isArray(list))
       throw new ValidationError(`${opts.path}[${i}].${opts.list}`, 'must be an array');
   });
+  if (model.layout.userIdDim > 0 && opts.userIdRows?.length !== b)
+    throw new Error(`buildRatedSet: the model has user IDs; pass userIdRows (one per list, ${b})`);
   const s = Math.max(1, opts.minLength ?? 1, ...lists.map((l) => l.length));
   const di = model.spec.item.width;
   const x = new Float32Array(b * s * di);
@@ -88,10 +94,11 @@ export function buildRatedSet(
     mask: tf.tensor2d(mask, [b, s]),
     idIndex: tf.tensor2d(idIndex, [b, s], 'int32'),
     warm: tf.tensor2d(warm, [b, s]),
+    ...(model.layout.userIdDim > 0 && { userIdIndex: tf.tensor1d(opts.userIdRows!, 'int32') }),
   };
 }
 
 /** Frees the tensors of a rated set. */
 export function disposeRatedSet(r: RatedSet): void {
-  tf.dispose([r.itemX, r.y, r.mask, r.idIndex, r.warm]);
+  tf.dispose([r.itemX, r.y, r.mask, r.idIndex, r.warm, ...(r.userIdIndex ? [r.userIdIndex] : [])]);
 }

@@ -22,6 +22,17 @@ export interface IdEmbeddingConfig {
   /** During meta-training, the fraction of warm item occurrences scored with the generated embedding
    * instead of their own, so the generator learns to stand in for a missing ID (default 0.3). */
   coldRate?: number;
+  /**
+   * Optional warm-USER ID embeddings (off when absent). Each listed user gets a learned row of
+   * `id.user` ([userIds.length + 1, dim]), concatenated to the user vector on the user side of the
+   * first layer, as an item's ID embedding is on the item side (no bias column: the network and
+   * the per-user output bias carry a user's offset). Users not listed use row 0, the "cold user"
+   * row. Useful for warm users with long histories; MeLU-style cold start does not need it.
+   */
+  userIds?: string[];
+  /** During meta-training, the fraction of tasks of listed users scored with row 0 instead of the
+   * user's own row, so the cold-user row is trained (default: coldRate, i.e. 0.3). */
+  userColdRate?: number;
 }
 
 /** Architecture and behaviour of a model. */
@@ -102,6 +113,21 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
     }
     if (ids.coldRate !== undefined && !(ids.coldRate >= 0 && ids.coldRate <= 1)) {
       throw new ValidationError('config.idEmbeddings.coldRate', 'must be in [0, 1]');
+    }
+    if (ids.userIds !== undefined) {
+      if (!Array.isArray(ids.userIds))
+        throw new ValidationError('config.idEmbeddings.userIds', 'must be an array (or absent: off)');
+      const seen = new Set<string>();
+      ids.userIds.forEach((id, i) => {
+        if (typeof id !== 'string' || id === '')
+          throw new ValidationError(`config.idEmbeddings.userIds[${i}]`, 'must be a non-empty string');
+        if (seen.has(id))
+          throw new ValidationError(`config.idEmbeddings.userIds[${i}]`, `duplicate user id "${id}"`);
+        seen.add(id);
+      });
+    }
+    if (ids.userColdRate !== undefined && !(ids.userColdRate >= 0 && ids.userColdRate <= 1)) {
+      throw new ValidationError('config.idEmbeddings.userColdRate', 'must be in [0, 1]');
     }
   }
   if (c.globalMean !== undefined && !Number.isFinite(c.globalMean)) {

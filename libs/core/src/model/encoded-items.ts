@@ -150,6 +150,11 @@ export class EncodedItems implements ItemTensors {
             itemX: tf.expandDims(x, 0) as tf.Tensor3D,
             itemContent: tf.expandDims(content, 0) as tf.Tensor3D,
             itemId: idRepr ? (tf.expandDims(idRepr, 0) as tf.Tensor3D) : undefined,
+            // The user half is not used here; with user IDs it still needs a (cold) row.
+            userId:
+              model.layout.userIdDim > 0
+                ? (tf.zeros([1, 1, model.layout.userIdDim]) as tf.Tensor3D)
+                : undefined,
           },
           model.globalMean,
         );

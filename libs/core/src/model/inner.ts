@@ -5,6 +5,7 @@ import {
   forward,
   headOutput,
   itemIdRepr,
+  userIdRepr,
   lossRowWeights,
   supportGrads,
   trunk,
@@ -51,10 +52,14 @@ export const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
 })) as (x: tf.Tensor) => tf.Tensor;
 
-/** Network inputs of a batch of users on a rated set (ID representation from the global params). */
+/** Network inputs of a batch of users on a rated set (item and user ID representations from the global params). */
 export function inputsFor(l: NetLayout, global: Params, userX: tf.Tensor3D, set: RatedSet): NetInputs {
   const inp: NetInputs = { userX, itemX: set.itemX };
   if (l.idDim > 0) inp.itemId = itemIdRepr(global, set.itemX, set.idIndex, set.warm) as tf.Tensor3D;
+  if (l.userIdDim > 0) {
+    if (!set.userIdIndex) throw new Error('the model has user IDs: the rated set needs userIdIndex');
+    inp.userId = userIdRepr(global, set.userIdIndex);
+  }
   return inp;
 }
 

@@ -20,6 +20,8 @@ export interface NetLayout {
   hidden: number[];
   /** ID embedding size (0 without ID embeddings); ID rows carry one extra column, the item's bias. */
   idDim: number;
+  /** User ID embedding size: idDim with `idEmbeddings.userIds`, else 0 (rows of `id.user`, no bias column). */
+  userIdDim: number;
   task: 'rating' | 'implicit';
   /** Shrinkage of the closed-form user-bias step of the inner loop; null: no such step. */
   userBiasShrinkage: number | null;
@@ -37,12 +39,18 @@ export function layoutOf(spec: FeatureSpec, config: ModelConfig): NetLayout {
     e: config.embeddingDim,
     hidden: config.hidden,
     idDim: config.idEmbeddings ? (config.idEmbeddings.dim ?? config.embeddingDim) : 0,
+    userIdDim: config.idEmbeddings?.userIds ? (config.idEmbeddings.dim ?? config.embeddingDim) : 0,
     task: config.task,
     userBiasShrinkage: config.task === 'rating' ? (config.userBiasShrinkage ?? null) : null,
   };
 }
 
-/** Width of the first decision layer's input: user vector, item content vector, item ID embedding. */
+/** Width of the user vector: field embeddings plus the user ID embedding (if any). */
+export function userWidth(l: NetLayout): number {
+  return l.userFields.length * l.e + l.userIdDim;
+}
+
+/** Width of the first decision layer's input: user vector (+ user ID), item content vector, item ID embedding. */
 export function inputWidth(l: NetLayout): number {
-  return l.userFields.length * l.e + l.itemFields.length * l.e + l.idDim;
+  return userWidth(l) + l.itemFields.length * l.e + l.idDim;
 }

@@ -64,6 +64,8 @@ export class RecommenderModel {
   meanFitted = false;
   /** Item id -> row of `id.item` (1-based; 0 means no ID embedding). */
   readonly itemIdIndex: Map<string, number>;
+  /** User id -> row of `id.user` (1-based; 0 is the cold-user row). Empty without user IDs. */
+  readonly userIdIndex: Map<string, number>;
   training: TrainingInfo | null = null;
   /** Feature fallbacks (OOV, missing) counted while encoding for this model. */
   readonly encodeStats: EncodeStats = newEncodeStats();
@@ -86,7 +88,8 @@ export class RecommenderModel {
   ) {
     this.layout = layoutOf(spec, config);
     this.itemIdIndex = new Map((config.idEmbeddings?.itemIds ?? []).map((id, i) => [id, i + 1]));
-    const shapes = paramShapes(this.layout, this.itemIdIndex.size);
+    this.userIdIndex = new Map((config.idEmbeddings?.userIds ?? []).map((id, i) => [id, i + 1]));
+    const shapes = paramShapes(this.layout, this.itemIdIndex.size, this.userIdIndex.size);
     const init = values ?? initialValues(shapes, config.seed);
     // Check every weight before creating any variable, so a bad artifact leaks nothing.
     for (const [name, shape] of shapes) {
@@ -146,6 +149,17 @@ export class RecommenderModel {
   encodeUsers(users: readonly { features: ItemRecord['features'] }[]): tf.Tensor3D {
     const x = encodeRows(this.spec.user, users, this.encodeStats);
     return tf.tensor3d(x, [users.length, 1, this.spec.user.width]);
+  }
+
+  /**
+   * Rows of `id.user` for users (0 = cold-user row: unknown users, models without user IDs, or
+   * where `drop()` returns true, as meta-training does for a `userColdRate` share of known users).
+   */
+  userIdRows(users: readonly { id?: string }[], drop?: () => boolean): Int32Array {
+    return Int32Array.from(users, (u) => {
+      const row = (typeof u?.id === 'string' && this.userIdIndex.get(u.id)) || 0;
+      return row > 0 && drop?.() ? 0 : row;
+    });
   }
 
   /**

@@ -30,9 +30,11 @@ export interface NetInputs {
   itemX: tf.Tensor3D;
   /** Item ID representation [B, S, idDim + 1] (embedding + ID bias) when the model has ID embeddings. */
   itemId?: tf.Tensor3D;
+  /** User ID embedding [B, 1, userIdDim] (rows of `id.user`) when the model has user IDs. */
+  userId?: tf.Tensor3D;
   /** Precomputed item content vectors [B, S, nItemFields * e] (only valid while embeddings are global). */
   itemContent?: tf.Tensor3D;
-  /** Precomputed user vectors [B, 1, nUserFields * e] (only valid while embeddings are global). */
+  /** Precomputed user vectors [B, 1, nUserFields * e (+ userIdDim)] (only valid while embeddings are global). */
   userContent?: tf.Tensor3D;
   /** Precomputed item input of the first layer [B, S, di'] (content vector + ID embedding). */
   itemHidden?: tf.Tensor3D;
@@ -59,7 +61,7 @@ function embeddingsLocal(p: Params): boolean {
  * then skip them.
  */
 export function withContent(l: NetLayout, p: Params, inp: NetInputs, mean: number): NetInputs {
-  const userContent = inp.userContent ?? embed(inp.userX, l.userFields, 'user', p);
+  const userContent = inp.userContent ?? userVector(l, p, inp.userX, inp.userId);
   const itemContent = inp.itemContent ?? embed(inp.itemX, l.itemFields, 'item', p);
   const itemHidden =
     l.idDim > 0 ? tf.concat([itemContent, sliceCols(inp.itemId!, 0, l.idDim)], 2) : itemContent;
@@ -137,12 +139,28 @@ function embed(
   return parts.length === 1 ? parts[0] : tf.concat(parts, 2);
 }
 
+/**
+ * The user vector [B, 1, du']: field embeddings, then (with user IDs) the user's row of `id.user`,
+ * concatenated as an item's ID embedding is on the item side.
+ */
+function userVector(l: NetLayout, p: Params, userX: tf.Tensor3D, userId?: tf.Tensor3D): tf.Tensor3D {
+  const u = embed(userX, l.userFields, 'user', p);
+  if (l.userIdDim === 0) return u;
+  if (!userId) throw new Error('the model has user IDs: NetInputs.userId (rows of id.user) is required');
+  return tf.concat([u, userId], 2);
+}
+
 /** Item content vectors [N, nItemFields * e] from item rows [N, di] (shared embeddings only). */
 export function itemContent(l: NetLayout, p: Params, itemX: tf.Tensor2D): tf.Tensor2D {
   return tf.squeeze(
     embed(tf.expandDims(itemX, 0) as tf.Tensor3D, l.itemFields, 'item', p),
     [0],
   ) as tf.Tensor2D;
+}
+
+/** User ID embeddings [B, 1, userIdDim]: rows `index` ([B] int32, 0 = cold user) of `id.user`. */
+export function userIdRepr(p: Params, index: tf.Tensor): tf.Tensor3D {
+  return tf.expandDims(tf.gather(p['id.user'], index), 1) as tf.Tensor3D;
 }
 
 /**
@@ -173,7 +191,7 @@ function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'
   if (firstShared && inp.itemPre0 && inp.userPre0) {
     return hiddenLayers(l, p, tf.add(inp.itemPre0, inp.userPre0));
   }
-  const u = shared && inp.userContent ? inp.userContent : embed(inp.userX, l.userFields, 'user', p);
+  const u = shared && inp.userContent ? inp.userContent : userVector(l, p, inp.userX, inp.userId);
   let hi = shared ? inp.itemHidden : undefined;
   if (!hi) {
     const v = shared && inp.itemContent ? inp.itemContent : embed(inp.itemX, l.itemFields, 'item', p);
@@ -203,8 +221,13 @@ function hiddenLayers(l: NetLayout, p: Params, z0: tf.Tensor3D): { z: tf.Tensor3
  * embeddings and first layer: computed once per adaptation batch so that scoring a user only adds
  * it to the items' precomputed half (EncodedItems.pre0).
  */
-export function userFirstLayer(l: NetLayout, p: Params, userX: tf.Tensor3D): tf.Tensor3D {
-  return addBias(mm(embed(userX, l.userFields, 'user', p), p['dec.0.wu']), p['dec.0.b']);
+export function userFirstLayer(
+  l: NetLayout,
+  p: Params,
+  userX: tf.Tensor3D,
+  userId?: tf.Tensor3D,
+): tf.Tensor3D {
+  return addBias(mm(userVector(l, p, userX, userId), p['dec.0.wu']), p['dec.0.b']);
 }
 
 /**

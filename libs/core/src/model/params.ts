@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../rng';
-import { inputWidth, type NetLayout } from './layout';
+import { inputWidth, userWidth as userWidthOf, type NetLayout } from './layout';
 
 /** Named parameter tensors. A local parameter carries a leading user dimension [B, ...shape]. */
 export type Params = Record<string, tf.Tensor>;
 
 /** Shape of every parameter, in a fixed order (the order of the weights file). */
-export function paramShapes(l: NetLayout, idRows: number): [string, number[]][] {
+export function paramShapes(l: NetLayout, idRows: number, userIdRows = 0): [string, number[]][] {
   const shapes: [string, number[]][] = [];
   for (const f of l.userFields) shapes.push([`emb.user.${f.name}`, [f.width, l.e]]);
   for (const f of l.itemFields) shapes.push([`emb.item.${f.name}`, [f.width, l.e]]);
@@ -18,8 +18,10 @@ export function paramShapes(l: NetLayout, idRows: number): [string, number[]][] 
     shapes.push(['gen.w', [l.di, l.idDim + 1]]);
     shapes.push(['gen.b', [l.idDim + 1]]);
   }
+  // Warm-user ID embeddings (optional): row 0 is the cold-user row; no bias column.
+  if (l.userIdDim > 0) shapes.push(['id.user', [userIdRows + 1, l.userIdDim]]);
   // The first layer is stored as user rows (dec.0.wu) and item rows (dec.0.w).
-  const userWidth = l.userFields.length * l.e;
+  const userWidth = userWidthOf(l);
   let width = inputWidth(l) - userWidth;
   l.hidden.forEach((h, i) => {
     if (i === 0) shapes.push(['dec.0.wu', [userWidth, h]]);
