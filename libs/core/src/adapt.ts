@@ -148,9 +148,7 @@ export function adapt(
   try {
     userX = model.encodeUsers(requests.map((r) => r.user));
     const ux = userX;
-    userId = support.userIdIndex
-      ? tf.tidy(() => userIdRepr(model.globals(), support.userIdIndex!))
-      : null;
+    userId = support.userIdIndex ? tf.tidy(() => userIdRepr(model.globals(), support.userIdIndex!)) : null;
     const lr = options.lr ?? (model.innerLrs ? model.innerLrs : model.adaptDefaults.lr);
     const local = tf.tidy(() => {
       const global = model.globals();
@@ -166,7 +164,14 @@ export function adapt(
     const userPre0 = model.firstLayerIsGlobal
       ? tf.tidy(() => userFirstLayer(model.layout, model.globals(), ux, userId ?? undefined))
       : null;
-    return new AdaptedUsers(model, requests.map((r) => r.user.id), local, ux, userPre0, userId);
+    return new AdaptedUsers(
+      model,
+      requests.map((r) => r.user.id),
+      local,
+      ux,
+      userPre0,
+      userId,
+    );
   } catch (err) {
     tf.dispose([...(userX ? [userX] : []), ...(userId ? [userId] : [])]);
     throw err;

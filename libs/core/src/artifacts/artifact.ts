@@ -229,7 +229,8 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
   try {
     resolveConfig({
       ...(c as Partial<ModelConfig>),
-      idEmbeddings: ids ? { ...ids, itemIds: [], userIds: withUsers ? [] : undefined } : null,
+      // The id lists are checked when loaded (ids.json, user-ids.json); placeholders here.
+      idEmbeddings: ids ? { ...ids, itemIds: [], userIds: withUsers ? ['user'] : undefined } : null,
     });
   } catch (err) {
     if (err instanceof ValidationError) fail(err.field, err.message.slice(err.field.length + 2));
@@ -378,9 +379,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
   }
   const config = resolveConfig({
     ...rest,
-    idEmbeddings: idEmbeddings
-      ? { ...idEmbeddings, itemIds: itemIds as string[], userIds }
-      : null,
+    idEmbeddings: idEmbeddings ? { ...idEmbeddings, itemIds: itemIds as string[], userIds } : null,
   });
   if (config.idEmbeddings && config.idEmbeddings.userIds === undefined) delete config.idEmbeddings.userIds;
   const spec = FeatureSpec.fromJSON(m.spec);

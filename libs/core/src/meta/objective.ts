@@ -35,7 +35,12 @@ export function buildMetaBatch(
   const path = opts.path ?? 'tasks';
   // One row per task, shared by its support and query sets (a dropped user is cold in both).
   const userIdRows =
-    model.layout.userIdDim > 0 ? model.userIdRows(tasks.map((t) => t.user), opts.dropUserId) : undefined;
+    model.layout.userIdDim > 0
+      ? model.userIdRows(
+          tasks.map((t) => t.user),
+          opts.dropUserId,
+        )
+      : undefined;
   const support = buildRatedSet(
     model,
     tasks.map((t) => t.support),

@@ -117,6 +117,13 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
     if (ids.userIds !== undefined) {
       if (!Array.isArray(ids.userIds))
         throw new ValidationError('config.idEmbeddings.userIds', 'must be an array (or absent: off)');
+      // A table of the cold row alone would be pointless (and tfjs cannot differentiate a
+      // gather from a one-row table on every backend).
+      if (ids.userIds.length === 0)
+        throw new ValidationError(
+          'config.idEmbeddings.userIds',
+          'must list at least one user (or be absent: off)',
+        );
       const seen = new Set<string>();
       ids.userIds.forEach((id, i) => {
         if (typeof id !== 'string' || id === '')
