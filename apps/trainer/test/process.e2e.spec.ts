@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { openFeatureStore, type FeatureStore } from '@warmstart/feature-store';
+import { syntheticImportArgs } from './support/run-cli';
 import { MAIN, TrainerProcess, haveDist, pollUntil, runTrainer } from './support/trainer-process';
 
 if (!haveDist)
@@ -24,24 +25,7 @@ function setup(prefix: string) {
     return file;
   };
   const store = ['--database', database, '--artifacts', artifacts];
-  const importSynthetic = () =>
-    runTrainer(
-      [
-        'import',
-        'synthetic',
-        '--users',
-        '60',
-        '--items',
-        '40',
-        '--interactions',
-        '1500',
-        '--seed',
-        '1',
-        '--database',
-        database,
-      ],
-      ENV,
-    );
+  const importSynthetic = () => runTrainer(syntheticImportArgs(database, 60), ENV);
   return { dir, database, artifacts, config, store, importSynthetic };
 }
 

@@ -4,15 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openFeatureStore, type FeatureStore } from '@warmstart/feature-store';
 import pino from 'pino';
-import { buildCli } from '../src/cli';
 import { trainCommand, type TrainOutcome } from '../src/commands/train';
 import { readSnapshot } from '../src/data/from-store';
 import { itemCatalog } from '../src/data/types';
 import { trainingTasks } from '../src/train/tasks';
 import { rescorePromoted, type PromotionDecision } from '../src/train/promotion';
 import { loadConfig } from '../src/config/load';
-import { createLogger } from '../src/util/logger';
 import { silentProgress } from '../src/util/progress';
+import { runCli, syntheticImportArgs } from './support/run-cli';
 
 // The pure-JS backend: tiny models, deterministic, and independent of the wasm binary.
 process.env['WARMSTART_BACKEND'] = 'cpu';
@@ -80,25 +79,7 @@ describe('train: promotion on the same validation split', () => {
   };
 
   beforeAll(async () => {
-    const lines: string[] = [];
-    await buildCli({
-      ctx: { out: (l: string) => lines.push(l), logger: createLogger('silent'), progress: silentProgress },
-      writeErr: () => undefined,
-    }).parseAsync(
-      [
-        'import',
-        'synthetic',
-        '--users',
-        '50',
-        '--items',
-        '40',
-        '--interactions',
-        '1500',
-        '--seed',
-        '1',
-      ].concat(['--database', database]),
-      { from: 'user' },
-    );
+    await runCli(syntheticImportArgs(database));
     store = await openFeatureStore(database);
   });
 

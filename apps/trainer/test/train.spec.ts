@@ -10,6 +10,7 @@ import { trainCommand } from '../src/commands/train';
 import { createLogger } from '../src/util/logger';
 import { silentProgress } from '../src/util/progress';
 import { LockHeldError } from '../src/schedule/lease';
+import { syntheticImportArgs } from './support/run-cli';
 
 // The pure-JS backend: tiny models, deterministic, and independent of the wasm binary.
 process.env['WARMSTART_BACKEND'] = 'cpu';
@@ -51,20 +52,7 @@ describe('train', () => {
   };
 
   beforeAll(async () => {
-    const out = await run([
-      'import',
-      'synthetic',
-      '--users',
-      '50',
-      '--items',
-      '40',
-      '--interactions',
-      '1500',
-      '--seed',
-      '1',
-      '--database',
-      database,
-    ]);
+    const out = await run(syntheticImportArgs(database));
     expect(out).toMatch(/imported synthetic .*50 users, 40 items, 1500 interactions/);
   });
 

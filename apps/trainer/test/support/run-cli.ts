@@ -11,3 +11,9 @@ export async function runCli(args: string[]): Promise<string> {
   }).parseAsync(args, { from: 'user' });
   return lines.join('\n');
 }
+
+/** `import synthetic` of the tiny seeded dataset the trainer tests train on. */
+export function syntheticImportArgs(database: string, users = 50): string[] {
+  const sizes = ['--users', String(users), '--items', '40', '--interactions', '1500', '--seed', '1'];
+  return ['import', 'synthetic', ...sizes, '--database', database];
+}
