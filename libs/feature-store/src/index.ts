@@ -11,7 +11,13 @@ export {
   type IngestOptions,
 } from './store/feature-store';
 export type * from './store/inputs';
-export type { CacheOptions, ItemsWatermark, UserWatermark } from './store/online';
+export type {
+  CacheOptions,
+  ItemInteraction,
+  ItemInteractionsOptions,
+  ItemsWatermark,
+  UserWatermark,
+} from './store/online';
 export { Snapshot, type TaskOptions, type UserInteractions } from './store/snapshot';
 export {
   ModelRegistry,

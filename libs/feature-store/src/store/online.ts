@@ -34,6 +34,36 @@ export interface ItemsWatermark {
   pending: number;
 }
 
+/** One interaction on an item, as item warm-up reads it. */
+export interface ItemInteraction {
+  userId: string;
+  value: number;
+  /** Event time. */
+  time: Date;
+  /** The interaction's sequence number (`Interaction.seq`). */
+  sequence: number;
+}
+
+/** Options of {@link OnlineReads.itemInteractions}. */
+export interface ItemInteractionsOptions {
+  /** Most recent interactions returned per item: an integer in 1..1000. */
+  perItem: number;
+  /**
+   * Only items with an interaction whose sequence is greater than this are returned (default 0:
+   * any interaction). It selects which items are returned, not which of their interactions.
+   */
+  afterSequence?: number;
+}
+
+/** Most item ids accepted by {@link OnlineReads.itemInteractions} in one call. */
+const MAX_ITEM_IDS = 10_000;
+/** Ids per `IN (...)` list: stays well under SQLite's bound-parameter limit. */
+const ITEM_ID_CHUNK = 500;
+/** Largest value of the `Int` column `Interaction.seq`. */
+const MAX_SEQUENCE = 2 ** 31 - 1;
+/** Per-item reads in flight at once. */
+const ITEM_READ_CONCURRENCY = 8;
+
 /** Cache settings: entries per kind and time-to-live (bounds staleness from other processes' writes). */
 export interface CacheOptions {
   max?: number;
@@ -200,6 +230,89 @@ export class OnlineReads {
       count: agg._count._all,
       featuresUpdatedAt: user?.updatedAt ?? null,
     };
+  }
+
+  /**
+   * The highest interaction sequence number in the store (0 when there are none), read from the
+   * database (never the cache). Sequences only grow, so a caller that remembers the value sees
+   * whether any process ingested anything since (a duplicate `eventId` ingests nothing and leaves
+   * it unchanged). Used by item warm-up in serving as its cheap "anything new?" check before
+   * {@link OnlineReads.itemInteractions}.
+   *
+   * One primary-key lookup (`ORDER BY seq DESC LIMIT 1`). Not `aggregate({ _max: { seq } })`:
+   * Prisma wraps that in a `LIMIT`/`OFFSET` subquery that scans the whole table on both backends.
+   */
+  async interactionSequence(): Promise<number> {
+    const last = await this.db.interaction.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } });
+    return last?.seq ?? 0;
+  }
+
+  /**
+   * For item warm-up (serving refreshes the ID embedding of cold items from their first
+   * interactions): for each of `itemIds` that has at least one interaction with a sequence greater
+   * than `afterSequence` (default 0: any), that item's `perItem` most recent interactions (event
+   * time, newest first; ties newest sequence first). The list holds all of the item's recent
+   * interactions, not only those after `afterSequence`, which only selects the items that got
+   * something new. Items without such an interaction (including unknown ids) are absent from the
+   * map. Read from the database (never the cache).
+   *
+   * One grouped query per 500 ids finds the qualifying items, then one indexed query per
+   * qualifying item (a few at a time). Ids are checked like every id; at most 10,000 ids,
+   * `perItem` an integer in 1..1000, `afterSequence` an integer >= 0, else `ValidationError`.
+   */
+  async itemInteractions(
+    itemIds: readonly string[],
+    options: ItemInteractionsOptions,
+  ): Promise<Map<string, ItemInteraction[]>> {
+    if (!Array.isArray(itemIds)) throw new ValidationError('itemIds', 'must be an array of item ids');
+    if (itemIds.length > MAX_ITEM_IDS) {
+      throw new ValidationError('itemIds', `has ${itemIds.length} ids; at most ${MAX_ITEM_IDS} per call`);
+    }
+    itemIds.forEach((id, i) => checkId(`itemIds[${i}]`, id));
+    const perItem: unknown = options?.perItem;
+    const afterSequence: unknown = options?.afterSequence ?? 0;
+    if (typeof perItem !== 'number' || !Number.isInteger(perItem) || perItem < 1 || perItem > 1000) {
+      throw new ValidationError('options.perItem', `${String(perItem)} is not an integer in 1..1000`);
+    }
+    if (typeof afterSequence !== 'number' || !Number.isSafeInteger(afterSequence) || afterSequence < 0) {
+      throw new ValidationError('options.afterSequence', `${String(afterSequence)} is not an integer >= 0`);
+    }
+    const out = new Map<string, ItemInteraction[]>();
+    const unique = [...new Set(itemIds)];
+    // `seq` is a 32-bit `Int` column: nothing can come after its maximum (and PostgreSQL would
+    // reject a larger bound as out of range).
+    if (unique.length === 0 || afterSequence >= MAX_SEQUENCE) return out;
+
+    const qualifying = new Set<string>();
+    for (let i = 0; i < unique.length; i += ITEM_ID_CHUNK) {
+      const groups = await this.db.interaction.groupBy({
+        by: ['itemId'],
+        where: { itemId: { in: unique.slice(i, i + ITEM_ID_CHUNK) }, seq: { gt: afterSequence } },
+      });
+      for (const g of groups) qualifying.add(g.itemId);
+    }
+    // In the caller's order (first occurrence).
+    const selected = unique.filter((id) => qualifying.has(id));
+    for (let i = 0; i < selected.length; i += ITEM_READ_CONCURRENCY) {
+      const batch = selected.slice(i, i + ITEM_READ_CONCURRENCY);
+      const lists = await Promise.all(
+        batch.map((itemId) =>
+          this.db.interaction.findMany({
+            where: { itemId },
+            orderBy: [{ eventTime: 'desc' }, { seq: 'desc' }],
+            take: perItem,
+            select: { userId: true, value: true, eventTime: true, seq: true },
+          }),
+        ),
+      );
+      batch.forEach((itemId, k) =>
+        out.set(
+          itemId,
+          lists[k].map((r) => ({ userId: r.userId, value: r.value, time: r.eventTime, sequence: r.seq })),
+        ),
+      );
+    }
+    return out;
   }
 
   /**
