@@ -6,6 +6,7 @@ import type { ItemRows } from './model/encoded-items';
 import type { EncodedItems, RecommenderModel } from './model/model';
 import { forward, sharedTrunkFeatures, userFirstLayer, userIdRepr } from './model/network';
 import type { Params } from './model/params';
+import type { WarmItemIds } from './item-warmup';
 import type { ItemCatalog, Rating, UserRecord } from './types';
 
 /** One user to adapt: raw features and the support ratings (items resolved through the catalog). */
@@ -26,6 +27,8 @@ export interface AdaptOptions {
    * sole local group is `output` (ANIL) and the rating task.
    */
   ridge?: number | null;
+  /** Warmed item ID representations (see warmUpItems) for support items that have one. */
+  warmItems?: WarmItemIds;
 }
 
 /** Per-user adapted local parameters of B users ([B, ...] tensors). Call `dispose()` when done. */
@@ -139,6 +142,7 @@ export function adapt(
       path: 'requests',
       list: 'support',
       rowsByRecord: model.supportRows,
+      ...(options.warmItems && { warmItems: options.warmItems }),
       // Known users get their own row of id.user, everyone else the cold-user row 0.
       ...(model.layout.userIdDim > 0 && { userIdRows: model.userIdRows(requests.map((r) => r.user)) }),
     },

@@ -35,5 +35,7 @@ export { ALGORITHMS, metaObjective, metaGradients, buildMetaBatch, disposeMetaBa
 export type { Algorithm, MetaBatch, ObjectiveOptions } from './meta/objective';
 export { saveModel, loadModel, readManifest, ARTIFACT_FORMAT, ARTIFACT_VERSION } from './artifacts/artifact';
 export type { ArtifactMeta, Manifest } from './artifacts/artifact';
+export { warmUpItems, DEFAULT_WARMUP } from './item-warmup';
+export type { ItemWarmUpRequest, WarmUpOptions, WarmItemIds } from './item-warmup';
 export { initItemBiases } from './meta/init-biases';
 export type { InitBiasOptions } from './meta/init-biases';

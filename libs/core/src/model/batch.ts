@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from '../errors';
 import { encodeInto } from '../features/encoder';
+import type { WarmItemIds } from '../item-warmup';
 import type { ItemCatalog, Rating } from '../types';
+import { warmRows } from './encoded-items';
 import type { RecommenderModel } from './model';
 
 /** A padded, masked set of rated items per user, as tensors: itemX [B,S,di], y and mask [B,S]. */
@@ -14,6 +16,8 @@ export interface RatedSet {
   warm: tf.Tensor2D;
   /** Row of `id.user` per user [B] int32 (0 = cold user); only for models with user IDs. */
   userIdIndex?: tf.Tensor1D;
+  /** Warmed ID representations [B,S,idDim+1] and 1 where one replaces the model's [B,S] (see warmUpItems). */
+  warmRows?: { rows: tf.Tensor3D; use: tf.Tensor2D };
 }
 
 /** Options for {@link buildRatedSet}. */
@@ -35,6 +39,8 @@ export interface RatedSetOptions {
   minLength?: number;
   /** Rows of `id.user`, one per list (see RecommenderModel.userIdRows); required with user IDs. */
   userIdRows?: Int32Array;
+  /** Warmed item ID representations (see warmUpItems), used instead of the model's for those items. */
+  warmItems?: WarmItemIds;
 }
 
 /** Encodes one padded batch of rating lists; unknown items and non-finite values are errors naming the field. */
@@ -88,7 +94,18 @@ export function buildRatedSet(
       warm[k] = useId ? 1 : 0;
     });
   });
+  const warmed = warmRows(
+    model,
+    lists.flatMap((list) => Array.from({ length: s }, (_, j) => list[j]?.itemId ?? '')),
+    opts.warmItems,
+  );
   return {
+    ...(warmed && {
+      warmRows: {
+        rows: tf.tensor3d(warmed.rows, [b, s, model.layout.idDim + 1]),
+        use: tf.tensor2d(warmed.use, [b, s]),
+      },
+    }),
     itemX: tf.tensor3d(x, [b, s, di]),
     y: tf.tensor2d(y, [b, s]),
     mask: tf.tensor2d(mask, [b, s]),
@@ -101,4 +118,5 @@ export function buildRatedSet(
 /** Frees the tensors of a rated set. */
 export function disposeRatedSet(r: RatedSet): void {
   tf.dispose([r.itemX, r.y, r.mask, r.idIndex, r.warm, ...(r.userIdIndex ? [r.userIdIndex] : [])]);
+  if (r.warmRows) tf.dispose([r.warmRows.rows, r.warmRows.use]);
 }

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from '../errors';
 import { encodeRows } from '../features/encoder';
 import type { ItemRecord } from '../types';
+import type { WarmItemIds } from '../item-warmup';
 import type { RecommenderModel } from './model';
 import { itemContent, itemIdRepr, withContent } from './network';
 
@@ -122,8 +123,13 @@ export class EncodedItems implements ItemTensors {
   }
 
   /** Encodes items for the model's current version. */
-  static encode(model: RecommenderModel, items: readonly ItemRecord[]): EncodedItems {
+  static encode(
+    model: RecommenderModel,
+    items: readonly ItemRecord[],
+    warmItems?: WarmItemIds,
+  ): EncodedItems {
     const ids = items.map((i) => i.id);
+    const warmed = warmRows(model, ids, warmItems);
     const rows = encodeRows(model.spec.item, items, model.encodeStats);
     const x = tf.tensor2d(rows, [items.length, model.spec.item.width]);
     const p = model.globals();
@@ -134,7 +140,12 @@ export class EncodedItems implements ItemTensors {
       idRepr = tf.tidy(() => {
         const index = tf.tensor1d(idx, 'int32');
         const warm = tf.tensor1d(idx.map((i) => (i > 0 ? 1 : 0)));
-        return itemIdRepr(p, x, index, warm) as tf.Tensor2D;
+        const repr = itemIdRepr(p, x, index, warm) as tf.Tensor2D;
+        if (!warmed) return repr;
+        // Warmed-up items (see warmUpItems) use their warmed row instead.
+        const use = tf.tensor2d(warmed.use, [ids.length, 1]);
+        const rows = tf.tensor2d(warmed.rows, repr.shape);
+        return tf.add(tf.mul(repr, tf.sub(1, use)), tf.mul(rows, use)) as tf.Tensor2D;
       });
     }
     let hidden: tf.Tensor3D | null = null;
@@ -316,4 +327,32 @@ function gatherRows(
     i += n;
   }
   return out;
+}
+
+/**
+ * Host rows and a 0/1 mask of the items of `ids` that have a warmed ID representation (undefined
+ * when none do); a row of the wrong width or with a non-finite value is a ValidationError.
+ */
+export function warmRows(
+  model: RecommenderModel,
+  ids: readonly string[],
+  warmItems: WarmItemIds | undefined,
+): { rows: Float32Array; use: Float32Array } | undefined {
+  if (!warmItems || warmItems.size === 0) return undefined;
+  const width = model.layout.idDim + 1;
+  if (model.layout.idDim === 0)
+    throw new ValidationError('warmItems', 'the model has no item ID embeddings to warm up');
+  let rows: Float32Array | undefined;
+  let use: Float32Array | undefined;
+  ids.forEach((id, i) => {
+    const row = warmItems.get(id);
+    if (!row) return;
+    if (row.length !== width || row.some((v) => !Number.isFinite(v)))
+      throw new ValidationError(`warmItems["${id}"]`, `must be ${width} finite values`);
+    rows ??= new Float32Array(ids.length * width);
+    use ??= new Float32Array(ids.length);
+    rows.set(row, i * width);
+    use[i] = 1;
+  });
+  return rows && use ? { rows, use } : undefined;
 }

@@ -55,7 +55,16 @@ export const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc
 /** Network inputs of a batch of users on a rated set (item and user ID representations from the global params). */
 export function inputsFor(l: NetLayout, global: Params, userX: tf.Tensor3D, set: RatedSet): NetInputs {
   const inp: NetInputs = { userX, itemX: set.itemX };
-  if (l.idDim > 0) inp.itemId = itemIdRepr(global, set.itemX, set.idIndex, set.warm) as tf.Tensor3D;
+  if (l.idDim > 0) {
+    const own = itemIdRepr(global, set.itemX, set.idIndex, set.warm) as tf.Tensor3D;
+    const w = set.warmRows;
+    inp.itemId = w
+      ? (tf.add(
+          tf.mul(own, tf.sub(1, tf.expandDims(w.use, 2))),
+          tf.mul(w.rows, tf.expandDims(w.use, 2)),
+        ) as tf.Tensor3D)
+      : own;
+  }
   if (l.userIdDim > 0) {
     if (!set.userIdIndex) throw new Error('the model has user IDs: the rated set needs userIdIndex');
     inp.userId = userIdRepr(global, set.userIdIndex);

@@ -3,6 +3,7 @@ export { EncodedItems } from './encoded-items';
 import { ValidationError } from '../errors';
 import { encodeRows, newEncodeStats, type EncodeStats } from '../features/encoder';
 import type { FeatureSpec } from '../features/spec';
+import type { WarmItemIds } from '../item-warmup';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
 import { layoutOf, type NetLayout } from './layout';
@@ -164,14 +165,15 @@ export class RecommenderModel {
 
   /**
    * Encodes candidate items once for scoring many users: feature rows, ID rows and, while the
-   * embeddings are global, the item content vectors and ID representations.
+   * embeddings are global, the item content vectors and ID representations. `warmItems`: warmed
+   * ID representations (see warmUpItems) used instead of the generator's or the own row.
    */
-  encodeItems(items: readonly ItemRecord[]): EncodedItems {
+  encodeItems(items: readonly ItemRecord[], options: { warmItems?: WarmItemIds } = {}): EncodedItems {
     items.forEach((it, i) => {
       if (!it || typeof it.id !== 'string' || it.id === '')
         throw new ValidationError(`items[${i}].id`, 'is required');
     });
-    return EncodedItems.encode(this, items);
+    return EncodedItems.encode(this, items, options.warmItems);
   }
 
   /**

@@ -1,0 +1,220 @@
+/**
+ * Item warm-up (the second phase of MetaEmb, Pan et al. 2019): a new item starts with the ID
+ * representation the generator makes from its content, then, as its first interactions arrive,
+ * that representation takes a few gradient steps on them, between retrains, while every network
+ * parameter stays fixed. It mirrors per-user fast adaptation on the item side.
+ *
+ * The objective of one item with interactions (u_k, y_k), k = 1..n, is a MAP estimate with a
+ * Gaussian prior centred on where it started (the generator's output, or a warm item's own row):
+ *
+ *   L(r) = (1/n) * sum_k loss(f(u_k, item, r), y_k) + (prior / n) * ||r - r0||^2
+ *
+ * so one or two interactions move it a little and more move it further. Users are scored with
+ * the global (meta-learned) parameters and their features (and ID rows, when the model has them),
+ * not with per-user adapted heads: the item's row is shared by all users.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ValidationError } from './errors';
+import { encodeRows } from './features/encoder';
+import type { RecommenderModel } from './model/model';
+import { forward, itemIdRepr, userIdRepr } from './model/network';
+import type { Params } from './model/params';
+import type { ItemRecord, UserRecord } from './types';
+
+/** One item and the interactions it has received so far. */
+export interface ItemWarmUpRequest {
+  item: ItemRecord;
+  /** Who interacted (features, and id for models with user IDs) and the rating or 0/1 label. */
+  interactions: readonly { user: UserRecord; value: number }[];
+}
+
+/** Settings of {@link warmUpItems}. */
+export interface WarmUpOptions {
+  /** Gradient steps (default 20). 0 returns the starting rows. */
+  steps?: number;
+  /** Step size (default 0.1). */
+  lr?: number;
+  /** Weight of the pull towards the starting row, in interactions (default 1; 0 turns it off). */
+  prior?: number;
+}
+
+/** Defaults of {@link WarmUpOptions}. */
+export const DEFAULT_WARMUP: Required<WarmUpOptions> = { steps: 20, lr: 0.1, prior: 1 };
+
+/**
+ * Warmed ID representations by item id: `idDim + 1` values each (the ID embedding, then the item's
+ * ID bias), for a model with ID embeddings. Pass them to `model.encodeItems(items, { warmItems })`
+ * and `adapt(..., { warmItems })` so candidates and support items use them. Rows belong to the
+ * model (and parameters) they were computed with.
+ */
+export type WarmItemIds = ReadonlyMap<string, Float32Array>;
+
+/**
+ * Warms up the ID representation of each requested item on its interactions, all items in one
+ * batched computation (each item's row depends only on its own interactions). Items without
+ * interactions keep their starting row. Deterministic: no sampling.
+ */
+export function warmUpItems(
+  model: RecommenderModel,
+  requests: readonly ItemWarmUpRequest[],
+  options: WarmUpOptions = {},
+): Map<string, Float32Array> {
+  const { steps, lr, prior } = checkOptions(options);
+  if (model.layout.idDim === 0) {
+    throw new ValidationError('model', 'has no item ID embeddings (config.idEmbeddings); nothing to warm up');
+  }
+  const out = new Map<string, Float32Array>();
+  if (Array.isArray(requests) && requests.length === 0) return out;
+  const batch = encodeBatch(model, requests);
+  let values: Float32Array;
+  try {
+    const rows = tf.tidy(() => {
+      const p = model.globals();
+      const start = itemIdRepr(p, batch.itemX, batch.idIndex, batch.warm) as tf.Tensor2D;
+      if (batch.count === 0) return start;
+      const grad = tf.grad((x: tf.Tensor) => warmUpLoss(model, p, batch, x as tf.Tensor2D, start, prior));
+      let r = start;
+      for (let s = 0; s < steps; s++) {
+        // One scope per step: only the new rows outlive it.
+        const next = tf.tidy(() => tf.sub(r, tf.mul(grad(r), lr)) as tf.Tensor2D);
+        if (r !== start) r.dispose();
+        r = next;
+      }
+      return r;
+    });
+    values = rows.dataSync() as Float32Array;
+    rows.dispose();
+  } finally {
+    disposeBatch(batch);
+  }
+  const width = model.layout.idDim + 1;
+  requests.forEach((req, i) => out.set(req.item.id, values.slice(i * width, (i + 1) * width)));
+  if ([...out.values()].some((row) => row.some((v) => !Number.isFinite(v)))) {
+    throw new ValidationError('options.lr', 'warm-up diverged (non-finite rows); use a smaller step');
+  }
+  return out;
+}
+
+/** The encoded items and interactions of a warm-up batch (K interactions over M items). */
+export interface WarmUpBatch {
+  /** Item feature rows [M, di], their `id.item` rows [M] (0 = none) and 1 where used [M]. */
+  itemX: tf.Tensor2D;
+  idIndex: tf.Tensor1D;
+  warm: tf.Tensor1D;
+  /** Interaction k: its item's index [K] int32, user rows [K, 1, du], labels [K]. */
+  itemOf: tf.Tensor1D;
+  userX: tf.Tensor3D;
+  userIdIndex: tf.Tensor1D | null;
+  y: tf.Tensor1D;
+  /** 1 / n of the interaction's item [K] and per item 1 / max(n, 1) [M]. */
+  weight: tf.Tensor1D;
+  perItem: tf.Tensor1D;
+  count: number;
+}
+
+/**
+ * The warm-up objective summed over items (each item's term depends only on its own row of
+ * `rows`, so its gradient is the per-item gradient); exported for the gradient checks.
+ */
+export function warmUpLoss(
+  model: RecommenderModel,
+  p: Params,
+  batch: WarmUpBatch,
+  rows: tf.Tensor2D,
+  start: tf.Tensor2D,
+  prior: number,
+): tf.Scalar {
+  const l = model.layout;
+  // A zero row appended: tfjs's gather gradient (a one-hot segment sum) needs at least 2 rows.
+  const padded = tf.concat([rows, tf.zeros([1, rows.shape[1]])]);
+  const itemId = tf.expandDims(tf.gather(padded, batch.itemOf), 1) as tf.Tensor3D;
+  const pred = forward(
+    l,
+    p,
+    {
+      userX: batch.userX,
+      itemX: tf.expandDims(tf.gather(batch.itemX, batch.itemOf), 1) as tf.Tensor3D,
+      itemId,
+      ...(batch.userIdIndex && { userId: userIdRepr(p, batch.userIdIndex) }),
+    },
+    model.globalMean,
+  );
+  const z = tf.reshape(pred, [-1]);
+  const e = l.task === 'rating' ? tf.square(tf.sub(z, batch.y)) : tf.sub(tf.softplus(z), tf.mul(batch.y, z)); // -log likelihood of a logit, stable form
+  const data = tf.sum(tf.mul(e, batch.weight));
+  if (prior === 0) return data as tf.Scalar;
+  const pull = tf.sum(tf.mul(tf.sum(tf.square(tf.sub(rows, start)), 1), batch.perItem));
+  return tf.add(data, tf.mul(pull, prior)) as tf.Scalar;
+}
+
+/** Encodes a warm-up request list; bad input is a ValidationError naming the field. */
+export function encodeBatch(model: RecommenderModel, requests: readonly ItemWarmUpRequest[]): WarmUpBatch {
+  if (!Array.isArray(requests)) throw new ValidationError('requests', 'must be an array');
+  const seen = new Set<string>();
+  const users: UserRecord[] = [];
+  const itemOf: number[] = [];
+  const y: number[] = [];
+  const weight: number[] = [];
+  const perItem: number[] = [];
+  const [lo, hi] = model.config.ratingRange;
+  requests.forEach((req, i) => {
+    const id = req?.item?.id;
+    if (typeof id !== 'string' || id === '')
+      throw new ValidationError(`requests[${i}].item.id`, 'is required');
+    if (seen.has(id)) throw new ValidationError(`requests[${i}].item.id`, `"${id}" is listed twice`);
+    seen.add(id);
+    const list: ItemWarmUpRequest['interactions'] = req.interactions;
+    if (!Array.isArray(list)) throw new ValidationError(`requests[${i}].interactions`, 'must be an array');
+    const n = list.length;
+    perItem.push(1 / Math.max(n, 1));
+    list.forEach((it, k) => {
+      const at = `requests[${i}].interactions[${k}]`;
+      if (!it?.user || typeof it.user.id !== 'string')
+        throw new ValidationError(`${at}.user.id`, 'is required');
+      const v = it.value;
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new ValidationError(`${at}.value`, 'must be a finite number');
+      if (model.config.task === 'rating' ? v < lo || v > hi : v !== 0 && v !== 1) {
+        const range = model.config.task === 'rating' ? `in [${lo}, ${hi}]` : '0 or 1 (implicit feedback)';
+        throw new ValidationError(`${at}.value`, `must be ${range}, got ${v}`);
+      }
+      users.push(it.user);
+      itemOf.push(i);
+      y.push(v);
+      weight.push(1 / n);
+    });
+  });
+  const m = requests.length;
+  const k = users.length;
+  const items = requests.map((r) => r.item);
+  const idx = items.map((it) => model.itemIdIndex.get(it.id) ?? 0);
+  return {
+    itemX: tf.tensor2d(encodeRows(model.spec.item, items, model.encodeStats), [m, model.spec.item.width]),
+    idIndex: tf.tensor1d(idx, 'int32'),
+    warm: tf.tensor1d(idx.map((r) => (r > 0 ? 1 : 0))),
+    itemOf: tf.tensor1d(itemOf, 'int32'),
+    userX: model.encodeUsers(users),
+    userIdIndex: model.layout.userIdDim > 0 ? tf.tensor1d(model.userIdRows(users), 'int32') : null,
+    y: tf.tensor1d(y),
+    weight: tf.tensor1d(weight),
+    perItem: tf.tensor1d(perItem),
+    count: k,
+  };
+}
+
+/** Frees the tensors of a warm-up batch. */
+export function disposeBatch(b: WarmUpBatch): void {
+  tf.dispose([b.itemX, b.idIndex, b.warm, b.itemOf, b.userX, b.y, b.weight, b.perItem]);
+  if (b.userIdIndex) b.userIdIndex.dispose();
+}
+
+function checkOptions(o: WarmUpOptions): Required<WarmUpOptions> {
+  const v = { ...DEFAULT_WARMUP, ...o };
+  if (!(Number.isInteger(v.steps) && v.steps >= 0))
+    throw new ValidationError('options.steps', 'must be an integer >= 0');
+  if (!(Number.isFinite(v.lr) && v.lr > 0))
+    throw new ValidationError('options.lr', 'must be a finite number > 0');
+  if (!(Number.isFinite(v.prior) && v.prior >= 0))
+    throw new ValidationError('options.prior', 'must be a finite number >= 0');
+  return v;
+}
