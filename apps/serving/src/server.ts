@@ -20,6 +20,7 @@ import { ServingMetrics, startMetricsServer } from './observability/metrics';
 import type { ModelRuntime } from './ports/model-runtime.port';
 import type { StorePort } from './ports/store.port';
 import { ActiveCatalog } from './recommend/active-catalog';
+import { ItemWarmer } from './recommend/item-warmer';
 import { RecommendService } from './recommend/recommend.service';
 import { ServingContext } from './serving-context';
 
@@ -61,10 +62,20 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     },
     log,
   );
+  const warmer = new ItemWarmer(deps.store, {
+    perItem: config.warmupInteractions,
+    freshnessMs: config.freshnessMs,
+    onError: (err) => log.warn({ err }, 'item warm-up failed; new items keep the rows they had'),
+    onWarm: (items, ms) => {
+      metrics.itemsWarmed.inc(items);
+      log.info({ items, ms: Math.round(ms) }, 'warmed up new items on their interactions');
+    },
+  });
   const catalog = new ActiveCatalog(deps.store, {
     selectionRows: config.candidateCacheRows,
     freshnessMs: config.freshnessMs,
     onError: (err) => log.warn({ err }, 'item watermark check failed; serving the catalog read before'),
+    warmer,
   });
   models.onChange((ref) => {
     health.setModelLoaded(ref !== undefined);

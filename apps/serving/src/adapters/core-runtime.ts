@@ -4,6 +4,7 @@ import {
   EncodedItems,
   score,
   scoreBatch,
+  warmUpItems,
   type AdaptOptions,
   type RecommenderModel,
 } from '@warmstart/core';
@@ -12,6 +13,7 @@ import type {
   AdaptedUser,
   EncodedItemSet,
   ItemPick,
+  ItemWarmUp,
   ModelRuntime,
   ServingModel,
 } from '../ports/model-runtime.port';
@@ -78,11 +80,35 @@ class CoreAdaptedUser implements AdaptedUser {
 }
 
 export class CoreServingModel implements ServingModel {
+  /** Warmed ID representations of new items, by id (see warmUpItems). */
+  private readonly warm = new Map<string, Float32Array>();
+  private version = 0;
+
   constructor(
     readonly model: RecommenderModel,
     readonly ref: ModelRef,
     private readonly adaptOptions: AdaptOptions,
   ) {}
+
+  get warmsItems(): boolean {
+    return this.model.layout.idDim > 0;
+  }
+
+  get warmVersion(): number {
+    return this.version;
+  }
+
+  get warmItemCount(): number {
+    return this.warm.size;
+  }
+
+  warmUpItems(requests: readonly ItemWarmUp[]): number {
+    if (requests.length === 0) return 0;
+    const rows = warmUpItems(this.model, requests);
+    for (const [id, row] of rows) this.warm.set(id, row);
+    this.version += 1;
+    return rows.size;
+  }
 
   get task(): 'rating' | 'implicit' {
     return this.model.config.task;
@@ -98,7 +124,7 @@ export class CoreServingModel implements ServingModel {
   }
 
   encodeItems(items: ItemRecord[]): EncodedItemSet {
-    return new CoreEncodedItems(this.model.encodeItems(items));
+    return new CoreEncodedItems(this.model.encodeItems(items, { warmItems: this.warm }));
   }
 
   selectItems(picks: readonly ItemPick[]): EncodedItemSet {
@@ -131,7 +157,7 @@ export class CoreServingModel implements ServingModel {
   }
 
   adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[] {
-    const users = adapt(this.model, inputs, items, this.adaptOptions);
+    const users = adapt(this.model, inputs, items, { ...this.adaptOptions, warmItems: this.warm });
     const batch = { users, live: inputs.length };
     return inputs.map((_, i) => new CoreAdaptedUser(batch, i));
   }

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type {
   InteractionInput,
   ItemInput,
+  ItemInteraction,
   ModelStatus,
   ModelVersionRecord,
   PageQuery,
@@ -136,6 +137,17 @@ export class FeatureStoreAdapter implements StorePort {
   async itemsWatermark(): Promise<string> {
     const w = await this.store.itemsWatermark();
     return `${w.count}.${w.latestUpdate?.getTime() ?? 0}.${w.pending}`;
+  }
+
+  interactionSequence(): Promise<number> {
+    return this.store.interactionSequence();
+  }
+
+  itemInteractions(
+    itemIds: readonly string[],
+    options: { perItem: number; afterSequence?: number },
+  ): Promise<Map<string, ItemInteraction[]>> {
+    return this.store.itemInteractions(itemIds, options);
   }
 
   forgetItems(ids: readonly string[]): void {

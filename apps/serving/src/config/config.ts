@@ -31,6 +31,8 @@ export const ServingConfigSchema = z
     cacheBytes: int(0).default(256 * 1024 * 1024),
     /** How often, at most, the item catalog checks the store for other writers' item changes (ms). */
     freshnessMs: int(0, 3_600_000).default(1000),
+    /** Most recent interactions per new item used to warm it up between retrains; 0 turns warm-up off. */
+    warmupInteractions: int(0, 1000).default(50),
     /** Rows of gathered explicit candidate lists kept per catalog encoding (LRU); 0 disables it. */
     candidateCacheRows: int(0).default(50_000),
     /** Bytes of recently seen encoded candidate lists whose decoding is reused; 0 disables it. */
@@ -90,6 +92,11 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
     'freshnessMs',
     'WARMSTART_FRESHNESS_MS',
     "how often, at most, other writers' item changes are checked, ms (0 = every request)",
+  ],
+  [
+    'warmupInteractions',
+    'WARMSTART_WARMUP_INTERACTIONS',
+    'recent interactions per new item used to warm it up between retrains (0 = off)',
   ],
   [
     'candidateCacheRows',

@@ -58,6 +58,8 @@ export class FeatureStoreController implements UnaryController<FeatureStoreServi
     const rows = parseIngestInteractions(request, this.ctx.config.maxInteractionRows);
     const result = await this.ctx.store.ingestInteractions(rows);
     for (const userId of new Set(rows.map((r) => r.userId))) this.ctx.cache.invalidateUser(userId);
+    // New items among them warm up before the next request is scored.
+    this.ctx.catalog.interactionsIngested();
     return { ingestedCount: result.ingested, duplicateCount: result.duplicates };
   }
 

@@ -26,6 +26,11 @@ export class ServingMetrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
+  readonly itemsWarmed = new Counter({
+    name: 'warmstart_items_warmed_total',
+    help: 'new items warmed up on their interactions (an item counts again each time it is re-warmed)',
+    registers: [this.registry],
+  });
   readonly modelLoaded = new Gauge({
     name: 'warmstart_model_loaded',
     help: '1 for the model version this replica serves',

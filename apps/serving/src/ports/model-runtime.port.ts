@@ -30,6 +30,12 @@ export interface AdaptedUser {
   dispose(): void;
 }
 
+/** A new item and its first interactions (who, with which features, and the rating or label). */
+export interface ItemWarmUp {
+  item: ItemRecord;
+  interactions: { user: UserRecord; value: number }[];
+}
+
 export interface AdaptInput {
   user: UserRecord;
   support: Rating[];
@@ -55,6 +61,17 @@ export interface ServingModel {
    * float rounding.
    */
   scoreMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[];
+  /** Whether the model has item ID embeddings, so new items can warm up (see warmUpItems). */
+  readonly warmsItems: boolean;
+  /** Bumped whenever warmUpItems changes a row: encodings made before use older rows. */
+  readonly warmVersion: number;
+  /**
+   * Warms up new items on their interactions (core's warmUpItems) and keeps the rows: every
+   * later `encodeItems` and `adapt` of this model uses them. Returns the number of items warmed.
+   */
+  warmUpItems(requests: readonly ItemWarmUp[]): number;
+  /** Items warmed up so far. */
+  readonly warmItemCount: number;
   /** Adapts all users in ONE batched computation; `items` resolves support item ids. */
   adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[];
   dispose(): void;

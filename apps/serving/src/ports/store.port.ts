@@ -31,6 +31,13 @@ export interface InteractionInput {
   eventTime: Date;
 }
 
+/** One interaction on an item (item warm-up reads them). */
+export interface ItemInteraction {
+  userId: string;
+  value: number;
+  sequence: number;
+}
+
 export interface PageQuery {
   pageSize: number;
   cursor?: string;
@@ -103,6 +110,19 @@ export interface StorePort {
    * database; the active catalog compares it to decide whether to re-read all active items.
    */
   itemsWatermark(): Promise<string>;
+  /**
+   * The highest interaction sequence number in the database (0 when none), never cached: item
+   * warm-up compares it to tell whether anything was ingested since its last look.
+   */
+  interactionSequence(): Promise<number>;
+  /**
+   * For the items of `itemIds` that have an interaction with a sequence number above
+   * `afterSequence` (default 0): their `perItem` most recent interactions, newest first.
+   */
+  itemInteractions(
+    itemIds: readonly string[],
+    options: { perItem: number; afterSequence?: number },
+  ): Promise<Map<string, ItemInteraction[]>>;
   /** Drops any cached copy of these items (they changed in the database). */
   forgetItems(ids: readonly string[]): void;
   /** Active items with availableAt >= since, oldest first. */

@@ -3,6 +3,7 @@ import type { EncodedItemSet, ItemPick, ServingModel } from '../ports/model-runt
 import type { StorePort, StoredItem } from '../ports/store.port';
 import type { ModelRef } from '../ports/types';
 import { Shared } from '../cache/shared';
+import type { ItemWarmer } from './item-warmer';
 import { decodedListKeys } from './list-keys';
 
 const PAGE_SIZE = 1000;
@@ -33,6 +34,8 @@ export interface ActiveCatalogOptions {
   freshnessMs?: number;
   /** Told about a failed watermark read (the catalog keeps serving what it has). */
   onError?: (err: unknown) => void;
+  /** Warms up new items on their first interactions before the catalog is encoded (see ItemWarmer). */
+  warmer?: ItemWarmer;
 }
 
 /**
@@ -55,6 +58,7 @@ export class ActiveCatalog {
   private readonly selectionRows: number;
   private readonly freshnessMs: number;
   private readonly onError: ((err: unknown) => void) | undefined;
+  private readonly warmer: ItemWarmer | undefined;
 
   constructor(
     private readonly store: StorePort,
@@ -63,6 +67,12 @@ export class ActiveCatalog {
     this.selectionRows = options.selectionRows ?? 0;
     this.freshnessMs = options.freshnessMs ?? DEFAULT_FRESHNESS_MS;
     this.onError = options.onError;
+    this.warmer = options.warmer;
+  }
+
+  /** Interactions were ingested through this server: new items among them warm up on the next lease. */
+  interactionsIngested(): void {
+    this.warmer?.ingested();
   }
 
   invalidate(): void {
@@ -79,7 +89,9 @@ export class ActiveCatalog {
     const check = this.checkFreshness();
     if (check) await check;
     const snap = await (this.snapshot ??= this.load(this.generation));
-    const key = `${refKey(model.ref)}#${snap.generation}`;
+    // New items' warmed rows change the encoding: the key holds the model's warm version.
+    await this.warmer?.refresh(model, snap.pages);
+    const key = `${refKey(model.ref)}#${snap.generation}#${model.warmVersion}`;
     if (this.encoded?.key !== key) {
       this.dropEncoded();
       const encoded = snap.pages.map((p) => model.encodeItems(p));
@@ -100,6 +112,18 @@ export class ActiveCatalog {
       selection: (ids) => encodedPages.selection(ids),
       release: () => shared.release(),
     };
+  }
+
+  /**
+   * Brings `model`'s warmed rows of new items up to date (see ItemWarmer), for requests that
+   * encode their own candidates instead of leasing the catalog (Score, items since a time).
+   */
+  async warmUp(model: ServingModel): Promise<void> {
+    if (!this.warmer?.enabled) return;
+    const check = this.checkFreshness();
+    if (check) await check;
+    const snap = await (this.snapshot ??= this.load(this.generation));
+    await this.warmer.refresh(model, snap.pages);
   }
 
   /**

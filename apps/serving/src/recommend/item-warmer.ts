@@ -1,0 +1,149 @@
+import type { ServingModel } from '../ports/model-runtime.port';
+import type { ItemInteraction, StorePort, StoredItem, StoredUser } from '../ports/store.port';
+
+/** Default of {@link ItemWarmerOptions.perItem}. */
+export const DEFAULT_WARMUP_INTERACTIONS = 50;
+
+export interface ItemWarmerOptions {
+  /** Most recent interactions per new item that its warm-up reads; 0 turns warm-up off. */
+  perItem?: number;
+  /** How often, at most, the store is asked whether anything was ingested (ms; 0 = every lease). */
+  freshnessMs?: number;
+  /** Told about a failed check or warm-up (the catalog keeps the rows it has). */
+  onError?: (err: unknown) => void;
+  /** Told after each warm-up: items warmed, how long it took. */
+  onWarm?: (items: number, ms: number) => void;
+}
+
+/** What the warmer knows of one model: the interaction sequence its rows are as new as. */
+interface ModelState {
+  sequence: number;
+  checkedAt: number;
+  /** The local-ingest count at the last check (a local ingest makes the next lease check). */
+  ingests: number;
+  running?: Promise<void>;
+}
+
+/**
+ * Warms new items up between retrains: items of the active catalog the serving model has no ID
+ * row for start from the generator's embedding (content only) and, as interactions on them
+ * arrive, take core's warm-up steps on their most recent interactions (see core's warmUpItems).
+ *
+ * Checked at most every `freshnessMs` by one query (the store's highest interaction sequence)
+ * that concurrent requests share; only a changed sequence reads interactions, and only the new
+ * items that got one since the last look are warmed again. An interaction ingested through this
+ * server makes the next request check at once, so the item is warmed on the very next call;
+ * writes by other replicas or imports are seen within `freshnessMs`. A model loaded later (a
+ * promotion) starts from sequence 0: every new item with interactions is warmed for it.
+ */
+export class ItemWarmer {
+  private readonly states = new WeakMap<ServingModel, ModelState>();
+  private ingests = 0;
+  private readonly perItem: number;
+  private readonly freshnessMs: number;
+
+  constructor(
+    private readonly store: StorePort,
+    private readonly options: ItemWarmerOptions = {},
+  ) {
+    this.perItem = options.perItem ?? DEFAULT_WARMUP_INTERACTIONS;
+    this.freshnessMs = options.freshnessMs ?? 1000;
+  }
+
+  get enabled(): boolean {
+    return this.perItem > 0;
+  }
+
+  /** Interactions were ingested through this server: the next refresh checks at once. */
+  ingested(): void {
+    this.ingests += 1;
+  }
+
+  /**
+   * Brings `model`'s warmed rows up to date with the store for the new items among `items` (the
+   * active catalog), or returns the check already running. Resolves once rows are up to date
+   * (callers then encode with them); failures are reported to `onError`, never thrown.
+   */
+  refresh(model: ServingModel, items: readonly (readonly StoredItem[])[]): Promise<void> | undefined {
+    if (!this.enabled || !model.warmsItems) return undefined;
+    let state = this.states.get(model);
+    if (!state) {
+      state = { sequence: 0, checkedAt: -Infinity, ingests: -1 };
+      this.states.set(model, state);
+    }
+    if (state.running) return state.running;
+    const now = Date.now();
+    if (state.ingests === this.ingests && now - state.checkedAt < this.freshnessMs) return undefined;
+    state.checkedAt = now;
+    state.ingests = this.ingests;
+    const s = state;
+    const run = this.warm(model, s, items)
+      .catch((err) => this.options.onError?.(err))
+      .finally(() => (s.running = undefined));
+    s.running = run;
+    return run;
+  }
+
+  private async warm(
+    model: ServingModel,
+    state: ModelState,
+    pages: readonly (readonly StoredItem[])[],
+  ): Promise<void> {
+    // Read first: interactions read after it are at least this new, so none is missed.
+    const sequence = await this.store.interactionSequence();
+    if (sequence === state.sequence) return;
+    const started = performance.now();
+    const fresh = new Map<string, StoredItem>();
+    for (const page of pages)
+      for (const item of page) if (!model.isKnownItem(item.id)) fresh.set(item.id, item);
+    const found =
+      fresh.size > 0
+        ? await this.store.itemInteractions([...fresh.keys()], {
+            perItem: this.perItem,
+            afterSequence: state.sequence,
+          })
+        : new Map<string, ItemInteraction[]>();
+    if (found.size > 0) {
+      const users = await this.usersOf(found);
+      const label = labelFor(model);
+      const requests = [...found].map(([itemId, list]) => ({
+        item: fresh.get(itemId) as StoredItem,
+        // A user deleted meanwhile is skipped (interactions are deleted with their user).
+        interactions: list.flatMap((r) => {
+          const user = users.get(r.userId);
+          return user ? [{ user, value: label(r.value) }] : [];
+        }),
+      }));
+      const warmed = model.warmUpItems(requests);
+      this.options.onWarm?.(warmed, performance.now() - started);
+    }
+    state.sequence = sequence;
+  }
+
+  /** The users behind the interactions, read in chunks (the store bounds ids per read). */
+  private async usersOf(
+    found: ReadonlyMap<string, readonly ItemInteraction[]>,
+  ): Promise<Map<string, StoredUser>> {
+    const ids = new Set<string>();
+    for (const list of found.values()) for (const r of list) ids.add(r.userId);
+    const all = [...ids];
+    const users = new Map<string, StoredUser>();
+    for (let at = 0; at < all.length; at += USERS_PER_READ) {
+      for (const [id, u] of await this.store.getUsers(all.slice(at, at + USERS_PER_READ))) users.set(id, u);
+    }
+    return users;
+  }
+}
+
+const USERS_PER_READ = 1000;
+
+/**
+ * A stored value as the model's label: ratings clamped to the model's range (the store accepts
+ * any finite value), implicit events as 1 when positive. One out-of-range value must not stop
+ * an item, or every item, from warming up.
+ */
+function labelFor(model: ServingModel): (value: number) => number {
+  if (model.task === 'implicit') return (v) => (v > 0 ? 1 : 0);
+  const [lo, hi] = model.ratingRange;
+  return (v) => Math.min(hi, Math.max(lo, v));
+}
