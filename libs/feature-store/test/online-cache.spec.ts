@@ -69,6 +69,13 @@ describe.each(backends)('batched reads and the entity cache on $name', ({ create
     },
   );
 
+  it('reads the item watermark without a MAX over every item (ORDER BY updatedAt DESC LIMIT 1)', async () => {
+    const { value, statements } = await sent(() => store.itemsWatermark());
+    expect(value.count).toBe(200);
+    expect(statements.some((s) => /ORDER BY [^,]*updatedAt[`"]? DESC/.test(s.sql))).toBe(true);
+    expect(statements.filter((s) => /MAX\(/i.test(s.sql))).toEqual([]);
+  });
+
   it('serves repeated item reads from the cache and queries only the misses', async () => {
     const first = await sent(() => store.getItems(['i1', 'i2']));
     expect(first.statements.length).toBeGreaterThan(0);
