@@ -17,7 +17,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from './errors';
 import { encodeRows } from './features/encoder';
 import type { RecommenderModel } from './model/model';
-import { forward, itemIdRepr, userIdRepr } from './model/network';
+import {
+  headOutput,
+  itemContent,
+  itemIdRepr,
+  sharedTrunkFeatures,
+  userFirstLayer,
+  userIdRepr,
+} from './model/network';
 import type { Params } from './model/params';
 import type { ItemRecord, UserRecord } from './types';
 
@@ -72,7 +79,9 @@ export function warmUpItems(
       const p = model.globals();
       const start = itemIdRepr(p, batch.itemX, batch.idIndex, batch.warm) as tf.Tensor2D;
       if (batch.count === 0) return start;
-      const grad = tf.grad((x: tf.Tensor) => warmUpLoss(model, p, batch, x as tf.Tensor2D, start, prior));
+      // Everything that does not depend on the rows, computed once for all steps.
+      const parts = warmUpParts(model, p, batch);
+      const grad = tf.grad((x: tf.Tensor) => warmUpLoss(model, p, parts, x as tf.Tensor2D, start, prior));
       let r = start;
       for (let s = 0; s < steps; s++) {
         // One scope per step: only the new rows outlive it.
@@ -113,37 +122,89 @@ export interface WarmUpBatch {
 }
 
 /**
+ * The parts of a warm-up batch's predictions that do not depend on the items' ID rows (all
+ * parameters are the global ones, so the first layer splits into a user half, an item-content
+ * half and an ID half, as in serving's precomputed `pre0`).
+ */
+export interface WarmUpParts {
+  /** Per interaction: the user half of the first layer plus its bias [K, 1, h0]. */
+  userPre0: tf.Tensor3D;
+  /** Per item: the content half of the first layer [M, h0] and the additive offset without the ID bias [M, 1]. */
+  contentPre0: tf.Tensor2D;
+  offset: tf.Tensor2D;
+  /** The ID embedding's rows of the first layer [idDim, h0]. */
+  idRows: tf.Tensor2D;
+  itemOf: tf.Tensor1D;
+  y: tf.Tensor1D;
+  weight: tf.Tensor1D;
+  perItem: tf.Tensor1D;
+}
+
+/** Computes a batch's {@link WarmUpParts} (tensors owned by the caller's scope). */
+export function warmUpParts(model: RecommenderModel, p: Params, batch: WarmUpBatch): WarmUpParts {
+  const l = model.layout;
+  const content = itemContent(l, p, batch.itemX);
+  const cw = content.shape[1];
+  const w0 = p['dec.0.w'] as tf.Tensor2D;
+  const h0 = w0.shape[1];
+  const bias = tf.matMul(batch.itemX, p['emb.itemBias']) as tf.Tensor2D;
+  return {
+    userPre0: userFirstLayer(
+      l,
+      p,
+      batch.userX,
+      batch.userIdIndex ? userIdRepr(p, batch.userIdIndex) : undefined,
+    ),
+    contentPre0: tf.matMul(content, tf.slice(w0, [0, 0], [cw, h0])),
+    offset: l.task === 'rating' ? (tf.add(bias, model.globalMean) as tf.Tensor2D) : bias,
+    idRows: tf.slice(w0, [cw, 0], [l.idDim, h0]),
+    itemOf: batch.itemOf,
+    y: batch.y,
+    weight: batch.weight,
+    perItem: batch.perItem,
+  };
+}
+
+/**
  * The warm-up objective summed over items (each item's term depends only on its own row of
  * `rows`, so its gradient is the per-item gradient); exported for the gradient checks.
  */
 export function warmUpLoss(
   model: RecommenderModel,
   p: Params,
-  batch: WarmUpBatch,
+  parts: WarmUpParts,
   rows: tf.Tensor2D,
   start: tf.Tensor2D,
   prior: number,
 ): tf.Scalar {
   const l = model.layout;
-  // A zero row appended: tfjs's gather gradient (a one-hot segment sum) needs at least 2 rows.
-  const padded = tf.concat([rows, tf.zeros([1, rows.shape[1]])]);
-  const itemId = tf.expandDims(tf.gather(padded, batch.itemOf), 1) as tf.Tensor3D;
-  const pred = forward(
+  const [m, h0] = parts.contentPre0.shape;
+  // Per item: first-layer item half (content + ID embedding) and offset (+ ID bias), then one
+  // row per interaction. A zero row is appended: tfjs's gather gradient (a one-hot segment sum)
+  // needs at least 2 rows.
+  const itemPre0: tf.Tensor2D = tf.add(
+    parts.contentPre0,
+    tf.matMul(tf.slice(rows, [0, 0], [m, l.idDim]), parts.idRows),
+  );
+  const offset: tf.Tensor2D = tf.add(parts.offset, tf.slice(rows, [0, l.idDim], [m, 1]));
+  const pad = (x: tf.Tensor2D) => tf.concat([x, tf.zeros([1, x.shape[1]])]);
+  const k = parts.itemOf.shape[0];
+  const features = sharedTrunkFeatures(
     l,
     p,
-    {
-      userX: batch.userX,
-      itemX: tf.expandDims(tf.gather(batch.itemX, batch.itemOf), 1) as tf.Tensor3D,
-      itemId,
-      ...(batch.userIdIndex && { userId: userIdRepr(p, batch.userIdIndex) }),
-    },
-    model.globalMean,
+    tf.reshape(tf.gather(pad(itemPre0), parts.itemOf), [k, 1, h0]) as tf.Tensor3D,
+    parts.userPre0,
+  );
+  const pred = headOutput(
+    p,
+    features,
+    tf.reshape(tf.gather(pad(offset), parts.itemOf), [k, 1, 1]) as tf.Tensor3D,
   );
   const z = tf.reshape(pred, [-1]);
-  const e = l.task === 'rating' ? tf.square(tf.sub(z, batch.y)) : tf.sub(tf.softplus(z), tf.mul(batch.y, z)); // -log likelihood of a logit, stable form
-  const data = tf.sum(tf.mul(e, batch.weight));
+  const e = l.task === 'rating' ? tf.square(tf.sub(z, parts.y)) : tf.sub(tf.softplus(z), tf.mul(parts.y, z)); // -log likelihood of a logit, stable form
+  const data = tf.sum(tf.mul(e, parts.weight));
   if (prior === 0) return data as tf.Scalar;
-  const pull = tf.sum(tf.mul(tf.sum(tf.square(tf.sub(rows, start)), 1), batch.perItem));
+  const pull = tf.sum(tf.mul(tf.sum(tf.square(tf.sub(rows, start)), 1), parts.perItem));
   return tf.add(data, tf.mul(pull, prior)) as tf.Scalar;
 }
 

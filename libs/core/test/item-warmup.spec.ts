@@ -20,8 +20,16 @@ import {
   type RecommenderModel,
   type UserRecord,
 } from '../src';
-import { disposeBatch, encodeBatch, warmUpLoss } from '../src/item-warmup';
-import { itemIdRepr } from '../src/model/network';
+import {
+  disposeBatch,
+  encodeBatch,
+  warmUpLoss,
+  warmUpParts,
+  type WarmUpBatch,
+  type WarmUpParts,
+} from '../src/item-warmup';
+import { forward, itemIdRepr, userIdRepr } from '../src/model/network';
+import type { Params } from '../src/model/params';
 import { Rng } from '../src/rng';
 import { DECL, expectNoTensorGrowth, makeWorld } from './fixtures';
 
@@ -78,6 +86,37 @@ function startRows(model: RecommenderModel, items: ItemRecord[]): Float32Array[]
   return items.map((_, i) => values.slice(i * w, (i + 1) * w));
 }
 
+/** The warm-up objective written with the network's plain forward pass (no precomputed parts). */
+function referenceLoss(
+  model: RecommenderModel,
+  p: Params,
+  batch: WarmUpBatch,
+  rows: tf.Tensor2D,
+  start: tf.Tensor2D,
+  prior: number,
+): number {
+  return tf.tidy(() => {
+    const pred = forward(
+      model.layout,
+      p,
+      {
+        userX: batch.userX,
+        itemX: tf.expandDims(tf.gather(batch.itemX, batch.itemOf), 1) as tf.Tensor3D,
+        itemId: tf.expandDims(tf.gather(rows, batch.itemOf), 1) as tf.Tensor3D,
+        ...(batch.userIdIndex && { userId: userIdRepr(p, batch.userIdIndex) }),
+      },
+      model.globalMean,
+    );
+    const z = tf.reshape(pred, [-1]);
+    const e =
+      model.layout.task === 'rating'
+        ? tf.square(tf.sub(z, batch.y))
+        : tf.sub(tf.softplus(z), tf.mul(batch.y, z));
+    const pull = tf.sum(tf.mul(tf.sum(tf.square(tf.sub(rows, start)), 1), batch.perItem));
+    return tf.add(tf.sum(tf.mul(e, batch.weight)), tf.mul(pull, prior)).dataSync()[0] as number;
+  });
+}
+
 describe('warm-up objective gradient', () => {
   const cases: ['rating' | 'implicit', boolean, number][] = [
     ['rating', false, 1],
@@ -96,14 +135,20 @@ describe('warm-up objective gradient', () => {
       // Evaluated away from the start so the prior's gradient is not zero.
       const rng = new Rng(3);
       const at = Float32Array.from(start.dataSync(), (v) => v + 0.3 * rng.normal());
+      // The parts outlive this scope (kept); their intermediates do not.
+      let parts!: WarmUpParts;
+      tf.tidy(() => {
+        parts = warmUpParts(model, p, batch);
+        for (const t of Object.values(parts)) tf.keep(t);
+      });
       const loss = (x: Float32Array) =>
         tf.tidy(
           () =>
-            warmUpLoss(model, p, batch, tf.tensor2d(x, [items.length, width]), start, prior).dataSync()[0],
+            warmUpLoss(model, p, parts, tf.tensor2d(x, [items.length, width]), start, prior).dataSync()[0],
         );
       const analytic = tf.tidy(() =>
         tf
-          .grad((x: tf.Tensor) => warmUpLoss(model, p, batch, x as tf.Tensor2D, start, prior))(
+          .grad((x: tf.Tensor) => warmUpLoss(model, p, parts, x as tf.Tensor2D, start, prior))(
             tf.tensor2d(at, [items.length, width]),
           )
           .dataSync(),
@@ -128,6 +173,18 @@ describe('warm-up objective gradient', () => {
       expect(failures).toEqual([]);
       // Most coordinates were checked, including the items without interactions (prior only).
       expect(checked).toBeGreaterThan(0.8 * at.length);
+      // The objective (its precomputed halves of the first layer) is the network's own
+      // prediction loss: compare with the plain forward pass.
+      for (const pr of [0, prior]) {
+        const x = tf.tensor2d(at, [items.length, width]);
+        const [fast, plain] = tf.tidy(() => [
+          warmUpLoss(model, p, parts, x, start, pr).dataSync()[0],
+          referenceLoss(model, p, batch, x, start, pr),
+        ]);
+        expect(fast).toBeCloseTo(plain, 4);
+        x.dispose();
+      }
+      tf.dispose(Object.values(parts) as tf.Tensor[]);
       start.dispose();
       disposeBatch(batch);
       model.dispose();
@@ -166,7 +223,7 @@ describe('warmUpItems', () => {
           reqs.flatMap((r) => [...rows.get(r.item.id)!]),
           start.shape,
         );
-        return warmUpLoss(model, p, batch, x, start, 1).dataSync()[0];
+        return warmUpLoss(model, p, warmUpParts(model, p, batch), x, start, 1).dataSync()[0];
       });
       disposeBatch(batch);
       return v;

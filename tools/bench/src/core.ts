@@ -16,6 +16,7 @@ import {
   initBackend,
   metaTrain,
   score,
+  warmUpItems,
   type Algorithm,
   type ItemRecord,
   type ParamGroup,
@@ -100,6 +101,50 @@ export async function run(log: FigureLog, options: Record<string, string | boole
     );
     await suite(log, w, quick, `${note}; ${name}`, name, localGroups, algorithm, ridge);
   }
+  itemWarmUp(log, w, quick, note);
+}
+
+/**
+ * Item warm-up (warmUpItems, default 20 steps): new items with 50 interactions each (the
+ * server's default --warmup-interactions), warmed in one batched call, as the server does after
+ * a promotion (every new item with interactions) or an ingest (the items it touched).
+ */
+function itemWarmUp(log: FigureLog, w: ReturnType<typeof world>, quick: boolean, note: string): void {
+  console.log('  item warm-up (ID embeddings on 1,000 of the items; the others are new)');
+  const model = createModel(w.spec, {
+    embeddingDim: 32,
+    hidden: [64, 64],
+    seed: 1,
+    globalMean: 3.5,
+    localGroups: ANIL_LOCAL_GROUPS,
+    idEmbeddings: { itemIds: w.items.slice(0, 1000).map((i) => i.id) },
+  });
+  const fresh = w.items.slice(1000);
+  const requests = (n: number) =>
+    fresh.slice(0, n).map((item, i) => ({
+      item,
+      interactions: Array.from({ length: 50 }, (_, k) => ({
+        user: w.users[(i * 7 + k) % w.users.length],
+        value: 1 + ((i + k) % 5),
+      })),
+    }));
+  warmUpItems(model, requests(4)); // warm-up of the kernels
+  for (const n of quick ? [1, 64] : [1, 64, 512]) {
+    const reqs = requests(n);
+    const times: number[] = [];
+    for (let r = 0; r < (quick ? 2 : n > 64 ? 3 : 10); r++) {
+      const t0 = performance.now();
+      warmUpItems(model, reqs);
+      times.push(performance.now() - t0);
+    }
+    log.add(
+      `item_warmup.items${n}.p50`,
+      percentile(times, 50),
+      'ms',
+      `${note}; ${n} new items x 50 interactions, 20 steps, one batched call`,
+    );
+  }
+  model.dispose();
 }
 
 async function suite(

@@ -89,8 +89,9 @@ export class ActiveCatalog {
     const check = this.checkFreshness();
     if (check) await check;
     const snap = await (this.snapshot ??= this.load(this.generation));
-    // New items' warmed rows change the encoding: the key holds the model's warm version.
-    await this.warmer?.refresh(model, snap.pages);
+    // New items' warmed rows change the encoding: the key holds the model's warm version (a
+    // due warm-up starts in the background; this lease uses the rows there are).
+    void this.warmer?.refresh(model, snap.pages);
     const key = `${refKey(model.ref)}#${snap.generation}#${model.warmVersion}`;
     if (this.encoded?.key !== key) {
       this.dropEncoded();
@@ -115,15 +116,18 @@ export class ActiveCatalog {
   }
 
   /**
-   * Brings `model`'s warmed rows of new items up to date (see ItemWarmer), for requests that
-   * encode their own candidates instead of leasing the catalog (Score, items since a time).
+   * Starts a due warm-up of new items for `model` (see ItemWarmer), for requests that encode
+   * their own candidates instead of leasing the catalog (Score, items since a time). Returns at
+   * once; reading the catalog (the first time) and the warm-up run in the background.
    */
-  async warmUp(model: ServingModel): Promise<void> {
-    if (!this.warmer?.enabled) return;
-    const check = this.checkFreshness();
-    if (check) await check;
-    const snap = await (this.snapshot ??= this.load(this.generation));
-    await this.warmer.refresh(model, snap.pages);
+  warmUp(model: ServingModel): void {
+    const warmer = this.warmer;
+    if (!warmer?.enabled) return;
+    // The catalog's items (read once, shared with leases) tell the new items apart.
+    (this.snapshot ??= this.load(this.generation)).then(
+      (snap) => void warmer.refresh(model, snap.pages),
+      () => undefined, // a failed read is retried by the next lease
+    );
   }
 
   /**

@@ -29,12 +29,13 @@ interface ModelState {
  * row for start from the generator's embedding (content only) and, as interactions on them
  * arrive, take core's warm-up steps on their most recent interactions (see core's warmUpItems).
  *
- * Checked at most every `freshnessMs` by one query (the store's highest interaction sequence)
- * that concurrent requests share; only a changed sequence reads interactions, and only the new
- * items that got one since the last look are warmed again. An interaction ingested through this
- * server makes the next request check at once, so the item is warmed on the very next call;
- * writes by other replicas or imports are seen within `freshnessMs`. A model loaded later (a
- * promotion) starts from sequence 0: every new item with interactions is warmed for it.
+ * Checked in the background, at most every `freshnessMs`, by one query (the store's highest
+ * interaction sequence); only a changed sequence reads interactions, and only the new items that
+ * got one since the last look are warmed again (the catalog is re-encoded once rows changed). An
+ * interaction ingested through this server starts a check on the next request instead of after
+ * the interval; writes by other replicas or imports are seen within about `freshnessMs`. A
+ * model loaded later (a promotion) starts from sequence 0: every new item with interactions is
+ * warmed for it. Requests never wait for a warm-up.
  */
 export class ItemWarmer {
   private readonly states = new WeakMap<ServingModel, ModelState>();
@@ -60,15 +61,18 @@ export class ItemWarmer {
   }
 
   /**
-   * Brings `model`'s warmed rows up to date with the store for the new items among `items` (the
-   * active catalog), or returns the check already running. Resolves once rows are up to date
-   * (callers then encode with them); failures are reported to `onError`, never thrown.
+   * Starts bringing `model`'s warmed rows up to date with the store for the new items among
+   * `items` (the active catalog) when a check is due: `freshnessMs` after the last one, or at
+   * once after an ingest through this server. It runs in the background (one at a time per
+   * model): requests never wait for a warm-up, they use the rows there are (a warm-up of many
+   * items, e.g. every new item after a promotion, takes a while). Failures go to `onError`.
+   * Returns the running warm-up, for tests and shutdown.
    */
   refresh(model: ServingModel, items: readonly (readonly StoredItem[])[]): Promise<void> | undefined {
     if (!this.enabled || !model.warmsItems) return undefined;
     let state = this.states.get(model);
     if (!state) {
-      state = { sequence: 0, checkedAt: -Infinity, ingests: -1 };
+      state = { sequence: 0, checkedAt: -Infinity, ingests: this.ingests };
       this.states.set(model, state);
     }
     if (state.running) return state.running;
@@ -77,11 +81,10 @@ export class ItemWarmer {
     state.checkedAt = now;
     state.ingests = this.ingests;
     const s = state;
-    const run = this.warm(model, s, items)
+    s.running = this.warm(model, s, items)
       .catch((err) => this.options.onError?.(err))
       .finally(() => (s.running = undefined));
-    s.running = run;
-    return run;
+    return s.running;
   }
 
   private async warm(

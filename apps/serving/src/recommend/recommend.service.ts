@@ -56,7 +56,7 @@ export class RecommendService {
       // read from the store.
       const lease = req.candidates.kind === 'since' ? undefined : await this.catalog.lease(slot.model);
       if (lease) held.push(lease);
-      else await this.catalog.warmUp(slot.model);
+      else this.catalog.warmUp(slot.model);
       const source = req.candidates;
       const selection = source.kind === 'ids' ? lease?.selection(source.ids) : undefined;
       if (selection) held.push(selection);
@@ -97,8 +97,8 @@ export class RecommendService {
   async score(user: ParsedUser, itemIds: string[], deadline: number): Promise<ScoreResponse> {
     const slot = this.models.acquire();
     try {
-      // New items' warmed rows (the catalog's are kept up to date by its lease).
-      await this.catalog.warmUp(slot.model);
+      // New items' warmed rows (the catalog's lease keeps them up to date too).
+      this.catalog.warmUp(slot.model);
       const { resolved, items, catalog } = await this.prepare(slot, user, itemIds);
       const candidates = this.explicitCandidates(itemIds, items, 'item_ids', false);
       const adapted = await this.adapt(slot, resolved, catalog, deadline);
