@@ -7,6 +7,7 @@ import { runPrimary } from './cluster/primary';
 import { isClusterWorker, joinCluster } from './cluster/worker';
 import { CoreModelRuntime } from './adapters/core-runtime';
 import { FeatureStoreAdapter } from './adapters/feature-store-adapter';
+import { WarmUpThread } from './adapters/warmup-thread';
 import { configFromArgs, type ServingConfig } from './config/config';
 import { createLogger } from './observability/logger';
 import { startServer } from './server';
@@ -36,9 +37,18 @@ async function main(): Promise<void> {
     ...(config.adaptSteps !== undefined ? { steps: config.adaptSteps } : {}),
     ...(config.adaptLr !== undefined ? { lr: config.adaptLr } : {}),
   };
+  // Item warm-up runs on a worker thread (when built; from sources it runs in line).
+  const warmUps =
+    config.warmupInteractions > 0 && WarmUpThread.available
+      ? new WarmUpThread({ backend: backend.name })
+      : undefined;
+  log.info(
+    { itemWarmUp: warmUps ? 'worker thread' : config.warmupInteractions > 0 ? 'main thread' : 'off' },
+    'item warm-up',
+  );
   const server = await startServer(worker ? { ...config, metrics: false } : config, {
     store: new FeatureStoreAdapter(store),
-    runtime: new CoreModelRuntime(loadArtifact, adaptOptions),
+    runtime: new CoreModelRuntime(loadArtifact, adaptOptions, warmUps),
     log,
   });
   if (worker) joinCluster(server.port, server.context.metrics.registry);
@@ -48,13 +58,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight calls');
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    server
+      .close()
+      .then(() => warmUps?.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -13,64 +13,11 @@ import {
   RecommenderServiceClient,
   toTimestamp,
   type RecommendResponse,
-  type ScoreResponse,
 } from '@warmstart/contracts';
-import { adapt, score, warmUpItems, type RecommenderModel } from '@warmstart/core';
 import { openFeatureStore, type FeatureStore } from '@warmstart/feature-store';
 import { call, startHarness, tempStore, type Harness } from './support/harness';
-import { ITEMS, USERS, makeModel, seedWorld } from './support/world';
-
-const FEATURES = { gender: 'F', age: 33 };
-const SUPPORT = [{ itemId: 'i3', value: 5 }];
-const user = {
-  userId: '',
-  features: {
-    gender: { kind: { $case: 'categorical', value: FEATURES.gender } },
-    age: { kind: { $case: 'numeric', value: FEATURES.age } },
-  },
-  support: SUPPORT,
-};
-const NEW = ['i35', 'i36'];
-
-const scores = async (h: Harness, itemIds = NEW): Promise<number[]> => {
-  const res = await call<unknown, ScoreResponse>(
-    h.recommender,
-    RecommenderServiceClient.prototype.score as never,
-    { user, itemIds },
-  );
-  return res.items.map((i) => i.score);
-};
-
-/**
- * What core gives the request's user on the new items: content only (`warm` false), or with the
- * rows warmed on their recent interactions in the store (the seeded world has a few already).
- */
-async function expected(model: RecommenderModel, store: FeatureStore, warm = true): Promise<number[]> {
-  const catalog = new Map(ITEMS.map((i) => [i.id, i]));
-  const found = await store.itemInteractions(NEW, { perItem: 50 });
-  const users = new Map(USERS.map((u) => [u.id, u]));
-  const warmItems = warm
-    ? warmUpItems(
-        model,
-        [...found].map(([id, list]) => ({
-          item: catalog.get(id)!,
-          interactions: list.map((r) => ({ user: users.get(r.userId)!, value: r.value })),
-        })),
-      )
-    : undefined;
-  const adapted = adapt(model, [{ user: { id: '', features: FEATURES }, support: SUPPORT }], catalog, {
-    ...(warmItems && { warmItems }),
-  });
-  const encoded = model.encodeItems(
-    NEW.map((id) => catalog.get(id)!),
-    warmItems ? { warmItems } : {},
-  );
-  const out = [...score(adapted, 0, encoded)];
-  encoded.dispose();
-  adapted.dispose();
-  model.dispose();
-  return out;
-}
+import { NEW, close, eventually, expected, scores, user } from './support/warmup';
+import { makeModel, seedWorld } from './support/world';
 
 const ingest = (h: Harness, raters: number[], tag: string) =>
   call(h.featureStore, FeatureStoreServiceClient.prototype.ingestInteractions as never, {
@@ -86,18 +33,6 @@ const ingest = (h: Harness, raters: number[], tag: string) =>
     ),
   });
 
-/** Polls `check` until it holds (every 50 ms, up to `timeoutMs`); returns whether it did. */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - (b[i] as number)) < 1e-4);
-
 describe('new items warm up on their interactions', () => {
   let t: { store: FeatureStore; file: string; dispose(): void };
   let h1: Harness;
@@ -111,8 +46,9 @@ describe('new items warm up on their interactions', () => {
       await t.store.registry.registerModel({ modelId, algorithm: 'melu', artifactUri: modelId });
     await t.store.registry.promote('m1');
     const models = { m1: () => makeModel(1), m2: () => makeModel(2) };
-    h1 = await startHarness(t.store, models, { freshnessMs: 60_000 });
-    h2 = await startHarness(await openFeatureStore(t.file), models, { freshnessMs: 100 });
+    const on = { warmupInteractions: 50 };
+    h1 = await startHarness(t.store, models, { ...on, freshnessMs: 60_000 });
+    h2 = await startHarness(await openFeatureStore(t.file), models, { ...on, freshnessMs: 100 });
     off = await startHarness(await openFeatureStore(t.file), models, {
       warmupInteractions: 0,
       freshnessMs: 0,

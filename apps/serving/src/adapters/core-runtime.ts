@@ -18,19 +18,25 @@ import type {
   ServingModel,
 } from '../ports/model-runtime.port';
 import type { ItemRecord, ModelRef } from '../ports/types';
+import type { WarmUpThread } from './warmup-thread';
 
 /** Loads an artifact directory into a model (core's `loadModel`, which verifies checksums). */
 export type ModelLoader = (artifactDir: string) => Promise<RecommenderModel>;
 
 /** The ModelRuntime port over @warmstart/core: batched `adapt`, encoded items, per-user `score`. */
 export class CoreModelRuntime implements ModelRuntime {
+  /**
+   * @param warmUpThread where item warm-up runs (the server passes a worker thread); without
+   *   one it runs on the calling thread.
+   */
   constructor(
     private readonly loader: ModelLoader,
     private readonly adaptOptions: AdaptOptions = {},
+    private readonly warmUpThread?: WarmUpThread,
   ) {}
 
   async load(artifactDir: string, ref: ModelRef): Promise<ServingModel> {
-    return new CoreServingModel(await this.loader(artifactDir), ref, this.adaptOptions);
+    return new CoreServingModel(await this.loader(artifactDir), ref, this.adaptOptions, this.warmUpThread);
   }
 }
 
@@ -83,11 +89,13 @@ export class CoreServingModel implements ServingModel {
   /** Warmed ID representations of new items, by id (see warmUpItems). */
   private readonly warm = new Map<string, Float32Array>();
   private version = 0;
+  private disposed = false;
 
   constructor(
     readonly model: RecommenderModel,
     readonly ref: ModelRef,
     private readonly adaptOptions: AdaptOptions,
+    private readonly warmUpThread?: WarmUpThread,
   ) {}
 
   get warmsItems(): boolean {
@@ -102,9 +110,13 @@ export class CoreServingModel implements ServingModel {
     return this.warm.size;
   }
 
-  warmUpItems(requests: readonly ItemWarmUp[]): number {
-    if (requests.length === 0) return 0;
-    const rows = warmUpItems(this.model, requests);
+  async warmUpItems(requests: readonly ItemWarmUp[]): Promise<number> {
+    if (requests.length === 0 || this.disposed) return 0;
+    const rows = this.warmUpThread
+      ? await this.warmUpThread.warm(this.model, requests)
+      : warmUpItems(this.model, requests);
+    // Retired meanwhile: nothing encodes with this model any more.
+    if (this.disposed) return 0;
     for (const [id, row] of rows) this.warm.set(id, row);
     this.version += 1;
     return rows.size;
@@ -163,6 +175,8 @@ export class CoreServingModel implements ServingModel {
   }
 
   dispose(): void {
+    this.disposed = true;
+    this.warmUpThread?.drop(this.model);
     this.model.dispose();
   }
 }

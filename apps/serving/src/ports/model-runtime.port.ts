@@ -67,9 +67,10 @@ export interface ServingModel {
   readonly warmVersion: number;
   /**
    * Warms up new items on their interactions (core's warmUpItems) and keeps the rows: every
-   * later `encodeItems` and `adapt` of this model uses them. Returns the number of items warmed.
+   * later `encodeItems` and `adapt` of this model uses them. Resolves with the number of items
+   * warmed (0 once the model is disposed); may run off the main thread.
    */
-  warmUpItems(requests: readonly ItemWarmUp[]): number;
+  warmUpItems(requests: readonly ItemWarmUp[]): Promise<number>;
   /** Items warmed up so far. */
   readonly warmItemCount: number;
   /** Adapts all users in ONE batched computation; `items` resolves support item ids. */

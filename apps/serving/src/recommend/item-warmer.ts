@@ -117,7 +117,7 @@ export class ItemWarmer {
           return user ? [{ user, value: label(r.value) }] : [];
         }),
       }));
-      const warmed = model.warmUpItems(requests);
+      const warmed = await model.warmUpItems(requests);
       this.options.onWarm?.(warmed, performance.now() - started);
     }
     state.sequence = sequence;

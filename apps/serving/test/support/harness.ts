@@ -69,6 +69,9 @@ export async function startHarness(
     artifacts: '/artifacts',
     pollIntervalMs: 0,
     logLevel: 'silent',
+    // Item warm-up runs in the background and changes new items' scores when it lands: off unless
+    // a test is about it (item-warmup.e2e.spec.ts), so other tests compare calls deterministically.
+    warmupInteractions: 0,
     ...overrides,
   });
   const server = await startServer(config, {

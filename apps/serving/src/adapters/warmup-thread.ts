@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ItemWarmUpRequest, RecommenderModel } from '@warmstart/core';
+import type { WarmUpMessage, WarmUpReply, WarmUpWorkerData } from './warmup-worker';
+
+/** The compiled worker script next to this file (absent when running from TypeScript sources). */
+const SCRIPT = path.join(__dirname, 'warmup-worker.js');
+
+/**
+ * Item warm-up on a worker thread: a warm-up of many items takes hundreds of milliseconds of
+ * tensor work, which on the main thread would stall every request in flight. The worker holds a
+ * copy of each model it warms for (sent once: spec, config and weights, about a megabyte) and
+ * answers with the rows; the main thread only merges them.
+ */
+export class WarmUpThread {
+  private readonly worker: Worker;
+  private readonly keys = new WeakMap<RecommenderModel, number>();
+  private readonly pending = new Map<
+    number,
+    { resolve(rows: Map<string, Float32Array>): void; reject(e: Error): void }
+  >();
+  private nextKey = 1;
+  private nextId = 1;
+  private failed: Error | undefined;
+
+  /** Whether the compiled worker script exists (it does in the built server). */
+  static get available(): boolean {
+    return existsSync(SCRIPT);
+  }
+
+  constructor(data: WarmUpWorkerData = {}) {
+    this.worker = new Worker(SCRIPT, { workerData: data });
+    // The thread must not keep the process alive on its own.
+    this.worker.unref();
+    this.worker.on('message', (reply: WarmUpReply) => {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if ('error' in reply) waiter.reject(new Error(reply.error));
+      else waiter.resolve(new Map(reply.rows));
+    });
+    const fail = (err: Error) => {
+      this.failed = err;
+      for (const w of this.pending.values()) w.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`warm-up worker exited (code ${code})`)));
+  }
+
+  /** Core's warmUpItems for `model`, run on the thread. */
+  warm(model: RecommenderModel, requests: readonly ItemWarmUpRequest[]): Promise<Map<string, Float32Array>> {
+    if (this.failed) return Promise.reject(this.failed);
+    let key = this.keys.get(model);
+    if (key === undefined) {
+      key = this.nextKey++;
+      this.keys.set(model, key);
+      this.post({
+        type: 'load',
+        key,
+        spec: model.spec.toJSON(),
+        config: model.config,
+        values: model.snapshot().params,
+        globalMean: model.globalMean,
+      });
+    }
+    const id = this.nextId++;
+    const result = new Promise<Map<string, Float32Array>>((resolve, reject) =>
+      this.pending.set(id, { resolve, reject }),
+    );
+    this.post({ type: 'warm', key, id, requests: [...requests] });
+    return result;
+  }
+
+  /** Frees the thread's copy of `model` (it no longer serves). */
+  drop(model: RecommenderModel): void {
+    const key = this.keys.get(model);
+    if (key === undefined || this.failed) return;
+    this.keys.delete(model);
+    this.post({ type: 'drop', key });
+  }
+
+  async close(): Promise<void> {
+    this.failed ??= new Error('warm-up worker closed');
+    await this.worker.terminate();
+  }
+
+  private post(msg: WarmUpMessage): void {
+    this.worker.postMessage(msg);
+  }
+}
