@@ -161,6 +161,7 @@ describe('evaluate with networks', () => {
       'global-mean',
       'fine-tuned-net',
       'tiny-anil',
+      'tiny-anil+item-warmup', // evaluate.itemWarmup is on by default (test/item-warmup.spec.ts)
     ]);
     for (const name of ['fine-tuned-net', 'tiny-anil']) {
       const m = report.models.find((x: { name: string }) => x.name === name);

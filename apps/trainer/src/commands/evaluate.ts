@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { WarmUpOptions } from '@warmstart/core';
 import { loadConfig } from '../config/load';
+import type { TrainerConfig } from '../config/schema';
 import { readMovieLens100k } from '../data/movielens-dir';
 import { loadDatasetFromStore } from '../data/from-store';
 import type { Dataset } from '../data/types';
@@ -69,6 +71,7 @@ export async function evaluateCommand(
     seeds,
     p1: config.evaluate.p1,
     kShot: config.evaluate.kShot,
+    itemWarmup: itemWarmupOptions(config),
     progress: ctx.progress,
     signal,
     done,
@@ -88,6 +91,17 @@ export async function evaluateCommand(
   for (const f of files) ctx.out(`wrote ${f}`);
   ctx.out(formatTable(report));
   return report;
+}
+
+/** `evaluate.itemWarmup` as core warm-up options (unset keys: core's defaults); null when disabled. */
+export function itemWarmupOptions(config: TrainerConfig): WarmUpOptions | null {
+  const { enabled, steps, lr, prior } = config.evaluate.itemWarmup;
+  if (!enabled) return null;
+  return {
+    ...(steps !== undefined && { steps }),
+    ...(lr !== undefined && { lr }),
+    ...(prior !== undefined && { prior }),
+  };
 }
 
 /** What partial results were computed for: `--resume` reuses them only when all of it matches. */
@@ -126,10 +140,15 @@ export function evaluationFingerprint(
   };
 }
 
+const METRIC_KEYS = new Set(['mae', 'rmse', 'ndcg3', 'p5']);
+
 /** The checkpoint's finished results, refusing those of a different evaluation. */
 function readCheckpoint(path: string, expected: EvaluationFingerprint): SeedMethodRun[] {
   const restart = `; run without --resume to start over (this replaces ${path})`;
-  const data = JSON.parse(readFileSync(path, 'utf8')) as EvaluateCheckpoint | SeedMethodRun[];
+  // JSON writes NaN (a metric of a scenario without tasks, or not applicable) as null: read it back as NaN.
+  const data = JSON.parse(readFileSync(path, 'utf8'), (key, value: unknown) =>
+    value === null && METRIC_KEYS.has(key) ? NaN : value,
+  ) as EvaluateCheckpoint | SeedMethodRun[];
   if (Array.isArray(data) || data.version !== 2 || !data.fingerprint) {
     throw new Error(`--resume: ${path} has no fingerprint (written by an older trainer)${restart}`);
   }
@@ -157,12 +176,13 @@ export async function defaultDatasetLoader(flags: EvaluateFlags): Promise<Datase
 /** A plain-text version of the scenario table for the terminal. */
 export function formatTable(report: Report): string {
   const scen = ['warm', 'new_user', 'new_item', 'new_user_new_item'] as const;
-  const head = ['model'.padEnd(18), ...scen.map((s) => `${s} MAE / nDCG@3`.padEnd(32))].join(' ');
+  const head = ['model'.padEnd(24), ...scen.map((s) => `${s} MAE / nDCG@3`.padEnd(32))].join(' ');
   const rows = report.models.map((m) =>
     [
-      m.name.padEnd(18),
+      m.name.padEnd(24),
       ...scen.map((s) => {
         const x = m.scenarios[s];
+        if (m.item_warmup && !(s in m.item_warmup.scenarios)) return 'n/a'.padEnd(32);
         if (!Number.isFinite(x.mae)) return 'no tasks'.padEnd(32);
         return `${x.mae.toFixed(4)}±${x.mae_std.toFixed(3)} / ${x.ndcg3.toFixed(4)}±${x.ndcg3_std.toFixed(3)}`.padEnd(
           32,

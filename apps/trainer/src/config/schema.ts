@@ -1,4 +1,4 @@
-import { ALGORITHMS, type Algorithm } from '@warmstart/core';
+import { ALGORITHMS, DEFAULT_WARMUP, type Algorithm } from '@warmstart/core';
 import { z } from 'zod';
 
 /**
@@ -175,6 +175,35 @@ const evaluateSchema = z
      * x lr 0.01, 0.05, 0.1) on the warm validation users, as fine-tuned-net does.
      */
     tuneAdapt: z.boolean().default(true),
+    /**
+     * The "<learner>+item-warmup" variants (src/eval/item-warmup.ts, an extension of P1): in the
+     * scenarios with new items, every learner whose model has ID embeddings is also scored after its
+     * new items' ID rows are warmed up (core `warmUpItems`) on the support ratings of the scenario's
+     * tasks. `steps`/`lr`/`prior` unset: core's DEFAULT_WARMUP.
+     */
+    itemWarmup: z
+      .object({
+        enabled: z.boolean().default(true),
+        steps: z.number().int().min(0).optional(),
+        lr: z.number().positive().optional(),
+        prior: z.number().min(0).optional(),
+      })
+      .strict()
+      .superRefine((v, ctx) => {
+        // Each step multiplies an item's distance to its starting row by 1 - 2 * lr * prior / n
+        // through the prior term: with one interaction (n = 1) it must stay within (-1, 1), or
+        // the rows oscillate and blow up (finite but huge; measured: prior 20 at lr 0.1).
+        const lr = v.lr ?? DEFAULT_WARMUP.lr;
+        const prior = v.prior ?? DEFAULT_WARMUP.prior;
+        if (lr * prior >= 1) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['prior'],
+            message: `lr * prior must be below 1 (got ${lr} * ${prior}): the pull towards the starting row diverges for an item with one interaction`,
+          });
+        }
+      })
+      .prefault({}),
     learners: z.array(learnerSchema).default([
       { name: 'fomaml', algorithm: 'fomaml' },
       // anil with inner gradient steps; anil-ridge is `train`'s default (closed-form ridge head).

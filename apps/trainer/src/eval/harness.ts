@@ -1,9 +1,17 @@
 import { performance } from 'node:perf_hooks';
+import type { WarmUpOptions } from '@warmstart/core';
 import { itemCatalog, type Dataset, type Task } from '../data/types';
 import { splitP1, type P1Options } from '../protocol/p1';
-import { SCENARIOS, type Scenario } from '../protocol/scenarios';
+import { NEW_ITEM_SCENARIOS, SCENARIOS, type Scenario } from '../protocol/scenarios';
+import { validationSet } from '../meta/tune-adapt';
 import { throwIfAborted } from '../util/interrupt';
 import { silentProgress, type ProgressReporter } from '../util/progress';
+import {
+  ITEM_WARMUP_SUFFIX,
+  resolvedWarmupOptions,
+  type ItemWarmupRun,
+  type ItemWarmupStats,
+} from './item-warmup';
 import { kShotTasks } from './kshot';
 import type { EvalMethod, FitProgress } from './method';
 import { scenarioMetrics, type ScenarioMetrics } from './task-metrics';
@@ -23,6 +31,11 @@ export interface HarnessOptions {
   onMethodDone?: (seed: number, result: MethodRun) => void;
   /** Results already computed (from a checkpoint, `--resume`): skipped, not re-run. */
   done?: readonly SeedMethodRun[];
+  /**
+   * Warm-up options of the "<method>+item-warmup" variants (item-warmup.ts), reported after each
+   * method that supports them; null or absent: no variants.
+   */
+  itemWarmup?: WarmUpOptions | null;
 }
 
 export interface MethodRun {
@@ -35,6 +48,8 @@ export interface MethodRun {
   backend: string;
   lossHistory: number[];
   tuned?: Record<string, unknown>;
+  /** Only on a "+item-warmup" variant: what was warmed up, with which options. */
+  itemWarmup?: ItemWarmupRun;
 }
 
 export interface SeedMethodRun extends MethodRun {
@@ -99,7 +114,7 @@ export async function runP1(
             ...(p.total > 0 && { batch: `${p.done}/${p.total}` }),
             ...(p.loss !== undefined && { loss: p.loss }),
           });
-        const run = await runMethod(
+        const methodRuns = await runMethod(
           factory.name,
           factory.create(seed),
           split,
@@ -110,8 +125,11 @@ export async function runP1(
           options,
           onProgress,
         );
-        runs.push({ ...run, seed });
-        options.onMethodDone?.(seed, run);
+        // The method, then its "+item-warmup" variant if any, recorded together.
+        for (const run of methodRuns) {
+          runs.push({ ...run, seed });
+          options.onMethodDone?.(seed, run);
+        }
         bar.update(++step, { seed, method: factory.name });
       }
     }
@@ -132,7 +150,7 @@ async function runMethod(
   seed: number,
   options: HarnessOptions,
   onProgress: (p: FitProgress) => void,
-): Promise<MethodRun> {
+): Promise<MethodRun[]> {
   try {
     const t0 = performance.now();
     const fit = await method.fit({
@@ -160,7 +178,7 @@ async function runMethod(
       const m = scenarioMetrics(tasks, await method.predict(tasks, items, options.signal));
       kShot.push({ k, mae: m.mae, ndcg3: m.ndcg3, tasks: m.tasks });
     }
-    return {
+    const run: MethodRun = {
       name,
       scenarios,
       kShot,
@@ -170,7 +188,68 @@ async function runMethod(
       lossHistory: fit.lossHistory,
       tuned: fit.tuned,
     };
+    // After everything the method reports: the variant never changes the method's own numbers.
+    const variant = options.itemWarmup
+      ? await itemWarmupVariant(run, method, split, evalTasks, items, options.itemWarmup, options.signal)
+      : null;
+    return variant ? [run, variant] : [run];
   } finally {
     method.dispose?.();
   }
+}
+
+const NO_METRICS: ScenarioMetrics = { mae: NaN, rmse: NaN, ndcg3: NaN, p5: NaN, tasks: 0 };
+
+/**
+ * The "<method>+item-warmup" run (item-warmup.ts): the new-item scenarios scored after one batched
+ * warm-up of their new items on their support ratings; the other scenarios, k-shot (new users,
+ * existing items) and warm validation do not apply (NaN, reported as null). null when the method
+ * has no such variant or its model cannot warm items up.
+ */
+async function itemWarmupVariant(
+  base: MethodRun,
+  method: EvalMethod,
+  split: ReturnType<typeof splitP1>,
+  evalTasks: Record<Scenario, Task[]>,
+  items: ReturnType<typeof itemCatalog>,
+  warmup: WarmUpOptions,
+  signal?: AbortSignal,
+): Promise<MethodRun | null> {
+  if (!method.predictWithItemWarmup) return null;
+  const scenarios = Object.fromEntries(SCENARIOS.map((s) => [s, NO_METRICS])) as Record<
+    Scenario,
+    ScenarioMetrics
+  >;
+  const stats: Partial<Record<Scenario, ItemWarmupStats>> = {};
+  for (const scenario of NEW_ITEM_SCENARIOS) {
+    throwIfAborted(signal);
+    const tasks = evalTasks[scenario];
+    const warmed = await method.predictWithItemWarmup(tasks, items, warmup, signal);
+    if (!warmed) return null;
+    scenarios[scenario] = scenarioMetrics(tasks, warmed.predictions);
+    stats[scenario] = warmed.stats;
+  }
+  // Validation users with hidden item IDs: what warm-up options may be compared on.
+  const cold = validationSet(split.warm.validation, items, true).coldItems!;
+  const without = scenarioMetrics(cold.tasks, await method.predict(cold.tasks, cold.items, signal));
+  const withWarmup = await method.predictWithItemWarmup(cold.tasks, cold.items, warmup, signal);
+  return {
+    name: base.name + ITEM_WARMUP_SUFFIX,
+    scenarios,
+    kShot: [],
+    validation: NO_METRICS,
+    trainSeconds: base.trainSeconds,
+    backend: base.backend,
+    lossHistory: [],
+    ...(base.tuned && { tuned: base.tuned }),
+    itemWarmup: {
+      of: base.name,
+      options: resolvedWarmupOptions(warmup),
+      scenarios: stats,
+      validationColdItems: {
+        without,
+        with: withWarmup ? scenarioMetrics(cold.tasks, withWarmup.predictions) : NO_METRICS,
+      },
+    },
+  };
 }

@@ -1,4 +1,6 @@
+import type { WarmUpOptions } from '@warmstart/core';
 import type { ItemCatalog, Task, UserRecord } from '../data/types';
+import type { ItemWarmupStats } from './item-warmup';
 
 /** What a method gets to learn from: only warm data (P1 never trains on cold scenarios). */
 export interface FitContext {
@@ -39,5 +41,17 @@ export interface EvalMethod {
   fit(ctx: FitContext): Promise<FitResult>;
   /** One prediction per query rating of each task, after adapting on that task's support set. */
   predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]>;
+  /**
+   * The "+item-warmup" variant (see item-warmup.ts): warms up the items new to the fitted model on
+   * the support ratings of `tasks` (one batched call), then predicts as `predict` does with the
+   * warmed rows. Resolves to null when the model cannot warm items up (no ID embeddings). Methods
+   * without the variant leave it out.
+   */
+  predictWithItemWarmup?(
+    tasks: readonly Task[],
+    items: ItemCatalog,
+    options: WarmUpOptions,
+    signal?: AbortSignal,
+  ): Promise<{ predictions: Float32Array[]; stats: ItemWarmupStats } | null>;
   dispose?(): void;
 }

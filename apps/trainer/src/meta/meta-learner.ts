@@ -4,10 +4,14 @@ import {
   metaTrain,
   type RecommenderModel,
   type TrainProgress,
+  type WarmUpOptions,
+  warmUpItems,
 } from '@warmstart/core';
+import { performance } from 'node:perf_hooks';
 import type { AdaptSection, Algorithm, ModelSection, TrainerConfig } from '../config/schema';
 import type { ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult } from '../eval/method';
+import { itemWarmupRequests, type ItemWarmupStats } from '../eval/item-warmup';
 import { isCancellation, CancelledError } from '../util/interrupt';
 import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
@@ -161,6 +165,58 @@ export class MetaLearner implements EvalMethod {
       if (isCancellation(err)) throw err;
       throw new Error(`${this.name}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * The "+item-warmup" variant: items without an ID row in this model (new items) are warmed up on
+   * the support ratings of `tasks` (itemWarmupRequests: query ratings are never read), in one
+   * batched core warmUpItems call; then every task is adapted and scored as in `predict`, with the
+   * warmed rows for support and query items. null for a model without ID embeddings.
+   */
+  async predictWithItemWarmup(
+    tasks: readonly Task[],
+    items: ItemCatalog,
+    options: WarmUpOptions,
+    signal?: AbortSignal,
+  ): Promise<{ predictions: Float32Array[]; stats: ItemWarmupStats } | null> {
+    const warm = this.warmUpNewItems(tasks, items, options);
+    if (!warm) return null;
+    try {
+      const predictions = await predictTasks(
+        this.model!,
+        tasks,
+        items,
+        { ...(this.adaptOptions ?? configuredAdapt(this.settings)), warmItems: warm.rows },
+        64,
+        signal,
+      );
+      return { predictions, stats: warm.stats };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      throw new Error(`${this.name}: ${(err as Error).message}`);
+    }
+  }
+
+  /** The warmed ID rows of the new items of `tasks` (see predictWithItemWarmup); null without ID embeddings. */
+  warmUpNewItems(
+    tasks: readonly Task[],
+    items: ItemCatalog,
+    options: WarmUpOptions,
+  ): { rows: Map<string, Float32Array>; stats: ItemWarmupStats } | null {
+    const model = this.model;
+    if (!model) throw new Error(`${this.name}: item warm-up before fit`);
+    if (!model.config.idEmbeddings || model.layout.idDim === 0) return null;
+    const t0 = performance.now();
+    const requests = itemWarmupRequests(tasks, items, (id) => !model.itemIdIndex.has(id));
+    const rows = warmUpItems(model, requests, options);
+    return {
+      rows,
+      stats: {
+        items: requests.length,
+        interactions: requests.reduce((n, r) => n + r.interactions.length, 0),
+        seconds: (performance.now() - t0) / 1000,
+      },
+    };
   }
 
   dispose(): void {

@@ -4,7 +4,9 @@ import { throwIfAborted } from '../util/interrupt';
 
 /**
  * Adapts each task's user on its support set and predicts its query ratings, B users per batched
- * adaptation. Tasks without support are scored with the global (unadapted) parameters.
+ * adaptation. Tasks without support are scored with the global (unadapted) parameters. With
+ * `adaptOptions.warmItems` (core warmUpItems rows), support and query items that have a warmed row
+ * use it.
  */
 export async function predictTasks(
   model: RecommenderModel,
@@ -30,7 +32,10 @@ export async function predictTasks(
           const item = items.get(r.itemId);
           return item ?? { id: r.itemId, features: {} };
         });
-        const encoded = model.encodeItems(queryItems);
+        const encoded = model.encodeItems(
+          queryItems,
+          adaptOptions.warmItems ? { warmItems: adaptOptions.warmItems } : {},
+        );
         try {
           out.push(score(adapted, b, encoded));
         } finally {

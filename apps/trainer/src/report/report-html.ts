@@ -27,8 +27,9 @@ th:first-child,td:first-child{text-align:left}.best{font-weight:bold;background:
 <p>Seeds ${report.seeds.join(', ')} &middot; tasks: ${SCENARIOS.map((s) => `${s} ${report.tasks[s]}`).join(', ')}
 &middot; warm users split ${report.splits.warm_train} train / ${report.splits.warm_validation} validation / ${report.splits.warm_test} test
 &middot; generated ${esc(report.generated_at)}</p>
-<p>Mean over seeds (&plusmn; standard deviation across seeds). <span class="best">Bold</span>: best in its column.</p>
+<p>Mean over seeds (&plusmn; standard deviation across seeds). <span class="best">Bold</span>: best P1 row in its column.</p>
 ${scenarioTable(report)}
+${warmupNote(report)}
 <h2>k-shot: new users</h2>
 <p>Query metrics when adapting on only the first k support ratings (new-user tasks with at least ${Math.max(...(report.models[0]?.k_shot.map((p) => p.k) ?? [0]))} support ratings).</p>
 <div class="charts">${charts['kshot-mae'] ?? ''}${charts['kshot-ndcg3'] ?? ''}</div>
@@ -47,7 +48,11 @@ function scenarioTable(report: Report): string {
   const best = new Map<string, number>();
   for (const s of SCENARIOS) {
     for (const c of COLUMNS) {
-      const values = report.models.map((m) => m.scenarios[s][c.key]).filter(Number.isFinite);
+      // Best among the P1 rows: a +item-warmup row sees more data (other users' support ratings).
+      const values = report.models
+        .filter((m) => !m.item_warmup)
+        .map((m) => m.scenarios[s][c.key])
+        .filter(Number.isFinite);
       if (values.length)
         best.set(`${s}.${c.key}`, c.lowerIsBetter ? Math.min(...values) : Math.max(...values));
     }
@@ -59,7 +64,8 @@ function scenarioTable(report: Report): string {
     const text = Number.isFinite(v)
       ? v.toFixed(4) + (spread !== undefined ? ` &plusmn;${spread.toFixed(4)}` : '')
       : '&ndash;';
-    return `<td${v === best.get(`${s}.${c.key}`) ? ' class="best"' : ''}>${text}</td>`;
+    const isBest = !m.item_warmup && v === best.get(`${s}.${c.key}`);
+    return `<td${isBest ? ' class="best"' : ''}>${text}</td>`;
   };
   const rows = report.models
     .map(
@@ -68,6 +74,23 @@ function scenarioTable(report: Report): string {
     )
     .join('\n');
   return `<table><thead><tr><th rowspan="2">model</th>${head1}<th rowspan="2">train s</th><th rowspan="2">backend</th></tr><tr>${head2}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** What the "+item-warmup" rows are (an extension of P1), when the report has any. */
+function warmupNote(report: Report): string {
+  const variants = report.models.filter((m) => m.item_warmup);
+  if (variants.length === 0) return '';
+  const o = variants[0].item_warmup!.options;
+  const rows = variants.map((m) => {
+    const w = m.item_warmup!;
+    const f = (x: { mae: number; ndcg3: number }) => `${x.mae.toFixed(4)} / ${x.ndcg3.toFixed(4)}`;
+    const used = Object.entries(w.scenarios)
+      .map(([s, x]) => `${s}: ${x.items} items, ${x.interactions} ratings`)
+      .join('; ');
+    return `<li>${esc(m.name)}: ${esc(used)}; validation users with hidden item IDs (MAE / nDCG@3) ${f(w.validation_cold_items.without)} without, ${f(w.validation_cold_items.with)} with warm-up</li>`;
+  });
+  return `<p><b>+item-warmup</b> rows extend P1 (the other rows are P1 unchanged): the same fitted model, but in the new-item scenarios every new item's ID row is first warmed up (core warmUpItems, steps ${o.steps}, lr ${o.lr}, prior ${o.prior}) on the support ratings of all the scenario's tasks, never on query ratings; then each user is adapted and scored with those rows. Other columns do not apply (&ndash;). Not like-for-like with the P1 rows (no P1 method sees other users' support ratings of a new item), so never in bold.</p>
+<ul>${rows.join('\n')}</ul>`;
 }
 
 async function renderCharts(report: Report): Promise<Record<string, string>> {

@@ -22,6 +22,24 @@ export interface ModelSummary {
   /** Warm validation users (what tuning may look at), mean over seeds. */
   validation: { mae: number; ndcg3: number };
   tuned: { seed: number; values: Record<string, unknown> }[];
+  /**
+   * Only on a "<method>+item-warmup" variant (src/eval/item-warmup.ts): its scenarios hold the
+   * new-item scenarios only (the others, `validation` and `k_shot` do not apply: null / empty).
+   */
+  item_warmup?: ItemWarmupSummary;
+}
+
+export interface ItemWarmupSummary {
+  /** The method whose fitted models were warmed up (same seeds, same adaptation). */
+  of: string;
+  options: { steps: number; lr: number; prior: number };
+  /** Per new-item scenario: items warmed up and support ratings used (first seed), seconds (mean). */
+  scenarios: Partial<Record<Scenario, { items: number; interactions: number; seconds: number }>>;
+  /** Warm validation users with item IDs hidden, without / with warm-up (mean over seeds). */
+  validation_cold_items: {
+    without: { mae: number; mae_std: number; ndcg3: number; ndcg3_std: number };
+    with: { mae: number; mae_std: number; ndcg3: number; ndcg3_std: number };
+  };
 }
 
 export interface Report {
@@ -39,9 +57,9 @@ export function mean(values: readonly number[]): number {
   return values.reduce((s, v) => s + v, 0) / values.length;
 }
 
-/** Sample standard deviation over seeds (0 for a single seed). */
+/** Sample standard deviation over seeds (0 for a single seed; NaN, like the mean, for a NaN value). */
 export function std(values: readonly number[]): number {
-  if (values.length < 2) return 0;
+  if (values.length < 2) return values.some(Number.isNaN) ? NaN : 0;
   const m = mean(values);
   return Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1));
 }
@@ -103,5 +121,28 @@ function summarise(name: string, runs: readonly SeedMethodRun[]): ModelSummary {
       .filter((r) => r.lossHistory.length > 0)
       .map((r) => ({ seed: r.seed, values: r.lossHistory })),
     tuned: runs.filter((r) => r.tuned).map((r) => ({ seed: r.seed, values: r.tuned! })),
+    ...(runs[0].itemWarmup && { item_warmup: summariseWarmup(runs) }),
+  };
+}
+
+function summariseWarmup(runs: readonly SeedMethodRun[]): ItemWarmupSummary {
+  const first = runs[0].itemWarmup!;
+  const scenarios: ItemWarmupSummary['scenarios'] = {};
+  for (const s of SCENARIOS) {
+    const at = first.scenarios[s];
+    if (!at) continue;
+    const seconds = runs.map((r) => r.itemWarmup?.scenarios[s]?.seconds ?? NaN);
+    scenarios[s] = { items: at.items, interactions: at.interactions, seconds: mean(seconds) };
+  }
+  const cold = (which: 'without' | 'with') => {
+    const mae = runs.map((r) => r.itemWarmup?.validationColdItems[which].mae ?? NaN);
+    const ndcg3 = runs.map((r) => r.itemWarmup?.validationColdItems[which].ndcg3 ?? NaN);
+    return { mae: mean(mae), mae_std: std(mae), ndcg3: mean(ndcg3), ndcg3_std: std(ndcg3) };
+  };
+  return {
+    of: first.of,
+    options: first.options,
+    scenarios,
+    validation_cold_items: { without: cold('without'), with: cold('with') },
   };
 }
