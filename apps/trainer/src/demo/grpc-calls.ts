@@ -1,6 +1,8 @@
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import {
   FeatureStoreServiceClient,
+  IngestInteractionsRequest,
+  InteractionKind,
   RecommendRequest,
   RecommenderServiceClient,
   ScoreRequest,
@@ -58,10 +60,28 @@ export class DemoClients {
     );
   }
 
+  ingestInteractions(req: IngestInteractionsRequest): Promise<unknown> {
+    return unary(
+      this.featureStore.ingestInteractions.bind(this.featureStore) as Call<
+        IngestInteractionsRequest,
+        unknown
+      >,
+      req,
+    );
+  }
+
   close(): void {
     this.recommender.close();
     this.featureStore.close();
   }
 }
 
-export { RecommendRequest, ScoreRequest, UpsertItemsRequest, toTimestamp, type UserContext };
+export {
+  IngestInteractionsRequest,
+  InteractionKind,
+  RecommendRequest,
+  ScoreRequest,
+  UpsertItemsRequest,
+  toTimestamp,
+  type UserContext,
+};

@@ -15,6 +15,8 @@ import { demoConfig } from './demo-config';
 import {
   categorical,
   DemoClients,
+  IngestInteractionsRequest,
+  InteractionKind,
   multi,
   numeric,
   RecommendRequest,
@@ -34,7 +36,7 @@ export interface DemoFlags {
 /**
  * The end-to-end demo on the embedded SQLite default: data -> meta-train -> evaluate -> gRPC
  * server -> real calls (a new user with a few inline ratings, a brand-new item scored from its
- * content) -> clean shutdown. Every step prints what it did.
+ * content, then warmed up on its first ratings) -> clean shutdown. Every step prints what it did.
  */
 export async function runDemo(flags: DemoFlags, signal: AbortSignal): Promise<void> {
   const logger = createLogger(process.env['LOG_LEVEL'] ?? 'warn');
@@ -102,7 +104,7 @@ export async function runDemo(flags: DemoFlags, signal: AbortSignal): Promise<vo
   } finally {
     clients?.close();
     if (server) {
-      step(7, 'shut the server down (SIGTERM, drain)');
+      step(8, 'shut the server down (SIGTERM, drain)');
       const code = await server.stop();
       say(`   server exited with code ${code}`);
     }
@@ -171,6 +173,34 @@ async function grpcCalls(clients: DemoClients, database: string, synthetic: bool
   );
   say(
     `   Recommend over items added since ${since.toISOString()}: ${fresh.items.map((i) => `${i.itemId} (${i.score.toFixed(3)})`).join(', ') || 'none'}`,
+  );
+
+  const raters = [...new Set(dataset.ratings.map((r) => r.userId))].slice(0, 8);
+  step(7, `IngestInteractions: ${raters.length} existing users rate ${newItemId} 5; the server warms it up`);
+  const before = scored.items?.[0]?.score ?? Number.NaN;
+  await clients.ingestInteractions(
+    IngestInteractionsRequest.fromPartial({
+      interactions: raters.map((userId) => ({
+        eventId: `demo-${newItemId}-${userId}`,
+        userId,
+        itemId: newItemId,
+        value: 5,
+        kind: InteractionKind.INTERACTION_KIND_RATING,
+        eventTime: toTimestamp(new Date()),
+      })),
+    }),
+  );
+  // The warm-up runs in the background (a worker thread): poll Score until its row lands.
+  let after = before;
+  for (let i = 0; i < 50 && after === before; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await clients.score(ScoreRequest.fromPartial({ user, itemIds: [newItemId] }));
+    after = again.items?.[0]?.score ?? Number.NaN;
+  }
+  say(
+    after === before
+      ? `   score of ${newItemId} unchanged (${before.toFixed(3)}): the warm-up did not land within 5 s`
+      : `   score of ${newItemId}: ${before.toFixed(3)} from its content -> ${after.toFixed(3)} after warming up on ${raters.length} ratings`,
   );
 }
 
