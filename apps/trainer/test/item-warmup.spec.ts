@@ -72,14 +72,24 @@ describe('item warm-up input', () => {
 });
 
 describe('evaluate.itemWarmup', () => {
-  it('is on by default with core defaults, and refuses unstable lr * prior', () => {
+  it('is on by default with core defaults, and refuses unstable lr * prior naming the key set', () => {
     expect(parseConfig({}).evaluate.itemWarmup).toEqual({ enabled: true });
+    // Unset options are core's DEFAULT_WARMUP (lr 0.04, prior 20: lr * prior = 0.8).
+    expect(DEFAULT_WARMUP.lr * DEFAULT_WARMUP.prior).toBeLessThan(1);
     expect(parseConfig({ evaluate: { itemWarmup: { prior: 9 } } }).evaluate.itemWarmup.prior).toBe(9);
-    expect(() => parseConfig({ evaluate: { itemWarmup: { prior: 20 } } })).toThrow(
-      /^evaluate\.itemWarmup\.prior: lr \* prior must be below 1 \(got 0\.1 \* 20\)/,
+    expect(parseConfig({ evaluate: { itemWarmup: { prior: 1, lr: 0.1 } } }).evaluate.itemWarmup.lr).toBe(0.1);
+    expect(() => parseConfig({ evaluate: { itemWarmup: { lr: 0.1 } } })).toThrow(
+      new RegExp(
+        `^evaluate\\.itemWarmup\\.lr: lr \\* prior must be below 1 \\(got 0\\.1 \\* ${DEFAULT_WARMUP.prior}\\)`,
+      ),
     );
-    expect(parseConfig({ evaluate: { itemWarmup: { prior: 20, lr: 0.04 } } }).evaluate.itemWarmup.lr).toBe(
-      0.04,
+    expect(() => parseConfig({ evaluate: { itemWarmup: { prior: 50 } } })).toThrow(
+      new RegExp(
+        `^evaluate\\.itemWarmup\\.prior: lr \\* prior must be below 1 \\(got ${DEFAULT_WARMUP.lr} \\* 50\\)`,
+      ),
+    );
+    expect(() => parseConfig({ evaluate: { itemWarmup: { prior: 20, lr: 0.1 } } })).toThrow(
+      /^evaluate\.itemWarmup\.lr: lr \* prior must be below 1 \(got 0\.1 \* 20\): the pull towards the starting row would overshoot and diverge/,
     );
   });
 });

@@ -190,16 +190,20 @@ const evaluateSchema = z
       })
       .strict()
       .superRefine((v, ctx) => {
-        // Each step multiplies an item's distance to its starting row by 1 - 2 * lr * prior / n
-        // through the prior term: with one interaction (n = 1) it must stay within (-1, 1), or
-        // the rows oscillate and blow up (finite but huge; measured: prior 20 at lr 0.1).
+        // Core's warmUpItems refuses the same (ValidationError on options.lr), but only when it is
+        // called, after a meta-learner has been fitted; checked here too so that a config fails at
+        // once and names its key. Each step multiplies an item's distance to its starting row by
+        // 1 - 2 * lr * prior / n through the prior term: with one interaction (n = 1) it must stay
+        // within (-1, 1), or the rows overshoot and diverge (finite but huge: measured with prior
+        // 20 at lr 0.1). Unset values are core's DEFAULT_WARMUP (lr 0.04, prior 20).
         const lr = v.lr ?? DEFAULT_WARMUP.lr;
         const prior = v.prior ?? DEFAULT_WARMUP.prior;
         if (lr * prior >= 1) {
           ctx.addIssue({
             code: 'custom',
-            path: ['prior'],
-            message: `lr * prior must be below 1 (got ${lr} * ${prior}): the pull towards the starting row diverges for an item with one interaction`,
+            // The key the config set (lr when both are, as core names options.lr).
+            path: [v.lr !== undefined ? 'lr' : 'prior'],
+            message: `lr * prior must be below 1 (got ${lr} * ${prior}): the pull towards the starting row would overshoot and diverge`,
           });
         }
       })
