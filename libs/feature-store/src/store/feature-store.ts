@@ -50,7 +50,7 @@ export class FeatureStore extends OnlineReads {
     readonly database: ResolvedDatabase,
     options: FeatureStoreOptions = {},
   ) {
-    super(prisma, options.cache);
+    super(prisma, options.cache, database.provider);
     this.provider = database.provider;
     this.dialect = new Dialect(database.provider);
     this.registry = new ModelRegistry(prisma, database.provider);
