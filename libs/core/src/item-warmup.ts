@@ -117,8 +117,9 @@ export interface WarmUpBatch {
   itemX: tf.Tensor2D;
   idIndex: tf.Tensor1D;
   warm: tf.Tensor1D;
-  /** Interaction k: its item's index [K] int32, user rows [K, 1, du], labels [K]. */
+  /** Interaction k: its item's index [K] int32 (also on the host), user rows [K, 1, du], labels [K]. */
   itemOf: tf.Tensor1D;
+  itemOfHost: Int32Array;
   userX: tf.Tensor3D;
   userIdIndex: tf.Tensor1D | null;
   y: tf.Tensor1D;
@@ -141,7 +142,7 @@ export interface WarmUpParts {
   offset: tf.Tensor2D;
   /** The ID embedding's rows of the first layer [idDim, h0]. */
   idRows: tf.Tensor2D;
-  itemOf: tf.Tensor1D;
+  itemOfHost: Int32Array;
   y: tf.Tensor1D;
   weight: tf.Tensor1D;
   perItem: tf.Tensor1D;
@@ -165,7 +166,7 @@ export function warmUpParts(model: RecommenderModel, p: Params, batch: WarmUpBat
     contentPre0: tf.matMul(content, tf.slice(w0, [0, 0], [cw, h0])),
     offset: l.task === 'rating' ? (tf.add(bias, model.globalMean) as tf.Tensor2D) : bias,
     idRows: tf.slice(w0, [cw, 0], [l.idDim, h0]),
-    itemOf: batch.itemOf,
+    itemOfHost: batch.itemOfHost,
     y: batch.y,
     weight: batch.weight,
     perItem: batch.perItem,
@@ -186,26 +187,25 @@ export function warmUpLoss(
 ): tf.Scalar {
   const l = model.layout;
   const [m, h0] = parts.contentPre0.shape;
-  // Per item: first-layer item half (content + ID embedding) and offset (+ ID bias), then one
-  // row per interaction. A zero row is appended: tfjs's gather gradient (a one-hot segment sum)
-  // needs at least 2 rows.
+  // Per item: first-layer item half (content + ID embedding) and offset (+ ID bias), then
+  // expanded to one row per interaction.
   const itemPre0: tf.Tensor2D = tf.add(
     parts.contentPre0,
     tf.matMul(tf.slice(rows, [0, 0], [m, l.idDim]), parts.idRows),
   );
   const offset: tf.Tensor2D = tf.add(parts.offset, tf.slice(rows, [0, l.idDim], [m, 1]));
-  const pad = (x: tf.Tensor2D) => tf.concat([x, tf.zeros([1, x.shape[1]])]);
-  const k = parts.itemOf.shape[0];
+  const k = parts.itemOfHost.length;
+  const perInteraction = expandRows(tf.concat([itemPre0, offset], 1), parts.itemOfHost);
   const features = sharedTrunkFeatures(
     l,
     p,
-    tf.reshape(tf.gather(pad(itemPre0), parts.itemOf), [k, 1, h0]) as tf.Tensor3D,
+    tf.reshape(tf.slice(perInteraction, [0, 0], [k, h0]), [k, 1, h0]) as tf.Tensor3D,
     parts.userPre0,
   );
   const pred = headOutput(
     p,
     features,
-    tf.reshape(tf.gather(pad(offset), parts.itemOf), [k, 1, 1]) as tf.Tensor3D,
+    tf.reshape(tf.slice(perInteraction, [0, h0], [k, 1]), [k, 1, 1]) as tf.Tensor3D,
   );
   const z = tf.reshape(pred, [-1]);
   const e = l.task === 'rating' ? tf.square(tf.sub(z, parts.y)) : tf.sub(tf.softplus(z), tf.mul(parts.y, z)); // -log likelihood of a logit, stable form
@@ -213,6 +213,40 @@ export function warmUpLoss(
   if (prior === 0) return data as tf.Scalar;
   const pull = tf.sum(tf.mul(tf.sum(tf.square(tf.sub(rows, start)), 1), parts.perItem));
   return tf.add(data, tf.mul(pull, prior)) as tf.Scalar;
+}
+
+/**
+ * Row `host[k]` of x for every interaction k ([K, c]), both ways on the host: the gradient sums
+ * each item's rows, exact and O(K c), where the generic GatherV2 gradient (a one-hot product,
+ * gradients.ts) costs O(K M c) and made 512 items x 50 interactions take seconds per call.
+ */
+function expandRows(x: tf.Tensor2D, host: Int32Array): tf.Tensor2D {
+  const [m, c] = x.shape;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    // Copied on the host: the wasm backend's GatherV2 was most of a warm-up's time.
+    value: tf.tensor2d(gatherRows((args[0] as tf.Tensor).dataSync() as Float32Array, host, c), [
+      host.length,
+      c,
+    ]),
+    gradFunc: (dy: tf.Tensor) => {
+      const d = dy.dataSync();
+      const out = new Float32Array(m * c);
+      for (let k = 0; k < host.length; k++) {
+        const from = k * c;
+        const to = host[k] * c;
+        for (let j = 0; j < c; j++) out[to + j] += d[from + j];
+      }
+      return tf.tensor2d(out, [m, c]);
+    },
+  })) as (input: tf.Tensor) => tf.Tensor;
+  return op(x) as tf.Tensor2D;
+}
+
+/** Rows `index[k]` of `values` (row-major, `c` columns), in order. */
+function gatherRows(values: Float32Array, index: Int32Array, c: number): Float32Array {
+  const out = new Float32Array(index.length * c);
+  for (let k = 0; k < index.length; k++) out.set(values.subarray(index[k] * c, (index[k] + 1) * c), k * c);
+  return out;
 }
 
 /** Encodes a warm-up request list; bad input is a ValidationError naming the field. */
@@ -261,6 +295,7 @@ export function encodeBatch(model: RecommenderModel, requests: readonly ItemWarm
     idIndex: tf.tensor1d(idx, 'int32'),
     warm: tf.tensor1d(idx.map((r) => (r > 0 ? 1 : 0))),
     itemOf: tf.tensor1d(itemOf, 'int32'),
+    itemOfHost: Int32Array.from(itemOf),
     userX: model.encodeUsers(users),
     userIdIndex: model.layout.userIdDim > 0 ? tf.tensor1d(model.userIdRows(users), 'int32') : null,
     y: tf.tensor1d(y),
