@@ -34,7 +34,10 @@ export interface ActiveCatalogOptions {
   freshnessMs?: number;
   /** Told about a failed watermark read (the catalog keeps serving what it has). */
   onError?: (err: unknown) => void;
-  /** Warms up new items on their first interactions in the background; leases encode with its rows (see ItemWarmer). */
+  /**
+   * Warms up new items on their first interactions, in the background; leases encode with the
+   * rows it has made so far (see ItemWarmer).
+   */
   warmer?: ItemWarmer;
 }
 
