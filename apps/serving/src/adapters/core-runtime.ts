@@ -106,10 +106,6 @@ export class CoreServingModel implements ServingModel {
     return this.version;
   }
 
-  get warmItemCount(): number {
-    return this.warm.size;
-  }
-
   async warmUpItems(requests: readonly ItemWarmUp[]): Promise<number> {
     if (requests.length === 0 || this.disposed) return 0;
     const rows = this.warmUpThread

@@ -71,8 +71,6 @@ export interface ServingModel {
    * warmed (0 once the model is disposed); may run off the main thread.
    */
   warmUpItems(requests: readonly ItemWarmUp[]): Promise<number>;
-  /** Items warmed up so far. */
-  readonly warmItemCount: number;
   /** Adapts all users in ONE batched computation; `items` resolves support item ids. */
   adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[];
   dispose(): void;
