@@ -7,10 +7,14 @@
 // compiled for AVX2+FMA with a portable fallback chosen at load time (GCC target_clones); large
 // products are split over a small thread pool.
 //
-// JS API: batchMatMul(a, b, out, batchA, batchB, m, k, n, transposeA, transposeB); `threads`
-// (the pool size) and `minParallelWork` (multiply-accumulates above which a product is split).
-//   a, b, out: Float32Array (views on the backend's heap are fine); batchA/batchB are 1 or
-//   the common batch size (a batch of 1 broadcasts); op(X) = X^T when the flag is set.
+// JS API: batchMatMul(a, b, out, batchA, batchB, m, k, n, transposeA, transposeB[, c, batchC,
+// alpha]); reluGrad(dy, z, out); `threads` (the pool size) and `minParallelWork`
+// (multiply-accumulates above which a product is split).
+//   a, b, out, c: Float32Array (views on the backend's heap are fine); batchA/batchB/batchC are
+//   1 or the common batch size (a batch of 1 broadcasts); op(X) = X^T when the flag is set.
+//   With c, out[b] = c[b] + alpha * op(A[b]) * op(B[b]): a gradient step on per-user weights in
+//   one pass, instead of a product and then a subtraction over the whole [B, in, out] tensor.
+//   reluGrad: out = z > 0 ? dy : 0 (the backward pass of ReLU, fused).
 #include <node_api.h>
 
 #include <algorithm>
@@ -33,9 +37,22 @@ namespace {
 
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 
+// Where a product's results go: c[i] = acc, or c[i] = cin[i] + alpha * acc when cin is set.
+struct Sink {
+  float* c;
+  const float* cin;
+  float alpha;
+  inline void put(std::ptrdiff_t i, v8 acc) const {
+    if (cin) acc = *reinterpret_cast<const v8*>(cin + i) + alpha * acc;
+    *reinterpret_cast<v8*>(c + i) = acc;
+  }
+  inline void put(std::ptrdiff_t i, float acc) const { c[i] = cin ? cin[i] + alpha * acc : acc; }
+  Sink offset(std::ptrdiff_t i) const { return {c + i, cin ? cin + i : nullptr, alpha}; }
+};
+
 // C[m x n] = A * Bp for one batch, where Bp is row-major k x n and A(i, p) = a[i * ars + p * acs].
 WS_MULTIVERSION
-void gemm(const float* a, std::ptrdiff_t ars, std::ptrdiff_t acs, const float* bp, float* c,
+void gemm(const float* a, std::ptrdiff_t ars, std::ptrdiff_t acs, const float* bp, const Sink& c,
           int m, int k, int n) {
   const int n16 = n - n % 16;
   int i = 0;
@@ -53,11 +70,11 @@ void gemm(const float* a, std::ptrdiff_t ars, std::ptrdiff_t acs, const float* b
         c20 += x2 * b0; c21 += x2 * b1;
         c30 += x3 * b0; c31 += x3 * b1;
       }
-      float* cr = c + i * n + j;
-      *reinterpret_cast<v8*>(cr) = c00; *reinterpret_cast<v8*>(cr + 8) = c01;
-      *reinterpret_cast<v8*>(cr + n) = c10; *reinterpret_cast<v8*>(cr + n + 8) = c11;
-      *reinterpret_cast<v8*>(cr + 2 * n) = c20; *reinterpret_cast<v8*>(cr + 2 * n + 8) = c21;
-      *reinterpret_cast<v8*>(cr + 3 * n) = c30; *reinterpret_cast<v8*>(cr + 3 * n + 8) = c31;
+      const std::ptrdiff_t r = i * n + j;
+      c.put(r, c00); c.put(r + 8, c01);
+      c.put(r + n, c10); c.put(r + n + 8, c11);
+      c.put(r + 2 * n, c20); c.put(r + 2 * n + 8, c21);
+      c.put(r + 3 * n, c30); c.put(r + 3 * n + 8, c31);
     }
   }
   for (; i < m; ++i) {
@@ -69,8 +86,8 @@ void gemm(const float* a, std::ptrdiff_t ars, std::ptrdiff_t acs, const float* b
         c0 += x * *reinterpret_cast<const v8*>(bp + p * n + j);
         c1 += x * *reinterpret_cast<const v8*>(bp + p * n + j + 8);
       }
-      *reinterpret_cast<v8*>(c + i * n + j) = c0;
-      *reinterpret_cast<v8*>(c + i * n + j + 8) = c1;
+      c.put(i * n + j, c0);
+      c.put(i * n + j + 8, c1);
     }
   }
   if (n16 == n) return;
@@ -92,7 +109,7 @@ void gemm(const float* a, std::ptrdiff_t ars, std::ptrdiff_t acs, const float* b
         float sum = 0.0f;
         for (int l = 0; l < 8; ++l) sum += acc[l];
         for (int p = k8; p < k; ++p) sum += ar[p] * bj[p];
-        c[r * n + n16 + jj] = sum;
+        c.put(r * n + n16 + jj, sum);
       }
     }
     return;
@@ -102,7 +119,7 @@ void gemm(const float* a, std::ptrdiff_t ars, std::ptrdiff_t acs, const float* b
     for (int j = n16; j < n; ++j) {
       float sum = 0.0f;  // a local accumulator: summing into c[] would serialise on stores
       for (int p = 0; p < k; ++p) sum += ar[p * acs] * bp[p * n + j];
-      c[r * n + j] = sum;
+      c.put(r * n + j, sum);
     }
   }
 }
@@ -119,13 +136,19 @@ void transpose(const float* src, float* dst, int rows, int cols) {
   }
 }
 
-/** One BatchMatMul call: out[s] = op(a[s]) * op(b[s]), a batch of 1 broadcasting. */
+/** One BatchMatMul call: out[s] = [c[s] + alpha *] op(a[s]) * op(b[s]), a batch of 1 broadcasting. */
 struct Job {
   const float* a;
   const float* b;
   float* out;
   size_t batchA, batchB, m, k, n;
   bool ta, tb;
+  const float* c;  // nullable
+  size_t batchC;
+  float alpha;
+  Sink sink(size_t s) const {
+    return {out + s * m * n, c ? c + (batchC == 1 ? 0 : s * m * n) : nullptr, alpha};
+  }
   // A(i, p) = a[i * ars + p * acs]: row-major m x k, or stored k x m when transposed.
   std::ptrdiff_t ars() const { return ta ? 1 : k; }
   std::ptrdiff_t acs() const { return ta ? m : 1; }
@@ -141,7 +164,7 @@ void runBatches(const Job& j, size_t s0, size_t s1) {
       // computing dot products along k, whose horizontal sums dominate at these widths).
       transpose(bs, packed.data(), j.n, j.k);
     }
-    gemm(as, j.ars(), j.acs(), j.tb ? packed.data() : bs, j.out + s * j.m * j.n, j.m, j.k, j.n);
+    gemm(as, j.ars(), j.acs(), j.tb ? packed.data() : bs, j.sink(s), j.m, j.k, j.n);
   }
 }
 
@@ -236,10 +259,10 @@ napi_value Fail(napi_env env, const char* message) {
 }
 
 napi_value BatchMatMul(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
+  size_t argc = 13;
+  napi_value argv[13];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 10) return Fail(env, "batchMatMul: expected 10 arguments");
+  if (argc != 10 && argc != 13) return Fail(env, "batchMatMul: expected 10 or 13 arguments");
   float *a, *b, *out;
   size_t la, lb, lo;
   if (!typedArray(env, argv[0], &a, &la) || !typedArray(env, argv[1], &b, &lb) ||
@@ -264,7 +287,22 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
   if (la != batchA * m * k || lb != batchB * k * n || lo != batch * m * n) {
     return Fail(env, "batchMatMul: array lengths do not match the shapes");
   }
-  const Job job{a, b, out, batchA, batchB, m, k, n, ta, tb};
+  float* c = nullptr;
+  size_t batchC = 1;
+  double alpha = 1;
+  if (argc == 13) {
+    size_t lc;
+    int32_t bc;
+    if (!typedArray(env, argv[10], &c, &lc) || napi_get_value_int32(env, argv[11], &bc) != napi_ok ||
+        napi_get_value_double(env, argv[12], &alpha) != napi_ok) {
+      return Fail(env, "batchMatMul: c must be a Float32Array, batchC an integer and alpha a number");
+    }
+    batchC = bc;
+    if ((batchC != 1 && batchC != batch) || lc != batchC * m * n) {
+      return Fail(env, "batchMatMul: c's batch size must be 1 or the product's, and its length match");
+    }
+  }
+  const Job job{a, b, out, batchA, batchB, m, k, n, ta, tb, c, batchC, static_cast<float>(alpha)};
   const double work = static_cast<double>(batch) * m * k * n;
   const int parts = work >= kMinParallelWork ? pool().size() : 1;
   if (parts == 1) {
@@ -280,16 +318,39 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
     const size_t tiles = (m + 3) / 4;
     pool().run(parts, [&](int t) {
       const size_t i0 = tiles * t / parts * 4, i1 = std::min(m, tiles * (t + 1) / parts * 4);
-      if (i0 < i1) gemm(a + i0 * job.ars(), job.ars(), job.acs(), bp, out + i0 * n, i1 - i0, k, n);
+      if (i0 < i1) gemm(a + i0 * job.ars(), job.ars(), job.acs(), bp, job.sink(0).offset(i0 * n), i1 - i0, k, n);
     });
   }
   return nullptr;
 }
 
+// out = z > 0 ? dy : 0, elementwise over equal-length arrays.
+WS_MULTIVERSION
+void reluGrad(const float* dy, const float* z, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = z[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *dy, *z, *out;
+  size_t ld, lz, lo;
+  if (argc != 3 || !typedArray(env, argv[0], &dy, &ld) || !typedArray(env, argv[1], &z, &lz) ||
+      !typedArray(env, argv[2], &out, &lo)) {
+    return Fail(env, "reluGrad: expected three Float32Arrays (dy, z, out)");
+  }
+  if (ld != lz || lo != lz) return Fail(env, "reluGrad: dy, z and out must have the same length");
+  reluGrad(dy, z, out, lz);
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
-  napi_value fn, threads, minParallel;
+  napi_value fn, relu, threads, minParallel;
   napi_create_function(env, "batchMatMul", NAPI_AUTO_LENGTH, BatchMatMul, nullptr, &fn);
   napi_set_named_property(env, exports, "batchMatMul", fn);
+  napi_create_function(env, "reluGrad", NAPI_AUTO_LENGTH, ReluGrad, nullptr, &relu);
+  napi_set_named_property(env, exports, "reluGrad", relu);
   napi_create_int32(env, pool().size(), &threads);
   napi_set_named_property(env, exports, "threads", threads);
   napi_create_double(env, kMinParallelWork, &minParallel);

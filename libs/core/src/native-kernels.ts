@@ -10,9 +10,14 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { registerFusedKernels, unregisterFusedKernels } from './fused-ops';
+import { matMulPlan, runOnBackendMemory } from './native-heap';
 
-/** The addon: out[s] = op(a[s]) * op(b[s]) for s < max(batchA, batchB), and its thread pool. */
-interface Addon {
+/**
+ * The addon: out[s] = [c[s] + alpha *] op(a[s]) * op(b[s]) for s < max(batchA, batchB), the
+ * fused ReLU gradient, and its thread pool.
+ */
+export interface Addon {
   batchMatMul(
     a: Float32Array,
     b: Float32Array,
@@ -24,7 +29,12 @@ interface Addon {
     n: number,
     transposeA: boolean,
     transposeB: boolean,
+    c?: Float32Array,
+    batchC?: number,
+    alpha?: number,
   ): void;
+  /** out = z > 0 ? dy : 0 over equal-length arrays. */
+  reluGrad(dy: Float32Array, z: Float32Array, out: Float32Array): void;
   /** Threads a large product is split over (WARMSTART_NATIVE_THREADS, else cores up to 4). */
   threads: number;
   /** Products of at least this many multiply-accumulates are split over the threads. */
@@ -50,6 +60,7 @@ let addon: Addon | string | undefined;
 /** Stock kernel configs replaced by ours, by backend, so they can be restored. */
 const replaced = new Map<string, tf.KernelConfig>();
 
+/** The addon, or why it is not available (loaded once). */
 function loadAddon(): Addon | string {
   if (addon === undefined) {
     try {
@@ -70,57 +81,16 @@ function disabledByEnv(): boolean {
 
 type Info = tf.TensorInfo;
 
-/** Shapes of a BatchMatMul in the addon's terms, or undefined when it must take the stock path. */
-function plan(a: Info, b: Info, transposeA: boolean, transposeB: boolean) {
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  const ar = a.shape.length;
-  const br = b.shape.length;
-  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
-  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
-  const m = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
-  const k = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
-  const n = transposeB ? b.shape[br - 2] : b.shape[br - 1];
-  const kb = transposeB ? b.shape[br - 1] : b.shape[br - 2];
-  // Mixed broadcasting ([2,1,..] x [1,3,..]), empty or mismatched shapes: let the stock kernel
-  // handle (or reject) them.
-  if (k !== kb || m * k * n === 0) return undefined;
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
-  if (batchA !== batchB && ar > 3 && br > 3) return undefined;
-  const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  return { batchA, batchB, m, k, n, outShape: [...outer, m, n] };
-}
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: 'float32'): Info;
-  typedArrayFromHeap(t: Info): Float32Array;
-}
-interface CpuBackend {
-  data: { get(dataId: unknown): { values: Float32Array } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): Info;
-}
-
 function nativeKernel(lib: Addon, backendName: string, stock: tf.KernelConfig): tf.KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as { a: Info; b: Info };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-    const p = plan(a, b, transposeA, transposeB);
+    const p = matMulPlan(a, b, transposeA, transposeB);
     if (!p) return stock.kernelFunc(args);
-    const run = (av: Float32Array, bv: Float32Array, out: Float32Array) =>
-      lib.batchMatMul(av, bv, out, p.batchA, p.batchB, p.m, p.k, p.n, transposeA, transposeB);
-    if (backendName === 'wasm') {
-      const backend = args.backend as WasmBackend;
-      // Allocate first: growing the wasm heap detaches views taken earlier.
-      const out = backend.makeOutput(p.outShape, 'float32');
-      run(backend.typedArrayFromHeap(a), backend.typedArrayFromHeap(b), backend.typedArrayFromHeap(out));
-      return out;
-    }
-    const backend = args.backend as CpuBackend;
-    const av = backend.data.get(a.dataId).values;
-    const bv = backend.data.get(b.dataId).values;
-    if (!(av instanceof Float32Array) || !(bv instanceof Float32Array)) return stock.kernelFunc(args);
-    const out = new Float32Array(tf.util.sizeFromShape(p.outShape));
-    run(av, bv, out);
-    return backend.makeTensorInfo(p.outShape, 'float32', out);
+    const out = runOnBackendMemory(backendName, args.backend, [a, b], p.outShape, ([av, bv], o) =>
+      lib.batchMatMul(av, bv, o, p.batchA, p.batchB, p.m, p.k, p.n, transposeA, transposeB),
+    );
+    return out ?? stock.kernelFunc(args);
   };
 }
 
@@ -140,6 +110,7 @@ export function useNativeKernels(backendName: string, enable = true): NativeKern
     tf.unregisterKernel(tf.BatchMatMul, backendName);
     tf.registerKernel(stock);
     replaced.delete(backendName);
+    unregisterFusedKernels(backendName);
   }
   if (!enable) return { active: false, reason: 'disabled by the caller' };
   if (!SUPPORTED.includes(backendName)) {
@@ -153,5 +124,6 @@ export function useNativeKernels(backendName: string, enable = true): NativeKern
   tf.unregisterKernel(tf.BatchMatMul, backendName);
   tf.registerKernel({ ...config, setupFunc: undefined, kernelFunc: nativeKernel(lib, backendName, config) });
   replaced.set(backendName, config);
+  registerFusedKernels(lib, backendName);
   return { active: true, threads: lib.threads, minParallelWork: lib.minParallelWork };
 }

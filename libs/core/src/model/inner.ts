@@ -10,12 +10,21 @@ import {
   supportGrads,
   trunk,
   withContent,
+  xtdy,
   USER_ROWS,
+  ITEM_ROWS,
   type NetInputs,
 } from './network';
 import type { Params } from './params';
 import type { RatedSet } from './batch';
 import { ridgeHeadDelta } from './ridge-head';
+import { fusedKernelsActive, matMulAcc } from '../fused-ops';
+
+/** The running sum of the ITEM_ROWS gradients (innerLoop's collapsed dec.0.w). */
+const ITEM_STEPS = 'dec.0.hw.steps';
+
+/** Weight matrices whose gradient step can be fused into the gradient's product. */
+const WEIGHT_MATRIX = /^(out\.w|dec\.\d+\.wu?)$/;
 
 /** Options of {@link innerLoop}. */
 export interface InnerLoopOptions {
@@ -127,10 +136,33 @@ export function innerLoop(
   const scalar = typeof opts.lr === 'number';
   const rowWeight = lossRowWeights(l, support.mask, scalar ? (opts.lr as number) : 1);
   const collapse = !!opts.collapseUserRows && !embLocal && localNames.includes('dec.0.wu');
-  const names = collapse ? localNames.map((n) => (n === 'dec.0.wu' ? USER_ROWS : n)) : localNames;
-  const stepNames = names.filter((n) => n !== USER_ROWS);
+  // Serving (no outer gradient, scalar rate): a weight matrix's step W - x^T dy is one fused
+  // product, and its first step reads the shared W directly (no per-user copies to start from).
+  const ridge = opts.ridge !== undefined;
+  const fuse =
+    !!opts.releaseSteps &&
+    scalar &&
+    !opts.stopInnerGradient &&
+    opts.steps > 0 &&
+    !ridge &&
+    fusedKernelsActive();
+  // With shared embeddings the support items' first-layer input hi is fixed, so (like the user
+  // rows) dec.0.w acts only through hi @ dec.0.w ([B,S,h0], ITEM_ROWS), and a step
+  // W -= hi^T g moves it by -(hi hi^T) g: an S x S Gram product instead of two products with
+  // [B, in, h0] weights per step. dec.0.w itself is formed once, after the last step, from the
+  // sum of the steps' g.
+  const collapseItems = fuse && !embLocal && localNames.includes('dec.0.w');
+  const alias = (n: string) =>
+    collapse && n === 'dec.0.wu' ? USER_ROWS : collapseItems && n === 'dec.0.w' ? ITEM_ROWS : n;
+  const names = localNames.map(alias);
+  const stepNames = names.filter((n) => n !== USER_ROWS && n !== ITEM_ROWS);
   const rates = scalar ? null : tileLocal(opts.lr as Params, stepNames, b);
-  let local = tileLocal(global, stepNames, b);
+  const fused = new Set(fuse ? stepNames.filter((n) => WEIGHT_MATRIX.test(n)) : []);
+  let local = tileLocal(
+    global,
+    stepNames.filter((n) => !fused.has(n)),
+    b,
+  );
   // What one step moves u @ dec.0.wu by, per unit of its gradient: |u|^2 ([B,1,1]; the scalar
   // rate is already in the gradient) or (u*u) @ rates ([B,1,h0]).
   let userRowsScale: tf.Tensor | null = null;
@@ -142,9 +174,14 @@ export function innerLoop(
     const u2 = tf.square(u);
     userRowsScale = scalar ? tf.sum(u2, 2, true) : rowsTimes(u2, (opts.lr as Params)['dec.0.wu']);
   }
+  let gram: tf.Tensor3D | null = null;
+  if (collapseItems) {
+    const hi = inp.itemHidden!;
+    local[ITEM_ROWS] = tf.matMul(hi, global['dec.0.w'] as tf.Tensor2D);
+    gram = tf.matMul(hi, hi, false, true) as tf.Tensor3D;
+  }
   // ANIL: the shared trunk's features are the same at every step; compute them once.
   const head = !embLocal && isHeadOnly(localNames) ? trunk(l, global, inp, mean) : null;
-  const ridge = opts.ridge !== undefined;
   if (ridge && (!head || l.task !== 'rating' || !HEAD_NAMES.every((n) => localNames.includes(n)))) {
     throw new Error('ridge adaptation needs the rating task and a head-only configuration (ANIL)');
   }
@@ -166,19 +203,38 @@ export function innerLoop(
     // The first step runs on the shared values (per-user output biases after the bias step); its
     // gradients are per user already.
     const p = first
-      ? biasStep
-        ? { ...global, 'out.b': current['out.b'] }
-        : global
+      ? {
+          ...global,
+          ...(biasStep && { 'out.b': current['out.b'] }),
+          ...(collapseItems && { [ITEM_ROWS]: current[ITEM_ROWS] }),
+        }
       : { ...global, ...current };
+    const stepped = new Set<string>();
+    const weightGrad = (name: string, x: tf.Tensor3D, dy: tf.Tensor3D) => {
+      if (!fused.has(name)) return xtdy(x, dy);
+      stepped.add(name);
+      return matMulAcc(current[name] ?? global[name], x, dy, -1, true, false);
+    };
     const grads = head
       ? headGrads(l, p, names, head.features, head.offset, support.y, rowWeight)
-      : supportGrads(l, p, names, inp, support.y, support.mask, mean, 1, rowWeight);
+      : supportGrads(l, p, names, inp, support.y, support.mask, mean, 1, rowWeight, weightGrad);
     const next: Params = {};
     for (const name of names) {
+      if (stepped.has(name)) {
+        next[name] = grads[name]; // already W - x^T dy
+        continue;
+      }
+      if (name === ITEM_ROWS) {
+        next[ITEM_ROWS] = matMulAcc(current[ITEM_ROWS], gram!, grads[ITEM_ROWS], -1);
+        next[ITEM_STEPS] = current[ITEM_STEPS]
+          ? tf.add(current[ITEM_STEPS], grads[ITEM_ROWS])
+          : grads[ITEM_ROWS];
+        continue;
+      }
       let g = opts.stopInnerGradient ? stopGradient(grads[name]) : grads[name];
       if (name === USER_ROWS) g = tf.mul(userRowsScale!, g);
       else if (rates) g = tf.mul(rates[name], g);
-      next[name] = tf.sub(current[name], g);
+      next[name] = tf.sub(current[name] ?? global[name], g);
     }
     return next;
   };
@@ -190,6 +246,13 @@ export function innerLoop(
     const prev = local;
     local = tf.tidy(() => step(prev, k === 0));
     tf.dispose(Object.values(prev));
+  }
+  if (collapseItems) {
+    // dec.0.w = W - hi^T (sum of the steps' gradients with respect to hi @ dec.0.w).
+    const { [ITEM_ROWS]: rows, [ITEM_STEPS]: sum, ...rest } = local;
+    rest['dec.0.w'] = matMulAcc(global['dec.0.w'], inp.itemHidden!, sum, -1, true, false);
+    tf.dispose([rows, sum, gram!]);
+    local = rest;
   }
   return local;
 }

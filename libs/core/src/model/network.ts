@@ -5,12 +5,13 @@
  *
  * `supportGrads` is the hand-written backward pass of the support loss with respect to the local
  * parameters. It uses only ops whose first derivatives tfjs has (matMul, add, mul, slice, sum,
- * sigmoid, step), so differentiating the adapted parameters with tf.grad gives exact second-order
+ * sigmoid, and reluGrad, whose gradient fused-ops.ts registers), so differentiating the adapted parameters with tf.grad gives exact second-order
  * meta-gradients without nested tf.grad.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../gradients';
 import { nativeMatMulActive } from '../native-kernels';
+import { reluGrad } from '../fused-ops';
 import type { NetLayout } from './layout';
 import type { Params } from './params';
 
@@ -21,6 +22,12 @@ import type { Params } from './params';
  * `collapseUserRows`) at a fraction of the memory.
  */
 export const USER_ROWS = 'dec.0.uwu';
+
+/**
+ * The item half's counterpart of {@link USER_ROWS}: hi @ dec.0.w per user ([B, S, h0]) for the
+ * support items hi, adapted in place of per-user copies of dec.0.w (innerLoop's serving path).
+ */
+export const ITEM_ROWS = 'dec.0.hw';
 
 /** Inputs of one batch of users and their items. */
 export interface NetInputs {
@@ -187,7 +194,12 @@ function trace(l: NetLayout, p: Params, inp: NetInputs, mean: number): Trace {
 function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'> {
   const shared = !embeddingsLocal(p);
   const firstShared =
-    shared && !p[USER_ROWS] && p['dec.0.w'].rank === 2 && p['dec.0.wu'].rank === 2 && p['dec.0.b'].rank === 1;
+    shared &&
+    !p[USER_ROWS] &&
+    !p[ITEM_ROWS] &&
+    p['dec.0.w'].rank === 2 &&
+    p['dec.0.wu'].rank === 2 &&
+    p['dec.0.b'].rank === 1;
   if (firstShared && inp.itemPre0 && inp.userPre0) {
     return hiddenLayers(l, p, tf.add(inp.itemPre0, inp.userPre0));
   }
@@ -199,7 +211,9 @@ function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'
   }
   // The first layer has separate user rows (dec.0.wu) and item rows (dec.0.w), so the user vector
   // is multiplied once per user instead of being tiled over the S items.
-  const itemPart = shared && inp.itemPre0 && p['dec.0.w'].rank === 2 ? inp.itemPre0 : mm(hi, p['dec.0.w']);
+  const itemPart =
+    (p[ITEM_ROWS] as tf.Tensor3D | undefined) ??
+    (shared && inp.itemPre0 && p['dec.0.w'].rank === 2 ? inp.itemPre0 : mm(hi, p['dec.0.w']));
   const userPart = (p[USER_ROWS] as tf.Tensor3D | undefined) ?? mm(u, p['dec.0.wu']);
   const z0 = addBias(tf.add(itemPart, userPart), p['dec.0.b']);
   return { ...hiddenLayers(l, p, z0), u, hi };
@@ -309,10 +323,19 @@ export function lossRowWeights(l: NetLayout, mask: tf.Tensor2D, scale: number): 
 }
 
 /**
+ * How a weight matrix's gradient x^T dy is formed; {@link xtdy} unless the caller fuses it with
+ * the step that consumes it (innerLoop's serving path).
+ */
+export type WeightGradFn = (name: string, x: tf.Tensor3D, dy: tf.Tensor3D) => tf.Tensor;
+
+const plainWeightGrad: WeightGradFn = (_name, x, dy) => xtdy(x, dy);
+
+/**
  * Gradients of sum_b perUserLoss_b with respect to the local parameters `localNames`, one per user
  * ([B, ...] whether the current value is shared or already per user), by explicit backpropagation,
  * multiplied by `scale` (the inner learning rate, folded into the small output gradient instead of
- * scaling every large weight gradient).
+ * scaling every large weight gradient). The weight matrices' gradients (out.w, dec.i.w, dec.0.wu)
+ * are formed by `weightGrad`.
  */
 export function supportGrads(
   l: NetLayout,
@@ -324,6 +347,7 @@ export function supportGrads(
   mean: number,
   scale = 1,
   rowWeight?: tf.Tensor2D,
+  weightGrad: WeightGradFn = plainWeightGrad,
 ): Params {
   const t = trace(l, p, inp, mean);
   const need = new Set(localNames);
@@ -333,7 +357,7 @@ export function supportGrads(
   const dOut = tf.expandDims(tf.mul(resid, w), 2) as tf.Tensor3D; // [B,S,1]
   const g: Params = {};
   const L = l.hidden.length;
-  if (need.has('out.w')) g['out.w'] = xtdy(t.h[L - 1], dOut);
+  if (need.has('out.w')) g['out.w'] = weightGrad('out.w', t.h[L - 1], dOut);
   if (need.has('out.b')) g['out.b'] = tf.sum(dOut, 1);
   if (need.has('emb.itemBias')) g['emb.itemBias'] = xtdy(inp.itemX, dOut);
   // How deep the backward pass must go: the first layer that has a local parameter.
@@ -344,25 +368,26 @@ export function supportGrads(
       need.has(`dec.${i}.w`) ||
       need.has(`dec.${i}.b`) ||
       need.has(`dec.${i}.wu`) ||
-      (i === 0 && need.has(USER_ROWS))
+      (i === 0 && (need.has(USER_ROWS) || need.has(ITEM_ROWS)))
     )
       depth = i;
   if (depth === L) return g;
   let dh: tf.Tensor3D = mmT(dOut, p['out.w']);
   let dz0: tf.Tensor3D | undefined;
   for (let i = L - 1; i >= depth; i--) {
-    const dz: tf.Tensor3D = tf.mul(dh, tf.step(t.z[i]));
+    const dz = reluGrad(dh, t.z[i]) as tf.Tensor3D;
     if (need.has(`dec.${i}.b`)) g[`dec.${i}.b`] = sumItems(dz);
     if (i > 0) {
-      if (need.has(`dec.${i}.w`)) g[`dec.${i}.w`] = xtdy(t.h[i - 1], dz);
+      if (need.has(`dec.${i}.w`)) g[`dec.${i}.w`] = weightGrad(`dec.${i}.w`, t.h[i - 1], dz);
       if (i > depth) dh = mmT(dz, p[`dec.${i}.w`]);
     } else dz0 = dz;
   }
   if (!dz0) return g;
   const dzSum = sumItems(dz0, true) as tf.Tensor3D; // [B,1,H]: the user vector is shared by the S items
-  if (need.has('dec.0.wu')) g['dec.0.wu'] = xtdy(t.u!, dzSum);
+  if (need.has('dec.0.wu')) g['dec.0.wu'] = weightGrad('dec.0.wu', t.u!, dzSum);
   if (need.has(USER_ROWS)) g[USER_ROWS] = dzSum; // d loss / d (u @ dec.0.wu)
-  if (need.has('dec.0.w')) g['dec.0.w'] = xtdy(t.hi!, dz0);
+  if (need.has(ITEM_ROWS)) g[ITEM_ROWS] = dz0; // d loss / d (hi @ dec.0.w)
+  if (need.has('dec.0.w')) g['dec.0.w'] = weightGrad('dec.0.w', t.hi!, dz0);
   if (embLocal) {
     const du = mmT(dzSum, p['dec.0.wu']); // [B,1,du']
     const dv = mmT(dz0, p['dec.0.w']); // [B,S,di']
