@@ -15,12 +15,18 @@
 //   With c, out[b] = c[b] + alpha * op(A[b]) * op(B[b]): a gradient step on per-user weights in
 //   one pass, instead of a product and then a subtraction over the whole [B, in, out] tensor.
 //   reluGrad: out = z > 0 ? dy : 0 (the backward pass of ReLU, fused).
+//   addRowsRelu(x, xBatch, r0, r0Batch, r1 | null, r1Batch, out, batch, s, h): a dense layer's
+//   bias and ReLU in one pass, out[b, i, :] = max(0, x[b, i, :] + r0[b, :] + r1[b, :]), each
+//   operand's batch 1 or `batch` (1 broadcasts); large calls are split over the threads.
 #include <node_api.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -168,57 +174,107 @@ void runBatches(const Job& j, size_t s0, size_t s1) {
   }
 }
 
-// Products below this many multiply-accumulates (~250 us of work) run on the calling thread
-// alone: on a virtual machine, waking a sleeping pool thread was measured to cost more than it
-// saves at 4M (scoring 1,000 candidates got slower with two threads).
-constexpr double kMinParallelWork = 1 << 23;
+// Products below this many multiply-accumulates (~60 us of work) run on the calling thread
+// alone. (With threads that slept, 8M was the break-even; since the caller no longer waits for
+// a thread to wake, see Pool, 2M measured faster: MeLU's 256-user adaptation 12,100-12,900
+// users/s against 11,200-12,200.)
+constexpr double kMinParallelWork = 1 << 21;
 
 /**
- * A fixed set of threads that run parts of one product alongside the calling (JavaScript)
- * thread, which blocks until all parts are done, so the operands cannot move meanwhile. Size:
- * WARMSTART_NATIVE_THREADS, else the core count (at most 4). Never destroyed: its threads wait
- * on a condition variable until the process exits.
+ * A fixed set of threads that help the calling (JavaScript) thread with one call at a time. The
+ * call is cut into chunks; the caller and every pool thread that is awake claim chunks from a
+ * shared counter until none are left, and the caller returns once all are done (so the
+ * operands cannot move meanwhile). Size: WARMSTART_NATIVE_THREADS, else the core count (at
+ * most 4). Never destroyed.
+ *
+ * Why chunks and spinning: waking a sleeping thread was measured at 0.1-0.5 ms on a virtual
+ * machine, longer than a whole 20 x 64 x 64 product for 256 users. With claimed chunks the
+ * caller never waits for a thread to wake (it does the chunks itself if none has), and threads
+ * spin for up to kSpin after their last chunk, so an adaptation's back-to-back products find
+ * them awake.
  */
 class Pool {
  public:
+  static constexpr auto kSpin = std::chrono::microseconds(200);
+
   explicit Pool(int size) : size_(size) {
-    for (int t = 1; t < size; ++t) std::thread([this, t] { work(t); }).detach();
+    for (int t = 1; t < size; ++t) std::thread([this] { work(); }).detach();
   }
   int size() const { return size_; }
+  /** How many chunks to cut `units` independent units of work into. */
+  int chunks(size_t units) const { return static_cast<int>(std::min<size_t>(units, size_ * 4)); }
 
-  /** Runs fn(0 .. parts-1), part 0 on the caller. A concurrent caller (another JS thread) runs alone. */
-  void run(int parts, const std::function<void(int)>& fn) {
+  /** Runs fn(0 .. chunks-1), each once, on the caller and the awake threads. */
+  void run(int chunks, const std::function<void(int)>& fn) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock()) {
-      for (int t = 0; t < parts; ++t) fn(t);
+    if (!busy.owns_lock() || size_ == 1 || chunks <= 1) {  // another JS thread holds the pool
+      for (int i = 0; i < chunks; ++i) fn(i);
       return;
     }
+    uint32_t gen;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       fn_ = &fn;
-      parts_ = parts;
-      pending_ = parts - 1;
-      ++generation_;
+      chunks_ = chunks;
+      completed_.store(0, std::memory_order_relaxed);
+      gen = ++generation_;
+      claim_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);
+      published_.store(gen, std::memory_order_release);
     }
     wake_.notify_all();
-    fn(0);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    int mine = 0;
+    for (int i; (i = claim(gen, chunks)) >= 0; ++mine) fn(i);
+    auto finished = [&] { return completed_.load(std::memory_order_acquire) == chunks; };
+    if (completed_.fetch_add(mine, std::memory_order_acq_rel) + mine == chunks) return;
+    if (!spinUntil(finished)) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, finished);
+    }
   }
 
  private:
-  void work(int t) {
-    unsigned long seen = 0;
+  /** The next unclaimed chunk of job `gen`, or -1 when none is left (or another job started). */
+  int claim(uint32_t gen, int chunks) {
+    uint64_t v = claim_.load(std::memory_order_acquire);
     for (;;) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (t >= parts_) continue;
-      const std::function<void(int)>* fn = fn_;
-      lock.unlock();
-      (*fn)(t);
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      if (static_cast<uint32_t>(v >> 32) != gen || static_cast<int>(v & 0xffffffffu) >= chunks) return -1;
+      if (claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) return static_cast<int>(v & 0xffffffffu);
+    }
+  }
+
+  template <typename Ready>
+  static bool spinUntil(Ready ready) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    while (!ready()) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  }
+
+  void work() {
+    uint32_t seen = 0;
+    for (;;) {
+      auto moved = [&] { return published_.load(std::memory_order_acquire) != seen; };
+      if (!spinUntil(moved)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, moved);
+      }
+      const std::function<void(int)>* fn;
+      int chunks;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        seen = generation_;
+        fn = fn_;
+        chunks = chunks_;
+      }
+      // fn may belong to a job that has already finished: then no chunk can be claimed for it.
+      int done = 0;
+      for (int i; (i = claim(seen, chunks)) >= 0; ++done) (*fn)(i);
+      if (done > 0 && completed_.fetch_add(done, std::memory_order_acq_rel) + done == chunks) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_one();
+      }
     }
   }
 
@@ -226,8 +282,11 @@ class Pool {
   std::mutex busy_, mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* fn_ = nullptr;
-  int parts_ = 0, pending_ = 0;
-  unsigned long generation_ = 0;
+  int chunks_ = 0;
+  uint32_t generation_ = 0;                // guarded by mutex_
+  std::atomic<uint32_t> published_{0};     // generation_, readable without the lock
+  std::atomic<uint64_t> claim_{0};         // generation << 32 | next chunk
+  std::atomic<int> completed_{0};          // chunks of the current job done
 };
 
 Pool& pool() {
@@ -304,18 +363,19 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
   }
   const Job job{a, b, out, batchA, batchB, m, k, n, ta, tb, c, batchC, static_cast<float>(alpha)};
   const double work = static_cast<double>(batch) * m * k * n;
-  const int parts = work >= kMinParallelWork ? pool().size() : 1;
-  if (parts == 1) {
+  const bool parallel = work >= kMinParallelWork && pool().size() > 1;
+  if (!parallel) {
     runBatches(job, 0, batch);
   } else if (batch > 1) {
-    const size_t p = batch < static_cast<size_t>(parts) ? batch : parts;
-    pool().run(static_cast<int>(p), [&](int t) { runBatches(job, batch * t / p, batch * (t + 1) / p); });
+    const int p = pool().chunks(batch);
+    pool().run(p, [&](int t) { runBatches(job, batch * t / p, batch * (t + 1) / p); });
   } else {
     // One large product: split its rows (in multiples of the 4-row tile) over the threads.
     std::vector<float> packed(tb ? k * n : 0);
     if (tb) transpose(b, packed.data(), n, k);
     const float* bp = tb ? packed.data() : b;
     const size_t tiles = (m + 3) / 4;
+    const int parts = pool().chunks(tiles);
     pool().run(parts, [&](int t) {
       const size_t i0 = tiles * t / parts * 4, i1 = std::min(m, tiles * (t + 1) / parts * 4);
       if (i0 < i1) gemm(a + i0 * job.ars(), job.ars(), job.acs(), bp, job.sink(0).offset(i0 * n), i1 - i0, k, n);
@@ -323,6 +383,10 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
   }
   return nullptr;
 }
+
+// Elementwise calls on at least this many floats use the threads (smaller ones are cheaper
+// than waking a thread).
+constexpr size_t kMinParallelElements = 1 << 17;
 
 // out = z > 0 ? dy : 0, elementwise over equal-length arrays.
 WS_MULTIVERSION
@@ -341,12 +405,83 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
     return Fail(env, "reluGrad: expected three Float32Arrays (dy, z, out)");
   }
   if (ld != lz || lo != lz) return Fail(env, "reluGrad: dy, z and out must have the same length");
-  reluGrad(dy, z, out, lz);
+  const int parts = lz >= kMinParallelElements ? pool().chunks(lz / 1024) : 1;
+  if (parts <= 1) {
+    reluGrad(dy, z, out, lz);
+  } else {
+    pool().run(parts, [&](int t) {
+      const size_t i0 = lz * t / parts, i1 = lz * (t + 1) / parts;
+      reluGrad(dy + i0, z + i0, out + i0, i1 - i0);
+    });
+  }
+  return nullptr;
+}
+
+struct RowsRelu {
+  const float *x, *r0, *r1;
+  bool xb, r0b, r1b;  // whether the operand has a batch (else it broadcasts)
+  float* out;
+  size_t s, h;
+};
+
+WS_MULTIVERSION
+void addRowsRelu(const RowsRelu& j, size_t b0, size_t b1) {
+  for (size_t b = b0; b < b1; ++b) {
+    const float* x = j.x + (j.xb ? b * j.s * j.h : 0);
+    const float* r0 = j.r0 + (j.r0b ? b * j.h : 0);
+    const float* r1 = j.r1 ? j.r1 + (j.r1b ? b * j.h : 0) : nullptr;
+    float* o = j.out + b * j.s * j.h;
+    for (size_t i = 0; i < j.s; ++i) {
+      const float* xi = x + i * j.h;
+      float* oi = o + i * j.h;
+      if (r1) {
+        for (size_t k = 0; k < j.h; ++k) oi[k] = std::max(0.0f, xi[k] + r0[k] + r1[k]);
+      } else {
+        for (size_t k = 0; k < j.h; ++k) oi[k] = std::max(0.0f, xi[k] + r0[k]);
+      }
+    }
+  }
+}
+
+napi_value AddRowsRelu(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 10) return Fail(env, "addRowsRelu: expected 10 arguments");
+  float *x, *r0, *r1 = nullptr, *out;
+  size_t lx, l0, l1 = 0, lo;
+  napi_valuetype t1;
+  napi_typeof(env, argv[4], &t1);
+  if (!typedArray(env, argv[0], &x, &lx) || !typedArray(env, argv[2], &r0, &l0) ||
+      (t1 != napi_null && !typedArray(env, argv[4], &r1, &l1)) || !typedArray(env, argv[6], &out, &lo)) {
+    return Fail(env, "addRowsRelu: x, r0, out must be Float32Arrays and r1 one or null");
+  }
+  int32_t d[6];
+  const int at[6] = {1, 3, 5, 7, 8, 9};
+  for (int i = 0; i < 6; ++i) {
+    if (napi_get_value_int32(env, argv[at[i]], &d[i]) != napi_ok || d[i] < 1) {
+      return Fail(env, "addRowsRelu: batches and sizes must be positive integers");
+    }
+  }
+  const size_t batch = d[3], s = d[4], h = d[5];
+  auto fits = [&](size_t len, int32_t b, size_t per) { return (b == 1 || static_cast<size_t>(b) == batch) && len == b * per; };
+  if (!fits(lx, d[0], s * h) || !fits(l0, d[1], h) || (r1 && !fits(l1, d[2], h)) || lo != batch * s * h) {
+    return Fail(env, "addRowsRelu: array lengths do not match the shapes");
+  }
+  const RowsRelu job{x, r0, r1, d[0] != 1, d[1] != 1, d[2] != 1, out, s, h};
+  const int parts = lo >= kMinParallelElements ? pool().chunks(batch) : 1;
+  if (parts <= 1) {
+    addRowsRelu(job, 0, batch);
+  } else {
+    pool().run(parts, [&](int t) { addRowsRelu(job, batch * t / parts, batch * (t + 1) / parts); });
+  }
   return nullptr;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  napi_value fn, relu, threads, minParallel;
+  napi_value fn, relu, rowsRelu, threads, minParallel;
+  napi_create_function(env, "addRowsRelu", NAPI_AUTO_LENGTH, AddRowsRelu, nullptr, &rowsRelu);
+  napi_set_named_property(env, exports, "addRowsRelu", rowsRelu);
   napi_create_function(env, "batchMatMul", NAPI_AUTO_LENGTH, BatchMatMul, nullptr, &fn);
   napi_set_named_property(env, exports, "batchMatMul", fn);
   napi_create_function(env, "reluGrad", NAPI_AUTO_LENGTH, ReluGrad, nullptr, &relu);

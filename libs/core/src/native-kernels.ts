@@ -35,6 +35,19 @@ export interface Addon {
   ): void;
   /** out = z > 0 ? dy : 0 over equal-length arrays. */
   reluGrad(dy: Float32Array, z: Float32Array, out: Float32Array): void;
+  /** out[b, i, :] = max(0, x[b, i, :] + r0[b, :] (+ r1[b, :])); a batch of 1 broadcasts. */
+  addRowsRelu(
+    x: Float32Array,
+    xBatch: number,
+    r0: Float32Array,
+    r0Batch: number,
+    r1: Float32Array | null,
+    r1Batch: number,
+    out: Float32Array,
+    batch: number,
+    s: number,
+    h: number,
+  ): void;
   /** Threads a large product is split over (WARMSTART_NATIVE_THREADS, else cores up to 4). */
   threads: number;
   /** Products of at least this many multiply-accumulates are split over the threads. */

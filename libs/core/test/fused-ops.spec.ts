@@ -3,12 +3,13 @@
  * serves: matMulAcc = c + alpha * op(a) op(b) against a float64 reference (broadcast and per-batch
  * c, transposes, products split over threads), reluGrad against dy * step(z) (values and
  * gradients: second-order MAML differentiates through it; gradients.spec checks those
- * meta-gradients against finite differences with these kernels active), the stock compositions
+ * meta-gradients against finite differences with these kernels active), addRowsRelu against
+ * relu(x + rows) (values and gradients, broadcast operands included), the stock compositions
  * when the native kernels are off, and no tensor growth.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, useNativeKernels } from '../src';
-import { fusedKernelsActive, matMulAcc, reluGrad } from '../src/fused-ops';
+import { addRowsRelu, fusedKernelsActive, matMulAcc, reluGrad } from '../src/fused-ops';
 import { Rng } from '../src/rng';
 import { expectNoTensorGrowth } from './fixtures';
 
@@ -116,13 +117,58 @@ describeNative.each(['cpu', 'wasm'])('fused ops on %s', (backend) => {
     tf.dispose([dy, z, w, fused, stock, g1, g2]);
   });
 
+  /** [xShape, rowShapes]: per-user and shared rows, one or two, x broadcast over the users. */
+  const ROWS: [number[], number[][]][] = [
+    [[3, 5, 7], [[3, 1, 7]]],
+    [
+      [3, 5, 7],
+      [[3, 1, 7], [7]],
+    ],
+    [
+      [1, 5, 7],
+      [
+        [3, 1, 7],
+        [3, 1, 7],
+      ],
+    ], // scoring: shared items, per-user first-layer halves
+    [
+      [40, 20, 64],
+      [[40, 1, 64], [64]],
+    ], // above the threaded size
+  ];
+
+  it.each(ROWS)('addRowsRelu x %j, rows %j equals relu(x + rows), gradients included', (xs, rs) => {
+    const x = rand(xs) as tf.Tensor3D;
+    const rows = rs.map(rand);
+    const w = rand([Math.max(xs[0], ...rs.map((r) => (r.length === 3 ? r[0] : 1))), xs[1], xs[2]]);
+    const stock = (xt: tf.Tensor3D, rt: tf.Tensor[]) =>
+      tf.relu(rt.reduce<tf.Tensor>((a, r) => tf.add(a, r), xt));
+    const got = addRowsRelu(x, rows);
+    const want = stock(x, rows);
+    expect(got.shape).toEqual(want.shape);
+    want.dataSync().forEach((v, i) => expect(got.dataSync()[i]).toBeCloseTo(v, 5));
+    // Gradients with respect to x and every row (summed over the axes each was broadcast along).
+    const loss =
+      (op: typeof stock) =>
+      (...args: tf.Tensor[]) =>
+        tf.sum(tf.mul(w, tf.square(op(args[0] as tf.Tensor3D, args.slice(1)))));
+    const gFused = tf.grads(loss((a, b) => addRowsRelu(a, b)))([x, ...rows]);
+    const gStock = tf.grads(loss(stock))([x, ...rows]);
+    gFused.forEach((g, k) => {
+      expect(g.shape).toEqual(gStock[k].shape);
+      gStock[k].dataSync().forEach((v, i) => expect(g.dataSync()[i]).toBeCloseTo(v, 4));
+    });
+    tf.dispose([x, ...rows, w, got, want, ...gFused, ...gStock]);
+  });
+
   it('leaves no tensors behind across repeated calls', () => {
-    const [a, b, c] = [rand([4, 6, 8]), rand([4, 6, 5]), rand([8, 5])];
+    const [a, b, c, row] = [rand([4, 6, 8]), rand([4, 6, 5]), rand([8, 5]), rand([5])];
     expectNoTensorGrowth(() => {
       matMulAcc(c, a, b, -1, true).dispose();
       reluGrad(b, b).dispose();
+      addRowsRelu(b as tf.Tensor3D, [row]).dispose();
     }, 20);
-    tf.dispose([a, b, c]);
+    tf.dispose([a, b, c, row]);
   });
 });
 

@@ -56,7 +56,7 @@ const CASES: [number[], number[], boolean, boolean][] = [
   [[4, 6, 16], [16, 3], false, false], // shared b (rank 2)
   [[5, 16], [16, 48], false, false], // plain 2-D
   [[16, 5], [3, 16], true, true], // 2-D, both transposed
-  // Above minParallelWork (8.4M) multiply-accumulates the work is split over the threads: by
+  // Above minParallelWork (2.1M) multiply-accumulates the work is split over the threads: by
   // batch, or by rows for one product (see 'splits large products' below).
   [[8, 130, 96], [8, 96, 100], false, false],
   [[8, 130, 96], [8, 100, 96], false, true],

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../gradients';
 import { nativeMatMulActive } from '../native-kernels';
-import { reluGrad } from '../fused-ops';
+import { addRowsRelu, reluGrad } from '../fused-ops';
 import type { NetLayout } from './layout';
 import type { Params } from './params';
 
@@ -88,8 +88,7 @@ interface Trace {
    * halves of the first layer were precomputed, which only scoring does). */
   u?: tf.Tensor3D;
   hi?: tf.Tensor3D;
-  /** z[i] = pre-activation of decision layer i, h[i] = relu(z[i]). */
-  z: tf.Tensor3D[];
+  /** h[i] = activation of decision layer i (relu of its pre-activation, which is > 0 where h is). */
   h: tf.Tensor3D[];
 }
 
@@ -112,7 +111,12 @@ function mmT(dy: tf.Tensor3D, w: tf.Tensor): tf.Tensor3D {
 }
 
 function addBias(z: tf.Tensor3D, bias: tf.Tensor): tf.Tensor3D {
-  return tf.add(z, bias.rank === 2 ? tf.expandDims(bias, 1) : bias);
+  return tf.add(z, biasRows(bias));
+}
+
+/** A bias as rows that broadcast over the items: per-user [B, H] -> [B, 1, H]; shared [H] as is. */
+function biasRows(bias: tf.Tensor): tf.Tensor {
+  return bias.rank === 2 ? tf.expandDims(bias, 1) : bias;
 }
 
 function sliceCols(x: tf.Tensor3D, offset: number, width: number): tf.Tensor3D {
@@ -201,7 +205,7 @@ function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'
     p['dec.0.wu'].rank === 2 &&
     p['dec.0.b'].rank === 1;
   if (firstShared && inp.itemPre0 && inp.userPre0) {
-    return hiddenLayers(l, p, tf.add(inp.itemPre0, inp.userPre0));
+    return hiddenLayers(l, p, inp.itemPre0, [inp.userPre0]);
   }
   const u = shared && inp.userContent ? inp.userContent : userVector(l, p, inp.userX, inp.userId);
   let hi = shared ? inp.itemHidden : undefined;
@@ -215,19 +219,20 @@ function trunkTrace(l: NetLayout, p: Params, inp: NetInputs): Omit<Trace, 'pred'
     (p[ITEM_ROWS] as tf.Tensor3D | undefined) ??
     (shared && inp.itemPre0 && p['dec.0.w'].rank === 2 ? inp.itemPre0 : mm(hi, p['dec.0.w']));
   const userPart = (p[USER_ROWS] as tf.Tensor3D | undefined) ?? mm(u, p['dec.0.wu']);
-  const z0 = addBias(tf.add(itemPart, userPart), p['dec.0.b']);
-  return { ...hiddenLayers(l, p, z0), u, hi };
+  return { ...hiddenLayers(l, p, itemPart, [userPart, biasRows(p['dec.0.b'])]), u, hi };
 }
 
-/** ReLU of the first layer's pre-activation z0, then the remaining decision layers. */
-function hiddenLayers(l: NetLayout, p: Params, z0: tf.Tensor3D): { z: tf.Tensor3D[]; h: tf.Tensor3D[] } {
-  const z: tf.Tensor3D[] = [z0];
-  const h: tf.Tensor3D[] = [tf.relu(z0)];
+/**
+ * The decision layers' activations: the first is relu(x0 + rows0...) (its item half plus the
+ * rows that broadcast over the items: user half, bias), then each next one relu(h W + b). Each
+ * layer's bias and ReLU are one fused pass (addRowsRelu).
+ */
+function hiddenLayers(l: NetLayout, p: Params, x0: tf.Tensor3D, rows0: tf.Tensor[]): { h: tf.Tensor3D[] } {
+  const h: tf.Tensor3D[] = [addRowsRelu(x0, rows0)];
   for (let i = 1; i < l.hidden.length; i++) {
-    z.push(addBias(mm(h[i - 1], p[`dec.${i}.w`]), p[`dec.${i}.b`]));
-    h.push(tf.relu(z[i]));
+    h.push(addRowsRelu(mm(h[i - 1], p[`dec.${i}.w`]), [biasRows(p[`dec.${i}.b`])]));
   }
-  return { z, h };
+  return { h };
 }
 
 /**
@@ -255,7 +260,7 @@ export function sharedTrunkFeatures(
   itemPre0: tf.Tensor3D,
   userPre0: tf.Tensor3D,
 ): tf.Tensor3D {
-  const { h } = hiddenLayers(l, p, tf.add(itemPre0, userPre0));
+  const { h } = hiddenLayers(l, p, itemPre0, [userPre0]);
   return h[h.length - 1];
 }
 
@@ -375,7 +380,7 @@ export function supportGrads(
   let dh: tf.Tensor3D = mmT(dOut, p['out.w']);
   let dz0: tf.Tensor3D | undefined;
   for (let i = L - 1; i >= depth; i--) {
-    const dz = reluGrad(dh, t.z[i]) as tf.Tensor3D;
+    const dz = reluGrad(dh, t.h[i]) as tf.Tensor3D;
     if (need.has(`dec.${i}.b`)) g[`dec.${i}.b`] = sumItems(dz);
     if (i > 0) {
       if (need.has(`dec.${i}.w`)) g[`dec.${i}.w`] = weightGrad(`dec.${i}.w`, t.h[i - 1], dz);
