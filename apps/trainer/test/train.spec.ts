@@ -204,8 +204,10 @@ describe('train', () => {
       expect(resumed.status).toBe('succeeded');
       expect((resumed.config as { resumedFrom: string }).resumedFrom).toBe(cancelled.id);
       expect(lines.join('\n')).toContain(`resumed from run ${cancelled.id}`);
-      // The resumed-from checkpoint is gone, and the run is never resumed twice.
+      // The resumed-from checkpoint is gone (and forgotten), and the run is never resumed twice.
       expect(existsSync(cancelled.checkpoint!)).toBe(false);
+      expect(await s.runs.get(cancelled.id)).toMatchObject({ checkpoint: null });
+      expect(resumed.checkpoint).toBeNull(); // succeeded: its own checkpoint is deleted and cleared
       const resumeArgs = ['train', '--config', config, '--database', database, '--artifacts', artifacts];
       await expect(run([...resumeArgs, '--resume'])).rejects.toThrow(
         /--resume: no interrupted training run with a checkpoint was found/,

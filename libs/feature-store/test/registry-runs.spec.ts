@@ -82,12 +82,23 @@ describe.each(backends)('registry, runs and locks on $name', ({ create }) => {
     expect(beat.heartbeatAt.getTime()).toBeGreaterThanOrEqual(run.heartbeatAt.getTime());
     const done = await store.runs.finish(run.id, { mae: 0.9 });
     expect(done).toMatchObject({ status: 'succeeded', metrics: { mae: 0.9 }, config: { epochs: 3 } });
+    // Nothing to resume once succeeded: the checkpoint fields are cleared.
+    expect(done).toMatchObject({ checkpoint: null, checkpointAt: null });
     await expect(store.runs.fail(run.id, new Error('late'))).rejects.toThrow('already succeeded');
     const failed = await store.runs.start({ id: 'r2', config: {} });
     expect((await store.runs.fail(failed.id, new Error('out of memory'))).error).toBe('out of memory');
     const cancelled = await store.runs.start({ id: 'r3', config: {} });
+    await store.runs.heartbeat('r3', 'ckpt/r3');
     await store.runs.cancel(cancelled.id);
-    expect((await store.runs.heartbeat('r3')).status).toBe('cancelled');
+    const r3 = await store.runs.heartbeat('r3');
+    expect(r3).toMatchObject({ status: 'cancelled', checkpoint: 'ckpt/r3' }); // kept: resumable
+    await store.runs.clearCheckpoint('r3');
+    expect(await store.runs.get('r3')).toMatchObject({
+      status: 'cancelled',
+      checkpoint: null,
+      checkpointAt: null,
+    });
+    await expect(store.runs.clearCheckpoint('missing')).rejects.toBeInstanceOf(NotFoundError);
     expect((await store.runs.list({ status: 'failed' })).map((r) => r.id)).toEqual(['r2']);
     await expect(store.runs.heartbeat('missing')).rejects.toBeInstanceOf(NotFoundError);
   });

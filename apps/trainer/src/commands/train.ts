@@ -188,8 +188,10 @@ async function findResumable(
     if (from && (r.status === 'succeeded' || r.checkpoint)) supersededBy.set(from, r.id);
   }
   for (const r of runs) {
-    if (supersededBy.has(r.id) && dropCheckpoint(r.checkpoint, r.id))
+    if (supersededBy.has(r.id) && dropCheckpoint(r.checkpoint, r.id)) {
+      await store.runs.clearCheckpoint(r.id);
       ctx.logger.info({ runId: r.id, resumedBy: supersededBy.get(r.id) }, 'deleted a superseded checkpoint');
+    }
   }
   if (typeof flags.resume === 'string') {
     const r = await store.runs.get(flags.resume);
@@ -315,7 +317,7 @@ async function trainRun(
           await writeCheckpoint(model, cpDir, epoch + 1, runId);
           await store.runs.heartbeat(runId, cpDir);
           // This run's checkpoint is further along: the one it resumed from is superseded.
-          if (resumeFrom) supersede(resumeFrom, runId, ctx);
+          if (resumeFrom) await supersede(store, resumeFrom, runId, ctx);
         }
       }
     } finally {
@@ -371,7 +373,7 @@ async function trainRun(
     if (decision.promoted) await store.registry.promote(modelId);
     ctx.logger.info({ modelId, ...decision }, decision.promoted ? 'promoted' : 'not promoted');
     rmSync(cpDir, { recursive: true, force: true });
-    if (resumeFrom) supersede(resumeFrom, runId, ctx);
+    if (resumeFrom) await supersede(store, resumeFrom, runId, ctx);
     ctx.out(
       `registered ${modelId} (v${record.version}, ${t.algorithm}) validation MAE ${metrics.mae.toFixed(4)} nDCG@3 ${metrics.ndcg3.toFixed(4)}; ` +
         describeDecision(decision) +
@@ -410,10 +412,17 @@ function describeDecision(d: PromotionDecision): string {
   return `not promoted: ${versus}${d.minImprovement > 0 ? ` (needs an improvement > ${d.minImprovement})` : ''}`;
 }
 
-/** Deletes the checkpoint a run resumed from, so `--resume` never picks it up again. */
-function supersede(resumeFrom: { runId: string; dir: string }, runId: string, ctx: CommandContext): void {
-  if (dropCheckpoint(resumeFrom.dir, resumeFrom.runId))
+/** Deletes the checkpoint a run resumed from (and its record of it), so `--resume` never picks it up again. */
+async function supersede(
+  store: FeatureStore,
+  resumeFrom: { runId: string; dir: string },
+  runId: string,
+  ctx: CommandContext,
+): Promise<void> {
+  if (dropCheckpoint(resumeFrom.dir, resumeFrom.runId)) {
+    await store.runs.clearCheckpoint(resumeFrom.runId);
     ctx.logger.info({ runId: resumeFrom.runId, resumedBy: runId }, 'deleted the resumed-from checkpoint');
+  }
 }
 
 /**

@@ -45,7 +45,14 @@ export class TrainingRuns {
 
   private async finishWith(
     id: string,
-    data: { status: RunStatus; metrics?: object; error?: string; finishedAt: Date },
+    data: {
+      status: RunStatus;
+      metrics?: object;
+      error?: string;
+      finishedAt: Date;
+      checkpoint?: null;
+      checkpointAt?: null;
+    },
   ): Promise<TrainingRunRecord> {
     checkId('id', id);
     const updated = await this.db.trainingRun.updateMany({ where: { id, status: 'running' }, data });
@@ -73,12 +80,28 @@ export class TrainingRuns {
     return toRecord(run);
   }
 
+  /**
+   * Marks the run succeeded with its metrics. A succeeded run has nothing to resume, so its
+   * checkpoint fields are cleared (the trainer deletes the checkpoint itself).
+   */
   finish(id: string, metrics?: unknown): Promise<TrainingRunRecord> {
     return this.finishWith(id, {
       status: 'succeeded',
       metrics: (metrics ?? null) as object,
       finishedAt: new Date(),
+      checkpoint: null,
+      checkpointAt: null,
     });
+  }
+
+  /** Forgets a run's checkpoint (after it was deleted: superseded by a run that resumed it). */
+  async clearCheckpoint(id: string): Promise<void> {
+    checkId('id', id);
+    const res = await this.db.trainingRun.updateMany({
+      where: { id },
+      data: { checkpoint: null, checkpointAt: null },
+    });
+    if (res.count === 0) throw new NotFoundError(`run ${id} not found`);
   }
 
   fail(id: string, error: unknown): Promise<TrainingRunRecord> {
