@@ -67,11 +67,29 @@ function plan(files: MigrationFile[], applied: AppliedRow[]): { todo: MigrationF
   return { todo: files.filter((f) => !done.has(f.name)), done: [...done.keys()] };
 }
 
+/**
+ * Runs `fn`, retrying while SQLite answers SQLITE_BUSY, for up to `timeoutMs`. Switching a fresh
+ * file to WAL needs an exclusive lock and can fail with "database is locked" without waiting for
+ * the busy timeout when several processes open the file at once (seen in CI: three migrators).
+ */
+function retryWhileBusy<T>(fn: () => T, timeoutMs: number): T {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+    try {
+      return fn();
+    } catch (err) {
+      const busy = (err as { code?: string }).code?.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() + wait > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait); // synchronous sleep
+    }
+  }
+}
+
 function migrateSqlite(file: string, files: MigrationFile[]): MigrateResult {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file, { timeout: 30_000 });
   try {
-    db.pragma('journal_mode = WAL');
+    retryWhileBusy(() => db.pragma('journal_mode = WAL'), 30_000);
     // BEGIN IMMEDIATE takes the write lock up front: a second process waits (busy timeout), then
     // sees the migrations the first one recorded.
     db.exec('BEGIN IMMEDIATE');
