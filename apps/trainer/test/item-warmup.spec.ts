@@ -109,6 +109,8 @@ describe('item warm-up of a fitted meta-learner (tiny data, new_item scenario)',
       items,
       users: dataset.users,
       seed: 0,
+      kind: 'explicit',
+      scale: [1, 5],
     });
   });
   afterAll(() => learner.dispose());

@@ -11,12 +11,24 @@ export interface RatingEvent {
   time: Date;
 }
 
+/** Explicit ratings on a declared scale, or implicit feedback (plays, clicks, purchases). */
+export type FeedbackKind = 'explicit' | 'implicit';
+
 export interface Dataset {
   /** Report label, e.g. `movielens-100k` or `synthetic`. */
   name: string;
   users: UserRecord[];
   items: ItemRecord[];
   ratings: RatingEvent[];
+  /**
+   * 'explicit' ratings on `scale`, or implicit feedback (every stored interaction is a positive,
+   * value 1). Default explicit [1,5].
+   */
+  kind?: FeedbackKind;
+  /** Declared rating scale [low, high] of explicit data. */
+  scale?: [number, number];
+  /** false when the data has no event times (P2 then uses seeded random orders and says so). */
+  hasTimes?: boolean;
 }
 
 export type ItemCatalog = ReadonlyMap<string, ItemRecord>;

@@ -161,6 +161,8 @@ async function runMethod(
       seed,
       signal: options.signal,
       onProgress,
+      kind: 'explicit',
+      scale: [1, 5],
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     const scenarios = {} as Record<Scenario, ScenarioMetrics>;

@@ -1,5 +1,5 @@
 import type { WarmUpOptions } from '@warmstart/core';
-import type { ItemCatalog, Task, UserRecord } from '../data/types';
+import type { FeedbackKind, ItemCatalog, RatingEvent, Task, UserRecord } from '../data/types';
 import type { ItemWarmupStats } from './item-warmup';
 
 /** What a method gets to learn from: only warm data (P1 never trains on cold scenarios). */
@@ -14,6 +14,19 @@ export interface FitContext {
   seed: number;
   signal?: AbortSignal;
   onProgress?: (progress: FitProgress) => void;
+  /** P2: the feedback kind and scale (P1: explicit, [1, 5]). */
+  kind: FeedbackKind;
+  scale: [number, number];
+}
+
+export interface RankOptions {
+  /**
+   * Interactions beyond each task's own support that the method may learn item-side facts from
+   * (P2's new-item k-shot curve: each new item's first k interactions, pooled over users). Empty
+   * or absent otherwise. Never includes a task's query interactions.
+   */
+  itemEvidence?: readonly RatingEvent[];
+  signal?: AbortSignal;
 }
 
 /** Progress inside `fit` (meta-batches or minibatches of training): `done` of `total` steps. */
@@ -39,8 +52,28 @@ export interface FitResult {
 export interface EvalMethod {
   readonly name: string;
   fit(ctx: FitContext): Promise<FitResult>;
-  /** One prediction per query rating of each task, after adapting on that task's support set. */
-  predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]>;
+  /**
+   * Explicit data: one prediction per query rating of each task, after adapting on that task's
+   * support set, optionally with item evidence (P2's new-item k-shot curve).
+   */
+  predict(
+    tasks: readonly Task[],
+    items: ItemCatalog,
+    signal?: AbortSignal,
+    options?: RankOptions,
+  ): Promise<Float32Array[]>;
+  /**
+   * P2 full-catalog ranking: for each task, one score per entry of `candidates` (same order; higher
+   * = more likely to be relevant), after adapting on that task's support set. The harness excludes
+   * the task's support items and computes Recall@20 / NDCG@20 / HR@10. Called in chunks of tasks.
+   * Every P2 method has it; P1 never calls it.
+   */
+  rank?(
+    tasks: readonly Task[],
+    candidates: readonly string[],
+    items: ItemCatalog,
+    options?: RankOptions,
+  ): Promise<Float32Array[]>;
   /**
    * The "+item-warmup" variant (see item-warmup.ts): warms up the items new to the fitted model on
    * the support ratings of `tasks` (one batched call), then predicts as `predict` does with the
