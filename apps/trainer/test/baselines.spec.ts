@@ -18,7 +18,15 @@ const train = Array.from({ length: 6 }, (_, k) =>
   task(`u${k}`, [r('g1', 5), r('b1', 2), r('g2', 5)], [r('b2', 2), r('g3', 5), r('b3', 2)]),
 );
 const validation = [task('v', [r('g1', 5)], [r('b1', 2), r('g2', 5)])];
-const ctx = { train, validation, items, users: [], seed: 0 };
+const ctx = {
+  train,
+  validation,
+  items,
+  users: [],
+  seed: 0,
+  kind: 'explicit' as const,
+  scale: [1, 5] as [number, number],
+};
 
 describe('baselines', () => {
   it('global mean predicts the mean training rating', async () => {
