@@ -40,3 +40,19 @@ export class ImportError extends Error {
     this.name = 'ImportError';
   }
 }
+
+/**
+ * The database a `--database` value names cannot be used: a SQLite file that does not exist
+ * (where creating one is not allowed), a path that is a directory, or a PostgreSQL server that
+ * cannot be reached or refuses the login. `detail` names the path or the URL (credentials
+ * redacted) and is meant to be printed as one line.
+ */
+export class DatabaseUnavailableError extends Error {
+  constructor(
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`database: ${detail}`, options);
+    this.name = 'DatabaseUnavailableError';
+  }
+}

@@ -25,7 +25,12 @@ export function createClient(db: ResolvedDatabase, options: ClientOptions = {}):
   }
   // search_path makes raw SQL see the same schema as the generated queries.
   const adapter = new PrismaPg(
-    { connectionString: db.connectionString, options: `-c search_path="${db.schema}"`, max: 8 },
+    {
+      connectionString: db.connectionString,
+      options: `-c search_path="${db.schema}"`,
+      max: 8,
+      connectionTimeoutMillis: db.connectTimeoutMs,
+    },
     { schema: db.schema },
   );
   return new PostgresClient({ adapter, ...log }) as unknown as Db;

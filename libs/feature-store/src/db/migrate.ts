@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { loadMigrations, type MigrationFile } from './migrations';
+import { checkSqliteFile, connectionFailure } from './availability';
 import { resolveDatabase, type ResolvedDatabase } from './location';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -86,6 +87,7 @@ function retryWhileBusy<T>(fn: () => T, timeoutMs: number): T {
 }
 
 function migrateSqlite(file: string, files: MigrationFile[]): MigrateResult {
+  checkSqliteFile({ provider: 'sqlite', file }, true);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file, { timeout: 30_000 });
   try {
@@ -121,9 +123,12 @@ function migrateSqlite(file: string, files: MigrationFile[]): MigrateResult {
   }
 }
 
-async function migratePostgres(connectionString: string, schema: string, files: MigrationFile[]) {
-  const client = new Client({ connectionString });
-  await client.connect();
+async function migratePostgres(db: ResolvedDatabase & { provider: 'postgresql' }, files: MigrationFile[]) {
+  const { connectionString, schema } = db;
+  const client = new Client({ connectionString, connectionTimeoutMillis: db.connectTimeoutMs });
+  await client.connect().catch((err: unknown) => {
+    throw connectionFailure(db, err) ?? err;
+  });
   try {
     // Lock first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide in PostgreSQL.
     await client.query('SELECT pg_advisory_lock($1)', [PG_ADVISORY_LOCK]);
@@ -171,7 +176,5 @@ async function migratePostgres(connectionString: string, schema: string, files: 
 export async function migrate(database?: string | ResolvedDatabase): Promise<MigrateResult> {
   const db = typeof database === 'object' ? database : resolveDatabase(database);
   const files = loadMigrations(db.provider);
-  return db.provider === 'sqlite'
-    ? migrateSqlite(db.file, files)
-    : migratePostgres(db.connectionString, db.schema, files);
+  return db.provider === 'sqlite' ? migrateSqlite(db.file, files) : migratePostgres(db, files);
 }

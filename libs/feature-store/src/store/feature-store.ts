@@ -1,5 +1,6 @@
 import type { Db } from '../db/client';
 import { createClient } from '../db/client';
+import { checkSqliteFile, connectionFailure } from '../db/availability';
 import { resolveDatabase, type ResolvedDatabase } from '../db/location';
 import { migrate } from '../db/migrate';
 import { Dialect } from '../db/sql';
@@ -18,6 +19,11 @@ import { validateInteractions, validateItems, validateUsers } from './validate-i
 export interface FeatureStoreOptions {
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
+  /**
+   * Create the SQLite file when it does not exist (default true). With false, a missing file
+   * throws DatabaseUnavailableError naming the path, so a typo cannot start an empty database.
+   */
+  create?: boolean;
   cache?: CacheOptions;
   /** Inclusive range accepted for rating interactions (default [1, 5]). */
   ratingRange?: readonly [number, number];
@@ -129,14 +135,19 @@ export class FeatureStore extends OnlineReads {
 /**
  * Opens the store at `database` (a SQLite file path, default `./data/warmstart.db`, or a
  * `postgresql://` URL, optionally with `?schema=name`), applying pending migrations first.
+ * A path that is a directory, a missing file with `create: false`, and a PostgreSQL server that
+ * cannot be reached throw DatabaseUnavailableError.
  */
 export async function openFeatureStore(
   database?: string,
   options: FeatureStoreOptions = {},
 ): Promise<FeatureStore> {
   const resolved = resolveDatabase(database);
+  checkSqliteFile(resolved, options.create ?? true);
   if (options.migrate !== false) await migrate(resolved);
   const prisma = createClient(resolved);
-  await prisma.$connect();
+  await prisma.$connect().catch((err: unknown) => {
+    throw connectionFailure(resolved, err) ?? err;
+  });
   return new FeatureStore(prisma, resolved, options);
 }
