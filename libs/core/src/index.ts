@@ -11,7 +11,7 @@ export type {
   FittedField,
   EntitySpec,
 } from './features/spec';
-export { encodeRows, newEncodeStats, bucketOf } from './features/encoder';
+export { encodeRows, newEncodeStats, bucketOf, rowWidth } from './features/encoder';
 export type { EncodeStats } from './features/encoder';
 export {
   DEFAULT_CONFIG,

@@ -291,7 +291,7 @@ export function encodeBatch(model: RecommenderModel, requests: readonly ItemWarm
   const items = requests.map((r) => r.item);
   const idx = items.map((it) => model.itemIdIndex.get(it.id) ?? 0);
   return {
-    itemX: tf.tensor2d(encodeRows(model.spec.item, items, model.encodeStats), [m, model.spec.item.width]),
+    itemX: tf.tensor2d(encodeRows(model.spec.item, items, model.encodeStats), [m, model.layout.di]),
     idIndex: tf.tensor1d(idx, 'int32'),
     warm: tf.tensor1d(idx.map((r) => (r > 0 ? 1 : 0))),
     itemOf: tf.tensor1d(itemOf, 'int32'),

@@ -13,8 +13,17 @@ export function newEncodeStats(): EncodeStats {
 }
 
 /**
- * Encodes records into a dense row-major `[records.length, spec.width]` matrix (column layout in
- * {@link FittedField}). Never throws on values: unseen categories go to the OOV slot, missing or
+ * Width of an entity's encoded row: its fields' columns, or, for an entity declared with no
+ * fields at all, one constant column (always 1). The model then runs on that constant where the
+ * features would be (a learned intercept), so every tensor keeps a non-empty feature axis.
+ */
+export function rowWidth(spec: EntitySpec): number {
+  return spec.fields.length === 0 ? 1 : spec.width;
+}
+
+/**
+ * Encodes records into a dense row-major `[records.length, rowWidth(spec)]` matrix (column layout
+ * in {@link FittedField}). Never throws on values: unseen categories go to the OOV slot, missing or
  * NaN values to the field default, and both are counted in `stats`.
  */
 export function encodeRows(
@@ -22,12 +31,13 @@ export function encodeRows(
   records: readonly { features: FeatureRecord }[],
   stats: EncodeStats = newEncodeStats(),
 ): Float32Array {
-  const out = new Float32Array(records.length * spec.width);
-  records.forEach((r, row) => encodeInto(spec, r.features ?? {}, out, row * spec.width, stats));
+  const width = rowWidth(spec);
+  const out = new Float32Array(records.length * width);
+  records.forEach((r, row) => encodeInto(spec, r.features ?? {}, out, row * width, stats));
   return out;
 }
 
-/** Encodes one record into `out` at `base`. */
+/** Encodes one record into `out` at `base` (`rowWidth(spec)` values). */
 export function encodeInto(
   spec: EntitySpec,
   features: FeatureRecord,
@@ -35,6 +45,10 @@ export function encodeInto(
   base: number,
   stats: EncodeStats,
 ): void {
+  if (spec.fields.length === 0) {
+    out[base] = 1; // the constant column of an entity without fields
+    return;
+  }
   for (const f of spec.fields) {
     const v = features[f.name];
     const at = base + f.offset;

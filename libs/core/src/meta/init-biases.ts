@@ -124,7 +124,7 @@ function fitContentBias(
   ridge: number,
   cap: number,
 ): Map<string, number> {
-  const d = model.spec.item.width;
+  const d = model.layout.di;
   const a = Array.from({ length: d }, (_, i) => {
     const row = new Float64Array(d);
     row[i] = ridge;

@@ -59,7 +59,7 @@ export function buildRatedSet(
   if (model.layout.userIdDim > 0 && opts.userIdRows?.length !== b)
     throw new Error(`buildRatedSet: the model has user IDs; pass userIdRows (one per list, ${b})`);
   const s = Math.max(1, opts.minLength ?? 1, ...lists.map((l) => l.length));
-  const di = model.spec.item.width;
+  const di = model.layout.di;
   const x = new Float32Array(b * s * di);
   const y = new Float32Array(b * s);
   const mask = new Float32Array(b * s);

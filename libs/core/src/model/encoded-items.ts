@@ -131,7 +131,7 @@ export class EncodedItems implements ItemTensors {
     const ids = items.map((i) => i.id);
     const warmed = warmRows(model, ids, warmItems);
     const rows = encodeRows(model.spec.item, items, model.encodeStats);
-    const x = tf.tensor2d(rows, [items.length, model.spec.item.width]);
+    const x = tf.tensor2d(rows, [items.length, model.layout.di]);
     const p = model.globals();
     const content = model.contentIsGlobal ? tf.tidy(() => itemContent(model.layout, p, x)) : null;
     let idRepr: tf.Tensor2D | null = null;
@@ -157,7 +157,7 @@ export class EncodedItems implements ItemTensors {
           model.layout,
           p,
           {
-            userX: tf.zeros([1, 1, model.spec.user.width]) as tf.Tensor3D,
+            userX: tf.zeros([1, 1, model.layout.du]) as tf.Tensor3D,
             itemX: tf.expandDims(x, 0) as tf.Tensor3D,
             itemContent: tf.expandDims(content, 0) as tf.Tensor3D,
             itemId: idRepr ? (tf.expandDims(idRepr, 0) as tf.Tensor3D) : undefined,

@@ -1,5 +1,12 @@
-import type { FeatureSpec } from '../features/spec';
+import { rowWidth } from '../features/encoder';
+import type { EntitySpec, FeatureSpec } from '../features/spec';
 import type { ModelConfig } from './config';
+
+/**
+ * The one field of an entity declared without fields: its encoded row is a single constant 1
+ * (see rowWidth), embedded like any field, so the user (or item) vector is a learned constant.
+ */
+export const CONSTANT_FIELD = '_constant';
 
 /** Column range of one field inside an entity's input row. */
 export interface FieldRange {
@@ -29,13 +36,15 @@ export interface NetLayout {
 
 /** Computes the layout of a model. */
 export function layoutOf(spec: FeatureSpec, config: ModelConfig): NetLayout {
-  const ranges = (fs: { name: string; offset: number; width: number }[]) =>
-    fs.map(({ name, offset, width }) => ({ name, offset, width }));
+  const ranges = (entity: EntitySpec): FieldRange[] =>
+    entity.fields.length === 0
+      ? [{ name: CONSTANT_FIELD, offset: 0, width: 1 }]
+      : entity.fields.map(({ name, offset, width }) => ({ name, offset, width }));
   return {
-    userFields: ranges(spec.user.fields),
-    itemFields: ranges(spec.item.fields),
-    du: spec.user.width,
-    di: spec.item.width,
+    userFields: ranges(spec.user),
+    itemFields: ranges(spec.item),
+    du: rowWidth(spec.user),
+    di: rowWidth(spec.item),
     e: config.embeddingDim,
     hidden: config.hidden,
     idDim: config.idEmbeddings ? (config.idEmbeddings.dim ?? config.embeddingDim) : 0,

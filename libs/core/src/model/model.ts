@@ -149,7 +149,7 @@ export class RecommenderModel {
   /** Encodes users to a [B, 1, du] tensor (OOV and missing values are counted in `encodeStats`). */
   encodeUsers(users: readonly { features: ItemRecord['features'] }[]): tf.Tensor3D {
     const x = encodeRows(this.spec.user, users, this.encodeStats);
-    return tf.tensor3d(x, [users.length, 1, this.spec.user.width]);
+    return tf.tensor3d(x, [users.length, 1, this.layout.du]);
   }
 
   /**
