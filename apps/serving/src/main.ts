@@ -69,6 +69,14 @@ async function main(): Promise<void> {
         },
       );
   };
+  // SIGHUP re-reads --auth-tokens-file; a bad file is logged and the tokens in force stay.
+  process.on('SIGHUP', () => {
+    try {
+      log.info({ tokens: server.reloadCredentials() }, 'auth tokens reloaded');
+    } catch (err) {
+      log.error({ err }, 'auth tokens not reloaded: keeping the ones in force');
+    }
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

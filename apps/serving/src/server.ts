@@ -7,11 +7,15 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AdaptedCache } from './cache/adapted-cache';
 import type { ServingConfig } from './config/config';
-import { BearerAuth } from './grpc/auth';
+import { AuditLog } from './auth/audit';
+import { Authenticator } from './auth/authenticator';
+import { CallGate } from './grpc/call-gate';
 import { CallInterceptor } from './grpc/call.interceptor';
+import { guardDeserializers } from './grpc/decode-guard';
 import { serverCredentials } from './grpc/credentials';
 import { RecommendRequestDecoder, servingPackageDefinition } from './grpc/recommend-decoding';
 import { addReflection } from './grpc/reflection';
+import { exposeRepeatedHeaders } from './grpc/duplicate-headers';
 import { WarmstartGrpcServer } from './grpc/warmstart-grpc-server';
 import { HealthState } from './health/health';
 import { ModelManager } from './model/model-manager';
@@ -37,6 +41,10 @@ export interface RunningServer {
   readonly metricsPort: number | undefined;
   readonly context: ServingContext;
   readonly health: HealthState;
+  /** Calls the gate admitted and has not answered yet. */
+  readonly activeCalls: () => number;
+  /** Reads `--auth-tokens-file` again (SIGHUP); a bad file throws and the tokens in force stay. */
+  reloadCredentials(): number;
   /** Graceful stop: NOT_SERVING, stop accepting, drain in-flight calls, free the model, close the store. */
   close(): Promise<void>;
 }
@@ -87,13 +95,15 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
   });
   const recommender = new RecommendService(deps.store, models, cache, catalog, config);
   const context = new ServingContext(config, deps.store, models, cache, catalog, recommender, metrics, log);
-  const interceptor = new CallInterceptor({
-    auth: new BearerAuth(config.authTokens),
-    metrics,
-    log,
-    models,
-    maxInFlight: config.maxInFlight,
+  const auth = new Authenticator({
+    envEntries: config.authTokens,
+    ...(config.authTokensFile !== undefined ? { file: config.authTokensFile } : {}),
+    certScopes: config.tlsClientScopes,
   });
+  const audit = new AuditLog(log);
+  const gate = new CallGate({ auth, audit, metrics, log, maxInFlight: config.maxInFlight });
+  const interceptor = new CallInterceptor({ gate, audit, metrics, log, models });
+  warnAboutExposure(config, auth.enabled, log);
 
   const strategy = new WarmstartGrpcServer(
     {
@@ -101,8 +111,9 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
       package: PROTO_PACKAGE,
       // ts-proto codecs, not proto-loader: controllers receive the generated TypeScript shapes.
       // Recommend's decoder remembers recently seen candidate lists (bounded by bytes).
-      packageDefinition: servingPackageDefinition(
-        new RecommendRequestDecoder(config.candidateDecodeCacheBytes),
+      // Every request deserializer is guarded: undecodable bytes become INVALID_ARGUMENT.
+      packageDefinition: guardDeserializers(
+        servingPackageDefinition(new RecommendRequestDecoder(config.candidateDecodeCacheBytes)),
       ),
       credentials: serverCredentials(config),
       maxReceiveMessageLength: config.maxMessageBytes,
@@ -112,7 +123,15 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
         addReflection(server, log);
       },
     },
-    { drainTimeoutMs: config.drainTimeoutMs },
+    {
+      drainTimeoutMs: config.drainTimeoutMs,
+      // The gate authenticates and admits calls before their body is decoded.
+      interceptors: [gate.interceptor],
+      onServer: (server) => {
+        if (!exposeRepeatedHeaders(server))
+          log.warn('cannot watch for repeated authorization headers (grpc-js internals changed)');
+      },
+    },
   );
 
   let app: INestMicroservice | undefined;
@@ -135,7 +154,9 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
       port,
       metricsPort: metricsServer?.port,
       model: models.current,
-      auth: config.authTokens.length > 0,
+      auth: auth.enabled,
+      tokens: auth.tokenCount,
+      maxInFlight: config.maxInFlight,
       tls: config.tlsCert !== undefined,
       mtls: config.tlsClientCa !== undefined,
       batchMaxSize: config.batchMaxSize,
@@ -151,6 +172,8 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     metricsPort: metricsServer?.port,
     context,
     health,
+    activeCalls: () => gate.activeCalls,
+    reloadCredentials: () => auth.reload(),
     close: () =>
       (closing ??= (async () => {
         health.shutdown();
@@ -161,4 +184,20 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
         log.info({ port }, 'warmstart-serve stopped');
       })()),
   };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i;
+
+/** Start-up warnings for what listens beyond loopback without protection. */
+function warnAboutExposure(config: ServingConfig, authEnabled: boolean, log: Logger): void {
+  if (!authEnabled && !LOOPBACK.test(config.host))
+    log.warn(
+      { host: config.host, port: config.port },
+      'gRPC listens beyond loopback with auth off: anyone who reaches the port can read and write the feature store and promote models (set --auth-tokens-file or WARMSTART_AUTH_TOKENS, or --host 127.0.0.1)',
+    );
+  if (config.metrics && !LOOPBACK.test(config.metricsHost))
+    log.warn(
+      { metricsHost: config.metricsHost, metricsPort: config.metricsPort },
+      '/metrics listens beyond loopback and has no auth',
+    );
 }

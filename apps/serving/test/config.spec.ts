@@ -1,4 +1,5 @@
-import { configFromArgs } from '../src/config/config';
+import { DEFAULT_MAX_IN_FLIGHT, configFromArgs } from '../src/config/config';
+import { tokenEntry } from './support/tokens';
 
 describe('configuration', () => {
   it('uses the documented defaults', () => {
@@ -11,6 +12,9 @@ describe('configuration', () => {
       workers: 1,
       cacheBytes: 256 * 1024 * 1024,
       freshnessMs: 1000,
+      metricsHost: '127.0.0.1',
+      maxInFlight: DEFAULT_MAX_IN_FLIGHT,
+      maxMessageBytes: 4 * 1024 * 1024,
     });
   });
 
@@ -22,9 +26,30 @@ describe('configuration', () => {
   });
 
   it('reads WARMSTART_* variables and lets flags win', () => {
-    const env = { WARMSTART_PORT: '6000', WARMSTART_DATABASE: 'env.db', WARMSTART_AUTH_TOKENS: 'a, b' };
+    const a = tokenEntry('a', 'recommend', 'x');
+    const b = tokenEntry('b', 'admin,ingest', 'y');
+    const env = { WARMSTART_PORT: '6000', WARMSTART_DATABASE: 'env.db', WARMSTART_AUTH_TOKENS: `${a}; ${b}` };
     const c = configFromArgs(['--port', '7000', '--batch-max-size', '1'], env);
-    expect(c).toMatchObject({ port: 7000, database: 'env.db', authTokens: ['a', 'b'], batchMaxSize: 1 });
+    expect(c).toMatchObject({ port: 7000, database: 'env.db', authTokens: [a, b], batchMaxSize: 1 });
+  });
+
+  it('takes tokens from the environment or a file, never from argv', () => {
+    expect(() => configFromArgs(['--auth-tokens', 's3cret'], {})).toThrow(
+      /--auth-tokens is not accepted.*WARMSTART_AUTH_TOKENS or --auth-tokens-file/,
+    );
+    expect(() => configFromArgs(['--auth-tokens=s3cret'], {})).toThrow(/not accepted/);
+    expect(configFromArgs(['--auth-tokens-file', '/etc/ws.tokens'], {}).authTokensFile).toBe(
+      '/etc/ws.tokens',
+    );
+    // A bare token (the old format) is refused at start-up, naming the variable and the entry.
+    expect(() => configFromArgs([], { WARMSTART_AUTH_TOKENS: 's3cret' })).toThrow(
+      /WARMSTART_AUTH_TOKENS: entry 1: expected "name:scopes:sha256-of-token"/,
+    );
+    expect(() => configFromArgs([], { WARMSTART_AUTH_TOKENS: 'a:read:' + '0'.repeat(64) })).toThrow(
+      /unknown scope "read"/,
+    );
+    expect(() => configFromArgs([], { WARMSTART_AUTH_TOKENS: 'a:admin:s3cret' })).toThrow(/SHA-256/);
+    expect(() => configFromArgs(['--tls-client-scopes', 'true'], {})).toThrow(/--tls-client-scopes/);
   });
 
   it('names the setting in validation errors', () => {

@@ -14,6 +14,7 @@ import type { FeatureStore } from '@warmstart/feature-store';
 import pino from 'pino';
 import { call, codeOf, startHarness, tempStore, type Harness } from './support/harness';
 import { makeModel, seedWorld } from './support/world';
+import { tokenEntry } from './support/tokens';
 
 /** Inline-support requests are never cached, so each one needs an adaptation. */
 const inlineReq: RecommendRequest = {
@@ -52,7 +53,11 @@ describe('operations over gRPC', () => {
   afterEach(() => t.dispose());
 
   it('checks bearer tokens (UNAUTHENTICATED otherwise) while health stays open', async () => {
-    const h = await startHarness(t.store, { m1: () => makeModel(1) }, { authTokens: ['s3cret', 'other'] });
+    const h = await startHarness(
+      t.store,
+      { m1: () => makeModel(1) },
+      { authTokens: [tokenEntry('a', 'recommend', 's3cret'), tokenEntry('b', 'recommend,ingest', 'other')] },
+    );
     try {
       expect(await codeOf(rec(h))).toBe('UNAUTHENTICATED');
       expect(await codeOf(rec(h, inlineReq, {}, bearer('wrong')))).toBe('UNAUTHENTICATED');

@@ -105,6 +105,10 @@ export function runPrimary(config: ServingConfig, log: Logger): Promise<number> 
       cluster.fork(env);
     });
 
+    // Every worker re-reads --auth-tokens-file itself.
+    process.on('SIGHUP', () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+    });
     process.on('SIGTERM', () => stopAll('SIGTERM', 0));
     process.on('SIGINT', () => stopAll('SIGINT', 0));
     log.info({ workers: config.workers, nativeThreads }, 'starting workers');

@@ -16,6 +16,8 @@ import type {
   UpsertUsersResponse,
 } from '@warmstart/contracts';
 import { toProtoItem, toProtoUser } from '../grpc/mappers';
+import { ReplyBudget } from '../grpc/reply-budget';
+import type { FeatureRecord } from '../ports/types';
 import type { UnaryController } from '@warmstart/contracts';
 import { ServingContext } from '../serving-context';
 import { requireTimestamp } from '../validation/fields';
@@ -63,30 +65,48 @@ export class FeatureStoreController implements UnaryController<FeatureStoreServi
     return { ingestedCount: result.ingested, duplicateCount: result.duplicates };
   }
 
+  // Get*: an id asked for several times is answered once (first position); the reply's size is
+  // added up before it is built and refused beyond --max-message-bytes.
   @GrpcMethod(SERVICE, 'getUsers')
   async getUsers(request: GetUsersRequest): Promise<GetUsersResponse> {
-    const ids = parseIds(request.ids, this.ctx.config.maxBatchRows);
+    const ids = unique(parseIds(request.ids, this.ctx.config.maxBatchRows));
     const found = await this.ctx.store.getUsers(ids);
-    return {
-      users: ids.filter((id) => found.has(id)).map((id) => toProtoUser(found.get(id)!)),
-      missingIds: ids.filter((id) => !found.has(id)),
-    };
+    const users = this.withinBudget(ids, found, 'ask for fewer ids');
+    return { users: users.map(toProtoUser), missingIds: ids.filter((id) => !found.has(id)) };
   }
 
   @GrpcMethod(SERVICE, 'getItems')
   async getItems(request: GetItemsRequest): Promise<GetItemsResponse> {
-    const ids = parseIds(request.ids, this.ctx.config.maxBatchRows);
+    const ids = unique(parseIds(request.ids, this.ctx.config.maxBatchRows));
     const found = await this.ctx.store.getItems(ids);
-    return {
-      items: ids.filter((id) => found.has(id)).map((id) => toProtoItem(found.get(id)!)),
-      missingIds: ids.filter((id) => !found.has(id)),
-    };
+    const items = this.withinBudget(ids, found, 'ask for fewer ids');
+    return { items: items.map(toProtoItem), missingIds: ids.filter((id) => !found.has(id)) };
   }
 
   @GrpcMethod(SERVICE, 'listNewItems')
   async listNewItems(request: ListNewItemsRequest): Promise<ListNewItemsResponse> {
     const since = requireTimestamp(request.since, 'since');
     const page = await this.ctx.store.newItemsSince(since, parsePage(request.page));
+    const budget = new ReplyBudget(this.ctx.config.maxMessageBytes, 'ask for a smaller page.page_size');
+    for (const item of page.items) budget.add(item);
     return { items: page.items.map(toProtoItem), nextPageToken: page.nextCursor ?? '' };
   }
+
+  private withinBudget<T extends { id: string; features: FeatureRecord }>(
+    ids: readonly string[],
+    found: ReadonlyMap<string, T>,
+    hint: string,
+  ): T[] {
+    const budget = new ReplyBudget(this.ctx.config.maxMessageBytes, hint);
+    const out: T[] = [];
+    for (const id of ids) {
+      const entity = found.get(id);
+      if (!entity) continue;
+      budget.add(entity);
+      out.push(entity);
+    }
+    return out;
+  }
 }
+
+const unique = (ids: string[]): string[] => [...new Set(ids)];

@@ -8,7 +8,7 @@ import type {
   ScoreRequest,
   ScoreResponse,
 } from '@warmstart/contracts';
-import { deadlineOf } from '../grpc/call-context';
+import { deadlineOf, signalOf } from '../grpc/call-context';
 import type { UnaryController } from '@warmstart/contracts';
 import { ServingContext } from '../serving-context';
 import { parseRecommend, parseScore } from '../validation/recommend.requests';
@@ -27,7 +27,7 @@ export class RecommenderController implements UnaryController<RecommenderService
     call?: ServerUnaryCall<RecommendRequest, RecommendResponse>,
   ): Promise<RecommendResponse> {
     const parsed = parseRecommend(request, this.ctx.config);
-    return this.ctx.recommender.recommend(parsed, deadlineOf(call));
+    return this.ctx.recommender.recommend(parsed, deadlineOf(call), signalOf(call));
   }
 
   @GrpcMethod(SERVICE, 'score')
@@ -37,6 +37,6 @@ export class RecommenderController implements UnaryController<RecommenderService
     call?: ServerUnaryCall<ScoreRequest, ScoreResponse>,
   ): Promise<ScoreResponse> {
     const { user, itemIds } = parseScore(request, this.ctx.config);
-    return this.ctx.recommender.score(user, itemIds, deadlineOf(call));
+    return this.ctx.recommender.score(user, itemIds, deadlineOf(call), signalOf(call));
   }
 }

@@ -4,45 +4,46 @@ import { type CallHandler, type ExecutionContext, Injectable, type NestIntercept
 import { RpcException } from '@nestjs/microservices';
 import type { Logger } from 'pino';
 import { type Observable, catchError, tap, throwError } from 'rxjs';
+import { AuditLog, auditCounts } from '../auth/audit';
 import type { ModelManager } from '../model/model-manager';
 import type { ServingMetrics } from '../observability/metrics';
-import type { BearerAuth } from './auth';
-import { deadlineExceeded, resourceExhausted, toGrpcError } from './errors';
+import type { CallGate } from './call-gate';
+import { deadlineExceeded, toGrpcError } from './errors';
 
 export interface CallInterceptorDeps {
-  auth: BearerAuth;
+  gate: CallGate;
+  audit: AuditLog;
   metrics: ServingMetrics;
   log: Logger;
   models: ModelManager;
-  maxInFlight: number;
 }
 
 const codeName = (code: number) => status[code] ?? String(code);
 
 /**
- * Every warmstart RPC passes here: bearer-token check, in-flight limit, deadline check, error
- * mapping to gRPC statuses, one structured log line and the request metrics.
+ * Every warmstart RPC the call gate admitted passes here (credentials, scopes and the in-flight
+ * limit are the gate's, before decoding): deadline check, error mapping to gRPC statuses, one
+ * structured log line, the audit line of admin and ingest calls, and the request metrics.
  */
 @Injectable()
 export class CallInterceptor implements NestInterceptor {
-  private inFlight = 0;
-
   constructor(private readonly deps: CallInterceptorDeps) {}
 
-  get activeCalls(): number {
-    return this.inFlight;
-  }
-
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const [, metadata, call] = context.getArgs<[unknown, Metadata, ServerUnaryCall<unknown, unknown>]>();
-    const method = call?.getPath?.().replace(/^\/warmstart\.v1\./, '') ?? context.getHandler().name;
+    const [request, metadata, call] =
+      context.getArgs<[unknown, Metadata, ServerUnaryCall<unknown, unknown>]>();
+    const path = call?.getPath?.() ?? '';
+    const method = path.replace(/^\/warmstart\.v1\./, '') || context.getHandler().name;
     const started = process.hrtime.bigint();
-    let counted = false;
+    const audited = AuditLog.covers(path);
     const finish = (code: number, message?: string, reply?: unknown) => {
-      if (counted) {
-        this.inFlight -= 1;
-        counted = false;
-      }
+      if (audited)
+        this.deps.audit.record({
+          principal: this.deps.gate.principalOf(metadata)?.name ?? 'unknown',
+          rpc: method,
+          status: codeName(code),
+          counts: auditCounts(method, request, reply),
+        });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.deps.metrics.observeCall(method, codeName(code), seconds);
       const level =
@@ -60,17 +61,12 @@ export class CallInterceptor implements NestInterceptor {
       this.deps.log[level](line, 'rpc');
     };
     try {
-      this.deps.auth.check(metadata);
-      if (this.inFlight >= this.deps.maxInFlight)
-        throw resourceExhausted(`too many concurrent calls (limit ${this.deps.maxInFlight})`);
       const deadline = call?.getDeadline?.();
       if (deadline !== undefined && deadline !== Infinity && new Date(deadline).getTime() <= Date.now())
         throw deadlineExceeded('deadline already passed on arrival');
     } catch (err) {
       return this.fail(err, finish);
     }
-    this.inFlight += 1;
-    counted = true;
     return next.handle().pipe(
       tap((reply) => finish(status.OK, undefined, reply)),
       catchError((err: unknown) => this.fail(err, finish)),

@@ -28,8 +28,11 @@ export const resourceExhausted = (message: string): ServingError =>
   new ServingError(status.RESOURCE_EXHAUSTED, message);
 export const deadlineExceeded = (message: string): ServingError =>
   new ServingError(status.DEADLINE_EXCEEDED, message);
+export const cancelled = (message: string): ServingError => new ServingError(status.CANCELLED, message);
 export const unauthenticated = (message: string): ServingError =>
   new ServingError(status.UNAUTHENTICATED, message);
+export const permissionDenied = (message: string): ServingError =>
+  new ServingError(status.PERMISSION_DENIED, message);
 export const unavailable = (message: string): ServingError => new ServingError(status.UNAVAILABLE, message);
 
 /** The error shape grpc-js turns into a status: numeric `code` plus `details`. */
@@ -66,14 +69,32 @@ const PROTO_NAMES: Record<string, string> = {
   eventTime: 'event_time',
   availableAt: 'available_at',
   modelId: 'model_id',
+  cursor: 'page_token',
 };
 
 export function protoFieldPath(field: string): string {
   return field.replace(/(?<=^|\.)([A-Za-z]+)(?=$|[.[])/g, (name: string) => PROTO_NAMES[name] ?? name);
 }
 
-function shape(code: status, message: string): GrpcErrorShape {
+/**
+ * Longest status message sent: messages quote bad values through `quote` (~200 characters
+ * each); this bound also covers library messages, so an error never turns into "metadata size
+ * exceeds limit" on the client.
+ */
+export const MAX_MESSAGE_CHARS = 1000;
+
+function shape(code: status, raw: string): GrpcErrorShape {
+  const message = raw.length > MAX_MESSAGE_CHARS ? `${raw.slice(0, MAX_MESSAGE_CHARS)}… (truncated)` : raw;
   return { code, message, details: message };
+}
+
+/** Characters of a client value or name quoted in an error message or log line. */
+export const MAX_QUOTED_CHARS = 200;
+
+/** `"value"`, cut to ~200 characters with its full length said (`"aaa…" (100000 characters)`). */
+export function quote(value: string): string {
+  if (value.length <= MAX_QUOTED_CHARS) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, MAX_QUOTED_CHARS))}… (${value.length} characters)`;
 }
 
 function isFieldError(err: unknown): err is Error & { field: string } {

@@ -5,6 +5,10 @@ export interface DrainOptions {
   /** How long shutdown waits for in-flight calls before cancelling what is left. */
   drainTimeoutMs: number;
   onBound?: (port: number) => void;
+  /** grpc-js server interceptors (they run before a request body is decoded). */
+  interceptors?: grpc.ServerInterceptor[];
+  /** Called with the grpc-js server once it is bound. */
+  onServer?: (server: grpc.Server) => void;
 }
 
 /**
@@ -32,6 +36,7 @@ export class WarmstartGrpcServer extends ServerGrpc {
       ...o.channelOptions,
       ...(o.maxSendMessageLength ? { 'grpc.max_send_message_length': o.maxSendMessageLength } : {}),
       ...(o.maxReceiveMessageLength ? { 'grpc.max_receive_message_length': o.maxReceiveMessageLength } : {}),
+      ...(this.drain.interceptors ? { interceptors: this.drain.interceptors } : {}),
     });
     const credentials =
       (o.credentials as grpc.ServerCredentials | undefined) ?? grpc.ServerCredentials.createInsecure();
@@ -41,6 +46,7 @@ export class WarmstartGrpcServer extends ServerGrpc {
       ),
     );
     this.drain.onBound?.(this.boundPort);
+    this.drain.onServer?.(server);
     return server;
   }
 

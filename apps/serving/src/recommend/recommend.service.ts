@@ -46,7 +46,7 @@ export class RecommendService {
     private readonly options: RecommendOptions,
   ) {}
 
-  async recommend(req: ParsedRecommend, deadline: number): Promise<RecommendResponse> {
+  async recommend(req: ParsedRecommend, deadline: number, signal?: AbortSignal): Promise<RecommendResponse> {
     const slot = this.models.acquire();
     const held: Array<{ release(): void }> = [];
     try {
@@ -66,7 +66,7 @@ export class RecommendService {
       // batch with every other user wanting them; a request's own candidates (a one-off list,
       // new items) are built after adaptation and freed right after scoring, as before.
       const shared = sharedPages(source, lease, selection?.value);
-      const adapted = await this.adapt(slot, resolved, catalog, deadline, shared);
+      const adapted = await this.adapt(slot, resolved, catalog, { deadline, signal }, shared);
       let own: CandidatePage[] = [];
       try {
         checkDeadline(deadline);
@@ -94,14 +94,19 @@ export class RecommendService {
     }
   }
 
-  async score(user: ParsedUser, itemIds: string[], deadline: number): Promise<ScoreResponse> {
+  async score(
+    user: ParsedUser,
+    itemIds: string[],
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<ScoreResponse> {
     const slot = this.models.acquire();
     try {
       // New items' warmed rows (the catalog's lease keeps them up to date too).
       this.catalog.warmUp(slot.model);
       const { resolved, items, catalog } = await this.prepare(slot, user, itemIds);
       const candidates = this.explicitCandidates(itemIds, items, 'item_ids', false);
-      const adapted = await this.adapt(slot, resolved, catalog, deadline);
+      const adapted = await this.adapt(slot, resolved, catalog, { deadline, signal });
       try {
         checkDeadline(deadline);
         const encoded = slot.model.encodeItems(candidates);
@@ -135,7 +140,7 @@ export class RecommendService {
     slot: ModelSlot,
     resolved: ResolvedUser,
     catalog: ReadonlyMap<string, ItemRecord>,
-    deadline: number,
+    { deadline, signal }: { deadline: number; signal: AbortSignal | undefined },
     candidates?: readonly CandidatePage[],
   ): Promise<Adapted> {
     const supportSize = resolved.support.length;
@@ -154,6 +159,7 @@ export class RecommendService {
         ...(candidates ? { candidates: candidates.map((p) => p.encoded) } : {}),
       },
       deadline,
+      signal,
     );
     if (key) this.cache.set(key, state);
     return candidates

@@ -1,0 +1,111 @@
+import {
+  ServerInterceptingCall,
+  status,
+  type Metadata,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { AuditLog } from '../auth/audit';
+import type { Authenticator, Principal } from '../auth/authenticator';
+import { rpcName, scopeOf } from '../auth/scopes';
+import type { ServingMetrics } from '../observability/metrics';
+import { DecodeFailure } from './decode-guard';
+import { resourceExhausted, toGrpcError } from './errors';
+
+export interface CallGateDeps {
+  auth: Authenticator;
+  audit: AuditLog;
+  metrics: ServingMetrics;
+  log: Logger;
+  maxInFlight: number;
+}
+
+const codeName = (code: number) => status[code] ?? String(code);
+
+/**
+ * The first thing a warmstart call meets, as a grpc-js server interceptor: it authenticates the
+ * call and checks its scope from the metadata alone, then applies the in-flight limit, all
+ * before the request body is read or decoded (a refused call costs no decoding). Admitted calls
+ * are counted until their status is sent. A body the guarded deserializer could not decode
+ * (`DecodeFailure`) is answered INVALID_ARGUMENT here instead of grpc-js's INTERNAL. Health and
+ * reflection pass untouched.
+ */
+export class CallGate {
+  private inFlight = 0;
+  private readonly principals = new WeakMap<Metadata, Principal>();
+
+  constructor(private readonly deps: CallGateDeps) {}
+
+  readonly interceptor: ServerInterceptor = (method, call) => this.wrap(method.path, call);
+
+  /** Calls admitted and not yet answered. */
+  get activeCalls(): number {
+    return this.inFlight;
+  }
+
+  /** Who made the call whose metadata this is (set once the gate admitted it). */
+  principalOf(metadata: Metadata | undefined): Principal | undefined {
+    return metadata ? this.principals.get(metadata) : undefined;
+  }
+
+  private wrap(path: string, call: ServerInterceptingCallInterface): ServerInterceptingCall {
+    const needed = scopeOf(path);
+    if (needed === undefined) return new ServerInterceptingCall(call);
+    const rpc = rpcName(path);
+    const started = process.hrtime.bigint();
+    let counted = false;
+    let answered = false;
+    let principal: Principal | undefined;
+    const release = () => {
+      if (counted) this.inFlight -= 1;
+      counted = false;
+    };
+    const refuse = (err: unknown) => {
+      answered = true;
+      const shaped = toGrpcError(err);
+      const code = codeName(shaped.code);
+      this.deps.metrics.observeCall(rpc, code, Number(process.hrtime.bigint() - started) / 1e9);
+      this.deps.log.warn(
+        { method: rpc, status: code, error: shaped.message, principal: principal?.name },
+        'rpc',
+      );
+      if (AuditLog.covers(path))
+        this.deps.audit.record({ principal: principal?.name ?? 'unauthenticated', rpc, status: code });
+      gate.sendStatus({ code: shaped.code, details: shaped.message });
+    };
+    const gate: ServerInterceptingCall = new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            try {
+              principal = this.deps.auth.authenticate(metadata, call.getAuthContext().sslPeerCertificate);
+              this.deps.auth.authorize(principal, needed, rpc);
+              if (this.inFlight >= this.deps.maxInFlight)
+                throw resourceExhausted(`too many concurrent calls (limit ${this.deps.maxInFlight})`);
+            } catch (err) {
+              refuse(err);
+              return;
+            }
+            this.inFlight += 1;
+            counted = true;
+            this.principals.set(metadata, principal);
+            nextMetadata(metadata);
+          },
+          onReceiveMessage: (message, nextMessage) => {
+            if (message instanceof DecodeFailure) refuse(message.asError());
+            else nextMessage(message);
+          },
+          onReceiveHalfClose: (nextHalfClose) => {
+            if (!answered) nextHalfClose();
+          },
+          onCancel: release,
+        }),
+      sendStatus: (s, nextStatus) => {
+        release();
+        nextStatus(s);
+      },
+    });
+    return gate;
+  }
+}
