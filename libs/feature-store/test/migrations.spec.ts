@@ -127,6 +127,7 @@ describe.each(backends)('migrations on $name', ({ name, create }) => {
         },
       });
       await p.lock.create({ data: { name: 'l', owner: 'o', expiresAt: t } });
+      await p.setting.create({ data: { key: 'k', value: { scale: [0.5, 4] }, updatedAt: t } });
 
       expect(await p.user.findUnique({ where: { id: 'u' } })).toEqual({
         id: 'u',
@@ -165,6 +166,11 @@ describe.each(backends)('migrations on $name', ({ name, create }) => {
         checkpointAt: t,
       });
       expect(await p.lock.findUnique({ where: { name: 'l' } })).toMatchObject({ owner: 'o', expiresAt: t });
+      expect(await p.setting.findUnique({ where: { key: 'k' } })).toEqual({
+        key: 'k',
+        value: { scale: [0.5, 4] },
+        updatedAt: t,
+      });
       // constraints exist: unique event id and foreign keys
       await expect(
         p.interaction.create({

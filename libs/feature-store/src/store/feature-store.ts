@@ -4,9 +4,16 @@ import { checkSqliteFile, connectionFailure } from '../db/availability';
 import { resolveDatabase, type ResolvedDatabase } from '../db/location';
 import { migrate } from '../db/migrate';
 import { Dialect } from '../db/sql';
-import { checkTime, RATING_RANGE } from '../validate';
+import { checkTime } from '../validate';
 import { writeInteractions, writeItems, writeUsers } from './writes';
 import type { UserRecord } from '../types';
+import {
+  DEFAULT_PROFILE,
+  inferProfile,
+  readProfile,
+  writeProfile,
+  type DatasetProfile,
+} from './dataset-profile';
 import { FeatureSpecs } from './feature-specs';
 import type { IngestResult, InteractionInput, ItemRecordInput } from './inputs';
 import { OnlineReads, type CacheOptions } from './online';
@@ -25,7 +32,10 @@ export interface FeatureStoreOptions {
    */
   create?: boolean;
   cache?: CacheOptions;
-  /** Inclusive range accepted for rating interactions (default [1, 5]). */
+  /**
+   * Inclusive range accepted for rating interactions. Default: the scale of the stored dataset
+   * profile (`datasetProfile()`), else [1, 5].
+   */
   ratingRange?: readonly [number, number];
   /** Interactive transaction timeout for bulk writes (default 10 minutes). */
   transactionTimeoutMs?: number;
@@ -45,8 +55,8 @@ export class FeatureStore extends OnlineReads {
   readonly featureSpecs: FeatureSpecs;
   /** @internal */
   readonly dialect: Dialect;
-  /** Inclusive range accepted for rating interactions. */
-  readonly ratingRange: readonly [number, number];
+  private readonly fixedRatingRange: readonly [number, number] | undefined;
+  private profile: DatasetProfile = DEFAULT_PROFILE;
   private readonly txTimeout: number;
 
   /** @internal use `openFeatureStore`. */
@@ -62,13 +72,44 @@ export class FeatureStore extends OnlineReads {
     this.registry = new ModelRegistry(prisma, database.provider);
     this.runs = new TrainingRuns(prisma, this.dialect);
     this.featureSpecs = new FeatureSpecs(prisma);
-    this.ratingRange = options.ratingRange ?? RATING_RANGE;
+    this.fixedRatingRange = options.ratingRange;
     this.txTimeout = options.transactionTimeoutMs ?? 600_000;
   }
 
+  /**
+   * Inclusive range accepted for rating interactions: the `ratingRange` option, else the declared
+   * scale of the dataset profile as last read (at open, by `datasetProfile()` or an import), else [1, 5].
+   */
+  get ratingRange(): readonly [number, number] {
+    return this.fixedRatingRange ?? this.profile.scale ?? DEFAULT_PROFILE.scale!;
+  }
+
+  /**
+   * The stored dataset's profile: feedback kind, rating scale and whether it has event times, as
+   * the importers declared it. A store no import has declared one for reports implicit when its newest
+   * interaction is implicit, else explicit on 1..5 with times. Read from the database on each call.
+   */
+  async datasetProfile(): Promise<DatasetProfile> {
+    this.profile = (await readProfile(this.prisma)) ?? (await inferProfile(this.prisma));
+    const { scale } = this.profile;
+    return { ...this.profile, scale: scale ? [scale[0], scale[1]] : null };
+  }
+
+  /**
+   * Declares the stored dataset's profile (the importers do it in their own transaction). Throws a
+   * `ValidationError` naming `profile.kind`, `profile.scale` or `profile.hasTimes` when invalid.
+   */
+  async setDatasetProfile(profile: DatasetProfile): Promise<void> {
+    await writeProfile(this.prisma, profile);
+    await this.datasetProfile();
+  }
+
   /** @internal Runs `fn` in one interactive transaction (all or nothing). */
-  transaction<T>(fn: (tx: Parameters<Parameters<Db['$transaction']>[0]>[0]) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(fn, { timeout: this.txTimeout, maxWait: 60_000 });
+  transaction<T>(
+    fn: (tx: Parameters<Parameters<Db['$transaction']>[0]>[0]) => Promise<T>,
+    timeoutMs = this.txTimeout,
+  ): Promise<T> {
+    return this.prisma.$transaction(fn, { timeout: timeoutMs, maxWait: 60_000 });
   }
 
   /** Upserts users in one transaction; users whose features are unchanged are not rewritten. Returns how many changed. */
@@ -96,11 +137,11 @@ export class FeatureStore extends OnlineReads {
   ): Promise<IngestResult> {
     validateInteractions(rows, this.ratingRange);
     if (rows.length === 0) return { ingested: 0, duplicates: 0 };
-    const result = await this.transaction((tx) =>
+    const { ingested, duplicates } = await this.transaction((tx) =>
       writeInteractions(tx, this.dialect, rows, new Date(), options.createUsers ?? true),
     );
     this.invalidateInteractions(new Set(rows.map((r) => r.userId)));
-    return result;
+    return { ingested, duplicates };
   }
 
   /** A point-in-time snapshot at `watermark` (default: now), streamed page by page. */
@@ -149,5 +190,15 @@ export async function openFeatureStore(
   await prisma.$connect().catch((err: unknown) => {
     throw connectionFailure(resolved, err) ?? err;
   });
-  return new FeatureStore(prisma, resolved, options);
+  const store = new FeatureStore(prisma, resolved, options);
+  try {
+    await store.datasetProfile();
+  } catch (err) {
+    // Opened without migrating a database that predates the settings table: keep the default.
+    if ((err as { code?: string }).code !== 'P2021') {
+      await prisma.$disconnect();
+      throw err;
+    }
+  }
+  return store;
 }

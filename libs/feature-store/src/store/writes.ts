@@ -150,7 +150,8 @@ export async function writeItems(
 
 /**
  * Inserts interactions (duplicates by event id are skipped). Unknown items reject the batch;
- * unknown users are created without features when `createUsers` (a new user's first events).
+ * unknown users are created without features when `createUsers` (a new user's first events), and
+ * counted in `usersCreated`.
  */
 export async function writeInteractions(
   tx: Tx,
@@ -158,7 +159,7 @@ export async function writeInteractions(
   rows: readonly InteractionInput[],
   now: Date,
   createUsers: boolean,
-): Promise<IngestResult> {
+): Promise<IngestResult & { usersCreated: number }> {
   const itemIds = [...new Set(rows.map((r) => r.itemId))];
   const known = new Set<string>();
   for (const part of chunks(itemIds)) {
@@ -173,8 +174,9 @@ export async function writeInteractions(
     );
   }
   const userIds = [...new Set(rows.map((r) => r.userId))];
+  let usersCreated = 0;
   if (createUsers) {
-    await d.insertMany(
+    usersCreated = await d.insertMany(
       tx,
       'users',
       ['id', 'createdAt', 'updatedAt'],
@@ -212,5 +214,5 @@ export async function writeInteractions(
     'ON CONFLICT ("eventId") DO NOTHING',
     ['', '', '', 'double precision', '', 'timestamp', 'timestamp'],
   );
-  return { ingested, duplicates: rows.length - ingested };
+  return { ingested, duplicates: rows.length - ingested, usersCreated };
 }

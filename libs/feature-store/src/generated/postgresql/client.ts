@@ -84,6 +84,12 @@ export type ModelVersion = Prisma.ModelVersionModel;
  */
 export type TrainingRun = Prisma.TrainingRunModel;
 /**
+ * Model Setting
+ * A store-wide setting as JSON, by key: "dataset_profile" (the dataset's feedback kind, rating
+ * scale and whether it has event times; see `FeatureStore.datasetProfile`).
+ */
+export type Setting = Prisma.SettingModel;
+/**
  * Model Lock
  * A named lease ("one scheduled training at a time"); expired leases may be taken over.
  */

@@ -15,5 +15,6 @@ export type * from './models/Interaction';
 export type * from './models/FeatureSpecVersion';
 export type * from './models/ModelVersion';
 export type * from './models/TrainingRun';
+export type * from './models/Setting';
 export type * from './models/Lock';
 export type * from './commonInputTypes';

@@ -398,6 +398,7 @@ export const ModelName = {
   FeatureSpecVersion: 'FeatureSpecVersion',
   ModelVersion: 'ModelVersion',
   TrainingRun: 'TrainingRun',
+  Setting: 'Setting',
   Lock: 'Lock',
 } as const;
 
@@ -427,6 +428,7 @@ export type TypeMap<
       | 'featureSpecVersion'
       | 'modelVersion'
       | 'trainingRun'
+      | 'setting'
       | 'lock';
     txIsolationLevel: TransactionIsolationLevel;
   };
@@ -1023,6 +1025,80 @@ export type TypeMap<
         };
       };
     };
+    Setting: {
+      payload: Prisma.$SettingPayload<ExtArgs>;
+      fields: Prisma.SettingFieldRefs;
+      operations: {
+        findUnique: {
+          args: Prisma.SettingFindUniqueArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload> | null;
+        };
+        findUniqueOrThrow: {
+          args: Prisma.SettingFindUniqueOrThrowArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload>;
+        };
+        findFirst: {
+          args: Prisma.SettingFindFirstArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload> | null;
+        };
+        findFirstOrThrow: {
+          args: Prisma.SettingFindFirstOrThrowArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload>;
+        };
+        findMany: {
+          args: Prisma.SettingFindManyArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload>[];
+        };
+        create: {
+          args: Prisma.SettingCreateArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload>;
+        };
+        createMany: {
+          args: Prisma.SettingCreateManyArgs<ExtArgs>;
+          result: BatchPayload;
+        };
+        createManyAndReturn: {
+          args: Prisma.SettingCreateManyAndReturnArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload>[];
+        };
+        delete: {
+          args: Prisma.SettingDeleteArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload>;
+        };
+        update: {
+          args: Prisma.SettingUpdateArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload>;
+        };
+        deleteMany: {
+          args: Prisma.SettingDeleteManyArgs<ExtArgs>;
+          result: BatchPayload;
+        };
+        updateMany: {
+          args: Prisma.SettingUpdateManyArgs<ExtArgs>;
+          result: BatchPayload;
+        };
+        updateManyAndReturn: {
+          args: Prisma.SettingUpdateManyAndReturnArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload>[];
+        };
+        upsert: {
+          args: Prisma.SettingUpsertArgs<ExtArgs>;
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SettingPayload>;
+        };
+        aggregate: {
+          args: Prisma.SettingAggregateArgs<ExtArgs>;
+          result: runtime.Types.Utils.Optional<Prisma.AggregateSetting>;
+        };
+        groupBy: {
+          args: Prisma.SettingGroupByArgs<ExtArgs>;
+          result: runtime.Types.Utils.Optional<Prisma.SettingGroupByOutputType>[];
+        };
+        count: {
+          args: Prisma.SettingCountArgs<ExtArgs>;
+          result: runtime.Types.Utils.Optional<Prisma.SettingCountAggregateOutputType> | number;
+        };
+      };
+    };
     Lock: {
       payload: Prisma.$LockPayload<ExtArgs>;
       fields: Prisma.LockFieldRefs;
@@ -1239,6 +1315,14 @@ export const TrainingRunScalarFieldEnum = {
 
 export type TrainingRunScalarFieldEnum =
   (typeof TrainingRunScalarFieldEnum)[keyof typeof TrainingRunScalarFieldEnum];
+
+export const SettingScalarFieldEnum = {
+  key: 'key',
+  value: 'value',
+  updatedAt: 'updatedAt',
+} as const;
+
+export type SettingScalarFieldEnum = (typeof SettingScalarFieldEnum)[keyof typeof SettingScalarFieldEnum];
 
 export const LockScalarFieldEnum = {
   name: 'name',
@@ -1490,6 +1574,7 @@ export type GlobalOmitConfig = {
   featureSpecVersion?: Prisma.FeatureSpecVersionOmit;
   modelVersion?: Prisma.ModelVersionOmit;
   trainingRun?: Prisma.TrainingRunOmit;
+  setting?: Prisma.SettingOmit;
   lock?: Prisma.LockOmit;
 };
 

@@ -56,6 +56,7 @@ export const ModelName = {
   FeatureSpecVersion: 'FeatureSpecVersion',
   ModelVersion: 'ModelVersion',
   TrainingRun: 'TrainingRun',
+  Setting: 'Setting',
   Lock: 'Lock',
 } as const;
 
@@ -178,6 +179,14 @@ export const TrainingRunScalarFieldEnum = {
 
 export type TrainingRunScalarFieldEnum =
   (typeof TrainingRunScalarFieldEnum)[keyof typeof TrainingRunScalarFieldEnum];
+
+export const SettingScalarFieldEnum = {
+  key: 'key',
+  value: 'value',
+  updatedAt: 'updatedAt',
+} as const;
+
+export type SettingScalarFieldEnum = (typeof SettingScalarFieldEnum)[keyof typeof SettingScalarFieldEnum];
 
 export const LockScalarFieldEnum = {
   name: 'name',
