@@ -19,7 +19,11 @@ export class ServerProcess {
   readonly entries: LogEntry[] = [];
   private readonly raw: string[] = [];
   private waiters: Array<{ test: (e: LogEntry) => boolean; resolve: (e: LogEntry) => void }> = [];
-  /** Resolves with the exit code once the process has exited. */
+  /**
+   * Resolves with the exit code once the process has exited and all its output has been read
+   * (the child's 'close', not 'exit': at 'exit' its last lines may still be in the pipe). Processes
+   * that share its stdout, such as the workers of `--workers N`, must have exited too.
+   */
   readonly exited: Promise<number | null>;
 
   constructor(args: string[], env: NodeJS.ProcessEnv) {
@@ -36,7 +40,7 @@ export class ServerProcess {
       for (const line of lines) this.add(line);
     });
     this.child.stderr?.on('data', (chunk: Buffer) => this.raw.push(chunk.toString()));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
 
   /** Everything the process printed so far (for failure messages). */
