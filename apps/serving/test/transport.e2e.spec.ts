@@ -29,9 +29,9 @@ function makeCerts(dir: string): boolean {
     '-subj',
     '/CN=warmstart-test-ca',
   );
-  const leaf = (name: string, ext: string, serial: string) => {
+  const leaf = (name: string, ext: string, serial: string, subject = `/CN=${name}`) => {
     writeFileSync(path.join(dir, `${name}.ext`), ext);
-    ssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    ssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
     ssl(
       'x509',
       '-req',
@@ -53,6 +53,14 @@ function makeCerts(dir: string): boolean {
   };
   leaf('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n', '2');
   leaf('client', 'extendedKeyUsage=clientAuth\n', '3');
+  // Scopes in the subject (README "Security"): OU=warmstart.<scope>, several OU attributes allowed.
+  leaf('reader', 'extendedKeyUsage=clientAuth\n', '4', '/CN=reader/OU=warmstart.recommend/OU=analytics');
+  leaf(
+    'operator',
+    'extendedKeyUsage=clientAuth\n',
+    '5',
+    '/CN=operator/OU=warmstart.admin/OU=warmstart.recommend',
+  );
   return true;
 }
 
@@ -150,6 +158,33 @@ describe('transport: TLS, mutual TLS and server reflection', () => {
       expect(await codeOf(listModels(h.address, grpc.credentials.createInsecure()))).toMatch(
         /UNAVAILABLE|DEADLINE_EXCEEDED/,
       );
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('mutual TLS with --tls-client-scopes: OU=warmstart.<scope> in the certificate subject grants scopes', async () => {
+    if (!haveOpenssl) return;
+    const h = await startOwn({
+      tlsCert: path.join(certDir, 'server.crt'),
+      tlsKey: path.join(certDir, 'server.key'),
+      tlsClientCa: path.join(certDir, 'ca.crt'),
+      tlsClientScopes: true,
+    });
+    try {
+      const creds = (name: string) =>
+        grpc.credentials.createSsl(pem('ca.crt'), pem(`${name}.key`), pem(`${name}.crt`));
+      const denied = (await listModels(h.address, creds('reader')).catch(
+        (e: unknown) => e,
+      )) as grpc.ServiceError;
+      expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(denied.details).toBe(
+        'ModelRegistryService/ListModels needs the "admin" scope; cert:reader has recommend',
+      );
+      expect(await codeOf(listModels(h.address, creds('operator')))).toBe('OK');
+      // A certificate without scope attributes authenticates the connection but grants nothing.
+      expect(await codeOf(listModels(h.address, creds('client')))).toBe('PERMISSION_DENIED');
+      expect(await healthStatus(h.address, creds('client'))).toBe('SERVING');
     } finally {
       await h.stop();
     }
