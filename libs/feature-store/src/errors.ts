@@ -28,7 +28,11 @@ export class FailedPreconditionError extends Error {
   }
 }
 
-/** A malformed input file: names the file, the 1-based line and the field. */
+/**
+ * A malformed input file: names the file, the 1-based line and the field, as `file:line: field:
+ * detail`. Line 0 is the file as a whole: `file: detail` for field `file` (it does not exist, an
+ * unknown extension), else `file: field: detail`.
+ */
 export class ImportError extends Error {
   constructor(
     readonly file: string,
@@ -36,7 +40,13 @@ export class ImportError extends Error {
     readonly field: string,
     readonly detail: string,
   ) {
-    super(`${file}:${line}: ${field}: ${detail}`);
+    super(
+      line > 0
+        ? `${file}:${line}: ${field}: ${detail}`
+        : field === 'file'
+          ? `${file}: ${detail}`
+          : `${file}: ${field}: ${detail}`,
+    );
     this.name = 'ImportError';
   }
 }

@@ -4,6 +4,7 @@ export * from './errors';
 export type * from './types';
 export { migrate, type MigrateResult } from './db/migrate';
 export { resolveDatabase, type ResolvedDatabase } from './db/location';
+export { checkExistingDatabase } from './db/availability';
 export {
   FeatureStore,
   openFeatureStore,
@@ -11,6 +12,7 @@ export {
   type IngestOptions,
 } from './store/feature-store';
 export type * from './store/inputs';
+export { DEFAULT_PROFILE, NO_TIME, type DatasetProfile, type FeedbackKind } from './store/dataset-profile';
 export type {
   CacheOptions,
   ItemInteraction,
@@ -46,4 +48,6 @@ export {
   type DeclaredFieldType,
   type EntityFileSpec,
   type GenericImportSpec,
+  type InteractionFileSpec,
 } from './importers/generic';
+export type { TableFormat } from './importers/records';

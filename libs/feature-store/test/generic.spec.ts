@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importGeneric, ImportError, openFeatureStore, type FeatureStore } from '../src';
+import {
+  importGeneric,
+  ImportError,
+  NO_TIME,
+  openFeatureStore,
+  ValidationError,
+  type FeatureStore,
+} from '../src';
 import { backends, type TestDatabase } from './helpers/backends';
 
 describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
@@ -52,10 +59,14 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
     expect((await store.getItems(['x'])).get('x')?.features.price).toBe(9.5); // not wiped
   });
 
-  it('imports implicit JSONL interactions and creates missing users and items', async () => {
+  it('imports implicit JSONL interactions as positives (value 1), leaving rows with weight <= 0 out', async () => {
     const inter = file(
       'clicks.jsonl',
-      '{"u":"1","i":"p","v":1,"t":1700000000000,"id":"c1"}\n{"u":"2","i":"q","v":0,"t":1700000001000,"id":"c2"}\n',
+      [
+        '{"u":"1","i":"p","v":3,"t":1700000000000,"id":"c1"}',
+        '{"u":"2","i":"q","v":0,"t":1700000001000,"id":"c2"}',
+        '{"u":"3","i":"p","t":1700000002000,"id":"c3"}',
+      ].join('\n'),
     );
     const report = await importGeneric(store, {
       interactions: {
@@ -64,9 +75,16 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
         columns: { user: 'u', item: 'i', value: 'v', time: 't', eventId: 'id' },
       },
     });
+    // the value column is the weight: 0 is not a positive; a row without one is
     expect(report.interactions.ingested).toBe(2);
-    expect(await store.counts()).toEqual({ users: 2, items: 2, interactions: 2 });
-    expect((await store.prisma.interaction.findUnique({ where: { eventId: 'c2' } }))?.kind).toBe('implicit');
+    expect(report.summary).toMatchObject({ notPositive: 1, interactions: 2, users: 2, items: 1 });
+    expect(await store.counts()).toEqual({ users: 2, items: 1, interactions: 2 });
+    const rows = await store.prisma.interaction.findMany({ orderBy: { eventId: 'asc' } });
+    expect(rows.map((r) => [r.eventId, r.value, r.kind])).toEqual([
+      ['c1', 1, 'implicit'],
+      ['c3', 1, 'implicit'],
+    ]);
+    expect(await store.datasetProfile()).toEqual({ kind: 'implicit', scale: null, hasTimes: true });
   });
 
   it('names file, line and field for malformed input and writes nothing', async () => {
@@ -82,14 +100,6 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
     await expect(importGeneric(store, { interactions: { path: cols } })).rejects.toThrow(
       `${cols}:2: columns:`,
     );
-    const unknown = file('u.csv', 'user_id,item_id,value,timestamp\na,zzz,4,1600000000\n');
-    const okItems = file('ok.csv', 'id,price\nx,1\n');
-    await expect(
-      importGeneric(store, {
-        interactions: { path: unknown },
-        items: { path: okItems, fields: { price: 'numeric' } },
-      }),
-    ).rejects.toThrow(`${unknown}:2: item_id: unknown item "zzz"`);
     const latin = file(
       'l.csv',
       Buffer.concat([
@@ -141,7 +151,11 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
       'mix.csv',
       `user_id,item_id,value,timestamp,event_id\na,x,4,1600000000,e1\nb,x,3,1600000000,${long}\nc,x,5,1600000000,\n`,
     );
-    const report = await importGeneric(store, { interactions: { path: mixed } }, { skipBadRows: true });
+    const report = await importGeneric(
+      store,
+      { interactions: { path: mixed } },
+      { skipBadRows: true, maxBadRows: 1 },
+    );
     expect(report.interactions.ingested).toBe(2);
     expect(report.rejected.map((r) => `${r.line}:${r.field}`)).toEqual(['3:event_id']);
     expect(await store.prisma.interaction.count({ where: { eventId: 'mix:c:x:1600000000000' } })).toBe(1);
@@ -160,7 +174,219 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
     const bad = join(dir, 'users.txt');
     await expect(
       importGeneric(store, { interactions: { path: ok }, users: { path: bad, fields: {} } }),
-    ).rejects.toThrow(`${bad}:0: file: unknown extension ".txt"`);
+    ).rejects.toThrow(`${bad}: unknown extension ".txt"`);
+    expect(await store.counts()).toEqual({ users: 0, items: 0, interactions: 0 });
+  });
+
+  it('declares explicit data on its scale; ratings outside the scale are bad rows naming the field', async () => {
+    const half = file(
+      'half.csv',
+      'user_id,item_id,value,timestamp\na,x,0.5,1600000000\nb,x,3.5,1600000100\n',
+    );
+    const report = await importGeneric(store, { interactions: { path: half, scale: [0.5, 4] } });
+    expect(report.interactions.ingested).toBe(2);
+    expect(report.summary.profile).toEqual({ kind: 'explicit', scale: [0.5, 4], hasTimes: true });
+    expect(await store.datasetProfile()).toEqual({ kind: 'explicit', scale: [0.5, 4], hasTimes: true });
+    expect(store.ratingRange).toEqual([0.5, 4]);
+    const high = file('high.csv', 'user_id,item_id,value,timestamp\nc,x,4.5,1600000000\n');
+    await expect(importGeneric(store, { interactions: { path: high, scale: [0.5, 4] } })).rejects.toThrow(
+      `${high}:2: value: rating 4.5 is outside 0.5..4`,
+    );
+    // one store holds one dataset: another kind or scale is refused before anything is written
+    const clicks = file('clicks.csv', 'user_id,item_id\nd,y\n');
+    const err = await importGeneric(store, { interactions: { path: clicks, kind: 'implicit' } }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ field: 'kind' });
+    expect((err as Error).message).toMatch(
+      /already holds explicit 0.5..4 interactions; this import is implicit/,
+    );
+    const stars = file('stars.csv', 'user_id,item_id,value,timestamp\ne,x,3,1600000000\n');
+    await expect(importGeneric(store, { interactions: { path: stars } })).rejects.toThrow(
+      /^scale: the store already holds explicit 0.5..4 interactions; this import is explicit 1..5/,
+    );
+    expect(await store.counts()).toEqual({ users: 2, items: 1, interactions: 2 });
+  });
+
+  it('imports tab-separated play counts without times (the hetrec-lastfm shape), idempotently', async () => {
+    const dat = file('user_artists.dat', 'userID\tartistID\tweight\n2\t51\t13883\n2\t52\t0\n3\t51\t7\n');
+    const spec = {
+      interactions: {
+        path: dat,
+        format: 'csv' as const,
+        delimiter: '\t',
+        kind: 'implicit' as const,
+        columns: { user: 'userID', item: 'artistID', weight: 'weight' },
+      },
+    };
+    const report = await importGeneric(store, spec);
+    expect(report).toMatchObject({ users: 2, items: 1, interactions: { ingested: 2, duplicates: 0 } });
+    expect(report.summary).toEqual({
+      profile: { kind: 'implicit', scale: null, hasTimes: false },
+      users: 2,
+      usersWithFeatures: 0,
+      items: 1,
+      itemsWithFeatures: 0,
+      interactions: 2,
+      timeSpan: null,
+      notPositive: 1,
+    });
+    const rows = await store.prisma.interaction.findMany({ orderBy: { eventId: 'asc' } });
+    expect(rows.map((r) => [r.eventId, r.value, r.kind, r.eventTime.getTime()])).toEqual([
+      ['user_artists:2:51', 1, 'implicit', NO_TIME.getTime()],
+      ['user_artists:3:51', 1, 'implicit', NO_TIME.getTime()],
+    ]);
+    expect((await store.getItems(['51'])).get('51')?.availableAt).toEqual(NO_TIME);
+    expect(await store.datasetProfile()).toEqual({ kind: 'implicit', scale: null, hasTimes: false });
+    const again = await importGeneric(store, spec);
+    expect(again).toMatchObject({ users: 0, items: 0, interactions: { ingested: 0, duplicates: 2 } });
+    // an unknown extension needs the format named
+    await expect(importGeneric(store, { interactions: { path: dat } })).rejects.toThrow(
+      `${dat}: unknown extension ".dat": use .csv, .tsv, .jsonl, .ndjson or .json, or name the format`,
+    );
+  });
+
+  it('reads a JSONL file as having no times when its first record has none', async () => {
+    const inter = file(
+      'nt.jsonl',
+      '{"user_id":"a","item_id":"x","value":4}\n{"user_id":"b","item_id":"x","value":2,"timestamp":1600000000}\n',
+    );
+    await expect(importGeneric(store, { interactions: { path: inter } })).rejects.toThrow(
+      `${inter}:2: timestamp: the first row has no time, so no row may have one`,
+    );
+    const ok = file(
+      'nt2.jsonl',
+      '{"user_id":"a","item_id":"x","value":4}\n{"user_id":"b","item_id":"x","value":2}\n',
+    );
+    const report = await importGeneric(store, { interactions: { path: ok } });
+    expect(report.summary).toMatchObject({ timeSpan: null, profile: { hasTimes: false } });
+  });
+
+  it('reports a header without a required column at the header line, listing the columns found and expected', async () => {
+    const bad = file('badheader.csv', 'uid,item_id,value,timestamp\na,x,4,1600000000\n');
+    const err = await importGeneric(store, { interactions: { path: bad } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImportError);
+    expect(err).toMatchObject({ file: bad, line: 1, field: 'user_id' });
+    expect((err as Error).message).toBe(
+      `${bad}:1: user_id: the header has no column "user_id": found "uid", "item_id", "value", "timestamp"; ` +
+        'expected "user_id", "item_id", "value" (the rating), optionally "timestamp" (the event time) and "event_id"',
+    );
+    // a tab-separated file read as comma-separated: one column, and a hint
+    const tabs = file('tabs.csv', 'user_id\titem_id\tvalue\na\tx\t4\n');
+    await expect(importGeneric(store, { interactions: { path: tabs } })).rejects.toThrow(
+      /:1: user_id: .*is the file separated by another delimiter\?/,
+    );
+    // a time column named explicitly must be there; feature columns too
+    const ok = file('ok.csv', 'user_id,item_id,value\na,x,4\n');
+    await expect(
+      importGeneric(store, { interactions: { path: ok, columns: { time: 'when' } } }),
+    ).rejects.toThrow(`${ok}:1: when: the header has no column "when"`);
+    const items = file('items.csv', 'id,genre\nx,Drama\n');
+    await expect(
+      importGeneric(store, {
+        interactions: { path: ok },
+        items: { path: items, fields: { year: 'numeric' } },
+      }),
+    ).rejects.toThrow(`${items}:1: year: the header has no column "year"`);
+    expect(await store.counts()).toEqual({ users: 0, items: 0, interactions: 0 });
+  });
+
+  it('says a missing file does not exist', async () => {
+    const nope = join(dir, 'nope.csv');
+    const err = await importGeneric(store, { interactions: { path: nope } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImportError);
+    expect((err as Error).message).toBe(`${nope}: the file does not exist`);
+    const ok = file('ok.csv', 'user_id,item_id,value\na,x,4\n');
+    await expect(
+      importGeneric(store, { interactions: { path: ok }, users: { path: join(dir, 'u.csv'), fields: {} } }),
+    ).rejects.toThrow(`${join(dir, 'u.csv')}: the file does not exist`);
+    await expect(importGeneric(store, { interactions: { path: dir + '/sub.csv' } })).rejects.toThrow(
+      /does not exist/,
+    );
+  });
+
+  it('fails when more than maxBadRows of a file is bad, even when skipping; a file of only bad rows fails', async () => {
+    const rows = Array.from(
+      { length: 200 },
+      (_, i) => `u${i},x,${i === 50 || i === 90 || i === 150 ? 9 : 4},1600000000`,
+    );
+    const some = file('some.csv', `user_id,item_id,value,timestamp\n${rows.join('\n')}\n`);
+    const run = (maxBadRows?: number) =>
+      importGeneric(store, { interactions: { path: some } }, { skipBadRows: true, maxBadRows });
+    await expect(run()).rejects.toThrow(
+      `${some}: rows: 3 of 200 rows are bad (1.5%, more than maxBadRows 0.01 = 1.0%); the first one: line 52: value: rating 9 is outside 1..5`,
+    );
+    await expect(run(2)).rejects.toThrow(`${some}:152: rows: more than 2 bad rows`);
+    expect(await store.counts()).toEqual({ users: 0, items: 0, interactions: 0 });
+    expect(await run(0.02)).toMatchObject({ badRows: 3, interactions: { ingested: 197 } });
+    const garbage = file('garbage.csv', 'user_id,item_id,value,timestamp\n' + 'x\n'.repeat(20));
+    await expect(
+      importGeneric(store, { interactions: { path: garbage } }, { skipBadRows: true, maxBadRows: 100 }),
+    ).rejects.toThrow(`${garbage}: rows: every row is bad (20 of 20)`);
+    const header = file('header.csv', 'user_id,item_id,value,timestamp\n');
+    await expect(importGeneric(store, { interactions: { path: header } })).rejects.toThrow(
+      `${header}: rows: has no interactions to import`,
+    );
+    await expect(
+      importGeneric(store, { interactions: { path: some } }, { skipBadRows: true, maxBadRows: 1.5 }),
+    ).rejects.toThrow(/^maxBadRows: 1.5 must be a fraction/);
+  });
+
+  it('imports entities without features: id-only files, and ids the files lack', async () => {
+    const users = file('users.csv', 'id\na\n');
+    const items = file('items.csv', 'id,genre\nx,Drama\nz,\n');
+    const inter = file(
+      'r.csv',
+      'user_id,item_id,value,timestamp\na,x,4,1600000500\nb,y,2,1600000100\nb,x,3,1600000200\n',
+    );
+    const report = await importGeneric(store, {
+      interactions: { path: inter },
+      users: { path: users, fields: {} },
+      items: { path: items, fields: { genre: 'categorical' } },
+    });
+    expect(report).toMatchObject({ users: 2, items: 3, interactions: { ingested: 3 } });
+    expect(report.summary).toMatchObject({
+      users: 2,
+      usersWithFeatures: 0,
+      items: 3,
+      itemsWithFeatures: 1,
+      interactions: 3,
+      timeSpan: { first: new Date(1600000100_000), last: new Date(1600000500_000) },
+    });
+    const stored = await store.getItems(['x', 'y', 'z']);
+    expect(stored.get('y')?.features).toEqual({});
+    // new items without a declared availability are available from their first interaction
+    expect(stored.get('x')?.availableAt).toEqual(new Date(1600000200_000));
+    expect(stored.get('y')?.availableAt).toEqual(new Date(1600000100_000));
+    expect((await store.getUsers(['a', 'b'])).get('b')?.features).toEqual({});
+  });
+
+  it('names the line of a bad byte deep in a file larger than one read, and aborts with an AbortError', async () => {
+    const lines = Array.from({ length: 60_000 }, (_, i) =>
+      Buffer.from(`u${i % 500},i${i % 700},4,${1600000000 + i}\n`),
+    );
+    lines[49_998] = Buffer.concat([
+      Buffer.from('u1,'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from(',4,1600000000\n'),
+    ]);
+    const big = file('big.csv', Buffer.concat([Buffer.from('user_id,item_id,value,timestamp\n'), ...lines]));
+    await expect(importGeneric(store, { interactions: { path: big } })).rejects.toThrow(
+      `${big}:50000: encoding: is not valid UTF-8`,
+    );
+    const ctl = new AbortController();
+    const err = await importGeneric(
+      store,
+      { interactions: { path: big } },
+      {
+        skipBadRows: true,
+        batchSize: 1000,
+        signal: ctl.signal,
+        onProgress: (p) => p.phase === 'interactions' && p.done >= 3000 && ctl.abort(),
+      },
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'AbortError', message: 'import aborted; nothing was written' });
     expect(await store.counts()).toEqual({ users: 0, items: 0, interactions: 0 });
   });
 
@@ -169,8 +395,13 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
       's.jsonl',
       '{"user_id":"a","item_id":"x","value":5,"timestamp":1600000000}\nnot json\n{"user_id":"a","item_id":"y","value":3,"timestamp":"yesterday"}\n',
     );
-    const report = await importGeneric(store, { interactions: { path: inter } }, { skipBadRows: true });
+    const report = await importGeneric(
+      store,
+      { interactions: { path: inter } },
+      { skipBadRows: true, maxBadRows: 0.7 },
+    );
     expect(report.interactions.ingested).toBe(1);
     expect(report.rejected.map((r) => `${r.line}:${r.field}`)).toEqual(['2:row', '3:timestamp']);
+    expect(report.badRows).toBe(2);
   });
 });

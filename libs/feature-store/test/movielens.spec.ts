@@ -60,8 +60,28 @@ describe.each(backends)('MovieLens importers on $name', ({ create }) => {
     const stored = await store.prisma.interaction.findUnique({ where: { eventId: 'ml100k:1:2' } });
     expect(stored).toMatchObject({ userId: '1', itemId: '2', value: 3, kind: 'rating' });
     expect(stored?.eventTime.getTime()).toBe(876893171_000);
+    expect(await store.datasetProfile()).toEqual({ kind: 'explicit', scale: [1, 5], hasTimes: true });
+    expect(report.summary).toEqual({
+      profile: { kind: 'explicit', scale: [1, 5], hasTimes: true },
+      users: 2,
+      usersWithFeatures: 2,
+      items: 3,
+      itemsWithFeatures: 3,
+      interactions: 4,
+      timeSpan: { first: new Date(874965758_000), last: new Date(878542960_000) },
+      notPositive: 0,
+    });
     const again = await importMovieLens100k(store, dir);
     expect(again).toMatchObject({ users: 0, items: 0, interactions: { ingested: 0, duplicates: 4 } });
+  });
+
+  it('says which file of the directory does not exist', async () => {
+    const dir = tinyMl100k();
+    dirs.push(dir);
+    rmSync(join(dir, 'u.data'));
+    await expect(importMovieLens100k(store, dir)).rejects.toThrow(
+      `${join(dir, 'u.data')}: the file does not exist`,
+    );
   });
 
   it('fails on a malformed file with file, line and field, writing nothing', async () => {
@@ -82,7 +102,11 @@ describe.each(backends)('MovieLens importers on $name', ({ create }) => {
   it('skips bad rows when asked and reports them', async () => {
     const dir = tinyMl100k({ 'u.data': '1\t1\t5\t874965758\n1\t2\t9\t876893171\n2\t1\t4\n' });
     dirs.push(dir);
-    const report = await importMovieLens100k(store, dir, { skipBadRows: true });
+    // 2 of 3 rows are bad: more than the default 1%, so only a higher maxBadRows lets it through
+    await expect(importMovieLens100k(store, dir, { skipBadRows: true })).rejects.toThrow(
+      `${join(dir, 'u.data')}: rows: 2 of 3 rows are bad`,
+    );
+    const report = await importMovieLens100k(store, dir, { skipBadRows: true, maxBadRows: 2 });
     expect(report.interactions.ingested).toBe(1);
     expect(report.rejected.map((r) => [r.line, r.field])).toEqual([
       [2, 'rating'],

@@ -1,4 +1,4 @@
-import { generateSynthetic, importSynthetic, openFeatureStore } from '../src';
+import { generateSynthetic, importSynthetic, NO_TIME, openFeatureStore } from '../src';
 import { backends } from './helpers/backends';
 import { runTogether } from './helpers/children';
 
@@ -96,7 +96,72 @@ describe('generateSynthetic', () => {
   });
 });
 
+describe('generateSynthetic shapes', () => {
+  const collect = (data: ReturnType<typeof generateSynthetic>) => [...data.interactions];
+
+  it('implicit: positives (value 1) that users pick by affinity, not by popularity alone', () => {
+    const base = { users: 60, items: 50, seed: 4 };
+    const implicit = generateSynthetic({ ...base, interactions: 600, kind: 'implicit' });
+    expect(implicit.profile).toEqual({ kind: 'implicit', scale: null, hasTimes: true });
+    const picks = collect(implicit);
+    expect(picks).toHaveLength(600);
+    expect(picks.every((r) => r.value === 1 && r.kind === 'implicit')).toBe(true);
+    // Every pair rated (same latent factors): implicit picks are the pairs users rate higher.
+    const dense = collect(generateSynthetic({ ...base, interactions: 60 * 50 }));
+    const rating = new Map(dense.map((r) => [`${r.userId}:${r.itemId}`, r.value]));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const picked = mean(picks.map((r) => rating.get(`${r.userId}:${r.itemId}`)!));
+    const explicitPicks = collect(generateSynthetic({ ...base, interactions: 600 }));
+    const popular = mean(explicitPicks.map((r) => rating.get(`${r.userId}:${r.itemId}`)!));
+    expect(picked).toBeGreaterThan(popular + 0.3);
+  });
+
+  it('without features or times, leaving everything else as it was', () => {
+    const opts = { users: 20, items: 15, interactions: 100, seed: 6 };
+    const full = generateSynthetic(opts);
+    const bare = generateSynthetic({ ...opts, userFeatures: false, itemFeatures: false, times: false });
+    expect(bare.users.every((u) => Object.keys(u.features).length === 0)).toBe(true);
+    expect(bare.items.every((it) => Object.keys(it.features).length === 0)).toBe(true);
+    expect(bare.items.every((it) => it.availableAt?.getTime() === NO_TIME.getTime())).toBe(true);
+    expect(bare.profile).toEqual({ kind: 'explicit', scale: [1, 5], hasTimes: false });
+    const a = collect(full);
+    const b = collect(bare);
+    expect(b.every((r) => r.eventTime.getTime() === NO_TIME.getTime())).toBe(true);
+    expect(b.map((r) => [r.eventId, r.value])).toEqual(a.map((r) => [r.eventId, r.value]));
+    expect(generateSynthetic({ ...opts, itemFeatures: false }).users).toEqual(full.users);
+    expect(() => generateSynthetic({ kind: 'binary' as never })).toThrow(/^kind:/);
+  });
+});
+
 describe.each(backends)('importSynthetic on $name', ({ create }) => {
+  it('declares the profile of what it generated', async () => {
+    const db = create();
+    const store = await openFeatureStore(db.url);
+    try {
+      const report = await importSynthetic(store, {
+        users: 10,
+        items: 8,
+        interactions: 40,
+        kind: 'implicit',
+        times: false,
+        userFeatures: false,
+      });
+      expect(report.summary).toMatchObject({
+        profile: { kind: 'implicit', scale: null, hasTimes: false },
+        users: 10,
+        usersWithFeatures: 0,
+        items: 8,
+        itemsWithFeatures: 8,
+        interactions: 40,
+        timeSpan: null,
+      });
+      expect(await store.datasetProfile()).toEqual({ kind: 'implicit', scale: null, hasTimes: false });
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+
   it('writes the generated data and is idempotent', async () => {
     const db = create();
     const store = await openFeatureStore(db.url);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImportError } from '../errors';
+import type { DatasetProfile } from '../store/dataset-profile';
 import type { FeatureStore } from '../store/feature-store';
 import type { InteractionInput, ItemRecordInput } from '../store/inputs';
 import type { UserRecord } from '../types';
@@ -32,6 +33,7 @@ export interface MovieLensData {
 }
 
 function splitRow(errors: RowErrors, file: string, l: Line, sep: string, columns: number): string[] | null {
+  errors.row(file);
   const cells = l.text.split(sep);
   if (cells.length !== columns) {
     errors.bad(
@@ -106,7 +108,7 @@ function ratingRows(
 
 function requireFile(dir: string, name: string): string {
   const file = join(dir, name);
-  if (!existsSync(file)) throw new ImportError(file, 0, 'file', 'does not exist');
+  if (!existsSync(file)) throw new ImportError(file, 0, 'file', 'the file does not exist');
   return file;
 }
 
@@ -170,6 +172,7 @@ export function parseMovieLens100k(dir: string, errors: RowErrors): MovieLensDat
     new Set(users.map((u) => u.id)),
     new Set(items.map((it) => it.id)),
   );
+  for (const f of [genreFile, userFile, itemFile, dataFile]) errors.finishFile(f);
   return { users, items, interactions };
 }
 
@@ -214,8 +217,12 @@ export function parseMovieLens1m(dir: string, errors: RowErrors): MovieLensData 
     new Set(users.map((u) => u.id)),
     new Set(items.map((it) => it.id)),
   );
+  for (const f of [userFile, itemFile, dataFile]) errors.finishFile(f);
   return { users, items, interactions };
 }
+
+/** MovieLens: explicit 1..5 star ratings with times. */
+const MOVIELENS_PROFILE: DatasetProfile = { kind: 'explicit', scale: [1, 5], hasTimes: true };
 
 /**
  * Imports MovieLens-100K from `dir` in one transaction. Malformed rows fail the import with
@@ -227,14 +234,14 @@ export async function importMovieLens100k(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const started = Date.now();
-  const errors = new RowErrors(options.skipBadRows ?? false);
+  const errors = new RowErrors(options.skipBadRows ?? false, options.maxBadRows);
   options.onProgress?.({ phase: 'parse', done: 0 });
   const data = parseMovieLens100k(dir, errors);
   return loadAll(
     store,
-    { ...data, interactionCount: data.interactions.length },
+    { ...data, interactionCount: data.interactions.length, profile: MOVIELENS_PROFILE },
     options,
-    errors.rejected,
+    errors,
     started,
   );
 }
@@ -246,14 +253,14 @@ export async function importMovieLens1m(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const started = Date.now();
-  const errors = new RowErrors(options.skipBadRows ?? false);
+  const errors = new RowErrors(options.skipBadRows ?? false, options.maxBadRows);
   options.onProgress?.({ phase: 'parse', done: 0 });
   const data = parseMovieLens1m(dir, errors);
   return loadAll(
     store,
-    { ...data, interactionCount: data.interactions.length },
+    { ...data, interactionCount: data.interactions.length, profile: MOVIELENS_PROFILE },
     options,
-    errors.rejected,
+    errors,
     started,
   );
 }

@@ -1,5 +1,6 @@
 import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
 import { ValidationError } from '../errors';
+import { NO_TIME, type DatasetProfile, type FeedbackKind } from '../store/dataset-profile';
 import type { FeatureStore } from '../store/feature-store';
 import type { InteractionInput, ItemRecordInput } from '../store/inputs';
 import type { UserRecord } from '../types';
@@ -27,6 +28,17 @@ export interface SyntheticOptions {
   seed?: number;
   /** Event id prefix (default `synthetic:<seed>`). */
   source?: string;
+  /**
+   * `explicit` (default): 1..5 ratings from the user-item affinity plus noise. `implicit`: every
+   * interaction is a positive (value 1); users pick items by popularity and affinity.
+   */
+  kind?: FeedbackKind;
+  /** Generate user features (default true); false leaves every user without features. */
+  userFeatures?: boolean;
+  /** Generate item features (default true); false leaves every item without features. */
+  itemFeatures?: boolean;
+  /** Give interactions and releases times on the time axis (default true); false stores them at `NO_TIME`. */
+  times?: boolean;
 }
 
 const GENRES = ['Action', 'Comedy', 'Drama', 'Horror', 'Romance', 'SciFi', 'Thriller', 'Documentary'];
@@ -59,7 +71,13 @@ function resolve(o: SyntheticOptions) {
     start: o.start ?? new Date('2020-01-01T00:00:00Z'),
     end: o.end ?? new Date('2023-01-01T00:00:00Z'),
     seed: o.seed ?? 42,
+    kind: o.kind ?? 'explicit',
+    userFeatures: o.userFeatures ?? true,
+    itemFeatures: o.itemFeatures ?? true,
+    times: o.times ?? true,
   };
+  if (r.kind !== 'explicit' && r.kind !== 'implicit')
+    throw new ValidationError('kind', `"${String(r.kind)}" is not explicit or implicit`);
   for (const k of ['users', 'items', 'interactions', 'factors'] as const) {
     if (!Number.isSafeInteger(r[k]) || r[k] < 1)
       throw new ValidationError(k, `${r[k]} must be a positive integer`);
@@ -80,13 +98,16 @@ export interface SyntheticData {
   items: ItemRecordInput[];
   interactions: Iterable<InteractionInput>;
   interactionCount: number;
+  /** Its kind, scale (1..5 for explicit) and whether it has times. */
+  profile: DatasetProfile;
 }
 
 /**
  * Seeded latent-factor data: users and items get factor vectors; content features are
  * derived from the factors (so they predict ratings), item popularity is Zipf-skewed,
- * ratings are 1..5 from the user-item affinity plus noise, and items are released and users
- * arrive along the time axis. Same options, same data.
+ * ratings are 1..5 from the user-item affinity plus noise (implicit: users pick items with
+ * probability rising with that affinity), and items are released and users arrive along the time
+ * axis. Same options, same data; the options that drop features or times leave the rest unchanged.
  */
 export function generateSynthetic(options: SyntheticOptions = {}): SyntheticData {
   const o = resolve(options);
@@ -157,12 +178,19 @@ export function generateSynthetic(options: SyntheticOptions = {}): SyntheticData
   const arrivals = userF.map(() => o.start.getTime() + Math.floor(rng.next() * span * 0.8));
   const seed = o.seed;
   const scale = 1.2 / Math.sqrt(o.factors);
+  const implicit = o.kind === 'implicit';
+  const dot = (u: number, i: number) => {
+    let d = 0;
+    for (let k = 0; k < o.factors; k++) d += userF[u][k] * itemF[i][k];
+    return d;
+  };
   const interactions: Iterable<InteractionInput> = {
     *[Symbol.iterator]() {
       const r = new Rand(seed ^ 0x5eed);
       for (let u = 0; u < o.users; u++) {
         const chosen = new Set<number>();
         const want = perUser[u];
+        let tries = 0;
         while (chosen.size < want) {
           const x = r.next() * acc;
           let lo = 0;
@@ -173,14 +201,19 @@ export function generateSynthetic(options: SyntheticOptions = {}): SyntheticData
             else hi = mid;
           }
           let item = order[lo];
+          // Implicit: keep a popular draw with a probability rising with the user's affinity
+          // (bounded tries, so dense users still fill up).
+          if (implicit && tries++ < 50 * want) {
+            if (chosen.has(item)) continue;
+            const z = scale * dot(u, item) + itemBias[item] + o.noise * r.normal();
+            if (r.next() >= 1 / (1 + Math.exp(-2 * z))) continue;
+          }
           while (chosen.has(item)) item = (item + 1) % o.items; // dense users: take the next free item
           chosen.add(item);
         }
         for (const i of chosen) {
-          let dot = 0;
-          for (let k = 0; k < o.factors; k++) dot += userF[u][k] * itemF[i][k];
-          const raw = 3.4 + scale * dot + itemBias[i] + o.noise * r.normal();
-          const value = Math.min(5, Math.max(1, Math.round(raw)));
+          const raw = 3.4 + scale * dot(u, i) + itemBias[i] + o.noise * r.normal();
+          const value = implicit ? 1 : Math.min(5, Math.max(1, Math.round(raw)));
           const from = Math.max(arrivals[u], releases[i]);
           const time = from + Math.floor(r.next() * (o.end.getTime() - from));
           yield {
@@ -188,14 +221,22 @@ export function generateSynthetic(options: SyntheticOptions = {}): SyntheticData
             userId: users[u].id,
             itemId: items[i].id,
             value,
-            kind: 'rating',
-            eventTime: new Date(time),
+            kind: implicit ? 'implicit' : 'rating',
+            eventTime: o.times ? new Date(time) : NO_TIME,
           };
         }
       }
     },
   };
-  return { users, items, interactions, interactionCount: o.interactions };
+  if (!o.userFeatures) for (const user of users) user.features = {};
+  for (const item of items) {
+    if (!o.itemFeatures) item.features = {};
+    if (!o.times) item.availableAt = NO_TIME;
+  }
+  const profile: DatasetProfile = implicit
+    ? { kind: 'implicit', scale: null, hasTimes: o.times }
+    : { kind: 'explicit', scale: [1, 5], hasTimes: o.times };
+  return { users, items, interactions, interactionCount: o.interactions, profile };
 }
 
 /** Generates a synthetic dataset and writes it in one transaction (streamed in batches). */
@@ -206,5 +247,5 @@ export async function importSynthetic(
 ): Promise<ImportReport> {
   const started = Date.now();
   const data = generateSynthetic(options);
-  return loadAll(store, data, importOptions, [], started);
+  return loadAll(store, data, importOptions, { rejected: [], count: 0 }, started);
 }
