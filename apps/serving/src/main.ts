@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { initBackend } from '@warmstart/core';
-import { openFeatureStore } from '@warmstart/feature-store';
+import { openFeatureStore, redactCredentials } from '@warmstart/feature-store';
 import { loadArtifact } from './adapters/artifact-loader';
 import { runPrimary } from './cluster/primary';
 import { isClusterWorker, joinCluster } from './cluster/worker';
@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     { backend: backend.name, skipped: backend.skipped, nativeKernels: backend.nativeKernels },
     'tensorflow.js backend selected',
   );
-  const store = await openFeatureStore(config.database);
+  // A missing SQLite file is a typo, not a request for an empty store: `warmstart-trainer migrate` creates one.
+  const store = await openFeatureStore(config.database, { create: false });
   const adaptOptions = {
     ...(config.adaptSteps !== undefined ? { steps: config.adaptSteps } : {}),
     ...(config.adaptLr !== undefined ? { lr: config.adaptLr } : {}),
@@ -82,6 +83,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`warmstart-serve: ${(err as Error).stack ?? String(err)}`);
+  console.error(`warmstart-serve: ${redactCredentials(startupError(err))}`);
   process.exit(1);
 });
+
+/** One line for a database that cannot be used (it names the flag); the stack for anything unexpected. */
+function startupError(err: unknown): string {
+  if (err instanceof Error && err.name === 'DatabaseUnavailableError')
+    return `--database: ${(err as Error & { detail: string }).detail}`;
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}

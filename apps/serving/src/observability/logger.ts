@@ -1,3 +1,4 @@
+import { redactCredentials } from '@warmstart/feature-store';
 import pino, { type Logger } from 'pino';
 
 /** Characters of an error's message (and stack) written to a log line: it may quote client input. */
@@ -13,10 +14,19 @@ export function boundedErr(err: Error): Record<string, unknown> {
   return { ...out, message: cut(out['message'], MAX_ERR_MESSAGE), stack: cut(out['stack'], MAX_ERR_STACK) };
 }
 
-/** Structured JSON logs on stdout (or a given destination, for tests). */
+/**
+ * Structured JSON logs on stdout (or a given destination, for tests). Every line goes through
+ * redactCredentials: an error from the database driver may quote the `--database` URL.
+ */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
-    { name: 'warmstart-serve', level, base: { pid: process.pid }, serializers: { err: boundedErr } },
+    {
+      name: 'warmstart-serve',
+      level,
+      base: { pid: process.pid },
+      serializers: { err: boundedErr },
+      hooks: { streamWrite: redactCredentials },
+    },
     destination,
   );
 }

@@ -34,7 +34,7 @@ export async function runImport(
       },
     }).finally(() => bar?.stop());
     ctx.out(
-      `imported ${label} into ${database}: ${report.users} users, ${report.items} items, ` +
+      `imported ${label} into ${fs.redactCredentials(database)}: ${report.users} users, ${report.items} items, ` +
         `${report.interactions.ingested} interactions (${report.interactions.duplicates} duplicates), ` +
         `${report.rejected.length} rejected rows, ${(report.durationMs / 1000).toFixed(1)}s`,
     );

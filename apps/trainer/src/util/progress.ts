@@ -1,5 +1,5 @@
-import { SingleBar, Presets } from 'cli-progress';
 import type { Logger } from './logger';
+import { terminal as processTerminal, type Terminal } from './terminal';
 
 /**
  * One long step's progress: a bar with ETA on a TTY, throttled log lines otherwise. `done` may be
@@ -14,27 +14,22 @@ export interface ProgressReporter {
   start(label: string, total: number): ProgressBar;
 }
 
-export function createProgress(logger: Logger, tty = Boolean(process.stderr.isTTY)): ProgressReporter {
-  return tty ? new TtyProgress() : new LogProgress(logger);
+export function createProgress(logger: Logger, terminal: Terminal = processTerminal): ProgressReporter {
+  return terminal.isTTY ? new TtyProgress(terminal) : new LogProgress(logger);
 }
 
-class TtyProgress implements ProgressReporter {
+/** Bars at the bottom of the terminal; log lines are printed above them (see Terminal). */
+export class TtyProgress implements ProgressReporter {
+  constructor(private readonly terminal: Terminal) {}
+
   start(label: string, total: number): ProgressBar {
-    const bar = new SingleBar(
-      {
-        // {step}: whole steps done (`done` may be fractional: progress inside a step)
-        format: `${label.padEnd(28)} [{bar}] {percentage}% | {step}/{total} | ETA {eta_formatted} {info}`,
-        stream: process.stderr,
-        hideCursor: true,
-        etaBuffer: 50,
-      },
-      Presets.shades_classic,
-    );
-    bar.start(total, 0, { info: '', step: 0 });
+    // {step}: whole steps done (`done` may be fractional: progress inside a step)
+    const format = `${label.padEnd(28)} [{bar}] {percentage}% | {step}/{total} | ETA {eta_formatted} {info}`;
+    const { bar, stop } = this.terminal.startBar(format, total, { info: '', step: 0 });
     return {
       update: (done, info) =>
         bar.update(done, { info: info ? formatInfo(info) : '', step: Math.floor(done) }),
-      stop: () => bar.stop(),
+      stop,
     };
   }
 }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { redactCredentials } from '../database-url';
 import { DatabaseUnavailableError } from '../errors';
-import type { ResolvedDatabase } from './location';
+import { resolveDatabase, type ResolvedDatabase } from './location';
 
 /**
  * Refuses a SQLite path that is a directory, or that does not exist when `create` is false (a
@@ -95,4 +95,12 @@ function where(connectionString: string): string {
   } catch {
     return redactCredentials(connectionString);
   }
+}
+
+/**
+ * Checks a `--database` value before a command that must not create a database runs: a SQLite
+ * path must name an existing file (not a directory). PostgreSQL is checked when connecting.
+ */
+export function checkExistingDatabase(database: string | undefined): void {
+  checkSqliteFile(resolveDatabase(database), false);
 }
