@@ -7,9 +7,19 @@ import type { TrainerConfig } from '../config/schema';
 import { readMovieLens100k } from '../data/movielens-dir';
 import { loadDatasetFromStore } from '../data/from-store';
 import type { Dataset } from '../data/types';
-import { runP1, type SeedMethodRun } from '../eval/harness';
+import { resolveFeatures } from '../data/infer-features';
+import {
+  runP1,
+  type HarnessResult,
+  type MethodFactory,
+  type MethodRun,
+  type SeedMethodRun,
+} from '../eval/harness';
+import { feedbackOf, runP2 } from '../eval/harness-p2';
 import { buildMethods } from '../eval/methods';
-import { buildReport, type Report } from '../report/report-json';
+import { p2Overview } from '../eval/p2-overview';
+import { splitP2 } from '../protocol/p2';
+import { buildReport, type Report, type ScenarioSummary } from '../report/report-json';
 import { writeReport } from '../report/write-report';
 import { writeFileAtomic } from '../util/atomic-write';
 import type { CommandContext } from './context';
@@ -30,7 +40,7 @@ export interface EvaluateFlags {
 const CHECKPOINT = '.evaluate-checkpoint.json';
 
 /**
- * `evaluate --protocol p1`: every configured baseline and meta-learner on every seed, then
+ * `evaluate --protocol p1|p2`: every configured baseline and meta-learner on every seed, then
  * report.json + report.html + SVG charts. Finished (seed, method) results are checkpointed in the
  * output directory, so `--resume` after a Ctrl-C redoes only what was missing.
  */
@@ -40,20 +50,94 @@ export async function evaluateCommand(
   loadDataset: (flags: EvaluateFlags) => Promise<Dataset>,
   signal?: AbortSignal,
 ): Promise<Report> {
-  if (flags.protocol !== 'p1') throw new Error(`--protocol: only "p1" is supported, got "${flags.protocol}"`);
+  if (flags.protocol !== 'p1' && flags.protocol !== 'p2')
+    throw new Error(`--protocol: "p1" or "p2", got "${flags.protocol}"`);
   const config = loadConfig(flags.config);
   const seeds = flags.seeds ?? config.evaluate.seeds;
+  if (flags.protocol === 'p2') return evaluateP2(flags, config, seeds, ctx, loadDataset, signal);
   const methods = buildMethods(config, flags.methods);
   const dataset = await loadDataset(flags);
+  logDataset(ctx, dataset);
+  return runEvaluation(flags, config, seeds, methods, dataset, ctx, (done, onMethodDone) =>
+    runP1(dataset, methods, {
+      seeds,
+      p1: config.evaluate.p1,
+      kShot: config.evaluate.kShot,
+      itemWarmup: itemWarmupOptions(config),
+      scale: [config.model.ratingRange[0], config.model.ratingRange[1]],
+      progress: ctx.progress,
+      signal,
+      done,
+      onMethodDone,
+    }),
+  );
+}
+
+/**
+ * Protocol P2 (src/protocol/p2.ts) on any dataset: features inferred where the config leaves them
+ * at MovieLens's default and the data lacks those fields; the split summary and small-scenario
+ * warnings printed before anything is fitted.
+ */
+async function evaluateP2(
+  flags: EvaluateFlags,
+  config: TrainerConfig,
+  seeds: number[],
+  ctx: CommandContext,
+  loadDataset: (flags: EvaluateFlags) => Promise<Dataset>,
+  signal?: AbortSignal,
+): Promise<Report> {
+  const dataset = await loadDataset(flags);
+  logDataset(ctx, dataset);
+  const features = resolveFeatures(config.features, dataset.users, dataset.items);
+  const resolved: TrainerConfig = { ...config, features: features.features };
+  const methods = buildMethods(resolved, flags.methods, feedbackOf(dataset));
+  const { relevanceShare, kShot, baselines: _baselines, ...p2 } = config.evaluate.p2;
+  const overview = p2Overview(dataset, splitP2(dataset, { ...p2, seed: seeds[0] }), relevanceShare, features);
+  for (const line of overview.lines) ctx.out(line);
+  for (const warning of overview.warnings) {
+    ctx.out(`warning: ${warning}`);
+    ctx.logger.warn({ protocol: 'p2' }, warning);
+  }
+  return runEvaluation(flags, resolved, seeds, methods, dataset, ctx, (done, onMethodDone) =>
+    runP2(dataset, methods, {
+      seeds,
+      p2,
+      relevanceShare,
+      kShot,
+      progress: ctx.progress,
+      signal,
+      done,
+      onMethodDone,
+    }),
+  );
+}
+
+function logDataset(ctx: CommandContext, dataset: Dataset): void {
   ctx.logger.info(
     {
       dataset: dataset.name,
       users: dataset.users.length,
       items: dataset.items.length,
       ratings: dataset.ratings.length,
+      ...(dataset.kind && { kind: dataset.kind }),
     },
     'dataset loaded',
   );
+}
+
+/** Checkpointing (`--resume`), the harness run, the report files and the terminal table. */
+async function runEvaluation(
+  flags: EvaluateFlags,
+  config: TrainerConfig,
+  seeds: number[],
+  methods: readonly MethodFactory[],
+  dataset: Dataset,
+  ctx: CommandContext,
+  run: (
+    done: SeedMethodRun[],
+    onMethodDone: (seed: number, run: MethodRun) => void,
+  ) => Promise<HarnessResult>,
+): Promise<Report> {
   const out = resolve(flags.out);
   const checkpointPath = join(out, CHECKPOINT);
   const fingerprint = evaluationFingerprint(
@@ -67,29 +151,20 @@ export async function evaluateCommand(
     flags.resume && existsSync(checkpointPath) ? readCheckpoint(checkpointPath, fingerprint) : [];
   if (done.length) ctx.logger.info({ resumed: done.length }, 'resuming from checkpoint');
   const partial = [...done];
-  const result = await runP1(dataset, methods, {
-    seeds,
-    p1: config.evaluate.p1,
-    kShot: config.evaluate.kShot,
-    itemWarmup: itemWarmupOptions(config),
-    progress: ctx.progress,
-    signal,
-    done,
-    onMethodDone: (seed, run) => {
-      partial.push({ ...run, seed });
-      const checkpoint: EvaluateCheckpoint = { version: 2, fingerprint, runs: partial };
-      writeFileAtomic(checkpointPath, JSON.stringify(checkpoint));
-      ctx.logger.info(
-        { seed, method: run.name, trainSeconds: +run.trainSeconds.toFixed(1) },
-        'method evaluated',
-      );
-    },
+  const result = await run(done, (seed, methodRun) => {
+    partial.push({ ...methodRun, seed });
+    const checkpoint: EvaluateCheckpoint = { version: 2, fingerprint, runs: partial };
+    writeFileAtomic(checkpointPath, JSON.stringify(checkpoint));
+    ctx.logger.info(
+      { seed, method: methodRun.name, trainSeconds: +methodRun.trainSeconds.toFixed(1) },
+      'method evaluated',
+    );
   });
   const report = buildReport(result, { ...config, seeds, methods: methods.map((m) => m.name) });
   const files = await writeReport(out, report);
   rmSync(checkpointPath, { force: true });
   for (const f of files) ctx.out(`wrote ${f}`);
-  ctx.out(formatTable(report));
+  ctx.out(report.protocol === 'p2' ? formatP2Table(report) : formatTable(report));
   return report;
 }
 
@@ -130,6 +205,9 @@ export function evaluationFingerprint(
 ): EvaluationFingerprint {
   const h = createHash('sha256');
   h.update(JSON.stringify([dataset.name, dataset.users, dataset.items]));
+  // Only when set, so the fingerprint of data without them (P1's MovieLens) is what it was.
+  const facts = { kind: dataset.kind, scale: dataset.scale, hasTimes: dataset.hasTimes };
+  if (Object.values(facts).some((v) => v !== undefined)) h.update(JSON.stringify(facts));
   for (const r of dataset.ratings) h.update(`\n${r.userId}\t${r.itemId}\t${r.value}\t${r.time.getTime()}`);
   return {
     protocol,
@@ -140,7 +218,7 @@ export function evaluationFingerprint(
   };
 }
 
-const METRIC_KEYS = new Set(['mae', 'rmse', 'ndcg3', 'p5']);
+const METRIC_KEYS = new Set(['mae', 'rmse', 'ndcg3', 'p5', 'recall20', 'ndcg20', 'hr10']);
 
 /** The checkpoint's finished results, refusing those of a different evaluation. */
 function readCheckpoint(path: string, expected: EvaluationFingerprint): SeedMethodRun[] {
@@ -191,4 +269,32 @@ export function formatTable(report: Report): string {
     ].join(' '),
   );
   return [head, ...rows].join('\n');
+}
+
+/** P2's terminal tables: Recall@20 / NDCG@20 per scenario, and for explicit data MAE / nDCG@3 too. */
+export function formatP2Table(report: Report): string {
+  const scen = ['warm', 'new_user', 'new_item', 'new_user_new_item'] as const;
+  const spread = report.seeds.length > 1;
+  const num = (v: number | undefined, sd: number | undefined) =>
+    v === undefined || !Number.isFinite(v)
+      ? '-'
+      : v.toFixed(4) + (spread && sd !== undefined ? `±${sd.toFixed(3)}` : '');
+  const width = spread ? 30 : 20;
+  const table = (title: string, cell: (s: ScenarioSummary) => string) =>
+    [
+      [title.padEnd(24), ...scen.map((s) => s.padEnd(width))].join(' '),
+      ...report.models.map((m) =>
+        [m.name.padEnd(24), ...scen.map((s) => cell(m.scenarios[s]).padEnd(width))].join(' '),
+      ),
+    ].join('\n');
+  const out = [
+    table(
+      'Recall@20 / NDCG@20',
+      (x) => `${num(x.recall20, x.recall20_std)} / ${num(x.ndcg20, x.ndcg20_std)}`,
+    ),
+  ];
+  if (report.kind === 'explicit') {
+    out.push(table('MAE / nDCG@3', (x) => `${num(x.mae, x.mae_std)} / ${num(x.ndcg3, x.ndcg3_std)}`));
+  }
+  return out.join('\n\n');
 }

@@ -157,6 +157,18 @@ export interface LearnerConfig {
 const BASELINES = ['global-mean', 'item-bias', 'user-item-bias', 'fine-tuned-net'] as const;
 export type BaselineName = (typeof BASELINES)[number];
 
+/** Protocol P2's baselines (src/eval/methods.ts says which feedback kinds each runs on). */
+export const P2_BASELINES = [
+  'popularity',
+  'global-mean',
+  'item-bias',
+  'user-item-bias',
+  'item-knn',
+  'als',
+  'fine-tuned-net',
+] as const;
+export type P2BaselineName = (typeof P2_BASELINES)[number];
+
 const evaluateSchema = z
   .object({
     seeds: z.array(z.number().int()).min(1).default([0, 1, 2]),
@@ -227,10 +239,36 @@ const evaluateSchema = z
       })
       .strict()
       .prefault({}),
+    /** Protocol P2 (DESIGN.md "Evaluation protocol P2"; src/protocol/p2.ts). Every key is optional. */
+    p2: z
+      .object({
+        /** Support interactions a task needs at least (a task needs one more, for its query). */
+        minSupport: z.number().int().positive().default(1),
+        /** Query interactions kept per scored task (the first ones after the support set). */
+        maxQuery: z.number().int().positive().default(100),
+        /** Share of a user's interactions, in the user's order, that form the support set. */
+        supportFraction: z.number().gt(0).lt(1).default(0.5),
+        newItemFraction: z.number().gt(0).lt(1).default(0.2),
+        newUserFraction: z.number().gt(0).lt(1).default(0.2),
+        validationFraction: z.number().gt(0).lt(1).default(0.1),
+        testFraction: z.number().gt(0).lt(1).default(0.1),
+        /** Explicit data: a rating is relevant for ranking at or above the top `relevanceShare` of the scale. */
+        relevanceShare: z.number().gt(0).lt(1).default(0.3),
+        kShot: z.array(z.number().int().positive()).min(1).default([1, 3, 5, 10, 20]),
+        /** Unset: every P2 baseline that runs on the data's feedback kind. */
+        baselines: z.array(z.enum(P2_BASELINES)).optional(),
+      })
+      .strict()
+      .refine((v) => v.validationFraction + v.testFraction < 1, {
+        path: ['testFraction'],
+        message: 'validationFraction + testFraction must leave warm users to train on',
+      })
+      .prefault({}),
   })
   .strict();
 
-const DEFAULT_FEATURES = {
+/** MovieLens's fields: the `features` default (see src/data/infer-features.ts for other data). */
+export const DEFAULT_FEATURES = {
   user: [
     { name: 'gender', kind: 'categorical' as const },
     { name: 'age', kind: 'bucketized' as const, boundaries: [18, 25, 35, 45, 50, 56] },

@@ -15,6 +15,8 @@ import {
 import { kShotTasks } from './kshot';
 import type { EvalMethod, FitProgress } from './method';
 import { scenarioMetrics, type ScenarioMetrics } from './task-metrics';
+import type { P2Metrics, RankingMetrics } from './p2-metrics';
+import type { P2Facts } from './harness-p2';
 
 export interface MethodFactory {
   name: string;
@@ -36,14 +38,28 @@ export interface HarnessOptions {
    * method that supports them; null or absent: no variants.
    */
   itemWarmup?: WarmUpOptions | null;
+  /** The rating range the methods fit (FitContext.scale; the evaluate command passes `model.ratingRange`). */
+  scale?: [number, number];
+}
+
+/** One point of a k-shot curve: P1 has MAE and nDCG@3; P2 every metric (p2-metrics.ts). */
+export interface KShotPoint extends Partial<Omit<P2Metrics, 'mae' | 'ndcg3' | 'tasks'>> {
+  k: number;
+  mae: number;
+  ndcg3: number;
+  tasks: number;
 }
 
 export interface MethodRun {
   name: string;
-  scenarios: Record<Scenario, ScenarioMetrics>;
-  kShot: { k: number; mae: number; ndcg3: number; tasks: number }[];
+  /** P1's metrics; P2 adds the ranking metrics. */
+  scenarios: Record<Scenario, ScenarioMetrics & Partial<RankingMetrics>>;
+  /** New users with their support cut to the first k. */
+  kShot: KShotPoint[];
+  /** P2 only: new items with only their first k interactions available. */
+  kShotNewItems?: KShotPoint[];
   /** Held-out warm users: the only numbers hyper-parameters may be chosen on. */
-  validation: ScenarioMetrics;
+  validation: ScenarioMetrics & Partial<RankingMetrics>;
   trainSeconds: number;
   backend: string;
   lossHistory: number[];
@@ -59,6 +75,8 @@ export interface SeedMethodRun extends MethodRun {
 export interface HarnessResult {
   dataset: string;
   seeds: number[];
+  /** P2 only: what the split was made of (report.json `kind`, `no_times`, `split_basis`...). */
+  p2?: P2Facts;
   /**
    * Tasks scored per scenario in the first seed's split (they vary only slightly with the seed):
    * warm counts the warm-test users only; `splits` has all warm tasks.
@@ -162,7 +180,7 @@ async function runMethod(
       signal: options.signal,
       onProgress,
       kind: 'explicit',
-      scale: [1, 5],
+      scale: options.scale ?? [1, 5],
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     const scenarios = {} as Record<Scenario, ScenarioMetrics>;

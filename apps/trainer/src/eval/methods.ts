@@ -1,7 +1,12 @@
 import { GlobalMean } from '../baselines/global-mean';
 import { ItemBias } from '../baselines/item-bias';
 import { UserItemBias } from '../baselines/user-item-bias';
-import type { BaselineName, TrainerConfig } from '../config/schema';
+import { ImplicitAls } from '../baselines/als';
+import { ItemKnn } from '../baselines/item-knn';
+import { Popularity } from '../baselines/popularity';
+import type { BaselineName, P2BaselineName, TrainerConfig } from '../config/schema';
+import type { FeedbackKind } from '../data/types';
+import type { EvalMethod } from './method';
 import { FineTunedNet } from '../meta/fine-tuned-net';
 import { MetaLearner, type LearnerSettings } from '../meta/meta-learner';
 import type { MethodFactory } from './harness';
@@ -38,8 +43,39 @@ export function learnerSettings(
   };
 }
 
-/** Every baseline and meta-learner the config asks for, optionally narrowed to `only` (by name). */
-export function buildMethods(config: TrainerConfig, only?: readonly string[]): MethodFactory[] {
+/** What P2 builds methods for: the data's feedback kind and declared scale. */
+export interface P2Target {
+  kind: FeedbackKind;
+  scale: [number, number];
+}
+
+/** P2's baselines and the feedback kinds each runs on by default. */
+function p2Baselines(
+  config: TrainerConfig,
+  scale: [number, number],
+): Record<P2BaselineName, { kinds: readonly FeedbackKind[]; create: () => EvalMethod }> {
+  return {
+    // On explicit data global-mean ranks by popularity too: one of the two by default, not both.
+    popularity: { kinds: ['implicit'], create: () => new Popularity() },
+    'global-mean': { kinds: ['explicit'], create: () => new GlobalMean() },
+    'item-bias': { kinds: ItemBias.kinds, create: () => new ItemBias(scale) },
+    'user-item-bias': { kinds: UserItemBias.kinds, create: () => new UserItemBias(scale) },
+    'item-knn': { kinds: ItemKnn.kinds, create: () => new ItemKnn(scale) },
+    als: { kinds: ImplicitAls.kinds, create: () => new ImplicitAls() },
+    'fine-tuned-net': { kinds: ['explicit', 'implicit'], create: () => new FineTunedNet(config) },
+  };
+}
+
+/**
+ * Every baseline and meta-learner the config asks for, optionally narrowed to `only` (by name).
+ * P1: `evaluate.baselines`; P2 (`p2` given): `evaluate.p2.baselines`, by default every P2
+ * baseline that runs on the data's feedback kind.
+ */
+export function buildMethods(
+  config: TrainerConfig,
+  only?: readonly string[],
+  p2?: P2Target,
+): MethodFactory[] {
   const range = config.model.ratingRange;
   const baselines: Record<BaselineName, MethodFactory> = {
     'global-mean': { name: 'global-mean', create: () => new GlobalMean() },
@@ -47,7 +83,9 @@ export function buildMethods(config: TrainerConfig, only?: readonly string[]): M
     'user-item-bias': { name: 'user-item-bias', create: () => new UserItemBias(range) },
     'fine-tuned-net': { name: 'fine-tuned-net', create: () => new FineTunedNet(config) },
   };
-  const all: MethodFactory[] = config.evaluate.baselines.map((name) => baselines[name]);
+  const all: MethodFactory[] = p2
+    ? p2BaselineFactories(config, p2)
+    : config.evaluate.baselines.map((name) => baselines[name]);
   for (const learner of config.evaluate.learners) {
     const settings = learnerSettings(config, learner);
     if (all.some((m) => m.name === settings.name))
@@ -63,4 +101,22 @@ export function buildMethods(config: TrainerConfig, only?: readonly string[]): M
     }
   }
   return all.filter((m) => only.includes(m.name));
+}
+
+function p2BaselineFactories(config: TrainerConfig, p2: P2Target): MethodFactory[] {
+  const registry = p2Baselines(config, p2.scale);
+  const configured = config.evaluate.p2.baselines;
+  const names =
+    configured ??
+    (Object.keys(registry) as P2BaselineName[]).filter((n) => registry[n].kinds.includes(p2.kind));
+  return names.map((name) => {
+    const entry = registry[name];
+    // popularity's default kind is implicit, but it ranks explicit data too when asked for.
+    if (configured && !entry.kinds.includes(p2.kind) && name !== 'popularity') {
+      throw new Error(
+        `evaluate.p2.baselines: "${name}" does not run on ${p2.kind} feedback (it runs on ${entry.kinds.join(', ')})`,
+      );
+    }
+    return { name, create: () => entry.create() };
+  });
 }

@@ -14,11 +14,13 @@ export interface ScenarioMetrics {
 
 /**
  * P1 metrics over a scenario's tasks: MAE and RMSE over all query predictions, nDCG@3 and P@5 per
- * task (its query items ranked by prediction), averaged over tasks.
+ * task (its query items ranked by prediction), averaged over tasks. P@5's relevance threshold is
+ * P1's 4 unless given (P2: the top share of the declared scale).
  */
 export function scenarioMetrics(
   tasks: readonly Task[],
   predictions: readonly ArrayLike<number>[],
+  relevantRating = RELEVANT_RATING,
 ): ScenarioMetrics {
   if (tasks.length !== predictions.length) throw new RangeError('one prediction array per task is required');
   let abs = 0;
@@ -37,7 +39,7 @@ export function scenarioMetrics(
       n++;
     }
     ndcg += ndcgAtK(pred, actual, 3);
-    p5 += precisionAtK(pred, actual, 5, RELEVANT_RATING);
+    p5 += precisionAtK(pred, actual, 5, relevantRating);
   });
   if (tasks.length === 0) return { mae: NaN, rmse: NaN, ndcg3: NaN, p5: NaN, tasks: 0 };
   return {

@@ -1,11 +1,18 @@
 import { createModel, FeatureSpec, initItemBiases, type RecommenderModel } from '@warmstart/core';
 import type { ModelSection, TrainerConfig } from '../config/schema';
-import type { ItemCatalog, ItemRecord, Task, UserRecord } from '../data/types';
+import type { FeedbackKind, ItemCatalog, ItemRecord, Task, UserRecord } from '../data/types';
+
+/** The data's feedback kind and declared scale (P2); absent: P1's explicit ratings on `model.ratingRange`. */
+export interface Feedback {
+  kind: FeedbackKind;
+  scale: [number, number];
+}
 
 /**
  * Fits the feature spec (vocabularies, buckets) and creates a fresh model. Vocabularies come from
  * every known user and item: content features of new items are known the moment they are added,
- * so using them leaks no rating.
+ * so using them leaks no rating. With `feedback`, implicit data gets core's implicit task (no
+ * user-bias step: it is a rating-scale residual) and explicit data the declared scale as its range.
  */
 export function buildModel(
   features: TrainerConfig['features'],
@@ -14,16 +21,20 @@ export function buildModel(
   items: Iterable<ItemRecord>,
   trainTasks: readonly Task[],
   seed: number,
+  feedback?: Feedback,
 ): RecommenderModel {
   const spec = FeatureSpec.fromData(features, users, items);
   const warmItems = new Set<string>();
   for (const t of trainTasks) for (const r of [...t.support, ...t.query]) warmItems.add(r.itemId);
+  const implicit = feedback?.kind === 'implicit';
+  const range = feedback && !implicit ? feedback.scale : model.ratingRange;
   return createModel(spec, {
+    ...(implicit && { task: 'implicit' as const }),
     embeddingDim: model.embeddingDim,
     hidden: model.hidden,
     localGroups: [...model.localGroups],
-    ratingRange: [model.ratingRange[0], model.ratingRange[1]],
-    userBiasShrinkage: model.userBiasShrinkage,
+    ratingRange: [range[0], range[1]],
+    userBiasShrinkage: implicit ? null : model.userBiasShrinkage,
     idEmbeddings: model.idEmbeddings
       ? {
           itemIds: [...warmItems].sort(),

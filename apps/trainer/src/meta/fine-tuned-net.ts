@@ -1,18 +1,14 @@
 import { describeBackend, initBackend, type RecommenderModel, type TrainProgress } from '@warmstart/core';
 import type { ModelSection, TrainerConfig } from '../config/schema';
-import type { ItemCatalog, Task } from '../data/types';
-import type { EvalMethod, FitContext, FitResult } from '../eval/method';
+import type { ItemCatalog, RatingEvent, Task, UserRecord } from '../data/types';
+import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
 import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { pickBest } from '../baselines/tuning';
-import {
-  LEARNER_LR_GRID,
-  LEARNER_STEP_GRID,
-  validationMaeOf,
-  validationSet,
-  type AdaptChoice,
-} from './tune-adapt';
+import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
+import { LEARNER_LR_GRID, LEARNER_STEP_GRID, validationSet, type AdaptChoice } from './tune-adapt';
+import { validationObjective } from './validation-score';
 
 /**
  * The bias treatments tried (picked on the warm validation users, like the fine-tuning grid): the
@@ -48,11 +44,14 @@ export class FineTunedNet implements EvalMethod {
   readonly name = 'fine-tuned-net';
   private model?: RecommenderModel;
   private adaptOptions: AdaptChoice = { steps: 1, lr: 0.01, ridge: null };
+  private users = new Map<string, UserRecord>();
+  private warmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
 
   constructor(private readonly config: TrainerConfig) {}
 
   async fit(ctx: FitContext): Promise<FitResult> {
     const backend = await initBackend();
+    this.users = new Map(ctx.users.map((u) => [u.id, u]));
     let best: { model: RecommenderModel; adapt: AdaptChoice; mae: number; variant: string } | undefined;
     let lossHistory: number[] = [];
     const validation = validationSet(ctx.validation, ctx.items, this.config.train.coldItemValidation);
@@ -68,13 +67,9 @@ export class FineTunedNet implements EvalMethod {
           loss: p.loss,
         });
       const { model, lossHistory: losses } = await this.train(section, ctx, onProgress);
+      const objective = validationObjective(model, validation, ctx);
       const scored = [];
-      for (const adapt of GRID) {
-        scored.push({
-          adapt,
-          mae: await validationMaeOf(model, validation, adapt, ctx.signal),
-        });
-      }
+      for (const adapt of GRID) scored.push({ adapt, mae: await objective(adapt) });
       const pick = pickBest(scored, (s) => s.mae);
       if (!best || pick.mae < best.mae) {
         best?.model.dispose();
@@ -106,6 +101,7 @@ export class FineTunedNet implements EvalMethod {
       ctx.items.values(),
       ctx.train,
       ctx.seed,
+      { kind: ctx.kind, scale: ctx.scale },
     );
     try {
       await initBiases(model, section, ctx.train, ctx.items);
@@ -130,13 +126,45 @@ export class FineTunedNet implements EvalMethod {
     }
   }
 
-  async predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]> {
-    if (!this.model) throw new Error('fine-tuned-net: predict before fit');
-    return predictTasks(this.model, tasks, items, this.adaptOptions, 64, signal);
+  /** Query predictions after fine-tuning on each support set; item evidence warms new items' ID rows up first. */
+  async predict(
+    tasks: readonly Task[],
+    items: ItemCatalog,
+    signal?: AbortSignal,
+    options?: RankOptions,
+  ): Promise<Float32Array[]> {
+    const model = this.fitted('predict');
+    return predictTasks(model, tasks, items, this.adaptWith(model, items, options), 64, signal);
+  }
+
+  /** P2 full-catalog ranking after fine-tuning on each support set (see rankTasks). */
+  async rank(
+    tasks: readonly Task[],
+    candidates: readonly string[],
+    items: ItemCatalog,
+    options?: RankOptions,
+  ): Promise<Float32Array[]> {
+    const model = this.fitted('rank');
+    return rankTasks(model, tasks, candidates, items, this.adaptWith(model, items, options), options?.signal);
+  }
+
+  private fitted(what: string): RecommenderModel {
+    if (!this.model) throw new Error(`fine-tuned-net: ${what} before fit`);
+    return this.model;
+  }
+
+  private adaptWith(model: RecommenderModel, items: ItemCatalog, options?: RankOptions) {
+    const evidence = options?.itemEvidence;
+    if (!evidence?.length) return this.adaptOptions;
+    if (this.warmed?.evidence !== evidence) {
+      this.warmed = { evidence, rows: warmRowsFromEvidence(model, evidence, items, this.users) };
+    }
+    return this.warmed.rows ? { ...this.adaptOptions, warmItems: this.warmed.rows } : this.adaptOptions;
   }
 
   dispose(): void {
     this.model?.dispose();
     this.model = undefined;
+    this.warmed = undefined;
   }
 }

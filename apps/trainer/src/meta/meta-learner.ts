@@ -9,21 +9,17 @@ import {
 } from '@warmstart/core';
 import { performance } from 'node:perf_hooks';
 import type { AdaptSection, Algorithm, ModelSection, TrainerConfig } from '../config/schema';
-import type { ItemCatalog, Task } from '../data/types';
-import type { EvalMethod, FitContext, FitResult } from '../eval/method';
+import type { ItemCatalog, RatingEvent, Task, UserRecord } from '../data/types';
+import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
 import { itemWarmupRequests, type ItemWarmupStats } from '../eval/item-warmup';
 import { isCancellation, CancelledError } from '../util/interrupt';
 import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { EarlyStopping } from './early-stopping';
-import {
-  learnerAdaptCandidates,
-  tuneAdapt,
-  validationMaeOf,
-  validationSet,
-  type AdaptChoice,
-} from './tune-adapt';
+import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
+import { learnerAdaptCandidates, tuneAdapt, validationSet, type AdaptChoice } from './tune-adapt';
+import { validationObjective } from './validation-score';
 
 export interface LearnerSettings {
   name: string;
@@ -56,14 +52,26 @@ function configuredAdapt(s: LearnerSettings): AdaptChoice {
   return { steps: s.adapt.steps, lr: s.adapt.lr, ridge: s.adapt.ridge ?? s.innerRidge };
 }
 
+/**
+ * Settings for implicit feedback: gradient steps instead of the closed-form ridge head (core's ridge
+ * head fits ratings only), during meta-training and adaptation alike.
+ */
+export function implicitSettings(s: LearnerSettings): LearnerSettings {
+  return { ...s, innerRidge: null, adapt: { ...s.adapt, ridge: null } };
+}
+
 /** A meta-learned model (MAML, FOMAML, Reptile, Meta-SGD, MeLU) in the P1 harness. */
 export class MetaLearner implements EvalMethod {
   private model?: RecommenderModel;
   /** Adaptation used by `predict`: the configured one, or the best on validation users (`tuneAdapt`). */
   private adaptOptions?: AdaptChoice;
+  /** Every user record by id (item evidence names users by id). */
+  private users = new Map<string, UserRecord>();
+  /** The ID rows warmed up on the last item evidence seen. */
+  private warmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
 
   constructor(
-    private readonly settings: LearnerSettings,
+    private settings: LearnerSettings,
     private readonly features: TrainerConfig['features'],
   ) {}
 
@@ -73,8 +81,13 @@ export class MetaLearner implements EvalMethod {
 
   async fit(ctx: FitContext): Promise<FitResult> {
     const backend = await initBackend();
+    if (ctx.kind === 'implicit') this.settings = implicitSettings(this.settings);
     const s = this.settings;
-    this.model = buildModel(this.features, s.model, ctx.users, ctx.items.values(), ctx.train, ctx.seed);
+    this.users = new Map(ctx.users.map((u) => [u.id, u]));
+    this.model = buildModel(this.features, s.model, ctx.users, ctx.items.values(), ctx.train, ctx.seed, {
+      kind: ctx.kind,
+      scale: ctx.scale,
+    });
     await initBiases(this.model, s.model, ctx.train, ctx.items);
     // Progress over pretraining and meta-training together, in (meta-)batches.
     const perEpoch = Math.ceil(ctx.train.length / s.metaBatchSize);
@@ -104,6 +117,7 @@ export class MetaLearner implements EvalMethod {
           )
         : undefined;
     const validation = validationSet(ctx.validation, ctx.items, s.coldItemValidation);
+    const objective = validationObjective(this.model, validation, ctx);
     const stopper = s.patience > 0 ? new EarlyStopping(this.model, s.patience) : undefined;
     const result = await metaTrain(
       this.model,
@@ -120,11 +134,7 @@ export class MetaLearner implements EvalMethod {
         seed: ctx.seed,
         freezeItemBiases: s.model.freezeItemBiases,
         ...(stopper && {
-          onEpochEnd: async (epoch: number) =>
-            stopper.observe(
-              epoch,
-              await validationMaeOf(this.model!, validation, configuredAdapt(s), ctx.signal),
-            ),
+          onEpochEnd: async (epoch: number) => stopper.observe(epoch, await objective(configuredAdapt(s))),
         }),
       },
       report(s.pretrainEpochs * perEpoch),
@@ -140,6 +150,7 @@ export class MetaLearner implements EvalMethod {
             validation,
             learnerAdaptCandidates(configured, this.model.supportsRidge),
             ctx.signal,
+            objective,
           )
         ).choice
       : configured;
@@ -150,21 +161,69 @@ export class MetaLearner implements EvalMethod {
     };
   }
 
-  async predict(tasks: readonly Task[], items: ItemCatalog, signal?: AbortSignal): Promise<Float32Array[]> {
-    if (!this.model) throw new Error(`${this.name}: predict before fit`);
+  /**
+   * Query predictions after adapting each task's user on its support set. With item evidence (P2's
+   * new-item k-shot), the new items' ID rows are first warmed up on it (core warmUpItems).
+   */
+  async predict(
+    tasks: readonly Task[],
+    items: ItemCatalog,
+    signal?: AbortSignal,
+    options?: RankOptions,
+  ): Promise<Float32Array[]> {
+    const model = this.fitted('predict');
     try {
-      return await predictTasks(
-        this.model,
+      return await predictTasks(model, tasks, items, this.adaptWith(items, options), 64, signal);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      throw new Error(`${this.name}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * P2 full-catalog ranking: each task's user adapted on its support set, then every candidate
+   * scored (candidates encoded once per call; see rankTasks). Item evidence as in `predict`.
+   */
+  async rank(
+    tasks: readonly Task[],
+    candidates: readonly string[],
+    items: ItemCatalog,
+    options?: RankOptions,
+  ): Promise<Float32Array[]> {
+    const model = this.fitted('rank');
+    try {
+      return await rankTasks(
+        model,
         tasks,
+        candidates,
         items,
-        this.adaptOptions ?? configuredAdapt(this.settings),
-        64,
-        signal,
+        this.adaptWith(items, options),
+        options?.signal,
       );
     } catch (err) {
       if (isCancellation(err)) throw err;
       throw new Error(`${this.name}: ${(err as Error).message}`);
     }
+  }
+
+  private fitted(what: string): RecommenderModel {
+    if (!this.model) throw new Error(`${this.name}: ${what} before fit`);
+    return this.model;
+  }
+
+  /** The adaptation to score with, plus rows warmed up on the item evidence, if any. */
+  private adaptWith(
+    items: ItemCatalog,
+    options?: RankOptions,
+  ): AdaptChoice & { warmItems?: Map<string, Float32Array> } {
+    const adaptOptions = this.adaptOptions ?? configuredAdapt(this.settings);
+    const evidence = options?.itemEvidence;
+    if (!evidence?.length) return adaptOptions;
+    // predict and rank of one k-shot point share the evidence: warm up once.
+    if (this.warmed?.evidence !== evidence) {
+      this.warmed = { evidence, rows: warmRowsFromEvidence(this.model!, evidence, items, this.users) };
+    }
+    return this.warmed.rows ? { ...adaptOptions, warmItems: this.warmed.rows } : adaptOptions;
   }
 
   /**
@@ -222,5 +281,6 @@ export class MetaLearner implements EvalMethod {
   dispose(): void {
     this.model?.dispose();
     this.model = undefined;
+    this.warmed = undefined;
   }
 }

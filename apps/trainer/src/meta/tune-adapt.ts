@@ -17,20 +17,21 @@ export const LEARNER_LR_GRID = [0.01, 0.05, 0.1, 0.2];
 export const LEARNER_RIDGE_GRID = [1, 3, 10, 30, 100];
 
 /**
- * The adaptation settings with the lowest validation score (see {@link validationMaeOf}; never a
- * cold scenario). The first candidate wins ties; without validation tasks it is returned as is.
+ * The adaptation settings with the lowest validation score (by default {@link validationMaeOf};
+ * P2's implicit data passes minus NDCG@20; never a cold scenario). The first candidate wins ties;
+ * without validation tasks it is returned as is.
  */
 export async function tuneAdapt(
   model: RecommenderModel,
   validation: ValidationSet,
   candidates: readonly AdaptChoice[],
   signal?: AbortSignal,
+  score: (choice: AdaptChoice) => Promise<number> = (choice) =>
+    validationMaeOf(model, validation, choice, signal),
 ): Promise<{ choice: AdaptChoice; mae: number }> {
   if (validation.tasks.length === 0) return { choice: candidates[0], mae: NaN };
   const scored: { choice: AdaptChoice; mae: number }[] = [];
-  for (const choice of candidates) {
-    scored.push({ choice, mae: await validationMaeOf(model, validation, choice, signal) });
-  }
+  for (const choice of candidates) scored.push({ choice, mae: await score(choice) });
   return pickBest(scored, (s) => s.mae);
 }
 

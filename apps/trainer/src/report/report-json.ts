@@ -1,8 +1,10 @@
-import type { HarnessResult, SeedMethodRun } from '../eval/harness';
+import type { FeedbackKind } from '../data/types';
+import type { HarnessResult, KShotPoint, SeedMethodRun } from '../eval/harness';
+import { MIN_SCENARIO_TASKS } from '../eval/harness-p2';
 import { SCENARIOS, type Scenario } from '../protocol/scenarios';
 
 /** report.json, a stable schema other tools read (see apps/trainer/README.md). */
-export interface ScenarioSummary {
+export interface ScenarioSummary extends Partial<RankingSummary> {
   mae: number;
   mae_std: number;
   rmse: number;
@@ -11,16 +13,43 @@ export interface ScenarioSummary {
   p5: number;
 }
 
+/** P2's full-catalog ranking figures (mean and standard deviation over seeds). */
+export interface RankingSummary {
+  recall20: number;
+  recall20_std: number;
+  ndcg20: number;
+  ndcg20_std: number;
+  hr10: number;
+  hr10_std: number;
+  /** Tasks with a relevant query item (first seed): what the ranking figures average over. */
+  ranking_tasks: number;
+}
+
+/** One k-shot point: P1 has MAE and nDCG@3; P2 adds RMSE, P@5 and the ranking figures. */
+export interface KShotSummary extends Partial<RankingSummary> {
+  k: number;
+  mae: number;
+  mae_std: number;
+  ndcg3: number;
+  ndcg3_std: number;
+  rmse?: number;
+  p5?: number;
+  tasks: number;
+}
+
 export interface ModelSummary {
   name: string;
   scenarios: Record<Scenario, ScenarioSummary>;
   train_seconds: number;
   backend: string;
   /** Additions to the agreed schema: */
-  k_shot: { k: number; mae: number; mae_std: number; ndcg3: number; ndcg3_std: number; tasks: number }[];
+  /** New users, support cut to the first k. */
+  k_shot: KShotSummary[];
+  /** P2 only: new items with only their first k interactions available to the model. */
+  k_shot_new_items?: KShotSummary[];
   loss_history: { seed: number; values: number[] }[];
-  /** Warm validation users (what tuning may look at), mean over seeds. */
-  validation: { mae: number; ndcg3: number };
+  /** Warm validation users (what tuning may look at), mean over seeds (P2 adds ndcg20). */
+  validation: { mae: number; ndcg3: number; ndcg20?: number };
   tuned: { seed: number; values: Record<string, unknown> }[];
   /**
    * Only on a "<method>+item-warmup" variant (src/eval/item-warmup.ts): its scenarios hold the
@@ -43,7 +72,7 @@ export interface ItemWarmupSummary {
 }
 
 export interface Report {
-  protocol: 'p1';
+  protocol: 'p1' | 'p2';
   dataset: string;
   seeds: number[];
   tasks: Record<Scenario, number>;
@@ -51,6 +80,18 @@ export interface Report {
   splits: HarnessResult['splits'];
   generated_at: string;
   config: unknown;
+  /** P2 only (see apps/trainer/README.md, "report.json"): */
+  kind?: FeedbackKind;
+  scale?: [number, number];
+  /** true when the data has no event times: new users, new items and every order are seeded random. */
+  no_times?: boolean;
+  split_basis?: { new_items: string; new_users: string };
+  relevance_threshold?: number | null;
+  candidates?: { warm_items: number; new_items: number };
+  /** Scenarios (or `validation`) with fewer than 50 scored tasks: too few to separate models. */
+  too_small?: string[];
+  /** Plain-language notes on the above, as report.html shows them. */
+  notes?: string[];
 }
 
 export function mean(values: readonly number[]): number {
@@ -66,8 +107,9 @@ export function std(values: readonly number[]): number {
 
 export function buildReport(result: HarnessResult, config: unknown, now = new Date()): Report {
   const names = [...new Set(result.runs.map((r) => r.name))];
+  const p2 = result.p2;
   return {
-    protocol: 'p1',
+    protocol: p2 ? 'p2' : 'p1',
     dataset: result.dataset,
     seeds: result.seeds,
     tasks: result.tasks,
@@ -80,7 +122,81 @@ export function buildReport(result: HarnessResult, config: unknown, now = new Da
     splits: result.splits,
     generated_at: now.toISOString(),
     config,
+    ...(p2 && {
+      kind: p2.kind,
+      scale: p2.scale,
+      no_times: !p2.hasTimes,
+      split_basis: { new_items: p2.basis.newItems, new_users: p2.basis.newUsers },
+      relevance_threshold: p2.relevanceThreshold,
+      candidates: p2.candidates,
+      too_small: p2.tooSmall,
+      notes: p2Notes(result),
+    }),
   };
+}
+
+/** What a reader of a P2 report must know about how it was split and scored. */
+function p2Notes(result: HarnessResult): string[] {
+  const p2 = result.p2!;
+  const notes: string[] = [];
+  if (!p2.hasTimes) {
+    notes.push(
+      'The data has no event times: new users are a seeded random 20% of the users' +
+        (p2.basis.newItems === 'random' ? ', new items a seeded random 20% of the items' : '') +
+        ", and each user's support/query order is seeded random (it changes with the seed).",
+    );
+  }
+  notes.push(
+    p2.kind === 'implicit'
+      ? 'Implicit feedback: every interaction is a positive; ranking metrics only.'
+      : `Explicit ratings on [${p2.scale.join(', ')}]: relevant for ranking = a rating >= ${p2.relevanceThreshold?.toFixed(2)}.`,
+  );
+  if (p2.tooSmall.length > 0) {
+    notes.push(
+      `Fewer than ${MIN_SCENARIO_TASKS} scored tasks in ${p2.tooSmall.join(', ')}: reported, but too few to separate models.`,
+    );
+  }
+  return notes;
+}
+
+type RankingRun = { recall20?: number; ndcg20?: number; hr10?: number; rankingTasks?: number };
+
+/** The ranking figures over seeds, or nothing when the runs have none (P1). */
+function rankingSummary(at: readonly RankingRun[]): Partial<RankingSummary> {
+  if (at[0]?.recall20 === undefined) return {};
+  const pick = (f: 'recall20' | 'ndcg20' | 'hr10') => at.map((p) => p[f] ?? NaN);
+  return {
+    recall20: mean(pick('recall20')),
+    recall20_std: std(pick('recall20')),
+    ndcg20: mean(pick('ndcg20')),
+    ndcg20_std: std(pick('ndcg20')),
+    hr10: mean(pick('hr10')),
+    hr10_std: std(pick('hr10')),
+    ranking_tasks: at[0].rankingTasks ?? 0,
+  };
+}
+
+function kShotSummary(
+  runs: readonly SeedMethodRun[],
+  curve: (r: SeedMethodRun) => KShotPoint[] | undefined,
+): KShotSummary[] {
+  const ks = (curve(runs[0]) ?? []).map((p) => p.k);
+  return ks.map((k) => {
+    const at = runs.map((r) => curve(r)?.find((p) => p.k === k) ?? { k, mae: NaN, ndcg3: NaN, tasks: 0 });
+    return {
+      k,
+      mae: mean(at.map((p) => p.mae)),
+      mae_std: std(at.map((p) => p.mae)),
+      ndcg3: mean(at.map((p) => p.ndcg3)),
+      ndcg3_std: std(at.map((p) => p.ndcg3)),
+      ...(at[0].rmse !== undefined && {
+        rmse: mean(at.map((p) => p.rmse ?? NaN)),
+        p5: mean(at.map((p) => p.p5 ?? NaN)),
+      }),
+      tasks: at[0].tasks,
+      ...rankingSummary(at),
+    };
+  });
 }
 
 function summarise(name: string, runs: readonly SeedMethodRun[]): ModelSummary {
@@ -94,28 +210,21 @@ function summarise(name: string, runs: readonly SeedMethodRun[]): ModelSummary {
       ndcg3: mean(pick('ndcg3')),
       ndcg3_std: std(pick('ndcg3')),
       p5: mean(pick('p5')),
+      ...rankingSummary(runs.map((r) => r.scenarios[s])),
     };
   }
-  const ks = runs[0].kShot.map((p) => p.k);
+  const validationNdcg20 = runs[0].validation.ndcg20;
   return {
     name,
     scenarios,
     train_seconds: mean(runs.map((r) => r.trainSeconds)),
     backend: runs[0].backend,
-    k_shot: ks.map((k) => {
-      const at = runs.map((r) => r.kShot.find((p) => p.k === k)!);
-      return {
-        k,
-        mae: mean(at.map((p) => p.mae)),
-        mae_std: std(at.map((p) => p.mae)),
-        ndcg3: mean(at.map((p) => p.ndcg3)),
-        ndcg3_std: std(at.map((p) => p.ndcg3)),
-        tasks: at[0].tasks,
-      };
-    }),
+    k_shot: kShotSummary(runs, (r) => r.kShot),
+    ...(runs[0].kShotNewItems && { k_shot_new_items: kShotSummary(runs, (r) => r.kShotNewItems) }),
     validation: {
       mae: mean(runs.map((r) => r.validation.mae)),
       ndcg3: mean(runs.map((r) => r.validation.ndcg3)),
+      ...(validationNdcg20 !== undefined && { ndcg20: mean(runs.map((r) => r.validation.ndcg20 ?? NaN)) }),
     },
     loss_history: runs
       .filter((r) => r.lossHistory.length > 0)
