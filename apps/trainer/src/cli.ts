@@ -1,4 +1,3 @@
-import { checkExistingDatabase, redactCredentials } from '@warmstart/feature-store';
 import { Command, Option } from 'commander';
 import type { CommandContext } from './commands/context';
 import { defaultDatasetLoader, evaluateCommand, type EvaluateFlags } from './commands/evaluate';
@@ -11,7 +10,7 @@ import { demoProgram } from './demo/run-demo';
 import { scheduleCommand, type ScheduleFlags } from './commands/schedule';
 import { trainCommand, type TrainFlags } from './commands/train';
 import { addDatabaseOption, addStoreOptions, parseIntArg, parseSeedList, type StoreOptions } from './options';
-import { createLogger, LOG_FORMATS, LogSink, type LogFormat } from './util/logger';
+import { createLogger } from './util/logger';
 import { createProgress } from './util/progress';
 import { withInterrupt } from './util/interrupt';
 
@@ -24,36 +23,17 @@ export interface CliDeps {
 
 /** Builds the `warmstart-trainer` command line. */
 export function buildCli(deps: CliDeps = {}): Command {
-  const sink = new LogSink();
-  const logger = deps.ctx?.logger ?? createLogger(undefined, sink);
-  const print = deps.ctx?.out ?? ((line) => process.stdout.write(line + '\n'));
+  const logger = deps.ctx?.logger ?? createLogger();
   const ctx: CommandContext = {
-    // Results may name the --database value: never print its password.
-    out: (line) => print(redactCredentials(line)),
+    out: deps.ctx?.out ?? ((line) => process.stdout.write(line + '\n')),
     logger,
     progress: deps.ctx?.progress ?? createProgress(logger),
   };
   const program = new Command('warmstart-trainer')
     .description('Meta-trains, evaluates and registers warmstart models')
-    .addOption(
-      new Option('--log-format <format>', 'log lines: pretty (default on a terminal) or json (otherwise)')
-        .choices(LOG_FORMATS)
-        .env('WARMSTART_LOG_FORMAT'),
-    )
-    .hook('preAction', () => {
-      const format = program.opts<{ logFormat?: LogFormat }>().logFormat;
-      if (format) sink.format = format;
-    })
     .showHelpAfterError()
     .exitOverride();
   if (deps.writeErr) program.configureOutput({ writeErr: deps.writeErr, writeOut: deps.writeErr });
-  // Commands that read an existing store fail on a missing SQLite file instead of creating one
-  // (only migrate, import and the demo create a database).
-  const existingStore = (cmd: Command) =>
-    addStoreOptions(cmd).hook('preAction', (_self, action) => {
-      const flags = action.opts<{ database?: string; movielens?: string }>();
-      if (!flags.movielens) checkExistingDatabase(flags.database);
-    });
 
   // migrate
   addDatabaseOption(
@@ -132,7 +112,7 @@ export function buildCli(deps: CliDeps = {}): Command {
   }
 
   // train
-  existingStore(
+  addStoreOptions(
     program
       .command('train')
       .description('meta-train on the feature store snapshot, register a candidate, promote it if better')
@@ -148,7 +128,7 @@ export function buildCli(deps: CliDeps = {}): Command {
   });
 
   // schedule
-  existingStore(
+  addStoreOptions(
     program
       .command('schedule')
       .description('run `train` on a cron schedule, one run at a time across processes')
@@ -159,11 +139,11 @@ export function buildCli(deps: CliDeps = {}): Command {
   });
 
   // evaluate
-  existingStore(
+  addStoreOptions(
     program
       .command('evaluate')
       .description('run an evaluation protocol for every configured baseline and meta-learner')
-      .addOption(new Option('--protocol <name>', 'evaluation protocol').choices(['p1']).default('p1'))
+      .addOption(new Option('--protocol <name>', 'evaluation protocol').choices(['p1', 'p2']).default('p1'))
       .option(
         '--seeds <list>',
         'comma-separated seeds (default: evaluate.seeds of the config)',
@@ -189,7 +169,7 @@ export function buildCli(deps: CliDeps = {}): Command {
 
   // models
   const models = program.command('models').description('the model registry');
-  const reg = (cmd: Command) => existingStore(cmd.option('--json', 'print JSON'));
+  const reg = (cmd: Command) => addStoreOptions(cmd.option('--json', 'print JSON'));
   reg(
     models
       .command('list')
