@@ -15,6 +15,7 @@ import { adaptsHeadOnly } from '../meta/ridge-scope';
 import { validationMaeOf, validationSet, type AdaptChoice } from '../meta/tune-adapt';
 import { LeaseLostError, withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
+import { removeTempArtifacts } from '../train/debris';
 import { trainingTasks } from '../train/tasks';
 import { decidePromotion, type PromotionDecision } from '../train/promotion';
 import { validationMetrics } from '../train/validate-model';
@@ -81,6 +82,7 @@ export async function trainCommand(
         // We hold the lease, so no live trainer can be running: a `running` run without a
         // heartbeat for a lease lifetime belongs to a process that died.
         await failStaleRuns(store, config, ctx);
+        await clearDebris(store, flags, ttlMs, ctx);
         const both = signal ? AbortSignal.any([signal, leaseSignal]) : leaseSignal;
         return trainLocked(store, config, flags, ctx, run, both);
       },
@@ -107,6 +109,32 @@ export async function failStaleRuns(
     );
   }
   return count;
+}
+
+/**
+ * What a killed `train` leaves, cleared by the next one once it holds the lease: `train` runs
+ * still `running` (their process died or lost the lease; recorded consistently with the
+ * registry by `runs.settleOrphaned`: succeeded if they promoted a model, else failed) and artifact
+ * temp directories of dead writers.
+ */
+async function clearDebris(
+  store: FeatureStore,
+  flags: TrainFlags,
+  ttlMs: number,
+  ctx: CommandContext,
+): Promise<void> {
+  const settled = await store.runs.settleOrphaned(
+    'train',
+    'no heartbeat: its process stopped (killed or hung) and the "train" lease expired',
+  );
+  for (const r of settled)
+    ctx.logger.warn(
+      { runId: r.id, status: r.status, ...(r.error && { error: r.error }) },
+      'recorded the end of a run left running by a stopped process',
+    );
+  const removed = removeTempArtifacts(resolve(flags.artifacts), ttlMs);
+  if (removed.length > 0)
+    ctx.logger.warn({ removed }, 'removed artifact temp directories left by stopped processes');
 }
 
 async function trainLocked(
@@ -139,7 +167,8 @@ async function trainLocked(
         await store.runs.cancel(run.id);
         ctx.logger.warn({ runId: run.id }, 'training cancelled; resume with --resume');
       } else {
-        await store.runs.fail(run.id, err);
+        // A run that already promoted its model is recorded succeeded (settle), not failed.
+        await store.runs.settle(run.id, err instanceof Error ? err.message : String(err));
         if (err instanceof LeaseLostError)
           ctx.logger.error({ runId: run.id, err: err.message }, 'training stopped');
       }

@@ -129,6 +129,54 @@ export class TrainingRuns {
     return rows.map(toRecord);
   }
 
+  /**
+   * Ends a run whose process can no longer end it (it died, or stopped after an error) so that
+   * its record agrees with the registry: a run that promoted a model (a model version carries
+   * its `runId` and was promoted) succeeded, whatever came after the promotion; any other run
+   * failed with `reason` (naming the model it registered, if any). Only a `running` run changes;
+   * returns the run as recorded.
+   */
+  async settle(id: string, reason: string): Promise<TrainingRunRecord> {
+    checkId('id', id);
+    const models = await this.db.modelVersion.findMany({
+      where: { runId: id },
+      orderBy: { version: 'desc' },
+    });
+    const promoted = models.find((m) => m.promotedAt !== null);
+    if (promoted)
+      return this.finishWith(id, {
+        status: 'succeeded',
+        metrics: { modelId: promoted.modelId, promoted: true, recordedAfter: reason },
+        finishedAt: new Date(),
+        checkpoint: null,
+        checkpointAt: null,
+      });
+    const registered = models[0];
+    return this.finishWith(id, {
+      status: 'failed',
+      error: registered ? `${reason} (after registering ${registered.modelId}, not promoted)` : reason,
+      finishedAt: new Date(),
+    });
+  }
+
+  /**
+   * Settles (see `settle`) every `running` run of `kind`. Call it only while holding the lease
+   * such runs run under: then none of them belongs to a live process (a live one holds the lease;
+   * one that lost it sees its run ended at its next heartbeat and stops).
+   */
+  async settleOrphaned(kind: string, reason: string): Promise<TrainingRunRecord[]> {
+    const running = await this.db.trainingRun.findMany({ where: { kind, status: 'running' } });
+    const out: TrainingRunRecord[] = [];
+    for (const run of running) {
+      try {
+        out.push(await this.settle(run.id, reason));
+      } catch (err) {
+        if (!(err instanceof FailedPreconditionError)) throw err; // ended meanwhile
+      }
+    }
+    return out;
+  }
+
   /** Fails running runs whose last heartbeat is older than `staleMs` (their process died). */
   async failStale(staleMs: number): Promise<number> {
     const res = await this.db.trainingRun.updateMany({
