@@ -1,15 +1,14 @@
 import { Command, Option } from 'commander';
 import type { CommandContext } from './commands/context';
 import { defaultDatasetLoader, evaluateCommand, type EvaluateFlags } from './commands/evaluate';
-import { importers, runImport } from './commands/import';
+import { addImportCommands } from './commands/import-cli';
 import { migrateCommand, type MigrateFlags } from './commands/migrate';
-import { genericImporter, parseFieldList, type GenericFlags } from './commands/import-generic';
 import { modelsList, modelsPromote, modelsRollback, modelsShow, type RegistryFlags } from './commands/models';
 import { runsList, runsShow } from './commands/runs';
 import { demoProgram } from './demo/run-demo';
 import { scheduleCommand, type ScheduleFlags } from './commands/schedule';
 import { trainCommand, type TrainFlags } from './commands/train';
-import { addDatabaseOption, addStoreOptions, parseIntArg, parseSeedList, type StoreOptions } from './options';
+import { addDatabaseOption, addStoreOptions, parseIntArg, parseSeedList } from './options';
 import { createLogger } from './util/logger';
 import { createProgress } from './util/progress';
 import { withInterrupt } from './util/interrupt';
@@ -45,71 +44,7 @@ export function buildCli(deps: CliDeps = {}): Command {
   });
 
   // import
-  const imp = program.command('import').description('load data into the feature store');
-  for (const name of ['movielens-100k', 'movielens-1m'] as const) {
-    addStoreOptions(
-      imp
-        .command(name)
-        .description(
-          `import a ${name === 'movielens-100k' ? 'MovieLens-100K (u.data, u.item, u.user)' : 'MovieLens-1M (*.dat)'} directory`,
-        )
-        .requiredOption('--dir <path>', 'dataset directory')
-        .option('--skip-bad-rows', 'leave malformed rows out (listed) instead of failing'),
-    ).action(async (flags: StoreOptions & { dir: string; skipBadRows?: boolean }) => {
-      await withInterrupt((signal) =>
-        runImport(name, flags.database, importers[name](flags.dir), ctx, signal, flags.skipBadRows),
-      );
-    });
-  }
-
-  addStoreOptions(
-    imp
-      .command('synthetic')
-      .description('generate seeded latent-factor data (content features predict ratings)')
-      .option('--users <n>', 'users', parseIntArg('--users', 1), 1000)
-      .option('--items <n>', 'items', parseIntArg('--items', 1), 500)
-      .option('--interactions <n>', 'interactions', parseIntArg('--interactions', 1), 50_000)
-      .option('--seed <n>', 'seed', parseIntArg('--seed', 0), 0),
-  ).action(
-    async (flags: StoreOptions & { users: number; items: number; interactions: number; seed: number }) => {
-      await withInterrupt((signal) =>
-        runImport('synthetic', flags.database, importers.synthetic(flags), ctx, signal),
-      );
-    },
-  );
-
-  for (const format of ['csv', 'jsonl'] as const) {
-    addStoreOptions(
-      imp
-        .command(format)
-        .description(
-          `import interactions (and optional user/item feature files) from ${format.toUpperCase()}`,
-        )
-        .requiredOption('--interactions <file>', 'columns user_id, item_id, value, timestamp[, event_id]')
-        .option('--users <file>', 'user features file (needs --user-fields)')
-        .option('--items <file>', 'item features file (needs --item-fields)')
-        .option(
-          '--user-fields <list>',
-          'name:categorical|multi_categorical|numeric,...',
-          parseFieldList('--user-fields'),
-        )
-        .option(
-          '--item-fields <list>',
-          'name:categorical|multi_categorical|numeric,...',
-          parseFieldList('--item-fields'),
-        )
-        .option('--id-column <name>', 'id column of the users/items files', 'id')
-        .option('--available-at-column <name>', 'items file column with the release time')
-        .option('--list-separator <sep>', 'separator of multi-valued cells', '|')
-        .option('--source <name>', 'event id prefix when the file has no event_id column')
-        .option('--skip-bad-rows', 'leave malformed rows out (listed) instead of failing'),
-    ).action(async (flags: StoreOptions & GenericFlags & { skipBadRows?: boolean }) => {
-      const importer = genericImporter(format, flags);
-      await withInterrupt((signal) =>
-        runImport(format, flags.database, importer, ctx, signal, flags.skipBadRows),
-      );
-    });
-  }
+  addImportCommands(program, ctx);
 
   // train
   addStoreOptions(

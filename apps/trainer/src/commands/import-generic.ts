@@ -3,8 +3,18 @@ import { importGeneric, type GenericImportSpec } from '@warmstart/feature-store'
 import { extname } from 'node:path';
 import type { Importer } from './import';
 
+/** Flags of `import csv` / `import jsonl`. */
 export interface GenericFlags {
   interactions: string;
+  kind: 'explicit' | 'implicit';
+  scale?: [number, number];
+  userColumn: string;
+  itemColumn: string;
+  valueColumn: string;
+  weightColumn?: string;
+  timeColumn?: string;
+  eventIdColumn: string;
+  delimiter?: string;
   users?: string;
   items?: string;
   userFields?: Record<string, FieldType>;
@@ -18,7 +28,7 @@ export interface GenericFlags {
 type FieldType = 'categorical' | 'multi_categorical' | 'numeric';
 const TYPES: readonly FieldType[] = ['categorical', 'multi_categorical', 'numeric'];
 
-/** `--item-fields genres:multi_categorical,release_year:numeric` */
+/** `--item-fields genres:multi_categorical,release_year:numeric` (an empty list: ids only). */
 export function parseFieldList(flag: string) {
   return (value: string): Record<string, FieldType> => {
     const out: Record<string, FieldType> = {};
@@ -36,30 +46,66 @@ export function parseFieldList(flag: string) {
   };
 }
 
-const EXT: Record<'csv' | 'jsonl', string[]> = {
-  csv: ['.csv', '.tsv'],
-  jsonl: ['.jsonl', '.ndjson', '.json'],
-};
+const JSONL_EXT = ['.jsonl', '.ndjson', '.json'];
 
-/** The feature store's generic importer (`docs/internal-api.md`): one transaction, typed columns. */
+/** `--delimiter tab` or one character. */
+function parseDelimiter(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const d = value === 'tab' || value === '\\t' ? '\t' : value;
+  if (d.length !== 1 || d === '"')
+    throw new Error(`--delimiter must be one character or "tab", got "${value}"`);
+  return d;
+}
+
+/**
+ * The feature store's generic importer (`docs/internal-api.md`): one transaction, typed columns.
+ * `import csv` reads delimited text of any extension except JSON ones; `import jsonl` the reverse.
+ */
 export function genericImporter(format: 'csv' | 'jsonl', flags: GenericFlags): Importer {
   for (const [flag, path] of [
     ['--interactions', flags.interactions],
     ['--users', flags.users],
     ['--items', flags.items],
   ] as const) {
-    if (path && !EXT[format].includes(extname(path).toLowerCase())) {
-      throw new Error(`${flag}: ${path} is not a ${format} file (expected ${EXT[format].join(', ')})`);
+    if (path && JSONL_EXT.includes(extname(path).toLowerCase()) !== (format === 'jsonl')) {
+      throw new Error(
+        format === 'jsonl'
+          ? `${flag}: ${path} is not a jsonl file (expected ${JSONL_EXT.join(', ')}; use \`import csv\` for delimited text)`
+          : `${flag}: ${path} is a JSON file: use \`import jsonl\``,
+      );
     }
   }
   if (flags.users && !flags.userFields) throw new Error('--user-fields is required with --users');
   if (flags.items && !flags.itemFields) throw new Error('--item-fields is required with --items');
+  if (!flags.users && flags.userFields) throw new Error('--user-fields needs --users');
+  if (!flags.items && flags.itemFields) throw new Error('--item-fields needs --items');
+  if (flags.kind === 'implicit' && flags.scale)
+    throw new Error('--scale is for explicit data (--kind explicit)');
+  if (flags.kind !== 'implicit' && flags.weightColumn)
+    throw new Error('--weight-column is for implicit data (--kind implicit)');
+  if (flags.availableAtColumn && !flags.items) throw new Error('--available-at-column needs --items');
+  const table = { format, ...(format === 'csv' ? { delimiter: parseDelimiter(flags.delimiter) } : {}) };
   const spec: GenericImportSpec = {
-    interactions: { path: flags.interactions, ...(flags.source ? { source: flags.source } : {}) },
+    interactions: {
+      path: flags.interactions,
+      ...table,
+      kind: flags.kind,
+      ...(flags.scale ? { scale: flags.scale } : {}),
+      columns: {
+        user: flags.userColumn,
+        item: flags.itemColumn,
+        value: flags.valueColumn,
+        eventId: flags.eventIdColumn,
+        ...(flags.timeColumn ? { time: flags.timeColumn } : {}),
+        ...(flags.weightColumn ? { weight: flags.weightColumn } : {}),
+      },
+      ...(flags.source ? { source: flags.source } : {}),
+    },
     ...(flags.users
       ? {
           users: {
             path: flags.users,
+            ...table,
             idColumn: flags.idColumn,
             fields: flags.userFields!,
             listSeparator: flags.listSeparator,
@@ -70,6 +116,7 @@ export function genericImporter(format: 'csv' | 'jsonl', flags: GenericFlags): I
       ? {
           items: {
             path: flags.items,
+            ...table,
             idColumn: flags.idColumn,
             fields: flags.itemFields!,
             listSeparator: flags.listSeparator,
