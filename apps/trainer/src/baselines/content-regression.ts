@@ -1,4 +1,5 @@
 import type { ItemRecord } from '../data/types';
+import { contentKeys, contentVocabulary } from './content-features';
 import { solveLinear } from './linear-solve';
 
 /**
@@ -17,15 +18,16 @@ export class ContentRegression {
     examples: readonly { item: ItemRecord; target: number; weight: number }[],
     ridge = 1,
   ): ContentRegression {
-    const columns = new Map<string, number>();
-    for (const { item } of examples)
-      for (const key of contentKeys(item)) if (!columns.has(key.key)) columns.set(key.key, columns.size);
+    const columns = contentVocabulary(examples.map((e) => e.item));
     const d = columns.size + 1; // + intercept (last column, not regularised)
     const xtx = Array.from({ length: d }, () => new Array<number>(d).fill(0));
     const xty = new Array<number>(d).fill(0);
     for (const { item, target, weight } of examples) {
       const x = new Array<number>(d).fill(0);
-      for (const { key, value } of contentKeys(item)) x[columns.get(key)!] += value;
+      for (const { key, value } of contentKeys(item)) {
+        const col = columns.get(key);
+        if (col !== undefined) x[col] += value;
+      }
       x[d - 1] = 1;
       for (let i = 0; i < d; i++) {
         if (x[i] === 0) continue;
@@ -48,15 +50,4 @@ export class ContentRegression {
     }
     return y;
   }
-}
-
-function contentKeys(item: ItemRecord): { key: string; value: number }[] {
-  const out: { key: string; value: number }[] = [];
-  for (const [field, raw] of Object.entries(item.features)) {
-    if (typeof raw === 'string') out.push({ key: `${field}=${raw}`, value: 1 });
-    else if (Array.isArray(raw) && raw.length > 0) {
-      for (const v of raw as readonly string[]) out.push({ key: `${field}=${v}`, value: 1 / raw.length });
-    }
-  }
-  return out;
 }

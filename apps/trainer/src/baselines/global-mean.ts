@@ -1,20 +1,10 @@
-import type { ItemCatalog, Task } from '../data/types';
-import type { EvalMethod, FitContext, FitResult } from '../eval/method';
-import { trainingRatings } from './bias-model';
+import { Popularity } from './popularity';
 
-/** Predicts the mean training rating for everything. */
-export class GlobalMean implements EvalMethod {
-  readonly name = 'global-mean';
-  private mean = NaN;
-
-  async fit(ctx: FitContext): Promise<FitResult> {
-    const ratings = trainingRatings(ctx.train);
-    if (ratings.length === 0) throw new RangeError('no training ratings');
-    this.mean = ratings.reduce((s, r) => s + r.value, 0) / ratings.length;
-    return { lossHistory: [], backend: 'js' };
-  }
-
-  async predict(tasks: readonly Task[], _items: ItemCatalog): Promise<Float32Array[]> {
-    return tasks.map((t) => new Float32Array(t.query.length).fill(this.mean));
-  }
+/**
+ * Predicts the mean training rating for everything. A constant cannot order a catalog, so its P2
+ * ranking is by popularity (the one non-personalised signal left): it is `Popularity` under the
+ * name of the explicit baseline.
+ */
+export class GlobalMean extends Popularity {
+  override readonly name: string = 'global-mean';
 }
