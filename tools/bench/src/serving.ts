@@ -55,7 +55,7 @@ const DECL = {
  * the output head adapts per user, in closed form, ridge penalty 10), anil (the same head adapted
  * by gradient steps), anil1 (anil with ONE 64-unit decision layer: scoring is relu(item half + user
  * half) . head per candidate, no per-user layer product), melu (the decision layers adapt too).
- * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open) measures only
+ * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open, overload) measures only
  * those points, with batching on only unless it also lists `batching-off`, and one server process
  * only unless it also lists `workers`. The 64-caller uncached points are also measured on a
  * server started with `--workers N` (WARMSTART_BENCH_WORKERS, default 2 = this machine's cores;
@@ -173,6 +173,36 @@ export async function run(log: FigureLog, options: Record<string, string | boole
             log.add(`${tag} p99`, r.p99, 'ms');
             logCpu(log, tag, used);
           }
+        }
+        // Overload: 256 callers of stored users against the server's default --max-in-flight.
+        if (wanted('overload') && batching && workers === 1) {
+          if (!cached) await drive(clients, 8, users.length, cachedReq);
+          await driveOverload(clients, OVERLOAD_CALLERS, cachedReq, quick ? 500 : WARMUP_MS);
+          const cpu = cpuMeter(server.pid);
+          const o = await driveOverload(clients, OVERLOAD_CALLERS, cachedReq, seconds * 1000);
+          const used = cpu.stop(o.ok + o.shed + o.failed);
+          const tag = `recommend ${algorithm} cached ${setup} callers=${OVERLOAD_CALLERS} default --max-in-flight`;
+          log.add(
+            `${tag} admitted throughput`,
+            o.rps,
+            'req/s',
+            `closed loop, ${o.ok} ok, ${o.shed} shed, ${o.failed} other failures`,
+          );
+          log.add(`${tag} admitted p50`, o.p50, 'ms');
+          log.add(`${tag} admitted p99`, o.p99, 'ms', 'target < 100 ms');
+          log.add(
+            `${tag} shed fraction`,
+            o.shed / Math.max(1, o.ok + o.shed + o.failed),
+            'of calls',
+            'RESOURCE_EXHAUSTED',
+          );
+          log.add(
+            `${tag} shed p99`,
+            o.shedP99,
+            'ms',
+            `a shed caller waits ${OVERLOAD_BACKOFF_MS} ms before its next call`,
+          );
+          logCpu(log, tag, used);
         }
         // Open loop: a fixed offered rate, latency from each request's scheduled send time, so a
         // slow server cannot slow the load down and hide its queueing (no coordinated omission).
@@ -514,6 +544,72 @@ function recommendOnce(
       (err) => resolve(err === null),
     ),
   );
+}
+
+/** The overload point: callers, and how long a caller whose call was shed waits before the next one. */
+const OVERLOAD_CALLERS = 256;
+const OVERLOAD_BACKOFF_MS = 10;
+
+/** One Recommend call with pre-serialized request bytes; resolves with its status code. */
+function recommendCode(
+  client: InstanceType<typeof RecommenderServiceClient>,
+  bytes: Buffer,
+): Promise<number> {
+  const { path, responseDeserialize } = RecommenderServiceService.recommend;
+  return new Promise<number>((resolve) =>
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      responseDeserialize,
+      bytes,
+      (err) => resolve(err === null ? grpc.status.OK : err.code),
+    ),
+  );
+}
+
+/**
+ * Closed loop of `callers` beyond the server's in-flight limit: latency of admitted calls, how
+ * many were shed (RESOURCE_EXHAUSTED) and how fast; a shed caller backs off OVERLOAD_BACKOFF_MS
+ * (as a client retrying with backoff would) instead of spinning on refusals.
+ */
+async function driveOverload(
+  clients: InstanceType<typeof RecommenderServiceClient>[],
+  callers: number,
+  request: (i: number) => RecommendRequest,
+  ms: number,
+) {
+  const admitted: number[] = [];
+  const shedLatency: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const wire = wireRequests(request);
+  const started = performance.now();
+  const end = started + ms;
+  const loop = async (c: number) => {
+    const client = clients[c % clients.length] as InstanceType<typeof RecommenderServiceClient>;
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const code = await recommendCode(client, wire(next++));
+      const took = performance.now() - t0;
+      if (code === grpc.status.OK) admitted.push(took);
+      else if (code === grpc.status.RESOURCE_EXHAUSTED) {
+        shedLatency.push(took);
+        await new Promise((r) => setTimeout(r, OVERLOAD_BACKOFF_MS));
+      } else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, (_, c) => loop(c)));
+  const elapsed = (performance.now() - started) / 1000;
+  const pct = percentiles(admitted);
+  return {
+    rps: admitted.length / elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    ok: admitted.length,
+    shed: shedLatency.length,
+    shedP99: percentiles(shedLatency)(0.99),
+    failed,
+  };
 }
 
 /** Percentile lookup over latencies (sorted in place). */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseTokenEntries } from '../auth/token-table';
 
 /** Concurrent calls admitted by default (`--max-in-flight`). */
-export const DEFAULT_MAX_IN_FLIGHT = 64;
+export const DEFAULT_MAX_IN_FLIGHT = 32;
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const bool = z.union([
