@@ -97,6 +97,8 @@ export function p2NewItems(
     const t = item.availableAt?.getTime();
     if (t !== undefined && Number.isFinite(t) && firstSeen.has(item.id)) available.set(item.id, t);
   }
+  // One availability time for every item (a placeholder) orders nothing.
+  if (new Set(available.values()).size < 2) available.clear();
   const ids = [...firstSeen.keys()].sort(compareIds);
   const count = Math.round(ids.length * fraction);
   const allAvailable = available.size === ids.length;

@@ -1,40 +1,69 @@
-import { SCENARIOS } from '../protocol/scenarios';
-import { lineChart, renderSvg, type Point } from './charts';
-import type { ModelSummary, Report } from './report-json';
+import { SCENARIOS, type Scenario } from '../protocol/scenarios';
+import { bucketSize, lineChart, renderSvg, smoothed, type Point } from './charts';
+import type { KShotSummary, ModelSummary, Report, ScenarioSummary } from './report-json';
 
-type Column = { key: 'mae' | 'rmse' | 'ndcg3' | 'p5'; label: string; lowerIsBetter: boolean };
-const COLUMNS: Column[] = [
+type MetricKey = 'mae' | 'rmse' | 'ndcg3' | 'p5' | 'recall20' | 'ndcg20' | 'hr10';
+interface Column {
+  key: MetricKey;
+  label: string;
+  lowerIsBetter: boolean;
+}
+const RANKING: Column[] = [
+  { key: 'recall20', label: 'Recall@20', lowerIsBetter: false },
+  { key: 'ndcg20', label: 'NDCG@20', lowerIsBetter: false },
+  { key: 'hr10', label: 'HR@10', lowerIsBetter: false },
+];
+const RATING: Column[] = [
   { key: 'mae', label: 'MAE', lowerIsBetter: true },
   { key: 'rmse', label: 'RMSE', lowerIsBetter: true },
   { key: 'ndcg3', label: 'nDCG@3', lowerIsBetter: false },
   { key: 'p5', label: 'P@5', lowerIsBetter: false },
 ];
 
-/** A self-contained page: the scenario table (best per column in bold), charts inline as SVG, config. */
+/** The columns of a report's scenario tables: P1 the rating metrics; P2 ranking, plus rating for explicit data. */
+function columnsOf(report: Report): Column[] {
+  if (report.protocol !== 'p2') return RATING;
+  return report.kind === 'implicit' ? RANKING : [...RANKING, ...RATING];
+}
+
+/**
+ * A self-contained page, readable in a 1,280 px window: one table per scenario (best per column in
+ * bold), the models' training facts, notes, charts inline as SVG, the configuration.
+ */
 export async function renderReportHtml(
   report: Report,
 ): Promise<{ html: string; charts: Record<string, string> }> {
   const charts = await renderCharts(report);
+  const protocol = report.protocol.toUpperCase();
+  const spread = report.seeds.length > 1;
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>warmstart P1 report: ${esc(report.dataset)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>warmstart ${protocol} report: ${esc(report.dataset)}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#222}
-table{border-collapse:collapse;margin:1rem 0}th,td{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:right}
+*{box-sizing:border-box}
+body{font-family:system-ui,sans-serif;margin:0 auto;padding:1rem 1.5rem;max-width:1240px;color:#222;line-height:1.4}
+table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{padding:.25rem .55rem;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}.best{font-weight:bold;background:#e6f4ea}
-.charts{display:flex;flex-wrap:wrap;gap:1rem}pre{background:#f6f6f6;padding:1rem;overflow:auto}
+.sd{color:#666;font-size:.85em}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:0 1.5rem}
+.wide{grid-column:1/-1}.flag{color:#a40;font-weight:normal;font-size:.9em}
+.wrap{white-space:normal;text-align:left;overflow-wrap:anywhere;font-size:.85em;min-width:14rem}
+table.models th{white-space:normal}.small{font-size:.85em}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:1rem}.charts svg{max-width:100%;height:auto}
+pre{background:#f6f6f6;padding:1rem;overflow:auto;white-space:pre-wrap;word-break:break-word;max-height:40rem}
+.notes{background:#fff8e6;border-left:4px solid #e0a800;padding:.4rem 1rem}
 </style></head><body>
-<h1>Protocol P1 on ${esc(report.dataset)}</h1>
-<p>Seeds ${report.seeds.join(', ')} &middot; tasks: ${SCENARIOS.map((s) => `${s} ${report.tasks[s]}`).join(', ')}
-&middot; warm users split ${report.splits.warm_train} train / ${report.splits.warm_validation} validation / ${report.splits.warm_test} test
-&middot; generated ${esc(report.generated_at)}</p>
-<p>Mean over seeds (&plusmn; standard deviation across seeds). <span class="best">Bold</span>: best P1 row in its column.</p>
-${scenarioTable(report)}
+<h1>${esc(report.dataset)}: protocol ${protocol}</h1>
+<p>${summaryLine(report)}</p>
+${notes(report)}
+<h2>Scenarios</h2>
+<p>${spread ? `Mean over ${report.seeds.length} seeds <span class="sd">&plusmn; standard deviation across seeds</span>.` : `One seed (${report.seeds[0]}): no spread.`} <span class="best">Bold</span>: best ${report.protocol === 'p1' ? 'P1 row' : 'model'} in its column.${report.protocol === 'p2' ? ' Ranking: every candidate item of the scenario (warm items, or new items in the new-item scenarios) except the user&rsquo;s support items, against the relevant query items.' : ''}</p>
+<div class="grid">${SCENARIOS.map((s) => scenarioTable(report, s)).join('\n')}</div>
 ${warmupNote(report)}
-<h2>k-shot: new users</h2>
-<p>Query metrics when adapting on only the first k support ratings (new-user tasks with at least ${Math.max(...(report.models[0]?.k_shot.map((p) => p.k) ?? [0]))} support ratings).</p>
-<div class="charts">${charts['kshot-mae'] ?? ''}${charts['kshot-ndcg3'] ?? ''}</div>
+<h2>Models</h2>
+${modelsTable(report)}
+${kShotSection(report, charts)}
 <h2>Meta-training loss</h2>
-${charts['loss'] ?? '<p>No model in this run reports a training loss.</p>'}
+${charts['loss'] ? `<p>Per-batch loss of the meta-learners, smoothed (mean of consecutive batches), mean over seeds.</p><div class="charts">${charts['loss']}</div>` : '<p>No meta-learner in this run reports a training loss.</p>'}
 <h2>Configuration</h2>
 <pre>${esc(JSON.stringify(report.config, null, 2))}</pre>
 </body></html>
@@ -42,38 +71,97 @@ ${charts['loss'] ?? '<p>No model in this run reports a training loss.</p>'}
   return { html, charts };
 }
 
-function scenarioTable(report: Report): string {
-  const head1 = SCENARIOS.map((s) => `<th colspan="${COLUMNS.length}">${s}</th>`).join('');
-  const head2 = SCENARIOS.map(() => COLUMNS.map((c) => `<th>${c.label}</th>`).join('')).join('');
-  const best = new Map<string, number>();
-  for (const s of SCENARIOS) {
-    for (const c of COLUMNS) {
-      // Best among the P1 rows: a +item-warmup row sees more data (other users' support ratings).
-      const values = report.models
-        .filter((m) => !m.item_warmup)
-        .map((m) => m.scenarios[s][c.key])
-        .filter(Number.isFinite);
-      if (values.length)
-        best.set(`${s}.${c.key}`, c.lowerIsBetter ? Math.min(...values) : Math.max(...values));
-    }
+function summaryLine(report: Report): string {
+  const parts = [
+    `Seeds ${report.seeds.join(', ')}`,
+    ...(report.kind
+      ? [
+          report.kind === 'implicit'
+            ? 'implicit feedback'
+            : `explicit ratings on [${(report.scale ?? [1, 5]).join(', ')}]`,
+        ]
+      : []),
+    `scored tasks: ${SCENARIOS.map((s) => `${s} ${report.tasks[s]}`).join(', ')}`,
+    `warm users ${report.splits.warm_train} train / ${report.splits.warm_validation} validation / ${report.splits.warm_test} test`,
+    ...(report.candidates
+      ? [`candidates ${report.candidates.warm_items} warm items, ${report.candidates.new_items} new items`]
+      : []),
+    `generated ${esc(report.generated_at)}`,
+  ];
+  return parts.join(' &middot; ');
+}
+
+function notes(report: Report): string {
+  if (!report.notes?.length) return '';
+  return `<div class="notes"><ul>${report.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></div>`;
+}
+
+function scenarioTable(report: Report, s: Scenario): string {
+  const columns = columnsOf(report);
+  const spread = report.seeds.length > 1;
+  // Best among the protocol's own rows: a +item-warmup row sees more data (other users' support ratings).
+  const best = new Map<MetricKey, number>();
+  for (const c of columns) {
+    const values = report.models
+      .filter((m) => !m.item_warmup)
+      .map((m) => metric(m.scenarios[s], c.key))
+      .filter(Number.isFinite);
+    if (values.length) best.set(c.key, c.lowerIsBetter ? Math.min(...values) : Math.max(...values));
   }
-  const cell = (m: ModelSummary, s: (typeof SCENARIOS)[number], c: Column) => {
-    const v = m.scenarios[s][c.key];
-    const spread =
-      c.key === 'mae' ? m.scenarios[s].mae_std : c.key === 'ndcg3' ? m.scenarios[s].ndcg3_std : undefined;
+  const cell = (m: ModelSummary, c: Column) => {
+    const v = metric(m.scenarios[s], c.key);
+    const sd = spread ? stdOf(m.scenarios[s], c.key) : undefined;
     const text = Number.isFinite(v)
-      ? v.toFixed(4) + (spread !== undefined ? ` &plusmn;${spread.toFixed(4)}` : '')
+      ? v.toFixed(4) +
+        (sd !== undefined && Number.isFinite(sd) ? ` <span class="sd">&plusmn;${sd.toFixed(4)}</span>` : '')
       : '&ndash;';
-    const isBest = !m.item_warmup && v === best.get(`${s}.${c.key}`);
+    const isBest = !m.item_warmup && v === best.get(c.key);
     return `<td${isBest ? ' class="best"' : ''}>${text}</td>`;
   };
+  const small = report.too_small?.includes(s)
+    ? ' <span class="flag">(fewer than 50 tasks: too few to separate models)</span>'
+    : '';
   const rows = report.models
-    .map(
-      (m) =>
-        `<tr><td>${esc(m.name)}</td>${SCENARIOS.map((s) => COLUMNS.map((c) => cell(m, s, c)).join('')).join('')}<td>${m.train_seconds.toFixed(1)}</td><td>${esc(m.backend)}</td></tr>`,
-    )
+    .map((m) => `<tr><td>${esc(m.name)}</td>${columns.map((c) => cell(m, c)).join('')}</tr>`)
     .join('\n');
-  return `<table><thead><tr><th rowspan="2">model</th>${head1}<th rowspan="2">train s</th><th rowspan="2">backend</th></tr><tr>${head2}</tr></thead><tbody>${rows}</tbody></table>`;
+  // Two tables side by side only when both fit half the page (about 590 px each).
+  const wide = 200 + columns.length * (spread ? 150 : 75) > 590 ? ' class="wide"' : '';
+  return `<section${wide}><h3>${s} &middot; ${report.tasks[s]} tasks${small}</h3><table><thead><tr><th>model</th>${columns.map((c) => `<th>${c.label}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
+function metric(x: ScenarioSummary | KShotSummary, key: MetricKey): number {
+  const v = x[key];
+  return typeof v === 'number' ? v : NaN;
+}
+
+/** The spread the report has for a metric (RMSE and P@5 have none). */
+function stdOf(x: ScenarioSummary, key: MetricKey): number | undefined {
+  const v = (x as unknown as Record<string, unknown>)[`${key}_std`];
+  return typeof v === 'number' ? v : undefined;
+}
+
+function modelsTable(report: Report): string {
+  const rows = report.models.map((m) => {
+    const tuned = m.tuned.map((t) => esc(`seed ${t.seed}: ${formatTuned(t.values)}`)).join('<br>');
+    const validation =
+      report.protocol === 'p2' && report.kind === 'implicit'
+        ? fixed(m.validation.ndcg20)
+        : `${fixed(m.validation.mae)} / ${fixed(m.validation.ndcg3)}`;
+    return `<tr><td>${esc(m.name)}</td><td>${m.train_seconds.toFixed(1)}</td><td class="small">${esc(m.backend)}</td><td>${validation}</td><td class="wrap">${tuned}</td></tr>`;
+  });
+  const validationHead =
+    report.protocol === 'p2' && report.kind === 'implicit' ? 'validation NDCG@20' : 'validation MAE / nDCG@3';
+  return `<table class="models"><thead><tr><th>model</th><th>train s</th><th>backend</th><th>${validationHead}</th><th class="wrap">chosen on validation users</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
+}
+
+function fixed(v: number | undefined | null): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : '&ndash;';
+}
+
+function formatTuned(values: Record<string, unknown>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(', ');
 }
 
 /** What the "+item-warmup" rows are (an extension of P1), when the report has any. */
@@ -93,31 +181,88 @@ function warmupNote(report: Report): string {
 <ul>${rows.join('\n')}</ul>`;
 }
 
+/** The k-shot charts of a report, by file name: P1 MAE and nDCG@3; P2 every reported metric. */
+function kShotCharts(
+  report: Report,
+): { name: string; curve: 'users' | 'items'; key: MetricKey; label: string }[] {
+  if (report.protocol !== 'p2')
+    return [
+      { name: 'kshot-mae', curve: 'users', key: 'mae', label: 'MAE' },
+      { name: 'kshot-ndcg3', curve: 'users', key: 'ndcg3', label: 'nDCG@3' },
+    ];
+  const keys = columnsOf(report).filter((c) => c.key !== 'rmse' && c.key !== 'p5');
+  return (['users', 'items'] as const).flatMap((curve) =>
+    keys.map((c) => ({
+      name: `kshot${curve === 'items' ? '-new-items' : ''}-${c.key}`,
+      curve,
+      key: c.key,
+      label: c.label,
+    })),
+  );
+}
+
+function kShotSection(report: Report, charts: Record<string, string>): string {
+  const specs = kShotCharts(report);
+  const of = (curve: 'users' | 'items') =>
+    specs
+      .filter((c) => c.curve === curve)
+      .map((c) => charts[c.name] ?? '')
+      .join('');
+  const users = of('users');
+  const ks = report.models[0]?.k_shot.map((p) => p.k) ?? [];
+  const usersText =
+    report.protocol === 'p2'
+      ? `New users adapted on only their first k support interactions (each k: the users with at least k; query unchanged). Ranking over the warm items.`
+      : `Query metrics when adapting on only the first k support ratings (new-user tasks with at least ${Math.max(0, ...ks)} support ratings).`;
+  let html = `<h2>k-shot: new users</h2>\n<p>${usersText}</p>\n${users ? `<div class="charts">${users}</div>` : '<p>No k-shot tasks.</p>'}`;
+  if (report.protocol === 'p2') {
+    const items = of('items');
+    html += `\n<h2>k-shot: new items</h2>\n<p>Only each new item's first k interactions (pooled over users) are available to the models; a user's support is their interactions among those, the query their other new-item interactions. Ranking over the new items.</p>\n${items ? `<div class="charts">${items}</div>` : '<p>No k-shot tasks.</p>'}`;
+  }
+  return html;
+}
+
+/** The meta-learners (config `evaluate.learners`): the loss chart leaves the non-meta network out. */
+function learnerNames(report: Report): Set<string> {
+  const config = report.config as { evaluate?: { learners?: { name?: unknown }[] } } | null;
+  return new Set((config?.evaluate?.learners ?? []).map((l) => String(l.name)));
+}
+
 async function renderCharts(report: Report): Promise<Record<string, string>> {
   const charts: Record<string, string> = {};
-  const kMae: Point[] = [];
-  const kNdcg: Point[] = [];
-  for (const m of report.models) {
-    for (const p of m.k_shot) {
-      kMae.push({ series: m.name, x: p.k, y: p.mae });
-      kNdcg.push({ series: m.name, x: p.k, y: p.ndcg3 });
+  for (const spec of kShotCharts(report)) {
+    const points: Point[] = [];
+    for (const m of report.models) {
+      const curve = spec.curve === 'users' ? m.k_shot : (m.k_shot_new_items ?? []);
+      for (const p of curve) points.push({ series: m.name, x: p.k, y: metric(p, spec.key) });
     }
-  }
-  if (kMae.some((p) => Number.isFinite(p.y))) {
-    charts['kshot-mae'] = await renderSvg(
-      lineChart('New users: query MAE vs support size', 'support size k', 'MAE', kMae, true),
+    const finite = points.filter((p) => Number.isFinite(p.y));
+    if (finite.length === 0) continue;
+    const ks = [...new Set(finite.map((p) => p.x))].sort((a, b) => a - b);
+    const who = spec.curve === 'users' ? 'New users' : 'New items';
+    charts[spec.name] = await renderSvg(
+      lineChart(`${who}: ${spec.label} vs k`, 'k (log scale)', spec.label, finite, { logTicks: ks }),
     );
-    charts['kshot-ndcg3'] = await renderSvg(
-      lineChart('New users: query nDCG@3 vs support size', 'support size k', 'nDCG@3', kNdcg, true),
-    );
   }
+  const learners = learnerNames(report);
   const loss: Point[] = [];
   for (const m of report.models) {
+    if (!learners.has(m.name) || m.item_warmup) continue;
+    // Mean over seeds of each smoothed bucket (seeds stop at different epochs: fewer at the end).
+    const size = bucketSize(Math.max(0, ...m.loss_history.map((h) => h.values.length)));
+    const sums = new Map<number, { x: number; sum: number; n: number }>();
     for (const h of m.loss_history) {
-      h.values.forEach((y, x) => loss.push({ series: `${m.name} seed ${h.seed}`, x: x + 1, y }));
+      smoothed(h.values, size).forEach((p, b) => {
+        const at = sums.get(b) ?? { x: p.x, sum: 0, n: 0 };
+        at.sum += p.y;
+        at.n++;
+        sums.set(b, at);
+      });
     }
+    for (const { x, sum, n } of sums.values()) loss.push({ series: m.name, x, y: sum / n });
   }
-  if (loss.length) charts['loss'] = await renderSvg(lineChart('Meta-training loss', 'step', 'loss', loss));
+  if (loss.length)
+    charts['loss'] = await renderSvg(lineChart('Meta-training loss (smoothed)', 'meta-batch', 'loss', loss));
   return charts;
 }
 
