@@ -124,7 +124,6 @@ function findChromium(): string | null {
 const chromium = findChromium();
 const describeBrowser = chromium ? describe : describe.skip;
 if (!chromium) {
-  // eslint-disable-next-line no-console
   console.warn(
     'report.html layout test skipped: no chromium on the PATH (apt-get install chromium, or set CHROMIUM)',
   );
