@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load';
 import type { TrainerConfig } from '../config/schema';
 import { readSnapshot } from '../data/from-store';
+import { resolveFeatures } from '../data/infer-features';
 import { withStore } from '../data/store';
 import { itemCatalog } from '../data/types';
 import { buildModel, initBiases } from '../meta/build-model';
@@ -273,6 +274,13 @@ async function trainRun(
     'snapshot loaded',
   );
   const items = itemCatalog(dataset.items);
+  // No `features` in the config and no MovieLens fields in the data: declarations inferred from it.
+  const features = resolveFeatures(config.features, dataset.users, dataset.items);
+  if (features.inferred.user || features.inferred.item)
+    ctx.logger.info(
+      { features: features.features, skipped: features.skipped },
+      'features inferred from the data',
+    );
   const lossHistory: number[] = [];
   let model: RecommenderModel;
   let firstEpoch = 0;
@@ -282,7 +290,7 @@ async function trainRun(
     firstEpoch = cp.epochsDone;
     ctx.logger.info({ from: resumeFrom.runId, epochsDone: firstEpoch }, 'resuming from checkpoint');
   } else {
-    model = buildModel(config.features, config.model, dataset.users, dataset.items, train, t.seed);
+    model = buildModel(features.features, config.model, dataset.users, dataset.items, train, t.seed);
     await initBiases(model, config.model, train, items);
     if (t.pretrainEpochs > 0) {
       ctx.logger.info({ epochs: t.pretrainEpochs }, 'pretraining (plain regression)');
