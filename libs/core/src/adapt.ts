@@ -7,6 +7,7 @@ import type { EncodedItems, RecommenderModel } from './model/model';
 import { forward, sharedTrunkFeatures, userFirstLayer, userIdRepr } from './model/network';
 import type { Params } from './model/params';
 import type { WarmItemIds } from './item-warmup';
+import { requestRng, withSampledNegatives } from './negatives/augment';
 import type { ItemCatalog, Rating, UserRecord } from './types';
 
 /** One user to adapt: raw features and the support ratings (items resolved through the catalog). */
@@ -29,6 +30,14 @@ export interface AdaptOptions {
   ridge?: number | null;
   /** Warmed item ID representations (see warmUpItems) for support items that have one. */
   warmItems?: WarmItemIds;
+  /**
+   * Implicit models with sampled negatives (`config.negatives`): negatives drawn per support
+   * positive from `model.negativePool` (default: `config.negatives.perPositive`; 0: none). The
+   * draws are seeded by `seed` (default 0), the user id and the support items, so the same
+   * request always adapts the same way, alone or in any batch.
+   */
+  negatives?: number;
+  seed?: number;
 }
 
 /** Per-user adapted local parameters of B users ([B, ...] tensors). Call `dispose()` when done. */
@@ -126,7 +135,7 @@ export function adapt(
     if (!model.supportsRidge) {
       throw new ValidationError(
         'options.ridge',
-        'needs a rating model whose only local group is output (ANIL); use gradient steps',
+        'needs a model whose only local group is output (ANIL); use gradient steps',
       );
     }
   }
@@ -134,19 +143,15 @@ export function adapt(
     if (!r?.user || typeof r.user.id !== 'string')
       throw new ValidationError(`requests[${i}].user.id`, 'is required');
   });
-  const support = buildRatedSet(
-    model,
-    requests.map((r) => r.support),
-    items,
-    {
-      path: 'requests',
-      list: 'support',
-      rowsByRecord: model.supportRows,
-      ...(options.warmItems && { warmItems: options.warmItems }),
-      // Known users get their own row of id.user, everyone else the cold-user row 0.
-      ...(model.layout.userIdDim > 0 && { userIdRows: model.userIdRows(requests.map((r) => r.user)) }),
-    },
-  );
+  const support = buildRatedSet(model, supportSets(model, requests, options), items, {
+    path: 'requests',
+    list: 'support',
+    rowsByRecord: model.supportRows,
+    ...(model.negativePool && { poolRows: model.negativePool.rowOf }),
+    ...(options.warmItems && { warmItems: options.warmItems }),
+    // Known users get their own row of id.user, everyone else the cold-user row 0.
+    ...(model.layout.userIdDim > 0 && { userIdRows: model.userIdRows(requests.map((r) => r.user)) }),
+  });
   let userX: tf.Tensor3D | undefined;
   let userId: tf.Tensor3D | null = null;
   try {
@@ -184,7 +189,34 @@ export function adapt(
   }
 }
 
-/** Predictions for one adapted user on encoded items: ratings clamped to the range, or probabilities. */
+/**
+ * The support sets adapted on: as given, or for implicit models with sampled negatives, each
+ * user's positives plus negatives from the model's pool (seeded per request).
+ */
+function supportSets(model: RecommenderModel, requests: readonly AdaptRequest[], options: AdaptOptions) {
+  const per = options.negatives ?? model.config.negatives?.perPositive ?? 0;
+  if (options.negatives !== undefined && !(Number.isInteger(per) && per >= 0 && per <= 100))
+    throw new ValidationError('options.negatives', 'must be an integer in [0, 100]');
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new ValidationError('options.seed', 'must be an integer');
+  const pool = model.negativePool;
+  if (per === 0 || !model.rankingScores) return requests.map((r) => r.support);
+  if (!pool)
+    throw new ValidationError(
+      'model',
+      'has config.negatives but no negative pool (metaTrain or buildNegativePool builds it)',
+    );
+  return requests.map((r) => {
+    if (!Array.isArray(r.support)) return r.support; // buildRatedSet names the field
+    const own = new Set(r.support.map((x) => x?.itemId));
+    return withSampledNegatives(r.support, pool, per, requestRng(seed, r.user.id, r.support), own);
+  });
+}
+
+/**
+ * Predictions for one adapted user on encoded items: ratings clamped to the range, probabilities,
+ * or, for implicit models with sampled negatives, ranking scores (raw logits: higher ranks first).
+ */
 export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedItems): Float32Array {
   const model = adapted.model;
   if (adapted.isDisposed) throw new ValidationError('adapted', 'has been disposed');
@@ -220,7 +252,8 @@ export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedIt
       model.globalMean,
     );
     const [lo, hi] = model.config.ratingRange;
-    return model.config.task === 'rating' ? tf.clipByValue(pred, lo, hi) : tf.sigmoid(pred);
+    if (model.config.task === 'rating') return tf.clipByValue(pred, lo, hi);
+    return model.rankingScores ? pred : tf.sigmoid(pred);
   });
   const values = out.dataSync() as Float32Array;
   out.dispose();
@@ -281,6 +314,7 @@ export function scoreBatch(
   const h = hidden[hidden.length - 1];
   const [lo, hi] = model.config.ratingRange;
   const rating = model.config.task === 'rating';
+  const ranking = model.rankingScores;
   const heads = (members: number[], columns: boolean) => {
     // The group's heads: [H, G] columns (one matMul) or [G, H] rows (host loop), and a [G] bias.
     const g = members.length;
@@ -313,7 +347,7 @@ export function scoreBatch(
     for (const j of members) {
       const scores = out.subarray(j * n, (j + 1) * n);
       if (rating) for (let i = 0; i < n; i++) scores[i] = Math.min(hi, Math.max(lo, scores[i]));
-      else for (let i = 0; i < n; i++) scores[i] = 1 / (1 + Math.exp(-scores[i]));
+      else if (!ranking) for (let i = 0; i < n; i++) scores[i] = 1 / (1 + Math.exp(-scores[i]));
     }
   }
   for (const members of tensorGroups) {
@@ -332,7 +366,7 @@ export function scoreBatch(
       // [N, H] x [H, G] matMul (a broadcast batched matMul is several times slower on wasm).
       const z = tf.matMul(tf.reshape(features, [n, h]), tf.tensor2d(wCols, [h, g]));
       const raw = tf.add(tf.add(z, tf.reshape(items.offset!, [n, 1])), tf.tensor1d(bias));
-      return rating ? tf.clipByValue(raw, lo, hi) : tf.sigmoid(raw);
+      return rating ? tf.clipByValue(raw, lo, hi) : ranking ? raw : tf.sigmoid(raw);
     });
     const values = pred.dataSync() as Float32Array; // [N, G]
     pred.dispose();

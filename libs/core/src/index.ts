@@ -21,7 +21,7 @@ export {
   resolveConfig,
   groupOf,
 } from './model/config';
-export type { ModelConfig, ParamGroup, IdEmbeddingConfig } from './model/config';
+export type { ModelConfig, ParamGroup, IdEmbeddingConfig, NegativeSampling } from './model/config';
 export { createModel, RecommenderModel, EncodedItems } from './model/model';
 export type { TrainingInfo, ModelSnapshot, AdaptDefaults } from './model/model';
 export type { Params } from './model/params';
@@ -39,3 +39,7 @@ export { warmUpItems, DEFAULT_WARMUP } from './item-warmup';
 export type { ItemWarmUpRequest, WarmUpOptions, WarmItemIds } from './item-warmup';
 export { initItemBiases } from './meta/init-biases';
 export type { InitBiasOptions } from './meta/init-biases';
+export { NegativePool, NEGATIVE_DISTRIBUTIONS } from './negatives/pool';
+export type { NegativeDistribution, NegativePoolJSON } from './negatives/pool';
+export { buildNegativePool, DEFAULT_POOL_SIZE } from './negatives/build-pool';
+export type { NegativePoolOptions } from './negatives/build-pool';

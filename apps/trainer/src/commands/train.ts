@@ -290,7 +290,20 @@ async function trainRun(
     firstEpoch = cp.epochsDone;
     ctx.logger.info({ from: resumeFrom.runId, epochsDone: firstEpoch }, 'resuming from checkpoint');
   } else {
-    model = buildModel(features.features, config.model, dataset.users, dataset.items, train, t.seed);
+    // Implicit data trains a ranking model with sampled negatives (train.negatives).
+    const feedback =
+      dataset.kind === 'implicit'
+        ? { kind: 'implicit' as const, scale: [0, 1] as [number, number], negatives: t.negatives }
+        : undefined;
+    model = buildModel(
+      features.features,
+      config.model,
+      dataset.users,
+      dataset.items,
+      train,
+      t.seed,
+      feedback,
+    );
     await initBiases(model, config.model, train, items);
     if (t.pretrainEpochs > 0) {
       ctx.logger.info({ epochs: t.pretrainEpochs }, 'pretraining (plain regression)');

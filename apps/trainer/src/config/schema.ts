@@ -1,4 +1,4 @@
-import { ALGORITHMS, DEFAULT_WARMUP, type Algorithm } from '@warmstart/core';
+import { ALGORITHMS, DEFAULT_WARMUP, NEGATIVE_DISTRIBUTIONS, type Algorithm } from '@warmstart/core';
 import { z } from 'zod';
 
 /**
@@ -29,7 +29,24 @@ const metaTrainShape = {
   pretrainEpochs: z.number().int().min(0),
   patience: z.number().int().min(0),
   coldItemValidation: z.boolean(),
+  /**
+   * Implicit feedback only (core `config.negatives`): negatives sampled from the training items,
+   * `perPositive` per positive, by `distribution` (popularity^0.75 or uniform), for meta-training
+   * (BPR loss of the query positives against them) and adaptation (support positives plus sampled
+   * negatives). Ignored for explicit ratings.
+   */
+  negatives: z
+    .object({
+      perPositive: z.number().int().min(1).max(100),
+      distribution: z.enum(NEGATIVE_DISTRIBUTIONS as [string, ...string[]]),
+    })
+    .strict() as z.ZodType<NegativesSection>,
 };
+
+export interface NegativesSection {
+  perPositive: number;
+  distribution: 'popularity' | 'uniform';
+}
 
 /** Shapes without defaults, so a learner's partial override never resets what it leaves out. */
 const modelShape = {
@@ -100,6 +117,7 @@ const trainSchema = z
      * validation users' MAE with and without item IDs, so choices also suit brand-new items.
      */
     coldItemValidation: metaTrainShape.coldItemValidation.default(false),
+    negatives: metaTrainShape.negatives.default({ perPositive: 4, distribution: 'popularity' }),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -150,6 +168,7 @@ export interface LearnerConfig {
   pretrainEpochs?: number;
   patience?: number;
   coldItemValidation?: boolean;
+  negatives?: NegativesSection;
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }

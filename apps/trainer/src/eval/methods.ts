@@ -33,6 +33,7 @@ export function learnerSettings(
     pretrainEpochs: learner.pretrainEpochs ?? t.pretrainEpochs,
     patience: learner.patience ?? t.patience,
     coldItemValidation: learner.coldItemValidation ?? t.coldItemValidation,
+    negatives: learner.negatives ?? t.negatives,
     model,
     adapt: {
       ...config.adapt,

@@ -1,18 +1,28 @@
 import { createModel, FeatureSpec, initItemBiases, type RecommenderModel } from '@warmstart/core';
-import type { ModelSection, TrainerConfig } from '../config/schema';
+import type { ModelSection, NegativesSection, TrainerConfig } from '../config/schema';
 import type { FeedbackKind, ItemCatalog, ItemRecord, Task, UserRecord } from '../data/types';
 
 /** The data's feedback kind and declared scale (P2); absent: P1's explicit ratings on `model.ratingRange`. */
 export interface Feedback {
   kind: FeedbackKind;
   scale: [number, number];
+  /**
+   * Implicit data: how negatives are sampled (`train.negatives`; default 4 per positive by
+   * popularity^0.75). The data holds positives only, so the model learns by ranking them above
+   * sampled negatives (core `config.negatives`).
+   */
+  negatives?: NegativesSection;
 }
+
+/** `train.negatives`' default, for callers that build an implicit model without a config section. */
+export const DEFAULT_NEGATIVES: NegativesSection = { perPositive: 4, distribution: 'popularity' };
 
 /**
  * Fits the feature spec (vocabularies, buckets) and creates a fresh model. Vocabularies come from
  * every known user and item: content features of new items are known the moment they are added,
- * so using them leaks no rating. With `feedback`, implicit data gets core's implicit task (no
- * user-bias step: it is a rating-scale residual) and explicit data the declared scale as its range.
+ * so using them leaks no rating. With `feedback`, implicit data gets core's implicit task with
+ * sampled negatives (no user-bias step: it is a rating-scale residual) and explicit data the
+ * declared scale as its range.
  */
 export function buildModel(
   features: TrainerConfig['features'],
@@ -29,7 +39,7 @@ export function buildModel(
   const implicit = feedback?.kind === 'implicit';
   const range = feedback && !implicit ? feedback.scale : model.ratingRange;
   return createModel(spec, {
-    ...(implicit && { task: 'implicit' as const }),
+    ...(implicit && { task: 'implicit' as const, negatives: feedback.negatives ?? DEFAULT_NEGATIVES }),
     embeddingDim: model.embeddingDim,
     hidden: model.hidden,
     localGroups: [...model.localGroups],

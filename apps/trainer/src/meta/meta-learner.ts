@@ -8,7 +8,13 @@ import {
   warmUpItems,
 } from '@warmstart/core';
 import { performance } from 'node:perf_hooks';
-import type { AdaptSection, Algorithm, ModelSection, TrainerConfig } from '../config/schema';
+import type {
+  AdaptSection,
+  Algorithm,
+  ModelSection,
+  NegativesSection,
+  TrainerConfig,
+} from '../config/schema';
 import type { ItemCatalog, RatingEvent, Task, UserRecord } from '../data/types';
 import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
 import { itemWarmupRequests, type ItemWarmupStats } from '../eval/item-warmup';
@@ -45,19 +51,13 @@ export interface LearnerSettings {
   patience: number;
   /** Validation also scores the validation users' items with hidden IDs (see validationSet). */
   coldItemValidation: boolean;
+  /** Implicit data: negative sampling (`train.negatives`). */
+  negatives: NegativesSection;
 }
 
 /** The configured adaptation: `adapt`, with the ridge penalty falling back to the training one. */
 function configuredAdapt(s: LearnerSettings): AdaptChoice {
   return { steps: s.adapt.steps, lr: s.adapt.lr, ridge: s.adapt.ridge ?? s.innerRidge };
-}
-
-/**
- * Settings for implicit feedback: gradient steps instead of the closed-form ridge head (core's ridge
- * head fits ratings only), during meta-training and adaptation alike.
- */
-export function implicitSettings(s: LearnerSettings): LearnerSettings {
-  return { ...s, innerRidge: null, adapt: { ...s.adapt, ridge: null } };
 }
 
 /** A meta-learned model (MAML, FOMAML, Reptile, Meta-SGD, MeLU) in the P1 harness. */
@@ -71,7 +71,7 @@ export class MetaLearner implements EvalMethod {
   private warmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
 
   constructor(
-    private settings: LearnerSettings,
+    private readonly settings: LearnerSettings,
     private readonly features: TrainerConfig['features'],
   ) {}
 
@@ -81,12 +81,12 @@ export class MetaLearner implements EvalMethod {
 
   async fit(ctx: FitContext): Promise<FitResult> {
     const backend = await initBackend();
-    if (ctx.kind === 'implicit') this.settings = implicitSettings(this.settings);
     const s = this.settings;
     this.users = new Map(ctx.users.map((u) => [u.id, u]));
     this.model = buildModel(this.features, s.model, ctx.users, ctx.items.values(), ctx.train, ctx.seed, {
       kind: ctx.kind,
       scale: ctx.scale,
+      negatives: s.negatives,
     });
     await initBiases(this.model, s.model, ctx.train, ctx.items);
     // Progress over pretraining and meta-training together, in (meta-)batches.

@@ -7,6 +7,7 @@ import { groupOf, resolveConfig, type ModelConfig } from '../model/config';
 import { layoutOf } from '../model/layout';
 import { RecommenderModel, type AdaptDefaults, type TrainingInfo } from '../model/model';
 import { paramShapes } from '../model/params';
+import { NegativePool, type NegativePoolJSON } from '../negatives/pool';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -67,7 +68,10 @@ export interface Manifest {
   labels: Record<string, string>;
   /** float32 little-endian tensors in weights.bin; Meta-SGD rates are named `lr/<param>`. */
   weights: WeightEntry[];
-  /** Checksums of every other file (weights.bin, ids.json, and user-ids.json with user IDs). */
+  /**
+   * Checksums of every other file (weights.bin, ids.json, user-ids.json with user IDs, and
+   * negatives.json for implicit models with sampled negatives: the pool negatives are drawn from).
+   */
   files: Record<string, FileEntry>;
 }
 
@@ -120,6 +124,7 @@ export async function saveModel(
   const ids = Buffer.from(JSON.stringify(model.config.idEmbeddings?.itemIds ?? []));
   const { idEmbeddings, ...rest } = model.config;
   const userIds = idEmbeddings?.userIds ? Buffer.from(JSON.stringify(idEmbeddings.userIds)) : null;
+  const negatives = model.negativePool ? Buffer.from(JSON.stringify(model.negativePool.toJSON())) : null;
   const manifest: Manifest = {
     format: ARTIFACT_FORMAT,
     formatVersion: ARTIFACT_VERSION,
@@ -146,6 +151,7 @@ export async function saveModel(
       'weights.bin': { bytes: weightBytes.length, sha256: sha256(weightBytes) },
       'ids.json': { bytes: ids.length, sha256: sha256(ids) },
       ...(userIds && { 'user-ids.json': { bytes: userIds.length, sha256: sha256(userIds) } }),
+      ...(negatives && { 'negatives.json': { bytes: negatives.length, sha256: sha256(negatives) } }),
     },
   };
   const exists = await stat(dir).then(
@@ -161,6 +167,7 @@ export async function saveModel(
     await writeDurable(join(tmp, 'weights.bin'), weightBytes);
     await writeDurable(join(tmp, 'ids.json'), ids);
     if (userIds) await writeDurable(join(tmp, 'user-ids.json'), userIds);
+    if (negatives) await writeDurable(join(tmp, 'negatives.json'), negatives);
     const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
     await writeDurable(join(tmp, 'manifest.json'), manifestBytes);
     await writeDurable(join(tmp, MANIFEST_CHECKSUM_FILE), `${sha256(manifestBytes)}  manifest.json\n`);
@@ -250,11 +257,8 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
     fail('adaptDefaults.lr', 'must be a finite number >= 0');
   const ridge = a.ridge ?? null;
   const headOnly = (c.localGroups as string[]).length === 1 && (c.localGroups as string[])[0] === 'output';
-  if (
-    ridge !== null &&
-    !(Number.isFinite(ridge) && (ridge as number) > 0 && headOnly && c.task === 'rating')
-  ) {
-    fail('adaptDefaults.ridge', 'must be null or a penalty > 0 on a head-only rating model');
+  if (ridge !== null && !(Number.isFinite(ridge) && (ridge as number) > 0 && headOnly)) {
+    fail('adaptDefaults.ridge', 'must be null or a penalty > 0 on a head-only model');
   }
   if (m.training !== null && !(isObject(m.training) && typeof m.training.algorithm === 'string'))
     fail('training', 'must be null or an object with an algorithm');
@@ -277,7 +281,13 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
     if (w.length !== size) fail(`weights[${i}].length`, `must be ${size} (the size of its shape)`);
   });
   if (!isObject(m.files)) return fail('files', 'is missing or not an object');
-  for (const file of ['weights.bin', 'ids.json', ...(withUsers ? ['user-ids.json'] : [])]) {
+  const pooled = 'negatives.json' in m.files;
+  for (const file of [
+    'weights.bin',
+    'ids.json',
+    ...(withUsers ? ['user-ids.json'] : []),
+    ...(pooled ? ['negatives.json'] : []),
+  ]) {
     const e = m.files[file];
     if (!isObject(e)) fail(`files["${file}"]`, 'is missing (no checksum)');
     else {
@@ -407,6 +417,23 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
         fail(`weights.lr/${name}`, 'is missing (Meta-SGD needs a rate for every local parameter)');
     }
   }
+  // The negative pool (implicit models with sampled negatives), checked before any tensor exists.
+  let pool: NegativePool | null = null;
+  if (m.files['negatives.json']) {
+    const raw = await readChecked(dir, 'negatives.json', m.files['negatives.json']);
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      fail('negatives.json', 'is not valid JSON');
+    }
+    try {
+      pool = NegativePool.fromJSON(json as NegativePoolJSON, layoutOf(spec, config).di);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      fail(`negatives.json ${err.field}`, err.message.slice(err.field.length + 2));
+    }
+  }
   let model: RecommenderModel | undefined;
   try {
     model = new RecommenderModel(spec, config, byName);
@@ -425,6 +452,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
       'weights',
     );
   }
+  model.negativePool = pool;
   model.globalMean = m.globalMean;
   model.meanFitted = true;
   model.adaptDefaults = { ...m.adaptDefaults };

@@ -4,7 +4,11 @@ import { innerLoop, inputsFor } from '../model/inner';
 import type { RecommenderModel } from '../model/model';
 import { forward, perUserLoss } from '../model/network';
 import type { Params } from '../model/params';
-import type { ItemCatalog, Task } from '../types';
+import { bprPerUser } from '../model/bpr';
+import { positivesOf, queryNegatives, withSampledNegatives } from '../negatives/augment';
+import type { NegativePool } from '../negatives/pool';
+import type { Rng } from '../rng';
+import type { ItemCatalog, Rating, Task } from '../types';
 
 /**
  * Meta-learning algorithms. `melu` is second-order MAML with only decision + output layers local;
@@ -18,7 +22,19 @@ export interface MetaBatch {
   userX: tf.Tensor3D;
   support: RatedSet;
   query: RatedSet;
+  /**
+   * Implicit models with sampled negatives: the query positives' negatives ([B, M] padded) and
+   * their pairing with the query items, `pair` [B, M, Q] one-hot (see bprPerUser).
+   */
+  queryNeg?: { set: RatedSet; pair: tf.Tensor3D };
   size: number;
+}
+
+/** How buildMetaBatch samples negatives (implicit models with `config.negatives`). */
+export interface BatchNegatives {
+  pool: NegativePool;
+  perPositive: number;
+  rng: Rng;
 }
 
 /** Encodes tasks into a meta-batch (item rows cached in `rowCache`). */
@@ -30,9 +46,33 @@ export function buildMetaBatch(
     path?: string;
     /** With user IDs: returns true to score a known user's task with the cold-user row 0. */
     dropUserId?: () => boolean;
+    /**
+     * Sampled negatives: each support set gains `perPositive` negatives per positive (label 0),
+     * and each query positive gets `perPositive` negatives for the BPR loss; never an item of the
+     * task itself.
+     */
+    negatives?: BatchNegatives;
   } = {},
 ): MetaBatch {
   const path = opts.path ?? 'tasks';
+  const neg = opts.negatives;
+  let supports: Rating[][] = tasks.map((t) => t.support);
+  let queries: Rating[][] = tasks.map((t) => t.query);
+  let negLists: { items: Rating[]; pairOf: number[] }[] | undefined;
+  if (neg) {
+    // Checked here so a bad list is a ValidationError from buildRatedSet, not a TypeError.
+    const ok = tasks.every((t) => Array.isArray(t.support) && Array.isArray(t.query));
+    if (ok) {
+      const own = tasks.map((t) => new Set([...t.support, ...t.query].map((r) => r?.itemId)));
+      supports = tasks.map((t, i) =>
+        withSampledNegatives(t.support, neg.pool, neg.perPositive, neg.rng, own[i]),
+      );
+      // Only positives are scored in the query (labelled 0s have no pair).
+      queries = tasks.map((t) => positivesOf(t.query));
+      negLists = queries.map((q, i) => queryNegatives(q, neg.pool, neg.perPositive, neg.rng, own[i]));
+    }
+  }
+  const poolRows = neg?.pool.rowOf;
   // One row per task, shared by its support and query sets (a dropped user is cold in both).
   const userIdRows =
     model.layout.userIdDim > 0
@@ -41,22 +81,37 @@ export function buildMetaBatch(
           opts.dropUserId,
         )
       : undefined;
-  const support = buildRatedSet(
-    model,
-    tasks.map((t) => t.support),
-    items,
-    { rowCache: opts.rowCache, dropId: opts.dropId, userIdRows, path, list: 'support' },
-  );
+  const common = { rowCache: opts.rowCache, dropId: opts.dropId, userIdRows, path, poolRows };
+  const sets: RatedSet[] = [];
   try {
-    const query = buildRatedSet(
-      model,
-      tasks.map((t) => t.query),
-      items,
-      { rowCache: opts.rowCache, dropId: opts.dropId, userIdRows, path, list: 'query' },
-    );
-    return { userX: model.encodeUsers(tasks.map((t) => t.user)), support, query, size: tasks.length };
+    const support = buildRatedSet(model, supports, items, { ...common, list: 'support' });
+    sets.push(support);
+    const query = buildRatedSet(model, queries, items, { ...common, list: 'query' });
+    sets.push(query);
+    let queryNeg: MetaBatch['queryNeg'];
+    if (negLists) {
+      const set = buildRatedSet(
+        model,
+        negLists.map((n) => n.items),
+        items,
+        { ...common, list: 'negatives' },
+      );
+      sets.push(set);
+      const [b, m] = set.mask.shape;
+      const q = query.mask.shape[1];
+      const pair = new Float32Array(b * m * q);
+      negLists.forEach((n, i) => n.pairOf.forEach((j, k) => (pair[(i * m + k) * q + j] = 1)));
+      queryNeg = { set, pair: tf.tensor3d(pair, [b, m, q]) };
+    }
+    return {
+      userX: model.encodeUsers(tasks.map((t) => t.user)),
+      support,
+      query,
+      ...(queryNeg && { queryNeg }),
+      size: tasks.length,
+    };
   } catch (err) {
-    disposeRatedSet(support);
+    sets.forEach(disposeRatedSet);
     throw err;
   }
 }
@@ -65,6 +120,10 @@ export function disposeMetaBatch(b: MetaBatch): void {
   b.userX.dispose();
   disposeRatedSet(b.support);
   disposeRatedSet(b.query);
+  if (b.queryNeg) {
+    disposeRatedSet(b.queryNeg.set);
+    b.queryNeg.pair.dispose();
+  }
 }
 
 /** Settings of the meta-objective. */
@@ -97,8 +156,16 @@ export function metaObjective(
     stopInnerGradient: opts.algorithm === 'fomaml' || opts.algorithm === 'reptile',
     ...(opts.innerRidge != null && { ridge: opts.innerRidge }),
   });
+  const adapted = { ...global, ...local };
   const qIn = inputsFor(l, global, batch.userX, batch.query);
-  const pred = forward(l, { ...global, ...local }, qIn, model.globalMean);
+  const pred = forward(l, adapted, qIn, model.globalMean);
+  if (batch.queryNeg) {
+    // Ranking: the query positives against their sampled negatives (BPR).
+    const nIn = inputsFor(l, global, batch.userX, batch.queryNeg.set);
+    const negPred = forward(l, adapted, nIn, model.globalMean);
+    const perUser = bprPerUser(pred, negPred, batch.queryNeg.pair, batch.queryNeg.set.mask);
+    return { loss: tf.mean(perUser) as tf.Scalar, local };
+  }
   const loss = tf.mean(perUserLoss(l, pred, batch.query.y, batch.query.mask)) as tf.Scalar;
   return { loss, local };
 }

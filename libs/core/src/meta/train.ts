@@ -4,6 +4,7 @@ import { ANIL_LOCAL_GROUPS, MELU_LOCAL_GROUPS } from '../model/config';
 import type { RecommenderModel } from '../model/model';
 import { Rng } from '../rng';
 import type { ItemCatalog, Task } from '../types';
+import { buildNegativePool } from '../negatives/build-pool';
 import {
   ALGORITHMS,
   buildMetaBatch,
@@ -176,7 +177,7 @@ export async function metaTrain(
     if (!model.supportsRidge || o.algorithm === 'meta-sgd') {
       throw new ValidationError(
         'options.innerRidge',
-        'needs a rating model whose only local group is output (algorithm anil, fomaml, maml or reptile)',
+        'needs a model whose only local group is output (algorithm anil, fomaml, maml or reptile)',
       );
     }
   }
@@ -190,6 +191,23 @@ export async function metaTrain(
   const userRng = new Rng(o.seed ^ 0x5eed);
   const userColdRate = model.config.idEmbeddings?.userColdRate ?? coldRate;
   const dropUserId = model.layout.userIdDim > 0 ? () => userRng.next() < userColdRate : undefined;
+  // Implicit models with sampled negatives: the pool comes from the training tasks, and the
+  // negatives from their own seeded stream.
+  const sampling = model.config.negatives;
+  if (sampling && !model.negativePool) {
+    const src = Array.isArray(tasks) ? tasks : typeof tasks === 'function' ? tasks() : null;
+    if (!src || !(Symbol.iterator in src))
+      throw new ValidationError(
+        'tasks',
+        'an implicit model with config.negatives needs its negative pool: pass tasks as an array or a function returning a sync iterable, or call buildNegativePool first',
+      );
+    buildNegativePool(model, src as Iterable<Task>, items);
+  }
+  const negRng = new Rng(o.seed ^ 0x6e6567);
+  const negatives =
+    sampling && model.negativePool
+      ? { pool: model.negativePool, perPositive: sampling.perPositive, rng: negRng }
+      : undefined;
   const rowCache = new Map<string, Float32Array>();
   const optimizer = tf.train.adam(o.outerLr);
   const setMean =
@@ -222,7 +240,7 @@ export async function metaTrain(
     let mb: MetaBatch | undefined;
     let applied = false;
     try {
-      mb = buildMetaBatch(model, batch, items, { rowCache, dropId, dropUserId, path: 'tasks' });
+      mb = buildMetaBatch(model, batch, items, { rowCache, dropId, dropUserId, negatives, path: 'tasks' });
       const out = metaGradients(model, mb, o);
       grads = out.grads;
       const loss = out.loss;

@@ -41,6 +41,11 @@ export interface RatedSetOptions {
   userIdRows?: Int32Array;
   /** Warmed item ID representations (see warmUpItems), used instead of the model's for those items. */
   warmItems?: WarmItemIds;
+  /**
+   * Encoded rows of items that may be missing from the catalog: the negative pool's (sampled
+   * negatives are drawn from the model's own catalog, not the caller's).
+   */
+  poolRows?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Encodes one padded batch of rating lists; unknown items and non-finite values are errors naming the field. */
@@ -76,12 +81,12 @@ export function buildRatedSet(
       let row = opts.rowCache?.get(r.itemId);
       if (!row) {
         const item = items.get(r.itemId);
-        if (!item) throw new ValidationError(`${at}.itemId`, `unknown item "${r.itemId}"`);
-        row = opts.rowsByRecord?.get(item);
+        row = item ? opts.rowsByRecord?.get(item) : opts.poolRows?.get(r.itemId);
+        if (!item && !row) throw new ValidationError(`${at}.itemId`, `unknown item "${r.itemId}"`);
         if (!row) {
           row = new Float32Array(di);
-          encodeInto(model.spec.item, item.features ?? {}, row, 0, model.encodeStats);
-          opts.rowsByRecord?.set(item, row);
+          encodeInto(model.spec.item, item!.features ?? {}, row, 0, model.encodeStats);
+          opts.rowsByRecord?.set(item!, row);
         }
         opts.rowCache?.set(r.itemId, row);
       }

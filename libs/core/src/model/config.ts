@@ -1,4 +1,16 @@
 import { ValidationError } from '../errors';
+import { NEGATIVE_DISTRIBUTIONS, type NegativeDistribution } from '../negatives/pool';
+
+/**
+ * Implicit feedback learned from positives alone: negatives are sampled from the model's catalog
+ * (`model.negativePool`) by `distribution`, `perPositive` per positive, for meta-training (a BPR
+ * ranking loss of the query positives against sampled negatives) and for adaptation (the support
+ * positives plus sampled negatives, labelled 0). Scores are then ranking scores (raw logits).
+ */
+export interface NegativeSampling {
+  perPositive: number;
+  distribution: NegativeDistribution;
+}
 
 /** Parameter groups; which are adapted per user is {@link ModelConfig.localGroups}. */
 export type ParamGroup = 'embeddings' | 'idEmbeddings' | 'generator' | 'decision' | 'output';
@@ -59,6 +71,11 @@ export interface ModelConfig {
    * MovieLens-100K warm validation users (see apps/trainer/README.md). Must be > 0 when set.
    */
   userBiasShrinkage?: number | null;
+  /**
+   * Implicit models only: learn from positives with sampled negatives (see {@link NegativeSampling});
+   * null or absent: the logistic loss on the labels given (0/1), scores are probabilities.
+   */
+  negatives?: NegativeSampling | null;
   seed: number;
 }
 
@@ -147,6 +164,20 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
     if (!(Number.isFinite(c.userBiasShrinkage) && c.userBiasShrinkage > 0)) {
       throw new ValidationError('config.userBiasShrinkage', 'must be a finite number > 0, or null (off)');
     }
+  }
+  if (c.negatives !== null && c.negatives !== undefined) {
+    const n = c.negatives;
+    if (c.task !== 'implicit')
+      throw new ValidationError('config.negatives', 'applies to implicit models only (use null)');
+    if (typeof n !== 'object')
+      throw new ValidationError('config.negatives', 'must be { perPositive, distribution } or null');
+    if (!(Number.isInteger(n.perPositive) && n.perPositive >= 1 && n.perPositive <= 100))
+      throw new ValidationError('config.negatives.perPositive', 'must be an integer in [1, 100]');
+    if (!NEGATIVE_DISTRIBUTIONS.includes(n.distribution))
+      throw new ValidationError(
+        'config.negatives.distribution',
+        `must be ${NEGATIVE_DISTRIBUTIONS.join(' or ')}`,
+      );
   }
   if (!Number.isInteger(c.seed)) throw new ValidationError('config.seed', 'must be an integer');
   return c;

@@ -41,7 +41,8 @@ export interface InnerLoopOptions {
   /**
    * Closed-form head adaptation with this ridge penalty instead of gradient steps (`steps` and
    * `lr` are then unused): the output head moves to the per-user ridge solution on the trunk
-   * features (see ridge-head.ts). Needs a head-only configuration and the rating task.
+   * features (see ridge-head.ts). Needs a head-only configuration; implicit models regress the
+   * head's logits on their 0/1 labels (positives and sampled negatives).
    */
   ridge?: number;
   /**
@@ -182,8 +183,8 @@ export function innerLoop(
   }
   // ANIL: the shared trunk's features are the same at every step; compute them once.
   const head = !embLocal && isHeadOnly(localNames) ? trunk(l, global, inp, mean) : null;
-  if (ridge && (!head || l.task !== 'rating' || !HEAD_NAMES.every((n) => localNames.includes(n)))) {
-    throw new Error('ridge adaptation needs the rating task and a head-only configuration (ANIL)');
+  if (ridge && (!head || !HEAD_NAMES.every((n) => localNames.includes(n)))) {
+    throw new Error('ridge adaptation needs a head-only configuration (ANIL)');
   }
   const biasStep = l.userBiasShrinkage !== null && (opts.steps > 0 || ridge) && localNames.includes('out.b');
   if (biasStep) {

@@ -32,6 +32,8 @@ export interface NetLayout {
   task: 'rating' | 'implicit';
   /** Shrinkage of the closed-form user-bias step of the inner loop; null: no such step. */
   userBiasShrinkage: number | null;
+  /** Implicit feedback with sampled negatives: BPR query loss, raw logits as (ranking) scores. */
+  ranking: boolean;
 }
 
 /** Computes the layout of a model. */
@@ -51,6 +53,7 @@ export function layoutOf(spec: FeatureSpec, config: ModelConfig): NetLayout {
     userIdDim: config.idEmbeddings?.userIds ? (config.idEmbeddings.dim ?? config.embeddingDim) : 0,
     task: config.task,
     userBiasShrinkage: config.task === 'rating' ? (config.userBiasShrinkage ?? null) : null,
+    ranking: config.task === 'implicit' && !!config.negatives,
   };
 }
 

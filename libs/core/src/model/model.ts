@@ -4,6 +4,7 @@ import { ValidationError } from '../errors';
 import { encodeRows, newEncodeStats, type EncodeStats } from '../features/encoder';
 import type { FeatureSpec } from '../features/spec';
 import type { WarmItemIds } from '../item-warmup';
+import type { NegativePool } from '../negatives/pool';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
 import { layoutOf, type NetLayout } from './layout';
@@ -77,6 +78,11 @@ export class RecommenderModel {
    * item is a new record object. Fallbacks are counted in `encodeStats` once per record.
    */
   readonly supportRows = new WeakMap<object, Float32Array>();
+  /**
+   * Implicit models with `config.negatives`: the catalog negatives are sampled from (built by
+   * metaTrain or buildNegativePool, stored in artifacts). Null otherwise.
+   */
+  negativePool: NegativePool | null = null;
   /** Bumped on every parameter change; caches such as {@link EncodedItems} check it. */
   version = 0;
   /** Unique prefix of this model's tfjs variable names. */
@@ -135,10 +141,18 @@ export class RecommenderModel {
     return this.contentIsGlobal && !this.config.localGroups.includes('decision');
   }
 
-  /** Whether closed-form ridge adaptation applies: rating task, only the output head local. */
+  /**
+   * Whether closed-form head adaptation applies: only the output head is local. Implicit models
+   * regress the head on 1 for positives and 0 for negatives (an iALS-style fold-in).
+   */
   get supportsRidge(): boolean {
     const local = this.config.localGroups;
-    return this.config.task === 'rating' && local.length === 1 && local[0] === 'output';
+    return local.length === 1 && local[0] === 'output';
+  }
+
+  /** Whether scores are ranking scores (raw logits): implicit feedback with sampled negatives. */
+  get rankingScores(): boolean {
+    return this.layout.ranking;
   }
 
   /** The global parameters as plain tensors (the variables themselves). */
