@@ -2,7 +2,7 @@ import type { FeedbackKind, ItemCatalog, ItemRecord, Task } from '../data/types'
 import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
 import { throwIfAborted } from '../util/interrupt';
 import { userBias } from './bias-model';
-import { candidateItems, popularityTieBreak } from './candidates';
+import { breakTies, candidateItems, popularityShares } from './candidates';
 import { ContentVectors, sparseDot, type SparseVector } from './content-vectors';
 import { InteractionIndex } from './interaction-index';
 import { KNN_SHRINK } from './knn';
@@ -23,9 +23,10 @@ export interface ContentKnnOptions {
 /**
  * Content-kNN, for new items: a candidate scores the sum of its content similarities (cosine of
  * TF-IDF content vectors, content-vectors.ts) to its K most similar support items, so an item
- * never interacted with is scored the moment it has content. Popularity (below any similarity)
- * orders candidates with no content in common with the support; on a catalog without item content
- * it is therefore popularity (`ContentKnn.applicable` tells). Explicit ratings are predicted as
+ * never interacted with is scored the moment it has content. Popularity breaks ties
+ * (candidates.ts), e.g. between items of the same genres or with no content in common with the
+ * support; on a catalog without item content it is therefore popularity (`ContentKnn.applicable`
+ * tells). Explicit ratings are predicted as
  * user-item bias plus the similarity-weighted mean of the K most similar support items' residuals.
  * Item evidence is not used (content does not change with interactions).
  */
@@ -94,18 +95,18 @@ export class ContentKnn implements EvalMethod {
     _options?: RankOptions,
   ): Promise<Float32Array[]> {
     const { vectors, index } = this.require();
-    const tieBreak = popularityTieBreak(
+    const shares = popularityShares(
       candidateItems(candidates, index.itemIndex),
       (i) => index.count(i),
       this.maxCount,
     );
     const candidateVectors = candidates.map((id) => vectors.vector(id));
     return tasks.map((task) => {
-      const scores = tieBreak.slice();
+      const scores = new Float32Array(candidates.length);
       const support = uniqueVectors(
         [...new Set(task.support.map((r) => r.itemId))].map((id) => vectors.vector(id)),
       );
-      if (support.vectors.length === 0) return scores;
+      if (support.vectors.length === 0) return breakTies(scores, shares);
       const sims = new Float64Array(support.vectors.length);
       const touched: number[] = [];
       candidateVectors.forEach((v, c) => {
@@ -123,7 +124,7 @@ export class ContentKnn implements EvalMethod {
         scores[c] += topKSum(touched, sims, support.multiplicity, this.k);
         for (const u of touched) sims[u] = 0;
       });
-      return scores;
+      return breakTies(scores, shares);
     });
   }
 

@@ -2,7 +2,7 @@ import type { FeedbackKind, ItemCatalog, RatingEvent, Task } from '../data/types
 import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
 import { throwIfAborted } from '../util/interrupt';
 import { userBias } from './bias-model';
-import { candidateItems, candidatePositions, popularityTieBreak } from './candidates';
+import { breakTies, candidateItems, candidatePositions, popularityShares } from './candidates';
 import { InteractionIndex } from './interaction-index';
 import { ItemNeighbours } from './item-neighbours';
 import { KNN_SHRINK } from './knn';
@@ -30,8 +30,8 @@ interface Structures {
  * Item-kNN: cosine similarity of items' binary user columns in the warm training interactions
  * (ratings of any value count as interactions); each item keeps its K most similar items. A
  * candidate scores the sum of its similarities to the task's support items, over the support
- * items' neighbourhoods; popularity (below any similarity) orders candidates no support item
- * reaches. Explicit ratings are predicted as user-item bias plus the similarity-weighted mean of
+ * items' neighbourhoods; popularity breaks ties (candidates.ts), e.g. between the candidates
+ * no support item reaches. Explicit ratings are predicted as user-item bias plus the similarity-weighted mean of
  * the support items' residuals. Item evidence (P2's new-item k-shot curve) joins the interactions
  * the similarities are computed from: a new item co-occurs with whatever its evidence users did.
  */
@@ -94,14 +94,14 @@ export class ItemKnn implements EvalMethod {
     const { index, neighbours, maxCount } = this.structures(options?.itemEvidence);
     const candidateItem = candidateItems(candidates, index.itemIndex);
     const positions = candidatePositions(index.items, candidateItem);
-    const tieBreak = popularityTieBreak(candidateItem, (i) => index.count(i), maxCount);
+    const shares = popularityShares(candidateItem, (i) => index.count(i), maxCount);
     return tasks.map((task) => {
-      const scores = tieBreak.slice();
+      const scores = new Float32Array(candidates.length);
       for (const item of new Set(task.support.map((r) => r.itemId))) {
         const i = index.itemIndex.get(item);
         if (i !== undefined) neighbours.accumulate(i, this.k, positions, scores);
       }
-      return scores;
+      return breakTies(scores, shares);
     });
   }
 
