@@ -66,10 +66,13 @@ export class CallGate {
       const shaped = toGrpcError(err);
       const code = codeName(shaped.code);
       this.deps.metrics.observeCall(rpc, code, Number(process.hrtime.bigint() - started) / 1e9);
-      this.deps.log.warn(
-        { method: rpc, status: code, error: shaped.message, principal: principal?.name },
-        'rpc',
-      );
+      // Shed calls come in floods under overload: counted in the metrics, logged only at debug.
+      const level = shaped.code === status.RESOURCE_EXHAUSTED ? 'debug' : 'warn';
+      if (this.deps.log.isLevelEnabled(level))
+        this.deps.log[level](
+          { method: rpc, status: code, error: shaped.message, principal: principal?.name },
+          'rpc',
+        );
       if (AuditLog.covers(path))
         this.deps.audit.record({ principal: principal?.name ?? 'unauthenticated', rpc, status: code });
       gate.sendStatus({ code: shaped.code, details: shaped.message });
