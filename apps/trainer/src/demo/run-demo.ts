@@ -12,6 +12,7 @@ import { createLogger } from '../util/logger';
 import { createProgress } from '../util/progress';
 import { withInterrupt } from '../util/interrupt';
 import { demoConfig } from './demo-config';
+import { itemLabel, readMovieTitles } from './item-names';
 import {
   categorical,
   DemoClients,
@@ -100,7 +101,7 @@ export async function runDemo(flags: DemoFlags, signal: AbortSignal): Promise<vo
     clients = new DemoClients(`127.0.0.1:${server.port}`);
     await clients.waitForReady(60_000);
     say(`   listening on 127.0.0.1:${server.port}, serving ${trained.modelId}`);
-    await grpcCalls(clients, database, synthetic);
+    await grpcCalls(clients, database, synthetic, synthetic ? new Map() : readMovieTitles(flags.movielens!));
   } finally {
     clients?.close();
     if (server) {
@@ -114,7 +115,13 @@ export async function runDemo(flags: DemoFlags, signal: AbortSignal): Promise<vo
   );
 }
 
-async function grpcCalls(clients: DemoClients, database: string, synthetic: boolean): Promise<void> {
+async function grpcCalls(
+  clients: DemoClients,
+  database: string,
+  synthetic: boolean,
+  titles: ReadonlyMap<string, string>,
+): Promise<void> {
+  const label = (itemId: string) => itemLabel(titles, itemId);
   const dataset = await loadDatasetFromStore(database);
   const popularity = new Map<string, number>();
   for (const r of dataset.ratings) popularity.set(r.itemId, (popularity.get(r.itemId) ?? 0) + 1);
@@ -131,7 +138,7 @@ async function grpcCalls(clients: DemoClients, database: string, synthetic: bool
   };
 
   step(5, `Recommend for a brand-new user with ${support.length} inline ratings`);
-  say(`   support: ${support.map((s) => `${s.itemId}=${s.value}`).join(', ')}`);
+  say(`   support: ${support.map((s) => `${label(s.itemId)}=${s.value}`).join(', ')}`);
   const rec = await withRetry(() =>
     clients.recommend(
       RecommendRequest.fromPartial({ user, k: 5, candidates: { source: { $case: 'allActive', value: {} } } }),
@@ -139,7 +146,9 @@ async function grpcCalls(clients: DemoClients, database: string, synthetic: bool
   );
   say(`   model ${rec.model?.modelId} v${rec.model?.version}, adapted on ${rec.supportSize} interactions:`);
   for (const it of rec.items)
-    say(`     ${it.itemId.padEnd(12)} predicted ${it.score.toFixed(3)}${it.coldItem ? ' (cold item)' : ''}`);
+    say(
+      `     ${label(it.itemId).padEnd(48)} predicted ${it.score.toFixed(3)}${it.coldItem ? ' (cold item)' : ''}`,
+    );
 
   step(6, 'UpsertItems a brand-new item, then score it for the same user');
   const newItemId = `demo-item-${Date.now()}`;
@@ -162,7 +171,7 @@ async function grpcCalls(clients: DemoClients, database: string, synthetic: bool
   );
   for (const s of scored.items ?? [])
     say(
-      `     score ${String(s.itemId).padEnd(28)} ${Number(s.score).toFixed(3)}${s.coldItem ? ' (cold item, from its content)' : ''}`,
+      `     score ${label(String(s.itemId)).padEnd(48)} ${Number(s.score).toFixed(3)}${s.coldItem ? ' (cold item, from its content)' : ''}`,
     );
   const fresh = await clients.recommend(
     RecommendRequest.fromPartial({
