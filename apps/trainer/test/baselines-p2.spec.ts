@@ -160,6 +160,16 @@ describe('item-bias and user-item-bias ranking (explicit)', () => {
     expect(pred[1]).toBeCloseTo(plain[1]);
   });
 
+  it('clips to the declared scale of the data unless given a rating range', async () => {
+    const m = new ItemBias();
+    await m.fit({ ...explicitCtx, scale: [0.5, 4] });
+    const [pred] = await m.predict([task('x', [], [r('g1', 4), r('b1', 2)])], explicitItems);
+    expect(pred[0]).toBe(4);
+    const fixed = new ItemBias([1, 5]);
+    await fixed.fit({ ...explicitCtx, scale: [0.5, 4] });
+    expect((await fixed.predict([task('x', [], [r('g1', 4)])], explicitItems))[0][0]).toBeGreaterThan(4.5);
+  });
+
   it('user-item-bias shifts every candidate by the support residual and refuses implicit data', async () => {
     const m = new UserItemBias();
     await m.fit(explicitCtx);

@@ -41,15 +41,18 @@ interface Fitted {
  */
 export class BiasedMf implements EvalMethod {
   static readonly kinds: readonly FeedbackKind[] = ['explicit'];
+  private range: readonly [number, number] = [1, 5];
   readonly name = 'biased-mf';
   private fitted?: Fitted;
 
   constructor(
-    private readonly ratingRange: readonly [number, number] = [1, 5],
+    /** Predictions are clipped to it; default: the data's declared scale (FitContext.scale). */
+    private readonly ratingRange?: readonly [number, number],
     private readonly options: BiasedMfOptions = {},
   ) {}
 
   async fit(ctx: FitContext): Promise<FitResult> {
+    this.range = this.ratingRange ?? ctx.scale;
     if (ctx.kind !== 'explicit') throw new Error('biased-mf: explicit ratings only (implicit feedback: als)');
     const index = InteractionIndex.fromTasks(ctx.train);
     if (index.items === 0) throw new RangeError('biased-mf: no training ratings');
@@ -106,7 +109,7 @@ export class BiasedMf implements EvalMethod {
     const d = fitted.params.factors + 1;
     const x = foldInUser(fitted, task);
     const rows = fitted.vectors.matrix(task.query.map((r) => r.itemId));
-    const [low, high] = this.ratingRange;
+    const [low, high] = this.range;
     return Float32Array.from(task.query, (_, q) =>
       Math.min(high, Math.max(low, mfScore(fitted.model.mean, x, rows, q, d))),
     );

@@ -32,6 +32,7 @@ export interface ContentKnnOptions {
  */
 export class ContentKnn implements EvalMethod {
   static readonly kinds: readonly FeedbackKind[] = ['implicit', 'explicit'];
+  private range: readonly [number, number] = [1, 5];
   readonly name = 'content-knn';
   private vectors?: ContentVectors;
   private index?: InteractionIndex;
@@ -41,7 +42,8 @@ export class ContentKnn implements EvalMethod {
   private base?: UserItemBiasFit;
 
   constructor(
-    private readonly ratingRange: readonly [number, number] = [1, 5],
+    /** Predictions are clipped to it; default: the data's declared scale (FitContext.scale). */
+    private readonly ratingRange?: readonly [number, number],
     private readonly options: ContentKnnOptions = {},
   ) {}
 
@@ -52,6 +54,7 @@ export class ContentKnn implements EvalMethod {
   }
 
   async fit(ctx: FitContext): Promise<FitResult> {
+    this.range = this.ratingRange ?? ctx.scale;
     this.index = InteractionIndex.fromTasks(ctx.train);
     if (this.index.items === 0) throw new RangeError('content-knn: no training ratings');
     this.maxCount = 0;
@@ -73,7 +76,7 @@ export class ContentKnn implements EvalMethod {
     this.k = k;
     const tuned: Record<string, unknown> = { neighbours: k };
     if (ctx.kind === 'explicit') {
-      const base = fitUserItemBias(ctx, this.ratingRange);
+      const base = fitUserItemBias(ctx, this.range);
       this.base = base;
       this.kPredict = pickBest(predictGrid, (kp) => {
         ctx.onProgress?.({ done: ++done, total });
@@ -100,30 +103,35 @@ export class ContentKnn implements EvalMethod {
       (i) => index.count(i),
       this.maxCount,
     );
-    const candidateVectors = candidates.map((id) => vectors.vector(id));
+    // Candidates with the same content (e.g. the same genres) score alike: each distinct vector once per task.
+    const groups = uniqueVectors(candidates.map((id) => vectors.vector(id)));
     return tasks.map((task) => {
       const scores = new Float32Array(candidates.length);
       const support = uniqueVectors(
         [...new Set(task.support.map((r) => r.itemId))].map((id) => vectors.vector(id)),
       );
-      if (support.vectors.length === 0) return breakTies(scores, shares);
-      const sims = new Float64Array(support.vectors.length);
-      const touched: number[] = [];
-      candidateVectors.forEach((v, c) => {
-        if (!v) return;
-        touched.length = 0;
-        for (let e = 0; e < v.cols.length; e++) {
-          const posting = support.postings.get(v.cols[e]);
-          if (!posting) continue;
-          for (let p = 0; p < posting.length; p += 2) {
-            const u = posting[p];
-            if (sims[u] === 0) touched.push(u);
-            sims[u] += v.vals[e] * posting[p + 1];
+      if (support.vectors.length > 0) {
+        const sims = new Float64Array(support.vectors.length);
+        const touched: number[] = [];
+        const groupScores = Float64Array.from(groups.vectors, (v) => {
+          touched.length = 0;
+          for (let e = 0; e < v.cols.length; e++) {
+            const posting = support.postings.get(v.cols[e]);
+            if (!posting) continue;
+            for (let p = 0; p < posting.length; p += 2) {
+              const u = posting[p];
+              if (sims[u] === 0) touched.push(u);
+              sims[u] += v.vals[e] * posting[p + 1];
+            }
           }
-        }
-        scores[c] += topKSum(touched, sims, support.multiplicity, this.k);
-        for (const u of touched) sims[u] = 0;
-      });
+          const sum = topKSum(touched, sims, support.multiplicity, this.k);
+          for (const u of touched) sims[u] = 0;
+          return sum;
+        });
+        groups.of.forEach((g, c) => {
+          if (g >= 0) scores[c] = groupScores[g];
+        });
+      }
       return breakTies(scores, shares);
     });
   }
@@ -150,7 +158,7 @@ export class ContentKnn implements EvalMethod {
       v: vectors.vector(r.itemId),
       residual: r.value - model.mean - model.itemBias(r.itemId) - bu,
     }));
-    const [low, high] = this.ratingRange;
+    const [low, high] = this.range;
     return Float32Array.from(task.query, (r) => {
       let knn = 0;
       const v = vectors.vector(r.itemId);
@@ -183,24 +191,29 @@ function catalogItems(items: ItemCatalog): Iterable<ItemRecord> {
 }
 
 /**
- * The distinct content vectors among the support items (items of the same genres share one), with
- * how many support items each stands for, and an inverted index column -> [vector, value, ...].
+ * The distinct content vectors among `vectors` (items of the same genres share one): how many
+ * entries each stands for, which one each entry is (`of`, -1: no vector), and an inverted index
+ * column -> [vector, value, ...].
  */
 function uniqueVectors(vectors: readonly (SparseVector | undefined)[]) {
   const bySignature = new Map<string, number>();
   const unique: SparseVector[] = [];
   const multiplicity: number[] = [];
-  for (const v of vectors) {
-    if (!v) continue;
+  const of = new Int32Array(vectors.length).fill(-1);
+  vectors.forEach((v, i) => {
+    if (!v) return;
     const signature = `${v.cols.join(',')}|${v.vals.join(',')}`;
     const at = bySignature.get(signature);
-    if (at !== undefined) multiplicity[at]++;
-    else {
+    if (at !== undefined) {
+      multiplicity[at]++;
+      of[i] = at;
+    } else {
+      of[i] = unique.length;
       bySignature.set(signature, unique.length);
       unique.push(v);
       multiplicity.push(1);
     }
-  }
+  });
   const postings = new Map<number, number[]>();
   unique.forEach((v, u) => {
     for (let e = 0; e < v.cols.length; e++) {
@@ -209,10 +222,14 @@ function uniqueVectors(vectors: readonly (SparseVector | undefined)[]) {
       postings.set(v.cols[e], list);
     }
   });
-  return { vectors: unique, multiplicity, postings };
+  return { vectors: unique, multiplicity, postings, of };
 }
 
-/** Sum of the k largest similarities, each distinct vector counted as often as support items share it. */
+/**
+ * Sum of the k largest similarities, each distinct vector counted as often as support items share
+ * it. `touched` is short (the support vectors sharing a column with the candidate): an insertion
+ * sort of it, in place, costs less than a comparator sort per candidate.
+ */
 function topKSum(touched: number[], sims: Float64Array, multiplicity: readonly number[], k: number): number {
   let count = 0;
   let sum = 0;
@@ -221,7 +238,15 @@ function topKSum(touched: number[], sims: Float64Array, multiplicity: readonly n
     sum += multiplicity[u] * sims[u];
   }
   if (count <= k) return sum;
-  touched.sort((a, b) => sims[b] - sims[a] || a - b);
+  for (let i = 1; i < touched.length; i++) {
+    const u = touched[i];
+    let j = i - 1;
+    while (j >= 0 && (sims[touched[j]] < sims[u] || (sims[touched[j]] === sims[u] && touched[j] > u))) {
+      touched[j + 1] = touched[j];
+      j--;
+    }
+    touched[j + 1] = u;
+  }
   sum = 0;
   let left = k;
   for (const u of touched) {

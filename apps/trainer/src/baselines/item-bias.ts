@@ -16,9 +16,13 @@ export class ItemBias implements EvalMethod {
   private model?: BiasModel;
   private popularity?: LogPopularity;
 
-  constructor(private readonly ratingRange: readonly [number, number] = [1, 5]) {}
+  /** `ratingRange`: predictions are clipped to it; default: the data's declared scale (FitContext.scale). */
+  constructor(private readonly ratingRange?: readonly [number, number]) {}
+
+  private range: readonly [number, number] = [1, 5];
 
   async fit(ctx: FitContext): Promise<FitResult> {
+    this.range = this.ratingRange ?? ctx.scale;
     if (ctx.kind === 'implicit') {
       // Nothing to tune: on warm validation candidates the ranking is plain popularity.
       this.popularity = LogPopularity.fit(InteractionIndex.fromTasks(ctx.train), ctx.items);
@@ -37,9 +41,7 @@ export class ItemBias implements EvalMethod {
   }
 
   private predictWith(model: BiasModel, task: Task): Float32Array {
-    return Float32Array.from(task.query, (r) =>
-      clip(model.mean + model.itemBias(r.itemId), this.ratingRange),
-    );
+    return Float32Array.from(task.query, (r) => clip(model.mean + model.itemBias(r.itemId), this.range));
   }
 
   async predict(

@@ -37,6 +37,7 @@ interface Structures {
  */
 export class ItemKnn implements EvalMethod {
   static readonly kinds: readonly FeedbackKind[] = ['implicit', 'explicit'];
+  private range: readonly [number, number] = [1, 5];
   readonly name = 'item-knn';
   private trained?: Structures;
   private withEvidence?: { evidence: readonly RatingEvent[]; structures: Structures };
@@ -45,11 +46,13 @@ export class ItemKnn implements EvalMethod {
   private base?: UserItemBiasFit;
 
   constructor(
-    private readonly ratingRange: readonly [number, number] = [1, 5],
+    /** Predictions are clipped to it; default: the data's declared scale (FitContext.scale). */
+    private readonly ratingRange?: readonly [number, number],
     private readonly options: ItemKnnOptions = {},
   ) {}
 
   async fit(ctx: FitContext): Promise<FitResult> {
+    this.range = this.ratingRange ?? ctx.scale;
     const index = InteractionIndex.fromTasks(ctx.train);
     if (index.items === 0) throw new RangeError('item-knn: no training ratings');
     const rankGrid = this.options.neighbours !== undefined ? [this.options.neighbours] : [...ITEM_KNN_GRID];
@@ -70,7 +73,7 @@ export class ItemKnn implements EvalMethod {
     this.k = k;
     const tuned: Record<string, unknown> = { neighbours: k };
     if (ctx.kind === 'explicit') {
-      const base = fitUserItemBias(ctx, this.ratingRange);
+      const base = fitUserItemBias(ctx, this.range);
       this.base = base;
       this.kPredict = pickBest(predictGrid, (kp) => {
         ctx.onProgress?.({ done: ++done, total });
@@ -141,7 +144,7 @@ export class ItemKnn implements EvalMethod {
       s.neighbours.accumulate(i, k, positions, num, residual);
       s.neighbours.accumulate(i, k, positions, den);
     }
-    const [low, high] = this.ratingRange;
+    const [low, high] = this.range;
     return Float32Array.from(task.query, (r, q) => {
       const slot = slotOf[q];
       const knn = slot >= 0 ? num[slot] / (den[slot] + KNN_SHRINK) : 0;

@@ -53,15 +53,19 @@ export class UserItemBias implements EvalMethod {
   readonly name = 'user-item-bias';
   private fitted?: UserItemBiasFit;
 
-  constructor(private readonly ratingRange: readonly [number, number] = [1, 5]) {}
+  /** `ratingRange`: predictions are clipped to it; default: the data's declared scale (FitContext.scale). */
+  constructor(private readonly ratingRange?: readonly [number, number]) {}
+
+  private range: readonly [number, number] = [1, 5];
 
   async fit(ctx: FitContext): Promise<FitResult> {
+    this.range = this.ratingRange ?? ctx.scale;
     if (ctx.kind === 'implicit') {
       throw new Error(
         'user-item-bias: explicit ratings only (on implicit feedback a user bias shifts every item alike; item-bias is the same ranking)',
       );
     }
-    this.fitted = fitUserItemBias(ctx, this.ratingRange);
+    this.fitted = fitUserItemBias(ctx, this.range);
     return {
       lossHistory: [],
       backend: 'js',
@@ -81,7 +85,7 @@ export class UserItemBias implements EvalMethod {
     options?: RankOptions,
   ): Promise<Float32Array[]> {
     const fitted = this.withEvidence(options);
-    return tasks.map((t) => predictUserItemBias(fitted, t, this.ratingRange));
+    return tasks.map((t) => predictUserItemBias(fitted, t, this.range));
   }
 
   async rank(
