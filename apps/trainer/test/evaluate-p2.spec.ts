@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evaluateCommand, type EvaluateFlags } from '../src/commands/evaluate';
+import { evaluateCommand, storeDatasetName, type EvaluateFlags } from '../src/commands/evaluate';
 import type { Dataset } from '../src/data/types';
 import { createLogger } from '../src/util/logger';
 import { silentProgress } from '../src/util/progress';
@@ -118,5 +118,16 @@ describe('evaluate --protocol p2 (end to end, no config beyond small epochs)', (
     // taste groups make co-occurrence informative: item-knn ranks warm items better than popularity
     const by = Object.fromEntries(report.models.map((m: { name: string }) => [m.name, m]));
     expect(by['item-knn'].scenarios.warm.ndcg20).toBeGreaterThan(by['popularity'].scenarios.warm.ndcg20);
+  });
+});
+
+describe("the report's dataset name when reading the feature store", () => {
+  it("is the database's file or database name unless --dataset-name says otherwise", () => {
+    expect(storeDatasetName('./data/lastfm.db')).toBe('lastfm');
+    expect(storeDatasetName('/tmp/ml-100k.sqlite')).toBe('ml-100k');
+    expect(storeDatasetName('postgresql://u:secret@db.example:5432/shop_events?schema=x')).toBe(
+      'shop_events',
+    );
+    expect(storeDatasetName('postgresql://db.example')).toBe('postgresql');
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { WarmUpOptions } from '@warmstart/core';
 import { loadConfig } from '../config/load';
 import type { TrainerConfig } from '../config/schema';
@@ -33,7 +33,7 @@ export interface EvaluateFlags {
   methods?: string[];
   resume?: boolean;
   database: string;
-  /** Dataset label in the report when reading the feature store (default `feature-store`). */
+  /** Dataset label in the report when reading the feature store (default: see storeDatasetName). */
   datasetName?: string;
 }
 
@@ -248,7 +248,24 @@ function readCheckpoint(path: string, expected: EvaluationFingerprint): SeedMeth
 
 export async function defaultDatasetLoader(flags: EvaluateFlags): Promise<Dataset> {
   if (flags.movielens) return readMovieLens100k(flags.movielens);
-  return loadDatasetFromStore(flags.database, flags.datasetName ?? 'feature-store');
+  return loadDatasetFromStore(flags.database, flags.datasetName ?? storeDatasetName(flags.database));
+}
+
+/**
+ * The report's dataset label when `--dataset-name` is not given: the SQLite file's name without
+ * its extension, or the PostgreSQL database's name (`./data/lastfm.db` -> `lastfm`).
+ */
+export function storeDatasetName(database: string): string {
+  if (/^postgres(ql)?:\/\//.test(database)) {
+    try {
+      const name = decodeURIComponent(new URL(database).pathname.replace(/^\//, ''));
+      if (name) return name;
+    } catch {
+      // not a parsable URL: the generic label below
+    }
+    return 'postgresql';
+  }
+  return basename(database).replace(/\.[^.]*$/, '') || 'feature-store';
 }
 
 /** A plain-text version of the scenario table for the terminal. */

@@ -35,7 +35,7 @@ export function p2Overview(
     `protocol P2 on ${dataset.name}: ${kind}; ${dataset.users.length} users, ${dataset.items.length} items, ${dataset.ratings.length} interactions`,
     split.hasTimes
       ? `new users: the last ${pct(o.newUserFraction)} by first interaction; new items: the last ${pct(o.newItemFraction)} by ${basisText(d.p2.basis.newItems)}; support: the first ${pct(o.supportFraction)} of each user's interactions in time order`
-      : `no event times: new users (${pct(o.newUserFraction)})${d.p2.basis.newItems === 'random' ? `, new items (${pct(o.newItemFraction)})` : ''} and each user's order are seeded random (seed ${split.seed}); new items by ${basisText(d.p2.basis.newItems)}`,
+      : `no event times: new users (${pct(o.newUserFraction)})${d.p2.basis.newItems === 'random' ? `, new items (${pct(o.newItemFraction)})` : ''} and each user's order are seeded random (seed ${split.seed})${d.p2.basis.newItems === 'random' ? '' : `; new items: the last ${pct(o.newItemFraction)} by ${basisText(d.p2.basis.newItems)}`}; support: the first ${pct(o.supportFraction)} of each user's interactions`,
     `scored tasks (seed ${split.seed}): ${SCENARIOS.map((s) => `${s === 'warm' ? 'warm-test' : s} ${d.tasks[s]}`).join(', ')}; warm users: ${d.splits.warm_train} meta-training, ${d.splits.warm_validation} validation`,
     `candidates: ${d.p2.candidates.warm_items} warm items (warm, new_user), ${d.p2.candidates.new_items} new items (new_item, new_user_new_item)`,
     featuresText(features),
