@@ -89,8 +89,7 @@ export function buildCli(deps: CliDeps = {}): Command {
       .option('--movielens <dir>', 'read a MovieLens-100K directory directly instead of the feature store')
       .option(
         '--dataset-name <name>',
-        'dataset label in the report when reading the feature store',
-        'feature-store',
+        "dataset label in the report (default: the database's file or database name)",
       )
       .option('--methods <list>', 'only these methods (comma-separated names)', (v: string) =>
         v.split(',').map((s) => s.trim()),
