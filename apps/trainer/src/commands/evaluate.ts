@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { WarmUpOptions } from '@warmstart/core';
+import { ContentKnn } from '../baselines/content-knn';
 import { loadConfig } from '../config/load';
 import type { TrainerConfig } from '../config/schema';
 import { readMovieLens100k } from '../data/movielens-dir';
@@ -90,7 +91,10 @@ async function evaluateP2(
   logDataset(ctx, dataset);
   const features = resolveFeatures(config.features, dataset.users, dataset.items);
   const resolved: TrainerConfig = { ...config, features: features.features };
-  const methods = buildMethods(resolved, flags.methods, feedbackOf(dataset));
+  const methods = buildMethods(resolved, flags.methods, {
+    ...feedbackOf(dataset),
+    itemContent: ContentKnn.applicable(dataset.items),
+  });
   const { relevanceShare, kShot, baselines: _baselines, ...p2 } = config.evaluate.p2;
   const overview = p2Overview(dataset, splitP2(dataset, { ...p2, seed: seeds[0] }), relevanceShare, features);
   for (const line of overview.lines) ctx.out(line);
