@@ -184,6 +184,8 @@ export const P2_BASELINES = [
   'user-item-bias',
   'item-knn',
   'als',
+  'biased-mf',
+  'content-knn',
   'fine-tuned-net',
 ] as const;
 export type P2BaselineName = (typeof P2_BASELINES)[number];

@@ -2,6 +2,8 @@ import { GlobalMean } from '../baselines/global-mean';
 import { ItemBias } from '../baselines/item-bias';
 import { UserItemBias } from '../baselines/user-item-bias';
 import { ImplicitAls } from '../baselines/als';
+import { BiasedMf } from '../baselines/biased-mf';
+import { ContentKnn } from '../baselines/content-knn';
 import { ItemKnn } from '../baselines/item-knn';
 import { Popularity } from '../baselines/popularity';
 import type { BaselineName, P2BaselineName, TrainerConfig } from '../config/schema';
@@ -48,6 +50,8 @@ export function learnerSettings(
 export interface P2Target {
   kind: FeedbackKind;
   scale: [number, number];
+  /** Whether items share some content (content-kNN runs by default only then: ContentKnn.applicable). */
+  itemContent: boolean;
 }
 
 /** P2's baselines and the feedback kinds each runs on by default. */
@@ -63,6 +67,8 @@ function p2Baselines(
     'user-item-bias': { kinds: UserItemBias.kinds, create: () => new UserItemBias(scale) },
     'item-knn': { kinds: ItemKnn.kinds, create: () => new ItemKnn(scale) },
     als: { kinds: ImplicitAls.kinds, create: () => new ImplicitAls() },
+    'biased-mf': { kinds: BiasedMf.kinds, create: () => new BiasedMf(scale) },
+    'content-knn': { kinds: ContentKnn.kinds, create: () => new ContentKnn(scale) },
     'fine-tuned-net': { kinds: ['explicit', 'implicit'], create: () => new FineTunedNet(config) },
   };
 }
@@ -109,7 +115,9 @@ function p2BaselineFactories(config: TrainerConfig, p2: P2Target): MethodFactory
   const configured = config.evaluate.p2.baselines;
   const names =
     configured ??
-    (Object.keys(registry) as P2BaselineName[]).filter((n) => registry[n].kinds.includes(p2.kind));
+    (Object.keys(registry) as P2BaselineName[]).filter(
+      (n) => registry[n].kinds.includes(p2.kind) && (n !== 'content-knn' || p2.itemContent),
+    );
   return names.map((name) => {
     const entry = registry[name];
     // popularity's default kind is implicit, but it ranks explicit data too when asked for.
