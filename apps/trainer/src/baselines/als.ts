@@ -37,11 +37,12 @@ interface AlsModel {
 
 /**
  * Implicit matrix factorisation by ALS (Hu, Koren & Volinsky 2008) with uniform confidence
- * 1 + alpha, trained with conjugate-gradient updates. A task's user is folded in by one exact
- * least-squares solve of its vector from its support items; candidates score by the dot product.
- * Items unseen in training get a factor from a content regression where they have content (else
- * zero), or a fold-in from their item evidence (P2's new-item k-shot curve) by training users,
- * shrunk toward that content prediction. Implicit data only (explicit: biased-mf).
+ * 1 + alpha (als-model.ts: exact solves for users and items with few interactions, conjugate-
+ * gradient steps for the others). A task's user is folded in by one exact least-squares solve of
+ * its vector from its support items; candidates score by the dot product. Items unseen in training
+ * get a factor from a content regression where they have content (else zero), or a fold-in from
+ * their item evidence (P2's new-item k-shot curve) by training users, shrunk toward that content
+ * prediction. Implicit data only (explicit: biased-mf).
  */
 export class ImplicitAls implements EvalMethod {
   static readonly kinds: readonly FeedbackKind[] = ['implicit'];

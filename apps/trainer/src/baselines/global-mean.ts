@@ -1,3 +1,4 @@
+import type { FeedbackKind } from '../data/types';
 import { Popularity } from './popularity';
 
 /**
@@ -6,5 +7,6 @@ import { Popularity } from './popularity';
  * name of the explicit baseline.
  */
 export class GlobalMean extends Popularity {
+  static override readonly kinds: readonly FeedbackKind[] = ['explicit'];
   override readonly name: string = 'global-mean';
 }
