@@ -82,7 +82,8 @@ export interface Report {
   config: unknown;
   /** P2 only (see apps/trainer/README.md, "report.json"): */
   kind?: FeedbackKind;
-  scale?: [number, number];
+  /** The declared rating scale (explicit data; null for implicit). */
+  scale?: [number, number] | null;
   /** true when the data has no event times: new users, new items and every order are seeded random. */
   no_times?: boolean;
   split_basis?: { new_items: string; new_users: string };
@@ -124,7 +125,7 @@ export function buildReport(result: HarnessResult, config: unknown, now = new Da
     config,
     ...(p2 && {
       kind: p2.kind,
-      scale: p2.scale,
+      scale: p2.kind === 'explicit' ? p2.scale : null,
       no_times: !p2.hasTimes,
       split_basis: { new_items: p2.basis.newItems, new_users: p2.basis.newUsers },
       relevance_threshold: p2.relevanceThreshold,
