@@ -273,6 +273,8 @@ class Cluster {
       expect(await server.exited).toBe(1);
       expect(server.entries.some((e) => e.msg === 'worker failed to start')).toBe(true);
       expect(server.entries.some((e) => e.msg === 'worker died: restarting it')).toBe(false);
+    } catch (err) {
+      throw new Error(`${String(err)}\n--- server output:\n${server.output}`);
     } finally {
       server.kill();
       rmSync(dir, { recursive: true, force: true });
