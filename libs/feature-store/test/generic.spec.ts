@@ -259,6 +259,10 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
       'nt2.jsonl',
       '{"user_id":"a","item_id":"x","value":4}\n{"user_id":"b","item_id":"x","value":2}\n',
     );
+    // a time column named explicitly is required
+    await expect(
+      importGeneric(store, { interactions: { path: ok, columns: { time: 'timestamp' } } }),
+    ).rejects.toThrow(`${ok}:1: timestamp: is missing or empty`);
     const report = await importGeneric(store, { interactions: { path: ok } });
     expect(report.summary).toMatchObject({ timeSpan: null, profile: { hasTimes: false } });
   });

@@ -208,7 +208,8 @@ class InteractionReader {
     };
     this.source = spec.source ?? basename(table.file).replace(/\.[^.]+$/, '');
     const header = table.header;
-    this.hasTimes = header ? header.includes(this.col.time) : null;
+    // A named time column is required; else the CSV header (JSONL: the first record) decides.
+    this.hasTimes = c.time ? true : header ? header.includes(this.col.time) : null;
     if (header) {
       const required = [this.col.user, this.col.item];
       if (this.kind === 'explicit') required.push(this.col.value);
@@ -253,7 +254,11 @@ class InteractionReader {
     let time = NO_TIME;
     if (this.hasTimes) {
       const t = parseTime(v[col.time]);
-      if (!t) return bad(col.time, `"${String(v[col.time])}" is not a sane time`);
+      if (!t)
+        return bad(
+          col.time,
+          empty(v[col.time]) ? 'is missing or empty' : `"${String(v[col.time])}" is not a sane time`,
+        );
       time = t;
     } else if (!empty(v[col.time])) {
       return bad(
