@@ -1,3 +1,4 @@
+import { checkExistingDatabase, redactCredentials } from '@warmstart/feature-store';
 import { Command, Option } from 'commander';
 import type { CommandContext } from './commands/context';
 import { defaultDatasetLoader, evaluateCommand, type EvaluateFlags } from './commands/evaluate';
@@ -9,7 +10,7 @@ import { demoProgram } from './demo/run-demo';
 import { scheduleCommand, type ScheduleFlags } from './commands/schedule';
 import { trainCommand, type TrainFlags } from './commands/train';
 import { addDatabaseOption, addStoreOptions, parseIntArg, parseSeedList } from './options';
-import { createLogger } from './util/logger';
+import { createLogger, LOG_FORMATS, LogSink, type LogFormat } from './util/logger';
 import { createProgress } from './util/progress';
 import { withInterrupt } from './util/interrupt';
 
@@ -22,17 +23,36 @@ export interface CliDeps {
 
 /** Builds the `warmstart-trainer` command line. */
 export function buildCli(deps: CliDeps = {}): Command {
-  const logger = deps.ctx?.logger ?? createLogger();
+  const sink = new LogSink();
+  const logger = deps.ctx?.logger ?? createLogger(undefined, sink);
+  const print = deps.ctx?.out ?? ((line) => process.stdout.write(line + '\n'));
   const ctx: CommandContext = {
-    out: deps.ctx?.out ?? ((line) => process.stdout.write(line + '\n')),
+    // Results may name the --database value: never print its password.
+    out: (line) => print(redactCredentials(line)),
     logger,
     progress: deps.ctx?.progress ?? createProgress(logger),
   };
   const program = new Command('warmstart-trainer')
     .description('Meta-trains, evaluates and registers warmstart models')
+    .addOption(
+      new Option('--log-format <format>', 'log lines: pretty (default on a terminal) or json (otherwise)')
+        .choices(LOG_FORMATS)
+        .env('WARMSTART_LOG_FORMAT'),
+    )
+    .hook('preAction', () => {
+      const format = program.opts<{ logFormat?: LogFormat }>().logFormat;
+      if (format) sink.format = format;
+    })
     .showHelpAfterError()
     .exitOverride();
   if (deps.writeErr) program.configureOutput({ writeErr: deps.writeErr, writeOut: deps.writeErr });
+  // Commands that read an existing store fail on a missing SQLite file instead of creating one
+  // (only migrate, import and the demo create a database).
+  const existingStore = (cmd: Command, readsStore = () => true) =>
+    addStoreOptions(cmd).hook('preAction', (_self, action) => {
+      const flags = action.opts<{ database?: string; movielens?: string }>();
+      if (!flags.movielens && readsStore()) checkExistingDatabase(flags.database);
+    });
 
   // migrate
   addDatabaseOption(
@@ -47,7 +67,7 @@ export function buildCli(deps: CliDeps = {}): Command {
   addImportCommands(program, ctx);
 
   // train
-  addStoreOptions(
+  existingStore(
     program
       .command('train')
       .description('meta-train on the feature store snapshot, register a candidate, promote it if better')
@@ -63,7 +83,7 @@ export function buildCli(deps: CliDeps = {}): Command {
   });
 
   // schedule
-  addStoreOptions(
+  existingStore(
     program
       .command('schedule')
       .description('run `train` on a cron schedule, one run at a time across processes')
@@ -74,7 +94,7 @@ export function buildCli(deps: CliDeps = {}): Command {
   });
 
   // evaluate
-  addStoreOptions(
+  existingStore(
     program
       .command('evaluate')
       .description('run an evaluation protocol for every configured baseline and meta-learner')
@@ -95,6 +115,7 @@ export function buildCli(deps: CliDeps = {}): Command {
         v.split(',').map((s) => s.trim()),
       )
       .option('--resume', 'reuse results checkpointed in --out by an interrupted run'),
+    () => deps.loadDataset === undefined, // an injected loader (tests) reads no store
   ).action(async (flags: EvaluateFlags) => {
     await withInterrupt((signal) =>
       evaluateCommand(flags, ctx, deps.loadDataset ?? defaultDatasetLoader, signal),
@@ -103,7 +124,7 @@ export function buildCli(deps: CliDeps = {}): Command {
 
   // models
   const models = program.command('models').description('the model registry');
-  const reg = (cmd: Command) => addStoreOptions(cmd.option('--json', 'print JSON'));
+  const reg = (cmd: Command) => existingStore(cmd.option('--json', 'print JSON'));
   reg(
     models
       .command('list')

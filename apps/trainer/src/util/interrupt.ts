@@ -1,3 +1,5 @@
+import { terminal } from './terminal';
+
 /**
  * Under `npm run trainer` in a terminal one Ctrl-C arrives twice: the terminal signals the whole
  * foreground process group and npm forwards its own copy. Signals this close to the first count
@@ -18,7 +20,10 @@ export async function withInterrupt<T>(job: (signal: AbortSignal) => Promise<T>)
     count++;
     if (count > 1) process.exit(130);
     firstAt = Date.now();
-    process.stderr.write(`\n${sig}: stopping at the next safe point (again to force)\n`);
+    // Through the terminal: above the progress bars while they are drawn.
+    terminal.write(
+      `${terminal.drawing ? '' : '\n'}${sig}: stopping at the next safe point (again to force)\n`,
+    );
     controller.abort(new CancelledError(`interrupted by ${sig}`));
   };
   process.on('SIGINT', onSignal);

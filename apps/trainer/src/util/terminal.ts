@@ -20,6 +20,11 @@ export class Terminal {
     readonly isTTY: boolean = Boolean(stream.isTTY),
   ) {}
 
+  /** Whether progress bars are on screen. */
+  get drawing(): boolean {
+    return this.bars !== undefined;
+  }
+
   /** Prints `text` (ending in a newline) above the bars while any is drawn, else straight away. */
   write(text: string): void {
     if (this.bars) this.bars.log(text);
