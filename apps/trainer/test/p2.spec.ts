@@ -81,6 +81,13 @@ describe('protocol P2 split', () => {
     expect(split.warmItemIds.length + split.newItemIds.length).toBe(first.size);
   });
 
+  it('lists candidates in a seeded random order, not by id (ties must not rank by id)', () => {
+    const byId = [...split.warmItemIds].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+    expect(split.warmItemIds).not.toEqual(byId);
+    expect(splitP2(data, { seed: 0 }).warmItemIds).toEqual(split.warmItemIds);
+    expect(splitP2(data, { seed: 1 }).warmItemIds).not.toEqual(split.warmItemIds);
+  });
+
   it('no leakage: training holds no new user, no new item and no scored query interaction', () => {
     const train = new Set(pairs(split.warm.train, 'both'));
     const trainUsers = new Set(split.warm.train.map((t) => t.user.id));

@@ -4,7 +4,8 @@
  * leave out of the ranking (the task's support items).
  *
  * Ranking: descending score; equal scores keep candidate order (lower index first), so results are
- * deterministic; NaN scores are never ranked. The top k is found in one pass over the scores with a
+ * deterministic (P2 lists candidates in a seeded random order, so ties never follow ids); NaN
+ * scores are never ranked. The top k is found in one pass over the scores with a
  * k-slot insertion buffer (O(n) plus O(k) per improvement), never by sorting the whole catalog:
  * P2 ranks catalogs of 10k-20k items for thousands of tasks.
  *

@@ -61,7 +61,11 @@ export interface P2Split {
   basis: { newItems: NewItemBasis; newUsers: NewUserBasis };
   newUsers: Set<string>;
   newItems: Set<string>;
-  /** The candidates of full-catalog ranking, in id order: warm items (warm and new-user scenarios), new items. */
+  /**
+   * The candidates of full-catalog ranking: warm items (warm and new-user scenarios), new items,
+   * each in a seeded random order. Equal scores keep candidate order, so ties are broken at random,
+   * never by id (ids often follow popularity or time: id order would rank a constant score well).
+   */
   warmItemIds: string[];
   newItemIds: string[];
   /** Scored tasks per scenario (warm: the warm-test users; queries capped). */
@@ -118,8 +122,14 @@ export function splitP2(dataset: Dataset, options: Partial<P2Options> & { seed: 
     basis: { newItems: newItems.basis, newUsers: newUsers.basis },
     newUsers: newUsers.ids,
     newItems: newItems.ids,
-    warmItemIds: sortedItems.filter((id) => !newItems.ids.has(id)),
-    newItemIds: sortedItems.filter((id) => newItems.ids.has(id)),
+    warmItemIds: shuffled(
+      sortedItems.filter((id) => !newItems.ids.has(id)),
+      rngFor(o.seed, 'p2-candidates:warm'),
+    ),
+    newItemIds: shuffled(
+      sortedItems.filter((id) => newItems.ids.has(id)),
+      rngFor(o.seed, 'p2-candidates:new'),
+    ),
     tasks,
     warm,
     events,
