@@ -66,9 +66,9 @@ export interface EvalMethod {
    * P2 full-catalog ranking: for each task, one score per entry of `candidates` (same order; higher
    * = more likely to be relevant), after adapting on that task's support set. The harness excludes
    * the task's support items and computes Recall@20 / NDCG@20 / HR@10. Called in chunks of tasks.
-   * Every P2 method has it; P1 never calls it.
+   * P1 never calls it.
    */
-  rank?(
+  rank(
     tasks: readonly Task[],
     candidates: readonly string[],
     items: ItemCatalog,

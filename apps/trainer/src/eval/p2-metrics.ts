@@ -79,7 +79,6 @@ export async function rankingMetrics(
   relevance: Relevance,
   signal?: AbortSignal,
 ): Promise<RankingMetrics> {
-  if (!method.rank) throw new Error(`${method.name}: does not implement rank (needed by protocol P2)`);
   const index = new Map(input.candidates.map((id, i) => [id, i]));
   const options = { ...(input.itemEvidence?.length && { itemEvidence: input.itemEvidence }), signal };
   let recall = 0;
