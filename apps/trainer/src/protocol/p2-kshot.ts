@@ -32,7 +32,7 @@ export function newUserKShot(tasks: readonly Task[], ks: readonly number[]): KSh
 
 export function newItemKShot(split: P2Split, ks: readonly number[]): KShotView[] {
   const byUser = split.events.new_item;
-  const byItem = orderedByItem(byUser, split.hasTimes, split.seed, () => true);
+  const byItem = orderedByItem(byUser, split.hasTimes, split.seed);
   const rules = split.options;
   return ks.map((k) => {
     const evidence = new Set<RatingEvent>();

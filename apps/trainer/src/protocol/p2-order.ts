@@ -123,12 +123,10 @@ export function orderedByItem(
   byUser: ReadonlyMap<string, readonly RatingEvent[]>,
   hasTimes: boolean,
   seed: number,
-  keep: (itemId: string) => boolean,
 ): Map<string, RatingEvent[]> {
   const byItem = new Map<string, RatingEvent[]>();
   for (const list of byUser.values()) {
     for (const r of list) {
-      if (!keep(r.itemId)) continue;
       const at = byItem.get(r.itemId);
       if (at) at.push(r);
       else byItem.set(r.itemId, [r]);
