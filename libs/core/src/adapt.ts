@@ -4,7 +4,15 @@ import { buildRatedSet, disposeRatedSet } from './model/batch';
 import { innerLoop, inputsFor } from './model/inner';
 import type { ItemRows } from './model/encoded-items';
 import type { EncodedItems, RecommenderModel } from './model/model';
-import { forward, sharedTrunkFeatures, userFirstLayer, userIdRepr } from './model/network';
+import {
+  forward,
+  sharedTrunkFeatures,
+  trunk,
+  userFirstLayer,
+  userIdRepr,
+  type NetInputs,
+} from './model/network';
+import { predictiveVarianceAt, priorScale, PRIOR_NOISE, PRIOR_PRECISION } from './model/bayes-head';
 import type { Params } from './model/params';
 import type { WarmItemIds } from './item-warmup';
 import { requestRng, withSampledNegatives } from './negatives/augment';
@@ -28,6 +36,12 @@ export interface AdaptOptions {
    * sole local group is `output` (ANIL) and the rating task.
    */
   ridge?: number | null;
+  /**
+   * Models with a Bayesian last layer (`config.bayesHead`) adapt their head to its posterior mean
+   * by default (`steps`, `lr` and `ridge` are then unused); `false` forces the `ridge` or gradient
+   * step adaptation instead. `true` on a model without the layer is an error.
+   */
+  bayes?: boolean;
   /** Warmed item ID representations (see warmUpItems) for support items that have one. */
   warmItems?: WarmItemIds;
   /**
@@ -55,6 +69,11 @@ export class AdaptedUsers {
     readonly userPre0: tf.Tensor3D | null = null,
     /** With user IDs: each user's row of `id.user` [B, 1, userIdDim] (row 0 for unknown users). */
     readonly userId: tf.Tensor3D | null = null,
+    /**
+     * Bayesian last layer: each user's masked support design [h_s, 1] [B, S, H+1], which with the
+     * model's prior gives the head's posterior covariance (see predictiveVariance).
+     */
+    readonly design: tf.Tensor3D | null = null,
   ) {}
 
   get size(): number {
@@ -89,6 +108,7 @@ export class AdaptedUsers {
       row(this.userX),
       this.userPre0 ? row(this.userPre0) : null,
       this.userId ? row(this.userId) : null,
+      this.design ? row(this.design) : null,
     );
   }
 
@@ -104,6 +124,7 @@ export class AdaptedUsers {
       this.userX,
       ...(this.userPre0 ? [this.userPre0] : []),
       ...(this.userId ? [this.userId] : []),
+      ...(this.design ? [this.design] : []),
     ];
   }
 }
@@ -128,6 +149,13 @@ export function adapt(
   if (options.lr !== undefined && !(Number.isFinite(options.lr) && options.lr >= 0)) {
     throw new ValidationError('options.lr', 'must be a finite number >= 0');
   }
+  if (options.bayes !== undefined && typeof options.bayes !== 'boolean')
+    throw new ValidationError('options.bayes', 'must be true or false');
+  if (options.bayes && !model.config.bayesHead)
+    throw new ValidationError('options.bayes', 'the model has no Bayesian head (config.bayesHead)');
+  const bayes = options.bayes ?? model.config.bayesHead === true;
+  if (bayes && !model.supportsRidge)
+    throw new ValidationError('options.bayes', 'needs a model whose only local group is output (ANIL)');
   const ridge = options.ridge === undefined ? (model.adaptDefaults.ridge ?? null) : options.ridge;
   if (ridge !== null) {
     if (!(Number.isFinite(ridge) && ridge > 0))
@@ -154,6 +182,7 @@ export function adapt(
   });
   let userX: tf.Tensor3D | undefined;
   let userId: tf.Tensor3D | null = null;
+  let design: tf.Tensor3D | null = null;
   try {
     userX = model.encodeUsers(requests.map((r) => r.user));
     const ux = userX;
@@ -167,7 +196,9 @@ export function adapt(
         lr,
         releaseSteps: true,
         collapseUserRows: true,
-        ...(ridge !== null && { ridge }),
+        ...(bayes
+          ? { bayes, onPosterior: (x: tf.Tensor3D) => (design = tf.keep(x)) }
+          : ridge !== null && { ridge }),
       });
     });
     const userPre0 = model.firstLayerIsGlobal
@@ -180,9 +211,10 @@ export function adapt(
       ux,
       userPre0,
       userId,
+      design,
     );
   } catch (err) {
-    tf.dispose([...(userX ? [userX] : []), ...(userId ? [userId] : [])]);
+    tf.dispose([...(userX ? [userX] : []), ...(userId ? [userId] : []), ...(design ? [design] : [])]);
     throw err;
   } finally {
     disposeRatedSet(support);
@@ -219,41 +251,82 @@ function supportSets(model: RecommenderModel, requests: readonly AdaptRequest[],
  */
 export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedItems): Float32Array {
   const model = adapted.model;
+  checkScoring(adapted, userIndex, items);
+  if (items.size === 0) return new Float32Array(0);
+  const out = tf.tidy(() => {
+    const p = userParams(adapted, userIndex);
+    const pred = forward(model.layout, p, userItemInputs(adapted, userIndex, items), model.globalMean);
+    const [lo, hi] = model.config.ratingRange;
+    if (model.config.task === 'rating') return tf.clipByValue(pred, lo, hi);
+    return model.rankingScores ? pred : tf.sigmoid(pred);
+  });
+  const values = out.dataSync() as Float32Array;
+  out.dispose();
+  return values;
+}
+
+/** The global parameters with user `userIndex`'s adapted local ones ([1, ...]). */
+function userParams(adapted: AdaptedUsers, userIndex: number): Params {
+  const p: Params = adapted.model.globals();
+  for (const [name, t] of Object.entries(adapted.local)) {
+    p[name] = tf.slice(t, [userIndex, ...t.shape.slice(1).map(() => 0)], [1, ...t.shape.slice(1)]);
+  }
+  return p;
+}
+
+/** Network inputs of one adapted user on encoded items (one batch of N items). */
+function userItemInputs(adapted: AdaptedUsers, userIndex: number, items: EncodedItems): NetInputs {
+  const row = (t: tf.Tensor3D) => tf.slice(t, [userIndex, 0, 0], [1, 1, -1]);
+  return {
+    userX: row(adapted.userX),
+    itemX: tf.expandDims(items.x, 0) as tf.Tensor3D,
+    itemContent: items.content ? (tf.expandDims(items.content, 0) as tf.Tensor3D) : undefined,
+    itemId: items.idRepr ? (tf.expandDims(items.idRepr, 0) as tf.Tensor3D) : undefined,
+    itemHidden: items.hidden ?? undefined,
+    offset: items.offset ?? undefined,
+    itemPre0: items.pre0 ?? undefined,
+    userPre0: adapted.userPre0 ? row(adapted.userPre0) : undefined,
+    userId: adapted.userId ? row(adapted.userId) : undefined,
+  };
+}
+
+/** Checks shared by the scorers: a live batch, a valid user index, items of this model version. */
+function checkScoring(adapted: AdaptedUsers, userIndex: number, items: EncodedItems): void {
   if (adapted.isDisposed) throw new ValidationError('adapted', 'has been disposed');
   if (!(Number.isInteger(userIndex) && userIndex >= 0 && userIndex < adapted.size)) {
     throw new ValidationError('userIndex', `must be an integer in [0, ${adapted.size})`);
   }
-  if (items.model !== model || items.modelVersion !== model.version) {
+  if (items.model !== adapted.model || items.modelVersion !== adapted.model.version) {
     throw new ValidationError(
       'items',
       'were encoded for another model or version; call model.encodeItems again',
     );
   }
+}
+
+/**
+ * Predictive variance of each item's score for one user adapted with the Bayesian last layer:
+ * z Sigma z^T + sigma^2 for the item's trunk features z = [h, 1], Sigma the user's posterior
+ * covariance of the head, sigma^2 the meta-learned noise (rating units squared; logits for implicit
+ * models). With no support it is the prior's. Meant for exploration (e.g. optimistic scores for
+ * new items); not needed for scoring.
+ */
+export function predictiveVariance(
+  adapted: AdaptedUsers,
+  userIndex: number,
+  items: EncodedItems,
+): Float32Array {
+  checkScoring(adapted, userIndex, items);
+  const model = adapted.model;
+  if (!adapted.design)
+    throw new ValidationError('adapted', 'was not adapted with the Bayesian head (config.bayesHead)');
   if (items.size === 0) return new Float32Array(0);
   const out = tf.tidy(() => {
-    const p: Params = model.globals();
-    for (const [name, t] of Object.entries(adapted.local)) {
-      p[name] = tf.slice(t, [userIndex, ...t.shape.slice(1).map(() => 0)], [1, ...t.shape.slice(1)]);
-    }
-    const pred = forward(
-      model.layout,
-      p,
-      {
-        userX: tf.slice(adapted.userX, [userIndex, 0, 0], [1, 1, -1]),
-        itemX: tf.expandDims(items.x, 0) as tf.Tensor3D,
-        itemContent: items.content ? (tf.expandDims(items.content, 0) as tf.Tensor3D) : undefined,
-        itemId: items.idRepr ? (tf.expandDims(items.idRepr, 0) as tf.Tensor3D) : undefined,
-        itemHidden: items.hidden ?? undefined,
-        offset: items.offset ?? undefined,
-        itemPre0: items.pre0 ?? undefined,
-        userPre0: adapted.userPre0 ? tf.slice(adapted.userPre0, [userIndex, 0, 0], [1, 1, -1]) : undefined,
-        userId: adapted.userId ? tf.slice(adapted.userId, [userIndex, 0, 0], [1, 1, -1]) : undefined,
-      },
-      model.globalMean,
-    );
-    const [lo, hi] = model.config.ratingRange;
-    if (model.config.task === 'rating') return tf.clipByValue(pred, lo, hi);
-    return model.rankingScores ? pred : tf.sigmoid(pred);
+    const p = userParams(adapted, userIndex);
+    const { features } = trunk(model.layout, p, userItemInputs(adapted, userIndex, items), model.globalMean);
+    const { d, noise } = priorScale(p[PRIOR_PRECISION], p[PRIOR_NOISE]);
+    const design = tf.slice(adapted.design!, [userIndex, 0, 0], [1, -1, -1]);
+    return predictiveVarianceAt(design, d, noise, features);
   });
   const values = out.dataSync() as Float32Array;
   out.dispose();

@@ -111,6 +111,17 @@ const configs: tf.GradConfig[] = [
     gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy as tf.Tensor, tf.mul(x, 2)) }),
   },
   { kernelName: tf.Neg, gradFunc: (dy) => ({ x: () => tf.neg(dy as tf.Tensor) }) },
+  // The Bayesian head's positive parameters (exp of log precision and noise) and its Gaussian NLL.
+  {
+    kernelName: tf.Exp,
+    outputsToSave: [true],
+    gradFunc: (dy, [y]) => ({ x: () => tf.mul(dy as tf.Tensor, y) }),
+  },
+  {
+    kernelName: tf.Log,
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x]) => ({ x: () => tf.div(dy as tf.Tensor, x) }),
+  },
   {
     kernelName: tf.Softplus,
     inputsToSave: ['x'],

@@ -1,4 +1,5 @@
 import { createModel, initBackend, initItemBiases, metaTrain, type Task } from '../src';
+import { Rng } from '../src/rng';
 import { makeWorld } from './fixtures';
 
 beforeAll(async () => {
@@ -21,7 +22,7 @@ describe('initItemBiases', () => {
       idEmbeddings: { itemIds: ['i0', 'i1', 'i5'], dim: 2 },
     });
     const r = await initItemBiases(model, tasks, { shrinkage: 2 });
-    expect(r).toEqual({ ratings: 4, items: 2, mean: 3.5 });
+    expect(r).toEqual({ ratings: 4, items: 2, mean: 3.5, shrinkage: 2 });
     expect(model.globalMean).toBeCloseTo(3.5, 6);
     const table = model.params['id.item'];
     const bias = (row: number) => table.dataSync()[row * 3 + 2];
@@ -31,6 +32,36 @@ describe('initItemBiases', () => {
     // metaTrain keeps a fitted mean.
     await metaTrain(model, world.tasks, world.catalog, { metaBatchSize: 2, innerSteps: 1 });
     expect(model.globalMean).toBeCloseTo(3.5, 6);
+    model.dispose();
+  });
+
+  it('with empirical-Bayes shrinkage, fits sigma^2 / tau^2 from the variance components', async () => {
+    // A normal-normal world: item effects with variance tau^2 = 0.25, rating noise sigma^2 = 1,
+    // so the shrinkage should come out near 4 (20 ratings for each of 400 items).
+    const rng = new Rng(5);
+    const items = Array.from({ length: 400 }, (_, i) => `i${i}`);
+    const effects = items.map(() => 0.5 * rng.normal());
+    const many: Task[] = Array.from({ length: 20 }, () => ({
+      user: u,
+      support: items.map((itemId, i) => ({ itemId, value: 3 + effects[i] + rng.normal() })),
+      query: [],
+    }));
+    const model = createModel(world.spec, { embeddingDim: 2, hidden: [3], idEmbeddings: { itemIds: items } });
+    const r = await initItemBiases(model, many, { shrinkage: 'empirical-bayes' });
+    expect(r.shrinkage).toBeGreaterThan(3);
+    expect(r.shrinkage).toBeLessThan(5.3);
+    // With identical items there is no between-item variance: heavy (finite) shrinkage.
+    const flat: Task[] = [
+      { user: u, support: [1, 3, 5].map((value) => ({ itemId: 'i0', value })), query: [] },
+      { user: u, support: [1, 3, 5].map((value) => ({ itemId: 'i1', value })), query: [] },
+    ];
+    expect((await initItemBiases(model, flat, { shrinkage: 'empirical-bayes' })).shrinkage).toBeCloseTo(
+      100,
+      6,
+    );
+    await expect(initItemBiases(model, many, { shrinkage: 'x' as never })).rejects.toThrow(
+      /options\.shrinkage/,
+    );
     model.dispose();
   });
 

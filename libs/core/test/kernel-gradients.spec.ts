@@ -76,6 +76,8 @@ describe('registered kernel gradients', () => {
     check((x) => tf.softplus(x), [rand([5])]);
     check((x) => tf.sigmoid(x), [rand([5])]);
     check((x) => tf.relu(x), [rand([6])]);
+    check((x) => tf.exp(x), [rand([5])]);
+    check((x) => tf.log(tf.square(x)), [rand([5])]);
   });
 
   it('shape ops', () => {

@@ -7,8 +7,14 @@ import type { TaskSource } from './train';
 
 /** Options of {@link initItemBiases}. */
 export interface InitBiasOptions {
-  /** Pseudo-count pulling rarely rated items' biases towards their prior (default 5). */
-  shrinkage?: number;
+  /**
+   * Pseudo-count pulling rarely rated items' biases towards their prior (default 5), or
+   * `'empirical-bayes'`: the ratio sigma^2 / tau^2 of the variance components, fitted from the
+   * data by the method of moments (sigma^2: the pooled within-item variance of the ratings; tau^2:
+   * the variance of the items' true deviations from their prior, the mean squared observed
+   * deviation minus its sampling part sigma^2 / n), i.e. the shrinkage of a normal-normal model.
+   */
+  shrinkage?: number | 'empirical-bayes';
   /**
    * Item features: when given, the item content bias (`emb.itemBias`) is set to a ridge regression
    * of the items' mean deviations on the item features (the "genre regression" for unseen items),
@@ -56,10 +62,12 @@ export async function initItemBiases(
   model: RecommenderModel,
   tasks: TaskSource,
   options: InitBiasOptions = {},
-): Promise<{ ratings: number; items: number; mean: number }> {
-  const shrinkage = options.shrinkage ?? 5;
-  if (!(Number.isFinite(shrinkage) && shrinkage >= 0)) {
-    throw new ValidationError('options.shrinkage', 'must be a finite number >= 0');
+): Promise<{ ratings: number; items: number; mean: number; shrinkage: number }> {
+  const fitted = options.shrinkage === 'empirical-bayes';
+  if (!fitted && options.shrinkage !== undefined) {
+    const k = options.shrinkage;
+    if (!(typeof k === 'number' && Number.isFinite(k) && k >= 0))
+      throw new ValidationError('options.shrinkage', "must be a finite number >= 0 or 'empirical-bayes'");
   }
   const ridge = options.ridge ?? 5;
   const cap = options.evidenceCap ?? 50;
@@ -67,7 +75,8 @@ export async function initItemBiases(
     throw new ValidationError('options.ridge', 'must be a number > 0');
   if (!(cap > 0)) throw new ValidationError('options.evidenceCap', 'must be a number > 0');
   const src = typeof tasks === 'function' ? tasks() : tasks;
-  const sums = new Map<string, [number, number]>();
+  // Per item: sum of values, count, sum of squares.
+  const sums = new Map<string, [number, number, number]>();
   let total = 0;
   let count = 0;
   const add = (t: Task) => {
@@ -75,9 +84,10 @@ export async function initItemBiases(
       if (!Number.isFinite(r?.value)) continue;
       total += r.value;
       count++;
-      const s = sums.get(r.itemId) ?? [0, 0];
+      const s = sums.get(r.itemId) ?? [0, 0, 0];
       s[0] += r.value;
       s[1]++;
+      s[2] += r.value * r.value;
       sums.set(r.itemId, s);
     }
   };
@@ -92,6 +102,9 @@ export async function initItemBiases(
   const content = options.items
     ? fitContentBias(model, deviations, options.items, ridge, cap)
     : new Map<string, number>();
+  const shrinkage = fitted
+    ? varianceRatio(sums, deviations, content)
+    : ((options.shrinkage as number | undefined) ?? 5);
   const biases = new Map<string, number>();
   for (const [id, [dev, n]] of deviations) {
     biases.set(id, (dev - n * (content.get(id) ?? 0)) / (n + shrinkage));
@@ -110,7 +123,34 @@ export async function initItemBiases(
     table.assign(tf.tensor(values, table.shape));
     model.touch();
   }
-  return { ratings: count, items, mean };
+  return { ratings: count, items, mean, shrinkage };
+}
+
+/**
+ * sigma^2 / tau^2 by the method of moments: sigma^2 pooled within-item variance (items with two
+ * or more ratings), tau^2 = mean over items of (mean deviation from the prior)^2 - sigma^2 / n,
+ * floored at 1% of sigma^2 (so the ratio stays finite when the items barely differ).
+ */
+function varianceRatio(
+  sums: Map<string, [number, number, number]>,
+  deviations: Map<string, [number, number]>,
+  content: Map<string, number>,
+): number {
+  let within = 0;
+  let dof = 0;
+  for (const [sum, n, squares] of sums.values()) {
+    if (n < 2) continue;
+    within += squares - (sum * sum) / n;
+    dof += n - 1;
+  }
+  const sigma2 = dof > 0 ? within / dof : 1;
+  let between = 0;
+  for (const [id, [dev, n]] of deviations) {
+    const d = dev / n - (content.get(id) ?? 0);
+    between += d * d - sigma2 / n;
+  }
+  const tau2 = Math.max(between / Math.max(deviations.size, 1), 0.01 * sigma2);
+  return sigma2 / tau2;
 }
 
 /**

@@ -1,8 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { buildRatedSet, disposeRatedSet, type RatedSet, type RatedSetOptions } from '../model/batch';
-import { innerLoop, inputsFor } from '../model/inner';
+import { innerLoop, inputsFor, perUser, stopGradient } from '../model/inner';
+import {
+  bayesHeadPosterior,
+  gaussianNll,
+  priorScale,
+  PRIOR_NOISE,
+  PRIOR_PRECISION,
+} from '../model/bayes-head';
 import type { RecommenderModel } from '../model/model';
-import { forward, perUserLoss } from '../model/network';
+import { forward, headOutput, perUserLoss, trunk, withContent } from '../model/network';
 import type { Params } from '../model/params';
 import { bprPerUser } from '../model/bpr';
 import { positivesOf, queryNegatives, withSampledNegatives } from '../negatives/augment';
@@ -133,6 +140,14 @@ export interface ObjectiveOptions {
   innerLr: number;
   /** Closed-form ridge head with this penalty instead of the inner steps (head-only models). */
   innerRidge?: number | null;
+  /**
+   * Models with a Bayesian last layer (`config.bayesHead`) adapt to the posterior mean. Their
+   * rating query loss is `nll` (default: the Gaussian negative log-likelihood of the query under
+   * the posterior predictive, ALPaCA's objective, which fits the prior precision and the noise
+   * separately) or `mse` (squared error of the posterior mean: only their ratio is fitted).
+   * Implicit models use BPR either way.
+   */
+  bayesLoss?: 'nll' | 'mse';
 }
 
 /**
@@ -149,12 +164,16 @@ export function metaObjective(
 ): { loss: tf.Scalar; local: Params } {
   const l = model.layout;
   const names = model.localNames();
+  const stopInnerGradient = opts.algorithm === 'fomaml' || opts.algorithm === 'reptile';
+  if (l.bayesHead && l.task === 'rating' && opts.bayesLoss !== 'mse')
+    return bayesObjective(model, global, batch, stopInnerGradient);
   const supIn = inputsFor(l, global, batch.userX, batch.support);
   const local = innerLoop(l, global, names, supIn, batch.support, model.globalMean, {
     steps: opts.innerSteps,
     lr: opts.algorithm === 'meta-sgd' && lrs ? lrs : opts.innerLr,
-    stopInnerGradient: opts.algorithm === 'fomaml' || opts.algorithm === 'reptile',
+    stopInnerGradient,
     ...(opts.innerRidge != null && { ridge: opts.innerRidge }),
+    ...(l.bayesHead && { bayes: true }),
   });
   const adapted = { ...global, ...local };
   const qIn = inputsFor(l, global, batch.userX, batch.query);
@@ -168,6 +187,48 @@ export function metaObjective(
   }
   const loss = tf.mean(perUserLoss(l, pred, batch.query.y, batch.query.mask)) as tf.Scalar;
   return { loss, local };
+}
+
+/**
+ * ALPaCA's meta-objective for a Bayesian last layer on ratings: each user's head posterior on the
+ * support set (trunk features computed once, shared trunk), then the mean Gaussian negative
+ * log-likelihood of the query ratings under the posterior predictive (mean: the adapted head;
+ * variance: the head's posterior variance at the query features plus the noise). Differentiable
+ * in the trunk, the prior mean, precision and noise, through the solve.
+ */
+function bayesObjective(
+  model: RecommenderModel,
+  global: Params,
+  batch: MetaBatch,
+  stopInnerGradient: boolean,
+): { loss: tf.Scalar; local: Params } {
+  const l = model.layout;
+  if (!model.supportsRidge) throw new Error('the Bayesian head needs a head-only configuration (ANIL)');
+  const mean = model.globalMean;
+  const sup = trunk(
+    l,
+    global,
+    withContent(l, global, inputsFor(l, global, batch.userX, batch.support), mean),
+    mean,
+  );
+  const qry = trunk(
+    l,
+    global,
+    withContent(l, global, inputsFor(l, global, batch.userX, batch.query), mean),
+    mean,
+  );
+  const resid = tf.sub(batch.support.y, headOutput(global, sup.features, sup.offset)) as tf.Tensor2D;
+  const { d, noise } = priorScale(global[PRIOR_PRECISION], global[PRIOR_NOISE]);
+  const post = bayesHeadPosterior(sup.features, resid, batch.support.mask, d, noise, qry.features);
+  const [dw, db] = stopInnerGradient ? [stopGradient(post.dw), stopGradient(post.db)] : [post.dw, post.db];
+  const b = batch.size;
+  const local: Params = {
+    'out.w': tf.add(perUser(global['out.w'], b), dw),
+    'out.b': tf.add(perUser(global['out.b'], b), db),
+  };
+  const pred = headOutput({ ...global, ...local }, qry.features, qry.offset);
+  const nll = gaussianNll(pred, post.variance!, batch.query.y, batch.query.mask);
+  return { loss: tf.mean(nll) as tf.Scalar, local };
 }
 
 /** Meta-SGD rate variables keyed by parameter name (created at `innerLr` when missing). */

@@ -43,10 +43,31 @@ export interface MetaTrainOptions {
    */
   freezeItemBiases?: boolean;
   /**
+   * Support sizes of the meta-training episodes: `full` (default) adapts every task on its whole
+   * support set; `uniform` and `log-uniform` cut each task's support set, per episode, to its first
+   * k ratings with k drawn from 1..n (n its size; log-uniform: k = floor((n+1)^u), u uniform, so
+   * k = 1-3 is about as likely as 10-30), seeded, so the prior and the adaptation are tuned for a
+   * new user's first ratings as much as for long histories.
+   */
+  supportSizes?: SupportSizes;
+  /** Bayesian last layer (`config.bayesHead`) on ratings: query loss `nll` (default) or `mse`. */
+  bayesLoss?: 'nll' | 'mse';
+  /**
    * Awaited after every epoch with its number (0-based) and mean query loss; returning `'stop'`
    * ends training there (early stopping, e.g. on validation users).
    */
   onEpochEnd?: (epoch: number, loss: number) => 'stop' | void | Promise<'stop' | void>;
+}
+
+/** How meta-training episodes size their support sets (see MetaTrainOptions.supportSizes). */
+export type SupportSizes = 'full' | 'uniform' | 'log-uniform';
+export const SUPPORT_SIZES: readonly SupportSizes[] = ['full', 'uniform', 'log-uniform'];
+
+/** A support size k in 1..n drawn by `how` (n = 0 gives 0). */
+export function drawSupportSize(how: SupportSizes, n: number, rng: Rng): number {
+  if (n <= 1 || how === 'full') return n;
+  const k = how === 'uniform' ? 1 + rng.int(n) : Math.floor(Math.exp(rng.next() * Math.log(n + 1)));
+  return Math.min(n, Math.max(1, k));
 }
 
 export const DEFAULT_TRAIN_OPTIONS: MetaTrainOptions = {
@@ -138,6 +159,10 @@ function checkOptions(o: MetaTrainOptions): void {
     if (!(Number.isFinite(o[k]) && o[k] > 0))
       throw new ValidationError(`options.${k}`, 'must be a positive number');
   }
+  if (o.supportSizes !== undefined && !SUPPORT_SIZES.includes(o.supportSizes))
+    throw new ValidationError('options.supportSizes', `must be ${SUPPORT_SIZES.join(', ')}`);
+  if (o.bayesLoss !== undefined && o.bayesLoss !== 'nll' && o.bayesLoss !== 'mse')
+    throw new ValidationError('options.bayesLoss', 'must be nll or mse');
 }
 
 function checkTask(t: Task, n: number): void {
@@ -181,6 +206,18 @@ export async function metaTrain(
       );
     }
   }
+  if (model.config.bayesHead) {
+    if (!model.supportsRidge || o.algorithm === 'meta-sgd')
+      throw new ValidationError(
+        'options.algorithm',
+        'a model with bayesHead needs a head-only algorithm (anil, or maml/fomaml/reptile with localGroups ["output"])',
+      );
+    if (o.innerRidge != null)
+      throw new ValidationError(
+        'options.innerRidge',
+        'a model with bayesHead adapts to its posterior (use null)',
+      );
+  }
   if (o.algorithm === 'meta-sgd' && model.innerLrs && model.training?.algorithm !== 'meta-sgd') {
     throw new ValidationError('options.algorithm', 'model already has Meta-SGD rates from another run');
   }
@@ -204,6 +241,13 @@ export async function metaTrain(
     buildNegativePool(model, src as Iterable<Task>, items);
   }
   const negRng = new Rng(o.seed ^ 0x6e6567);
+  // Variable support sizes draw from their own stream too.
+  const sizeRng = new Rng(o.seed ^ 0x5123);
+  const sizes = o.supportSizes ?? 'full';
+  const episode = (t: Task): Task =>
+    sizes === 'full'
+      ? t
+      : { ...t, support: t.support.slice(0, drawSupportSize(sizes, t.support.length, sizeRng)) };
   const negatives =
     sampling && model.negativePool
       ? { pool: model.negativePool, perPositive: sampling.perPositive, rng: negRng }
@@ -240,7 +284,13 @@ export async function metaTrain(
     let mb: MetaBatch | undefined;
     let applied = false;
     try {
-      mb = buildMetaBatch(model, batch, items, { rowCache, dropId, dropUserId, negatives, path: 'tasks' });
+      mb = buildMetaBatch(model, batch.map(episode), items, {
+        rowCache,
+        dropId,
+        dropUserId,
+        negatives,
+        path: 'tasks',
+      });
       const out = metaGradients(model, mb, o);
       grads = out.grads;
       const loss = out.loss;
@@ -362,6 +412,8 @@ export async function metaTrain(
     innerSteps: o.innerSteps,
     innerLr: o.innerLr,
     innerRidge: o.innerRidge ?? null,
+    ...(sizes !== 'full' && { supportSizes: sizes }),
+    ...(model.config.bayesHead && { bayesLoss: o.bayesLoss ?? 'nll' }),
     outerLr: o.outerLr,
     metaBatchSize: o.metaBatchSize,
     epochs: o.epochs,

@@ -13,8 +13,11 @@ export interface NegativeSampling {
 }
 
 /** Parameter groups; which are adapted per user is {@link ModelConfig.localGroups}. */
-export type ParamGroup = 'embeddings' | 'idEmbeddings' | 'generator' | 'decision' | 'output';
-/** Groups that may be local (adapted per user). ID tables and the generator are always global. */
+export type ParamGroup = 'embeddings' | 'idEmbeddings' | 'generator' | 'decision' | 'output' | 'headPrior';
+/**
+ * Groups that may be local (adapted per user). ID tables, the generator and the Bayesian head's
+ * prior (`prior.*`) are always global.
+ */
 export const LOCAL_CAPABLE: readonly ParamGroup[] = ['embeddings', 'decision', 'output'];
 /** MeLU: only the decision layers and the output layer adapt per user. */
 export const MELU_LOCAL_GROUPS: ParamGroup[] = ['decision', 'output'];
@@ -76,6 +79,13 @@ export interface ModelConfig {
    * null or absent: the logistic loss on the labels given (0/1), scores are probabilities.
    */
   negatives?: NegativeSampling | null;
+  /**
+   * Bayesian last layer (see model/bayes-head.ts): the head-only model's output head gets a
+   * meta-learned Gaussian prior (mean: out.w, out.b; diagonal precision `prior.logPrec`, the bias
+   * included; noise `prior.logNoise`) and adapts to its closed-form posterior mean. metaTrain then
+   * meta-learns through the posterior, and `adapt` uses it by default. Absent or false: off.
+   */
+  bayesHead?: boolean;
   seed: number;
 }
 
@@ -179,6 +189,8 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
         `must be ${NEGATIVE_DISTRIBUTIONS.join(' or ')}`,
       );
   }
+  if (c.bayesHead !== undefined && typeof c.bayesHead !== 'boolean')
+    throw new ValidationError('config.bayesHead', 'must be true or false');
   if (!Number.isInteger(c.seed)) throw new ValidationError('config.seed', 'must be an integer');
   return c;
 }
@@ -189,5 +201,6 @@ export function groupOf(name: string): ParamGroup {
   if (name.startsWith('id.')) return 'idEmbeddings';
   if (name.startsWith('gen.')) return 'generator';
   if (name.startsWith('dec.')) return 'decision';
+  if (name.startsWith('prior.')) return 'headPrior';
   return 'output';
 }

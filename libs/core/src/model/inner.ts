@@ -18,6 +18,7 @@ import {
 import type { Params } from './params';
 import type { RatedSet } from './batch';
 import { ridgeHeadDelta } from './ridge-head';
+import { bayesHeadPosterior, priorScale, PRIOR_NOISE, PRIOR_PRECISION } from './bayes-head';
 import { fusedKernelsActive, matMulAcc } from '../fused-ops';
 
 /** The running sum of the ITEM_ROWS gradients (innerLoop's collapsed dec.0.w). */
@@ -45,6 +46,15 @@ export interface InnerLoopOptions {
    * head's logits on their 0/1 labels (positives and sampled negatives).
    */
   ridge?: number;
+  /**
+   * Closed-form head adaptation to the posterior mean of the Bayesian last layer (the model's
+   * meta-learned prior precision and noise, see bayes-head.ts) instead of gradient steps or a
+   * ridge fit; the prior's bias precision replaces the closed-form user-bias step. Needs a
+   * head-only configuration with `bayesHead`.
+   */
+  bayes?: boolean;
+  /** With `bayes`: receives the support design of the posterior (for predictive variances). */
+  onPosterior?: (design: tf.Tensor3D) => void;
   /**
    * Adapt u @ dec.0.wu ([B, 1, h0], returned as USER_ROWS) instead of per-user copies of the
    * first layer's user rows dec.0.wu ([B, du', h0]) when those are local and the embeddings are
@@ -140,12 +150,14 @@ export function innerLoop(
   // Serving (no outer gradient, scalar rate): a weight matrix's step W - x^T dy is one fused
   // product, and its first step reads the shared W directly (no per-user copies to start from).
   const ridge = opts.ridge !== undefined;
+  const bayes = !!opts.bayes;
   const fuse =
     !!opts.releaseSteps &&
     scalar &&
     !opts.stopInnerGradient &&
     opts.steps > 0 &&
     !ridge &&
+    !bayes &&
     fusedKernelsActive();
   // With shared embeddings the support items' first-layer input hi is fixed, so (like the user
   // rows) dec.0.w acts only through hi @ dec.0.w ([B,S,h0], ITEM_ROWS), and a step
@@ -183,8 +195,18 @@ export function innerLoop(
   }
   // ANIL: the shared trunk's features are the same at every step; compute them once.
   const head = !embLocal && isHeadOnly(localNames) ? trunk(l, global, inp, mean) : null;
-  if (ridge && (!head || !HEAD_NAMES.every((n) => localNames.includes(n)))) {
-    throw new Error('ridge adaptation needs a head-only configuration (ANIL)');
+  if ((ridge || bayes) && (!head || !HEAD_NAMES.every((n) => localNames.includes(n)))) {
+    throw new Error('closed-form head adaptation needs a head-only configuration (ANIL)');
+  }
+  if (bayes) {
+    if (!global[PRIOR_PRECISION]) throw new Error('Bayesian head adaptation needs a model with bayesHead');
+    const resid = tf.sub(support.y, headOutput(global, head!.features, head!.offset)) as tf.Tensor2D;
+    const { d, noise } = priorScale(global[PRIOR_PRECISION], global[PRIOR_NOISE]);
+    const post = bayesHeadPosterior(head!.features, resid, support.mask, d, noise);
+    opts.onPosterior?.(post.design);
+    let { dw, db } = post;
+    if (opts.stopInnerGradient) [dw, db] = [stopGradient(dw) as tf.Tensor3D, stopGradient(db) as tf.Tensor2D];
+    return { ...local, 'out.w': tf.add(local['out.w'], dw), 'out.b': tf.add(local['out.b'], db) };
   }
   const biasStep = l.userBiasShrinkage !== null && (opts.steps > 0 || ridge) && localNames.includes('out.b');
   if (biasStep) {

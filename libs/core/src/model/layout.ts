@@ -34,6 +34,8 @@ export interface NetLayout {
   userBiasShrinkage: number | null;
   /** Implicit feedback with sampled negatives: BPR query loss, raw logits as (ranking) scores. */
   ranking: boolean;
+  /** Bayesian last layer: the prior's precision and noise parameters exist (prior.*). */
+  bayesHead: boolean;
 }
 
 /** Computes the layout of a model. */
@@ -54,6 +56,7 @@ export function layoutOf(spec: FeatureSpec, config: ModelConfig): NetLayout {
     task: config.task,
     userBiasShrinkage: config.task === 'rating' ? (config.userBiasShrinkage ?? null) : null,
     ranking: config.task === 'implicit' && !!config.negatives,
+    bayesHead: config.bayesHead === true,
   };
 }
 

@@ -27,6 +27,10 @@ export interface TrainingInfo {
   innerLr: number;
   /** Closed-form ridge head penalty used instead of the inner steps (absent or null: steps). */
   innerRidge?: number | null;
+  /** Episodes' support sizes when not the full sets (`uniform` or `log-uniform`). */
+  supportSizes?: string;
+  /** Query loss of a Bayesian last layer (`nll` or `mse`). */
+  bayesLoss?: string;
   outerLr: number;
   metaBatchSize: number;
   epochs: number;

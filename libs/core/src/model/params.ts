@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../rng';
+import { INITIAL_LOG_NOISE, INITIAL_LOG_PRECISION, PRIOR_NOISE, PRIOR_PRECISION } from './bayes-head';
 import { inputWidth, userWidth as userWidthOf, type NetLayout } from './layout';
 
 /** Named parameter tensors. A local parameter carries a leading user dimension [B, ...shape]. */
@@ -31,6 +32,11 @@ export function paramShapes(l: NetLayout, idRows: number, userIdRows = 0): [stri
   });
   shapes.push(['out.w', [width, 1]]);
   shapes.push(['out.b', [1]]);
+  // Bayesian last layer: log precision of each head coordinate (the bias last) and log noise variance.
+  if (l.bayesHead) {
+    shapes.push([PRIOR_PRECISION, [width + 1]]);
+    shapes.push([PRIOR_NOISE, [1]]);
+  }
   return shapes;
 }
 
@@ -58,7 +64,8 @@ export function initialValues(shapes: [string, number[]][], seed: number): Map<s
       for (let i = 0; i < size; i++) v[i] = (2 * rng.next() - 1) * limit;
     } else if (name === 'gen.w') {
       for (let i = 0; i < size; i++) v[i] = 0.01 * rng.normal();
-    }
+    } else if (name === PRIOR_PRECISION) v.fill(INITIAL_LOG_PRECISION);
+    else if (name === PRIOR_NOISE) v.fill(INITIAL_LOG_NOISE);
     out.set(name, v);
   }
   return out;
