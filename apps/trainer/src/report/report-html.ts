@@ -144,13 +144,19 @@ function modelsTable(report: Report): string {
   const rows = report.models.map((m) => {
     const tuned = m.tuned.map((t) => esc(`seed ${t.seed}: ${formatTuned(t.values)}`)).join('<br>');
     const validation =
-      report.protocol === 'p2' && report.kind === 'implicit'
-        ? fixed(m.validation.ndcg20)
-        : `${fixed(m.validation.mae)} / ${fixed(m.validation.ndcg3)}`;
+      report.protocol !== 'p2'
+        ? `${fixed(m.validation.mae)} / ${fixed(m.validation.ndcg3)}`
+        : report.kind === 'implicit'
+          ? fixed(m.validation.ndcg20)
+          : `${fixed(m.validation.ndcg20)} / ${fixed(m.validation.mae)}`;
     return `<tr><td>${esc(m.name)}</td><td>${m.train_seconds.toFixed(1)}</td><td class="small">${esc(m.backend)}</td><td>${validation}</td><td class="wrap">${tuned}</td></tr>`;
   });
   const validationHead =
-    report.protocol === 'p2' && report.kind === 'implicit' ? 'validation NDCG@20' : 'validation MAE / nDCG@3';
+    report.protocol !== 'p2'
+      ? 'validation MAE / nDCG@3'
+      : report.kind === 'implicit'
+        ? 'validation NDCG@20'
+        : 'validation NDCG@20 / MAE';
   return `<table class="models"><thead><tr><th>model</th><th>train s</th><th>backend</th><th>${validationHead}</th><th class="wrap">chosen on validation users</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
