@@ -3,8 +3,9 @@
  * MovieLens-100K-like feature cardinalities (synthetic data, so no dataset is needed):
  * single-user adaptation latency, adapt + score of 1,000 candidates, batched adaptation
  * throughput at B = 1, 32, 256 against the one-at-a-time loop, and meta-training throughput.
- * Every figure is printed for two configurations of the same network: MeLU (decision + output
- * layers adapted per user) and ANIL (only the output head adapted; shared trunk).
+ * Every figure is printed for configurations of the same network: MeLU (decision + output
+ * layers adapted per user), ANIL (only the output head adapted; shared trunk), ANIL with the
+ * closed-form ridge head and ANIL with the Bayesian last layer (closed-form posterior).
  */
 import {
   adapt,
@@ -89,17 +90,19 @@ export async function run(log: FigureLog, options: Record<string, string | boole
       (backend.nativeKernels.reason ? `; stock kernels: ${backend.nativeKernels.reason}` : ''),
   );
   const w = world(300, 1682);
-  // The third configuration adapts ANIL's head in closed form (ridge penalty 10) instead of steps.
-  const configs: [string, ParamGroup[], Algorithm, number | null][] = [
-    ['melu', MELU_LOCAL_GROUPS, 'melu', null],
-    ['anil', ANIL_LOCAL_GROUPS, 'anil', null],
-    ['anil-ridge', ANIL_LOCAL_GROUPS, 'anil', 10],
+  // The third configuration adapts ANIL's head in closed form (ridge penalty 10) instead of steps;
+  // the fourth to the posterior mean of the Bayesian last layer (config.bayesHead).
+  const configs: [string, ParamGroup[], Algorithm, number | null, boolean][] = [
+    ['melu', MELU_LOCAL_GROUPS, 'melu', null, false],
+    ['anil', ANIL_LOCAL_GROUPS, 'anil', null, false],
+    ['anil-ridge', ANIL_LOCAL_GROUPS, 'anil', 10, false],
+    ['anil-bayes', ANIL_LOCAL_GROUPS, 'anil', null, true],
   ];
-  for (const [name, localGroups, algorithm, ridge] of configs) {
+  for (const [name, localGroups, algorithm, ridge, bayesHead] of configs) {
     console.log(
-      `  configuration ${name} (local: ${localGroups.join(', ')}${ridge ? `; ridge ${ridge}` : ''})`,
+      `  configuration ${name} (local: ${localGroups.join(', ')}${ridge ? `; ridge ${ridge}` : ''}${bayesHead ? '; Bayesian head' : ''})`,
     );
-    await suite(log, w, quick, `${note}; ${name}`, name, localGroups, algorithm, ridge);
+    await suite(log, w, quick, `${note}; ${name}`, name, localGroups, algorithm, ridge, bayesHead);
   }
   itemWarmUp(log, w, quick, note);
 }
@@ -156,10 +159,12 @@ async function suite(
   localGroups: ParamGroup[],
   algorithm: Algorithm,
   ridge: number | null,
+  bayesHead: boolean,
 ): Promise<void> {
-  const arch = { embeddingDim: 32, hidden: [64, 64], seed: 1, globalMean: 3.5, localGroups };
+  const arch = { embeddingDim: 32, hidden: [64, 64], seed: 1, globalMean: 3.5, localGroups, bayesHead };
   const model = createModel(w.spec, arch);
-  // With a ridge penalty every adaptation is the closed-form head (the step counts do not apply).
+  // With a ridge penalty or the Bayesian head every adaptation is closed form (the step counts do
+  // not apply).
   const opts = (steps: number) => ({ steps, ridge });
   const reps = quick ? 10 : 200;
   // MeLU's figures keep their historical names; the others carry their configuration's prefix.
@@ -248,8 +253,8 @@ async function suite(
     query: w.ratings(10),
   }));
   // Second-order MAML in this configuration (melu / anil), plus first-order and Reptile.
-  // With the ridge head only the configuration's own algorithm (the others are measured above).
-  const algorithms: Algorithm[] = ridge ? [algorithm] : [algorithm, 'fomaml', 'reptile'];
+  // With a closed-form head only the configuration's own algorithm (the others are measured above).
+  const algorithms: Algorithm[] = ridge || bayesHead ? [algorithm] : [algorithm, 'fomaml', 'reptile'];
   for (const alg of algorithms) {
     const m = createModel(w.spec, arch);
     await metaTrain(m, tasks.slice(0, 32), w.catalog, { algorithm: alg, metaBatchSize: 32 }); // warm-up

@@ -297,12 +297,14 @@ async function trainRun(
         : undefined;
     model = buildModel(
       features.features,
-      config.model,
+      // The Bayesian head is a head-only model from the start (pretraining included).
+      t.bayesHead ? { ...config.model, localGroups: ['output'] } : config.model,
       dataset.users,
       dataset.items,
       train,
       t.seed,
       feedback,
+      { bayesHead: t.bayesHead },
     );
     await initBiases(model, config.model, train, items);
     if (t.pretrainEpochs > 0) {
@@ -351,6 +353,8 @@ async function trainRun(
             epochs: 1,
             seed: t.seed * 1000 + epoch,
             freezeItemBiases: config.model.freezeItemBiases,
+            supportSizes: t.supportSizes,
+            bayesLoss: t.bayesLoss,
           },
           (p) =>
             bar.update((epoch - firstEpoch) * perEpoch + p.metaBatch, { epoch: epoch + 1, loss: p.loss }),
@@ -483,13 +487,17 @@ function adaptOf(config: TrainerConfig, model: RecommenderModel): AdaptChoice {
   return {
     steps: config.adapt.steps ?? model.adaptDefaults.steps,
     lr: config.adapt.lr ?? model.adaptDefaults.lr,
-    ridge: adaptsHeadOnly(config.train.algorithm, config.model.localGroups)
-      ? (config.adapt.ridge ?? config.train.innerRidge)
-      : null,
+    // The Bayesian head adapts to its posterior (the artifact's config says so); no ridge.
+    ridge:
+      adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !config.train.bayesHead
+        ? (config.adapt.ridge ?? config.train.innerRidge)
+        : null,
   };
 }
 
-/** `train.innerRidge` for head-only algorithms; the others train with gradient steps. */
+/** `train.innerRidge` for head-only algorithms without the Bayesian head; the others: null. */
 function innerRidgeOf(config: TrainerConfig): number | null {
-  return adaptsHeadOnly(config.train.algorithm, config.model.localGroups) ? config.train.innerRidge : null;
+  return adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !config.train.bayesHead
+    ? config.train.innerRidge
+    : null;
 }

@@ -1,4 +1,11 @@
-import { ALGORITHMS, DEFAULT_WARMUP, NEGATIVE_DISTRIBUTIONS, type Algorithm } from '@warmstart/core';
+import {
+  ALGORITHMS,
+  DEFAULT_WARMUP,
+  NEGATIVE_DISTRIBUTIONS,
+  SUPPORT_SIZES,
+  type Algorithm,
+  type SupportSizes,
+} from '@warmstart/core';
 import { z } from 'zod';
 
 /**
@@ -41,6 +48,20 @@ const metaTrainShape = {
       distribution: z.enum(NEGATIVE_DISTRIBUTIONS as [string, ...string[]]),
     })
     .strict() as z.ZodType<NegativesSection>,
+  /**
+   * Bayesian last layer (core `config.bayesHead`; head-only algorithms): the head's prior mean,
+   * per-coordinate precision (the user bias's included) and noise are meta-learned through the
+   * closed-form posterior, and users adapt to the posterior mean (instead of `innerRidge` /
+   * `adapt.ridge` / steps, which it replaces). Stored in the artifact, so serving adapts the same.
+   */
+  bayesHead: z.boolean(),
+  /** The Bayesian head's query loss: `nll` (ALPaCA's, fits precision and noise) or `mse`. */
+  bayesLoss: z.enum(['nll', 'mse']),
+  /**
+   * Support sizes of the meta-training episodes (core `supportSizes`): `full`, or each episode
+   * cut to its first k ratings, k drawn `uniform`ly or `log-uniform`ly from 1..n (seeded).
+   */
+  supportSizes: z.enum(SUPPORT_SIZES as readonly SupportSizes[] as [SupportSizes, ...SupportSizes[]]),
 };
 
 export interface NegativesSection {
@@ -66,6 +87,11 @@ const modelShape = {
   userBiasShrinkage: z.number().positive().nullable(),
   /** Core `initItemBiases` before training: global mean, genre-ridge content bias, shrunk ID biases. */
   initItemBiases: z.boolean(),
+  /**
+   * Pseudo-count of those ID biases' shrinkage towards the content prediction, or
+   * `empirical-bayes`: fitted from the variance components (core `initItemBiases` shrinkage).
+   */
+  itemBiasShrinkage: z.union([z.number().min(0), z.literal('empirical-bayes')]),
   /** Keep those closed-form item biases fixed during training (core `freezeItemBiases`). */
   freezeItemBiases: z.boolean(),
 };
@@ -81,6 +107,7 @@ const modelSchema = z
     ratingRange: modelShape.ratingRange.default([1, 5]),
     userBiasShrinkage: modelShape.userBiasShrinkage.default(1),
     initItemBiases: modelShape.initItemBiases.default(true),
+    itemBiasShrinkage: modelShape.itemBiasShrinkage.default(5),
     freezeItemBiases: modelShape.freezeItemBiases.default(true),
   })
   .strict();
@@ -118,6 +145,9 @@ const trainSchema = z
      */
     coldItemValidation: metaTrainShape.coldItemValidation.default(false),
     negatives: metaTrainShape.negatives.default({ perPositive: 4, distribution: 'popularity' }),
+    bayesHead: metaTrainShape.bayesHead.default(false),
+    bayesLoss: metaTrainShape.bayesLoss.default('nll'),
+    supportSizes: metaTrainShape.supportSizes.default('full'),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -169,6 +199,9 @@ export interface LearnerConfig {
   patience?: number;
   coldItemValidation?: boolean;
   negatives?: NegativesSection;
+  bayesHead?: boolean;
+  bayesLoss?: 'nll' | 'mse';
+  supportSizes?: SupportSizes;
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }

@@ -23,12 +23,14 @@ export function learnerSettings(
   const algorithm = learner.algorithm ?? t.algorithm;
   const model = { ...config.model, ...learner.model };
   const headOnly = adaptsHeadOnly(algorithm, model.localGroups);
+  // The Bayesian head replaces the ridge head (its posterior is the adaptation).
+  const bayesHead = learner.bayesHead ?? t.bayesHead;
   return {
     name: learner.name,
     algorithm,
     innerSteps: learner.innerSteps ?? t.innerSteps,
     innerLr: learner.innerLr ?? t.innerLr,
-    innerRidge: ridgeFor(learner.innerRidge, t.innerRidge, headOnly),
+    innerRidge: bayesHead ? null : ridgeFor(learner.innerRidge, t.innerRidge, headOnly),
     outerLr: learner.outerLr ?? t.outerLr,
     metaBatchSize: learner.metaBatchSize ?? t.metaBatchSize,
     epochs: learner.epochs ?? t.epochs,
@@ -36,11 +38,14 @@ export function learnerSettings(
     patience: learner.patience ?? t.patience,
     coldItemValidation: learner.coldItemValidation ?? t.coldItemValidation,
     negatives: learner.negatives ?? t.negatives,
+    bayesHead,
+    bayesLoss: learner.bayesLoss ?? t.bayesLoss,
+    supportSizes: learner.supportSizes ?? t.supportSizes,
     model,
     adapt: {
       ...config.adapt,
       ...learner.adapt,
-      ridge: ridgeFor(learner.adapt?.ridge, config.adapt.ridge, headOnly),
+      ridge: bayesHead ? null : ridgeFor(learner.adapt?.ridge, config.adapt.ridge, headOnly),
     },
     tuneAdapt: config.evaluate.tuneAdapt,
   };

@@ -22,7 +22,7 @@ export const DEFAULT_NEGATIVES: NegativesSection = { perPositive: 4, distributio
  * every known user and item: content features of new items are known the moment they are added,
  * so using them leaks no rating. With `feedback`, implicit data gets core's implicit task with
  * sampled negatives (no user-bias step: it is a rating-scale residual) and explicit data the
- * declared scale as its range.
+ * declared scale as its range. `options.bayesHead`: a Bayesian last layer (train.bayesHead).
  */
 export function buildModel(
   features: TrainerConfig['features'],
@@ -32,6 +32,7 @@ export function buildModel(
   trainTasks: readonly Task[],
   seed: number,
   feedback?: Feedback,
+  options: { bayesHead?: boolean } = {},
 ): RecommenderModel {
   const spec = FeatureSpec.fromData(features, users, items);
   const warmItems = new Set<string>();
@@ -52,6 +53,7 @@ export function buildModel(
           ...(model.idEmbeddingDim ? { dim: model.idEmbeddingDim } : {}),
         }
       : null,
+    ...(options.bayesHead && { bayesHead: true }),
     seed: seed + 1,
   });
 }
@@ -67,5 +69,6 @@ export async function initBiases(
   trainTasks: readonly Task[],
   items: ItemCatalog,
 ): Promise<void> {
-  if (section.initItemBiases) await initItemBiases(model, trainTasks, { items });
+  if (section.initItemBiases)
+    await initItemBiases(model, trainTasks, { items, shrinkage: section.itemBiasShrinkage });
 }

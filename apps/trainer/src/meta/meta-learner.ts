@@ -1,6 +1,7 @@
 import {
   describeBackend,
   initBackend,
+  type SupportSizes,
   metaTrain,
   type RecommenderModel,
   type TrainProgress,
@@ -53,6 +54,11 @@ export interface LearnerSettings {
   coldItemValidation: boolean;
   /** Implicit data: negative sampling (`train.negatives`). */
   negatives: NegativesSection;
+  /** Bayesian last layer (`train.bayesHead`): adapt to its posterior; no ridge, no adaptation grid. */
+  bayesHead: boolean;
+  bayesLoss: 'nll' | 'mse';
+  /** Support sizes of the meta-training episodes (`train.supportSizes`). */
+  supportSizes: SupportSizes;
 }
 
 /** The configured adaptation: `adapt`, with the ridge penalty falling back to the training one. */
@@ -83,11 +89,17 @@ export class MetaLearner implements EvalMethod {
     const backend = await initBackend();
     const s = this.settings;
     this.users = new Map(ctx.users.map((u) => [u.id, u]));
-    this.model = buildModel(this.features, s.model, ctx.users, ctx.items.values(), ctx.train, ctx.seed, {
-      kind: ctx.kind,
-      scale: ctx.scale,
-      negatives: s.negatives,
-    });
+    this.model = buildModel(
+      this.features,
+      // The Bayesian head is a head-only model from the start (pretraining included).
+      s.bayesHead ? { ...s.model, localGroups: ['output'] } : s.model,
+      ctx.users,
+      ctx.items.values(),
+      ctx.train,
+      ctx.seed,
+      { kind: ctx.kind, scale: ctx.scale, negatives: s.negatives },
+      { bayesHead: s.bayesHead },
+    );
     await initBiases(this.model, s.model, ctx.train, ctx.items);
     // Progress over pretraining and meta-training together, in (meta-)batches.
     const perEpoch = Math.ceil(ctx.train.length / s.metaBatchSize);
@@ -133,6 +145,8 @@ export class MetaLearner implements EvalMethod {
         epochs: s.epochs,
         seed: ctx.seed,
         freezeItemBiases: s.model.freezeItemBiases,
+        supportSizes: s.supportSizes,
+        bayesLoss: s.bayesLoss,
         ...(stopper && {
           onEpochEnd: async (epoch: number) => stopper.observe(epoch, await objective(configuredAdapt(s))),
         }),
@@ -143,17 +157,19 @@ export class MetaLearner implements EvalMethod {
     if (result.aborted) throw new CancelledError('meta-training interrupted');
     const best = stopper?.finish();
     const configured = configuredAdapt(s);
-    this.adaptOptions = s.tuneAdapt
-      ? (
-          await tuneAdapt(
-            this.model,
-            validation,
-            learnerAdaptCandidates(configured, this.model.supportsRidge),
-            ctx.signal,
-            objective,
-          )
-        ).choice
-      : configured;
+    // The Bayesian head's adaptation has no settings to tune: its shrinkage is meta-learned.
+    this.adaptOptions =
+      s.tuneAdapt && !s.bayesHead
+        ? (
+            await tuneAdapt(
+              this.model,
+              validation,
+              learnerAdaptCandidates(configured, this.model.supportsRidge),
+              ctx.signal,
+              objective,
+            )
+          ).choice
+        : configured;
     return {
       lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],
       backend: describeBackend(backend),

@@ -1,0 +1,88 @@
+/**
+ * The trainer's keys for core's Bayesian last layer, variable support sizes and empirical-Bayes
+ * item biases: defaults (all off: the trainer's default config is unchanged), learner overrides,
+ * validation, and a learner fitted with them.
+ */
+import { initBackend, type RecommenderModel } from '@warmstart/core';
+import { parseConfig } from '../src/config/load';
+import { itemCatalog, type Task } from '../src/data/types';
+import { learnerSettings } from '../src/eval/methods';
+import { MetaLearner } from '../src/meta/meta-learner';
+import { p2Dataset } from './fixtures/p2-dataset';
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'cpu' });
+});
+
+describe('train.bayesHead, train.bayesLoss, train.supportSizes, model.itemBiasShrinkage', () => {
+  it('default to off (the ridge head, full support sets, a fixed shrinkage of 5)', () => {
+    const c = parseConfig({});
+    expect([c.train.bayesHead, c.train.bayesLoss, c.train.supportSizes]).toEqual([false, 'nll', 'full']);
+    expect(c.model.itemBiasShrinkage).toBe(5);
+    expect(c.train.innerRidge).toBe(10);
+  });
+
+  it('replace the ridge head for the learners that use them, and are validated', () => {
+    const c = parseConfig({
+      model: { itemBiasShrinkage: 'empirical-bayes' },
+      evaluate: {
+        learners: [
+          { name: 'ridge', algorithm: 'anil' },
+          {
+            name: 'bayes',
+            algorithm: 'anil',
+            bayesHead: true,
+            supportSizes: 'log-uniform',
+            bayesLoss: 'mse',
+          },
+        ],
+      },
+    });
+    const [ridge, bayes] = c.evaluate.learners.map((l) => learnerSettings(c, l));
+    expect([ridge.bayesHead, ridge.innerRidge, ridge.adapt.ridge]).toEqual([false, 10, null]);
+    expect([bayes.bayesHead, bayes.innerRidge, bayes.adapt.ridge]).toEqual([true, null, null]);
+    expect([bayes.supportSizes, bayes.bayesLoss]).toEqual(['log-uniform', 'mse']);
+    expect(bayes.model.itemBiasShrinkage).toBe('empirical-bayes');
+    const shared = parseConfig({ train: { bayesHead: true }, evaluate: { learners: [{ name: 'x' }] } });
+    expect(learnerSettings(shared, shared.evaluate.learners[0]).innerRidge).toBeNull();
+    expect(() => parseConfig({ train: { supportSizes: 'some' } })).toThrow(/train\.supportSizes/);
+    expect(() => parseConfig({ train: { bayesLoss: 'l1' } })).toThrow(/train\.bayesLoss/);
+    expect(() => parseConfig({ model: { itemBiasShrinkage: 'eb' } })).toThrow(/model\.itemBiasShrinkage/);
+  });
+
+  it('fit a learner with the Bayesian head on variable support sizes', async () => {
+    const data = p2Dataset({ users: 40, items: 32, perUser: [8, 14], itemFeatures: true });
+    const items = itemCatalog(data.items);
+    const tasks: Task[] = data.users.map((user) => {
+      const mine = data.ratings
+        .filter((r) => r.userId === user.id)
+        .map((r) => ({ itemId: r.itemId, value: r.value }));
+      return { user, support: mine.slice(0, 5), query: mine.slice(5) };
+    });
+    const c = parseConfig({
+      features: { user: [], item: [{ name: 'genre', kind: 'categorical' }] },
+      model: { hidden: [8], embeddingDim: 4, itemBiasShrinkage: 'empirical-bayes' },
+      train: { epochs: 2, patience: 1, metaBatchSize: 8, bayesHead: true, supportSizes: 'uniform' },
+      evaluate: { learners: [{ name: 'bayes', algorithm: 'anil' }] },
+    });
+    const learner = new MetaLearner(learnerSettings(c, c.evaluate.learners[0]), c.features);
+    const fit = await learner.fit({
+      train: tasks.slice(0, 32),
+      validation: tasks.slice(32),
+      items,
+      users: data.users,
+      seed: 0,
+      kind: 'explicit',
+      scale: [1, 5],
+    });
+    const model = (learner as unknown as { model: RecommenderModel }).model;
+    expect(model.config.bayesHead).toBe(true);
+    expect(model.training?.supportSizes).toBe('uniform');
+    expect(fit.tuned?.ridge).toBeNull(); // no adaptation grid: the posterior has no knobs
+    const predictions = await learner.predict(tasks.slice(32), items);
+    expect(
+      predictions.every((p, i) => p.length === tasks[32 + i].query.length && p.every(Number.isFinite)),
+    ).toBe(true);
+    learner.dispose();
+  });
+});
