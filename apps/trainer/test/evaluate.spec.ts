@@ -82,9 +82,9 @@ describe('evaluate --protocol p1', () => {
 });
 
 describe('evaluate on the feature store', () => {
-  it('labels the report with --dataset-name', async () => {
+  it("labels the report with --dataset-name, else the database's name", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eval-store-'));
-    const database = join(dir, 'w.db');
+    const database = join(dir, 'shop-events.db');
     const config = join(dir, 'c.yaml');
     // Synthetic items are released 2020-2022: move P1's new-item year so there are warm tasks.
     writeFileSync(config, 'evaluate: { p1: { newItemYear: 2021 } }\n');
@@ -120,9 +120,7 @@ describe('evaluate on the feature store', () => {
     expect(named.dataset).toBe('shop-2026-q1');
     expect(named.tasks.warm).toBeGreaterThan(0);
     await evaluate(join(dir, 'default'), []);
-    expect(JSON.parse(readFileSync(join(dir, 'default', 'report.json'), 'utf8')).dataset).toBe(
-      'feature-store',
-    );
+    expect(JSON.parse(readFileSync(join(dir, 'default', 'report.json'), 'utf8')).dataset).toBe('shop-events');
   });
 });
 
@@ -180,8 +178,11 @@ describe('evaluate with networks', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).not.toContain('No model in this run reports a training loss');
     expect(existsSync(join(out, 'loss.svg'))).toBe(true);
-    expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toContain('tiny-anil seed 0');
-    expect(html).toContain('tiny-anil seed 0');
+    // One smoothed line per meta-learner (mean over seeds); the non-meta fine-tuned net is left out.
+    const loss = readFileSync(join(out, 'loss.svg'), 'utf8');
+    expect(loss).toContain('series: tiny-anil');
+    expect(loss).not.toContain('fine-tuned-net');
+    expect(html).toContain('Meta-training loss (smoothed)');
 
     // Progress moves inside each network's training: fractional steps between the method's
     // start and end, with its name, epoch and batch.

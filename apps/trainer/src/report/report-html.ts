@@ -106,7 +106,9 @@ function scenarioTable(report: Report, s: Scenario): string {
       .filter((m) => !m.item_warmup)
       .map((m) => metric(m.scenarios[s], c.key))
       .filter(Number.isFinite);
-    if (values.length) best.set(c.key, c.lowerIsBetter ? Math.min(...values) : Math.max(...values));
+    // A column where every row ties has no best.
+    if (values.length && Math.min(...values) !== Math.max(...values))
+      best.set(c.key, c.lowerIsBetter ? Math.min(...values) : Math.max(...values));
   }
   const cell = (m: ModelSummary, c: Column) => {
     const v = metric(m.scenarios[s], c.key);
@@ -142,7 +144,10 @@ function stdOf(x: ScenarioSummary, key: MetricKey): number | undefined {
 
 function modelsTable(report: Report): string {
   const rows = report.models.map((m) => {
-    const tuned = m.tuned.map((t) => esc(`seed ${t.seed}: ${formatTuned(t.values)}`)).join('<br>');
+    const tuned = m.tuned
+      .filter((t) => Object.keys(t.values).length > 0)
+      .map((t) => esc(`seed ${t.seed}: ${formatTuned(t.values)}`))
+      .join('<br>');
     const validation =
       report.protocol !== 'p2'
         ? `${fixed(m.validation.mae)} / ${fixed(m.validation.ndcg3)}`
