@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluateCommand, storeDatasetName, type EvaluateFlags } from '../src/commands/evaluate';
 import type { Dataset } from '../src/data/types';
 import { createLogger } from '../src/util/logger';
-import { silentProgress } from '../src/util/progress';
+import { silentProgress, type ProgressReporter } from '../src/util/progress';
 import { p2Dataset } from './fixtures/p2-dataset';
 
 // The pure-JS backend for the (tiny) networks: deterministic and independent of the wasm binary.
@@ -129,5 +129,45 @@ describe("the report's dataset name when reading the feature store", () => {
       'shop_events',
     );
     expect(storeDatasetName('postgresql://db.example')).toBe('postgresql');
+  });
+});
+
+describe('evaluate --protocol p2 --resume', () => {
+  it('reuses the methods finished before an interruption, NaN figures included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eval-p2-resume-'));
+    const data = p2Dataset({ users: 70 });
+    const flags: EvaluateFlags = {
+      protocol: 'p2',
+      seeds: [0],
+      out: join(dir, 'out'),
+      database: join(dir, 'unused.db'),
+      methods: ['global-mean', 'item-knn'],
+    };
+    const controller = new AbortController();
+    // Ctrl-C as soon as the first method is done.
+    const stopAfterFirst: ProgressReporter = {
+      start: () => ({
+        update: (done) => (done >= 1 ? controller.abort() : undefined),
+        stop: () => undefined,
+      }),
+    };
+    const ctx = (progress: ProgressReporter) => ({
+      out: () => undefined,
+      logger: createLogger('silent'),
+      progress,
+    });
+    await expect(
+      evaluateCommand(flags, ctx(stopAfterFirst), async () => data, controller.signal),
+    ).rejects.toThrow();
+    const checkpoint = JSON.parse(readFileSync(join(dir, 'out', '.evaluate-checkpoint.json'), 'utf8'));
+    expect(checkpoint.runs.map((r: { name: string }) => r.name)).toEqual(['global-mean']);
+    const report = await evaluateCommand({ ...flags, resume: true }, ctx(silentProgress), async () => data);
+    expect(report.models.map((m) => m.name)).toEqual(['global-mean', 'item-knn']);
+    const first = checkpoint.runs[0];
+    const resumed = report.models[0];
+    expect(resumed.train_seconds).toBe(first.trainSeconds); // not re-run
+    expect(resumed.scenarios.new_item.recall20).toBeCloseTo(first.scenarios.new_item.recall20, 10);
+    expect(resumed.k_shot_new_items!.map((p) => p.k)).toEqual([1, 3, 5, 10, 20]);
+    expect(existsSync(join(dir, 'out', '.evaluate-checkpoint.json'))).toBe(false);
   });
 });
