@@ -290,11 +290,14 @@ async function trainRun(
     firstEpoch = cp.epochsDone;
     ctx.logger.info({ from: resumeFrom.runId, epochsDone: firstEpoch }, 'resuming from checkpoint');
   } else {
-    // Implicit data trains a ranking model with sampled negatives (train.negatives).
+    // Implicit data trains a ranking model with sampled negatives (train.negatives); explicit
+    // data fits the scale its import declared (else model.ratingRange).
     const feedback =
       dataset.kind === 'implicit'
         ? { kind: 'implicit' as const, scale: [0, 1] as [number, number], negatives: t.negatives }
-        : undefined;
+        : dataset.scale
+          ? { kind: 'explicit' as const, scale: dataset.scale }
+          : undefined;
     model = buildModel(
       features.features,
       // The Bayesian head is a head-only model from the start (pretraining included).
