@@ -22,6 +22,10 @@ describe('drawSupportSize', () => {
       return ks.filter((k) => k <= 3).length / ks.length;
     };
     expect(share('uniform')).toBeCloseTo(3 / 90, 2);
+    // mixed: half the episodes keep the full set, the other half draw uniformly.
+    const mixed = Array.from({ length: 20000 }, () => drawSupportSize('mixed', 90, rng));
+    expect(mixed.filter((k) => k === 90).length / mixed.length).toBeCloseTo(0.5 + 0.5 / 90, 1);
+    expect(mixed.filter((k) => k <= 3).length / mixed.length).toBeCloseTo(0.5 * (3 / 90), 2);
     // P(k <= 3) = P((n+1)^u < 4) = log 4 / log 91.
     expect(share('log-uniform')).toBeCloseTo(Math.log(4) / Math.log(91), 1);
     const a = Array.from({ length: 20 }, (_, i) => drawSupportSize('uniform', 50, new Rng(i)));

@@ -59,7 +59,8 @@ const metaTrainShape = {
   bayesLoss: z.enum(['nll', 'mse']),
   /**
    * Support sizes of the meta-training episodes (core `supportSizes`): `full`, or each episode
-   * cut to its first k ratings, k drawn `uniform`ly or `log-uniform`ly from 1..n (seeded).
+   * cut to its first k ratings, k drawn `uniform`ly or `log-uniform`ly from 1..n (seeded), or
+   * `mixed` (half the episodes full, half uniform).
    */
   supportSizes: z.enum(SUPPORT_SIZES as readonly SupportSizes[] as [SupportSizes, ...SupportSizes[]]),
 };

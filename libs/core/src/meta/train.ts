@@ -47,7 +47,8 @@ export interface MetaTrainOptions {
    * support set; `uniform` and `log-uniform` cut each task's support set, per episode, to its first
    * k ratings with k drawn from 1..n (n its size; log-uniform: k = floor((n+1)^u), u uniform, so
    * k = 1-3 is about as likely as 10-30), seeded, so the prior and the adaptation are tuned for a
-   * new user's first ratings as much as for long histories.
+   * new user's first ratings as much as for long histories; `mixed`: half the episodes full, half
+   * uniform.
    */
   supportSizes?: SupportSizes;
   /** Bayesian last layer (`config.bayesHead`) on ratings: query loss `nll` (default) or `mse`. */
@@ -60,12 +61,13 @@ export interface MetaTrainOptions {
 }
 
 /** How meta-training episodes size their support sets (see MetaTrainOptions.supportSizes). */
-export type SupportSizes = 'full' | 'uniform' | 'log-uniform';
-export const SUPPORT_SIZES: readonly SupportSizes[] = ['full', 'uniform', 'log-uniform'];
+export type SupportSizes = 'full' | 'uniform' | 'log-uniform' | 'mixed';
+export const SUPPORT_SIZES: readonly SupportSizes[] = ['full', 'uniform', 'log-uniform', 'mixed'];
 
 /** A support size k in 1..n drawn by `how` (n = 0 gives 0). */
 export function drawSupportSize(how: SupportSizes, n: number, rng: Rng): number {
   if (n <= 1 || how === 'full') return n;
+  if (how === 'mixed') return rng.next() < 0.5 ? n : 1 + rng.int(n);
   const k = how === 'uniform' ? 1 + rng.int(n) : Math.floor(Math.exp(rng.next() * Math.log(n + 1)));
   return Math.min(n, Math.max(1, k));
 }
