@@ -3,12 +3,16 @@
  * item biases: defaults (all off: the trainer's default config is unchanged), learner overrides,
  * validation, and a learner fitted with them.
  */
-import { initBackend, type RecommenderModel } from '@warmstart/core';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, loadModel, type RecommenderModel } from '@warmstart/core';
 import { parseConfig } from '../src/config/load';
 import { itemCatalog, type Task } from '../src/data/types';
 import { learnerSettings } from '../src/eval/methods';
 import { MetaLearner } from '../src/meta/meta-learner';
 import { p2Dataset } from './fixtures/p2-dataset';
+import { runCli, syntheticImportArgs } from './support/run-cli';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -43,8 +47,20 @@ describe('train.bayesHead, train.bayesLoss, train.supportSizes, model.itemBiasSh
     expect([bayes.bayesHead, bayes.innerRidge, bayes.adapt.ridge]).toEqual([true, null, null]);
     expect([bayes.supportSizes, bayes.bayesLoss]).toEqual(['log-uniform', 'mse']);
     expect(bayes.model.itemBiasShrinkage).toBe('empirical-bayes');
-    const shared = parseConfig({ train: { bayesHead: true }, evaluate: { learners: [{ name: 'x' }] } });
-    expect(learnerSettings(shared, shared.evaluate.learners[0]).innerRidge).toBeNull();
+    // The shared key applies to head-only learners only (as the shared ridge penalty does).
+    const shared = parseConfig({
+      train: { bayesHead: true },
+      evaluate: {
+        learners: [
+          { name: 'anil', algorithm: 'anil' },
+          { name: 'melu', algorithm: 'melu' },
+          { name: 'fomaml', algorithm: 'fomaml' },
+        ],
+      },
+    });
+    const [anil, melu, fomaml] = shared.evaluate.learners.map((l) => learnerSettings(shared, l));
+    expect([anil.bayesHead, anil.innerRidge]).toEqual([true, null]);
+    expect([melu.bayesHead, fomaml.bayesHead]).toEqual([false, false]);
     expect(() => parseConfig({ train: { supportSizes: 'some' } })).toThrow(/train\.supportSizes/);
     expect(() => parseConfig({ train: { bayesLoss: 'l1' } })).toThrow(/train\.bayesLoss/);
     expect(() => parseConfig({ model: { itemBiasShrinkage: 'eb' } })).toThrow(/model\.itemBiasShrinkage/);
@@ -84,5 +100,41 @@ describe('train.bayesHead, train.bayesLoss, train.supportSizes, model.itemBiasSh
       predictions.every((p, i) => p.length === tasks[32 + i].query.length && p.every(Number.isFinite)),
     ).toBe(true);
     learner.dispose();
+  });
+
+  it('train writes the Bayesian head into the artifact, so serving adapts the same way', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bayes-train-'));
+    try {
+      const database = join(dir, 'w.db');
+      const artifacts = join(dir, 'models');
+      const config = join(dir, 'bayes.yaml');
+      writeFileSync(
+        config,
+        [
+          'model: { embeddingDim: 4, hidden: [8] }',
+          'train: { epochs: 2, metaBatchSize: 16, maxRatings: 30, bayesHead: true, supportSizes: mixed }',
+        ].join('\n'),
+      );
+      await runCli(syntheticImportArgs(database));
+      const out = await runCli([
+        'train',
+        '--config',
+        config,
+        '--database',
+        database,
+        '--artifacts',
+        artifacts,
+      ]);
+      const modelId = /registered (m-\S+) /.exec(out)![1];
+      const model = await loadModel(join(artifacts, modelId));
+      expect(model.config.bayesHead).toBe(true);
+      expect(model.config.localGroups).toEqual(['output']);
+      expect(model.adaptDefaults.ridge ?? null).toBeNull();
+      expect(model.training?.supportSizes).toBe('mixed');
+      expect(model.params['prior.logPrec'].size).toBe(9);
+      model.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -301,13 +301,13 @@ async function trainRun(
     model = buildModel(
       features.features,
       // The Bayesian head is a head-only model from the start (pretraining included).
-      t.bayesHead ? { ...config.model, localGroups: ['output'] } : config.model,
+      bayesHeadOf(config) ? { ...config.model, localGroups: ['output'] } : config.model,
       dataset.users,
       dataset.items,
       train,
       t.seed,
       feedback,
-      { bayesHead: t.bayesHead },
+      { bayesHead: bayesHeadOf(config) },
     );
     await initBiases(model, config.model, train, items);
     if (t.pretrainEpochs > 0) {
@@ -492,15 +492,20 @@ function adaptOf(config: TrainerConfig, model: RecommenderModel): AdaptChoice {
     lr: config.adapt.lr ?? model.adaptDefaults.lr,
     // The Bayesian head adapts to its posterior (the artifact's config says so); no ridge.
     ridge:
-      adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !config.train.bayesHead
+      adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !bayesHeadOf(config)
         ? (config.adapt.ridge ?? config.train.innerRidge)
         : null,
   };
 }
 
+/** `train.bayesHead` for head-only algorithms (the Bayesian head adapts the head only). */
+function bayesHeadOf(config: TrainerConfig): boolean {
+  return config.train.bayesHead && adaptsHeadOnly(config.train.algorithm, config.model.localGroups);
+}
+
 /** `train.innerRidge` for head-only algorithms without the Bayesian head; the others: null. */
 function innerRidgeOf(config: TrainerConfig): number | null {
-  return adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !config.train.bayesHead
+  return adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !bayesHeadOf(config)
     ? config.train.innerRidge
     : null;
 }

@@ -23,8 +23,9 @@ export function learnerSettings(
   const algorithm = learner.algorithm ?? t.algorithm;
   const model = { ...config.model, ...learner.model };
   const headOnly = adaptsHeadOnly(algorithm, model.localGroups);
-  // The Bayesian head replaces the ridge head (its posterior is the adaptation).
-  const bayesHead = learner.bayesHead ?? t.bayesHead;
+  // The Bayesian head replaces the ridge head (its posterior is the adaptation); like the shared
+  // ridge penalty, the shared setting applies to head-only learners only.
+  const bayesHead = learner.bayesHead ?? (headOnly && t.bayesHead);
   return {
     name: learner.name,
     algorithm,
