@@ -19,11 +19,23 @@ beforeAll(async () => {
 });
 
 describe('train.bayesHead, train.bayesLoss, train.supportSizes, model.itemBiasShrinkage', () => {
-  it('default to off (the ridge head, full support sets, a fixed shrinkage of 5)', () => {
+  it('default to auto: the Bayesian head with mixed support sizes on explicit data, the ridge head on full support sets on implicit data', () => {
     const c = parseConfig({});
-    expect([c.train.bayesHead, c.train.bayesLoss, c.train.supportSizes]).toEqual([false, 'nll', 'full']);
+    expect([c.train.bayesHead, c.train.bayesLoss, c.train.supportSizes]).toEqual(['auto', 'nll', 'auto']);
     expect(c.model.itemBiasShrinkage).toBe(5);
     expect(c.train.innerRidge).toBe(10);
+    const anil = { name: 'anil', algorithm: 'anil' as const };
+    const explicit = learnerSettings(c, anil, 'explicit');
+    expect([explicit.bayesHead, explicit.supportSizes, explicit.innerRidge]).toEqual([true, 'mixed', null]);
+    const implicit = learnerSettings(c, anil, 'implicit');
+    expect([implicit.bayesHead, implicit.supportSizes, implicit.innerRidge]).toEqual([false, 'full', 10]);
+    // The default learners: anil-ridge and anil-bayes stay what their names say on either kind.
+    for (const kind of ['explicit', 'implicit'] as const) {
+      const byName = new Map(c.evaluate.learners.map((l) => [l.name, learnerSettings(c, l, kind)]));
+      expect(byName.get('anil-ridge')!.bayesHead).toBe(false);
+      expect(byName.get('anil-bayes')!.bayesHead).toBe(true);
+      expect(byName.get('melu')!.bayesHead).toBe(false);
+    }
   });
 
   it('replace the ridge head for the learners that use them, and are validated', () => {
@@ -31,7 +43,7 @@ describe('train.bayesHead, train.bayesLoss, train.supportSizes, model.itemBiasSh
       model: { itemBiasShrinkage: 'empirical-bayes' },
       evaluate: {
         learners: [
-          { name: 'ridge', algorithm: 'anil' },
+          { name: 'ridge', algorithm: 'anil', bayesHead: false },
           {
             name: 'bayes',
             algorithm: 'anil',

@@ -8,7 +8,13 @@ describe('config', () => {
   it('fills every default from an empty config', () => {
     const c = parseConfig({});
     expect(c.train.algorithm).toBe('anil');
-    expect(c.evaluate.learners.map((l) => l.name)).toEqual(['fomaml', 'anil', 'anil-ridge', 'melu']);
+    expect(c.evaluate.learners.map((l) => l.name)).toEqual([
+      'fomaml',
+      'anil',
+      'anil-ridge',
+      'anil-bayes',
+      'melu',
+    ]);
     expect(c.train.innerRidge).toBe(10);
     expect(c.model.idEmbeddings).toBe(true);
     expect(c.evaluate.seeds).toEqual([0, 1, 2]);

@@ -57,7 +57,7 @@ describe('a meta-learner on implicit data', () => {
       },
       evaluate: { tuneAdapt: false, learners: [{ name: 'anil', algorithm: 'anil', innerRidge: 3 }] },
     });
-    const settings = learnerSettings(config, config.evaluate.learners[0]);
+    const settings = learnerSettings(config, config.evaluate.learners[0], 'implicit');
     const model = buildModel(config.features, settings.model, data.users, data.items, tasks, 0, {
       kind: 'implicit',
       scale: [0, 1],

@@ -31,15 +31,16 @@ describe('train: promotion on the same validation split', () => {
     writeFileSync(file, lines.join('\n'));
     return file;
   };
-  // A decent tiny model: the default anil with the ridge head and the bias backbone, one epoch.
+  // A decent tiny model: the default anil head and the bias backbone, one epoch.
   const good = write('good.yaml', [
     'model: { embeddingDim: 4, hidden: [8] }',
     'train: { epochs: 1, pretrainEpochs: 0, patience: 0, metaBatchSize: 16, maxRatings: 30 }',
   ]);
-  // The same model misconfigured (predictions clamped to [1, 2] on 1-5 ratings): clearly worse.
+  // The same model crippled: no closed-form item biases and an outer rate 300x the default, which
+  // overshoots in its one epoch: clearly worse.
   const weak = write('weak.yaml', [
-    'model: { embeddingDim: 4, hidden: [8], ratingRange: [1, 2] }',
-    'train: { epochs: 1, pretrainEpochs: 0, patience: 0, metaBatchSize: 16, maxRatings: 30 }',
+    'model: { embeddingDim: 4, hidden: [8], initItemBiases: false }',
+    'train: { epochs: 1, pretrainEpochs: 0, patience: 0, metaBatchSize: 16, maxRatings: 30, outerLr: 0.3 }',
   ]);
   let store: FeatureStore;
 

@@ -102,7 +102,7 @@ describe('train', () => {
   it('with train.innerRidge meta-trains a ridge head and writes it as the serving default', async () => {
     const rc = tinyConfig(
       'ridge.yaml',
-      'train: { algorithm: anil, innerRidge: 3, epochs: 1, metaBatchSize: 16, maxRatings: 30 }',
+      'train: { algorithm: anil, bayesHead: false, innerRidge: 3, epochs: 1, metaBatchSize: 16, maxRatings: 30 }',
     );
     const lines: string[] = [];
     const res = await trainCommand(

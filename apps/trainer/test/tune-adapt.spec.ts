@@ -34,7 +34,7 @@ describe('meta-learner adaptation tuning', () => {
 
   it('gives head-only learners the shared ridge penalties unless they set their own', () => {
     const c = parseConfig({
-      train: { algorithm: 'anil', innerRidge: 4 },
+      train: { algorithm: 'anil', bayesHead: false, innerRidge: 4 },
       adapt: { ridge: 6 },
       evaluate: {
         learners: [

@@ -8,9 +8,10 @@ import type { TrainerConfig } from '../config/schema';
 import { readSnapshot } from '../data/from-store';
 import { resolveFeatures } from '../data/infer-features';
 import { withStore } from '../data/store';
-import { itemCatalog } from '../data/types';
+import { itemCatalog, type FeedbackKind } from '../data/types';
 import { buildModel, initBiases } from '../meta/build-model';
 import { EarlyStopping } from '../meta/early-stopping';
+import { bayesHeadFor, supportSizesFor } from '../meta/head-choice';
 import { pretrain } from '../meta/pretrain';
 import { adaptsHeadOnly } from '../meta/ridge-scope';
 import { validationMaeOf, validationSet, type AdaptChoice } from '../meta/tune-adapt';
@@ -257,6 +258,8 @@ async function trainRun(
   const backend = await initBackend();
   const watermark = (await store.latestEventTime()) ?? new Date();
   const dataset = await readSnapshot(store, flags.datasetName ?? 'feature-store', watermark);
+  // `train.bayesHead` / `train.supportSizes` `auto` follow the data's feedback kind (head-choice.ts).
+  const kind: FeedbackKind = dataset.kind ?? 'explicit';
   const t = config.train;
   const { train, validation } = trainingTasks(dataset, t, t.seed, t.validationFraction);
   if (train.length === 0)
@@ -301,13 +304,13 @@ async function trainRun(
     model = buildModel(
       features.features,
       // The Bayesian head is a head-only model from the start (pretraining included).
-      bayesHeadOf(config) ? { ...config.model, localGroups: ['output'] } : config.model,
+      bayesHeadOf(config, kind) ? { ...config.model, localGroups: ['output'] } : config.model,
       dataset.users,
       dataset.items,
       train,
       t.seed,
       feedback,
-      { bayesHead: bayesHeadOf(config) },
+      { bayesHead: bayesHeadOf(config, kind) },
     );
     await initBiases(model, config.model, train, items);
     if (t.pretrainEpochs > 0) {
@@ -350,13 +353,13 @@ async function trainRun(
             algorithm: t.algorithm,
             innerSteps: t.innerSteps,
             innerLr: t.innerLr,
-            innerRidge: innerRidgeOf(config),
+            innerRidge: innerRidgeOf(config, kind),
             outerLr: t.outerLr,
             metaBatchSize: t.metaBatchSize,
             epochs: 1,
             seed: t.seed * 1000 + epoch,
             freezeItemBiases: config.model.freezeItemBiases,
-            supportSizes: t.supportSizes,
+            supportSizes: supportSizesFor(t.supportSizes, kind),
             bayesLoss: t.bayesLoss,
           },
           (p) =>
@@ -366,7 +369,7 @@ async function trainRun(
         lossHistory.push(...result.lossHistory);
         if (result.aborted) throw stopError(signal, 'training interrupted');
         if (stopper) {
-          const mae = await validationMaeOf(model, validationTasks, adaptOf(config, model), signal);
+          const mae = await validationMaeOf(model, validationTasks, adaptOf(config, model, kind), signal);
           ctx.logger.info({ epoch: epoch + 1, validationMae: mae }, 'epoch validated');
           if (stopper.observe(epoch, mae) === 'stop') break;
         }
@@ -383,7 +386,7 @@ async function trainRun(
     const best = stopper?.finish();
     if (best) ctx.logger.info({ epoch: best.epoch + 1, validationMae: best.score }, 'kept the best epoch');
     // The artifact carries the adaptation validated here, so serving adapts the same way.
-    model.adaptDefaults = adaptOf(config, model);
+    model.adaptDefaults = adaptOf(config, model, kind);
     const adapt = model.adaptDefaults;
     const metrics = await validationMetrics(model, validation, items, adapt, signal);
     ctx.logger.info({ validation: metrics }, 'validation metrics');
@@ -486,26 +489,29 @@ async function supersede(
  * The configured adaptation (also the serving default written into the artifact): `adapt`, the
  * ridge penalty falling back to the one meta-training used.
  */
-function adaptOf(config: TrainerConfig, model: RecommenderModel): AdaptChoice {
+function adaptOf(config: TrainerConfig, model: RecommenderModel, kind: FeedbackKind): AdaptChoice {
   return {
     steps: config.adapt.steps ?? model.adaptDefaults.steps,
     lr: config.adapt.lr ?? model.adaptDefaults.lr,
     // The Bayesian head adapts to its posterior (the artifact's config says so); no ridge.
     ridge:
-      adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !bayesHeadOf(config)
+      adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !bayesHeadOf(config, kind)
         ? (config.adapt.ridge ?? config.train.innerRidge)
         : null,
   };
 }
 
 /** `train.bayesHead` for head-only algorithms (the Bayesian head adapts the head only). */
-function bayesHeadOf(config: TrainerConfig): boolean {
-  return config.train.bayesHead && adaptsHeadOnly(config.train.algorithm, config.model.localGroups);
+function bayesHeadOf(config: TrainerConfig, kind: FeedbackKind): boolean {
+  return (
+    bayesHeadFor(config.train.bayesHead, kind) &&
+    adaptsHeadOnly(config.train.algorithm, config.model.localGroups)
+  );
 }
 
 /** `train.innerRidge` for head-only algorithms without the Bayesian head; the others: null. */
-function innerRidgeOf(config: TrainerConfig): number | null {
-  return adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !bayesHeadOf(config)
+function innerRidgeOf(config: TrainerConfig, kind: FeedbackKind): number | null {
+  return adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !bayesHeadOf(config, kind)
     ? config.train.innerRidge
     : null;
 }

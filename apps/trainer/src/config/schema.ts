@@ -54,7 +54,7 @@ const metaTrainShape = {
    * closed-form posterior, and users adapt to the posterior mean (instead of `innerRidge` /
    * `adapt.ridge` / steps, which it replaces). Stored in the artifact, so serving adapts the same.
    */
-  bayesHead: z.boolean(),
+  bayesHead: z.union([z.boolean(), z.literal('auto')]),
   /** The Bayesian head's query loss: `nll` (ALPaCA's, fits precision and noise) or `mse`. */
   bayesLoss: z.enum(['nll', 'mse']),
   /**
@@ -62,7 +62,10 @@ const metaTrainShape = {
    * cut to its first k ratings, k drawn `uniform`ly or `log-uniform`ly from 1..n (seeded), or
    * `mixed` (half the episodes full, half uniform).
    */
-  supportSizes: z.enum(SUPPORT_SIZES as readonly SupportSizes[] as [SupportSizes, ...SupportSizes[]]),
+  supportSizes: z.union([
+    z.enum(SUPPORT_SIZES as readonly SupportSizes[] as [SupportSizes, ...SupportSizes[]]),
+    z.literal('auto'),
+  ]),
 };
 
 export interface NegativesSection {
@@ -146,9 +149,11 @@ const trainSchema = z
      */
     coldItemValidation: metaTrainShape.coldItemValidation.default(false),
     negatives: metaTrainShape.negatives.default({ perPositive: 4, distribution: 'popularity' }),
-    bayesHead: metaTrainShape.bayesHead.default(false),
+    /** `auto`: the Bayesian head on explicit ratings, the ridge head on implicit (meta/head-choice.ts). */
+    bayesHead: metaTrainShape.bayesHead.default('auto'),
     bayesLoss: metaTrainShape.bayesLoss.default('nll'),
-    supportSizes: metaTrainShape.supportSizes.default('full'),
+    /** `auto`: `mixed` on explicit ratings (with the Bayesian head), `full` on implicit (meta/head-choice.ts). */
+    supportSizes: metaTrainShape.supportSizes.default('auto'),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -200,9 +205,9 @@ export interface LearnerConfig {
   patience?: number;
   coldItemValidation?: boolean;
   negatives?: NegativesSection;
-  bayesHead?: boolean;
+  bayesHead?: boolean | 'auto';
   bayesLoss?: 'nll' | 'mse';
-  supportSizes?: SupportSizes;
+  supportSizes?: SupportSizes | 'auto';
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }
@@ -277,9 +282,11 @@ const evaluateSchema = z
       .prefault({}),
     learners: z.array(learnerSchema).default([
       { name: 'fomaml', algorithm: 'fomaml' },
-      // anil with inner gradient steps; anil-ridge is `train`'s default (closed-form ridge head).
+      // anil with inner gradient steps; anil-ridge is `train`'s default on implicit feedback.
       { name: 'anil', algorithm: 'anil', innerRidge: null },
-      { name: 'anil-ridge', algorithm: 'anil' },
+      { name: 'anil-ridge', algorithm: 'anil', bayesHead: false, supportSizes: 'full' },
+      // train's default on explicit ratings (`train.bayesHead: auto`): the Bayesian last layer.
+      { name: 'anil-bayes', algorithm: 'anil', bayesHead: true, supportSizes: 'mixed' },
       { name: 'melu', algorithm: 'melu' },
     ]),
     p1: z

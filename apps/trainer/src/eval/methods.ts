@@ -10,6 +10,7 @@ import type { BaselineName, P2BaselineName, TrainerConfig } from '../config/sche
 import type { FeedbackKind } from '../data/types';
 import type { EvalMethod } from './method';
 import { FineTunedNet } from '../meta/fine-tuned-net';
+import { bayesHeadFor, supportSizesFor } from '../meta/head-choice';
 import { MetaLearner, type LearnerSettings } from '../meta/meta-learner';
 import type { MethodFactory } from './harness';
 import { adaptsHeadOnly, ridgeFor } from '../meta/ridge-scope';
@@ -18,6 +19,7 @@ import { adaptsHeadOnly, ridgeFor } from '../meta/ridge-scope';
 export function learnerSettings(
   config: TrainerConfig,
   learner: TrainerConfig['evaluate']['learners'][number],
+  kind: FeedbackKind = 'explicit',
 ): LearnerSettings {
   const t = config.train;
   const algorithm = learner.algorithm ?? t.algorithm;
@@ -25,7 +27,7 @@ export function learnerSettings(
   const headOnly = adaptsHeadOnly(algorithm, model.localGroups);
   // The Bayesian head replaces the ridge head (its posterior is the adaptation); like the shared
   // ridge penalty, the shared setting applies to head-only learners only.
-  const bayesHead = learner.bayesHead ?? (headOnly && t.bayesHead);
+  const bayesHead = bayesHeadFor(learner.bayesHead ?? (headOnly && t.bayesHead), kind);
   return {
     name: learner.name,
     algorithm,
@@ -41,7 +43,7 @@ export function learnerSettings(
     negatives: learner.negatives ?? t.negatives,
     bayesHead,
     bayesLoss: learner.bayesLoss ?? t.bayesLoss,
-    supportSizes: learner.supportSizes ?? t.supportSizes,
+    supportSizes: supportSizesFor(learner.supportSizes ?? t.supportSizes, kind),
     model,
     adapt: {
       ...config.adapt,
@@ -100,7 +102,7 @@ export function buildMethods(
     ? p2BaselineFactories(config, p2)
     : config.evaluate.baselines.map((name) => baselines[name]);
   for (const learner of config.evaluate.learners) {
-    const settings = learnerSettings(config, learner);
+    const settings = learnerSettings(config, learner, p2?.kind ?? 'explicit');
     if (all.some((m) => m.name === settings.name))
       throw new Error(`evaluate.learners: duplicate name "${settings.name}"`);
     all.push({ name: settings.name, create: () => new MetaLearner(settings, config.features) });
