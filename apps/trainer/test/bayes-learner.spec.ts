@@ -33,6 +33,8 @@ describe('train.bayesHead, train.bayesLoss, train.supportSizes, model.itemBiasSh
     for (const kind of ['explicit', 'implicit'] as const) {
       const byName = new Map(c.evaluate.learners.map((l) => [l.name, learnerSettings(c, l, kind)]));
       expect(byName.get('anil-ridge')!.bayesHead).toBe(false);
+      // anil adapts by gradient steps (no closed-form head of either kind).
+      expect([byName.get('anil')!.bayesHead, byName.get('anil')!.innerRidge]).toEqual([false, null]);
       expect(byName.get('anil-bayes')!.bayesHead).toBe(true);
       expect(byName.get('melu')!.bayesHead).toBe(false);
     }

@@ -283,7 +283,7 @@ const evaluateSchema = z
     learners: z.array(learnerSchema).default([
       { name: 'fomaml', algorithm: 'fomaml' },
       // anil with inner gradient steps; anil-ridge is `train`'s default on implicit feedback.
-      { name: 'anil', algorithm: 'anil', innerRidge: null },
+      { name: 'anil', algorithm: 'anil', innerRidge: null, bayesHead: false, supportSizes: 'full' },
       { name: 'anil-ridge', algorithm: 'anil', bayesHead: false, supportSizes: 'full' },
       // train's default on explicit ratings (`train.bayesHead: auto`): the Bayesian last layer.
       { name: 'anil-bayes', algorithm: 'anil', bayesHead: true, supportSizes: 'mixed' },
