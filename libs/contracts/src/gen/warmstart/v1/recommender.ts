@@ -88,7 +88,10 @@ export interface RecommendRequest {
 
 export interface ScoredItem {
   itemId: string;
-  /** Predicted rating (regression models) or probability (implicit models). */
+  /**
+   * Predicted rating (explicit models, within the declared rating scale) or ranking score (implicit
+   * models: higher means more likely to interact; compare scores only within one model version).
+   */
   score: number;
   /** True when the item has no interactions in the model's training data (scored from content). */
   coldItem: boolean;
