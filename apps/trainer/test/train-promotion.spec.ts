@@ -172,7 +172,7 @@ describe('train: promotion on the same validation split', () => {
     expect(outcome.promoted).toBe(true);
     expect((await store.registry.getPromoted())?.modelId).toBe(outcome.modelId);
     expect(out).toMatch(/promoted \(ghost could not be evaluated: cannot load its artifact/);
-    const warning = logs.find((r) => r['level'] === 40)!;
+    const warning = logs.find((r) => r['level'] === 40 && 'reason' in r)!;
     expect(warning['msg']).toMatch(/promoted model cannot be evaluated/);
     expect(warning['reason']).toBe(d.fallbackReason);
     expect((await lastRunPromotion()).fallbackReason).toBe(d.fallbackReason);
@@ -210,5 +210,56 @@ describe('train: promotion on the same validation split', () => {
     );
     expect(corrupt).toEqual({ error: expect.stringMatching(/cannot load its artifact/) });
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('train: the bias baselines on the same validation users', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ws-baselines-'));
+  const database = join(dir, 'w.db');
+  const artifacts = join(dir, 'models');
+  const write = (name: string, lines: string[]) => {
+    const p = join(dir, name);
+    writeFileSync(p, lines.join('\n'));
+    return p;
+  };
+  const crippled = write('crippled.yaml', [
+    'model: { embeddingDim: 4, hidden: [8], initItemBiases: false }',
+    'train: { epochs: 1, pretrainEpochs: 0, patience: 0, metaBatchSize: 16, maxRatings: 30, outerLr: 0.3 }',
+  ]);
+
+  beforeAll(async () => {
+    await runCli(syntheticImportArgs(database));
+  });
+
+  it('records item-bias and user-item-bias next to the candidate and says when one beats it', async () => {
+    const lines: string[] = [];
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) });
+    const outcome = await trainCommand(
+      { database, artifacts, config: crippled },
+      { out: (l: string) => lines.push(l), logger, progress: silentProgress },
+    );
+    expect(outcome.baselines.map((b) => b.name)).toEqual(['item-bias', 'user-item-bias']);
+    for (const b of outcome.baselines) {
+      expect(Number.isFinite(b.metrics.mae)).toBe(true);
+      expect(b.beatsCandidate).toBe(b.metrics.mae < outcome.validation.mae);
+    }
+    // The crippled candidate (no item biases, an overshooting outer rate) loses to user-item-bias.
+    const uib = outcome.baselines.find((b) => b.name === 'user-item-bias')!;
+    expect(uib.beatsCandidate).toBe(true);
+    expect(lines.join('\n')).toMatch(/baseline user-item-bias is better on validation \(mae \d\.\d{4}\)/);
+    expect(logs.some((l) => l.baseline === 'user-item-bias' && l.level === 40)).toBe(true);
+    const store = await openFeatureStore(database);
+    try {
+      const record = await store.registry.getModel(outcome.modelId);
+      expect(record?.metrics['baseline.user-item-bias'].mae).toBeCloseTo(uib.metrics.mae, 6);
+      const [run] = await store.runs.list({ limit: 1 });
+      expect((run.metrics as { baselines: { name: string }[] }).baselines.map((b) => b.name)).toEqual([
+        'item-bias',
+        'user-item-bias',
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -20,6 +20,7 @@ import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpo
 import { removeTempArtifacts } from '../train/debris';
 import { trainingTasks } from '../train/tasks';
 import { decidePromotion, type PromotionDecision } from '../train/promotion';
+import { checkAgainstBaselines, type BaselineFigures } from '../train/baseline-check';
 import { validationMetrics } from '../train/validate-model';
 import { isCancellation, stopError, throwIfAborted } from '../util/interrupt';
 import type { CommandContext } from './context';
@@ -44,6 +45,8 @@ export interface TrainOutcome {
   validation: Record<string, number>;
   /** Both models' figures on the same validation users and why it was (not) promoted. */
   promotion: PromotionDecision;
+  /** The bias baselines on the same validation users (explicit data; empty on implicit). */
+  baselines: BaselineFigures[];
 }
 
 export const TRAIN_LOCK = 'train';
@@ -161,6 +164,7 @@ async function trainLocked(
       modelId: outcome.modelId,
       promoted: outcome.promoted,
       promotion: outcome.promotion,
+      baselines: outcome.baselines,
     });
     return outcome;
   } catch (err) {
@@ -391,6 +395,28 @@ async function trainRun(
     const metrics = await validationMetrics(model, validation, items, adapt, signal);
     ctx.logger.info({ validation: metrics }, 'validation metrics');
     throwIfAborted(signal);
+    const baselines =
+      kind === 'explicit'
+        ? await checkAgainstBaselines(
+            metrics,
+            { train, validation, items, users: dataset.users },
+            dataset.scale ?? config.model.ratingRange,
+            config.promotion.metric,
+            t.seed,
+          )
+        : [];
+    const winners = baselines.filter((b) => b.beatsCandidate);
+    for (const b of winners) {
+      ctx.logger.warn(
+        {
+          baseline: b.name,
+          metric: config.promotion.metric,
+          baselineValue: b.metrics[config.promotion.metric],
+        },
+        `the ${b.name} baseline beats the candidate on the validation users (promotion still follows promotion.metric)`,
+      );
+    }
+    throwIfAborted(signal);
     // Promotion compares like with like: the promoted model is re-scored on these validation users
     // (its registry metrics were measured on its own run's split). Done before anything is written,
     // so a Ctrl-C here leaves no artifact.
@@ -426,7 +452,11 @@ async function trainRun(
       modelId,
       algorithm: t.algorithm,
       artifactUri: modelId,
-      metrics: { validation: metrics },
+      // Each baseline's validation figures next to the candidate's (`baseline.<name>`).
+      metrics: {
+        validation: metrics,
+        ...Object.fromEntries(baselines.map((b) => [`baseline.${b.name}`, b.metrics])),
+      },
       dataWatermark: watermark,
       runId,
     });
@@ -437,6 +467,7 @@ async function trainRun(
     ctx.out(
       `registered ${modelId} (v${record.version}, ${t.algorithm}) validation MAE ${metrics.mae.toFixed(4)} nDCG@3 ${metrics.ndcg3.toFixed(4)}; ` +
         describeDecision(decision) +
+        describeBaselines(baselines, config.promotion.metric) +
         (resumeFrom ? `; resumed from run ${resumeFrom.runId}` : ''),
     );
     return {
@@ -446,10 +477,19 @@ async function trainRun(
       promoted: decision.promoted,
       validation: metrics,
       promotion: decision,
+      baselines,
     };
   } finally {
     model.dispose();
   }
+}
+
+/** `; baseline user-item-bias is better on validation (mae 0.7483)` for each baseline that wins. */
+function describeBaselines(baselines: readonly BaselineFigures[], metric: 'mae' | 'rmse' | 'ndcg3'): string {
+  return baselines
+    .filter((b) => b.beatsCandidate)
+    .map((b) => `; baseline ${b.name} is better on validation (${metric} ${b.metrics[metric].toFixed(4)})`)
+    .join('');
 }
 
 /** The promotion part of `train`'s result line. */
