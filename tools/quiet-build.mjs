@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 const require = createRequire(import.meta.url);
 const nx = join(dirname(require.resolve('nx/package.json')), require('nx/package.json').bin.nx);
@@ -26,7 +27,8 @@ child.stdout.on('data', (c) => {
   for (const line of lines) {
     // "> nx run <project>:<target>" starts a task; a cached one carries "[local cache]" or
     // "[existing outputs match the cache, left as is]".
-    const task = /^> nx run (\S+)\s*(\[.*\])?\s*$/.exec(line.trim());
+    // Nx colours its output in some environments (CI=true): match the text without the escapes.
+    const task = /^> nx run (\S+)\s*(\[.*\])?\s*$/.exec(stripVTControlCharacters(line).trim());
     if (task && !task[2]) {
       built++;
       process.stderr.write(`building ${task[1]}...\n`);
