@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from './errors';
-import { buildRatedSet, disposeRatedSet } from './model/batch';
+import { buildRatedSet, disposeRatedSet, type RatedSet } from './model/batch';
+import { ADAPT_CATALOG_SAMPLE } from './model/catalog-fold-in';
+import { catalogInputs, catalogSet, seededCatalogSample } from './negatives/catalog-sample';
 import { innerLoop, inputsFor } from './model/inner';
 import type { ItemRows } from './model/encoded-items';
 import type { EncodedItems, RecommenderModel } from './model/model';
@@ -183,7 +185,16 @@ export function adapt(
   let userX: tf.Tensor3D | undefined;
   let userId: tf.Tensor3D | null = null;
   let design: tf.Tensor3D | null = null;
+  let catalog: RatedSet | null = null;
   try {
+    if (model.layout.foldIn)
+      catalog = catalogSet(
+        model,
+        adaptCatalogSample(model),
+        requests.length,
+        items,
+        model.layout.userIdDim > 0 ? model.userIdRows(requests.map((r) => r.user)) : undefined,
+      );
     userX = model.encodeUsers(requests.map((r) => r.user));
     const ux = userX;
     userId = support.userIdIndex ? tf.tidy(() => userIdRepr(model.globals(), support.userIdIndex!)) : null;
@@ -192,6 +203,7 @@ export function adapt(
       const global = model.globals();
       const inputs = inputsFor(model.layout, global, ux, support);
       return innerLoop(model.layout, global, model.localNames(), inputs, support, model.globalMean, {
+        ...(catalog && { catalog: catalogInputs(model, global, ux, catalog) }),
         steps,
         lr,
         releaseSteps: true,
@@ -218,7 +230,21 @@ export function adapt(
     throw err;
   } finally {
     disposeRatedSet(support);
+    if (catalog) disposeRatedSet(catalog);
   }
+}
+
+const catalogSamples = new WeakMap<object, string[]>();
+
+/** The catalog items adaptation folds users in against: a fixed seeded sample of the pool. */
+function adaptCatalogSample(model: RecommenderModel): string[] {
+  const pool = model.negativePool!;
+  let ids = catalogSamples.get(pool);
+  if (!ids) {
+    ids = seededCatalogSample(pool, ADAPT_CATALOG_SAMPLE, model.config.seed);
+    catalogSamples.set(pool, ids);
+  }
+  return ids;
 }
 
 /**
@@ -226,7 +252,8 @@ export function adapt(
  * user's positives plus negatives from the model's pool (seeded per request).
  */
 function supportSets(model: RecommenderModel, requests: readonly AdaptRequest[], options: AdaptOptions) {
-  const per = options.negatives ?? model.config.negatives?.perPositive ?? 0;
+  // The catalog fold-in sets positives against the catalog, not against sampled negatives.
+  const per = model.layout.foldIn ? 0 : (options.negatives ?? model.config.negatives?.perPositive ?? 0);
   if (options.negatives !== undefined && !(Number.isInteger(per) && per >= 0 && per <= 100))
     throw new ValidationError('options.negatives', 'must be an integer in [0, 100]');
   const seed = options.seed ?? 0;

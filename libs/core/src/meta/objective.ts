@@ -14,6 +14,8 @@ import type { Params } from '../model/params';
 import { bprPerUser } from '../model/bpr';
 import { positivesOf, queryNegatives, withSampledNegatives } from '../negatives/augment';
 import type { NegativePool } from '../negatives/pool';
+import { catalogInputs, catalogSet, uniformCatalogSample } from '../negatives/catalog-sample';
+import { TRAIN_CATALOG_SAMPLE } from '../model/catalog-fold-in';
 import type { Rng } from '../rng';
 import type { ItemCatalog, Rating, Task } from '../types';
 
@@ -34,6 +36,8 @@ export interface MetaBatch {
    * their pairing with the query items, `pair` [B, M, Q] one-hot (see bprPerUser).
    */
   queryNeg?: { set: RatedSet; pair: tf.Tensor3D };
+  /** Models with the catalog fold-in: a uniform sample of the catalog (see catalog-fold-in.ts). */
+  catalog?: RatedSet;
   size: number;
 }
 
@@ -71,9 +75,11 @@ export function buildMetaBatch(
     const ok = tasks.every((t) => Array.isArray(t.support) && Array.isArray(t.query));
     if (ok) {
       const own = tasks.map((t) => new Set([...t.support, ...t.query].map((r) => r?.itemId)));
-      supports = tasks.map((t, i) =>
-        withSampledNegatives(t.support, neg.pool, neg.perPositive, neg.rng, own[i]),
-      );
+      // The catalog fold-in adapts on the positives against the catalog sample instead.
+      if (!model.layout.foldIn)
+        supports = tasks.map((t, i) =>
+          withSampledNegatives(t.support, neg.pool, neg.perPositive, neg.rng, own[i]),
+        );
       // Only positives are scored in the query (labelled 0s have no pair).
       queries = tasks.map((t) => positivesOf(t.query));
       negLists = queries.map((q, i) => queryNegatives(q, neg.pool, neg.perPositive, neg.rng, own[i]));
@@ -110,11 +116,18 @@ export function buildMetaBatch(
       negLists.forEach((n, i) => n.pairOf.forEach((j, k) => (pair[(i * m + k) * q + j] = 1)));
       queryNeg = { set, pair: tf.tensor3d(pair, [b, m, q]) };
     }
+    let catalog: RatedSet | undefined;
+    if (neg && model.layout.foldIn) {
+      const ids = uniformCatalogSample(neg.pool, TRAIN_CATALOG_SAMPLE, neg.rng);
+      catalog = catalogSet(model, ids, tasks.length, items, userIdRows);
+      sets.push(catalog);
+    }
     return {
       userX: model.encodeUsers(tasks.map((t) => t.user)),
       support,
       query,
       ...(queryNeg && { queryNeg }),
+      ...(catalog && { catalog }),
       size: tasks.length,
     };
   } catch (err) {
@@ -131,6 +144,7 @@ export function disposeMetaBatch(b: MetaBatch): void {
     disposeRatedSet(b.queryNeg.set);
     b.queryNeg.pair.dispose();
   }
+  if (b.catalog) disposeRatedSet(b.catalog);
 }
 
 /** Settings of the meta-objective. */
@@ -174,6 +188,7 @@ export function metaObjective(
     stopInnerGradient,
     ...(opts.innerRidge != null && { ridge: opts.innerRidge }),
     ...(l.bayesHead && { bayes: true }),
+    ...(batch.catalog && { catalog: catalogInputs(model, global, batch.userX, batch.catalog) }),
   });
   const adapted = { ...global, ...local };
   const qIn = inputsFor(l, global, batch.userX, batch.query);

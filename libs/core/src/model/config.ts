@@ -86,6 +86,13 @@ export interface ModelConfig {
    * meta-learns through the posterior, and `adapt` uses it by default. Absent or false: off.
    */
   bayesHead?: boolean;
+  /**
+   * Implicit models with the Bayesian head and sampled negatives: adapt by the catalog fold-in
+   * (model/catalog-fold-in.ts): the support positives lift the head against the whole catalog
+   * as weak evidence of 0, instead of against sampled negatives; its weights are meta-learned.
+   * Absent or false: off.
+   */
+  catalogFoldIn?: boolean;
   seed: number;
 }
 
@@ -191,6 +198,13 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
   }
   if (c.bayesHead !== undefined && typeof c.bayesHead !== 'boolean')
     throw new ValidationError('config.bayesHead', 'must be true or false');
+  if (c.catalogFoldIn !== undefined && typeof c.catalogFoldIn !== 'boolean')
+    throw new ValidationError('config.catalogFoldIn', 'must be true or false');
+  if (c.catalogFoldIn && !(c.task === 'implicit' && c.negatives && c.bayesHead))
+    throw new ValidationError(
+      'config.catalogFoldIn',
+      'needs an implicit model with config.negatives and config.bayesHead',
+    );
   if (!Number.isInteger(c.seed)) throw new ValidationError('config.seed', 'must be an integer');
   return c;
 }

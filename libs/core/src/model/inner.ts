@@ -19,6 +19,7 @@ import type { Params } from './params';
 import type { RatedSet } from './batch';
 import { ridgeHeadDelta } from './ridge-head';
 import { bayesHeadPosterior, priorScale, PRIOR_NOISE, PRIOR_PRECISION } from './bayes-head';
+import { catalogFoldInDelta, FOLD_IN_CATALOG, FOLD_IN_LIFT } from './catalog-fold-in';
 import { fusedKernelsActive, matMulAcc } from '../fused-ops';
 
 /** The running sum of the ITEM_ROWS gradients (innerLoop's collapsed dec.0.w). */
@@ -55,6 +56,11 @@ export interface InnerLoopOptions {
   bayes?: boolean;
   /** With `bayes`: receives the support design of the posterior (for predictive variances). */
   onPosterior?: (design: tf.Tensor3D) => void;
+  /**
+   * With `bayes` on a model with `config.catalogFoldIn`: the inputs of the catalog sample
+   * ([B or 1, M] items; see catalog-fold-in.ts). The support then holds positives only.
+   */
+  catalog?: NetInputs;
   /**
    * Adapt u @ dec.0.wu ([B, 1, h0], returned as USER_ROWS) instead of per-user copies of the
    * first layer's user rows dec.0.wu ([B, du', h0]) when those are local and the embeddings are
@@ -202,9 +208,25 @@ export function innerLoop(
     if (!global[PRIOR_PRECISION]) throw new Error('Bayesian head adaptation needs a model with bayesHead');
     const resid = tf.sub(support.y, headOutput(global, head!.features, head!.offset)) as tf.Tensor2D;
     const { d, noise } = priorScale(global[PRIOR_PRECISION], global[PRIOR_NOISE]);
-    const post = bayesHeadPosterior(head!.features, resid, support.mask, d, noise);
-    opts.onPosterior?.(post.design);
-    let { dw, db } = post;
+    let dw: tf.Tensor3D;
+    let db: tf.Tensor2D;
+    if (l.foldIn) {
+      if (!opts.catalog) throw new Error('catalog fold-in needs the catalog sample (opts.catalog)');
+      const cat = trunk(l, global, withContent(l, global, opts.catalog, mean), mean).features;
+      ({ dw, db } = catalogFoldInDelta(
+        head!.features,
+        support.y,
+        support.mask,
+        cat,
+        d,
+        global[FOLD_IN_CATALOG],
+        global[FOLD_IN_LIFT],
+      ));
+    } else {
+      const post = bayesHeadPosterior(head!.features, resid, support.mask, d, noise);
+      opts.onPosterior?.(post.design);
+      ({ dw, db } = post);
+    }
     if (opts.stopInnerGradient) [dw, db] = [stopGradient(dw) as tf.Tensor3D, stopGradient(db) as tf.Tensor2D];
     return { ...local, 'out.w': tf.add(local['out.w'], dw), 'out.b': tf.add(local['out.b'], db) };
   }

@@ -36,6 +36,8 @@ export interface NetLayout {
   ranking: boolean;
   /** Bayesian last layer: the prior's precision and noise parameters exist (prior.*). */
   bayesHead: boolean;
+  /** Catalog fold-in of implicit feedback (config.catalogFoldIn): prior.logCatalog and prior.logLift exist. */
+  foldIn: boolean;
 }
 
 /** Computes the layout of a model. */
@@ -57,7 +59,13 @@ export function layoutOf(spec: FeatureSpec, config: ModelConfig): NetLayout {
     userBiasShrinkage: config.task === 'rating' ? (config.userBiasShrinkage ?? null) : null,
     ranking: config.task === 'implicit' && !!config.negatives,
     bayesHead: config.bayesHead === true,
+    foldIn: config.catalogFoldIn === true,
   };
+}
+
+/** True when the trunk's features of an item are the same for every user (no user features, no user IDs). */
+export function trunkIgnoresUser(l: NetLayout): boolean {
+  return l.userIdDim === 0 && l.userFields.length === 1 && l.userFields[0].name === CONSTANT_FIELD;
 }
 
 /** Width of the user vector: field embeddings plus the user ID embedding (if any). */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../rng';
 import { INITIAL_LOG_NOISE, INITIAL_LOG_PRECISION, PRIOR_NOISE, PRIOR_PRECISION } from './bayes-head';
+import { FOLD_IN_CATALOG, FOLD_IN_LIFT, INITIAL_LOG_CATALOG, INITIAL_LOG_LIFT } from './catalog-fold-in';
 import { inputWidth, userWidth as userWidthOf, type NetLayout } from './layout';
 
 /** Named parameter tensors. A local parameter carries a leading user dimension [B, ...shape]. */
@@ -37,6 +38,10 @@ export function paramShapes(l: NetLayout, idRows: number, userIdRows = 0): [stri
     shapes.push([PRIOR_PRECISION, [width + 1]]);
     shapes.push([PRIOR_NOISE, [1]]);
   }
+  if (l.foldIn) {
+    shapes.push([FOLD_IN_CATALOG, [1]]);
+    shapes.push([FOLD_IN_LIFT, [1]]);
+  }
   return shapes;
 }
 
@@ -66,6 +71,8 @@ export function initialValues(shapes: [string, number[]][], seed: number): Map<s
       for (let i = 0; i < size; i++) v[i] = 0.01 * rng.normal();
     } else if (name === PRIOR_PRECISION) v.fill(INITIAL_LOG_PRECISION);
     else if (name === PRIOR_NOISE) v.fill(INITIAL_LOG_NOISE);
+    else if (name === FOLD_IN_CATALOG) v.fill(INITIAL_LOG_CATALOG);
+    else if (name === FOLD_IN_LIFT) v.fill(INITIAL_LOG_LIFT);
     out.set(name, v);
   }
   return out;
