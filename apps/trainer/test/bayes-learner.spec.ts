@@ -13,13 +13,14 @@ import { learnerSettings } from '../src/eval/methods';
 import { MetaLearner } from '../src/meta/meta-learner';
 import { p2Dataset } from './fixtures/p2-dataset';
 import { runCli, syntheticImportArgs } from './support/run-cli';
+import { itemEmbeddingStart } from '../src/meta/als-embeddings';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
 });
 
 describe('train.bayesHead, train.bayesLoss, train.supportSizes, model.itemBiasShrinkage', () => {
-  it('default to auto: the Bayesian head with mixed support sizes on explicit data, the ridge head on full support sets on implicit data', () => {
+  it('default to auto: the Bayesian head with mixed support sizes on either kind (the catalog fold-in on implicit data)', () => {
     const c = parseConfig({});
     expect([c.train.bayesHead, c.train.bayesLoss, c.train.supportSizes]).toEqual(['auto', 'nll', 'auto']);
     expect(c.model.itemBiasShrinkage).toBe(5);
@@ -28,7 +29,9 @@ describe('train.bayesHead, train.bayesLoss, train.supportSizes, model.itemBiasSh
     const explicit = learnerSettings(c, anil, 'explicit');
     expect([explicit.bayesHead, explicit.supportSizes, explicit.innerRidge]).toEqual([true, 'mixed', null]);
     const implicit = learnerSettings(c, anil, 'implicit');
-    expect([implicit.bayesHead, implicit.supportSizes, implicit.innerRidge]).toEqual([false, 'full', 10]);
+    expect([implicit.bayesHead, implicit.supportSizes, implicit.innerRidge]).toEqual([true, 'mixed', null]);
+    expect([c.model.initItemEmbeddings, itemEmbeddingStart(c.model, 'implicit')]).toEqual(['auto', 'als']);
+    expect(itemEmbeddingStart(c.model, 'explicit')).toBe('none');
     // The default learners: anil-ridge and anil-bayes stay what their names say on either kind.
     for (const kind of ['explicit', 'implicit'] as const) {
       const byName = new Map(c.evaluate.learners.map((l) => [l.name, learnerSettings(c, l, kind)]));

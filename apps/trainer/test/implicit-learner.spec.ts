@@ -9,6 +9,7 @@ import { itemCatalog, type Task } from '../src/data/types';
 import { learnerSettings } from '../src/eval/methods';
 import { buildModel } from '../src/meta/build-model';
 import { MetaLearner } from '../src/meta/meta-learner';
+import { prepareStart } from '../src/meta/als-embeddings';
 import { p2Dataset } from './fixtures/p2-dataset';
 
 beforeAll(async () => {
@@ -89,5 +90,73 @@ describe('a meta-learner on implicit data', () => {
     // Each user's head is fitted to their own positives and sampled negatives (closed form).
     expect(Math.max(...scores[0].map((v, i) => Math.abs(v - scores[1][i])))).toBeGreaterThan(1e-4);
     learner.dispose();
+  });
+});
+
+describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => {
+  const data = p2Dataset({ kind: 'implicit', users: 40, items: 32, perUser: [6, 12] });
+  const items = itemCatalog(data.items);
+  const tasks: Task[] = data.users.map((user) => {
+    const mine = data.ratings
+      .filter((r) => r.userId === user.id)
+      .map((r) => ({ itemId: r.itemId, value: 1 }));
+    return { user, support: mine.slice(0, 4), query: mine.slice(4) };
+  });
+  const config = parseConfig({
+    features: { user: [], item: [] },
+    model: { hidden: [16, 16], embeddingDim: 4 },
+  });
+
+  function foldInModel() {
+    return buildModel(
+      config.features,
+      { ...config.model, localGroups: ['output'] },
+      data.users,
+      data.items,
+      tasks,
+      0,
+      { kind: 'implicit', scale: [0, 1] },
+      { bayesHead: true },
+    );
+  }
+
+  it('sets every warm item’s embedding to unit-RMS ALS factors, the fold-in to ALS’s, and builds the pool', () => {
+    const model = foldInModel();
+    expect(model.config.catalogFoldIn).toBe(true);
+    const before = model.params['id.item'].dataSync().slice();
+    prepareStart(model, config.model, 'implicit', tasks, items, 0);
+    const table = model.params['id.item'];
+    const width = table.shape[1]!;
+    const values = table.dataSync();
+    let sq = 0;
+    let n = 0;
+    for (const [, row] of model.itemIdIndex) {
+      for (let j = 0; j < width - 1; j++) {
+        sq += values[row * width + j] ** 2;
+        n++;
+      }
+    }
+    expect(Math.sqrt(sq / n)).toBeCloseTo(1, 3);
+    expect(values).not.toEqual(before);
+    // alsFoldInStart: w = N / alpha with ALS_START's alpha 10.
+    const warm = new Set(tasks.flatMap((t) => [...t.support, ...t.query].map((r) => r.itemId))).size;
+    expect(Math.exp(model.params['prior.logCatalog'].dataSync()[0])).toBeCloseTo(warm / 10, 3);
+    expect(model.negativePool?.size).toBe(warm);
+    model.dispose();
+  });
+
+  it('is seeded, and `none` (explicit data’s auto) leaves the embeddings at zero', () => {
+    const rows = (start: 'als' | 'none', kind: 'implicit' | 'explicit', seed: number) => {
+      const model = foldInModel();
+      prepareStart(model, { ...config.model, initItemEmbeddings: start }, kind, tasks, items, seed);
+      const v = Array.from(model.params['id.item'].dataSync());
+      model.dispose();
+      return v;
+    };
+    expect(rows('als', 'implicit', 1)).toEqual(rows('als', 'implicit', 1));
+    expect(rows('als', 'implicit', 1)).not.toEqual(rows('als', 'implicit', 2));
+    const zeros = rows('none', 'implicit', 1);
+    // Only the ID bias column (initBiases is not called here) could be non-zero: it is not.
+    expect(zeros.every((v) => v === 0)).toBe(true);
   });
 });

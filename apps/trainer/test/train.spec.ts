@@ -72,28 +72,31 @@ describe('train', () => {
     }
   });
 
-  it('with train.patience keeps the epoch with the best validation MAE', async () => {
+  it('with train.patience keeps the epoch (or the starting point) with the best validation MAE', async () => {
     // A large outer rate makes later epochs worse on validation, so stopping has work to do.
     const es = tinyConfig(
       'early.yaml',
       'train: { epochs: 4, patience: 1, pretrainEpochs: 0, outerLr: 0.05, metaBatchSize: 16, innerSteps: 1, maxRatings: 30 }',
     );
-    const records: { msg: string; epoch?: number; validationMae?: number }[] = [];
+    const records: { msg: string; epoch?: number; validationScore?: number }[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) });
     const lines: string[] = [];
     await trainCommand(
       { ...store, config: es, promote: false },
       { out: (l: string) => lines.push(l), logger, progress: silentProgress },
     );
+    const start = records.find((r) => r.msg === 'starting point validated')!;
     const epochs = records.filter((r) => r.msg === 'epoch validated');
     expect(epochs.length).toBeGreaterThanOrEqual(1);
     expect(epochs.length).toBeLessThanOrEqual(4);
-    const best = Math.min(...epochs.map((r) => r.validationMae!));
+    // Index 0 is the starting point, i the i-th epoch.
+    const scores = [start, ...epochs].map((r) => r.validationScore!);
+    const best = Math.min(...scores);
     const kept = records.find((r) => r.msg === 'kept the best epoch')!;
-    expect(kept.validationMae).toBe(best);
+    expect(kept.validationScore).toBe(best);
+    expect(kept.epoch).toBe(scores.indexOf(best));
     // Stopped one epoch after the best one, unless the last epoch was the best.
-    const bestEpoch = epochs.findIndex((r) => r.validationMae === best) + 1;
-    expect(epochs.length).toBe(Math.min(4, bestEpoch + 1));
+    expect(epochs.length).toBe(Math.min(4, scores.indexOf(best) + 1));
     // The registered model's validation MAE is the kept epoch's (same adaptation, same users).
     const mae = Number(/validation MAE (\S+)/.exec(lines.join('\n'))![1]);
     expect(mae).toBeCloseTo(best, 4);

@@ -103,7 +103,15 @@ describe('catalogFoldInDelta', () => {
     const catRows = Array.from({ length: m }, (_, i) => catalog.slice(i * h, (i + 1) * h));
     for (let u = 0; u < b; u++) {
       const rows = Array.from({ length: s }, (_, j) => support.slice((u * s + j) * h, (u * s + j + 1) * h));
-      const want = reference(rows, y.slice(u * s, (u + 1) * s), mask.slice(u * s, (u + 1) * s), catRows, d, w, lift);
+      const want = reference(
+        rows,
+        y.slice(u * s, (u + 1) * s),
+        mask.slice(u * s, (u + 1) * s),
+        catRows,
+        d,
+        w,
+        lift,
+      );
       for (const got of [shared, copies]) {
         const dw = got.dw.arraySync()[u].map((r) => r[0]);
         const db = got.db.arraySync()[u][0];
@@ -161,7 +169,12 @@ describe('catalogFoldInDelta', () => {
       const at = (sign: number) =>
         tf.tidy(() => {
           const moved = inputs.map((t, j) =>
-            j === k ? tf.tensor(base.map((v, i) => v + sign * eps * dir[i]), t.shape) : t,
+            j === k
+              ? tf.tensor(
+                  base.map((v, i) => v + sign * eps * dir[i]),
+                  t.shape,
+                )
+              : t,
           );
           return objective(moved[0], moved[1], moved[2], moved[3], moved[4]).dataSync()[0];
         });
@@ -240,10 +253,12 @@ describe('a model with the catalog fold-in', () => {
   }
 
   it('is refused where it does not apply, naming the field', () => {
-    expect(() => createModel(world.spec, foldInConfig({ bayesHead: false }))).toThrow(/config\.catalogFoldIn/);
-    expect(() =>
-      createModel(world.spec, { ...foldInConfig(), task: 'rating', negatives: null }),
-    ).toThrow(ValidationError);
+    expect(() => createModel(world.spec, foldInConfig({ bayesHead: false }))).toThrow(
+      /config\.catalogFoldIn/,
+    );
+    expect(() => createModel(world.spec, { ...foldInConfig(), task: 'rating', negatives: null })).toThrow(
+      ValidationError,
+    );
   });
 
   it('meta-trains its weights through the solve, ranks held-out positives better, and is seeded', async () => {
@@ -267,7 +282,9 @@ describe('a model with the catalog fold-in', () => {
     expect(after).toBeGreaterThan(before + 0.03);
     expect(after).toBeGreaterThan(0.6);
     const again = await train(1);
-    expect(Array.from(again.m.params['dec.0.w'].dataSync())).toEqual(Array.from(m.params['dec.0.w'].dataSync()));
+    expect(Array.from(again.m.params['dec.0.w'].dataSync())).toEqual(
+      Array.from(m.params['dec.0.w'].dataSync()),
+    );
     again.m.dispose();
     m.dispose();
   });

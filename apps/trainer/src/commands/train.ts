@@ -14,7 +14,9 @@ import { EarlyStopping } from '../meta/early-stopping';
 import { bayesHeadFor, supportSizesFor } from '../meta/head-choice';
 import { pretrain } from '../meta/pretrain';
 import { adaptsHeadOnly } from '../meta/ridge-scope';
-import { validationMaeOf, validationSet, type AdaptChoice } from '../meta/tune-adapt';
+import { validationSet, type AdaptChoice } from '../meta/tune-adapt';
+import { validationObjective } from '../meta/validation-score';
+import { prepareStart } from '../meta/als-embeddings';
 import { LeaseLostError, withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { removeTempArtifacts } from '../train/debris';
@@ -307,8 +309,11 @@ async function trainRun(
           : undefined;
     model = buildModel(
       features.features,
-      // The Bayesian head is a head-only model from the start (pretraining included).
-      bayesHeadOf(config, kind) ? { ...config.model, localGroups: ['output'] } : config.model,
+      // The Bayesian head and ANIL are head-only models from the start (pretraining and the
+      // starting point's validation included); metaTrain would switch anil to it anyway.
+      bayesHeadOf(config, kind) || t.algorithm === 'anil'
+        ? { ...config.model, localGroups: ['output'] }
+        : config.model,
       dataset.users,
       dataset.items,
       train,
@@ -317,6 +322,7 @@ async function trainRun(
       { bayesHead: bayesHeadOf(config, kind) },
     );
     await initBiases(model, config.model, train, items);
+    prepareStart(model, config.model, kind, train, items, t.seed);
     if (t.pretrainEpochs > 0) {
       ctx.logger.info({ epochs: t.pretrainEpochs }, 'pretraining (plain regression)');
       const pre = await pretrain(
@@ -344,6 +350,21 @@ async function trainRun(
     const validationTasks = validationSet(validation, items, t.coldItemValidation);
     const stopper =
       t.patience > 0 && validation.length > 0 ? new EarlyStopping(model, t.patience) : undefined;
+    // Implicit data: minus NDCG@20 of full-catalog ranking; explicit: MAE (validation-score.ts).
+    const objective = validationObjective(model, validationTasks, {
+      train,
+      validation,
+      items,
+      kind,
+      scale: kind === 'implicit' ? [0, 1] : (dataset.scale ?? config.model.ratingRange),
+      signal,
+    });
+    // A fresh model's starting point competes too (epoch 0: kept when no epoch beats it).
+    if (stopper && firstEpoch === 0) {
+      const score = await objective(adaptOf(config, model, kind));
+      ctx.logger.info({ epoch: 0, validationScore: score }, 'starting point validated');
+      stopper.observe(-1, score);
+    }
     const bar = ctx.progress.start('meta-train', (t.epochs - firstEpoch) * perEpoch);
     try {
       for (let epoch = firstEpoch; epoch < t.epochs; epoch++) {
@@ -373,9 +394,9 @@ async function trainRun(
         lossHistory.push(...result.lossHistory);
         if (result.aborted) throw stopError(signal, 'training interrupted');
         if (stopper) {
-          const mae = await validationMaeOf(model, validationTasks, adaptOf(config, model, kind), signal);
-          ctx.logger.info({ epoch: epoch + 1, validationMae: mae }, 'epoch validated');
-          if (stopper.observe(epoch, mae) === 'stop') break;
+          const score = await objective(adaptOf(config, model, kind));
+          ctx.logger.info({ epoch: epoch + 1, validationScore: score }, 'epoch validated');
+          if (stopper.observe(epoch, score) === 'stop') break;
         }
         if ((epoch + 1) % t.checkpointEvery === 0 && epoch + 1 < t.epochs) {
           await writeCheckpoint(model, cpDir, epoch + 1, runId);
@@ -388,7 +409,7 @@ async function trainRun(
       bar.stop();
     }
     const best = stopper?.finish();
-    if (best) ctx.logger.info({ epoch: best.epoch + 1, validationMae: best.score }, 'kept the best epoch');
+    if (best) ctx.logger.info({ epoch: best.epoch + 1, validationScore: best.score }, 'kept the best epoch');
     // The artifact carries the adaptation validated here, so serving adapts the same way.
     model.adaptDefaults = adaptOf(config, model, kind);
     const adapt = model.adaptDefaults;

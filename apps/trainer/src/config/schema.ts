@@ -98,6 +98,12 @@ const modelShape = {
   itemBiasShrinkage: z.union([z.number().min(0), z.literal('empirical-bayes')]),
   /** Keep those closed-form item biases fixed during training (core `freezeItemBiases`). */
   freezeItemBiases: z.boolean(),
+  /**
+   * Where the item ID embeddings start: `als` (implicit-ALS item factors of the training
+   * interactions, with the trunk passing them through, meta/als-embeddings.ts), `none` (zeros),
+   * or `auto`: `als` on implicit feedback, `none` on explicit ratings.
+   */
+  initItemEmbeddings: z.enum(['auto', 'als', 'none']),
 };
 
 const modelSchema = z
@@ -113,6 +119,7 @@ const modelSchema = z
     initItemBiases: modelShape.initItemBiases.default(true),
     itemBiasShrinkage: modelShape.itemBiasShrinkage.default(5),
     freezeItemBiases: modelShape.freezeItemBiases.default(true),
+    initItemEmbeddings: modelShape.initItemEmbeddings.default('auto'),
   })
   .strict();
 
@@ -149,10 +156,10 @@ const trainSchema = z
      */
     coldItemValidation: metaTrainShape.coldItemValidation.default(false),
     negatives: metaTrainShape.negatives.default({ perPositive: 4, distribution: 'popularity' }),
-    /** `auto`: the Bayesian head on explicit ratings, the ridge head on implicit (meta/head-choice.ts). */
+    /** `auto`: the Bayesian head on either kind; on implicit data it is the catalog fold-in (meta/head-choice.ts). */
     bayesHead: metaTrainShape.bayesHead.default('auto'),
     bayesLoss: metaTrainShape.bayesLoss.default('nll'),
-    /** `auto`: `mixed` on explicit ratings (with the Bayesian head), `full` on implicit (meta/head-choice.ts). */
+    /** `auto`: `mixed` support sizes (meta/head-choice.ts). */
     supportSizes: metaTrainShape.supportSizes.default('auto'),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
@@ -282,10 +289,11 @@ const evaluateSchema = z
       .prefault({}),
     learners: z.array(learnerSchema).default([
       { name: 'fomaml', algorithm: 'fomaml' },
-      // anil with inner gradient steps; anil-ridge is `train`'s default on implicit feedback.
+      // anil with inner gradient steps, and with the closed-form ridge head.
       { name: 'anil', algorithm: 'anil', innerRidge: null, bayesHead: false, supportSizes: 'full' },
       { name: 'anil-ridge', algorithm: 'anil', bayesHead: false, supportSizes: 'full' },
-      // train's default on explicit ratings (`train.bayesHead: auto`): the Bayesian last layer.
+      // train's default (`train.bayesHead: auto`): the Bayesian last layer (on implicit data, the
+      // catalog fold-in).
       { name: 'anil-bayes', algorithm: 'anil', bayesHead: true, supportSizes: 'mixed' },
       { name: 'melu', algorithm: 'melu' },
     ]),

@@ -54,6 +54,8 @@ export function buildModel(
         }
       : null,
     ...(options.bayesHead && { bayesHead: true }),
+    // On implicit data the Bayesian head folds users in against the catalog (core catalogFoldIn).
+    ...(options.bayesHead && implicit && { catalogFoldIn: true }),
     seed: seed + 1,
   });
 }

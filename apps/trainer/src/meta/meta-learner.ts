@@ -21,6 +21,7 @@ import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/met
 import { itemWarmupRequests, type ItemWarmupStats } from '../eval/item-warmup';
 import { isCancellation, CancelledError } from '../util/interrupt';
 import { buildModel, initBiases } from './build-model';
+import { prepareStart } from './als-embeddings';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { EarlyStopping } from './early-stopping';
@@ -91,8 +92,9 @@ export class MetaLearner implements EvalMethod {
     this.users = new Map(ctx.users.map((u) => [u.id, u]));
     this.model = buildModel(
       this.features,
-      // The Bayesian head is a head-only model from the start (pretraining included).
-      s.bayesHead ? { ...s.model, localGroups: ['output'] } : s.model,
+      // The Bayesian head and ANIL are head-only models from the start (pretraining and the
+      // starting point's validation included); metaTrain would switch anil to it anyway.
+      s.bayesHead || s.algorithm === 'anil' ? { ...s.model, localGroups: ['output'] } : s.model,
       ctx.users,
       ctx.items.values(),
       ctx.train,
@@ -101,6 +103,7 @@ export class MetaLearner implements EvalMethod {
       { bayesHead: s.bayesHead },
     );
     await initBiases(this.model, s.model, ctx.train, ctx.items);
+    prepareStart(this.model, s.model, ctx.kind, ctx.train, ctx.items, ctx.seed);
     // Progress over pretraining and meta-training together, in (meta-)batches.
     const perEpoch = Math.ceil(ctx.train.length / s.metaBatchSize);
     const total = (s.pretrainEpochs + s.epochs) * perEpoch;
@@ -131,6 +134,8 @@ export class MetaLearner implements EvalMethod {
     const validation = validationSet(ctx.validation, ctx.items, s.coldItemValidation);
     const objective = validationObjective(this.model, validation, ctx);
     const stopper = s.patience > 0 ? new EarlyStopping(this.model, s.patience) : undefined;
+    // The starting point competes too (epoch -1: kept when no epoch of meta-training beats it).
+    if (stopper) stopper.observe(-1, await objective(configuredAdapt(s)));
     const result = await metaTrain(
       this.model,
       ctx.train,

@@ -36,10 +36,7 @@ export const ADAPT_CATALOG_SAMPLE = 2048;
 /** Rows [h, 1] of trunk features [B,S,H], masked ([B,S], padded rows all zero). */
 function design(features: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
   const [b, s] = mask.shape;
-  return tf.mul(
-    tf.concat([features, tf.ones([b, s, 1])], 2),
-    tf.expandDims(mask, 2),
-  ) as tf.Tensor3D;
+  return tf.mul(tf.concat([features, tf.ones([b, s, 1])], 2), tf.expandDims(mask, 2)) as tf.Tensor3D;
 }
 
 /**
@@ -75,4 +72,24 @@ export function catalogFoldInDelta(
     dw: tf.slice(delta, [0, 0, 0], [b, h, 1]),
     db: tf.reshape(tf.slice(delta, [0, h, 0], [b, 1, 1]), [b, 1]),
   };
+}
+
+/** Starting values of the fold-in's weights (see {@link initCatalogFoldIn}). */
+export interface FoldInStart {
+  /** w: the whole catalog's weight as observations of 0. */
+  catalogWeight: number;
+  /** D: the prior's precision of every head coordinate (times its noise). */
+  precision: number;
+  /** m: the lift of an interaction. */
+  lift: number;
+}
+
+/**
+ * The fold-in's weights w, D and m for a model whose item features start as implicit-ALS factors
+ * (Hu, Koren and Volinsky 2008; confidence 1 + alpha, penalty reg, N catalog items): dividing
+ * ALS's fold-in (Y^T Y + alpha X_S^T X_S + reg I) x = (1 + alpha) X_S^T 1 by alpha gives this
+ * file's form with w = N / alpha, D = reg / alpha and m = (1 + alpha) / alpha.
+ */
+export function alsFoldInStart(catalogSize: number, alpha: number, reg: number): FoldInStart {
+  return { catalogWeight: catalogSize / alpha, precision: reg / alpha, lift: (1 + alpha) / alpha };
 }

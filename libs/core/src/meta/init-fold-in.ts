@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ValidationError } from '../errors';
+import { PRIOR_NOISE, PRIOR_PRECISION } from '../model/bayes-head';
+import { FOLD_IN_CATALOG, FOLD_IN_LIFT, type FoldInStart } from '../model/catalog-fold-in';
+import type { RecommenderModel } from '../model/model';
+
+/**
+ * Sets the starting values of a catalog fold-in model's weights (config.catalogFoldIn), e.g.
+ * alsFoldInStart's, before meta-training refines them: the catalog weight, the lift, and a uniform
+ * prior precision at unit noise. Every value must be finite and > 0.
+ */
+export function initCatalogFoldIn(model: RecommenderModel, start: FoldInStart): void {
+  if (!model.layout.foldIn)
+    throw new ValidationError('model', 'has no catalog fold-in (config.catalogFoldIn)');
+  for (const [key, v] of Object.entries(start))
+    if (!(Number.isFinite(v) && v > 0))
+      throw new ValidationError(`start.${key}`, 'must be a finite number > 0');
+  const set = (name: string, value: number) => {
+    const p = model.params[name];
+    p.assign(tf.fill(p.shape, value));
+  };
+  set(FOLD_IN_CATALOG, Math.log(start.catalogWeight));
+  set(FOLD_IN_LIFT, Math.log(start.lift));
+  set(PRIOR_PRECISION, Math.log(start.precision));
+  set(PRIOR_NOISE, 0);
+  model.touch();
+}
