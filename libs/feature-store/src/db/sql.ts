@@ -1,4 +1,4 @@
-import type { Tx } from './client';
+import type { SqlRunner } from './runner';
 
 /** A value bound to a raw SQL parameter. */
 export type SqlValue = string | number | null;
@@ -9,6 +9,17 @@ const MAX_PARAMS = 8000;
 /** Stores a Date the way Prisma's adapters do (ISO 8601 with an explicit UTC offset). */
 export function sqlTime(d: Date): string {
   return d.toISOString().replace('Z', '+00:00');
+}
+
+/** A time read by raw SQL: a Date (Prisma, pg), or the ISO text SQLite stores. */
+export function toDate(v: unknown): Date | null {
+  if (v === null || v === undefined) return null;
+  return v instanceof Date ? v : new Date(String(v));
+}
+
+/** A number read by raw SQL (SQLite integers may come as bigint). */
+export function toNumber(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
 }
 
 /** Raw SQL text for the two dialects (placeholders differ: `?` vs `$n`). */
@@ -43,7 +54,7 @@ export class Dialect {
    * types for parameters that need one (timestamps are sent as text). Returns rows affected.
    */
   async insertMany(
-    tx: Tx,
+    db: Pick<SqlRunner, 'execute'>,
     table: string,
     columns: readonly string[],
     rows: readonly SqlValue[][],
@@ -56,7 +67,7 @@ export class Dialect {
     for (let i = 0; i < rows.length; i += perChunk) {
       const chunk = rows.slice(i, i + perChunk);
       const sql = `INSERT INTO "${table}" (${cols}) VALUES ${this.values(chunk.length, columns.length, 0, casts)} ${suffix}`;
-      affected += await tx.$executeRawUnsafe(sql, ...chunk.flat());
+      affected += await db.execute(sql, chunk.flat());
     }
     return affected;
   }

@@ -1,11 +1,5 @@
-import type { Tx } from '../db/client';
-import {
-  inferProfile,
-  mergeProfile,
-  readProfile,
-  writeProfile,
-  type DatasetProfile,
-} from '../store/dataset-profile';
+import { inImportSession } from '../db/import-session';
+import { currentProfile, mergeProfile, storeProfile, type DatasetProfile } from '../store/dataset-profile';
 import type { FeatureStore } from '../store/feature-store';
 import type { InteractionInput, ItemRecordInput } from '../store/inputs';
 import { validateInteractions, validateItems, validateUsers } from '../store/validate-inputs';
@@ -45,10 +39,11 @@ export function hasFeatures(features: FeatureRecord | undefined): boolean {
 }
 
 /**
- * Writes an import in ONE transaction, batch by batch (validated like the write API), so a
- * failure or an abort leaves nothing behind; between batches it yields to the event loop so a
- * Ctrl-C is seen on SQLite too. The dataset profile is merged and stored in the same transaction.
- * Progress is reported after every batch.
+ * Writes an import in ONE transaction on its own connection, with the database's bulk path
+ * (`db/import-session.ts`), batch by batch (validated like the write API), so a failure or an
+ * abort leaves nothing behind; between batches it yields to the event loop so a Ctrl-C is seen on
+ * SQLite too. The dataset profile is merged and stored in the same transaction. Progress is
+ * reported after every batch.
  */
 export async function loadAll(
   store: FeatureStore,
@@ -59,6 +54,12 @@ export async function loadAll(
 ): Promise<ImportReport> {
   const size = options.batchSize ?? 5000;
   const signal = options.signal;
+  const timeoutMs = options.timeoutMs ?? DAY_MS;
+  const deadline = Date.now() + timeoutMs;
+  const step = async () => {
+    await checkpoint(signal);
+    if (Date.now() > deadline) throw new Error(`import timed out after ${timeoutMs} ms; nothing was written`);
+  };
   const report = (phase: 'items' | 'users' | 'interactions', done: number, total?: number) =>
     options.onProgress?.({ phase, done, ...(total !== undefined ? { total } : {}) });
   const userIds = new Set<string>();
@@ -67,34 +68,35 @@ export async function loadAll(
   let last = -Infinity;
   let read = 0;
   await checkpoint(signal);
-  const result = await store.transaction(async (tx: Tx) => {
-    const stored = (await readProfile(tx)) ?? (await inferProfile(tx));
-    const hasData = (await tx.interaction.findFirst({ select: { seq: true } })) !== null;
+  const result = await inImportSession(store.database, async (session) => {
+    const db = session.runner;
+    const stored = await currentProfile(db);
+    const hasData = (await db.query('SELECT 1 AS "one" FROM "interactions" LIMIT 1')).length > 0;
     const profile = mergeProfile(stored, data.profile, hasData);
     const now = new Date();
     let items = 0;
     let users = 0;
     for (let i = 0; i < data.items.length; i += size) {
-      await checkpoint(signal);
+      await step();
       const batch = data.items.slice(i, i + size);
       validateItems(batch);
-      items += (await writeItems(tx, store.dialect, batch, now)).length;
+      items += (await writeItems(db, batch, now)).length;
       report('items', Math.min(i + size, data.items.length), data.items.length);
     }
     for (let i = 0; i < data.users.length; i += size) {
-      await checkpoint(signal);
+      await step();
       const batch = data.users.slice(i, i + size);
       validateUsers(batch);
-      users += (await writeUsers(tx, store.dialect, batch, now)).length;
+      users += (await writeUsers(db, batch, now)).length;
       report('users', Math.min(i + size, data.users.length), data.users.length);
     }
     let ingested = 0;
     let duplicates = 0;
     let batch: InteractionInput[] = [];
     const flush = async () => {
-      await checkpoint(signal);
+      await step();
       validateInteractions(batch, profile.scale ?? store.ratingRange);
-      const r = await writeInteractions(tx, store.dialect, batch, now, true);
+      const r = await writeInteractions(db, batch, now, true);
       ingested += r.ingested;
       duplicates += r.duplicates;
       users += r.usersCreated;
@@ -102,6 +104,7 @@ export async function loadAll(
       batch = [];
       report('interactions', read, data.interactionCount);
     };
+    await session.beforeInteractions(data.interactionCount ?? 0);
     for await (const row of data.interactions) {
       batch.push(row);
       userIds.add(row.userId);
@@ -112,9 +115,10 @@ export async function loadAll(
       if (batch.length >= size) await flush();
     }
     if (batch.length > 0) await flush();
-    await writeProfile(tx, profile);
+    await session.afterInteractions(step);
+    await storeProfile(db, profile);
     return { users, items, interactions: { ingested, duplicates }, profile };
-  }, options.timeoutMs ?? DAY_MS);
+  });
   store.clear();
   await store.datasetProfile(); // refresh the store's rating range
   for (const u of data.users) userIds.add(u.id);

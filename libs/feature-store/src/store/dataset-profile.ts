@@ -1,4 +1,6 @@
 import type { Db, Tx } from '../db/client';
+import type { SqlRunner } from '../db/runner';
+import { sqlTime } from '../db/sql';
 import { ValidationError } from '../errors';
 import { RATING_RANGE } from '../validate';
 
@@ -58,10 +60,42 @@ export function checkScale(scale: unknown, field = 'scale'): [number, number] {
   return [scale[0] as number, scale[1] as number];
 }
 
+/** A stored profile setting: JSON (SQLite's text as read by raw SQL) or its parsed value. */
+function storedProfile(value: unknown): DatasetProfile {
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return checkProfile(parsed as DatasetProfile, 'settings.dataset_profile');
+}
+
 /** The declared profile, or null when no import has declared one. */
 export async function readProfile(db: Db | Tx): Promise<DatasetProfile | null> {
   const row = await db.setting.findUnique({ where: { key: KEY } });
-  return row ? checkProfile(row.value as unknown as DatasetProfile, 'settings.dataset_profile') : null;
+  return row ? storedProfile(row.value) : null;
+}
+
+/** `readProfile`, else `inferProfile`, over raw SQL (an import's own connection). */
+export async function currentProfile(db: SqlRunner): Promise<DatasetProfile> {
+  const p = (n: number) => (db.dialect.provider === 'sqlite' ? '?' : `$${n}`);
+  const [row] = await db.query<{ value: unknown }>(`SELECT "value" FROM "settings" WHERE "key" = ${p(1)}`, [
+    KEY,
+  ]);
+  if (row) return storedProfile(row.value);
+  const [newest] = await db.query<{ kind: string }>(
+    'SELECT "kind" FROM "interactions" ORDER BY "seq" DESC LIMIT 1',
+  );
+  return profileOfNewest(newest?.kind);
+}
+
+/** `writeProfile` over raw SQL. */
+export async function storeProfile(db: SqlRunner, profile: DatasetProfile): Promise<void> {
+  const value = JSON.stringify(checkProfile(profile));
+  await db.dialect.insertMany(
+    db,
+    'settings',
+    ['key', 'value', 'updatedAt'],
+    [[KEY, value, sqlTime(new Date())]],
+    'ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "updatedAt" = excluded."updatedAt"',
+    ['', 'jsonb', 'timestamp'],
+  );
 }
 
 export async function writeProfile(db: Db | Tx, profile: DatasetProfile): Promise<void> {
@@ -80,7 +114,11 @@ export async function writeProfile(db: Db | Tx, profile: DatasetProfile): Promis
  */
 export async function inferProfile(db: Db | Tx): Promise<DatasetProfile> {
   const newest = await db.interaction.findFirst({ orderBy: { seq: 'desc' }, select: { kind: true } });
-  return newest?.kind === 'implicit' ? { kind: 'implicit', scale: null, hasTimes: true } : DEFAULT_PROFILE;
+  return profileOfNewest(newest?.kind);
+}
+
+function profileOfNewest(kind: string | undefined): DatasetProfile {
+  return kind === 'implicit' ? { kind: 'implicit', scale: null, hasTimes: true } : DEFAULT_PROFILE;
 }
 
 /**

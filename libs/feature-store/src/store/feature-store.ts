@@ -3,6 +3,7 @@ import { createClient } from '../db/client';
 import { checkSqliteFile, connectionFailure } from '../db/availability';
 import { resolveDatabase, type ResolvedDatabase } from '../db/location';
 import { migrate } from '../db/migrate';
+import { prismaRunner } from '../db/runner';
 import { Dialect } from '../db/sql';
 import { checkTime } from '../validate';
 import { writeInteractions, writeItems, writeUsers } from './writes';
@@ -116,7 +117,9 @@ export class FeatureStore extends OnlineReads {
   async upsertUsers(users: readonly UserRecord[]): Promise<number> {
     validateUsers(users);
     if (users.length === 0) return 0;
-    const changed = await this.transaction((tx) => writeUsers(tx, this.dialect, users, new Date()));
+    const changed = await this.transaction((tx) =>
+      writeUsers(prismaRunner(tx, this.dialect), users, new Date()),
+    );
     this.invalidateUsers(users.map((u) => u.id));
     return changed.length;
   }
@@ -125,7 +128,9 @@ export class FeatureStore extends OnlineReads {
   async upsertItems(items: readonly ItemRecordInput[]): Promise<number> {
     validateItems(items);
     if (items.length === 0) return 0;
-    const changed = await this.transaction((tx) => writeItems(tx, this.dialect, items, new Date()));
+    const changed = await this.transaction((tx) =>
+      writeItems(prismaRunner(tx, this.dialect), items, new Date()),
+    );
     this.invalidateItems(items.map((it) => it.id));
     return changed.length;
   }
@@ -138,7 +143,7 @@ export class FeatureStore extends OnlineReads {
     validateInteractions(rows, this.ratingRange);
     if (rows.length === 0) return { ingested: 0, duplicates: 0 };
     const { ingested, duplicates } = await this.transaction((tx) =>
-      writeInteractions(tx, this.dialect, rows, new Date(), options.createUsers ?? true),
+      writeInteractions(prismaRunner(tx, this.dialect), rows, new Date(), options.createUsers ?? true),
     );
     this.invalidateInteractions(new Set(rows.map((r) => r.userId)));
     return { ingested, duplicates };

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors';
-import type { Tx } from '../db/client';
-import { sqlTime, type Dialect, type SqlValue } from '../db/sql';
+import type { SqlRunner } from '../db/runner';
+import { sqlTime, toDate, toNumber, type SqlValue } from '../db/sql';
 import type { UserRecord } from '../types';
 import { encodeFeatures, featureKey, type FeatureRow } from './feature-rows';
 import type { IngestResult, InteractionInput, ItemRecordInput } from './inputs';
@@ -13,6 +13,32 @@ function chunks<T>(xs: readonly T[], size = IN_CHUNK): T[][] {
   return out;
 }
 
+/** Rows of `SELECT <columns> FROM <table> WHERE <column> IN (ids) [AND <where>]`, chunked. */
+async function selectIn<T>(
+  db: SqlRunner,
+  table: string,
+  columns: string,
+  column: string,
+  ids: readonly string[],
+  where = '',
+): Promise<T[]> {
+  const out: T[] = [];
+  for (const part of chunks(ids)) {
+    const sql = `SELECT ${columns} FROM "${table}" WHERE "${column}" IN (${db.dialect.list(part.length)})${where}`;
+    out.push(...(await db.query<T>(sql, part)));
+  }
+  return out;
+}
+
+/** Which of `ids` are stored in `table`. */
+async function existingIds(
+  db: SqlRunner,
+  table: 'users' | 'items',
+  ids: readonly string[],
+): Promise<Set<string>> {
+  return new Set((await selectIn<{ id: string }>(db, table, '"id"', 'id', ids)).map((r) => r.id));
+}
+
 interface EntityTable {
   table: 'users' | 'items';
   featureTable: 'user_features' | 'item_features';
@@ -21,41 +47,46 @@ interface EntityTable {
 const USERS: EntityTable = { table: 'users', featureTable: 'user_features', fk: 'userId' };
 const ITEMS: EntityTable = { table: 'items', featureTable: 'item_features', fk: 'itemId' };
 
-async function currentFeatures(tx: Tx, t: EntityTable, ids: string[]): Promise<Map<string, FeatureRow[]>> {
+async function currentFeatures(
+  db: SqlRunner,
+  t: EntityTable,
+  ids: string[],
+): Promise<Map<string, FeatureRow[]>> {
   const byId = new Map<string, FeatureRow[]>();
-  for (const part of chunks(ids)) {
-    const rows =
-      t === USERS
-        ? (await tx.userFeature.findMany({ where: { userId: { in: part }, validTo: null } })).map((r) => ({
-            ...r,
-            owner: r.userId,
-          }))
-        : (await tx.itemFeature.findMany({ where: { itemId: { in: part }, validTo: null } })).map((r) => ({
-            ...r,
-            owner: r.itemId,
-          }));
-    for (const r of rows) {
-      const list = byId.get(r.owner) ?? [];
-      list.push({ field: r.field, kind: r.kind, position: r.position, text: r.text, number: r.number });
-      byId.set(r.owner, list);
-    }
+  const rows = await selectIn<FeatureRow & { owner: string }>(
+    db,
+    t.featureTable,
+    `"${t.fk}" AS "owner", "field", "kind", "position", "text", "number"`,
+    t.fk,
+    ids,
+    ' AND "validTo" IS NULL',
+  );
+  for (const r of rows) {
+    const list = byId.get(r.owner) ?? [];
+    list.push({
+      field: r.field,
+      kind: r.kind,
+      position: toNumber(r.position) ?? 0,
+      text: r.text,
+      number: toNumber(r.number),
+    });
+    byId.set(r.owner, list);
   }
   return byId;
 }
 
 /** Closes the current feature rows of `ids` and writes `rows` as the new version. */
 async function replaceFeatures(
-  tx: Tx,
-  d: Dialect,
+  db: SqlRunner,
   t: EntityTable,
   changed: { id: string; rows: FeatureRow[] }[],
   now: Date,
 ): Promise<void> {
+  const d = db.dialect;
   for (const part of chunks(changed)) {
-    await tx.$executeRawUnsafe(
+    await db.execute(
       `UPDATE "${t.featureTable}" SET "validTo" = ${d.provider === 'sqlite' ? '?' : '$1::timestamp'} WHERE "validTo" IS NULL AND "${t.fk}" IN (${d.list(part.length, 1)})`,
-      sqlTime(now),
-      ...part.map((c) => c.id),
+      [sqlTime(now), ...part.map((c) => c.id)],
     );
   }
   const values: SqlValue[][] = [];
@@ -63,7 +94,7 @@ async function replaceFeatures(
     for (const r of c.rows) values.push([c.id, r.field, r.kind, r.position, r.text, r.number, sqlTime(now)]);
   }
   await d.insertMany(
-    tx,
+    db,
     t.featureTable,
     [t.fk, 'field', 'kind', 'position', 'text', 'number', 'validFrom'],
     values,
@@ -73,54 +104,45 @@ async function replaceFeatures(
 }
 
 /** Upserts users; only users whose features changed are written (a re-sent batch changes nothing). */
-export async function writeUsers(
-  tx: Tx,
-  d: Dialect,
-  users: readonly UserRecord[],
-  now: Date,
-): Promise<string[]> {
+export async function writeUsers(db: SqlRunner, users: readonly UserRecord[], now: Date): Promise<string[]> {
   const ids = users.map((u) => u.id);
-  const existing = new Set<string>();
-  for (const part of chunks(ids)) {
-    for (const u of await tx.user.findMany({ where: { id: { in: part } }, select: { id: true } }))
-      existing.add(u.id);
-  }
-  const current = await currentFeatures(tx, USERS, ids);
+  const existing = await existingIds(db, 'users', ids);
+  const current = await currentFeatures(db, USERS, ids);
   const changed: { id: string; rows: FeatureRow[] }[] = [];
   for (const u of users) {
     const rows = encodeFeatures(u.features ?? {});
     if (!existing.has(u.id) || featureKey(rows) !== featureKey(current.get(u.id) ?? []))
       changed.push({ id: u.id, rows });
   }
-  await d.insertMany(
-    tx,
+  await db.dialect.insertMany(
+    db,
     'users',
     ['id', 'createdAt', 'updatedAt'],
     changed.map((c) => [c.id, sqlTime(now), sqlTime(now)]),
     'ON CONFLICT ("id") DO UPDATE SET "updatedAt" = excluded."updatedAt"',
     ['', 'timestamp', 'timestamp'],
   );
-  await replaceFeatures(tx, d, USERS, changed, now);
+  await replaceFeatures(db, USERS, changed, now);
   return changed.map((c) => c.id);
 }
 
 /** Upserts items (features, availability, status); unchanged items are left alone. */
 export async function writeItems(
-  tx: Tx,
-  d: Dialect,
+  db: SqlRunner,
   items: readonly ItemRecordInput[],
   now: Date,
 ): Promise<string[]> {
   const ids = items.map((it) => it.id);
   const existing = new Map<string, { availableAt: Date | null; status: string }>();
-  for (const part of chunks(ids)) {
-    const rows = await tx.item.findMany({
-      where: { id: { in: part } },
-      select: { id: true, availableAt: true, status: true },
-    });
-    for (const r of rows) existing.set(r.id, r);
-  }
-  const current = await currentFeatures(tx, ITEMS, ids);
+  const rows = await selectIn<{ id: string; availableAt: unknown; status: string }>(
+    db,
+    'items',
+    '"id", "availableAt", "status"',
+    'id',
+    ids,
+  );
+  for (const r of rows) existing.set(r.id, { availableAt: toDate(r.availableAt), status: r.status });
+  const current = await currentFeatures(db, ITEMS, ids);
   const changedFeatures: { id: string; rows: FeatureRow[] }[] = [];
   const entityRows: SqlValue[][] = [];
   for (const it of items) {
@@ -136,15 +158,15 @@ export async function writeItems(
       entityRows.push([it.id, sqlTime(now), sqlTime(now), sqlTime(availableAt), status]);
     }
   }
-  await d.insertMany(
-    tx,
+  await db.dialect.insertMany(
+    db,
     'items',
     ['id', 'createdAt', 'updatedAt', 'availableAt', 'status'],
     entityRows,
     'ON CONFLICT ("id") DO UPDATE SET "updatedAt" = excluded."updatedAt", "availableAt" = excluded."availableAt", "status" = excluded."status"',
     ['', 'timestamp', 'timestamp', 'timestamp', ''],
   );
-  await replaceFeatures(tx, d, ITEMS, changedFeatures, now);
+  await replaceFeatures(db, ITEMS, changedFeatures, now);
   return entityRows.map((r) => r[0] as string);
 }
 
@@ -154,18 +176,13 @@ export async function writeItems(
  * counted in `usersCreated`.
  */
 export async function writeInteractions(
-  tx: Tx,
-  d: Dialect,
+  db: SqlRunner,
   rows: readonly InteractionInput[],
   now: Date,
   createUsers: boolean,
 ): Promise<IngestResult & { usersCreated: number }> {
-  const itemIds = [...new Set(rows.map((r) => r.itemId))];
-  const known = new Set<string>();
-  for (const part of chunks(itemIds)) {
-    for (const it of await tx.item.findMany({ where: { id: { in: part } }, select: { id: true } }))
-      known.add(it.id);
-  }
+  const d = db.dialect;
+  const known = await existingIds(db, 'items', [...new Set(rows.map((r) => r.itemId))]);
   const unknownItem = rows.findIndex((r) => !known.has(r.itemId));
   if (unknownItem >= 0) {
     throw new ValidationError(
@@ -177,7 +194,7 @@ export async function writeInteractions(
   let usersCreated = 0;
   if (createUsers) {
     usersCreated = await d.insertMany(
-      tx,
+      db,
       'users',
       ['id', 'createdAt', 'updatedAt'],
       userIds.map((id) => [id, sqlTime(now), sqlTime(now)]),
@@ -185,11 +202,7 @@ export async function writeInteractions(
       ['', 'timestamp', 'timestamp'],
     );
   } else {
-    const users = new Set<string>();
-    for (const part of chunks(userIds)) {
-      for (const u of await tx.user.findMany({ where: { id: { in: part } }, select: { id: true } }))
-        users.add(u.id);
-    }
+    const users = await existingIds(db, 'users', userIds);
     const unknownUser = rows.findIndex((r) => !users.has(r.userId));
     if (unknownUser >= 0) {
       throw new ValidationError(
@@ -198,8 +211,21 @@ export async function writeInteractions(
       );
     }
   }
-  const ingested = await d.insertMany(
-    tx,
+  const ingested = db.insertInteractions
+    ? await db.insertInteractions(rows, now)
+    : await insertInteractionValues(db, rows, now);
+  return { ingested, duplicates: rows.length - ingested, usersCreated };
+}
+
+/** New interactions as multi-row INSERTs; event ids already stored are skipped. */
+function insertInteractionValues(
+  db: SqlRunner,
+  rows: readonly InteractionInput[],
+  now: Date,
+): Promise<number> {
+  const ingestedAt = sqlTime(now);
+  return db.dialect.insertMany(
+    db,
     'interactions',
     ['eventId', 'userId', 'itemId', 'value', 'kind', 'eventTime', 'ingestedAt'],
     rows.map((r) => [
@@ -209,10 +235,9 @@ export async function writeInteractions(
       r.value,
       r.kind ?? 'rating',
       sqlTime(r.eventTime),
-      sqlTime(now),
+      ingestedAt,
     ]),
     'ON CONFLICT ("eventId") DO NOTHING',
     ['', '', '', 'double precision', '', 'timestamp', 'timestamp'],
   );
-  return { ingested, duplicates: rows.length - ingested, usersCreated };
 }
