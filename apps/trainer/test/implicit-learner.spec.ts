@@ -107,6 +107,16 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
     model: { hidden: [16, 16], embeddingDim: 4 },
   });
 
+  const start = (kind: 'implicit' | 'explicit', seed: number) => ({
+    train: tasks,
+    validation: [],
+    items,
+    users: data.users,
+    seed,
+    kind,
+    scale: [0, 1] as [number, number],
+  });
+
   function foldInModel() {
     return buildModel(
       config.features,
@@ -120,11 +130,11 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
     );
   }
 
-  it('sets every warm item’s embedding to unit-RMS ALS factors, the fold-in to ALS’s, and builds the pool', () => {
+  it('sets every warm item’s embedding to unit-RMS ALS factors, the fold-in to ALS’s, and builds the pool', async () => {
     const model = foldInModel();
     expect(model.config.catalogFoldIn).toBe(true);
     const before = model.params['id.item'].dataSync().slice();
-    prepareStart(model, config.model, 'implicit', tasks, items, 0);
+    prepareStart(model, config.model, start('implicit', 0));
     const table = model.params['id.item'];
     const width = table.shape[1]!;
     const values = table.dataSync();
@@ -145,17 +155,17 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
     model.dispose();
   });
 
-  it('is seeded, and `none` (explicit data’s auto) leaves the embeddings at zero', () => {
-    const rows = (start: 'als' | 'none', kind: 'implicit' | 'explicit', seed: number) => {
+  it('is seeded, and `none` (explicit data’s auto) leaves the embeddings at zero', async () => {
+    const rows = async (how: 'als' | 'none', kind: 'implicit' | 'explicit', seed: number) => {
       const model = foldInModel();
-      prepareStart(model, { ...config.model, initItemEmbeddings: start }, kind, tasks, items, seed);
+      prepareStart(model, { ...config.model, initItemEmbeddings: how }, start(kind, seed));
       const v = Array.from(model.params['id.item'].dataSync());
       model.dispose();
       return v;
     };
-    expect(rows('als', 'implicit', 1)).toEqual(rows('als', 'implicit', 1));
-    expect(rows('als', 'implicit', 1)).not.toEqual(rows('als', 'implicit', 2));
-    const zeros = rows('none', 'implicit', 1);
+    expect(await rows('als', 'implicit', 1)).toEqual(await rows('als', 'implicit', 1));
+    expect(await rows('als', 'implicit', 1)).not.toEqual(await rows('als', 'implicit', 2));
+    const zeros = await rows('none', 'implicit', 1);
     // Only the ID bias column (initBiases is not called here) could be non-zero: it is not.
     expect(zeros.every((v) => v === 0)).toBe(true);
   });

@@ -322,7 +322,7 @@ async function trainRun(
       { bayesHead: bayesHeadOf(config, kind) },
     );
     await initBiases(model, config.model, train, items);
-    prepareStart(model, config.model, kind, train, items, t.seed);
+    prepareStart(model, config.model, { train, items, seed: t.seed, kind });
     if (t.pretrainEpochs > 0) {
       ctx.logger.info({ epochs: t.pretrainEpochs }, 'pretraining (plain regression)');
       const pre = await pretrain(

@@ -103,7 +103,7 @@ export class MetaLearner implements EvalMethod {
       { bayesHead: s.bayesHead },
     );
     await initBiases(this.model, s.model, ctx.train, ctx.items);
-    prepareStart(this.model, s.model, ctx.kind, ctx.train, ctx.items, ctx.seed);
+    prepareStart(this.model, s.model, ctx);
     // Progress over pretraining and meta-training together, in (meta-)batches.
     const perEpoch = Math.ceil(ctx.train.length / s.metaBatchSize);
     const total = (s.pretrainEpochs + s.epochs) * perEpoch;
