@@ -6,11 +6,13 @@ import { PROTO_PACKAGE } from '@warmstart/contracts';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AdaptedCache } from './cache/adapted-cache';
-import type { ServingConfig } from './config/config';
+import { DEFAULT_LATENCY_TARGET_MS, type ServingConfig } from './config/config';
 import { AuditLog } from './auth/audit';
 import { Authenticator } from './auth/authenticator';
+import { AdaptiveLimit } from './grpc/adaptive-limit';
 import { CallGate } from './grpc/call-gate';
 import { CallInterceptor } from './grpc/call.interceptor';
+import { FixedLimit } from './grpc/concurrency-limit';
 import { guardDeserializers } from './grpc/decode-guard';
 import { serverCredentials } from './grpc/credentials';
 import { RecommendRequestDecoder, servingPackageDefinition } from './grpc/recommend-decoding';
@@ -101,7 +103,13 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     certScopes: config.tlsClientScopes,
   });
   const audit = new AuditLog(log);
-  const gate = new CallGate({ auth, audit, metrics, log, maxInFlight: config.maxInFlight });
+  const latencyTargetMs = config.latencyTargetMs ?? DEFAULT_LATENCY_TARGET_MS;
+  const limit =
+    config.maxInFlight === 'adaptive'
+      ? new AdaptiveLimit({ targetMs: latencyTargetMs })
+      : new FixedLimit(config.maxInFlight);
+  metrics.watchConcurrency(limit);
+  const gate = new CallGate({ auth, audit, metrics, log, limit });
   const interceptor = new CallInterceptor({ gate, audit, metrics, log, models });
   warnAboutExposure(config, auth.enabled, log);
 
@@ -157,6 +165,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
       auth: auth.enabled,
       tokens: auth.tokenCount,
       maxInFlight: config.maxInFlight,
+      ...(config.maxInFlight === 'adaptive' ? { latencyTargetMs } : {}),
       tls: config.tlsCert !== undefined,
       mtls: config.tlsClientCa !== undefined,
       batchMaxSize: config.batchMaxSize,

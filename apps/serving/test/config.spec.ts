@@ -52,6 +52,21 @@ describe('configuration', () => {
     expect(() => configFromArgs(['--tls-client-scopes', 'true'], {})).toThrow(/--tls-client-scopes/);
   });
 
+  it('reads --max-in-flight as "adaptive" (the default) or a fixed number, and --latency-target-ms for the adaptive limit', () => {
+    expect(configFromArgs([], {}).maxInFlight).toBe('adaptive');
+    expect(configFromArgs(['--max-in-flight', '16'], {}).maxInFlight).toBe(16);
+    expect(configFromArgs([], { WARMSTART_MAX_IN_FLIGHT: 'adaptive' }).maxInFlight).toBe('adaptive');
+    expect(configFromArgs(['--latency-target-ms', '25'], {}).latencyTargetMs).toBe(25);
+    expect(() => configFromArgs(['--max-in-flight', 'auto'], {})).toThrow(
+      /--max-in-flight: must be "adaptive" or a whole number >= 1/,
+    );
+    expect(() => configFromArgs(['--max-in-flight', '0'], {})).toThrow(/--max-in-flight/);
+    expect(() => configFromArgs(['--latency-target-ms', '0'], {})).toThrow(/--latency-target-ms/);
+    expect(() => configFromArgs(['--max-in-flight', '8', '--latency-target-ms', '25'], {})).toThrow(
+      /--latency-target-ms: applies to the adaptive limit only \(--max-in-flight is 8\)/,
+    );
+  });
+
   it('names the setting in validation errors', () => {
     expect(() => configFromArgs(['--port', '70000'], {})).toThrow(/--port/);
     expect(() => configFromArgs([], { WARMSTART_CACHE_SIZE: '-1' })).toThrow(/--cache-size/);

@@ -107,6 +107,8 @@ describe('operations over gRPC', () => {
         expect(e.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
         expect(e.details).toMatch(/too many concurrent calls \(limit 2\)/);
       }
+      const metrics = await (await fetch(`http://127.0.0.1:${h.server.metricsPort}/metrics`)).text();
+      expect(metrics).toContain('warmstart_concurrency_limit 2');
     } finally {
       await h.close();
     }

@@ -249,6 +249,9 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
     expect(text).toContain('warmstart_model_loaded{model_id="m1",version="1"} 1');
     expect(text).toMatch(/warmstart_adapted_cache_hit_ratio 0\.\d+/);
     expect(text).toMatch(/warmstart_adapt_batch_size_count \d+/);
+    // The default --max-in-flight is the adaptive limit; every call above has been answered.
+    expect(text).toMatch(/warmstart_concurrency_limit \d+/);
+    expect(text).toContain('warmstart_calls_in_flight 0');
   });
 
   it('reports per-service health', async () => {

@@ -167,7 +167,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
               `${tag} throughput`,
               r.rps,
               'req/s',
-              `closed loop, ${r.ok} ok, ${r.failed} failed`,
+              `closed loop, ${r.ok} ok, ${r.failed} failed (${r.refused} RESOURCE_EXHAUSTED)`,
             );
             log.add(`${tag} p50`, r.p50, 'ms');
             log.add(`${tag} p99`, r.p99, 'ms');
@@ -632,6 +632,7 @@ async function drive(
   const latencies: number[] = [];
   let next = 0;
   let failed = 0;
+  let refused = 0;
   const wire = wireRequests(request);
   const started = performance.now();
   const end = started + ms;
@@ -640,13 +641,19 @@ async function drive(
     while (next < total && performance.now() < end) {
       const i = next++;
       const t0 = performance.now();
-      const ok = await recommendOnce(client, wire(i));
-      if (ok) latencies.push(performance.now() - t0);
+      const code = await recommendCode(client, wire(i));
+      if (code === grpc.status.OK) latencies.push(performance.now() - t0);
       else failed++;
+      // A refused caller backs off as the overload point's do (retrying at once spins on refusals).
+      if (code === grpc.status.RESOURCE_EXHAUSTED) {
+        refused++;
+        await new Promise((r) => setTimeout(r, OVERLOAD_BACKOFF_MS));
+      }
     }
   };
   await Promise.all(Array.from({ length: callers }, (_, c) => loop(c)));
   const elapsed = (performance.now() - started) / 1000;
   const pct = percentiles(latencies);
-  return { rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), ok: latencies.length, failed };
+  const ok = latencies.length;
+  return { rps: ok / elapsed, p50: pct(0.5), p99: pct(0.99), ok, failed, refused };
 }

@@ -2,8 +2,10 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { parseTokenEntries } from '../auth/token-table';
 
-/** Concurrent calls admitted by default (`--max-in-flight`). */
-export const DEFAULT_MAX_IN_FLIGHT = 32;
+/** Concurrent calls admitted by default (`--max-in-flight`): a limit that follows latency. */
+export const DEFAULT_MAX_IN_FLIGHT = 'adaptive';
+/** What the adaptive limit holds the p90 latency of admitted calls under, by default (ms). */
+export const DEFAULT_LATENCY_TARGET_MS = 50;
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const bool = z.union([
@@ -32,10 +34,17 @@ export const ServingConfigSchema = z
     queueLimit: int(1).default(1024),
     /**
      * Concurrent calls beyond this answer RESOURCE_EXHAUSTED at once (before their body is
-     * decoded). The default keeps admitted Recommend p99 under 100 ms at 256 callers on two
-     * cores (README, "Overload").
+     * decoded): `adaptive` (a limit that moves with the latency of admitted calls, held under
+     * `latencyTargetMs`) or a fixed number (README, "Overload").
      */
-    maxInFlight: int(1).default(DEFAULT_MAX_IN_FLIGHT),
+    maxInFlight: z
+      .union([z.literal('adaptive'), int(1)], { error: 'must be "adaptive" or a whole number >= 1' })
+      .default(DEFAULT_MAX_IN_FLIGHT),
+    /**
+     * The adaptive limit shrinks while the p90 latency of admitted calls is above this (ms;
+     * default DEFAULT_LATENCY_TARGET_MS). Only with `maxInFlight: 'adaptive'`.
+     */
+    latencyTargetMs: z.coerce.number().positive().max(60_000).optional(),
     /** Adapted users kept in the LRU; 0 disables the cache. */
     cacheSize: int(0).default(10_000),
     /** Bytes of adapted tensors the LRU may keep alive (each entry its own one-user copy). */
@@ -100,6 +109,12 @@ export const ServingConfigSchema = z
         message: (err as Error).message.replace(/^WARMSTART_AUTH_TOKENS: /, ''),
       });
     }
+    if (c.latencyTargetMs !== undefined && c.maxInFlight !== 'adaptive')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['latencyTargetMs'],
+        message: `applies to the adaptive limit only (--max-in-flight is ${c.maxInFlight})`,
+      });
     if (c.tlsClientCa !== undefined && c.tlsCert === undefined)
       ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'mutual TLS needs tlsCert and tlsKey' });
   });
@@ -119,7 +134,16 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
   ['batchMaxSize', 'WARMSTART_BATCH_MAX_SIZE', 'max users adapted in one batch (1 = no batching)'],
   ['batchMaxWaitMs', 'WARMSTART_BATCH_MAX_WAIT_MS', 'max wait for a batch to fill, ms'],
   ['queueLimit', 'WARMSTART_QUEUE_LIMIT', 'max adaptation requests waiting'],
-  ['maxInFlight', 'WARMSTART_MAX_IN_FLIGHT', 'max concurrent calls'],
+  [
+    'maxInFlight',
+    'WARMSTART_MAX_IN_FLIGHT',
+    'concurrent calls admitted: "adaptive" (follows latency) or a fixed number',
+  ],
+  [
+    'latencyTargetMs',
+    'WARMSTART_LATENCY_TARGET_MS',
+    'adaptive limit: p90 latency of admitted calls it keeps under, ms',
+  ],
   ['cacheSize', 'WARMSTART_CACHE_SIZE', 'adapted users kept in the LRU (0 = off)'],
   ['cacheBytes', 'WARMSTART_CACHE_BYTES', 'bytes of adapted tensors the LRU may keep'],
   [

@@ -10,6 +10,7 @@ import { AuditLog } from '../auth/audit';
 import type { Authenticator, Principal } from '../auth/authenticator';
 import { rpcName, scopeOf } from '../auth/scopes';
 import type { ServingMetrics } from '../observability/metrics';
+import type { ConcurrencyLimit } from './concurrency-limit';
 import { DecodeFailure } from './decode-guard';
 import { resourceExhausted, toGrpcError } from './errors';
 
@@ -18,21 +19,22 @@ export interface CallGateDeps {
   audit: AuditLog;
   metrics: ServingMetrics;
   log: Logger;
-  maxInFlight: number;
+  /** How many calls are admitted at once (`--max-in-flight`: adaptive, or a fixed number). */
+  limit: ConcurrencyLimit;
 }
 
 const codeName = (code: number) => status[code] ?? String(code);
 
 /**
  * The first thing a warmstart call meets, as a grpc-js server interceptor: it authenticates the
- * call and checks its scope from the metadata alone, then applies the in-flight limit, all
+ * call and checks its scope from the metadata alone, then applies the concurrency limit, all
  * before the request body is read or decoded (a refused call costs no decoding). Admitted calls
- * are counted until their status is sent. A body the guarded deserializer could not decode
+ * are counted until their status is sent, and their latency (admission to status) is fed back to
+ * the limit. A body the guarded deserializer could not decode
  * (`DecodeFailure`) is answered INVALID_ARGUMENT here instead of grpc-js's INTERNAL. Health and
  * reflection pass untouched.
  */
 export class CallGate {
-  private inFlight = 0;
   private readonly principals = new WeakMap<Metadata, Principal>();
 
   constructor(private readonly deps: CallGateDeps) {}
@@ -41,7 +43,7 @@ export class CallGate {
 
   /** Calls admitted and not yet answered. */
   get activeCalls(): number {
-    return this.inFlight;
+    return this.deps.limit.inFlight;
   }
 
   /** Who made the call whose metadata this is (set once the gate admitted it). */
@@ -54,12 +56,13 @@ export class CallGate {
     if (needed === undefined) return new ServerInterceptingCall(call);
     const rpc = rpcName(path);
     const started = process.hrtime.bigint();
-    let counted = false;
+    let admittedAt: bigint | undefined;
     let answered = false;
     let principal: Principal | undefined;
     const release = () => {
-      if (counted) this.inFlight -= 1;
-      counted = false;
+      if (admittedAt === undefined) return;
+      this.deps.limit.release(Number(process.hrtime.bigint() - admittedAt) / 1e6);
+      admittedAt = undefined;
     };
     const refuse = (err: unknown) => {
       answered = true;
@@ -84,14 +87,13 @@ export class CallGate {
             try {
               principal = this.deps.auth.authenticate(metadata, call.getAuthContext().sslPeerCertificate);
               this.deps.auth.authorize(principal, needed, rpc);
-              if (this.inFlight >= this.deps.maxInFlight)
-                throw resourceExhausted(`too many concurrent calls (limit ${this.deps.maxInFlight})`);
+              if (!this.deps.limit.tryAcquire())
+                throw resourceExhausted(`too many concurrent calls (limit ${this.deps.limit.limit})`);
             } catch (err) {
               refuse(err);
               return;
             }
-            this.inFlight += 1;
-            counted = true;
+            admittedAt = process.hrtime.bigint();
             this.principals.set(metadata, principal);
             nextMetadata(metadata);
           },

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdaptedCache } from '../cache/adapted-cache';
+import type { ConcurrencyLimit } from '../grpc/concurrency-limit';
 import type { ModelRef } from '../ports/types';
 
 /** Prometheus metrics of one server instance (own registry, so tests can run several servers). */
@@ -90,6 +91,27 @@ export class ServingMetrics {
   observeCall(method: string, code: string, seconds: number): void {
     this.requests.inc({ method, code });
     this.latency.observe({ method, code }, seconds);
+  }
+
+  /** Exports the call gate's limit and the calls it admitted (summed over `--workers`). */
+  watchConcurrency(limit: ConcurrencyLimit): void {
+    const gauges: [string, string, () => number][] = [
+      [
+        'warmstart_concurrency_limit',
+        'calls admitted at once (with --max-in-flight adaptive it follows latency)',
+        () => limit.limit,
+      ],
+      ['warmstart_calls_in_flight', 'calls admitted and not yet answered', () => limit.inFlight],
+    ];
+    for (const [name, help, read] of gauges)
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
   }
 
   setModel(ref: ModelRef | undefined): void {
