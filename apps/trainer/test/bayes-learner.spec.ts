@@ -32,6 +32,8 @@ describe('train.bayesHead, train.bayesLoss, train.supportSizes, model.itemBiasSh
     expect([implicit.bayesHead, implicit.supportSizes, implicit.innerRidge]).toEqual([true, 'mixed', null]);
     expect([c.model.initItemEmbeddings, itemEmbeddingStart(c.model, 'implicit')]).toEqual(['auto', 'als']);
     expect(itemEmbeddingStart(c.model, 'explicit')).toBe('none');
+    expect([c.train.epochs, explicit.epochs, implicit.epochs]).toEqual(['auto', 6, 15]);
+    expect(learnerSettings(parseConfig({ train: { epochs: 3 } }), anil, 'implicit').epochs).toBe(3);
     // The default learners: anil-ridge and anil-bayes stay what their names say on either kind.
     for (const kind of ['explicit', 'implicit'] as const) {
       const byName = new Map(c.evaluate.learners.map((l) => [l.name, learnerSettings(c, l, kind)]));

@@ -11,7 +11,7 @@ import { withStore } from '../data/store';
 import { itemCatalog, type FeedbackKind } from '../data/types';
 import { buildModel, initBiases } from '../meta/build-model';
 import { EarlyStopping } from '../meta/early-stopping';
-import { bayesHeadFor, supportSizesFor } from '../meta/head-choice';
+import { bayesHeadFor, epochsFor, supportSizesFor } from '../meta/head-choice';
 import { pretrain } from '../meta/pretrain';
 import { adaptsHeadOnly } from '../meta/ridge-scope';
 import { validationSet, type AdaptChoice } from '../meta/tune-adapt';
@@ -345,6 +345,7 @@ async function trainRun(
   const cpDir = checkpointDir(artifacts, runId);
   try {
     const perEpoch = Math.ceil(train.length / t.metaBatchSize);
+    const epochs = epochsFor(t.epochs, kind);
     // Early stopping (train.patience) keeps the epoch with the best validation MAE; after --resume
     // it starts afresh from the resumed epoch.
     const validationTasks = validationSet(validation, items, t.coldItemValidation);
@@ -365,9 +366,9 @@ async function trainRun(
       ctx.logger.info({ epoch: 0, validationScore: score }, 'starting point validated');
       stopper.observe(-1, score);
     }
-    const bar = ctx.progress.start('meta-train', (t.epochs - firstEpoch) * perEpoch);
+    const bar = ctx.progress.start('meta-train', (epochs - firstEpoch) * perEpoch);
     try {
-      for (let epoch = firstEpoch; epoch < t.epochs; epoch++) {
+      for (let epoch = firstEpoch; epoch < epochs; epoch++) {
         throwIfAborted(signal);
         // One epoch per call so every epoch can be checkpointed; the seed varies the task order.
         const result = await metaTrain(
@@ -398,7 +399,7 @@ async function trainRun(
           ctx.logger.info({ epoch: epoch + 1, validationScore: score }, 'epoch validated');
           if (stopper.observe(epoch, score) === 'stop') break;
         }
-        if ((epoch + 1) % t.checkpointEvery === 0 && epoch + 1 < t.epochs) {
+        if ((epoch + 1) % t.checkpointEvery === 0 && epoch + 1 < epochs) {
           await writeCheckpoint(model, cpDir, epoch + 1, runId);
           await store.runs.heartbeat(runId, cpDir);
           // This run's checkpoint is further along: the one it resumed from is superseded.

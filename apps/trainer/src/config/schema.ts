@@ -143,10 +143,10 @@ const trainSchema = z
     outerLr: metaTrainShape.outerLr.default(0.001),
     metaBatchSize: metaTrainShape.metaBatchSize.default(16),
     /**
-     * The most epochs meta-training runs; early stopping (`patience`) usually ends it sooner:
-     * MovieLens-100K's explicit models after 1-3 epochs, hetrec-lastfm's implicit fold-in after 6-9.
+     * The most epochs meta-training runs; early stopping (`patience`) usually ends it sooner.
+     * `auto` (meta/head-choice.ts): 6 on explicit ratings, 15 on implicit feedback.
      */
-    epochs: metaTrainShape.epochs.default(15),
+    epochs: z.union([metaTrainShape.epochs, z.literal('auto')]).default('auto'),
     /** Plain-regression epochs before meta-training starts from the pretrained weights. */
     pretrainEpochs: metaTrainShape.pretrainEpochs.default(0),
     /**

@@ -10,7 +10,7 @@ import type { BaselineName, P2BaselineName, TrainerConfig } from '../config/sche
 import type { FeedbackKind } from '../data/types';
 import type { EvalMethod } from './method';
 import { FineTunedNet } from '../meta/fine-tuned-net';
-import { bayesHeadFor, supportSizesFor } from '../meta/head-choice';
+import { bayesHeadFor, epochsFor, supportSizesFor } from '../meta/head-choice';
 import { MetaLearner, type LearnerSettings } from '../meta/meta-learner';
 import type { MethodFactory } from './harness';
 import { adaptsHeadOnly, ridgeFor } from '../meta/ridge-scope';
@@ -36,7 +36,7 @@ export function learnerSettings(
     innerRidge: bayesHead ? null : ridgeFor(learner.innerRidge, t.innerRidge, headOnly),
     outerLr: learner.outerLr ?? t.outerLr,
     metaBatchSize: learner.metaBatchSize ?? t.metaBatchSize,
-    epochs: learner.epochs ?? t.epochs,
+    epochs: epochsFor(learner.epochs ?? t.epochs, kind),
     pretrainEpochs: learner.pretrainEpochs ?? t.pretrainEpochs,
     patience: learner.patience ?? t.patience,
     coldItemValidation: learner.coldItemValidation ?? t.coldItemValidation,
