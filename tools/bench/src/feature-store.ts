@@ -4,6 +4,10 @@
  * 200k rows/s for 1M synthetic interactions on both), batched online read latency (100 ids), and
  * peak RSS while streaming every interaction of the synthetic store as tasks. The machine's load
  * average is recorded with them: on a shared machine it explains much of the spread.
+ *
+ * WARMSTART_BENCH_POINTS (comma-separated: import, reads, stream; as in the serving suite, which
+ * main.ts gives no flags of its own) measures only those points, e.g. `import` for the import
+ * figures alone. WARMSTART_BENCH_BACKENDS=sqlite (or postgresql) measures one backend.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -148,34 +152,47 @@ export async function run(log: FigureLog, options: Record<string, string | boole
   const load = (when: string) =>
     log.add(`machine.loadavg.1m.${when}`, loadavg()[0], '', `${cpus().length} cores`);
   load('start');
-  const backends = [sqlite];
-  if (await pgAnswers()) backends.push(postgres);
-  else console.warn(`  !!! PostgreSQL does not answer at ${PG_URL}: PostgreSQL figures are skipped !!!`);
+  const only = process.env.WARMSTART_BENCH_POINTS?.split(',').map((p) => p.trim());
+  const wanted = (point: 'import' | 'reads' | 'stream') => !only || only.includes(point);
+  const chosen = process.env.WARMSTART_BENCH_BACKENDS?.split(',').map((b) => b.trim());
+  const backends = !chosen || chosen.includes('sqlite') ? [sqlite] : [];
+  if (!chosen || chosen.includes('postgresql')) {
+    if (await pgAnswers()) backends.push(postgres);
+    else console.warn(`  !!! PostgreSQL does not answer at ${PG_URL}: PostgreSQL figures are skipped !!!`);
+  }
 
   for (const backend of backends) {
     const b = backend.name;
-    if (existsSync(join(ML100K, 'u.data'))) {
+    const movielens = wanted('import') || wanted('reads'); // streaming needs the synthetic store only
+    if (movielens && !existsSync(join(ML100K, 'u.data')))
+      console.warn(`  MovieLens-100K not found at ${ML100K}: its figures are skipped`);
+    else if (movielens) {
       const db = await backend.fresh();
       const store = await openFeatureStore(db.url);
       try {
         const t = Date.now();
         const report = await importMovieLens100k(store, ML100K);
         const s = (Date.now() - t) / 1000;
-        log.add(`${b}.import.ml100k.seconds`, s, 's', 'target < 1 s on SQLite');
-        log.add(
-          `${b}.import.ml100k.throughput`,
-          report.interactions.ingested / s,
-          'rows/s',
-          'ratings, incl. users/items',
-        );
-        await readLatency(log, b, store, 'items', quick ? 50 : 300);
-        await readLatency(log, b, store, 'users', quick ? 50 : 300);
+        if (wanted('import')) {
+          log.add(`${b}.import.ml100k.seconds`, s, 's', 'target < 1 s on SQLite');
+          log.add(
+            `${b}.import.ml100k.throughput`,
+            report.interactions.ingested / s,
+            'rows/s',
+            'ratings, incl. users/items',
+          );
+        }
+        if (wanted('reads')) {
+          await readLatency(log, b, store, 'items', quick ? 50 : 300);
+          await readLatency(log, b, store, 'users', quick ? 50 : 300);
+        }
       } finally {
         await store.close();
         await db.drop();
       }
-    } else console.warn(`  MovieLens-100K not found at ${ML100K}: its figures are skipped`);
+    }
 
+    if (!wanted('import') && !wanted('stream')) continue;
     const db = await backend.fresh();
     const store = await openFeatureStore(db.url);
     try {
@@ -198,18 +215,21 @@ export async function run(log: FigureLog, options: Record<string, string | boole
       );
       const s = (Date.now() - t) / 1000;
       const used = process.cpuUsage(cpu);
-      log.add(
-        `${b}.import.synthetic.throughput`,
-        report.interactions.ingested / s,
-        'rows/s',
-        `${syntheticSize} interactions, ${users} users; target >= 200k rows/s`,
-      );
-      log.add(
-        `${b}.import.synthetic.cpu`,
-        (used.user + used.system) / 1e6,
-        's',
-        `this process (generation, SQLite's work; not the PostgreSQL server's) in ${s.toFixed(1)} s`,
-      );
+      if (wanted('import')) {
+        log.add(
+          `${b}.import.synthetic.throughput`,
+          report.interactions.ingested / s,
+          'rows/s',
+          `${syntheticSize} interactions, ${users} users; target >= 200k rows/s`,
+        );
+        log.add(
+          `${b}.import.synthetic.cpu`,
+          (used.user + used.system) / 1e6,
+          's',
+          `this process (generation, SQLite's work; not the PostgreSQL server's) in ${s.toFixed(1)} s`,
+        );
+      }
+      if (!wanted('stream')) continue;
       const stream = streamInChild(db.url);
       log.add(
         `${b}.stream.tasks.throughput`,

@@ -36,7 +36,7 @@ export interface ImportOptions {
   signal?: AbortSignal;
   /** Rows per INSERT batch inside the import transaction (default 5000). */
   batchSize?: number;
-  /** The import's transaction is given up (rolled back) after this long (default 24 hours). */
+  /** The import is given up (rolled back) when a batch would start after this long (default 24 hours). */
   timeoutMs?: number;
 }
 
