@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from './errors';
 import { buildRatedSet, disposeRatedSet, type RatedSet } from './model/batch';
 import { ADAPT_CATALOG_SAMPLE } from './model/catalog-fold-in';
-import { catalogInputs, catalogSet, seededCatalogSample } from './negatives/catalog-sample';
+import {
+  catalogInputs,
+  catalogSet,
+  seededCatalogSample,
+  sharedCatalogGram,
+} from './negatives/catalog-sample';
+import { trunkIgnoresUser } from './model/layout';
 import { innerLoop, inputsFor } from './model/inner';
 import type { ItemRows } from './model/encoded-items';
 import type { EncodedItems, RecommenderModel } from './model/model';
@@ -186,8 +192,13 @@ export function adapt(
   let userId: tf.Tensor3D | null = null;
   let design: tf.Tensor3D | null = null;
   let catalog: RatedSet | null = null;
+  let gram: tf.Tensor3D | null = null;
   try {
-    if (model.layout.foldIn)
+    // A trunk that ignores the user gives every user the same catalog Gram matrix: computed once
+    // per model version; otherwise each user's catalog rows go through the trunk with theirs.
+    if (model.layout.foldIn && trunkIgnoresUser(model.layout))
+      gram = sharedCatalogGram(model, adaptCatalogSample(model), items);
+    else if (model.layout.foldIn)
       catalog = catalogSet(
         model,
         adaptCatalogSample(model),
@@ -204,6 +215,7 @@ export function adapt(
       const inputs = inputsFor(model.layout, global, ux, support);
       return innerLoop(model.layout, global, model.localNames(), inputs, support, model.globalMean, {
         ...(catalog && { catalog: catalogInputs(model, global, ux, catalog) }),
+        ...(gram && { catalogGram: gram }),
         steps,
         lr,
         releaseSteps: true,

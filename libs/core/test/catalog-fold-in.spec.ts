@@ -13,6 +13,7 @@ import {
   adapt,
   buildNegativePool,
   createModel,
+  FeatureSpec,
   initBackend,
   loadModel,
   metaTrain,
@@ -21,10 +22,10 @@ import {
   ValidationError,
   type ModelConfig,
 } from '../src';
-import { catalogFoldInDelta } from '../src/model/catalog-fold-in';
+import { catalogFoldInDelta, catalogGram } from '../src/model/catalog-fold-in';
 import { uniformCatalogSample } from '../src/negatives/catalog-sample';
 import { Rng } from '../src/rng';
-import { expectNoTensorGrowth, makeWorld } from './fixtures';
+import { DECL, expectNoTensorGrowth, makeWorld } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -90,7 +91,7 @@ describe('catalogFoldInDelta', () => {
       tf.tensor3d(support, [b, s, h]),
       tf.tensor2d(y, [b, s]),
       tf.tensor2d(mask, [b, s]),
-      cat,
+      catalogGram(cat),
       tf.tensor1d(d),
       tf.scalar(Math.log(w)),
       tf.scalar(Math.log(lift)),
@@ -125,7 +126,7 @@ describe('catalogFoldInDelta', () => {
       tf.tensor3d(support, [b, s, h]),
       tf.tensor2d(y, [b, s]),
       tf.zeros([b, s]) as tf.Tensor2D,
-      tf.tensor3d(catalog, [1, m, h]),
+      catalogGram(tf.tensor3d(catalog, [1, m, h])),
       tf.tensor1d(d),
       tf.scalar(Math.log(w)),
       tf.scalar(Math.log(lift)),
@@ -145,7 +146,7 @@ describe('catalogFoldInDelta', () => {
         sup as tf.Tensor3D,
         tf.tensor2d(y, [b, s]),
         tf.tensor2d(mask, [b, s]),
-        cat as tf.Tensor3D,
+        catalogGram(cat as tf.Tensor3D),
         dd as tf.Tensor1D,
         lw,
         ll,
@@ -343,5 +344,62 @@ describe('a model with the catalog fold-in', () => {
       rmSync(dir, { recursive: true, force: true });
       m.dispose();
     }
+  });
+});
+
+describe('a fold-in model whose trunk ignores the user', () => {
+  it('computes the catalog Gram matrix once per model version and adapts as after a fresh load', async () => {
+    const world = makeWorld(12, 30, 40, 24);
+    const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
+    const tasks = world.tasks.map((t) => ({
+      user: t.user,
+      support: t.support.map((r) => ({ itemId: r.itemId, value: 1 })),
+      query: t.query.map((r) => ({ itemId: r.itemId, value: 1 })),
+    }));
+    const m = createModel(spec, {
+      ...foldInConfig(),
+      idEmbeddings: { itemIds: world.items.map((i) => i.id) },
+    });
+    buildNegativePool(m, tasks, world.catalog);
+    const items = m.encodeItems(world.items);
+    const scores = () => {
+      const a = adapt(m, tasks.slice(0, 3), world.catalog);
+      const out = [0, 1, 2].map((u) => Array.from(score(a, u, items)));
+      a.dispose();
+      return out;
+    };
+    const first = scores();
+    const cached = m.derived.get('catalogFoldIn.gram')!;
+    expect(cached.version).toBe(m.version);
+    expect(scores()).toEqual(first);
+    expect(m.derived.get('catalogFoldIn.gram')!.tensor).toBe(cached.tensor);
+    // The trunk changes: the Gram matrix is recomputed, and matches a model loaded afresh.
+    await metaTrain(m, tasks, world.catalog, { algorithm: 'anil', epochs: 1, metaBatchSize: 8, seed: 4 });
+    items.dispose();
+    const again = m.encodeItems(world.items);
+    const a = adapt(m, tasks.slice(0, 3), world.catalog);
+    expect(cached.tensor.isDisposed).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'ws-foldin-shared-'));
+    try {
+      await saveModel(m, join(dir, 'm'));
+      const loaded = await loadModel(join(dir, 'm'));
+      const b = adapt(loaded, tasks.slice(0, 3), world.catalog);
+      const li = loaded.encodeItems(world.items);
+      for (let u = 0; u < 3; u++) {
+        const sa = score(a, u, again);
+        const sb = score(b, u, li);
+        sa.forEach((v, j) => expect(v).toBeCloseTo(sb[j], 5));
+      }
+      expect(Array.from(score(a, 0, again))).not.toEqual(first[0]);
+      b.dispose();
+      li.dispose();
+      loaded.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    a.dispose();
+    again.dispose();
+    m.dispose();
+    expect(m.derived.size).toBe(0);
   });
 });

@@ -39,27 +39,31 @@ function design(features: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
   return tf.mul(tf.concat([features, tf.ones([b, s, 1])], 2), tf.expandDims(mask, 2)) as tf.Tensor3D;
 }
 
+/** The catalog term's G: mean over the M catalog rows z = [h, 1] of z z^T ([cb, H+1, H+1]). */
+export function catalogGram(catalog: tf.Tensor3D): tf.Tensor3D {
+  const [cb, m] = catalog.shape;
+  const z = tf.concat([catalog, tf.ones([cb, m, 1])], 2) as tf.Tensor3D;
+  return tf.div(tf.matMul(z, z, true, false), m) as tf.Tensor3D;
+}
+
 /**
  * The head delta of B users (additions to out.w [B,H,1] and out.b [B,1]). `support` [B,S,H] with
- * `y` [B,S] (1 for an interaction; padded rows masked out by `mask`), `catalog` [B or 1, M, H]
- * the catalog sample's trunk features (one row shared by every user when the trunk does not
- * depend on the user), `d` the prior's D [H+1], `logCatalog` and `logLift` scalars.
+ * `y` [B,S] (1 for an interaction; padded rows masked out by `mask`), `gram` the catalog's G
+ * ({@link catalogGram}; [1, H+1, H+1] when every user shares it, the trunk not depending on the
+ * user, else [B, H+1, H+1]), `d` the prior's D [H+1], `logCatalog` and `logLift` scalars.
  * Differentiable in every tensor input.
  */
 export function catalogFoldInDelta(
   support: tf.Tensor3D,
   y: tf.Tensor2D,
   mask: tf.Tensor2D,
-  catalog: tf.Tensor3D,
+  gram: tf.Tensor3D,
   d: tf.Tensor1D,
   logCatalog: tf.Tensor,
   logLift: tf.Tensor,
 ): { dw: tf.Tensor3D; db: tf.Tensor2D } {
   const [b, , h] = support.shape;
   const x = design(support, mask);
-  const [cb, m] = catalog.shape;
-  const z = tf.concat([catalog, tf.ones([cb, m, 1])], 2) as tf.Tensor3D;
-  const gram = tf.div(tf.matMul(z, z, true, false), m); // [cb, H+1, H+1]
   const weight = tf.exp(tf.reshape(logCatalog, []));
   const lift = tf.exp(tf.reshape(logLift, []));
   const a = tf.add(

@@ -19,7 +19,7 @@ import type { Params } from './params';
 import type { RatedSet } from './batch';
 import { ridgeHeadDelta } from './ridge-head';
 import { bayesHeadPosterior, priorScale, PRIOR_NOISE, PRIOR_PRECISION } from './bayes-head';
-import { catalogFoldInDelta, FOLD_IN_CATALOG, FOLD_IN_LIFT } from './catalog-fold-in';
+import { catalogFoldInDelta, catalogGram, FOLD_IN_CATALOG, FOLD_IN_LIFT } from './catalog-fold-in';
 import { fusedKernelsActive, matMulAcc } from '../fused-ops';
 
 /** The running sum of the ITEM_ROWS gradients (innerLoop's collapsed dec.0.w). */
@@ -58,9 +58,12 @@ export interface InnerLoopOptions {
   onPosterior?: (design: tf.Tensor3D) => void;
   /**
    * With `bayes` on a model with `config.catalogFoldIn`: the inputs of the catalog sample
-   * ([B or 1, M] items; see catalog-fold-in.ts). The support then holds positives only.
+   * ([B or 1, M] items; see catalog-fold-in.ts), or its Gram matrix already computed
+   * (`catalogGram`, e.g. cached while the parameters do not change). The support then holds
+   * positives only.
    */
   catalog?: NetInputs;
+  catalogGram?: tf.Tensor3D;
   /**
    * Adapt u @ dec.0.wu ([B, 1, h0], returned as USER_ROWS) instead of per-user copies of the
    * first layer's user rows dec.0.wu ([B, du', h0]) when those are local and the embeddings are
@@ -211,13 +214,17 @@ export function innerLoop(
     let dw: tf.Tensor3D;
     let db: tf.Tensor2D;
     if (l.foldIn) {
-      if (!opts.catalog) throw new Error('catalog fold-in needs the catalog sample (opts.catalog)');
-      const cat = trunk(l, global, withContent(l, global, opts.catalog, mean), mean).features;
+      const gram =
+        opts.catalogGram ??
+        (opts.catalog &&
+          catalogGram(trunk(l, global, withContent(l, global, opts.catalog, mean), mean).features));
+      if (!gram)
+        throw new Error('catalog fold-in needs the catalog sample (opts.catalog or opts.catalogGram)');
       ({ dw, db } = catalogFoldInDelta(
         head!.features,
         support.y,
         support.mask,
-        cat,
+        gram,
         d,
         global[FOLD_IN_CATALOG],
         global[FOLD_IN_LIFT],

@@ -87,6 +87,11 @@ export class RecommenderModel {
    * metaTrain or buildNegativePool, stored in artifacts). Null otherwise.
    */
   negativePool: NegativePool | null = null;
+  /**
+   * Tensors derived from the parameters alone and reused across calls (e.g. the catalog fold-in's
+   * Gram matrix), each with the model version it was computed at; freed by dispose().
+   */
+  readonly derived = new Map<string, { version: number; tensor: tf.Tensor }>();
   /** Bumped on every parameter change; caches such as {@link EncodedItems} check it. */
   version = 0;
   /** Unique prefix of this model's tfjs variable names. */
@@ -236,6 +241,8 @@ export class RecommenderModel {
   /** Frees every tensor of the model. */
   dispose(): void {
     for (const v of Object.values(this.params)) v.dispose();
+    for (const d of this.derived.values()) d.tensor.dispose();
+    this.derived.clear();
     for (const v of Object.values(this.innerLrs ?? {})) v.dispose();
     this.innerLrs = null;
   }

@@ -5,9 +5,10 @@
  * fold-in's Gram matrix is a mean over the catalog.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { buildRatedSet, type RatedSet } from '../model/batch';
+import { buildRatedSet, disposeRatedSet, type RatedSet } from '../model/batch';
+import { catalogGram } from '../model/catalog-fold-in';
 import { inputsFor } from '../model/inner';
-import type { NetInputs } from '../model/network';
+import { trunk, withContent, type NetInputs } from '../model/network';
 import type { Params } from '../model/params';
 import { trunkIgnoresUser } from '../model/layout';
 import type { RecommenderModel } from '../model/model';
@@ -74,4 +75,36 @@ export function catalogInputs(
 ): NetInputs {
   const shared = set.itemX.shape[0] === 1 && userX.shape[0] > 1;
   return inputsFor(model.layout, global, shared ? tf.slice(userX, [0, 0, 0], [1, -1, -1]) : userX, set);
+}
+
+const SHARED_GRAM = 'catalogFoldIn.gram';
+
+/**
+ * The catalog's Gram matrix [1, H+1, H+1] for a model whose trunk ignores the user (every user
+ * shares it), computed once per model version from the fixed catalog sample `ids` and kept in
+ * `model.derived`: adaptation then costs one small solve per user instead of a trunk pass over
+ * the catalog per call.
+ */
+export function sharedCatalogGram(
+  model: RecommenderModel,
+  ids: readonly string[],
+  items: ItemCatalog,
+): tf.Tensor3D {
+  const hit = model.derived.get(SHARED_GRAM);
+  if (hit && hit.version === model.version) return hit.tensor as tf.Tensor3D;
+  const set = catalogSet(model, ids, 1, items);
+  try {
+    const gram = tf.tidy(() => {
+      const l = model.layout;
+      const g = model.globals();
+      const userX = model.encodeUsers([{ features: {} }]);
+      const inp = withContent(l, g, inputsFor(l, g, userX, set), model.globalMean);
+      return catalogGram(trunk(l, g, inp, model.globalMean).features);
+    });
+    hit?.tensor.dispose();
+    model.derived.set(SHARED_GRAM, { version: model.version, tensor: gram });
+    return gram;
+  } finally {
+    disposeRatedSet(set);
+  }
 }
