@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from './errors';
 import { buildRatedSet, disposeRatedSet, type RatedSet } from './model/batch';
-import { ADAPT_CATALOG_SAMPLE } from './model/catalog-fold-in';
+import { ADAPT_CATALOG_SAMPLE, ADAPT_CATALOG_SAMPLE_PER_USER } from './model/catalog-fold-in';
 import {
   catalogInputs,
   catalogSet,
@@ -197,11 +197,11 @@ export function adapt(
     // A trunk that ignores the user gives every user the same catalog Gram matrix: computed once
     // per model version; otherwise each user's catalog rows go through the trunk with theirs.
     if (model.layout.foldIn && trunkIgnoresUser(model.layout))
-      gram = sharedCatalogGram(model, adaptCatalogSample(model), items);
+      gram = sharedCatalogGram(model, adaptCatalogSample(model, false), items);
     else if (model.layout.foldIn)
       catalog = catalogSet(
         model,
-        adaptCatalogSample(model),
+        adaptCatalogSample(model, true),
         requests.length,
         items,
         model.layout.userIdDim > 0 ? model.userIdRows(requests.map((r) => r.user)) : undefined,
@@ -246,16 +246,21 @@ export function adapt(
   }
 }
 
-const catalogSamples = new WeakMap<object, string[]>();
+const catalogSamples = new WeakMap<object, Map<number, string[]>>();
 
-/** The catalog items adaptation folds users in against: a fixed seeded sample of the pool. */
-function adaptCatalogSample(model: RecommenderModel): string[] {
+/**
+ * The catalog items adaptation folds users in against: a fixed seeded sample of the pool, of
+ * ADAPT_CATALOG_SAMPLE items when every user shares the Gram matrix (computed once per model
+ * version) and of ADAPT_CATALOG_SAMPLE_PER_USER when each user's catalog rows go through the
+ * trunk with the user's own features on every call.
+ */
+function adaptCatalogSample(model: RecommenderModel, perUser: boolean): string[] {
   const pool = model.negativePool!;
-  let ids = catalogSamples.get(pool);
-  if (!ids) {
-    ids = seededCatalogSample(pool, ADAPT_CATALOG_SAMPLE, model.config.seed);
-    catalogSamples.set(pool, ids);
-  }
+  const size = perUser ? ADAPT_CATALOG_SAMPLE_PER_USER : ADAPT_CATALOG_SAMPLE;
+  let bySize = catalogSamples.get(pool);
+  if (!bySize) catalogSamples.set(pool, (bySize = new Map()));
+  let ids = bySize.get(size);
+  if (!ids) bySize.set(size, (ids = seededCatalogSample(pool, size, model.config.seed)));
   return ids;
 }
 

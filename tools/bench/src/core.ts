@@ -5,11 +5,14 @@
  * throughput at B = 1, 32, 256 against the one-at-a-time loop, and meta-training throughput.
  * Every figure is printed for configurations of the same network: MeLU (decision + output
  * layers adapted per user), ANIL (only the output head adapted; shared trunk), ANIL with the
- * closed-form ridge head and ANIL with the Bayesian last layer (closed-form posterior).
+ * closed-form ridge head and ANIL with the Bayesian last layer (closed-form posterior), and an
+ * implicit model whose Bayesian head is the catalog fold-in (its trunk reads user features, so
+ * each user's catalog sample goes through it on every call: the costlier of its two paths).
  */
 import {
   adapt,
   ANIL_LOCAL_GROUPS,
+  buildNegativePool,
   describeBackend,
   MELU_LOCAL_GROUPS,
   createModel,
@@ -92,17 +95,21 @@ export async function run(log: FigureLog, options: Record<string, string | boole
   const w = world(300, 1682);
   // The third configuration adapts ANIL's head in closed form (ridge penalty 10) instead of steps;
   // the fourth to the posterior mean of the Bayesian last layer (config.bayesHead).
-  const configs: [string, ParamGroup[], Algorithm, number | null, boolean][] = [
-    ['melu', MELU_LOCAL_GROUPS, 'melu', null, false],
-    ['anil', ANIL_LOCAL_GROUPS, 'anil', null, false],
-    ['anil-ridge', ANIL_LOCAL_GROUPS, 'anil', 10, false],
-    ['anil-bayes', ANIL_LOCAL_GROUPS, 'anil', null, true],
+  // The fifth is implicit: the Bayesian head as the catalog fold-in (config.catalogFoldIn).
+  const configs: [string, ParamGroup[], Algorithm, number | null, boolean, boolean][] = [
+    ['melu', MELU_LOCAL_GROUPS, 'melu', null, false, false],
+    ['anil', ANIL_LOCAL_GROUPS, 'anil', null, false, false],
+    ['anil-ridge', ANIL_LOCAL_GROUPS, 'anil', 10, false, false],
+    ['anil-bayes', ANIL_LOCAL_GROUPS, 'anil', null, true, false],
+    ['implicit-foldin', ANIL_LOCAL_GROUPS, 'anil', null, true, true],
   ];
-  for (const [name, localGroups, algorithm, ridge, bayesHead] of configs) {
+  const only = typeof options.configs === 'string' ? options.configs.split(',') : null;
+  for (const [name, localGroups, algorithm, ridge, bayesHead, foldIn] of configs) {
+    if (only && !only.includes(name)) continue;
     console.log(
-      `  configuration ${name} (local: ${localGroups.join(', ')}${ridge ? `; ridge ${ridge}` : ''}${bayesHead ? '; Bayesian head' : ''})`,
+      `  configuration ${name} (local: ${localGroups.join(', ')}${ridge ? `; ridge ${ridge}` : ''}${bayesHead ? '; Bayesian head' : ''}${foldIn ? '; implicit, catalog fold-in' : ''})`,
     );
-    await suite(log, w, quick, `${note}; ${name}`, name, localGroups, algorithm, ridge, bayesHead);
+    await suite(log, w, quick, `${note}; ${name}`, name, localGroups, algorithm, ridge, bayesHead, foldIn);
   }
   itemWarmUp(log, w, quick, note);
 }
@@ -160,9 +167,29 @@ async function suite(
   algorithm: Algorithm,
   ridge: number | null,
   bayesHead: boolean,
+  foldIn = false,
 ): Promise<void> {
-  const arch = { embeddingDim: 32, hidden: [64, 64], seed: 1, globalMean: 3.5, localGroups, bayesHead };
+  const arch = {
+    embeddingDim: 32,
+    hidden: [64, 64],
+    seed: 1,
+    globalMean: 3.5,
+    localGroups,
+    bayesHead,
+    ...(foldIn && {
+      task: 'implicit' as const,
+      negatives: { perPositive: 4, distribution: 'popularity' as const },
+      catalogFoldIn: true,
+    }),
+  };
   const model = createModel(w.spec, arch);
+  // The fold-in adapts against the model's catalog: every item of the synthetic world.
+  if (foldIn)
+    buildNegativePool(
+      model,
+      [{ user: w.users[0], support: w.items.map((i) => ({ itemId: i.id, value: 1 })), query: [] }],
+      w.catalog,
+    );
   // With a ridge penalty or the Bayesian head every adaptation is closed form (the step counts do
   // not apply).
   const opts = (steps: number) => ({ steps, ridge });

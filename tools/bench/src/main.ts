@@ -22,18 +22,22 @@ async function main(): Promise<void> {
     .argument('[suites...]', `suites to run: ${Object.keys(suites).join(', ')}`)
     .option('--json <file>', 'also write every figure to this JSON file')
     .option('--quick', 'smaller sizes (a smoke run, not comparable figures)')
+    .option('--configs <names>', 'core: only these model configurations (comma-separated)')
     .allowUnknownOption(false)
     .parse(process.argv);
   const names: string[] = program.args.length > 0 ? program.args : Object.keys(suites);
   const unknown = names.filter((n) => !(n in suites));
   if (unknown.length > 0) throw new Error(`unknown benchmark suite(s): ${unknown.join(', ')}`);
-  const options = program.opts<{ json?: string; quick?: boolean }>();
+  const options = program.opts<{ json?: string; quick?: boolean; configs?: string }>();
   const log = new FigureLog();
   const results: Record<string, unknown> = {};
   for (const name of names) {
     console.log(`\n== bench ${name} ==`);
     const start = log.figures.length;
-    await suites[name](log, { quick: options.quick ?? false });
+    await suites[name](log, {
+      quick: options.quick ?? false,
+      ...(options.configs !== undefined && { configs: options.configs }),
+    });
     results[name] = log.figures.slice(start);
   }
   if (options.json) {

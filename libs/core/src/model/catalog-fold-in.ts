@@ -30,8 +30,13 @@ export const INITIAL_LOG_LIFT = 0;
 
 /** Catalog items sampled per meta-batch during meta-training (an unbiased estimate of G). */
 export const TRAIN_CATALOG_SAMPLE = 256;
-/** Catalog items used for G at adaptation (all of them when the catalog is smaller). */
+/**
+ * Catalog items used for G at adaptation (all of them when the catalog is smaller): 2,048 when
+ * every user shares G (computed once per model version), 256 per user when the trunk reads user
+ * features and each user's G costs a trunk pass over the sample on every call.
+ */
 export const ADAPT_CATALOG_SAMPLE = 2048;
+export const ADAPT_CATALOG_SAMPLE_PER_USER = 256;
 
 /** Rows [h, 1] of trunk features [B,S,H], masked ([B,S], padded rows all zero). */
 function design(features: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
