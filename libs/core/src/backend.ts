@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import './gradients';
+import './ops';
 import { useNativeKernels, type NativeKernels } from './native-kernels';
 
 export { useNativeKernels, type NativeKernels } from './native-kernels';

@@ -55,13 +55,7 @@ export interface WarmUpOptions {
  */
 export const DEFAULT_WARMUP: Required<WarmUpOptions> = { steps: 20, lr: 0.04, prior: 20 };
 
-/**
- * Warmed ID representations by item id: `idDim + 1` values each (the ID embedding, then the item's
- * ID bias), for a model with ID embeddings. Pass them to `model.encodeItems(items, { warmItems })`
- * and `adapt(..., { warmItems })` so candidates and support items use them. Rows belong to the
- * model (and parameters) they were computed with.
- */
-export type WarmItemIds = ReadonlyMap<string, Float32Array>;
+export type { WarmItemIds } from './model/warm-items';
 
 /**
  * Warms up the ID representation of each requested item on its interactions, all items in one

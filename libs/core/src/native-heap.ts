@@ -1,7 +1,7 @@
 /**
- * What the native kernels (native-kernels.ts, fused-ops.ts) share: a BatchMatMul's shapes in the
- * addon's terms, and running an addon function on a backend's tensor memory (the wasm heap or
- * the cpu backend's Float32Arrays) without copying.
+ * What the native kernels (native-kernels.ts, the fused ops in ops/) share: a BatchMatMul's
+ * shapes in the addon's terms, and running an addon function on a backend's tensor memory (the
+ * wasm heap or the cpu backend's Float32Arrays) without copying.
  */
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -1,5 +1,5 @@
 /**
- * The fused ops of the inner loop (src/fused-ops.ts) on the native addon, on both backends it
+ * The fused ops of the inner loop (src/ops/) on the native addon, on both backends it
  * serves: matMulAcc = c + alpha * op(a) op(b) against a float64 reference (broadcast and per-batch
  * c, transposes, products split over threads), reluGrad against dy * step(z) (values and
  * gradients: second-order MAML differentiates through it; gradients.spec checks those
@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, useNativeKernels } from '../src';
-import { addRowsRelu, fusedKernelsActive, matMulAcc, reluGrad } from '../src/fused-ops';
+import { addRowsRelu, fusedKernelsActive, matMulAcc, reluGrad } from '../src/ops';
 import { Rng } from '../src/rng';
 import { expectNoTensorGrowth } from './fixtures';
 

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, initBackend, MELU_LOCAL_GROUPS, metaTrain, useNativeKernels } from '../src';
-import { fusedKernelsActive } from '../src/fused-ops';
+import { fusedKernelsActive } from '../src/ops';
 import { buildRatedSet, disposeRatedSet } from '../src/model/batch';
 import { inputsFor, innerLoop } from '../src/model/inner';
 import { expectNoTensorGrowth, makeWorld } from './fixtures';

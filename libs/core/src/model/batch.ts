@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from '../errors';
 import { encodeInto } from '../features/encoder';
-import type { WarmItemIds } from '../item-warmup';
 import type { ItemCatalog, Rating } from '../types';
 import { warmRows } from './encoded-items';
 import type { RecommenderModel } from './model';
+import type { WarmItemIds } from './warm-items';
 
 /** A padded, masked set of rated items per user, as tensors: itemX [B,S,di], y and mask [B,S]. */
 export interface RatedSet {

@@ -4,11 +4,30 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from '../errors';
-import { encodeRows } from '../features/encoder';
+import { encodeRows, type EncodeStats } from '../features/encoder';
+import type { FeatureSpec } from '../features/spec';
 import type { ItemRecord } from '../types';
-import type { WarmItemIds } from '../item-warmup';
-import type { RecommenderModel } from './model';
+import type { NetLayout } from './layout';
 import { itemContent, itemIdRepr, withContent } from './network';
+import type { Params } from './params';
+import type { WarmItemIds } from './warm-items';
+
+/**
+ * What encoding items reads of a model: RecommenderModel (model.ts) has all of it. Named here
+ * rather than imported so that model.ts, which builds its EncodedItems, is not imported back.
+ */
+export interface ItemEncodingModel {
+  readonly spec: FeatureSpec;
+  readonly layout: NetLayout;
+  readonly encodeStats: EncodeStats;
+  readonly itemIdIndex: ReadonlyMap<string, number>;
+  readonly globalMean: number;
+  /** Bumped on every parameter change (see RecommenderModel.version). */
+  readonly version: number;
+  readonly contentIsGlobal: boolean;
+  readonly firstLayerIsGlobal: boolean;
+  globals(): Params;
+}
 
 /** The tensors of an encoded item set; row i of each belongs to item i. */
 interface ItemTensors {
@@ -59,7 +78,7 @@ export class EncodedItems implements ItemTensors {
   private disposed = false;
 
   private constructor(
-    readonly model: RecommenderModel,
+    readonly model: ItemEncodingModel,
     readonly ids: string[],
     readonly modelVersion: number,
     fields: ItemTensors | Record<Field, FieldState | null>,
@@ -124,7 +143,7 @@ export class EncodedItems implements ItemTensors {
 
   /** Encodes items for the model's current version. */
   static encode(
-    model: RecommenderModel,
+    model: ItemEncodingModel,
     items: readonly ItemRecord[],
     warmItems?: WarmItemIds,
   ): EncodedItems {
@@ -334,7 +353,7 @@ function gatherRows(
  * when none do); a row of the wrong width or with a non-finite value is a ValidationError.
  */
 export function warmRows(
-  model: RecommenderModel,
+  model: ItemEncodingModel,
   ids: readonly string[],
   warmItems: WarmItemIds | undefined,
 ): { rows: Float32Array; use: Float32Array } | undefined {

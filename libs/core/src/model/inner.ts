@@ -20,7 +20,7 @@ import type { RatedSet } from './batch';
 import { ridgeHeadDelta } from './ridge-head';
 import { bayesHeadPosterior, priorScale, PRIOR_NOISE, PRIOR_PRECISION } from './bayes-head';
 import { catalogFoldInDelta, catalogGram, FOLD_IN_CATALOG, FOLD_IN_LIFT } from './catalog-fold-in';
-import { fusedKernelsActive, matMulAcc } from '../fused-ops';
+import { fusedKernelsActive, matMulAcc } from '../ops';
 
 /** The running sum of the ITEM_ROWS gradients (innerLoop's collapsed dec.0.w). */
 const ITEM_STEPS = 'dec.0.hw.steps';

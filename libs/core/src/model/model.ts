@@ -3,13 +3,13 @@ export { EncodedItems } from './encoded-items';
 import { ValidationError } from '../errors';
 import { encodeRows, newEncodeStats, type EncodeStats } from '../features/encoder';
 import type { FeatureSpec } from '../features/spec';
-import type { WarmItemIds } from '../item-warmup';
 import type { NegativePool } from '../negatives/pool';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
 import { layoutOf, type NetLayout } from './layout';
 import { EncodedItems } from './encoded-items';
 import { initialValues, paramShapes, type Params } from './params';
+import type { WarmItemIds } from './warm-items';
 
 let nextUid = 1;
 

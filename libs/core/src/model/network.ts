@@ -5,13 +5,13 @@
  *
  * `supportGrads` is the hand-written backward pass of the support loss with respect to the local
  * parameters. It uses only ops whose first derivatives tfjs has (matMul, add, mul, slice, sum,
- * sigmoid, and reluGrad, whose gradient fused-ops.ts registers), so differentiating the adapted parameters with tf.grad gives exact second-order
- * meta-gradients without nested tf.grad.
+ * sigmoid, and reluGrad, whose gradient ops/relu-grad.ts registers), so differentiating the
+ * adapted parameters with tf.grad gives exact second-order meta-gradients without nested tf.grad.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '../gradients';
 import { nativeMatMulActive } from '../native-kernels';
-import { addRowsRelu, reluGrad } from '../fused-ops';
+// Also registers the stock kernels' gradients that tf.grad needs here.
+import { addRowsRelu, reluGrad } from '../ops';
 import type { NetLayout } from './layout';
 import type { Params } from './params';
 
