@@ -35,9 +35,9 @@ function copyText(s: string): string {
  * 32 s, the same rows as multi-row `INSERT ... SELECT FROM unnest($1::text[], ...)` 40 s, and the
  * Prisma multi-row INSERTs before it about 80 s. What remains is the server maintaining the
  * table's five indexes and two foreign keys row by row (a plain COPY straight into the table took
- * 26 s). Dropping and rebuilding the indexes and foreign keys for the import saved only a
- * quarter of that and would lock readers out of `interactions` until the import commits, so
- * PostgreSQL keeps them.
+ * 26 s). Dropping and rebuilding the indexes and foreign keys for the import saved a fifth at
+ * most and would lock readers out of `interactions` until the import commits, so the import keeps
+ * them (docs/benchmarks.md).
  */
 export async function openPostgresImport(
   db: Extract<ResolvedDatabase, { provider: 'postgresql' }>,

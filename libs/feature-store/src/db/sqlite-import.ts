@@ -13,11 +13,11 @@ const MIN_DEFERRED_ROWS = 10_000;
  * better-sqlite3 is synchronous, so the importer yields between batches; the transaction spans
  * them (explicit BEGIN/COMMIT, not `db.transaction()`, which cannot span an await).
  *
- * An import at least as large as the interactions already stored drops the non-unique indexes
- * of `interactions` and builds them again, with the SQL they were created with, before commit:
- * building an index by sorting is several times faster than inserting into it row by row
- * (measured: 1M interactions into an empty store, about 24 s with the indexes in place, 7 s
- * deferred). The unique event id index stays, so duplicates are skipped as always. It is all one
+ * An import of at least MIN_DEFERRED_ROWS interactions into a table holding fewer than it brings
+ * drops the non-unique indexes of `interactions` and builds them again, with the SQL they were
+ * created with, before commit: building an index by sorting is several times faster than
+ * inserting into it row by row (1M interactions into an empty table in a stand-alone script:
+ * about 24 s with the indexes in place, 7 s rebuilt; docs/benchmarks.md). The unique event id index stays, so duplicates are skipped as always. It is all one
  * transaction: a rollback restores the indexes with the rows.
  */
 export async function openSqliteImport(file: string): Promise<ImportSession> {
