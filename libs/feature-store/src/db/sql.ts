@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { SqlRunner } from './runner';
 
 /** A value bound to a raw SQL parameter. */
@@ -24,6 +25,10 @@ export function toNumber(v: unknown): number | null {
 
 /** Raw SQL text for the two dialects (placeholders differ: `?` vs `$n`). */
 export class Dialect {
+  // INSERT texts by shape: every full chunk reuses one string (built once, and one key for a
+  // runner's statement cache).
+  private readonly statements = new LRUCache<string, string>({ max: 64 });
+
   constructor(readonly provider: 'sqlite' | 'postgresql') {}
 
   /** `(?, ?), (?, ?)` or `($1, $2), ($3, $4)` for `rows` rows of `cols` columns, from parameter `start`. */
@@ -53,7 +58,7 @@ export class Dialect {
    * Multi-row INSERT in chunks; `suffix` is e.g. an ON CONFLICT clause. `casts` names PostgreSQL
    * types for parameters that need one (timestamps are sent as text). Returns rows affected.
    */
-  async insertMany(
+  insertMany(
     db: Pick<SqlRunner, 'execute'>,
     table: string,
     columns: readonly string[],
@@ -61,14 +66,45 @@ export class Dialect {
     suffix = '',
     casts: readonly string[] = [],
   ): Promise<number> {
-    const perChunk = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
-    const cols = columns.map((c) => `"${c}"`).join(', ');
+    return this.insertFlat(db, table, columns, rows.flat(), suffix, casts);
+  }
+
+  /** `insertMany` with the rows' values in one flat list, `columns.length` per row (no array per row). */
+  async insertFlat(
+    db: Pick<SqlRunner, 'execute'>,
+    table: string,
+    columns: readonly string[],
+    values: readonly SqlValue[],
+    suffix = '',
+    casts: readonly string[] = [],
+  ): Promise<number> {
+    const width = columns.length;
+    const perChunk = Math.max(1, Math.floor(MAX_PARAMS / width)) * width;
     let affected = 0;
-    for (let i = 0; i < rows.length; i += perChunk) {
-      const chunk = rows.slice(i, i + perChunk);
-      const sql = `INSERT INTO "${table}" (${cols}) VALUES ${this.values(chunk.length, columns.length, 0, casts)} ${suffix}`;
-      affected += await db.execute(sql, chunk.flat());
+    for (let i = 0; i < values.length; i += perChunk) {
+      const chunk = values.slice(i, i + perChunk);
+      affected += await db.execute(
+        this.insertSql(table, columns, chunk.length / width, suffix, casts),
+        chunk,
+      );
     }
     return affected;
+  }
+
+  private insertSql(
+    table: string,
+    columns: readonly string[],
+    rows: number,
+    suffix: string,
+    casts: readonly string[],
+  ): string {
+    const key = `${table}\u0000${columns.join(',')}\u0000${rows}\u0000${suffix}\u0000${casts.join(',')}`;
+    let sql = this.statements.get(key);
+    if (sql === undefined) {
+      const cols = columns.map((c) => `"${c}"`).join(', ');
+      sql = `INSERT INTO "${table}" (${cols}) VALUES ${this.values(rows, columns.length, 0, casts)} ${suffix}`;
+      this.statements.set(key, sql);
+    }
+    return sql;
   }
 }

@@ -224,19 +224,22 @@ function insertInteractionValues(
   now: Date,
 ): Promise<number> {
   const ingestedAt = sqlTime(now);
-  return db.dialect.insertMany(
+  const values = new Array<SqlValue>(rows.length * 7);
+  let k = 0;
+  for (const r of rows) {
+    values[k++] = r.eventId;
+    values[k++] = r.userId;
+    values[k++] = r.itemId;
+    values[k++] = r.value;
+    values[k++] = r.kind ?? 'rating';
+    values[k++] = sqlTime(r.eventTime);
+    values[k++] = ingestedAt;
+  }
+  return db.dialect.insertFlat(
     db,
     'interactions',
     ['eventId', 'userId', 'itemId', 'value', 'kind', 'eventTime', 'ingestedAt'],
-    rows.map((r) => [
-      r.eventId,
-      r.userId,
-      r.itemId,
-      r.value,
-      r.kind ?? 'rating',
-      sqlTime(r.eventTime),
-      ingestedAt,
-    ]),
+    values,
     'ON CONFLICT ("eventId") DO NOTHING',
     ['', '', '', 'double precision', '', 'timestamp', 'timestamp'],
   );
