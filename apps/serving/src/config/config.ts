@@ -4,8 +4,9 @@ import { parseTokenEntries } from '../auth/token-table';
 
 /**
  * Concurrent calls admitted by default (`--max-in-flight`): a fixed 32. The adaptive limit
- * (`--max-in-flight adaptive`) is opt-in until a quiet-machine run shows it meets both overload
- * targets; on a loaded machine it refused 2-4x more of 64 cheap callers than a fixed 32 (README).
+ * (`--max-in-flight adaptive`) is opt-in: it beat a fixed 32 on both overload points on a lightly
+ * loaded machine but met neither target there, and on a heavily loaded one it refused 2-4x more of
+ * 64 cheap callers than a fixed 32 (README, "Overload").
  */
 export const DEFAULT_MAX_IN_FLIGHT: number | 'adaptive' = 32;
 /** What the adaptive limit holds the p90 latency of admitted calls under, by default (ms). */
