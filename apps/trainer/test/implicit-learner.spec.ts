@@ -36,15 +36,20 @@ describe('train.negatives', () => {
   });
 });
 
-describe('a meta-learner on implicit data', () => {
+/** 40 users' positives over 32 items: each user's first 4 as support, the rest as query. */
+function implicitWorld() {
   const data = p2Dataset({ kind: 'implicit', users: 40, items: 32, perUser: [6, 12] });
-  const items = itemCatalog(data.items);
   const tasks: Task[] = data.users.map((user) => {
     const mine = data.ratings
       .filter((r) => r.userId === user.id)
       .map((r) => ({ itemId: r.itemId, value: 1 }));
     return { user, support: mine.slice(0, 4), query: mine.slice(4) };
   });
+  return { data, items: itemCatalog(data.items), tasks };
+}
+
+describe('a meta-learner on implicit data', () => {
+  const { data, items, tasks } = implicitWorld();
 
   it('builds core’s ranking model with the configured negatives and ranks with raw scores', async () => {
     const config = parseConfig({
@@ -87,21 +92,14 @@ describe('a meta-learner on implicit data', () => {
     expect(scores).toHaveLength(2);
     expect(scores[0]).toHaveLength(data.items.length);
     expect(scores[0].every(Number.isFinite)).toBe(true);
-    // Each user's head is fitted to their own positives and sampled negatives (closed form).
+    // Each user's head is fitted to their own positives (the default head: the catalog fold-in).
     expect(Math.max(...scores[0].map((v, i) => Math.abs(v - scores[1][i])))).toBeGreaterThan(1e-4);
     learner.dispose();
   });
 });
 
 describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => {
-  const data = p2Dataset({ kind: 'implicit', users: 40, items: 32, perUser: [6, 12] });
-  const items = itemCatalog(data.items);
-  const tasks: Task[] = data.users.map((user) => {
-    const mine = data.ratings
-      .filter((r) => r.userId === user.id)
-      .map((r) => ({ itemId: r.itemId, value: 1 }));
-    return { user, support: mine.slice(0, 4), query: mine.slice(4) };
-  });
+  const { data, items, tasks } = implicitWorld();
   const config = parseConfig({
     features: { user: [], item: [] },
     model: { hidden: [16, 16], embeddingDim: 4 },

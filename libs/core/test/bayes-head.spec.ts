@@ -27,7 +27,7 @@ import {
 } from '../src';
 import { ridgeHeadDelta } from '../src/model/ridge-head';
 import { Rng } from '../src/rng';
-import { expectNoTensorGrowth, makeWorld } from './fixtures';
+import { expectNoTensorGrowth, makeWorld, solveDense } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -44,25 +44,6 @@ function bayes(extra: Partial<ModelConfig> = {}) {
     bayesHead: true,
     ...extra,
   });
-}
-
-/** Solves a x = b in float64 by Gaussian elimination. */
-function solve(a: number[][], b: number[]): number[] {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]]);
-  for (let c = 0; c < n; c++) {
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r][c] / m[c][c];
-      for (let k = c; k <= n; k++) m[r][k] -= f * m[c][k];
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = m[r][n];
-    for (let k = r + 1; k < n; k++) s -= m[r][k] * x[k];
-    x[r] = s / m[r][r];
-  }
-  return x;
 }
 
 /**
@@ -92,13 +73,13 @@ function reference(
   });
   const variance = query.map((q) => {
     const z = [...q, 1];
-    const gz = solve(
+    const gz = solveDense(
       g.map((row) => [...row]),
       z,
     );
     return noise * (z.reduce((s, v, i) => s + v * gz[i], 0) + 1);
   });
-  return { delta: solve(g, rhs), variance };
+  return { delta: solveDense(g, rhs), variance };
 }
 
 describe('bayesHeadPosterior', () => {

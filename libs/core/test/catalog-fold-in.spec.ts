@@ -25,30 +25,11 @@ import {
 import { catalogFoldInDelta, catalogGram } from '../src/model/catalog-fold-in';
 import { uniformCatalogSample } from '../src/negatives/catalog-sample';
 import { Rng } from '../src/rng';
-import { DECL, expectNoTensorGrowth, makeWorld } from './fixtures';
+import { DECL, expectNoTensorGrowth, makeWorld, solveDense } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
 });
-
-/** Solves a x = b in float64 by Gaussian elimination. */
-function solve(a: number[][], b: number[]): number[] {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]]);
-  for (let c = 0; c < n; c++) {
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r][c] / m[c][c];
-      for (let k = c; k <= n; k++) m[r][k] -= f * m[c][k];
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = m[r][n];
-    for (let k = r + 1; k < n; k++) s -= m[r][k] * x[k];
-    x[r] = s / m[r][r];
-  }
-  return x;
-}
 
 /** Float64 reference for one user: (D + X^T X + w mean_i z_i z_i^T)^-1 X^T (m y). */
 function reference(
@@ -73,7 +54,7 @@ function reference(
     }),
   );
   const b = d.map((_, i) => x.reduce((sum, row, s) => sum + row[i] * lift * y[s] * mask[s], 0));
-  return solve(a, b);
+  return solveDense(a, b);
 }
 
 describe('catalogFoldInDelta', () => {

@@ -91,3 +91,22 @@ export function rewriteManifest(
   if (options.version1) rmSync(sumFile, { force: true });
   else writeFileSync(sumFile, `${createHash('sha256').update(text).digest('hex')}  manifest.json\n`);
 }
+
+/** Solves a x = b in float64 by Gaussian elimination: the reference of the closed-form heads' tests. */
+export function solveDense(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  const m = a.map((row, i) => [...row, b[i]]);
+  for (let c = 0; c < n; c++) {
+    for (let r = c + 1; r < n; r++) {
+      const f = m[r][c] / m[c][c];
+      for (let k = c; k <= n; k++) m[r][k] -= f * m[c][k];
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = m[r][n];
+    for (let k = r + 1; k < n; k++) s -= m[r][k] * x[k];
+    x[r] = s / m[r][r];
+  }
+  return x;
+}

@@ -22,7 +22,7 @@ import {
 import { ridgeHeadDelta } from '../src/model/ridge-head';
 import { solveSpd } from '../src/model/spd-solve';
 import { Rng } from '../src/rng';
-import { expectNoTensorGrowth, makeWorld, rewriteManifest } from './fixtures';
+import { expectNoTensorGrowth, makeWorld, rewriteManifest, solveDense } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -39,25 +39,6 @@ function anil(extra: Partial<ModelConfig> = {}) {
     userBiasShrinkage: 2,
     ...extra,
   });
-}
-
-/** Solves a x = b in float64 by Gaussian elimination (reference for the tests). */
-function reference(a: number[][], b: number[]): number[] {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]]);
-  for (let c = 0; c < n; c++) {
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r][c] / m[c][c];
-      for (let k = c; k <= n; k++) m[r][k] -= f * m[c][k];
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = m[r][n];
-    for (let k = r + 1; k < n; k++) s -= m[r][k] * x[k];
-    x[r] = s / m[r][r];
-  }
-  return x;
 }
 
 describe('solveSpd', () => {
@@ -105,7 +86,7 @@ describe('ridgeHeadDelta', () => {
           for (let j = 0; j < d; j++) a[i][j] += x[i] * x[j];
         }
       });
-      return reference(a, rhs);
+      return solveDense(a, rhs);
     });
   }
 

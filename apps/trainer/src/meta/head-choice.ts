@@ -13,15 +13,15 @@ import type { FeedbackKind } from '../data/types';
  * catalogFoldIn), from the ALS start (als-embeddings.ts), also on mixed support sizes: on
  * hetrec-lastfm's warm validation users it ranked better than the ridge head over sampled
  * negatives from the same start (NDCG@20 0.293 vs 0.216, seed 0).
- * The kind stays a parameter: the choice is per kind, and both kinds measure the same today.
+ * The kind stays a parameter: the choice is made per kind, and both kinds choose the same today.
  */
-export function bayesHeadFor(value: boolean | 'auto', kind: FeedbackKind): boolean {
-  return value === 'auto' ? kind === 'explicit' || kind === 'implicit' : value;
+export function bayesHeadFor(value: boolean | 'auto', _kind: FeedbackKind): boolean {
+  return value === 'auto' ? true : value;
 }
 
 /** See {@link bayesHeadFor}: `mixed` support sizes on either kind. */
-export function supportSizesFor(value: SupportSizes | 'auto', kind: FeedbackKind): SupportSizes {
-  return value === 'auto' ? (kind === 'explicit' || kind === 'implicit' ? 'mixed' : 'full') : value;
+export function supportSizesFor(value: SupportSizes | 'auto', _kind: FeedbackKind): SupportSizes {
+  return value === 'auto' ? 'mixed' : value;
 }
 
 /**
