@@ -40,6 +40,12 @@ export type { ItemWarmUpRequest, WarmUpOptions, WarmItemIds } from './item-warmu
 export { initItemBiases } from './meta/init-biases';
 export { initItemEmbeddings, passThroughItemIds } from './meta/init-id-embeddings';
 export { initCatalogFoldIn } from './meta/init-fold-in';
+export {
+  initGeneratorFromIds,
+  GENERATOR_RIDGES,
+  type GeneratorFit,
+  type GeneratorFitOptions,
+} from './meta/init-generator';
 export { alsFoldInStart, type FoldInStart } from './model/catalog-fold-in';
 export type { InitBiasOptions } from './meta/init-biases';
 export { NegativePool, NEGATIVE_DISTRIBUTIONS } from './negatives/pool';

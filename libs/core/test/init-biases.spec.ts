@@ -136,3 +136,29 @@ describe('initItemBiases', () => {
     model.dispose();
   });
 });
+
+describe('initItemBiases on implicit feedback', () => {
+  it("sets each item's ID bias to its interaction rate n / users, with no content bias", async () => {
+    const world = makeWorld(2, 4, 6, 4);
+    const [a, b, c] = world.users;
+    const one = (itemId: string) => ({ itemId, value: 1 });
+    const tasks: Task[] = [
+      { user: a, support: [one('i0')], query: [one('i1')] },
+      { user: b, support: [one('i0')], query: [] },
+      { user: c, support: [one('i0'), one('i2')], query: [one('i1')] },
+    ];
+    const model = createModel(world.spec, {
+      task: 'implicit',
+      embeddingDim: 2,
+      hidden: [3],
+      idEmbeddings: { itemIds: ['i0', 'i1', 'i2', 'i5'], dim: 2 },
+    });
+    const contentBefore = Array.from(model.params['emb.itemBias'].dataSync());
+    const r = await initItemBiases(model, tasks, { items: world.catalog });
+    expect(r).toEqual({ ratings: 6, items: 3, mean: 0, shrinkage: 0 });
+    const bias = (row: number) => model.params['id.item'].dataSync()[row * 3 + 2];
+    expect([1, 2, 3, 4].map(bias)).toEqual([1, 2 / 3, 1 / 3, 0].map((v) => Math.fround(v)));
+    expect(Array.from(model.params['emb.itemBias'].dataSync())).toEqual(contentBefore);
+    model.dispose();
+  });
+});

@@ -2,6 +2,7 @@ import {
   alsFoldInStart,
   buildNegativePool,
   initCatalogFoldIn,
+  initGeneratorFromIds,
   initItemEmbeddings,
   passThroughItemIds,
   type RecommenderModel,
@@ -26,7 +27,8 @@ export function itemEmbeddingStart(section: ModelSection, kind: FeedbackKind): '
 /**
  * What a model starts from before meta-training, after its biases: on implicit data the negative
  * pool (so the starting point can be validated like any epoch), and with `als`
- * ({@link itemEmbeddingStart}) the collaborative start of initEmbeddingsFromAls at ALS_START's
+ * ({@link itemEmbeddingStart}) the collaborative start of initEmbeddingsFromAls, with the ID
+ * generator fitted to it from item content where items have features, at ALS_START's
  * penalty and confidence. Not the ALS baseline's validation-tuned ones: on hetrec-lastfm (seed 0)
  * that start (alpha 3) ended at a validation NDCG@20 of 0.277 after meta-training, ALS_START's at
  * 0.305.
@@ -36,7 +38,12 @@ export function prepareStart(
   section: ModelSection,
   ctx: Pick<FitContext, 'train' | 'items' | 'seed' | 'kind'>,
 ): void {
-  if (itemEmbeddingStart(section, ctx.kind) === 'als') initEmbeddingsFromAls(model, ctx.train, ctx.seed);
+  if (itemEmbeddingStart(section, ctx.kind) === 'als') {
+    initEmbeddingsFromAls(model, ctx.train, ctx.seed);
+    // Items added after training get their ID row from content: start that mapping where the ALS
+    // rows of warm items with the same content are (core initGeneratorFromIds), not at random.
+    initGeneratorFromIds(model, ctx.items);
+  }
   if (ctx.kind === 'implicit' && !model.negativePool) buildNegativePool(model, ctx.train, ctx.items);
 }
 

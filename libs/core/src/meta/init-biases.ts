@@ -55,7 +55,7 @@ function solve(a: Float64Array[], b: Float64Array): Float64Array {
 /**
  * Data-dependent initialisation before meta-training: sets the global mean of the ratings and,
  * for items with ID embeddings, their ID bias to the shrunk mean deviation
- * sum(r - mean) / (count + shrinkage). Meta-training then starts from the "item bias" baseline
+ * sum(r - mean) / (count + shrinkage); on implicit models the interaction rate count / users. Meta-training then starts from the "item bias" baseline
  * instead of learning every item's bias from scratch. One pass over the tasks (support and query).
  */
 export async function initItemBiases(
@@ -79,7 +79,9 @@ export async function initItemBiases(
   const sums = new Map<string, [number, number, number]>();
   let total = 0;
   let count = 0;
+  const users = new Set<string>();
   const add = (t: Task) => {
+    users.add(t.user?.id);
     for (const r of [...(t.support ?? []), ...(t.query ?? [])]) {
       if (!Number.isFinite(r?.value)) continue;
       total += r.value;
@@ -99,15 +101,28 @@ export async function initItemBiases(
   model.meanFitted = true;
   const deviations = new Map<string, [number, number]>();
   for (const [id, [sum, n]] of sums) deviations.set(id, [sum - n * mean, n]);
-  const content = options.items
-    ? fitContentBias(model, deviations, options.items, ridge, cap)
-    : new Map<string, number>();
-  const shrinkage = fitted
-    ? varianceRatio(sums, deviations, content)
-    : ((options.shrinkage as number | undefined) ?? 5);
+  const implicit = model.config.task === 'implicit';
+  const content =
+    options.items && !implicit
+      ? fitContentBias(model, deviations, options.items, ridge, cap)
+      : new Map<string, number>();
+  const shrinkage = implicit
+    ? 0
+    : fitted
+      ? varianceRatio(sums, deviations, content)
+      : ((options.shrinkage as number | undefined) ?? 5);
   const biases = new Map<string, number>();
-  for (const [id, [dev, n]] of deviations) {
-    biases.set(id, (dev - n * (content.get(id) ?? 0)) / (n + shrinkage));
+  if (implicit) {
+    // Implicit feedback: the item's interaction rate n / users, the chance that a user interacts
+    // with it, on the scale of the fold-in's 0/1 targets: with no support the prior ranks by
+    // popularity, which a shrunk mean of values that are all 1 (n / (n + k)) cannot do once items
+    // have more than a few interactions. No content bias: the ID generator learns it
+    // (initGeneratorFromIds).
+    for (const [id, [, n]] of deviations) biases.set(id, n / Math.max(users.size, 1));
+  } else {
+    for (const [id, [dev, n]] of deviations) {
+      biases.set(id, (dev - n * (content.get(id) ?? 0)) / (n + shrinkage));
+    }
   }
   let items = 0;
   if (model.layout.idDim > 0) {
