@@ -241,6 +241,7 @@ describe('train: the bias baselines on the same validation users', () => {
     );
     expect(outcome.baselines.map((b) => b.name)).toEqual(['item-bias', 'user-item-bias']);
     for (const b of outcome.baselines) {
+      expect(b.metric).toBe('mae');
       expect(Number.isFinite(b.metrics.mae)).toBe(true);
       expect(b.beatsCandidate).toBe(b.metrics.mae < outcome.validation.mae);
     }
@@ -258,6 +259,40 @@ describe('train: the bias baselines on the same validation users', () => {
         'item-bias',
         'user-item-bias',
       ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('on implicit feedback compares NDCG@20 with popularity and item-kNN on the same validation users', async () => {
+    const implicitDb = join(dir, 'implicit.db');
+    await runCli([...syntheticImportArgs(implicitDb, 80), '--kind', 'implicit']);
+    const config = write('implicit.yaml', [
+      'model: { embeddingDim: 4, hidden: [8] }',
+      'train: { epochs: 1, metaBatchSize: 16, maxRatings: 30 }',
+    ]);
+    const lines: string[] = [];
+    const outcome = await trainCommand(
+      { database: implicitDb, artifacts, config },
+      { out: (l: string) => lines.push(l), logger: pino({ level: 'silent' }), progress: silentProgress },
+    );
+    const candidate = (outcome.validation as { ndcg20?: number }).ndcg20!;
+    expect(candidate).toBeGreaterThan(0);
+    expect(candidate).toBeLessThanOrEqual(1);
+    expect(outcome.baselines.map((b) => [b.name, b.metric])).toEqual([
+      ['popularity', 'ndcg20'],
+      ['item-knn', 'ndcg20'],
+    ]);
+    for (const b of outcome.baselines) {
+      expect(b.metrics.ndcg20).toBeGreaterThan(0);
+      expect(b.beatsCandidate).toBe(b.metrics.ndcg20 > candidate);
+    }
+    expect(lines.join('\n')).toMatch(/validation NDCG@20 \d\.\d{4} \(within-query MAE/);
+    const store = await openFeatureStore(implicitDb);
+    try {
+      const record = await store.registry.getModel(outcome.modelId);
+      expect(record?.metrics['validation'].ndcg20).toBeCloseTo(candidate, 6);
+      expect(record?.metrics['baseline.item-knn'].ndcg20).toBeCloseTo(outcome.baselines[1].metrics.ndcg20, 6);
     } finally {
       await store.close();
     }
