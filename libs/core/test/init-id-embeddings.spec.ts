@@ -102,7 +102,9 @@ describe('initCatalogFoldIn', () => {
       bayesHead: true,
       catalogFoldIn: true,
     });
+    expect([...m.params['out.w'].dataSync()].some((v) => v !== 0)).toBe(true);
     initCatalogFoldIn(m, start);
+    expect([...m.params['out.w'].dataSync()].every((v) => v === 0)).toBe(true); // no prior direction
     expect(Math.exp(m.params['prior.logCatalog'].dataSync()[0])).toBeCloseTo(100, 3);
     expect(Math.exp(m.params['prior.logLift'].dataSync()[0])).toBeCloseTo(1.1, 5);
     expect([...m.params['prior.logPrec'].dataSync()].every((v) => Math.abs(Math.exp(v) - 0.5) < 1e-5)).toBe(

@@ -6,8 +6,11 @@ import type { RecommenderModel } from '../model/model';
 
 /**
  * Sets the starting values of a catalog fold-in model's weights (config.catalogFoldIn), e.g.
- * alsFoldInStart's, before meta-training refines them: the catalog weight, the lift, and a uniform
- * prior precision at unit noise. Every value must be finite and > 0.
+ * alsFoldInStart's, before meta-training refines them: the catalog weight, the lift, a uniform
+ * prior precision at unit noise, and the head's prior mean weights (`out.w`) at zero, as ALS's
+ * fold-in has no prior direction: with no support every item scores its bias, and the randomly
+ * initialised trunk units add no noise to the scores of items whose features carry little signal
+ * (new items, whose ID rows come from content). Every value must be finite and > 0.
  */
 export function initCatalogFoldIn(model: RecommenderModel, start: FoldInStart): void {
   if (!model.layout.foldIn)
@@ -23,5 +26,6 @@ export function initCatalogFoldIn(model: RecommenderModel, start: FoldInStart): 
   set(FOLD_IN_LIFT, Math.log(start.lift));
   set(PRIOR_PRECISION, Math.log(start.precision));
   set(PRIOR_NOISE, 0);
+  set('out.w', 0);
   model.touch();
 }
