@@ -28,8 +28,10 @@ export function supportSizesFor(value: SupportSizes | 'auto', _kind: FeedbackKin
  * `train.epochs: auto`: 6 on explicit ratings, 15 on implicit feedback (early stopping usually
  * ends either sooner). On MovieLens-100K a 15-epoch budget let early stopping keep epochs 6-11 by
  * the validation users' full-support MAE, and the new users' k-shot MAE got worse at every k
- * (k = 1: 0.848 vs 0.823, 3 seeds); on hetrec-lastfm the implicit fold-in's validation NDCG@20
- * rose until epoch 9 (0.305 vs 0.293 at 6, seed 0).
+ * (k = 1: 0.848 vs 0.823, 3 seeds). On implicit data the budget is for datasets where
+ * meta-training improves on the ALS fold-in start: on hetrec-lastfm and on MovieLens-100K as
+ * implicit feedback early stopping keeps the start itself (apps/trainer/README.md, "Measured"),
+ * after the patience's two epochs.
  */
 export function epochsFor(value: number | 'auto', kind: FeedbackKind): number {
   return value === 'auto' ? (kind === 'implicit' ? 15 : 6) : value;
