@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { initBackend } from '@warmstart/core';
+import { initBackend, type AdaptSettings } from '@warmstart/core';
 import { openFeatureStore, redactCredentials } from '@warmstart/feature-store';
 import { loadArtifact } from './adapters/artifact-loader';
 import { runPrimary } from './cluster/primary';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   );
   // A missing SQLite file is a typo, not a request for an empty store: `warmstart-trainer migrate` creates one.
   const store = await openFeatureStore(config.database, { create: false });
-  const adaptOptions = {
+  const adaptOptions: Partial<AdaptSettings> = {
     ...(config.adaptSteps !== undefined ? { steps: config.adaptSteps } : {}),
     ...(config.adaptLr !== undefined ? { lr: config.adaptLr } : {}),
   };

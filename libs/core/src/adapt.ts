@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from './errors';
+import type { AdaptSettings } from './model/adapt-settings';
 import { buildRatedSet, disposeRatedSet, type RatedSet } from './model/batch';
 import { ADAPT_CATALOG_SAMPLE, ADAPT_CATALOG_SAMPLE_PER_USER } from './model/catalog-fold-in';
 import {
@@ -32,18 +33,13 @@ export interface AdaptRequest {
   support: Rating[];
 }
 
-/** Overrides of the model's adaptation defaults. */
-export interface AdaptOptions {
-  /** Inner gradient steps (default: the model's training setting). */
-  steps?: number;
-  /** Inner learning rate (default: the model's; Meta-SGD models use their learned rates unless set). */
-  lr?: number;
-  /**
-   * Closed-form head adaptation with this ridge penalty (> 0) instead of gradient steps; null
-   * forces gradient steps. Default: the model's (`adaptDefaults.ridge`). Only for models whose
-   * sole local group is `output` (ANIL) and the rating task.
-   */
-  ridge?: number | null;
+/**
+ * Overrides of the model's adaptation defaults: any of the {@link AdaptSettings} (`steps`, `lr`,
+ * `ridge`; each absent one is the model's `adaptDefaults` one, and Meta-SGD models use their
+ * learned rates unless `lr` is set), plus the options below. `ridge` needs a model whose sole
+ * local group is `output` (see supportsClosedFormHead); null forces gradient steps.
+ */
+export interface AdaptOptions extends Partial<AdaptSettings> {
   /**
    * Models with a Bayesian last layer (`config.bayesHead`) adapt their head to its posterior mean
    * by default (`steps`, `lr` and `ridge` are then unused); `false` forces the `ridge` or gradient

@@ -24,6 +24,18 @@ export {
 export type { ModelConfig, ParamGroup, IdEmbeddingConfig, NegativeSampling } from './model/config';
 export { createModel, RecommenderModel, EncodedItems } from './model/model';
 export type { TrainingInfo, ModelSnapshot, AdaptDefaults } from './model/model';
+/**
+ * The adaptation settings (`steps`, `lr`, `ridge`): a model's `adaptDefaults`, the overridable
+ * part of `adapt`'s options, and what apps configure and tune adaptation with.
+ */
+export type { AdaptSettings } from './model/adapt-settings';
+/**
+ * The one rule for closed-form head adaptation (ridge head, Bayesian last layer): only the output
+ * head adapts per user. Given `localGroups` alone it is `model.supportsRidge` and the artifact
+ * check of `adaptDefaults.ridge`; given an algorithm too, it says so before a model exists (anil
+ * always, melu and meta-sgd never, the others by `localGroups`), as metaTrain decides it.
+ */
+export { supportsClosedFormHead } from './model/head-only';
 export type { Params } from './model/params';
 export { adapt, score, scoreBatch, recommend, predictiveVariance, AdaptedUsers } from './adapt';
 export type { AdaptRequest, AdaptOptions, Recommendation } from './adapt';
@@ -31,8 +43,10 @@ export * from './metrics/regression';
 export * from './metrics/ranking';
 export { metaTrain, DEFAULT_TRAIN_OPTIONS, SUPPORT_SIZES } from './meta/train';
 export type { MetaTrainOptions, TrainProgress, TrainResult, TaskSource, SupportSizes } from './meta/train';
-export { ALGORITHMS, metaObjective, metaGradients, buildMetaBatch, disposeMetaBatch } from './meta/objective';
-export type { Algorithm, MetaBatch, ObjectiveOptions } from './meta/objective';
+export { metaObjective, metaGradients, buildMetaBatch, disposeMetaBatch } from './meta/objective';
+export type { MetaBatch, ObjectiveOptions } from './meta/objective';
+export { ALGORITHMS } from './meta/algorithm';
+export type { Algorithm } from './meta/algorithm';
 export { saveModel, loadModel, readManifest, ARTIFACT_FORMAT, ARTIFACT_VERSION } from './artifacts/artifact';
 export type { ArtifactMeta, Manifest } from './artifacts/artifact';
 export { warmUpItems, DEFAULT_WARMUP } from './item-warmup';

@@ -5,7 +5,7 @@ import {
   score,
   scoreBatch,
   warmUpItems,
-  type AdaptOptions,
+  type AdaptSettings,
   type RecommenderModel,
 } from '@warmstart/core';
 import type {
@@ -26,12 +26,13 @@ export type ModelLoader = (artifactDir: string) => Promise<RecommenderModel>;
 /** The ModelRuntime port over @warmstart/core: batched `adapt`, encoded items, per-user `score`. */
 export class CoreModelRuntime implements ModelRuntime {
   /**
+   * @param adaptOptions overrides of every model's own adaptation settings (`adaptDefaults`).
    * @param warmUpThread where item warm-up runs (the server passes a worker thread); without
    *   one it runs on the calling thread.
    */
   constructor(
     private readonly loader: ModelLoader,
-    private readonly adaptOptions: AdaptOptions = {},
+    private readonly adaptOptions: Partial<AdaptSettings> = {},
     private readonly warmUpThread?: WarmUpThread,
   ) {}
 
@@ -94,7 +95,7 @@ export class CoreServingModel implements ServingModel {
   constructor(
     readonly model: RecommenderModel,
     readonly ref: ModelRef,
-    private readonly adaptOptions: AdaptOptions,
+    private readonly adaptOptions: Partial<AdaptSettings>,
     private readonly warmUpThread?: WarmUpThread,
   ) {}
 

@@ -1,4 +1,12 @@
-import { describeBackend, initBackend, metaTrain, saveModel, type RecommenderModel } from '@warmstart/core';
+import {
+  describeBackend,
+  initBackend,
+  metaTrain,
+  saveModel,
+  supportsClosedFormHead,
+  type AdaptSettings,
+  type RecommenderModel,
+} from '@warmstart/core';
 import type { FeatureStore, TrainingRunRecord } from '@warmstart/feature-store';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
@@ -13,8 +21,7 @@ import { buildModel, initBiases } from '../meta/build-model';
 import { EarlyStopping } from '../meta/early-stopping';
 import { bayesHeadFor, epochsFor, supportSizesFor } from '../meta/head-choice';
 import { pretrain } from '../meta/pretrain';
-import { adaptsHeadOnly } from '../meta/ridge-scope';
-import { validationSet, type AdaptChoice } from '../meta/tune-adapt';
+import { validationSet } from '../meta/tune-adapt';
 import { validationObjective } from '../meta/validation-score';
 import { prepareStart } from '../meta/als-embeddings';
 import { LeaseLostError, withLease } from '../schedule/lease';
@@ -573,13 +580,13 @@ async function supersede(
  * The configured adaptation (also the serving default written into the artifact): `adapt`, the
  * ridge penalty falling back to the one meta-training used.
  */
-function adaptOf(config: TrainerConfig, model: RecommenderModel, kind: FeedbackKind): AdaptChoice {
+function adaptOf(config: TrainerConfig, model: RecommenderModel, kind: FeedbackKind): AdaptSettings {
   return {
     steps: config.adapt.steps ?? model.adaptDefaults.steps,
     lr: config.adapt.lr ?? model.adaptDefaults.lr,
     // The Bayesian head adapts to its posterior (the artifact's config says so); no ridge.
     ridge:
-      adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !bayesHeadOf(config, kind)
+      supportsClosedFormHead(config.model.localGroups, config.train.algorithm) && !bayesHeadOf(config, kind)
         ? (config.adapt.ridge ?? config.train.innerRidge)
         : null,
   };
@@ -589,13 +596,12 @@ function adaptOf(config: TrainerConfig, model: RecommenderModel, kind: FeedbackK
 function bayesHeadOf(config: TrainerConfig, kind: FeedbackKind): boolean {
   return (
     bayesHeadFor(config.train.bayesHead, kind) &&
-    adaptsHeadOnly(config.train.algorithm, config.model.localGroups)
+    supportsClosedFormHead(config.model.localGroups, config.train.algorithm)
   );
 }
 
 /** `train.innerRidge` for head-only algorithms without the Bayesian head; the others: null. */
 function innerRidgeOf(config: TrainerConfig, kind: FeedbackKind): number | null {
-  return adaptsHeadOnly(config.train.algorithm, config.model.localGroups) && !bayesHeadOf(config, kind)
-    ? config.train.innerRidge
-    : null;
+  const headOnly = supportsClosedFormHead(config.model.localGroups, config.train.algorithm);
+  return headOnly && !bayesHeadOf(config, kind) ? config.train.innerRidge : null;
 }

@@ -1,3 +1,4 @@
+import { supportsClosedFormHead } from '@warmstart/core';
 import { GlobalMean } from '../baselines/global-mean';
 import { ItemBias } from '../baselines/item-bias';
 import { UserItemBias } from '../baselines/user-item-bias';
@@ -13,7 +14,7 @@ import { FineTunedNet } from '../meta/fine-tuned-net';
 import { bayesHeadFor, epochsFor, supportSizesFor } from '../meta/head-choice';
 import { MetaLearner, type LearnerSettings } from '../meta/meta-learner';
 import type { MethodFactory } from './harness';
-import { adaptsHeadOnly, ridgeFor } from '../meta/ridge-scope';
+import { ridgeFor } from '../meta/ridge-scope';
 
 /** A configured learner with `train`, `model` and `adapt` defaults filled in. */
 export function learnerSettings(
@@ -24,7 +25,7 @@ export function learnerSettings(
   const t = config.train;
   const algorithm = learner.algorithm ?? t.algorithm;
   const model = { ...config.model, ...learner.model };
-  const headOnly = adaptsHeadOnly(algorithm, model.localGroups);
+  const headOnly = supportsClosedFormHead(model.localGroups, algorithm);
   // The Bayesian head replaces the ridge head (its posterior is the adaptation); like the shared
   // ridge penalty, the shared setting applies to head-only learners only.
   const bayesHead = bayesHeadFor(learner.bayesHead ?? (headOnly && t.bayesHead), kind);

@@ -1,4 +1,10 @@
-import { describeBackend, initBackend, type RecommenderModel, type TrainProgress } from '@warmstart/core';
+import {
+  describeBackend,
+  initBackend,
+  type AdaptSettings,
+  type RecommenderModel,
+  type TrainProgress,
+} from '@warmstart/core';
 import type { ModelSection, TrainerConfig } from '../config/schema';
 import type { ItemCatalog, RatingEvent, Task, UserRecord } from '../data/types';
 import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
@@ -7,7 +13,7 @@ import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { pickBest } from '../baselines/tuning';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
-import { LEARNER_LR_GRID, LEARNER_STEP_GRID, validationSet, type AdaptChoice } from './tune-adapt';
+import { LEARNER_LR_GRID, LEARNER_STEP_GRID, validationSet } from './tune-adapt';
 import { validationObjective } from './validation-score';
 
 /**
@@ -30,7 +36,7 @@ export function modelVariants(model: ModelSection): [string, ModelSection][] {
 }
 
 /** Fine-tuning grid (the learners' adaptation grid plus no fine-tuning), picked on the warm validation users. */
-const GRID: AdaptChoice[] = [
+const GRID: AdaptSettings[] = [
   { steps: 0, lr: 0.01, ridge: null }, // no fine-tuning: the plain regression's prediction
   ...LEARNER_STEP_GRID.flatMap((steps) => LEARNER_LR_GRID.map((lr) => ({ steps, lr, ridge: null }))),
 ];
@@ -43,7 +49,7 @@ const GRID: AdaptChoice[] = [
 export class FineTunedNet implements EvalMethod {
   readonly name = 'fine-tuned-net';
   private model?: RecommenderModel;
-  private adaptOptions: AdaptChoice = { steps: 1, lr: 0.01, ridge: null };
+  private adaptOptions: AdaptSettings = { steps: 1, lr: 0.01, ridge: null };
   private users = new Map<string, UserRecord>();
   private warmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
 
@@ -52,7 +58,7 @@ export class FineTunedNet implements EvalMethod {
   async fit(ctx: FitContext): Promise<FitResult> {
     const backend = await initBackend();
     this.users = new Map(ctx.users.map((u) => [u.id, u]));
-    let best: { model: RecommenderModel; adapt: AdaptChoice; mae: number; variant: string } | undefined;
+    let best: { model: RecommenderModel; adapt: AdaptSettings; mae: number; variant: string } | undefined;
     let lossHistory: number[] = [];
     const validation = validationSet(ctx.validation, ctx.items, this.config.train.coldItemValidation);
     const variants = modelVariants(this.config.model);

@@ -3,6 +3,7 @@ import {
   initBackend,
   type SupportSizes,
   metaTrain,
+  type AdaptSettings,
   type RecommenderModel,
   type TrainProgress,
   type WarmUpOptions,
@@ -26,7 +27,7 @@ import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { EarlyStopping } from './early-stopping';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
-import { learnerAdaptCandidates, tuneAdapt, validationSet, type AdaptChoice } from './tune-adapt';
+import { learnerAdaptCandidates, tuneAdapt, validationSet } from './tune-adapt';
 import { validationObjective } from './validation-score';
 
 export interface LearnerSettings {
@@ -63,7 +64,7 @@ export interface LearnerSettings {
 }
 
 /** The configured adaptation: `adapt`, with the ridge penalty falling back to the training one. */
-function configuredAdapt(s: LearnerSettings): AdaptChoice {
+function configuredAdapt(s: LearnerSettings): AdaptSettings {
   return { steps: s.adapt.steps, lr: s.adapt.lr, ridge: s.adapt.ridge ?? s.innerRidge };
 }
 
@@ -71,7 +72,7 @@ function configuredAdapt(s: LearnerSettings): AdaptChoice {
 export class MetaLearner implements EvalMethod {
   private model?: RecommenderModel;
   /** Adaptation used by `predict`: the configured one, or the best on validation users (`tuneAdapt`). */
-  private adaptOptions?: AdaptChoice;
+  private adaptOptions?: AdaptSettings;
   /** Every user record by id (item evidence names users by id). */
   private users = new Map<string, UserRecord>();
   /** The ID rows warmed up on the last item evidence seen. */
@@ -236,7 +237,7 @@ export class MetaLearner implements EvalMethod {
   private adaptWith(
     items: ItemCatalog,
     options?: RankOptions,
-  ): AdaptChoice & { warmItems?: Map<string, Float32Array> } {
+  ): AdaptSettings & { warmItems?: Map<string, Float32Array> } {
     const adaptOptions = this.adaptOptions ?? configuredAdapt(this.settings);
     const evidence = options?.itemEvidence;
     if (!evidence?.length) return adaptOptions;

@@ -1,14 +1,7 @@
-import type { RecommenderModel } from '@warmstart/core';
+import type { AdaptSettings, RecommenderModel } from '@warmstart/core';
 import type { ItemCatalog, Task } from '../data/types';
 import { pickBest, validationMae } from '../baselines/tuning';
 import { predictTasks } from './predict';
-
-export interface AdaptChoice {
-  steps: number;
-  lr: number;
-  /** Closed-form ridge head with this penalty instead of steps/lr; null: gradient steps. */
-  ridge: number | null;
-}
 
 /** Adaptation grid of the meta-learners (added to the configured `adapt`), picked on warm validation users. */
 export const LEARNER_STEP_GRID = [1, 2, 5, 10];
@@ -24,13 +17,13 @@ export const LEARNER_RIDGE_GRID = [1, 3, 10, 30, 100];
 export async function tuneAdapt(
   model: RecommenderModel,
   validation: ValidationSet,
-  candidates: readonly AdaptChoice[],
+  candidates: readonly AdaptSettings[],
   signal?: AbortSignal,
-  score: (choice: AdaptChoice) => Promise<number> = (choice) =>
+  score: (choice: AdaptSettings) => Promise<number> = (choice) =>
     validationMaeOf(model, validation, choice, signal),
-): Promise<{ choice: AdaptChoice; mae: number }> {
+): Promise<{ choice: AdaptSettings; mae: number }> {
   if (validation.tasks.length === 0) return { choice: candidates[0], mae: NaN };
-  const scored: { choice: AdaptChoice; mae: number }[] = [];
+  const scored: { choice: AdaptSettings; mae: number }[] = [];
   for (const choice of candidates) scored.push({ choice, mae: await score(choice) });
   return pickBest(scored, (s) => s.mae);
 }
@@ -69,7 +62,7 @@ export function validationSet(tasks: readonly Task[], items: ItemCatalog, coldIt
 export async function validationMaeOf(
   model: RecommenderModel,
   validation: ValidationSet,
-  choice: AdaptChoice,
+  choice: AdaptSettings,
   signal?: AbortSignal,
 ): Promise<number> {
   const maeOf = async (tasks: readonly Task[], items: ItemCatalog) => {
@@ -86,14 +79,14 @@ export async function validationMaeOf(
  * The configured settings first, then the gradient-step grid and, for head-only models
  * (`ridge`), the ridge penalties, without repeating the configured one.
  */
-export function learnerAdaptCandidates(configured: AdaptChoice, ridge = false): AdaptChoice[] {
+export function learnerAdaptCandidates(configured: AdaptSettings, ridge = false): AdaptSettings[] {
   const steps = LEARNER_STEP_GRID.flatMap((s) =>
     LEARNER_LR_GRID.map((lr) => ({ steps: s, lr, ridge: null })),
   );
   const ridges = ridge
     ? LEARNER_RIDGE_GRID.map((r) => ({ steps: configured.steps, lr: configured.lr, ridge: r }))
     : [];
-  const same = (c: AdaptChoice) =>
+  const same = (c: AdaptSettings) =>
     c.ridge === configured.ridge &&
     (c.ridge !== null || (c.steps === configured.steps && c.lr === configured.lr));
   return [configured, ...[...steps, ...ridges].filter((c) => !same(c))];

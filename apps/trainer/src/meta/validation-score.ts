@@ -1,8 +1,8 @@
-import type { RecommenderModel } from '@warmstart/core';
+import type { AdaptSettings, RecommenderModel } from '@warmstart/core';
 import { validationRankingScore } from '../baselines/validation';
 import type { FitContext } from '../eval/method';
 import { rankTasks } from './rank-tasks';
-import { validationMaeOf, type AdaptChoice, type ValidationSet } from './tune-adapt';
+import { validationMaeOf, type ValidationSet } from './tune-adapt';
 
 /**
  * What a network's choices (early stopping, adaptation settings, variants) minimise on the warm
@@ -13,7 +13,7 @@ export function validationObjective(
   model: RecommenderModel,
   validation: ValidationSet,
   ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'kind' | 'scale' | 'signal'>,
-): (choice: AdaptChoice) => Promise<number> {
+): (choice: AdaptSettings) => Promise<number> {
   if (ctx.kind !== 'implicit') return (choice) => validationMaeOf(model, validation, choice, ctx.signal);
   return async (choice) => {
     const ranker = {

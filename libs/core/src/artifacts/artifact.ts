@@ -3,9 +3,11 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ArtifactError, ValidationError } from '../errors';
 import { FeatureSpec, type FeatureSpecJSON } from '../features/spec';
-import { groupOf, resolveConfig, type ModelConfig } from '../model/config';
+import type { AdaptSettings } from '../model/adapt-settings';
+import { groupOf, resolveConfig, type ModelConfig, type ParamGroup } from '../model/config';
+import { supportsClosedFormHead } from '../model/head-only';
 import { layoutOf } from '../model/layout';
-import { RecommenderModel, type AdaptDefaults, type TrainingInfo } from '../model/model';
+import { RecommenderModel, type TrainingInfo } from '../model/model';
 import { paramShapes } from '../model/params';
 import { NegativePool, type NegativePoolJSON } from '../negatives/pool';
 import * as tf from '@tensorflow/tfjs-core';
@@ -61,7 +63,7 @@ export interface Manifest {
   spec: FeatureSpecJSON;
   globalMean: number;
   /** `ridge` (closed-form head penalty) is absent in artifacts written before it existed. */
-  adaptDefaults: AdaptDefaults;
+  adaptDefaults: Omit<AdaptSettings, 'ridge'> & Partial<Pick<AdaptSettings, 'ridge'>>;
   training: TrainingInfo | null;
   watermark: string | null;
   metrics: Record<string, number>;
@@ -256,7 +258,8 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
   if (!(Number.isFinite(a.lr) && (a.lr as number) >= 0))
     fail('adaptDefaults.lr', 'must be a finite number >= 0');
   const ridge = a.ridge ?? null;
-  const headOnly = (c.localGroups as string[]).length === 1 && (c.localGroups as string[])[0] === 'output';
+  // resolveConfig (above) accepted the groups.
+  const headOnly = supportsClosedFormHead(c.localGroups as ParamGroup[]);
   if (ridge !== null && !(Number.isFinite(ridge) && (ridge as number) > 0 && headOnly)) {
     fail('adaptDefaults.ridge', 'must be null or a penalty > 0 on a head-only model');
   }
@@ -455,7 +458,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
   model.negativePool = pool;
   model.globalMean = m.globalMean;
   model.meanFitted = true;
-  model.adaptDefaults = { ...m.adaptDefaults };
+  model.adaptDefaults = { ...m.adaptDefaults, ridge: m.adaptDefaults.ridge ?? null };
   model.training = m.training;
   return model;
 }

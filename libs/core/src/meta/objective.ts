@@ -18,13 +18,7 @@ import { catalogInputs, catalogSet, uniformCatalogSample } from '../negatives/ca
 import { TRAIN_CATALOG_SAMPLE } from '../model/catalog-fold-in';
 import type { Rng } from '../rng';
 import type { ItemCatalog, Rating, Task } from '../types';
-
-/**
- * Meta-learning algorithms. `melu` is second-order MAML with only decision + output layers local;
- * `anil` is second-order MAML with only the output head local (shared trunk).
- */
-export type Algorithm = 'maml' | 'fomaml' | 'reptile' | 'meta-sgd' | 'melu' | 'anil';
-export const ALGORITHMS: readonly Algorithm[] = ['maml', 'fomaml', 'reptile', 'meta-sgd', 'melu', 'anil'];
+import type { Algorithm } from './algorithm';
 
 /** One meta-batch of B tasks as padded tensors. */
 export interface MetaBatch {

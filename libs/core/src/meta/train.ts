@@ -1,18 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from '../errors';
-import { ANIL_LOCAL_GROUPS, MELU_LOCAL_GROUPS } from '../model/config';
+import { supportsClosedFormHead } from '../model/head-only';
 import type { RecommenderModel } from '../model/model';
 import { Rng } from '../rng';
 import type { ItemCatalog, Task } from '../types';
 import { buildNegativePool } from '../negatives/build-pool';
-import {
-  ALGORITHMS,
-  buildMetaBatch,
-  disposeMetaBatch,
-  metaGradients,
-  type Algorithm,
-  type MetaBatch,
-} from './objective';
+import { ALGORITHMS, localGroupsFor, type Algorithm } from './algorithm';
+import { buildMetaBatch, disposeMetaBatch, metaGradients, type MetaBatch } from './objective';
 
 /** Hyper-parameters of {@link metaTrain}. */
 export interface MetaTrainOptions {
@@ -196,12 +190,12 @@ export async function metaTrain(
 ): Promise<TrainResult> {
   const o: MetaTrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
   checkOptions(o);
-  if (o.algorithm === 'melu') model.config.localGroups = [...MELU_LOCAL_GROUPS];
-  if (o.algorithm === 'anil') model.config.localGroups = [...ANIL_LOCAL_GROUPS];
+  model.config.localGroups = [...localGroupsFor(o.algorithm, model.config.localGroups)];
+  const headOnly = supportsClosedFormHead(model.config.localGroups, o.algorithm);
   if (o.innerRidge != null) {
     if (!(Number.isFinite(o.innerRidge) && o.innerRidge > 0))
       throw new ValidationError('options.innerRidge', 'must be a finite number > 0 or null');
-    if (!model.supportsRidge || o.algorithm === 'meta-sgd') {
+    if (!headOnly) {
       throw new ValidationError(
         'options.innerRidge',
         'needs a model whose only local group is output (algorithm anil, fomaml, maml or reptile)',
@@ -209,7 +203,7 @@ export async function metaTrain(
     }
   }
   if (model.config.bayesHead) {
-    if (!model.supportsRidge || o.algorithm === 'meta-sgd')
+    if (!headOnly)
       throw new ValidationError(
         'options.algorithm',
         'a model with bayesHead needs a head-only algorithm (anil, or maml/fomaml/reptile with localGroups ["output"])',

@@ -6,6 +6,8 @@
  * regression step on those features: pred = features @ w_b + b_b + offset.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { groupOf } from './config';
+import { supportsClosedFormHead } from './head-only';
 import type { NetLayout } from './layout';
 import { headOutput, xtdy } from './network';
 import type { Params } from './params';
@@ -13,9 +15,12 @@ import type { Params } from './params';
 /** Names of the output head's parameters. */
 export const HEAD_NAMES: readonly string[] = ['out.w', 'out.b'];
 
-/** True when every local parameter belongs to the output head (the trunk is shared). */
+/**
+ * True when every local parameter belongs to the output head (the trunk is shared): the
+ * {@link supportsClosedFormHead} rule applied to the groups of `localNames`.
+ */
 export function isHeadOnly(localNames: readonly string[]): boolean {
-  return localNames.length > 0 && localNames.every((n) => HEAD_NAMES.includes(n));
+  return supportsClosedFormHead([...new Set(localNames.map(groupOf))]);
 }
 
 /**

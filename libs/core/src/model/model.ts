@@ -6,6 +6,8 @@ import type { FeatureSpec } from '../features/spec';
 import type { NegativePool } from '../negatives/pool';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
+import type { AdaptSettings } from './adapt-settings';
+import { supportsClosedFormHead } from './head-only';
 import { layoutOf, type NetLayout } from './layout';
 import { EncodedItems } from './encoded-items';
 import { initialValues, paramShapes, type Params } from './params';
@@ -41,18 +43,16 @@ export interface TrainingInfo {
 }
 
 /**
+ * How `adapt` adapts by default (see {@link RecommenderModel.adaptDefaults}).
+ * @deprecated The same type as {@link AdaptSettings}; use that name.
+ */
+export type AdaptDefaults = AdaptSettings;
+
+/**
  * A recommender: feature spec, configuration and the global (meta-learned) parameters. Local
  * parameters are the global values of the {@link ModelConfig.localGroups} used as the starting
  * point of per-user adaptation. Call {@link RecommenderModel.dispose} to free its tensors.
  */
-/** How `adapt` adapts by default (see {@link RecommenderModel.adaptDefaults}). */
-export interface AdaptDefaults {
-  steps: number;
-  lr: number;
-  /** Closed-form ridge head with this penalty instead of gradient steps; absent or null: steps. */
-  ridge?: number | null;
-}
-
 export class RecommenderModel {
   readonly layout: NetLayout;
   /** Global parameters by name, as tfjs variables. */
@@ -63,7 +63,7 @@ export class RecommenderModel {
    * Adaptation used by `adapt` unless overridden (set by metaTrain): inner steps and learning rate,
    * or, with `ridge` set, the closed-form ridge head with that penalty.
    */
-  adaptDefaults: AdaptDefaults = { steps: 5, lr: 0.1 };
+  adaptDefaults: AdaptSettings = { steps: 5, lr: 0.1, ridge: null };
   /** Offset of rating predictions (0 for implicit feedback). */
   globalMean: number;
   /** True once the global mean was fitted to data (metaTrain then keeps it). */
@@ -151,12 +151,12 @@ export class RecommenderModel {
   }
 
   /**
-   * Whether closed-form head adaptation applies: only the output head is local. Implicit models
-   * regress the head on 1 for positives and 0 for negatives (an iALS-style fold-in).
+   * Whether closed-form head adaptation applies: only the output head is local
+   * ({@link supportsClosedFormHead} of `config.localGroups`). Implicit models regress the head on 1
+   * for positives and 0 for negatives (an iALS-style fold-in).
    */
   get supportsRidge(): boolean {
-    const local = this.config.localGroups;
-    return local.length === 1 && local[0] === 'output';
+    return supportsClosedFormHead(this.config.localGroups);
   }
 
   /** Whether scores are ranking scores (raw logits): implicit feedback with sampled negatives. */
