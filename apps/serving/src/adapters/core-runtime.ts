@@ -2,6 +2,7 @@ import {
   adapt,
   AdaptedUsers,
   EncodedItems,
+  rankingSupport,
   score,
   scoreBatch,
   warmUpItems,
@@ -41,8 +42,12 @@ export class CoreModelRuntime implements ModelRuntime {
   }
 }
 
+/** Items encoded by the model and, when it has a ranker, by the ranker too (same ids, same order). */
 class CoreEncodedItems implements EncodedItemSet {
-  constructor(readonly encoded: EncodedItems) {}
+  constructor(
+    readonly encoded: EncodedItems,
+    readonly ranking: EncodedItems | null = null,
+  ) {}
 
   get ids(): readonly string[] {
     return this.encoded.ids;
@@ -50,7 +55,15 @@ class CoreEncodedItems implements EncodedItemSet {
 
   dispose(): void {
     this.encoded.dispose();
+    this.ranking?.dispose();
   }
+}
+
+/** One adaptation batch: the model's adapted users and, with a ranker, the ranker's. */
+interface CoreBatch {
+  users: AdaptedUsers;
+  ranking: AdaptedUsers | null;
+  live: number;
 }
 
 /** A slice of a batched adaptation: the batch's tensors are freed when its last user is. */
@@ -58,7 +71,7 @@ class CoreAdaptedUser implements AdaptedUser {
   private released = false;
 
   constructor(
-    readonly batch: { users: AdaptedUsers; live: number },
+    readonly batch: CoreBatch,
     readonly index: number,
   ) {}
 
@@ -66,24 +79,60 @@ class CoreAdaptedUser implements AdaptedUser {
     return score(this.batch.users, this.index, (items as CoreEncodedItems).encoded);
   }
 
+  rank(items: EncodedItemSet): Float32Array {
+    const ranking = (items as CoreEncodedItems).ranking;
+    if (!this.batch.ranking || !ranking) return this.score(items);
+    return score(this.batch.ranking, this.index, ranking);
+  }
+
   /** This user's share of its batch: the batch's tensor bytes divided by its users. */
   get bytes(): number {
-    const users = this.batch.users;
-    return Math.ceil(users.bytes / users.size);
+    const { users, ranking } = this.batch;
+    return Math.ceil((users.bytes + (ranking?.bytes ?? 0)) / users.size);
   }
 
   detach(): AdaptedUser {
-    const users = this.batch.users;
+    const { users, ranking } = this.batch;
     if (users.size === 1) return this;
-    return new CoreAdaptedUser({ users: users.user(this.index), live: 1 }, 0);
+    const own = { users: users.user(this.index), ranking: ranking?.user(this.index) ?? null, live: 1 };
+    return new CoreAdaptedUser(own, 0);
   }
 
   dispose(): void {
     if (this.released) return;
     this.released = true;
     this.batch.live -= 1;
-    if (this.batch.live === 0) this.batch.users.dispose();
+    if (this.batch.live === 0) {
+      this.batch.users.dispose();
+      this.batch.ranking?.dispose();
+    }
   }
+}
+
+/** Scores of `users` on `encoded`, users of one adaptation batch in one core scoreBatch call. */
+function batchedScores(
+  users: readonly AdaptedUser[],
+  encoded: EncodedItems,
+  adaptedOf: (batch: CoreBatch) => AdaptedUsers,
+): Float32Array[] {
+  const out: Float32Array[] = new Array<Float32Array>(users.length);
+  const byBatch = new Map<CoreBatch, number[]>();
+  users.forEach((u, i) => {
+    const batch = (u as CoreAdaptedUser).batch;
+    const members = byBatch.get(batch);
+    if (members) members.push(i);
+    else byBatch.set(batch, [i]);
+  });
+  const n = encoded.size;
+  for (const [batch, members] of byBatch) {
+    const scores = scoreBatch(
+      adaptedOf(batch),
+      members.map((i) => (users[i] as CoreAdaptedUser).index),
+      encoded,
+    );
+    members.forEach((i, j) => (out[i] = scores.subarray(j * n, (j + 1) * n)));
+  }
+  return out;
 }
 
 export class CoreServingModel implements ServingModel {
@@ -132,42 +181,61 @@ export class CoreServingModel implements ServingModel {
     return this.model.itemIdIndex.has(itemId);
   }
 
+  get ranks(): boolean {
+    return this.model.ranker !== null;
+  }
+
   encodeItems(items: ItemRecord[]): EncodedItemSet {
-    return new CoreEncodedItems(this.model.encodeItems(items, { warmItems: this.warm }));
+    const encoded = this.model.encodeItems(items, { warmItems: this.warm });
+    try {
+      // The ranker has no warmed rows: new items enter it from their content.
+      return new CoreEncodedItems(encoded, this.model.ranker?.encodeItems(items) ?? null);
+    } catch (err) {
+      encoded.dispose();
+      throw err;
+    }
   }
 
   selectItems(picks: readonly ItemPick[]): EncodedItemSet {
-    return new CoreEncodedItems(
-      EncodedItems.select(picks.map((p) => ({ source: (p.source as CoreEncodedItems).encoded, row: p.row }))),
-    );
+    const sources = picks.map((p) => p.source as CoreEncodedItems);
+    const encoded = EncodedItems.select(picks.map((p, i) => ({ source: sources[i]!.encoded, row: p.row })));
+    if (!this.model.ranker) return new CoreEncodedItems(encoded);
+    try {
+      const ranking = EncodedItems.select(
+        picks.map((p, i) => ({ source: sources[i]!.ranking!, row: p.row })),
+      );
+      return new CoreEncodedItems(encoded, ranking);
+    } catch (err) {
+      encoded.dispose();
+      throw err;
+    }
   }
 
   /** Users of one adaptation batch are scored together by core's scoreBatch. */
   scoreMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[] {
-    const encoded = (items as CoreEncodedItems).encoded;
-    const out: Float32Array[] = new Array<Float32Array>(users.length);
-    const byBatch = new Map<CoreAdaptedUser['batch'], number[]>();
-    users.forEach((u, i) => {
-      const batch = (u as CoreAdaptedUser).batch;
-      const members = byBatch.get(batch);
-      if (members) members.push(i);
-      else byBatch.set(batch, [i]);
-    });
-    const n = encoded.size;
-    for (const [batch, members] of byBatch) {
-      const scores = scoreBatch(
-        batch.users,
-        members.map((i) => (users[i] as CoreAdaptedUser).index),
-        encoded,
-      );
-      members.forEach((i, j) => (out[i] = scores.subarray(j * n, (j + 1) * n)));
-    }
-    return out;
+    return batchedScores(users, (items as CoreEncodedItems).encoded, (b) => b.users);
+  }
+
+  rankMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[] {
+    const ranking = (items as CoreEncodedItems).ranking;
+    if (!this.model.ranker || !ranking) return this.scoreMany(users, items);
+    return batchedScores(users, ranking, (b) => b.ranking!);
   }
 
   adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[] {
     const users = adapt(this.model, inputs, items, { ...this.adaptOptions, warmItems: this.warm });
-    const batch = { users, live: inputs.length };
+    let ranking: AdaptedUsers | null = null;
+    if (this.model.ranker) {
+      try {
+        // The ranker adapts on the same support, every rated item as an interaction.
+        const support = inputs.map((x) => ({ user: x.user, support: rankingSupport(this.model, x.support) }));
+        ranking = adapt(this.model.ranker, support, items);
+      } catch (err) {
+        users.dispose();
+        throw err;
+      }
+    }
+    const batch: CoreBatch = { users, ranking, live: inputs.length };
     return inputs.map((_, i) => new CoreAdaptedUser(batch, i));
   }
 

@@ -89,7 +89,8 @@ export class ModelSlot {
       );
       for (const [set, list] of wanting) {
         if (list.length < 2) continue;
-        const out = this.model.scoreMany(
+        // The batch ranks Recommend's shared candidate sets (the ranker's scores, when the model has one).
+        const out = this.model.rankMany(
           list.map((w) => users[w.job] as AdaptedUser),
           set,
         );

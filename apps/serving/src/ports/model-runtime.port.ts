@@ -17,6 +17,11 @@ export interface AdaptedUser {
   /** Predicted rating (or probability) per encoded item, in `items.ids` order. */
   score(items: EncodedItemSet): Float32Array;
   /**
+   * Ranking score per encoded item (higher: recommend first): the model's ranker's score when it
+   * has one ({@link ServingModel.ranks}), otherwise the same as `score`.
+   */
+  rank(items: EncodedItemSet): Float32Array;
+  /**
    * Bytes of native (tensor) memory this user keeps alive once detached: its own parameters
    * (a user still sharing its adaptation batch keeps the whole batch alive; see `detach`).
    */
@@ -61,6 +66,13 @@ export interface ServingModel {
    * float rounding.
    */
   scoreMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[];
+  /** `rank` of several users in one batched computation, as `scoreMany` is to `score`. */
+  rankMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[];
+  /**
+   * True when the model orders candidates by a ranker of its own (a rating model with core's
+   * `attachRanker`): `rank` then differs from `score`, which stays the predicted rating.
+   */
+  readonly ranks: boolean;
   /** Whether the model has item ID embeddings, so new items can warm up (see warmUpItems). */
   readonly warmsItems: boolean;
   /** Bumped whenever warmUpItems changes a row: encodings made before use older rows. */

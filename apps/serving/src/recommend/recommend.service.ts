@@ -73,13 +73,16 @@ export class RecommendService {
         if (!shared) own = await this.ownPages(slot, source, located, items);
         const pages = shared ?? own;
         const skipSeen = !req.includeSeen && resolved.seen.size > 0 ? resolved.seen : undefined;
-        // Pages the batch did not score (a cached user, a request's own candidates, or a set no
-        // other job of the batch wanted) are scored alone, still through core's batched path.
-        const scores = pages.map(
-          (p, i) => adapted.scores?.[i] ?? slot.model.scoreMany([adapted.state.value], p.encoded)[0]!,
-        );
+        // Pages the batch did not rank (a cached user, a request's own candidates, or a set no
+        // other job of the batch wanted) are ranked alone, still through core's batched path.
+        const user = adapted.state.value;
+        const scores = pages.map((p, i) => adapted.scores?.[i] ?? slot.model.rankMany([user], p.encoded)[0]!);
+        // A model with a ranker ranks by it and still answers with predicted ratings.
+        const values = slot.model.ranks
+          ? (p: number) => slot.model.scoreMany([user], pages[p]!.encoded)[0]!
+          : undefined;
         return {
-          items: this.rankPages(slot, pages, scores, req.k, skipSeen),
+          items: this.rankPages(slot, pages, scores, req.k, skipSeen, values),
           model: { ...slot.ref },
           supportSize: adapted.supportSize,
           adaptedFromCache: adapted.fromCache,
@@ -226,16 +229,25 @@ export class RecommendService {
     scores: readonly Float32Array[],
     k: number,
     seen: ReadonlySet<string> | undefined,
+    values?: (page: number) => Float32Array,
   ): ScoredItem[] {
-    let best: Array<Ranked & { id: string }> = [];
+    let best: Array<Ranked & { id: string; page: number }> = [];
     pages.forEach((page, p) => {
       const ids = page.encoded.ids;
       const pageScores = scores[p] as Float32Array;
       const pageBest = topK(pageScores, k, seen && skipRows(page, seen));
-      const merged = best.concat(pageBest.map((r) => ({ ...r, id: ids[r.index] as string })));
+      const merged = best.concat(pageBest.map((r) => ({ ...r, id: ids[r.index] as string, page: p })));
       best = pages.length === 1 ? merged : merged.sort((a, b) => b.score - a.score).slice(0, k);
     });
-    return best.map((r) => this.scored(slot, r.id, r.score));
+    if (!values) return best.map((r) => this.scored(slot, r.id, r.score));
+    // The reply's score is the predicted value of each chosen item (pages scored once each).
+    const byPage = new Map<number, Float32Array>();
+    const valueOf = (r: (typeof best)[number]) => {
+      let v = byPage.get(r.page);
+      if (!v) byPage.set(r.page, (v = values(r.page)));
+      return v[r.index] as number;
+    };
+    return best.map((r) => this.scored(slot, r.id, valueOf(r)));
   }
 
   private explicitCandidates(

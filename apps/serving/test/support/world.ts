@@ -1,5 +1,7 @@
 import {
   FeatureSpec,
+  attachRanker,
+  buildNegativePool,
   createModel,
   type FeatureSpecDecl,
   type ParamGroup,
@@ -64,4 +66,39 @@ export function makeModel(seed: number, localGroups?: ParamGroup[]): Recommender
     ...(localGroups ? { localGroups } : {}),
     idEmbeddings: { itemIds: ITEMS.slice(0, 30).map((i) => i.id), dim: 4 },
   });
+}
+
+/**
+ * A rating model (head-only, Bayesian head) carrying an implicit ranker (core attachRanker): the
+ * catalog fold-in over every item, its negative pool built from a few seeded interactions.
+ */
+export function makeRankedModel(seed: number): RecommenderModel {
+  const spec = FeatureSpec.fromData(DECL, USERS, ITEMS);
+  const model = createModel(spec, {
+    embeddingDim: 4,
+    hidden: [8],
+    seed,
+    localGroups: ['output'],
+    bayesHead: true,
+    idEmbeddings: { itemIds: ITEMS.slice(0, 30).map((i) => i.id), dim: 4 },
+  });
+  const ranker = createModel(spec, {
+    task: 'implicit',
+    embeddingDim: 4,
+    hidden: [8],
+    seed: seed + 100,
+    localGroups: ['output'],
+    negatives: { perPositive: 2, distribution: 'uniform' },
+    bayesHead: true,
+    catalogFoldIn: true,
+    idEmbeddings: { itemIds: ITEMS.slice(0, 30).map((i) => i.id), dim: 4 },
+  });
+  const interactions = USERS.map((user, u) => ({
+    user,
+    support: [0, 1, 2].map((j) => ({ itemId: `i${(u * 3 + j * 5) % 30}`, value: 1 })),
+    query: [],
+  }));
+  buildNegativePool(ranker, interactions, new Map(ITEMS.map((i) => [i.id, i])));
+  attachRanker(model, ranker);
+  return model;
 }

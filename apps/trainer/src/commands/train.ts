@@ -24,6 +24,7 @@ import { pretrain } from '../meta/pretrain';
 import { validationSet } from '../meta/tune-adapt';
 import { validationObjective } from '../meta/validation-score';
 import { prepareStart } from '../meta/als-embeddings';
+import { chooseRanker } from '../meta/ranker';
 import { LeaseLostError, withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { removeTempArtifacts } from '../train/debris';
@@ -435,6 +436,26 @@ async function trainRun(
     // Implicit data: the full-catalog NDCG@20 its choices maximised, compared with the baselines'.
     if (kind === 'implicit' && validation.length > 0)
       metrics.ndcg20 = -(await objective(adaptOf(config, model, kind)));
+    // Explicit data: the ranker that orders candidates (meta/ranker.ts), chosen on the same users.
+    if (kind === 'explicit') {
+      const choice = await chooseRanker(model, t.ranker, features.features, config.model, {
+        train,
+        validation,
+        items,
+        users: dataset.users,
+        seed: t.seed,
+        kind,
+        scale: dataset.scale ?? config.model.ratingRange,
+        signal,
+      });
+      if (!Number.isNaN(choice.ndcg20.ranker)) {
+        metrics.ndcg20 = choice.attached ? choice.ndcg20.ranker : choice.ndcg20.rating;
+        ctx.logger.info(
+          { ranker: choice.attached, validationNdcg20: choice.ndcg20 },
+          choice.attached ? 'ranker kept' : 'ranker dropped: the rating model ranks better',
+        );
+      }
+    }
     ctx.logger.info({ validation: metrics }, 'validation metrics');
     throwIfAborted(signal);
     const baselineData = { train, validation, items, users: dataset.users, signal };
@@ -508,7 +529,7 @@ async function trainRun(
     rmSync(cpDir, { recursive: true, force: true });
     if (resumeFrom) await supersede(store, resumeFrom, runId, ctx);
     ctx.out(
-      `registered ${modelId} (v${record.version}, ${t.algorithm}) validation ${describeValidation(metrics)}; ` +
+      `registered ${modelId} (v${record.version}, ${t.algorithm}) validation ${describeValidation(metrics, kind)}; ` +
         describeDecision(decision) +
         describeBaselines(baselines) +
         (resumeFrom ? `; resumed from run ${resumeFrom.runId}` : ''),
@@ -527,10 +548,15 @@ async function trainRun(
   }
 }
 
-/** `MAE 0.7311 nDCG@3 0.8765`, and `NDCG@20 0.2930` first on implicit data (what its choices maximised). */
-function describeValidation(m: ValidationMetrics & { ndcg20?: number }): string {
+/**
+ * `MAE 0.7311 nDCG@3 0.8765`, then the full-catalog `NDCG@20` when measured (explicit data with a
+ * ranker); on implicit data NDCG@20 first, the figure its choices maximised.
+ */
+function describeValidation(m: ValidationMetrics & { ndcg20?: number }, kind: FeedbackKind): string {
   const rating = `MAE ${m.mae.toFixed(4)} nDCG@3 ${m.ndcg3.toFixed(4)}`;
-  return m.ndcg20 === undefined ? rating : `NDCG@20 ${m.ndcg20.toFixed(4)} (within-query ${rating})`;
+  if (m.ndcg20 === undefined) return rating;
+  const ndcg20 = `NDCG@20 ${m.ndcg20.toFixed(4)}`;
+  return kind === 'implicit' ? `${ndcg20} (within-query ${rating})` : `${rating} ${ndcg20}`;
 }
 
 /** `; baseline user-item-bias is better on validation (mae 0.7483)` for each baseline that wins. */

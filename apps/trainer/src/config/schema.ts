@@ -66,6 +66,13 @@ const metaTrainShape = {
     z.enum(SUPPORT_SIZES as readonly SupportSizes[] as [SupportSizes, ...SupportSizes[]]),
     z.literal('auto'),
   ]),
+  /**
+   * Explicit data: a ranker attached to the rating model (core `attachRanker`), an implicit model
+   * of who rated what that orders candidates while the rating model predicts ratings
+   * (meta/ranker.ts). `auto`: built, and kept when it ranks the warm validation users' query items
+   * better (NDCG@20) than the rating model does; `on`: kept; `off`: none. Implicit data: none.
+   */
+  ranker: z.enum(['auto', 'on', 'off']),
 };
 
 export interface NegativesSection {
@@ -165,6 +172,7 @@ const trainSchema = z
     bayesLoss: metaTrainShape.bayesLoss.default('nll'),
     /** `auto`: `mixed` support sizes (meta/head-choice.ts). */
     supportSizes: metaTrainShape.supportSizes.default('auto'),
+    ranker: metaTrainShape.ranker.default('auto'),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -219,6 +227,7 @@ export interface LearnerConfig {
   bayesHead?: boolean | 'auto';
   bayesLoss?: 'nll' | 'mse';
   supportSizes?: SupportSizes | 'auto';
+  ranker?: 'auto' | 'on' | 'off';
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }

@@ -178,6 +178,7 @@ async function runMethod(name: string, method: EvalMethod, input: MethodInput): 
       onProgress: (p) => input.onProgress(p),
       kind: input.kind,
       scale: input.scale,
+      ranks: true,
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     const candidatesOf = (s: Scenario) =>

@@ -17,6 +17,8 @@ export interface FitContext {
   /** P2: the feedback kind and scale (P1: explicit, [1, 5]). */
   kind: FeedbackKind;
   scale: [number, number];
+  /** True when `rank` will be called (P2): a method may then prepare what ranking needs. */
+  ranks?: boolean;
 }
 
 export interface RankOptions {

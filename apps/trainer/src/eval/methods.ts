@@ -45,6 +45,7 @@ export function learnerSettings(
     bayesHead,
     bayesLoss: learner.bayesLoss ?? t.bayesLoss,
     supportSizes: supportSizesFor(learner.supportSizes ?? t.supportSizes, kind),
+    ranker: kind === 'explicit' ? (learner.ranker ?? t.ranker) : 'off',
     model,
     adapt: {
       ...config.adapt,

@@ -3,6 +3,7 @@ import {
   initBackend,
   type SupportSizes,
   metaTrain,
+  type AdaptOptions,
   type AdaptSettings,
   type RecommenderModel,
   type TrainProgress,
@@ -26,6 +27,7 @@ import { prepareStart } from './als-embeddings';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { EarlyStopping } from './early-stopping';
+import { chooseRanker, type RankerSetting } from './ranker';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
 import { learnerAdaptCandidates, tuneAdapt, validationSet } from './tune-adapt';
 import { validationObjective } from './validation-score';
@@ -58,6 +60,8 @@ export interface LearnerSettings {
   negatives: NegativesSection;
   /** Bayesian last layer (`train.bayesHead`): adapt to its posterior; no ridge, no adaptation grid. */
   bayesHead: boolean;
+  /** Explicit data: the ranker (`train.ranker`, meta/ranker.ts), built when the harness ranks. */
+  ranker: RankerSetting;
   bayesLoss: 'nll' | 'mse';
   /** Support sizes of the meta-training episodes (`train.supportSizes`). */
   supportSizes: SupportSizes;
@@ -77,6 +81,7 @@ export class MetaLearner implements EvalMethod {
   private users = new Map<string, UserRecord>();
   /** The ID rows warmed up on the last item evidence seen. */
   private warmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
+  private rankerWarmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
 
   constructor(
     private readonly settings: LearnerSettings,
@@ -176,10 +181,19 @@ export class MetaLearner implements EvalMethod {
             )
           ).choice
         : configured;
+    // Explicit data ranked by the harness (P2): the ranker, chosen on the same validation users.
+    const ranker = ctx.ranks
+      ? await chooseRanker(this.model, s.ranker, this.features, s.model, ctx, this.adaptOptions)
+      : undefined;
+    const rankerFacts = ranker &&
+      !Number.isNaN(ranker.ndcg20.ranker) && {
+        ranker: ranker.attached,
+        validationNdcg20: ranker.ndcg20,
+      };
     return {
       lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],
       backend: describeBackend(backend),
-      tuned: { ...this.adaptOptions, ...(best && { epochs: best.epoch + 1 }) },
+      tuned: { ...this.adaptOptions, ...(best && { epochs: best.epoch + 1 }), ...rankerFacts },
     };
   }
 
@@ -221,6 +235,7 @@ export class MetaLearner implements EvalMethod {
         items,
         this.adaptWith(items, options),
         options?.signal,
+        this.rankerWith(items, options),
       );
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -246,6 +261,19 @@ export class MetaLearner implements EvalMethod {
       this.warmed = { evidence, rows: warmRowsFromEvidence(this.model!, evidence, items, this.users) };
     }
     return this.warmed.rows ? { ...adaptOptions, warmItems: this.warmed.rows } : adaptOptions;
+  }
+
+  /** The ranker's adaptation (its defaults) plus its rows warmed up on the item evidence, if any. */
+  private rankerWith(items: ItemCatalog, options?: RankOptions): AdaptOptions {
+    const ranker = this.model?.ranker;
+    const evidence = options?.itemEvidence;
+    if (!ranker || !evidence?.length) return ranker?.adaptDefaults ?? {};
+    if (this.rankerWarmed?.evidence !== evidence) {
+      const interactions = evidence.map((r) => ({ ...r, value: 1 }));
+      this.rankerWarmed = { evidence, rows: warmRowsFromEvidence(ranker, interactions, items, this.users) };
+    }
+    const rows = this.rankerWarmed.rows;
+    return rows ? { ...ranker.adaptDefaults, warmItems: rows } : ranker.adaptDefaults;
   }
 
   /**
@@ -304,5 +332,6 @@ export class MetaLearner implements EvalMethod {
     this.model?.dispose();
     this.model = undefined;
     this.warmed = undefined;
+    this.rankerWarmed = undefined;
   }
 }

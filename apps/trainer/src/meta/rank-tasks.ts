@@ -1,5 +1,7 @@
 import {
   adapt,
+  rankingModel,
+  rankingSupport,
   scoreBatch,
   warmUpItems,
   type AdaptOptions,
@@ -16,18 +18,23 @@ const RANK_BATCH = 64;
 /**
  * P2 full-catalog ranking with core's public API: the candidates are encoded once per call, then
  * each batch of tasks is adapted on its support sets (core `adapt`) and scored on every candidate
- * in one `scoreBatch`. One score array per task, in candidate order.
+ * in one `scoreBatch`. One score array per task, in candidate order. A rating model with a ranker
+ * (core `attachRanker`) ranks with the ranker, on the support as interactions, adapted with
+ * `rankerOptions` (default: the ranker's own defaults; `adaptOptions` are the rating model's).
  */
 export async function rankTasks(
-  model: RecommenderModel,
+  rated: RecommenderModel,
   tasks: readonly Task[],
   candidates: readonly string[],
   items: ItemCatalog,
-  adaptOptions: AdaptOptions,
+  ratedOptions: AdaptOptions,
   signal?: AbortSignal,
+  rankerOptions: AdaptOptions = {},
 ): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   if (tasks.length === 0) return out;
+  const model = rankingModel(rated);
+  const adaptOptions = model === rated ? ratedOptions : rankerOptions;
   const records = candidates.map((id) => items.get(id) ?? { id, features: {} });
   const encoded = model.encodeItems(
     records,
@@ -39,7 +46,7 @@ export async function rankTasks(
       const batch = tasks.slice(start, start + RANK_BATCH);
       const adapted = adapt(
         model,
-        batch.map((t) => ({ user: t.user, support: t.support })),
+        batch.map((t) => ({ user: t.user, support: rankingSupport(rated, t.support) })),
         items,
         adaptOptions,
       );

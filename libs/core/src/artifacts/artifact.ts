@@ -72,10 +72,19 @@ export interface Manifest {
   weights: WeightEntry[];
   /**
    * Checksums of every other file (weights.bin, ids.json, user-ids.json with user IDs, and
-   * negatives.json for implicit models with sampled negatives: the pool negatives are drawn from).
+   * negatives.json for implicit models with sampled negatives: the pool negatives are drawn from;
+   * with a ranker, `ranker/manifest.json`, which checks the ranker's own files in turn).
    */
   files: Record<string, FileEntry>;
+  /**
+   * The sub-directory holding the model's ranker (model/ranker.ts), an artifact of its own;
+   * absent: no ranker (as in every artifact written before rankers existed).
+   */
+  ranker?: string;
 }
+
+/** Where a model's ranker is stored inside its artifact. */
+const RANKER_DIR = 'ranker';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -170,6 +179,16 @@ export async function saveModel(
     await writeDurable(join(tmp, 'ids.json'), ids);
     if (userIds) await writeDurable(join(tmp, 'user-ids.json'), userIds);
     if (negatives) await writeDurable(join(tmp, 'negatives.json'), negatives);
+    if (model.ranker) {
+      // The ranker is an artifact of its own; this manifest pins its manifest by checksum.
+      await saveModel(model.ranker, join(tmp, RANKER_DIR));
+      const rankerManifest = await readFile(join(tmp, RANKER_DIR, 'manifest.json'));
+      manifest.ranker = RANKER_DIR;
+      manifest.files[`${RANKER_DIR}/manifest.json`] = {
+        bytes: rankerManifest.length,
+        sha256: sha256(rankerManifest),
+      };
+    }
     const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
     await writeDurable(join(tmp, 'manifest.json'), manifestBytes);
     await writeDurable(join(tmp, MANIFEST_CHECKSUM_FILE), `${sha256(manifestBytes)}  manifest.json\n`);
@@ -460,5 +479,31 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
   model.meanFitted = true;
   model.adaptDefaults = { ...m.adaptDefaults, ridge: m.adaptDefaults.ridge ?? null };
   model.training = m.training;
+  if (m.ranker !== undefined) {
+    try {
+      model.ranker = await loadRanker(dir, m);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
   return model;
+}
+
+/** The ranker of a rating model's artifact, its manifest checked against the parent's checksum. */
+async function loadRanker(dir: string, m: Manifest): Promise<RecommenderModel> {
+  const fail = (msg: string): never => {
+    throw new ArtifactError(`artifact ${dir}: ranker ${msg}`, 'ranker');
+  };
+  if (m.ranker !== RANKER_DIR) fail(`must be "${RANKER_DIR}"`);
+  if (m.config.task !== 'rating') fail('is only valid on a rating model');
+  const entry = m.files[`${RANKER_DIR}/manifest.json`];
+  if (!entry) fail(`has no checksum (files["${RANKER_DIR}/manifest.json"])`);
+  await readChecked(dir, `${RANKER_DIR}/manifest.json`, entry);
+  const ranker = await loadModel(join(dir, RANKER_DIR));
+  if (ranker.config.task !== 'implicit' || ranker.ranker) {
+    ranker.dispose();
+    fail('must be an implicit model without a ranker of its own');
+  }
+  return ranker;
 }

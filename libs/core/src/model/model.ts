@@ -92,6 +92,12 @@ export class RecommenderModel {
    * Gram matrix), each with the model version it was computed at; freed by dispose().
    */
   readonly derived = new Map<string, { version: number; tensor: tf.Tensor }>();
+  /**
+   * The model that orders candidates for a rating model (see model/ranker.ts, attachRanker): an
+   * implicit model over the same items, since which items a user rates at all is not what a
+   * rating regression learns. Null: the model ranks by its own scores. Owned: disposed with it.
+   */
+  ranker: RecommenderModel | null = null;
   /** Bumped on every parameter change; caches such as {@link EncodedItems} check it. */
   version = 0;
   /** Unique prefix of this model's tfjs variable names. */
@@ -245,6 +251,8 @@ export class RecommenderModel {
     this.derived.clear();
     for (const v of Object.values(this.innerLrs ?? {})) v.dispose();
     this.innerLrs = null;
+    this.ranker?.dispose();
+    this.ranker = null;
   }
 }
 

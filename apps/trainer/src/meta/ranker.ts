@@ -1,0 +1,93 @@
+import { attachRanker, type AdaptOptions, type RecommenderModel } from '@warmstart/core';
+import { validationRankingScore } from '../baselines/validation';
+import type { ModelSection, TrainerConfig } from '../config/schema';
+import type { Task, UserRecord } from '../data/types';
+import type { FitContext } from '../eval/method';
+import { prepareStart } from './als-embeddings';
+import { buildModel, DEFAULT_NEGATIVES, initBiases } from './build-model';
+import { rankTasks } from './rank-tasks';
+
+/** `train.ranker`: build, keep when it ranks validation users better (`auto`), always, or never. */
+export type RankerSetting = 'auto' | 'on' | 'off';
+
+/** What {@link chooseRanker} did: both models' validation NDCG@20 and whether the ranker was kept. */
+export interface RankerChoice {
+  attached: boolean;
+  /** Validation NDCG@20 of the rating model's own ranking and of the ranker's (NaN: not measured). */
+  ndcg20: { rating: number; ranker: number };
+}
+
+/**
+ * The ranking model of explicit data: which items a user will rate at all is mostly popularity
+ * and co-occurrence, which a rating regression does not learn (on MovieLens-100K the rating
+ * model ranks the whole catalog below plain popularity). Every rating counts as an interaction,
+ * and the model is the implicit default's starting point on them: the catalog fold-in over
+ * implicit-ALS item factors with interaction-rate biases and, for new items, ID rows from content
+ * (als-embeddings.ts). It is not meta-trained: on implicit data early stopping keeps exactly
+ * this starting point (apps/trainer/README.md, "Measured").
+ */
+export async function buildRanker(
+  features: TrainerConfig['features'],
+  section: ModelSection,
+  ctx: Pick<FitContext, 'train' | 'items' | 'users' | 'seed'>,
+): Promise<RecommenderModel> {
+  const train = asInteractions(ctx.train);
+  const model = buildModel(
+    features,
+    { ...section, idEmbeddings: true, localGroups: ['output'] },
+    ctx.users as Iterable<UserRecord>,
+    ctx.items.values(),
+    train,
+    ctx.seed,
+    { kind: 'implicit', scale: [0, 1], negatives: DEFAULT_NEGATIVES },
+    { bayesHead: true },
+  );
+  await initBiases(model, { ...section, initItemBiases: true }, train, ctx.items);
+  prepareStart(model, { ...section, initItemEmbeddings: 'als' }, { ...ctx, train, kind: 'implicit' });
+  return model;
+}
+
+/**
+ * Builds a ranker for the rating model `model` and attaches it per `setting` (`auto`: when its
+ * validation NDCG@20, P2's ranking of the warm items with P2's relevance, is higher than the
+ * rating model's own, adapted with `ratedOptions`). Only warm validation users are looked at. A
+ * ranker not kept is disposed.
+ */
+export async function chooseRanker(
+  model: RecommenderModel,
+  setting: RankerSetting,
+  features: TrainerConfig['features'],
+  section: ModelSection,
+  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'users' | 'seed' | 'kind' | 'scale' | 'signal'>,
+  ratedOptions: AdaptOptions = model.adaptDefaults,
+): Promise<RankerChoice> {
+  const none = { attached: false, ndcg20: { rating: NaN, ranker: NaN } };
+  if (setting === 'off' || ctx.kind !== 'explicit' || model.config.task !== 'rating') return none;
+  const ranker = await buildRanker(features, section, ctx);
+  const ndcg20 = (m: RecommenderModel) =>
+    validationRankingScore(
+      { rank: (tasks, candidates) => rankTasks(m, tasks, candidates, ctx.items, ratedOptions, ctx.signal) },
+      ctx,
+    );
+  try {
+    const rating = ctx.validation.length > 0 ? await ndcg20(model) : NaN;
+    attachRanker(model, ranker);
+    const withRanker = ctx.validation.length > 0 ? await ndcg20(model) : NaN;
+    const keep = setting === 'on' || !(withRanker <= rating);
+    if (!keep) {
+      model.ranker = null;
+      ranker.dispose();
+    }
+    return { attached: keep, ndcg20: { rating, ranker: withRanker } };
+  } catch (err) {
+    if (model.ranker === ranker) model.ranker = null;
+    ranker.dispose();
+    throw err;
+  }
+}
+
+/** Tasks with every rating as an interaction (value 1), as the ranking model sees them. */
+export function asInteractions(tasks: readonly Task[]): Task[] {
+  const one = (r: Task['support'][number]) => ({ ...r, value: 1 });
+  return tasks.map((t) => ({ ...t, support: t.support.map(one), query: t.query.map(one) }));
+}

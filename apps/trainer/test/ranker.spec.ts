@@ -1,0 +1,68 @@
+/**
+ * `train.ranker` on explicit data: a ranker (meta/ranker.ts) built from the interactions, kept by
+ * `auto` only when it ranks the warm validation users better than the rating model, always by
+ * `on`, never by `off`; kept rankers travel in the artifact, and the choice is logged.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModel } from '@warmstart/core';
+import pino from 'pino';
+import { trainCommand } from '../src/commands/train';
+import { silentProgress } from '../src/util/progress';
+import { runCli, syntheticImportArgs } from './support/run-cli';
+
+describe('train.ranker (explicit data)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ws-ranker-'));
+  const database = join(dir, 'w.db');
+  beforeAll(async () => {
+    await runCli(syntheticImportArgs(database, 80));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function train(ranker: 'auto' | 'on' | 'off') {
+    const config = join(dir, `${ranker}.yaml`);
+    writeFileSync(
+      config,
+      [
+        'model: { embeddingDim: 4, hidden: [8] }',
+        `train: { epochs: 1, metaBatchSize: 16, maxRatings: 30, ranker: ${ranker} }`,
+      ].join('\n'),
+    );
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) });
+    const artifacts = join(dir, `models-${ranker}`);
+    const outcome = await trainCommand(
+      { database, artifacts, config },
+      { out: () => undefined, logger, progress: silentProgress },
+    );
+    const model = await loadModel(join(artifacts, outcome.modelId));
+    const choice = logs.find((l) => 'validationNdcg20' in l) as
+      { ranker: boolean; validationNdcg20: { rating: number; ranker: number } } | undefined;
+    const hasRanker = model.ranker !== null;
+    const task = model.ranker?.config.task;
+    model.dispose();
+    return { outcome, choice, hasRanker, task };
+  }
+
+  it('on: the artifact carries an implicit ranker; off: none; auto: kept exactly when it ranks better', async () => {
+    const on = await train('on');
+    expect(on.hasRanker).toBe(true);
+    expect(on.task).toBe('implicit');
+    expect(on.choice?.ranker).toBe(true);
+    expect((on.outcome.validation as { ndcg20?: number }).ndcg20).toBeCloseTo(
+      on.choice!.validationNdcg20.ranker,
+      6,
+    );
+
+    const off = await train('off');
+    expect(off.hasRanker).toBe(false);
+    expect(off.choice).toBeUndefined();
+
+    const auto = await train('auto');
+    const { rating, ranker } = auto.choice!.validationNdcg20;
+    expect(Number.isFinite(rating) && Number.isFinite(ranker)).toBe(true);
+    expect(auto.hasRanker).toBe(ranker > rating);
+    expect(auto.choice!.ranker).toBe(ranker > rating);
+  });
+});
