@@ -9,6 +9,7 @@ import { ITEMS, USERS, makeModel } from './support/world';
 function user(log: string[], name: string): Shared<AdaptedUser> {
   const value: AdaptedUser = {
     score: () => new Float32Array(),
+    rank: () => new Float32Array(),
     bytes: 1,
     detach: () => value,
     dispose: () => log.push(name),
