@@ -9,7 +9,7 @@ import { itemCatalog, type Task } from '../src/data/types';
 import { learnerSettings } from '../src/eval/methods';
 import { buildModel } from '../src/meta/build-model';
 import { MetaLearner } from '../src/meta/meta-learner';
-import { prepareStart } from '../src/meta/als-embeddings';
+import { initEmbeddingsFromAls, prepareStart, tuneAlsStart } from '../src/meta/als-embeddings';
 import { p2Dataset } from './fixtures/p2-dataset';
 
 beforeAll(async () => {
@@ -151,6 +151,45 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
     expect(Math.exp(model.params['prior.logCatalog'].dataSync()[0])).toBeCloseTo(warm / 10, 3);
     expect(model.negativePool?.size).toBe(warm);
     model.dispose();
+  });
+
+  it('tuneAlsStart keeps the confidence the score prefers, leaving the model at that start', async () => {
+    const warm = new Set(tasks.flatMap((t) => [...t.support, ...t.query].map((r) => r.itemId))).size;
+    const catalogWeight = (m: ReturnType<typeof foldInModel>) =>
+      Math.exp(m.params['prior.logCatalog'].dataSync()[0]);
+    // A score that prefers alpha = 30 (the fold-in's catalog weight is N / alpha), so it must move.
+    const model = foldInModel();
+    prepareStart(model, config.model, start('implicit', 0));
+    const tried: number[] = [];
+    const score = async () => {
+      const alpha = warm / catalogWeight(model);
+      tried.push(Math.round(alpha));
+      return Math.abs(alpha - 30);
+    };
+    const chosen = await tuneAlsStart(model, config.model, start('implicit', 0), score);
+    expect(tried).toEqual([10, 3, 30]);
+    expect(chosen?.alpha).toBe(30);
+    expect(Object.keys(chosen!.scores).sort()).toEqual(['10', '3', '30']);
+    expect(catalogWeight(model)).toBeCloseTo(warm / 30, 3);
+    // The same start as building it at alpha 30 directly: the embeddings match.
+    const direct = foldInModel();
+    initEmbeddingsFromAls(direct, tasks, 0, { reg: 10, alpha: 30 });
+    expect(Array.from(model.params['id.item'].dataSync())).toEqual(
+      Array.from(direct.params['id.item'].dataSync()),
+    );
+    // From a fresh default start, a score preferring it re-applies it after trying the others.
+    prepareStart(model, config.model, start('implicit', 0));
+    const back = await tuneAlsStart(model, config.model, start('implicit', 0), async () =>
+      Math.abs(warm / catalogWeight(model) - 10),
+    );
+    expect(back?.alpha).toBe(10);
+    expect(catalogWeight(model)).toBeCloseTo(warm / 10, 3);
+    // Without the ALS start there is nothing to tune.
+    expect(
+      await tuneAlsStart(model, { ...config.model, initItemEmbeddings: 'none' }, start('implicit', 0), score),
+    ).toBeNull();
+    model.dispose();
+    direct.dispose();
   });
 
   it('is seeded, and `none` (explicit data’s auto) leaves the embeddings at zero', async () => {

@@ -23,7 +23,7 @@ import { bayesHeadFor, epochsFor, supportSizesFor } from '../meta/head-choice';
 import { pretrain } from '../meta/pretrain';
 import { validationSet } from '../meta/tune-adapt';
 import { validationObjective } from '../meta/validation-score';
-import { prepareStart } from '../meta/als-embeddings';
+import { prepareStart, tuneAlsStart } from '../meta/als-embeddings';
 import { chooseRanker } from '../meta/ranker';
 import { LeaseLostError, withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
@@ -372,9 +372,17 @@ async function trainRun(
       scale: kind === 'implicit' ? [0, 1] : (dataset.scale ?? config.model.ratingRange),
       signal,
     });
+    // A fresh model's ALS start takes the confidence that validates best (als-embeddings.ts).
+    const start =
+      firstEpoch === 0 && t.pretrainEpochs === 0 && validation.length > 0
+        ? await tuneAlsStart(model, config.model, { train, items, seed: t.seed, kind }, () =>
+            objective(adaptOf(config, model, kind)),
+          )
+        : null;
+    if (start) ctx.logger.info({ alpha: start.alpha, validationScores: start.scores }, 'ALS start chosen');
     // A fresh model's starting point competes too (epoch 0: kept when no epoch beats it).
     if (stopper && firstEpoch === 0) {
-      const score = await objective(adaptOf(config, model, kind));
+      const score = start?.score ?? (await objective(adaptOf(config, model, kind)));
       ctx.logger.info({ epoch: 0, validationScore: score }, 'starting point validated');
       stopper.observe(-1, score);
     }

@@ -27,24 +27,66 @@ export function itemEmbeddingStart(section: ModelSection, kind: FeedbackKind): '
 /**
  * What a model starts from before meta-training, after its biases: on implicit data the negative
  * pool (so the starting point can be validated like any epoch), and with `als`
- * ({@link itemEmbeddingStart}) the collaborative start of initEmbeddingsFromAls, with the ID
- * generator fitted to it from item content where items have features, at ALS_START's
- * penalty and confidence. Not the ALS baseline's validation-tuned ones: on hetrec-lastfm (seed 0)
- * that start (alpha 3) ended at a validation NDCG@20 of 0.277 after meta-training, ALS_START's at
- * 0.305.
+ * ({@link itemEmbeddingStart}) the collaborative start of {@link alsStart} at ALS_START's penalty
+ * and confidence ({@link tuneAlsStart} then picks the confidence on validation users).
  */
 export function prepareStart(
   model: RecommenderModel,
   section: ModelSection,
   ctx: Pick<FitContext, 'train' | 'items' | 'seed' | 'kind'>,
 ): void {
-  if (itemEmbeddingStart(section, ctx.kind) === 'als') {
-    initEmbeddingsFromAls(model, ctx.train, ctx.seed);
-    // Items added after training get their ID row from content: start that mapping where the ALS
-    // rows of warm items with the same content are (core initGeneratorFromIds), not at random.
-    initGeneratorFromIds(model, ctx.items);
-  }
+  if (itemEmbeddingStart(section, ctx.kind) === 'als') alsStart(model, ctx, ALS_START.alpha);
   if (ctx.kind === 'implicit' && !model.negativePool) buildNegativePool(model, ctx.train, ctx.items);
+}
+
+/** ALS confidences the start tries (the ALS baseline's grid for alpha), at ALS_START's penalty. */
+export const ALS_START_ALPHAS: readonly number[] = [3, 10, 30];
+
+/**
+ * The ALS start at confidence `alpha`: item ID rows from implicit-ALS factors
+ * ({@link initEmbeddingsFromAls}), and the ID generator fitted to them from item content where
+ * items have features (core initGeneratorFromIds), so items added after training start where warm
+ * items with the same content are, not at a random generator's output.
+ */
+function alsStart(
+  model: RecommenderModel,
+  ctx: Pick<FitContext, 'train' | 'items' | 'seed'>,
+  alpha: number,
+): void {
+  initEmbeddingsFromAls(model, ctx.train, ctx.seed, { reg: ALS_START.reg, alpha });
+  initGeneratorFromIds(model, ctx.items);
+}
+
+/**
+ * With the `als` start, the ALS confidence of the start chosen by `score` (lower is better: the
+ * learner's validation objective on warm validation users, never a cold scenario) among
+ * {@link ALS_START_ALPHAS}, from a model {@link prepareStart} set up at ALS_START's. The model is
+ * left at the best start; returns each alpha's score and the choice (null without the `als`
+ * start). A small search per dataset: the confidence that suits one catalog's play counts does
+ * not suit another's (MovieLens-100K as implicit feedback and hetrec-lastfm measured in
+ * apps/trainer/README.md).
+ */
+export async function tuneAlsStart(
+  model: RecommenderModel,
+  section: ModelSection,
+  ctx: Pick<FitContext, 'train' | 'items' | 'seed' | 'kind'>,
+  score: () => Promise<number>,
+): Promise<{ alpha: number; score: number; scores: Record<string, number> } | null> {
+  if (itemEmbeddingStart(section, ctx.kind) !== 'als') return null;
+  const scores: Record<string, number> = {};
+  let best = { alpha: ALS_START.alpha as number, score: await score() };
+  scores[best.alpha] = best.score;
+  let current = best.alpha;
+  for (const alpha of ALS_START_ALPHAS) {
+    if (alpha === ALS_START.alpha) continue;
+    alsStart(model, ctx, alpha);
+    current = alpha;
+    const s = await score();
+    scores[alpha] = s;
+    if (s < best.score) best = { alpha, score: s };
+  }
+  if (current !== best.alpha) alsStart(model, ctx, best.alpha);
+  return { ...best, scores };
 }
 
 /**

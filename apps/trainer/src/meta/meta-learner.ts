@@ -23,7 +23,7 @@ import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/met
 import { itemWarmupRequests, type ItemWarmupStats } from '../eval/item-warmup';
 import { isCancellation, CancelledError } from '../util/interrupt';
 import { buildModel, initBiases } from './build-model';
-import { prepareStart } from './als-embeddings';
+import { prepareStart, tuneAlsStart } from './als-embeddings';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
 import { EarlyStopping } from './early-stopping';
@@ -139,9 +139,14 @@ export class MetaLearner implements EvalMethod {
         : undefined;
     const validation = validationSet(ctx.validation, ctx.items, s.coldItemValidation);
     const objective = validationObjective(this.model, validation, ctx);
+    // The ALS start takes the confidence that validates best (als-embeddings.ts).
+    const start =
+      s.pretrainEpochs === 0 && ctx.validation.length > 0
+        ? await tuneAlsStart(this.model, s.model, ctx, () => objective(configuredAdapt(s)))
+        : null;
     const stopper = s.patience > 0 ? new EarlyStopping(this.model, s.patience) : undefined;
     // The starting point competes too (epoch -1: kept when no epoch of meta-training beats it).
-    if (stopper) stopper.observe(-1, await objective(configuredAdapt(s)));
+    if (stopper) stopper.observe(-1, start?.score ?? (await objective(configuredAdapt(s))));
     const result = await metaTrain(
       this.model,
       ctx.train,
@@ -193,7 +198,12 @@ export class MetaLearner implements EvalMethod {
     return {
       lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],
       backend: describeBackend(backend),
-      tuned: { ...this.adaptOptions, ...(best && { epochs: best.epoch + 1 }), ...rankerFacts },
+      tuned: {
+        ...this.adaptOptions,
+        ...(best && { epochs: best.epoch + 1 }),
+        ...(start && { alsAlpha: start.alpha }),
+        ...rankerFacts,
+      },
     };
   }
 

@@ -3,7 +3,7 @@ import { validationRankingScore } from '../baselines/validation';
 import type { ModelSection, TrainerConfig } from '../config/schema';
 import type { Task, UserRecord } from '../data/types';
 import type { FitContext } from '../eval/method';
-import { prepareStart } from './als-embeddings';
+import { prepareStart, tuneAlsStart } from './als-embeddings';
 import { buildModel, DEFAULT_NEGATIVES, initBiases } from './build-model';
 import { rankTasks } from './rank-tasks';
 
@@ -23,8 +23,9 @@ export interface RankerChoice {
  * model ranks the whole catalog below plain popularity). Every rating counts as an interaction,
  * and the model is the implicit default's starting point on them: the catalog fold-in over
  * implicit-ALS item factors with interaction-rate biases and, for new items, ID rows from content
- * (als-embeddings.ts). It is not meta-trained: on implicit data early stopping keeps exactly
- * this starting point (apps/trainer/README.md, "Measured").
+ * (als-embeddings.ts), its ALS confidence chosen on validation users by {@link chooseRanker}. It
+ * is not meta-trained: on implicit data early stopping keeps exactly this starting point
+ * (apps/trainer/README.md, "Measured").
  */
 export async function buildRanker(
   features: TrainerConfig['features'],
@@ -43,8 +44,13 @@ export async function buildRanker(
     { bayesHead: true },
   );
   await initBiases(model, { ...section, initItemBiases: true }, train, ctx.items);
-  prepareStart(model, { ...section, initItemEmbeddings: 'als' }, { ...ctx, train, kind: 'implicit' });
+  prepareStart(model, rankerSection(section), { ...ctx, train, kind: 'implicit' });
   return model;
+}
+
+/** The model section a ranker is built with: the ALS start, whatever the rating model's. */
+function rankerSection(section: ModelSection): ModelSection {
+  return { ...section, initItemEmbeddings: 'als' };
 }
 
 /**
@@ -72,7 +78,17 @@ export async function chooseRanker(
   try {
     const rating = ctx.validation.length > 0 ? await ndcg20(model) : NaN;
     attachRanker(model, ranker);
-    const withRanker = ctx.validation.length > 0 ? await ndcg20(model) : NaN;
+    // The ranker's ALS confidence, chosen as the implicit default's is (als-embeddings.ts).
+    const start =
+      ctx.validation.length > 0
+        ? await tuneAlsStart(
+            ranker,
+            rankerSection(section),
+            { train: asInteractions(ctx.train), items: ctx.items, seed: ctx.seed, kind: 'implicit' },
+            async () => -(await ndcg20(model)),
+          )
+        : null;
+    const withRanker = start ? -start.score : NaN;
     const keep = setting === 'on' || !(withRanker <= rating);
     if (!keep) {
       model.ranker = null;
