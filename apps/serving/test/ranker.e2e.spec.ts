@@ -3,25 +3,11 @@
  * items come in the ranker's order over the whole active catalog, and each reply's score is the
  * predicted rating, the value Score returns for the same user and item.
  */
-import * as grpc from '@grpc/grpc-js';
-import {
-  RecommenderServiceClient,
-  type RecommendRequest,
-  type RecommendResponse,
-  type ScoreResponse,
-} from '@warmstart/contracts';
+import type { ScoreResponse } from '@warmstart/contracts';
 import type { FeatureStore } from '@warmstart/feature-store';
 import { CoreServingModel } from '../src/adapters/core-runtime';
-import { call, startHarness, tempStore, type Harness } from './support/harness';
+import { call, recommend, startHarness, tempStore, type Harness } from './support/harness';
 import { ITEMS, makeRankedModel, seedWorld } from './support/world';
-
-const rec = (h: Harness, req: Partial<RecommendRequest>, opts: Partial<grpc.CallOptions> = {}) =>
-  call<RecommendRequest, RecommendResponse>(
-    h.recommender,
-    RecommenderServiceClient.prototype.recommend as never,
-    { k: 5, includeSeen: false, ...req } as RecommendRequest,
-    opts,
-  );
 
 describe('Recommend with a ranker (real server)', () => {
   let h: Harness;
@@ -46,7 +32,7 @@ describe('Recommend with a ranker (real server)', () => {
 
   it("orders by the ranker's scores and answers with predicted ratings", async () => {
     const user = { userId: '', features: {}, support };
-    const res = await rec(h, { user, k: 10 });
+    const res = await recommend(h, { user, k: 10 });
     expect(res.items).toHaveLength(10);
     // The same model, ranked here: the reply is the ranker's top 10 of the unseen active items.
     const local = new CoreServingModel(makeRankedModel(1), { modelId: 'm1', version: 1 }, {});

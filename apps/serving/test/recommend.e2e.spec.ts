@@ -1,24 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   InteractionKind,
-  RecommenderServiceClient,
   SERVICE_NAMES,
   toTimestamp,
   type RecommendRequest,
-  type RecommendResponse,
   type ScoreResponse,
 } from '@warmstart/contracts';
 import type { FeatureStore } from '@warmstart/feature-store';
-import { call, healthClient, startHarness, tempStore, type Harness } from './support/harness';
+import { call, recommend, healthClient, startHarness, tempStore, type Harness } from './support/harness';
 import { makeModel, seedWorld } from './support/world';
-
-const rec = (h: Harness, req: Partial<RecommendRequest>, opts: Partial<grpc.CallOptions> = {}) =>
-  call<RecommendRequest, RecommendResponse>(
-    h.recommender,
-    RecommenderServiceClient.prototype.recommend as never,
-    { k: 5, includeSeen: false, ...req } as RecommendRequest,
-    opts,
-  );
 
 describe('RecommenderService end to end (real server, grpc-js client)', () => {
   let h: Harness;
@@ -39,7 +29,7 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
 
   it('recommends for an existing user from stored history, excluding seen items', async () => {
     const history = await store.recentInteractions('u1', 100);
-    const res = await rec(h, { user: { userId: 'u1', features: {}, support: [] }, k: 5 });
+    const res = await recommend(h, { user: { userId: 'u1', features: {}, support: [] }, k: 5 });
     expect(res.model).toEqual({ modelId: 'm1', version: 1 });
     expect(res.items).toHaveLength(5);
     expect(res.supportSize).toBe(history.length);
@@ -53,13 +43,13 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
   });
 
   it('keeps seen items when include_seen is set and answers from the cache the second time', async () => {
-    const first = await rec(h, {
+    const first = await recommend(h, {
       user: { userId: 'u2', features: {}, support: [] },
       k: 40,
       includeSeen: true,
     });
     expect(first.items).toHaveLength(40);
-    const second = await rec(h, {
+    const second = await recommend(h, {
       user: { userId: 'u2', features: {}, support: [] },
       k: 40,
       includeSeen: true,
@@ -69,7 +59,7 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
   });
 
   it('adapts a brand-new user from inline features and support', async () => {
-    const res = await rec(h, {
+    const res = await recommend(h, {
       user: {
         userId: '',
         features: {
@@ -88,7 +78,7 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
     expect(res.items.map((i) => i.itemId)).not.toContain('i3');
     expect(res.items.map((i) => i.itemId)).not.toContain('i4');
     // The support actually changes the adapted state: opposite ratings give different scores.
-    const flipped = await rec(h, {
+    const flipped = await recommend(h, {
       user: {
         userId: '',
         features: {},
@@ -100,7 +90,7 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
       candidates: { source: { $case: 'itemIds', value: { ids: ['i10', 'i11'] } } },
       k: 2,
     });
-    const again = await rec(h, {
+    const again = await recommend(h, {
       user: {
         userId: '',
         features: {},
@@ -129,11 +119,11 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
         },
       ],
     });
-    const all = await rec(h, { user: { userId: 'u3', features: {}, support: [] }, k: 1000 });
+    const all = await recommend(h, { user: { userId: 'u3', features: {}, support: [] }, k: 1000 });
     const fresh = all.items.find((i) => i.itemId === 'brand-new');
     expect(fresh).toBeDefined();
     expect(fresh?.coldItem).toBe(true);
-    const since = await rec(h, {
+    const since = await recommend(h, {
       user: { userId: 'u3', features: {}, support: [] },
       candidates: { source: { $case: 'availableSince', value: toTimestamp(before) } },
       k: 10,
@@ -143,8 +133,8 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
 
   it('invalidates a user’s adapted state when new interactions arrive', async () => {
     const req = { user: { userId: 'u4', features: {}, support: [] }, k: 3 };
-    await rec(h, req);
-    const cached = await rec(h, req);
+    await recommend(h, req);
+    const cached = await recommend(h, req);
     expect(cached.adaptedFromCache).toBe(true);
     const res = await call<unknown, { ingestedCount: number; duplicateCount: number }>(
       h.featureStore,
@@ -163,7 +153,7 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
       },
     );
     expect(res).toEqual({ ingestedCount: 1, duplicateCount: 0 });
-    const after = await rec(h, req);
+    const after = await recommend(h, req);
     expect(after.adaptedFromCache).toBe(false);
     expect(after.supportSize).toBe(cached.supportSize + 1);
     expect(after.items.map((i) => i.itemId)).not.toContain('i39');
@@ -224,13 +214,13 @@ describe('RecommenderService end to end (real server, grpc-js client)', () => {
       'user.support',
     ],
   ])('answers INVALID_ARGUMENT naming the field: %s', async (_name, req, field) => {
-    const err = await rec(h, req as Partial<RecommendRequest>).catch((e: grpc.ServiceError) => e);
+    const err = await recommend(h, req as Partial<RecommendRequest>).catch((e: grpc.ServiceError) => e);
     expect((err as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
     expect((err as grpc.ServiceError).details).toContain(field);
   });
 
   it('answers NOT_FOUND for an unknown user id without inline data', async () => {
-    const err = (await rec(h, { user: { userId: 'ghost', features: {}, support: [] } }).catch(
+    const err = (await recommend(h, { user: { userId: 'ghost', features: {}, support: [] } }).catch(
       (e) => e,
     )) as grpc.ServiceError;
     expect(err.code).toBe(grpc.status.NOT_FOUND);

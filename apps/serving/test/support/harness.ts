@@ -4,6 +4,8 @@ import {
   FeatureStoreServiceClient,
   ModelRegistryServiceClient,
   RecommenderServiceClient,
+  type RecommendRequest,
+  type RecommendResponse,
 } from '@warmstart/contracts';
 import { openFeatureStore, type FeatureStore } from '@warmstart/feature-store';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -119,6 +121,20 @@ export function call<Req, Res>(
 ): Promise<Res> {
   return new Promise((resolve, reject) =>
     method.call(client, request, metadata, options, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+/** Recommend through the harness's client, k 5 and seen items excluded unless `req` says otherwise. */
+export function recommend(
+  h: Harness,
+  req: Partial<RecommendRequest>,
+  opts: Partial<grpc.CallOptions> = {},
+): Promise<RecommendResponse> {
+  return call<RecommendRequest, RecommendResponse>(
+    h.recommender,
+    RecommenderServiceClient.prototype.recommend as never,
+    { k: 5, includeSeen: false, ...req } as RecommendRequest,
+    opts,
   );
 }
 

@@ -89,7 +89,8 @@ export async function chooseRanker(
           )
         : null;
     const withRanker = start ? -start.score : NaN;
-    const keep = setting === 'on' || !(withRanker <= rating);
+    // Without validation users there is nothing to compare: keep it (it is `auto`'s better bet).
+    const keep = setting === 'on' || Number.isNaN(rating) || withRanker > rating;
     if (!keep) {
       model.ranker = null;
       ranker.dispose();
