@@ -136,8 +136,9 @@ function batchedScores(
 }
 
 export class CoreServingModel implements ServingModel {
-  /** Warmed ID representations of new items, by id (see warmUpItems). */
+  /** Warmed ID representations of new items, by id (see warmUpItems), the model's and its ranker's. */
   private readonly warm = new Map<string, Float32Array>();
+  private readonly rankerWarm = new Map<string, Float32Array>();
   private version = 0;
   private disposed = false;
 
@@ -148,24 +149,42 @@ export class CoreServingModel implements ServingModel {
     private readonly warmUpThread?: WarmUpThread,
   ) {}
 
+  /** The model and its ranker, where they have item ID rows to warm up. */
+  private get warmable(): RecommenderModel[] {
+    return [this.model, this.model.ranker].filter(
+      (m): m is RecommenderModel => m !== null && m.layout.idDim > 0,
+    );
+  }
+
   get warmsItems(): boolean {
-    return this.model.layout.idDim > 0;
+    return this.warmable.length > 0;
   }
 
   get warmVersion(): number {
     return this.version;
   }
 
+  /**
+   * Warms the model's rows and, when it has a ranker with ID rows, the ranker's: on the same
+   * interactions, each read as an interaction of value 1 (as the ranker adapts on a support).
+   */
   async warmUpItems(requests: readonly ItemWarmUp[]): Promise<number> {
     if (requests.length === 0 || this.disposed) return 0;
-    const rows = this.warmUpThread
-      ? await this.warmUpThread.warm(this.model, requests)
-      : warmUpItems(this.model, requests);
+    const ranker = this.model.ranker;
+    const warmed: [Map<string, Float32Array>, Map<string, Float32Array>][] = [];
+    for (const model of this.warmable) {
+      const own =
+        model === ranker
+          ? requests.map((r) => ({ ...r, interactions: r.interactions.map((x) => ({ ...x, value: 1 })) }))
+          : requests;
+      const rows = this.warmUpThread ? await this.warmUpThread.warm(model, own) : warmUpItems(model, own);
+      warmed.push([model === ranker ? this.rankerWarm : this.warm, rows]);
+    }
     // Retired meanwhile: nothing encodes with this model any more.
     if (this.disposed) return 0;
-    for (const [id, row] of rows) this.warm.set(id, row);
+    for (const [into, rows] of warmed) for (const [id, row] of rows) into.set(id, row);
     this.version += 1;
-    return rows.size;
+    return Math.max(...warmed.map(([, rows]) => rows.size));
   }
 
   get task(): 'rating' | 'implicit' {
@@ -188,8 +207,10 @@ export class CoreServingModel implements ServingModel {
   encodeItems(items: ItemRecord[]): EncodedItemSet {
     const encoded = this.model.encodeItems(items, { warmItems: this.warm });
     try {
-      // The ranker has no warmed rows: new items enter it from their content.
-      return new CoreEncodedItems(encoded, this.model.ranker?.encodeItems(items) ?? null);
+      return new CoreEncodedItems(
+        encoded,
+        this.model.ranker?.encodeItems(items, { warmItems: this.rankerWarm }) ?? null,
+      );
     } catch (err) {
       encoded.dispose();
       throw err;
@@ -229,7 +250,7 @@ export class CoreServingModel implements ServingModel {
       try {
         // The ranker adapts on the same support, every rated item as an interaction.
         const support = inputs.map((x) => ({ user: x.user, support: rankingSupport(this.model, x.support) }));
-        ranking = adapt(this.model.ranker, support, items);
+        ranking = adapt(this.model.ranker, support, items, { warmItems: this.rankerWarm });
       } catch (err) {
         users.dispose();
         throw err;
@@ -241,7 +262,7 @@ export class CoreServingModel implements ServingModel {
 
   dispose(): void {
     this.disposed = true;
-    this.warmUpThread?.drop(this.model);
+    for (const model of this.warmable) this.warmUpThread?.drop(model);
     this.model.dispose();
   }
 }

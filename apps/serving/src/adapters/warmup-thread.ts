@@ -29,8 +29,9 @@ export class WarmUpThread {
     return existsSync(SCRIPT);
   }
 
-  constructor(data: WarmUpWorkerData = {}) {
-    this.worker = new Worker(SCRIPT, { workerData: data });
+  /** @param script the compiled worker (tests running from sources pass the built one). */
+  constructor(data: WarmUpWorkerData = {}, script = SCRIPT) {
+    this.worker = new Worker(script, { workerData: data });
     // The thread must not keep the process alive on its own.
     this.worker.unref();
     this.worker.on('message', (reply: WarmUpReply) => {

@@ -1,0 +1,88 @@
+/**
+ * Item warm-up of a rating model with a ranker behind the ServingModel port: new items are warmed
+ * for the ranker too (each rating an interaction of value 1, as the ranker adapts), so Recommend's
+ * order sees a new item's first interactions as the trainer's P2 evaluation does; the rows are
+ * core's, on the calling thread and on the warm-up thread alike, and they change the ranking.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { adapt, initBackend, rankingSupport, score, warmUpItems } from '@warmstart/core';
+import { CoreServingModel } from '../src/adapters/core-runtime';
+import { WarmUpThread } from '../src/adapters/warmup-thread';
+import { ITEMS, USERS, makeRankedModel } from './support/world';
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'cpu' });
+});
+
+const ref = { modelId: 'm', version: 1 };
+/** The built worker script (the thread runs compiled code; the build is part of npm ci). */
+const BUILT_WORKER = path.join(__dirname, '../dist/adapters/warmup-worker.js');
+const catalog = new Map(ITEMS.map((i) => [i.id, i]));
+/** Items i30..i39 have no ID row: new items. Two of them got interactions from users 0..5. */
+const fresh = [ITEMS[30]!, ITEMS[31]!];
+const requests = fresh.map((item, k) => ({
+  item,
+  interactions: USERS.slice(k * 3, k * 3 + 3).map((user) => ({ user, value: 5 - 3 * k })),
+}));
+const support = [
+  { itemId: 'i0', value: 5 },
+  { itemId: 'i2', value: 4 },
+];
+
+/** The ranker's scores of `fresh` for a user with `support`, from core directly. */
+function coreRanks(model: ReturnType<typeof makeRankedModel>, warm: boolean): Float32Array {
+  const ranker = model.ranker!;
+  const asInteractions = requests.map((r) => ({
+    ...r,
+    interactions: r.interactions.map((x) => ({ ...x, value: 1 })),
+  }));
+  const rows = warm ? warmUpItems(ranker, asInteractions) : new Map<string, Float32Array>();
+  const user = adapt(ranker, [{ user: USERS[9]!, support: rankingSupport(model, support) }], catalog, {
+    warmItems: rows,
+  });
+  const items = ranker.encodeItems(fresh, { warmItems: rows });
+  const out = score(user, 0, items);
+  user.dispose();
+  items.dispose();
+  return out;
+}
+
+async function servedRanks(thread?: WarmUpThread): Promise<Float32Array> {
+  const model = new CoreServingModel(makeRankedModel(1), ref, {}, thread);
+  expect(await model.warmUpItems(requests)).toBe(2);
+  const items = model.encodeItems(fresh);
+  const [user] = model.adapt([{ user: USERS[9]!, support }], catalog);
+  const out = user!.rank(items);
+  user!.dispose();
+  items.dispose();
+  model.dispose();
+  return out;
+}
+
+describe('warm-up of a ranked model in serving', () => {
+  it('warms the ranker’s rows as core does, on either thread', async () => {
+    const reference = makeRankedModel(1);
+    const expected = coreRanks(reference, true);
+    const without = coreRanks(reference, false);
+    reference.dispose();
+    // The warm-up matters (the served scores below are compared far tighter than this gap).
+    expect(Math.max(...[0, 1].map((i) => Math.abs(expected[i]! - without[i]!)))).toBeGreaterThan(1e-4);
+    const before = tf.memory().numTensors;
+    const here = await servedRanks();
+    expect(tf.memory().numTensors).toBe(before);
+    for (let i = 0; i < 2; i++) expect(here[i]).toBeCloseTo(expected[i]!, 6);
+    if (!existsSync(BUILT_WORKER)) {
+      console.warn(`${BUILT_WORKER} is not built (npm run build): the warm-up thread half is skipped`);
+      return;
+    }
+    const thread = new WarmUpThread({ backend: 'cpu' }, BUILT_WORKER);
+    try {
+      const there = await servedRanks(thread);
+      for (let i = 0; i < 2; i++) expect(there[i]).toBeCloseTo(expected[i]!, 6);
+    } finally {
+      await thread.close();
+    }
+  });
+});
