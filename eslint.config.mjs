@@ -52,6 +52,24 @@ export default tseslint.config(
     },
   },
   {
+    // Serving's domain speaks domain types and errors (src/domain/errors.ts); only the edge
+    // (grpc/, controllers/) knows the transport and maps to it.
+    files: ['apps/serving/src/{domain,recommend,batching,model,cache,validation}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/grpc/*', '@grpc/*'],
+              message: 'domain code must not know the transport: throw a domain error (src/domain/errors.ts)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: {
       globals: {

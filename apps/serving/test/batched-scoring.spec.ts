@@ -9,7 +9,6 @@ import { CoreServingModel } from '../src/adapters/core-runtime';
 import { ModelSlot, type Adaptation } from '../src/model/model-slot';
 import type { AdaptedUser, EncodedItemSet } from '../src/ports/model-runtime.port';
 import type { PageQuery, PageResult, StorePort, StoredItem } from '../src/ports/store.port';
-import { decodedListKeys } from '../src/recommend/list-keys';
 import { ActiveCatalog } from '../src/recommend/active-catalog';
 import { ITEMS, USERS, makeModel } from './support/world';
 
@@ -178,15 +177,11 @@ describe('ActiveCatalog gathered candidate lists', () => {
       { selectionRows: 1000 },
     );
     const lease = await catalog.lease(model);
-    const keyed = (ids: string[], key: string) => {
-      decodedListKeys.set(ids, key);
-      return ids;
-    };
-    expect(lease.selection(keyed(['i1', 'i2', 'i3'], 'bytes:k1'))).toBeUndefined(); // first time
-    const kept = lease.selection(keyed(['i1', 'i2', 'i3'], 'bytes:k1'));
+    expect(lease.selection(['i1', 'i2', 'i3'], 'bytes:k1')).toBeUndefined(); // first time
+    const kept = lease.selection(['i1', 'i2', 'i3'], 'bytes:k1');
     expect(kept?.value.encoded.ids).toEqual(['i1', 'i2', 'i3']);
     // Another list under the same key (a hash collision) is not served the kept one.
-    const other = lease.selection(keyed(['i4', 'i5'], 'bytes:k1'));
+    const other = lease.selection(['i4', 'i5'], 'bytes:k1');
     expect(other?.value).not.toBe(kept?.value);
     expect(other?.value.encoded.ids).toEqual(['i4', 'i5']);
     kept?.release();

@@ -1,11 +1,13 @@
 import { status } from '@grpc/grpc-js';
 import { MicroBatcher } from '../src/batching/micro-batcher';
-import { ServingError } from '../src/grpc/errors';
+import { DomainError } from '../src/domain/errors';
+import { toGrpcError } from '../src/grpc/errors';
 
+/** A call's outcome as the client sees it: the batcher throws domain errors, the edge maps them. */
 const codeOf = async (p: Promise<unknown>) =>
   p.then(
     () => 'OK',
-    (e: unknown) => (e instanceof ServingError ? status[e.code] : String(e)),
+    (e: unknown) => (e instanceof DomainError ? status[toGrpcError(e).code] : String(e)),
   );
 
 describe('MicroBatcher', () => {

@@ -1,4 +1,4 @@
-import { cancelled, deadlineExceeded, resourceExhausted, unavailable } from '../grpc/errors';
+import { Cancelled, DeadlinePassed, Overloaded, ShuttingDown } from '../domain/errors';
 
 export interface MicroBatcherOptions {
   /** Largest batch handed to the handler; 1 means every input is processed alone. */
@@ -56,20 +56,20 @@ export class MicroBatcher<I, O> {
    * an aborted `signal` withdraws the input (CANCELLED) if its batch has not started.
    */
   submit(input: I, deadline = Infinity, signal?: AbortSignal): Promise<O> {
-    if (this.closed) return Promise.reject(unavailable('server is shutting down'));
-    if (signal?.aborted) return Promise.reject(cancelled('call cancelled before adaptation'));
+    if (this.closed) return Promise.reject(new ShuttingDown('server is shutting down'));
+    if (signal?.aborted) return Promise.reject(new Cancelled('call cancelled before adaptation'));
     const now = Date.now();
-    if (deadline <= now) return Promise.reject(deadlineExceeded('deadline passed before adaptation'));
+    if (deadline <= now) return Promise.reject(new DeadlinePassed('deadline passed before adaptation'));
     const expected = this.expectedWaitMs();
     if (expected !== undefined && deadline - now < expected)
       return Promise.reject(
-        deadlineExceeded(
+        new DeadlinePassed(
           `the call's deadline leaves ${deadline - now} ms; the adaptation queue needs about ${Math.ceil(expected)} ms`,
         ),
       );
     if (this.queue.length >= this.options.maxQueue) this.dropDead(now);
     if (this.queue.length >= this.options.maxQueue)
-      return Promise.reject(resourceExhausted(`adaptation queue is full (${this.options.maxQueue} waiting)`));
+      return Promise.reject(new Overloaded(`adaptation queue is full (${this.options.maxQueue} waiting)`));
     return new Promise<O>((resolve, reject) => {
       const pending: Pending<I, O> = { input, deadline, signal, resolve, reject };
       if (signal) {
@@ -183,6 +183,6 @@ export class MicroBatcher<I, O> {
 function abandoned(p: { deadline: number }, now: number) {
   // grpc-js's deadline timer may fire a millisecond before Date.now() reaches the deadline.
   return p.deadline <= now + 5
-    ? deadlineExceeded('deadline passed while waiting for adaptation')
-    : cancelled('call cancelled while waiting for adaptation');
+    ? new DeadlinePassed('deadline passed while waiting for adaptation')
+    : new Cancelled('call cancelled while waiting for adaptation');
 }

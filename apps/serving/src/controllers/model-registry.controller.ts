@@ -12,7 +12,8 @@ import {
   type RollbackModelRequest,
   type RollbackModelResponse,
 } from '@warmstart/contracts';
-import { InvalidArgument, notFound } from '../grpc/errors';
+import { InvalidInput } from '../domain/errors';
+import { notFound } from '../grpc/errors';
 import { modelStatusFromProto, toProtoModel } from '../grpc/mappers';
 import type { PromotionResult } from '../ports/store.port';
 import type { UnaryController } from '@warmstart/contracts';
@@ -32,7 +33,7 @@ export class ModelRegistryController implements UnaryController<ModelRegistrySer
     let status: ReturnType<typeof modelStatusFromProto>;
     if (request.status !== ModelStatus.MODEL_STATUS_UNSPECIFIED) {
       status = modelStatusFromProto(request.status);
-      if (status === undefined) throw new InvalidArgument('status', `unknown model status ${request.status}`);
+      if (status === undefined) throw new InvalidInput('status', `unknown model status ${request.status}`);
     }
     const page = await this.ctx.store.registry.listModels(status ? { ...query, status } : query);
     return { models: page.items.map(toProtoModel), nextPageToken: page.nextCursor ?? '' };

@@ -9,6 +9,8 @@ import type {
   ScoreResponse,
 } from '@warmstart/contracts';
 import { deadlineOf, signalOf } from '../grpc/call-context';
+import { toRecommendResponse, toScoreResponse } from '../grpc/mappers';
+import type { DecodedRecommendRequest } from '../grpc/recommend-decoding';
 import type { UnaryController } from '@warmstart/contracts';
 import { ServingContext } from '../serving-context';
 import { parseRecommend, parseScore } from '../validation/recommend.requests';
@@ -22,12 +24,15 @@ export class RecommenderController implements UnaryController<RecommenderService
 
   @GrpcMethod(SERVICE, 'recommend')
   async recommend(
-    request: RecommendRequest,
+    // What the server's Recommend deserializer gives (a RecommendRequest plus its list's key).
+    request: DecodedRecommendRequest,
     _metadata?: Metadata,
     call?: ServerUnaryCall<RecommendRequest, RecommendResponse>,
   ): Promise<RecommendResponse> {
     const parsed = parseRecommend(request, this.ctx.config);
-    return this.ctx.recommender.recommend(parsed, deadlineOf(call), signalOf(call));
+    return toRecommendResponse(
+      await this.ctx.recommender.recommend(parsed, deadlineOf(call), signalOf(call)),
+    );
   }
 
   @GrpcMethod(SERVICE, 'score')
@@ -37,6 +42,6 @@ export class RecommenderController implements UnaryController<RecommenderService
     call?: ServerUnaryCall<ScoreRequest, ScoreResponse>,
   ): Promise<ScoreResponse> {
     const { user, itemIds } = parseScore(request, this.ctx.config);
-    return this.ctx.recommender.score(user, itemIds, deadlineOf(call), signalOf(call));
+    return toScoreResponse(await this.ctx.recommender.score(user, itemIds, deadlineOf(call), signalOf(call)));
   }
 }

@@ -1,5 +1,5 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { InvalidArgument } from './errors';
+import { InvalidInput } from '../domain/errors';
 import { MESSAGES, REQUEST_TYPES } from './request-schema';
 
 /**
@@ -14,8 +14,8 @@ export class DecodeFailure {
     readonly reason: string,
   ) {}
 
-  asError(): InvalidArgument {
-    return new InvalidArgument(this.field, this.reason);
+  asError(): InvalidInput {
+    return new InvalidInput(this.field, this.reason);
   }
 }
 

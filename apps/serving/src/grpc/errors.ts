@@ -1,6 +1,11 @@
 import { status } from '@grpc/grpc-js';
+import { DomainError, type DomainErrorKind } from '../domain/errors';
 
-/** An error that carries the gRPC status it should be answered with. */
+/**
+ * An error of the transport layer (the interceptor, the call gate, authentication, the registry
+ * controller) that carries the gRPC status it should be answered with. Domain code throws
+ * domain errors (domain/errors.ts) instead.
+ */
 export class ServingError extends Error {
   constructor(
     readonly code: status,
@@ -8,16 +13,6 @@ export class ServingError extends Error {
   ) {
     super(message);
     this.name = 'ServingError';
-  }
-}
-
-/** Bad input: the message names the offending field (e.g. `user.support[2].value`). */
-export class InvalidArgument extends ServingError {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(status.INVALID_ARGUMENT, `${field}: ${message}`);
   }
 }
 
@@ -49,6 +44,7 @@ export interface GrpcErrorShape {
  */
 export function toGrpcError(err: unknown): GrpcErrorShape {
   if (err instanceof ServingError) return shape(err.code, err.message);
+  if (err instanceof DomainError) return shape(DOMAIN_STATUS[err.kind], err.message);
   if (isFieldError(err)) {
     const message = err.message.startsWith(err.field)
       ? err.message.slice(err.field.length)
@@ -60,6 +56,17 @@ export function toGrpcError(err: unknown): GrpcErrorShape {
     return shape(status.FAILED_PRECONDITION, err.message);
   return shape(status.INTERNAL, 'internal error');
 }
+
+/** The one place a domain failure becomes a gRPC status. */
+const DOMAIN_STATUS: Record<DomainErrorKind, status> = {
+  'invalid-input': status.INVALID_ARGUMENT,
+  'not-found': status.NOT_FOUND,
+  'no-model': status.FAILED_PRECONDITION,
+  overloaded: status.RESOURCE_EXHAUSTED,
+  'deadline-passed': status.DEADLINE_EXCEEDED,
+  cancelled: status.CANCELLED,
+  'shutting-down': status.UNAVAILABLE,
+};
 
 /** Library field paths use TypeScript names; callers know the proto (snake_case) names. */
 const PROTO_NAMES: Record<string, string> = {
@@ -86,15 +93,6 @@ export const MAX_MESSAGE_CHARS = 1000;
 function shape(code: status, raw: string): GrpcErrorShape {
   const message = raw.length > MAX_MESSAGE_CHARS ? `${raw.slice(0, MAX_MESSAGE_CHARS)}… (truncated)` : raw;
   return { code, message, details: message };
-}
-
-/** Characters of a client value or name quoted in an error message or log line. */
-export const MAX_QUOTED_CHARS = 200;
-
-/** `"value"`, cut to ~200 characters with its full length said (`"aaa…" (100000 characters)`). */
-export function quote(value: string): string {
-  if (value.length <= MAX_QUOTED_CHARS) return JSON.stringify(value);
-  return `${JSON.stringify(value.slice(0, MAX_QUOTED_CHARS))}… (${value.length} characters)`;
 }
 
 function isFieldError(err: unknown): err is Error & { field: string } {

@@ -4,8 +4,11 @@ import {
   toTimestamp,
   type Item,
   type ModelVersion,
+  type RecommendResponse,
+  type ScoreResponse,
   type User,
 } from '@warmstart/contracts';
+import type { Recommendation, Scores } from '../recommend/results';
 import type {
   ModelStatus as PortModelStatus,
   ModelVersionRecord,
@@ -59,5 +62,24 @@ export function toProtoModel(m: ModelVersionRecord): ModelVersion {
     createdAt: ts(m.createdAt),
     promotedAt: ts(m.promotedAt),
     runId: m.runId ?? '',
+  };
+}
+
+/** Recommend's reply (the result's shape is the proto's; the copy keeps the two independent). */
+export function toRecommendResponse(r: Recommendation): RecommendResponse {
+  return {
+    items: r.items.map((i) => ({ itemId: i.itemId, score: i.score, coldItem: i.coldItem })),
+    model: { modelId: r.model.modelId, version: r.model.version },
+    supportSize: r.supportSize,
+    adaptedFromCache: r.adaptedFromCache,
+  };
+}
+
+/** Score's reply. */
+export function toScoreResponse(r: Scores): ScoreResponse {
+  return {
+    items: r.items.map((i) => ({ itemId: i.itemId, score: i.score, coldItem: i.coldItem })),
+    model: { modelId: r.model.modelId, version: r.model.version },
+    supportSize: r.supportSize,
   };
 }

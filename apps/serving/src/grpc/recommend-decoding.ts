@@ -7,7 +7,6 @@ import {
   packageDefinition,
 } from '@warmstart/contracts';
 import { LRUCache } from 'lru-cache';
-import { decodedListKeys } from '../recommend/list-keys';
 
 /** `candidates` fields shorter than this are decoded as usual (not worth remembering). */
 const MIN_MEMO_BYTES = 256;
@@ -35,6 +34,16 @@ const INTERNED_SLOTS = 1 << 17;
  * whose hash V8 keeps, are looked up in the catalog's index faster. Other lists take the
  * generated `Candidates` decoder.
  */
+/**
+ * A decoded RecommendRequest plus, for an explicit id list decoded here, the key of the bytes it
+ * was decoded from (their length and hash: equal bytes decode to equal lists). The controller
+ * hands it to the catalog with the list, so a repeated list is recognised without hashing its
+ * 1,000 id strings again; only a hint: the catalog compares the ids on a hit.
+ */
+export interface DecodedRecommendRequest extends RecommendRequest {
+  candidatesKey?: string;
+}
+
 export class RecommendRequestDecoder {
   private readonly memo: LRUCache<string, { bytes: Buffer; value: Candidates }> | undefined;
   /**
@@ -60,24 +69,26 @@ export class RecommendRequestDecoder {
     this.seenOnce = maxBytes > 0 ? new LRUCache({ max: 1024 }) : undefined;
   }
 
-  decode(buf: Buffer): RecommendRequest {
+  decode(buf: Buffer): DecodedRecommendRequest {
     const field = this.memo ? candidatesField(buf) : undefined;
     if (!field || field.end - field.payload < MIN_MEMO_BYTES) return RecommendRequest.decode(buf);
     const rest = Buffer.concat([buf.subarray(0, field.start), buf.subarray(field.end)]);
-    const request = RecommendRequest.decode(rest);
-    request.candidates = this.candidates(buf.subarray(field.payload, field.end));
+    const request: DecodedRecommendRequest = RecommendRequest.decode(rest);
+    const bytes = buf.subarray(field.payload, field.end);
+    const key = `${bytes.length}:${fnv1a(bytes)}`;
+    request.candidates = this.candidates(bytes, key);
+    if (request.candidates.source?.$case === 'itemIds') request.candidatesKey = `bytes:${key}`;
     return request;
   }
 
-  private candidates(bytes: Buffer): Candidates {
-    const key = `${bytes.length}:${fnv1a(bytes)}`;
+  private candidates(bytes: Buffer, key: string): Candidates {
     const hit = this.memo?.get(key);
     if (hit && hit.bytes.equals(bytes)) return hit.value;
     if (!this.seenOnce?.has(key)) {
       this.seenOnce?.set(key, true);
-      return this.decodeCandidates(bytes, key);
+      return this.decodeCandidates(bytes);
     }
-    const value = deepFreeze(this.decodeCandidates(bytes, key));
+    const value = deepFreeze(this.decodeCandidates(bytes));
     this.memo?.set(key, { bytes: Buffer.from(bytes), value });
     return value;
   }
@@ -86,10 +97,9 @@ export class RecommendRequestDecoder {
    * `Candidates.decode(bytes)` for the usual form (only field 1, an ItemIdList holding only
    * field-1 strings, every byte ASCII) with interned ids; anything else takes the generated decoder.
    */
-  private decodeCandidates(bytes: Buffer, key: string): Candidates {
+  private decodeCandidates(bytes: Buffer): Candidates {
     const ids = this.plainIdList(bytes);
     if (!ids) return Candidates.decode(bytes);
-    decodedListKeys.set(ids, `bytes:${key}`);
     return { source: { $case: 'itemIds', value: { ids } } };
   }
 

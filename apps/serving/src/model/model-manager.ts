@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { failedPrecondition } from '../grpc/errors';
+import { NoModel } from '../domain/errors';
 import type { MicroBatcherOptions } from '../batching/micro-batcher';
 import type { ModelRuntime, ServingModel } from '../ports/model-runtime.port';
 import type { ModelVersionRecord, StorePort } from '../ports/store.port';
@@ -80,7 +80,7 @@ export class ModelManager {
   acquire(): ModelSlot {
     const slot = this.slot;
     if (slot === undefined)
-      throw failedPrecondition('no model is promoted yet: train one and promote it (PromoteModel)');
+      throw new NoModel('no model is promoted yet: train one and promote it (PromoteModel)');
     slot.enter();
     return slot;
   }

@@ -4,7 +4,6 @@ import type { StorePort, StoredItem } from '../ports/store.port';
 import type { ModelRef } from '../ports/types';
 import { Shared } from '../cache/shared';
 import type { ItemWarmer } from './item-warmer';
-import { decodedListKeys } from './list-keys';
 
 const PAGE_SIZE = 1000;
 
@@ -113,7 +112,7 @@ export class ActiveCatalog {
       pages,
       find: (id) => index.get(id),
       locate: (ids) => encodedPages.locate(ids),
-      selection: (ids) => encodedPages.selection(ids),
+      selection: (ids, key) => encodedPages.selection(ids, key),
       release: () => shared.release(),
     };
   }
@@ -236,7 +235,7 @@ export interface CatalogLease {
    * bound, or holding an id that is not an active catalog item. The caller must `release()` the
    * returned reference.
    */
-  selection(ids: readonly string[]): Shared<CandidateSelection> | undefined;
+  selection(ids: readonly string[], key?: string): Shared<CandidateSelection> | undefined;
   release(): void;
 }
 
@@ -347,11 +346,11 @@ class EncodedPages {
     return { unique, found, missing };
   }
 
-  selection(ids: readonly string[]): Shared<CandidateSelection> | undefined {
+  selection(ids: readonly string[], decodedKey?: string): Shared<CandidateSelection> | undefined {
     if (!this.selections) return undefined;
     // A list decoded from bytes seen before is the same (frozen) array: its key is remembered.
     const known = this.keys.get(ids);
-    const key = known ?? decodedListKeys.get(ids) ?? fingerprint(ids);
+    const key = known ?? decodedKey ?? fingerprint(ids);
     const cached = this.selections.get(key);
     if (cached && (cached.ids === ids || sameIds(cached.ids, ids))) {
       if (known === undefined && Object.isFrozen(ids)) this.keys.set(ids, key);

@@ -1,7 +1,6 @@
-import type { RecommendResponse, ScoreResponse, ScoredItem } from '@warmstart/contracts';
 import type { AdaptedCache } from '../cache/adapted-cache';
 import type { Shared } from '../cache/shared';
-import { InvalidArgument, deadlineExceeded } from '../grpc/errors';
+import { DeadlinePassed, InvalidInput } from '../domain/errors';
 import type { ModelManager } from '../model/model-manager';
 import type { ModelSlot } from '../model/model-slot';
 import type { AdaptedUser, EncodedItemSet, ItemPick } from '../ports/model-runtime.port';
@@ -9,6 +8,7 @@ import type { StorePort, StoredItem } from '../ports/store.port';
 import type { ItemRecord } from '../ports/types';
 import type { CandidateSource, ParsedRecommend, ParsedUser } from '../validation/recommend.requests';
 import type { ActiveCatalog, CandidateSelection, CatalogLease } from './active-catalog';
+import type { Recommendation, ScoredCandidate, Scores } from './results';
 import { topK, type Ranked } from './top-k';
 import { resolveUser, supportCatalog, type ResolvedUser, type UserContextLimits } from './user-context';
 
@@ -46,7 +46,7 @@ export class RecommendService {
     private readonly options: RecommendOptions,
   ) {}
 
-  async recommend(req: ParsedRecommend, deadline: number, signal?: AbortSignal): Promise<RecommendResponse> {
+  async recommend(req: ParsedRecommend, deadline: number, signal?: AbortSignal): Promise<Recommendation> {
     const slot = this.models.acquire();
     const held: Array<{ release(): void }> = [];
     try {
@@ -58,7 +58,7 @@ export class RecommendService {
       if (lease) held.push(lease);
       else this.catalog.warmUp(slot.model);
       const source = req.candidates;
-      const selection = source.kind === 'ids' ? lease?.selection(source.ids) : undefined;
+      const selection = source.kind === 'ids' ? lease?.selection(source.ids, source.key) : undefined;
       if (selection) held.push(selection);
       const located = lease && source.kind === 'ids' && !selection ? locate(lease, source.ids) : undefined;
       const { resolved, items, catalog } = await this.prepare(slot, req.user, located?.missing ?? []);
@@ -97,12 +97,7 @@ export class RecommendService {
     }
   }
 
-  async score(
-    user: ParsedUser,
-    itemIds: string[],
-    deadline: number,
-    signal?: AbortSignal,
-  ): Promise<ScoreResponse> {
+  async score(user: ParsedUser, itemIds: string[], deadline: number, signal?: AbortSignal): Promise<Scores> {
     const slot = this.models.acquire();
     try {
       // New items' warmed rows (the catalog's lease keeps them up to date too).
@@ -230,7 +225,7 @@ export class RecommendService {
     k: number,
     seen: ReadonlySet<string> | undefined,
     values?: (page: number) => Float32Array,
-  ): ScoredItem[] {
+  ): ScoredCandidate[] {
     let best: Array<Ranked & { id: string; page: number }> = [];
     pages.forEach((page, p) => {
       const ids = page.encoded.ids;
@@ -260,7 +255,7 @@ export class RecommendService {
     if (unknown.length > 0) {
       const shown = unknown.slice(0, 20).map((id) => `"${id}"`);
       const more = unknown.length > 20 ? ` and ${unknown.length - 20} more` : '';
-      throw new InvalidArgument(field, `unknown item ids: ${shown.join(', ')}${more}`);
+      throw new InvalidInput(field, `unknown item ids: ${shown.join(', ')}${more}`);
     }
     const unique = [...new Set(ids)].map((id) => items.get(id) as StoredItem);
     return activeOnly
@@ -280,7 +275,7 @@ export class RecommendService {
     return out;
   }
 
-  private scored(slot: ModelSlot, itemId: string, score: number): ScoredItem {
+  private scored(slot: ModelSlot, itemId: string, score: number): ScoredCandidate {
     return { itemId, score, coldItem: !slot.model.isKnownItem(itemId) };
   }
 }
@@ -331,5 +326,5 @@ function skipRows(page: CandidatePage, seen: ReadonlySet<string>): (index: numbe
 }
 
 function checkDeadline(deadline: number): void {
-  if (Date.now() >= deadline) throw deadlineExceeded('deadline exceeded before scoring');
+  if (Date.now() >= deadline) throw new DeadlinePassed('deadline exceeded before scoring');
 }

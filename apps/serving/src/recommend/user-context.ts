@@ -1,4 +1,4 @@
-import { InvalidArgument, notFound } from '../grpc/errors';
+import { InvalidInput, NotFound } from '../domain/errors';
 import type { ServingModel } from '../ports/model-runtime.port';
 import type { StorePort } from '../ports/store.port';
 import type { ItemRecord, Rating, UserRecord } from '../ports/types';
@@ -48,7 +48,9 @@ export async function resolveUser(
     history = recent;
     const hasInline = parsed.support.length > 0 || Object.keys(parsed.features).length > 0;
     if (stored === undefined && history.length === 0 && !hasInline)
-      throw notFound(`user "${id}" not found; send inline features or support interactions for a new user`);
+      throw new NotFound(
+        `user "${id}" not found; send inline features or support interactions for a new user`,
+      );
   }
   const support = [...history.slice(0, limits.supportLimit), ...parsed.support];
   const seen = new Set<string>([...history.map((r) => r.itemId), ...parsed.support.map((r) => r.itemId)]);
@@ -66,10 +68,7 @@ function checkSupportValues(support: Rating[], model: ServingModel): void {
   const [low, high] = model.task === 'implicit' ? [0, 1] : model.ratingRange;
   support.forEach((r, i) => {
     if (r.value < low || r.value > high)
-      throw new InvalidArgument(
-        `user.support[${i}].value`,
-        `must be within [${low}, ${high}] (got ${r.value})`,
-      );
+      throw new InvalidInput(`user.support[${i}].value`, `must be within [${low}, ${high}] (got ${r.value})`);
   });
 }
 
@@ -82,7 +81,7 @@ export function supportCatalog(
   const unknown = inlineSupport.map((r, i) => [r.itemId, i] as const).filter(([id]) => !items.has(id));
   if (unknown.length > 0) {
     const [id, i] = unknown[0] as readonly [string, number];
-    throw new InvalidArgument(
+    throw new InvalidInput(
       `user.support[${i}].item_id`,
       `unknown item "${id}"${unknown.length > 1 ? ` (and ${unknown.length - 1} more unknown)` : ''}`,
     );

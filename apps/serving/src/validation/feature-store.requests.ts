@@ -6,7 +6,7 @@ import {
   type UpsertItemsRequest,
   type UpsertUsersRequest,
 } from '@warmstart/contracts';
-import { InvalidArgument } from '../grpc/errors';
+import { InvalidInput } from '../domain/errors';
 import type { InteractionInput, ItemInput, PageQuery } from '../ports/store.port';
 import type { UserRecord } from '../ports/types';
 import {
@@ -26,8 +26,7 @@ export function parseUpsertUsers(req: UpsertUsersRequest, maxRows: number): User
   const seen = new Set<string>();
   return req.users.map((u, i) => {
     const id = requireId(u.id, `users[${i}].id`);
-    if (seen.has(id))
-      throw new InvalidArgument(`users[${i}].id`, `duplicates user "${id}" in the same request`);
+    if (seen.has(id)) throw new InvalidInput(`users[${i}].id`, `duplicates user "${id}" in the same request`);
     seen.add(id);
     return { id, features: toFeatureRecord(u.features, `users[${i}].features`) };
   });
@@ -38,8 +37,7 @@ export function parseUpsertItems(req: UpsertItemsRequest, maxRows: number): Item
   const seen = new Set<string>();
   return req.items.map((it, i) => {
     const id = requireId(it.id, `items[${i}].id`);
-    if (seen.has(id))
-      throw new InvalidArgument(`items[${i}].id`, `duplicates item "${id}" in the same request`);
+    if (seen.has(id)) throw new InvalidInput(`items[${i}].id`, `duplicates item "${id}" in the same request`);
     seen.add(id);
     const item: ItemInput = { id, features: toFeatureRecord(it.features, `items[${i}].features`) };
     const availableAt = optionalTimestamp(it.availableAt, `items[${i}].available_at`);
@@ -50,7 +48,7 @@ export function parseUpsertItems(req: UpsertItemsRequest, maxRows: number): Item
       it.status === ProtoItemStatus.ITEM_STATUS_UNSPECIFIED
     )
       item.status = 'active';
-    else throw new InvalidArgument(`items[${i}].status`, `unknown status ${it.status}`);
+    else throw new InvalidInput(`items[${i}].status`, `unknown status ${it.status}`);
     return item;
   });
 }
@@ -62,11 +60,10 @@ export function parseIngestInteractions(req: IngestInteractionsRequest, maxRows:
     let kind: InteractionInput['kind'];
     if (r.kind === ProtoInteractionKind.INTERACTION_KIND_RATING) kind = 'rating';
     else if (r.kind === ProtoInteractionKind.INTERACTION_KIND_IMPLICIT) kind = 'implicit';
-    else
-      throw new InvalidArgument(`${f}.kind`, 'must be INTERACTION_KIND_RATING or INTERACTION_KIND_IMPLICIT');
+    else throw new InvalidInput(`${f}.kind`, 'must be INTERACTION_KIND_RATING or INTERACTION_KIND_IMPLICIT');
     const value = requireFinite(r.value, `${f}.value`);
     if (kind === 'implicit' && value !== 0 && value !== 1)
-      throw new InvalidArgument(`${f}.value`, `implicit feedback must be 0 or 1 (got ${value})`);
+      throw new InvalidInput(`${f}.value`, `implicit feedback must be 0 or 1 (got ${value})`);
     return {
       eventId: requireId(r.eventId, `${f}.event_id`),
       userId: requireId(r.userId, `${f}.user_id`),
@@ -86,7 +83,7 @@ export function parseIds(ids: readonly string[], maxRows: number, field = 'ids')
 export function parsePage(page: PageRequest | undefined, field = 'page'): PageQuery {
   const size = page?.pageSize ?? 0;
   if (size < 0 || size > MAX_PAGE_SIZE)
-    throw new InvalidArgument(`${field}.page_size`, `must be between 0 and ${MAX_PAGE_SIZE} (got ${size})`);
+    throw new InvalidInput(`${field}.page_size`, `must be between 0 and ${MAX_PAGE_SIZE} (got ${size})`);
   const query: PageQuery = { pageSize: size === 0 ? DEFAULT_PAGE_SIZE : size };
   if (page?.pageToken) query.cursor = page.pageToken;
   return query;

@@ -1,5 +1,5 @@
 import type { RecommendRequest, ScoreRequest, UserContext } from '@warmstart/contracts';
-import { InvalidArgument } from '../grpc/errors';
+import { InvalidInput } from '../domain/errors';
 import type { FeatureRecord, Rating } from '../ports/types';
 import {
   MAX_ID_LENGTH,
@@ -24,8 +24,12 @@ export interface ParsedUser {
   support: Rating[];
 }
 
+/**
+ * Where Recommend's candidates come from. An explicit list may carry `key`, the decoder's key of
+ * the bytes it was decoded from (grpc/recommend-decoding.ts): the catalog's fingerprint for it.
+ */
 export type CandidateSource =
-  { kind: 'ids'; ids: string[] } | { kind: 'since'; since: Date } | { kind: 'allActive' };
+  { kind: 'ids'; ids: string[]; key?: string } | { kind: 'since'; since: Date } | { kind: 'allActive' };
 
 export interface ParsedRecommend {
   user: ParsedUser;
@@ -35,7 +39,7 @@ export interface ParsedRecommend {
 }
 
 export function parseUserContext(user: UserContext | undefined, limits: RecommendLimits): ParsedUser {
-  if (user === undefined) throw new InvalidArgument('user', 'is required');
+  if (user === undefined) throw new InvalidInput('user', 'is required');
   checkListSize(user.support, limits.maxInlineSupport, 'user.support');
   const features = toFeatureRecord(user.features, 'user.features');
   const support = user.support.map((s, i): Rating => {
@@ -50,10 +54,7 @@ export function parseUserContext(user: UserContext | undefined, limits: Recommen
   const parsed: ParsedUser = { features, support };
   if (user.userId.length > 0) parsed.userId = requireId(user.userId, 'user.user_id');
   else if (support.length === 0 && Object.keys(features).length === 0)
-    throw new InvalidArgument(
-      'user.user_id',
-      'must not be empty unless inline features or support are given',
-    );
+    throw new InvalidInput('user.user_id', 'must not be empty unless inline features or support are given');
   return parsed;
 }
 
@@ -69,10 +70,14 @@ function parseIdList(ids: string[], max: number, field: string): string[] {
   return ids;
 }
 
-export function parseRecommend(req: RecommendRequest, limits: RecommendLimits): ParsedRecommend {
+/** `candidatesKey`: the decoder's key of the candidate list's bytes, when it decoded one. */
+export function parseRecommend(
+  req: RecommendRequest & { candidatesKey?: string },
+  limits: RecommendLimits,
+): ParsedRecommend {
   const user = parseUserContext(req.user, limits);
   if (!Number.isInteger(req.k) || req.k < 1 || req.k > limits.maxK)
-    throw new InvalidArgument('k', `must be between 1 and ${limits.maxK} (got ${req.k})`);
+    throw new InvalidInput('k', `must be between 1 and ${limits.maxK} (got ${req.k})`);
   const source = req.candidates?.source;
   let candidates: CandidateSource;
   if (source === undefined || source.$case === 'allActive') candidates = { kind: 'allActive' };
@@ -80,6 +85,7 @@ export function parseRecommend(req: RecommendRequest, limits: RecommendLimits): 
     candidates = {
       kind: 'ids',
       ids: parseIdList(source.value.ids, limits.maxCandidates, 'candidates.item_ids.ids'),
+      ...(req.candidatesKey !== undefined && { key: req.candidatesKey }),
     };
   else candidates = { kind: 'since', since: requireTimestamp(source.value, 'candidates.available_since') };
   return { user, candidates, k: req.k, includeSeen: req.includeSeen };
