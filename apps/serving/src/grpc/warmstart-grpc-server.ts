@@ -15,9 +15,14 @@ export interface DrainOptions {
  * NestJS's grpc-js transport with two additions: it reports the bound port (so port 0 works)
  * and its shutdown is bounded: stop accepting, let in-flight calls finish for up to
  * `drainTimeoutMs`, then force-close what is left (e.g. open Health.Watch streams).
+ *
+ * Only ServerGrpc's public API is used: `createClient` (the factory its `listen` calls for the
+ * grpc-js server, overridden to add interceptors and report the port) and `close`; the server it
+ * returns is kept here, so shutdown never reads Nest's own (protected) reference to it.
  */
 export class WarmstartGrpcServer extends ServerGrpc {
   private boundPort: number | undefined;
+  private server: grpc.Server | undefined;
 
   constructor(
     private readonly grpcOptions: GrpcOptions['options'],
@@ -45,14 +50,16 @@ export class WarmstartGrpcServer extends ServerGrpc {
         err ? reject(err) : resolve(port),
       ),
     );
+    this.server = server;
     this.drain.onBound?.(this.boundPort);
     this.drain.onServer?.(server);
     return server;
   }
 
   override async close(): Promise<void> {
-    const server = this.grpcClient as grpc.Server | null | undefined;
+    const server = this.server;
     if (!server) return;
+    this.server = undefined;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         server.forceShutdown();
@@ -63,6 +70,5 @@ export class WarmstartGrpcServer extends ServerGrpc {
         resolve();
       });
     });
-    this.grpcClient = null as unknown as typeof this.grpcClient;
   }
 }
