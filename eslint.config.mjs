@@ -53,8 +53,27 @@ export default tseslint.config(
   },
   {
     // Serving's domain speaks domain types and errors (src/domain/errors.ts); only the edge
-    // (grpc/, controllers/) knows the transport and maps to it.
-    files: ['apps/serving/src/{domain,recommend,batching,model,cache,validation}/**/*.ts'],
+    // (grpc/, controllers/, validation/ which turns proto requests into domain input) knows
+    // the transport and the generated proto types.
+    files: ['apps/serving/src/{domain,recommend,batching,model,cache}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/grpc/*', '@grpc/*', '@warmstart/contracts'],
+              message:
+                'domain code must not know the transport: domain types and errors (src/domain/errors.ts); the edge maps them',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Validation turns proto requests into domain input: it may read the proto types, not grpc.
+    files: ['apps/serving/src/validation/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -62,7 +81,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ['**/grpc/*', '@grpc/*'],
-              message: 'domain code must not know the transport: throw a domain error (src/domain/errors.ts)',
+              message: 'validation throws domain errors (src/domain/errors.ts); the edge maps them',
             },
           ],
         },
