@@ -37,6 +37,9 @@ async function main(): Promise<void> {
   const adaptOptions: Partial<AdaptSettings> = {
     ...(config.adaptSteps !== undefined ? { steps: config.adaptSteps } : {}),
     ...(config.adaptLr !== undefined ? { lr: config.adaptLr } : {}),
+    ...(config.adaptRidge !== undefined
+      ? { ridge: config.adaptRidge === 'off' ? null : config.adaptRidge }
+      : {}),
   };
   // Item warm-up runs on a worker thread (when built; from sources it runs in line).
   const warmUps =

@@ -70,6 +70,16 @@ describe('configuration', () => {
     );
   });
 
+  it('reads --adapt-ridge as a penalty or "off" (gradient steps)', () => {
+    expect(configFromArgs([], {}).adaptRidge).toBeUndefined();
+    expect(configFromArgs(['--adapt-ridge', '2.5'], {}).adaptRidge).toBe(2.5);
+    expect(configFromArgs([], { WARMSTART_ADAPT_RIDGE: 'off' }).adaptRidge).toBe('off');
+    expect(() => configFromArgs(['--adapt-ridge', '0'], {})).toThrow(
+      /--adapt-ridge: must be "off" or a number > 0/,
+    );
+    expect(() => configFromArgs(['--adapt-ridge', 'auto'], {})).toThrow(/--adapt-ridge/);
+  });
+
   it('names the setting in validation errors', () => {
     expect(() => configFromArgs(['--port', '70000'], {})).toThrow(/--port/);
     expect(() => configFromArgs([], { WARMSTART_CACHE_SIZE: '-1' })).toThrow(/--cache-size/);

@@ -5,6 +5,7 @@ import {
   rankingSupport,
   score,
   scoreBatch,
+  supportsClosedFormHead,
   warmUpItems,
   type AdaptSettings,
   type RecommenderModel,
@@ -37,8 +38,17 @@ export class CoreModelRuntime implements ModelRuntime {
     private readonly warmUpThread?: WarmUpThread,
   ) {}
 
+  /** Refuses a model the serving-wide adaptation overrides cannot adapt (a ridge head on MeLU). */
   async load(artifactDir: string, ref: ModelRef): Promise<ServingModel> {
-    return new CoreServingModel(await this.loader(artifactDir), ref, this.adaptOptions, this.warmUpThread);
+    const model = await this.loader(artifactDir);
+    const ridge = this.adaptOptions.ridge;
+    if (typeof ridge === 'number' && !supportsClosedFormHead(model.config.localGroups)) {
+      model.dispose();
+      throw new Error(
+        `model ${ref.modelId} v${ref.version} adapts more than its output head (local: ${model.config.localGroups.join(', ')}): --adapt-ridge ${ridge} needs a head-only model; unset it or use "off"`,
+      );
+    }
+    return new CoreServingModel(model, ref, this.adaptOptions, this.warmUpThread);
   }
 }
 

@@ -25,6 +25,9 @@ const entries = z
   );
 
 /** Every setting of the server, validated; flags win over environment variables, which win over defaults. */
+/** --adapt-ridge's error (union members would each give their own). */
+const RIDGE_ERROR = { error: 'must be "off" or a number > 0' };
+
 export const ServingConfigSchema = z
   .object({
     host: z.string().min(1).default('0.0.0.0'),
@@ -73,6 +76,11 @@ export const ServingConfigSchema = z
     maxInteractionRows: int(1, 1_000_000).default(10_000),
     adaptSteps: int(0, 1000).optional(),
     adaptLr: z.coerce.number().positive().optional(),
+    /**
+     * Closed-form ridge head at serving time: a penalty, or `off` for gradient steps (default: the
+     * model's). A number needs models that adapt their head only (core supportsClosedFormHead).
+     */
+    adaptRidge: z.union([z.literal('off'), z.coerce.number(RIDGE_ERROR).positive(RIDGE_ERROR)]).optional(),
     pollIntervalMs: int(0).default(5000),
     maxMessageBytes: int(1024).default(4 * 1024 * 1024),
     drainTimeoutMs: int(0).default(10_000),
@@ -180,6 +188,11 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
   ['maxInteractionRows', 'WARMSTART_MAX_INTERACTION_ROWS', 'largest interactions list per call'],
   ['adaptSteps', 'WARMSTART_ADAPT_STEPS', 'inner steps at serving time (default: the model)'],
   ['adaptLr', 'WARMSTART_ADAPT_LR', 'inner learning rate at serving time (default: the model)'],
+  [
+    'adaptRidge',
+    'WARMSTART_ADAPT_RIDGE',
+    'closed-form ridge head penalty at serving time, or "off" for gradient steps (default: the model)',
+  ],
   ['pollIntervalMs', 'WARMSTART_POLL_INTERVAL_MS', 'registry poll interval, ms (0 = no polling)'],
   ['maxMessageBytes', 'WARMSTART_MAX_MESSAGE_BYTES', 'max gRPC message size, bytes'],
   ['drainTimeoutMs', 'WARMSTART_DRAIN_TIMEOUT_MS', 'how long shutdown waits for in-flight calls, ms'],
