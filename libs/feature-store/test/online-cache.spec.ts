@@ -130,4 +130,29 @@ describe.each(backends)('batched reads and the entity cache on $name', ({ create
     expect(after.value.get('u1')?.features.age).toBe(99);
     expect(after.statements.every((s) => !/"u2"/.test(s.params))).toBe(true);
   });
+
+  it("drops a user's cached reads when their watermark moved (another process wrote), not otherwise", async () => {
+    const other = await countingStore(db.url);
+    try {
+      await store.userWatermark('u1');
+      await store.getUsers(['u1']);
+      await store.recentInteractions('u1', 10);
+      // Unchanged watermark: the cached reads stand.
+      await store.userWatermark('u1');
+      expect((await sent(() => store.getUsers(['u1']))).statements).toEqual([]);
+      // Another process writes the user: this store's cache is stale until the watermark is read.
+      await other.store.upsertUsers([{ id: 'u1', features: { age: 77 } }]);
+      await other.store.ingestInteractions([
+        { eventId: 'e1', userId: 'u1', itemId: 'i3', value: 1, eventTime: new Date('2020-01-01') },
+      ]);
+      expect((await store.getUsers(['u1'])).get('u1')?.features.age).not.toBe(77);
+      await store.userWatermark('u1');
+      const fresh = await sent(() => store.getUsers(['u1']));
+      expect(fresh.statements.length).toBeGreaterThan(0);
+      expect(fresh.value.get('u1')?.features.age).toBe(77);
+      expect((await store.recentInteractions('u1', 10)).map((r) => r.itemId)).toEqual(['i3']);
+    } finally {
+      await other.store.close();
+    }
+  });
 });

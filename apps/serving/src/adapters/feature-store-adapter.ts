@@ -1,5 +1,4 @@
 import type { FeatureStore, ModelVersionRecord as StoreModelVersion, Page } from '@warmstart/feature-store';
-import { LRUCache } from 'lru-cache';
 import type {
   InteractionInput,
   ItemInput,
@@ -91,20 +90,13 @@ class RegistryAdapter implements RegistryPort {
   }
 }
 
-/** Users whose last watermark is remembered (the store's own read cache holds 10,000 by default). */
-const REMEMBERED_USERS = 10_000;
-
 /**
- * The StorePort over @warmstart/feature-store (SQLite or PostgreSQL). The store keeps recent
- * reads in an in-process cache that only this process's writes invalidate (other writers are
- * bounded by its TTL); the watermarks here are read from the database, and a changed watermark
- * drops the cached reads it covers, so another replica's writes are seen at once.
+ * The StorePort over @warmstart/feature-store (SQLite or PostgreSQL). The store owns its read
+ * cache: its own writes invalidate it, and a user watermark read from the database that moved
+ * (another replica's write) drops the user's cached reads, so they are seen at once.
  */
 export class FeatureStoreAdapter implements StorePort {
   readonly registry: RegistryPort;
-  /** The last watermark returned per user: when it changes, the store's cached reads of the user are stale. */
-  private readonly userMarks = new LRUCache<string, string>({ max: REMEMBERED_USERS });
-
   constructor(readonly store: FeatureStore) {
     this.registry = new RegistryAdapter(store);
   }
@@ -122,16 +114,10 @@ export class FeatureStoreAdapter implements StorePort {
   }
 
   async userWatermark(userId: string): Promise<string> {
-    // Interactions (highest sequence, count) and the user row's last write (features), uncached.
+    // Interactions (highest sequence, count) and the user row's last write (features), uncached;
+    // the store drops its cached reads of a user whose watermark moved (reads after it are fresh).
     const w = await this.store.userWatermark(userId);
-    const mark = `${w.sequence}.${w.count}.${w.featuresUpdatedAt?.getTime() ?? 0}`;
-    if (this.userMarks.get(userId) !== mark) {
-      // Written elsewhere (or not seen for a while): the features and history the store may
-      // hold for this user are older than the mark, so the reads that follow go to the database.
-      this.store.invalidateUsers([userId]);
-      this.userMarks.set(userId, mark);
-    }
-    return mark;
+    return `${w.sequence}.${w.count}.${w.featuresUpdatedAt?.getTime() ?? 0}`;
   }
 
   async itemsWatermark(): Promise<string> {

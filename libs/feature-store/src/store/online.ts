@@ -116,6 +116,8 @@ export class OnlineReads {
   private readonly users: LRUCache<string, StoredUser>;
   private readonly items: LRUCache<string, StoredItem>;
   private readonly recent: LRUCache<string, { limit: number; ratings: Rating[] }>;
+  /** Each user's watermark as last read (see userWatermark), as many users as the caches hold. */
+  private readonly marks: LRUCache<string, string>;
 
   constructor(
     private readonly db: Db,
@@ -127,6 +129,7 @@ export class OnlineReads {
     this.users = new LRUCache(opts);
     this.items = new LRUCache(opts);
     this.recent = new LRUCache(opts);
+    this.marks = new LRUCache({ max: opts.max });
   }
 
   invalidateUsers(ids: Iterable<string>): void {
@@ -223,7 +226,13 @@ export class OnlineReads {
     return ratings.slice();
   }
 
-  /** The user's latest ingestion (sequence and time): a cache key for per-user adapted state. */
+  /**
+   * The user's latest ingestion (sequence and time), interaction count and feature write, read from
+   * the database: a cache key for per-user adapted state. When it differs from the one this store
+   * read last for the user (a write by another process, or a user not seen for a while), the
+   * cached features and history of the user are dropped, so reads made after it are at least as
+   * new as the watermark it returned.
+   */
   async userWatermark(userId: string): Promise<UserWatermark> {
     checkId('userId', userId);
     // The serving hot path (every request for a stored user) reads this: one raw statement
@@ -242,12 +251,18 @@ export class OnlineReads {
       ...(sqlite ? [userId, userId, userId, userId] : [userId]),
     );
     const row = rows[0];
-    return {
+    const mark: UserWatermark = {
       sequence: Number(row?.sequence ?? 0),
       time: dateOrNull(row?.time),
       count: Number(row?.count ?? 0),
       featuresUpdatedAt: dateOrNull(row?.featuresUpdatedAt),
     };
+    const key = `${mark.sequence}.${mark.count}.${mark.featuresUpdatedAt?.getTime() ?? 0}`;
+    if (this.marks.get(userId) !== key) {
+      this.invalidateUsers([userId]);
+      this.marks.set(userId, key);
+    }
+    return mark;
   }
 
   /**
