@@ -55,7 +55,7 @@ export default tseslint.config(
     // Serving's domain speaks domain types and errors (src/domain/errors.ts); only the edge
     // (grpc/, controllers/, validation/ which turns proto requests into domain input) knows
     // the transport and the generated proto types.
-    files: ['apps/serving/src/{domain,recommend,batching,model,cache}/**/*.ts'],
+    files: ['apps/serving/src/{domain,recommend,batching,slots,cache}/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

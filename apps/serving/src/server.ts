@@ -20,7 +20,7 @@ import { addReflection } from './grpc/reflection';
 import { exposeRepeatedHeaders } from './grpc/duplicate-headers';
 import { WarmstartGrpcServer } from './grpc/warmstart-grpc-server';
 import { HealthState } from './health/health';
-import { ModelManager } from './model/model-manager';
+import { ModelManager } from './slots/model-manager';
 import { createLogger } from './observability/logger';
 import { ServingMetrics, startMetricsServer } from './observability/metrics';
 import type { ModelRuntime } from './ports/model-runtime.port';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AdaptedCache } from './cache/adapted-cache';
 import type { ServingConfig } from './config/config';
-import type { ModelManager } from './model/model-manager';
+import type { ModelManager } from './slots/model-manager';
 import type { ServingMetrics } from './observability/metrics';
 import type { StorePort } from './ports/store.port';
 import type { ActiveCatalog } from './recommend/active-catalog';

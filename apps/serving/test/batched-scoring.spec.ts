@@ -6,7 +6,7 @@
  */
 import { ANIL_LOCAL_GROUPS, MELU_LOCAL_GROUPS, initBackend, type ParamGroup } from '@warmstart/core';
 import { CoreServingModel } from '../src/adapters/core-runtime';
-import { ModelSlot, type Adaptation } from '../src/model/model-slot';
+import { ModelSlot, type Adaptation } from '../src/slots/model-slot';
 import type { AdaptedUser, EncodedItemSet } from '../src/ports/model-runtime.port';
 import type { PageQuery, PageResult, StorePort, StoredItem } from '../src/ports/store.port';
 import { ActiveCatalog } from '../src/recommend/active-catalog';

@@ -10,7 +10,7 @@ import {
   type RecommendResponse,
 } from '@warmstart/contracts';
 import type { FeatureStore } from '@warmstart/feature-store';
-import { retryDelayMs } from '../src/model/model-manager';
+import { retryDelayMs } from '../src/slots/model-manager';
 import { call, startHarness, tempStore, type Harness } from './support/harness';
 import { makeModel, seedWorld } from './support/world';
 

@@ -10,10 +10,10 @@ import { initBackend, loadModel, type RecommenderModel } from '@warmstart/core';
 import { parseConfig } from '../src/config/load';
 import { itemCatalog, type Task } from '../src/data/types';
 import { learnerSettings } from '../src/eval/methods';
-import { MetaLearner } from '../src/meta/meta-learner';
+import { MetaLearner } from '../src/learners/meta-learner';
 import { p2Dataset } from './fixtures/p2-dataset';
 import { runCli, syntheticImportArgs } from './support/run-cli';
-import { itemEmbeddingStart } from '../src/meta/als-embeddings';
+import { itemEmbeddingStart } from '../src/learners/als-embeddings';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });

@@ -1,7 +1,7 @@
 import { initBackend } from '@warmstart/core';
 import { parseConfig } from '../src/config/load';
 import { itemCatalog, type ItemRecord, type Task, type UserRecord } from '../src/data/types';
-import { buildModel, initBiases } from '../src/meta/build-model';
+import { buildModel, initBiases } from '../src/learners/build-model';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });

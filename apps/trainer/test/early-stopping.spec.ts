@@ -1,7 +1,7 @@
 import { createModel, FeatureSpec, initBackend } from '@warmstart/core';
 import { parseConfig } from '../src/config/load';
 import { learnerSettings } from '../src/eval/methods';
-import { EarlyStopping } from '../src/meta/early-stopping';
+import { EarlyStopping } from '../src/learners/early-stopping';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });

@@ -7,9 +7,9 @@ import { initBackend } from '@warmstart/core';
 import { parseConfig } from '../src/config/load';
 import { itemCatalog, type Task } from '../src/data/types';
 import { learnerSettings } from '../src/eval/methods';
-import { buildModel } from '../src/meta/build-model';
-import { MetaLearner } from '../src/meta/meta-learner';
-import { initEmbeddingsFromAls, prepareStart, tuneAlsStart } from '../src/meta/als-embeddings';
+import { buildModel } from '../src/learners/build-model';
+import { MetaLearner } from '../src/learners/meta-learner';
+import { initEmbeddingsFromAls, prepareStart, tuneAlsStart } from '../src/learners/als-embeddings';
 import { p2Dataset } from './fixtures/p2-dataset';
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { parseConfig } from '../src/config/load';
 import { itemCatalog, type Task } from '../src/data/types';
 import { itemWarmupRequests } from '../src/eval/item-warmup';
 import { learnerSettings } from '../src/eval/methods';
-import { MetaLearner } from '../src/meta/meta-learner';
+import { MetaLearner } from '../src/learners/meta-learner';
 import { splitP1 } from '../src/protocol/p1';
 import { createLogger } from '../src/util/logger';
 import { silentProgress, type ProgressReporter } from '../src/util/progress';

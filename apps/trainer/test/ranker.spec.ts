@@ -1,5 +1,5 @@
 /**
- * `train.ranker` on explicit data: a ranker (meta/ranker.ts) built from the interactions, kept by
+ * `train.ranker` on explicit data: a ranker (learners/ranker.ts) built from the interactions, kept by
  * `auto` only when it ranks the warm validation users better than the rating model, always by
  * `on`, never by `off`; kept rankers travel in the artifact, and the choice is logged.
  */

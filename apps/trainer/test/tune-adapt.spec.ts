@@ -1,5 +1,5 @@
 import { parseConfig } from '../src/config/load';
-import { modelVariants } from '../src/meta/fine-tuned-net';
+import { modelVariants } from '../src/learners/fine-tuned-net';
 import { learnerSettings } from '../src/eval/methods';
 import {
   learnerAdaptCandidates,
@@ -7,7 +7,7 @@ import {
   LEARNER_RIDGE_GRID,
   LEARNER_STEP_GRID,
   validationSet,
-} from '../src/meta/tune-adapt';
+} from '../src/learners/tune-adapt';
 
 describe('meta-learner adaptation tuning', () => {
   it('tries the configured settings first, then the grid without repeating them', () => {

@@ -5,7 +5,7 @@ import { RpcException } from '@nestjs/microservices';
 import type { Logger } from 'pino';
 import { type Observable, catchError, tap, throwError } from 'rxjs';
 import { AuditLog, auditCounts } from '../auth/audit';
-import type { ModelManager } from '../model/model-manager';
+import type { ModelManager } from '../slots/model-manager';
 import type { ServingMetrics } from '../observability/metrics';
 import type { CallGate } from './call-gate';
 import { deadlineExceeded, toGrpcError } from './errors';

@@ -1,8 +1,8 @@
 import type { AdaptedCache } from '../cache/adapted-cache';
 import type { Shared } from '../cache/shared';
 import { DeadlinePassed, InvalidInput } from '../domain/errors';
-import type { ModelManager } from '../model/model-manager';
-import type { ModelSlot } from '../model/model-slot';
+import type { ModelManager } from '../slots/model-manager';
+import type { ModelSlot } from '../slots/model-slot';
 import type { AdaptedUser, EncodedItemSet, ItemPick } from '../ports/model-runtime.port';
 import type { StorePort, StoredItem } from '../ports/store.port';
 import type { ItemRecord } from '../ports/types';

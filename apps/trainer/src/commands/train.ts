@@ -17,14 +17,14 @@ import { readSnapshot } from '../data/from-store';
 import { resolveFeatures } from '../data/infer-features';
 import { withStore } from '../data/store';
 import { itemCatalog, type FeedbackKind } from '../data/types';
-import { buildModel, initBiases } from '../meta/build-model';
-import { EarlyStopping } from '../meta/early-stopping';
-import { bayesHeadFor, epochsFor, supportSizesFor } from '../meta/head-choice';
-import { pretrain } from '../meta/pretrain';
-import { validationSet } from '../meta/tune-adapt';
-import { validationObjective } from '../meta/validation-score';
-import { prepareStart, tuneAlsStart } from '../meta/als-embeddings';
-import { chooseRanker } from '../meta/ranker';
+import { buildModel, initBiases } from '../learners/build-model';
+import { EarlyStopping } from '../learners/early-stopping';
+import { bayesHeadFor, epochsFor, supportSizesFor } from '../learners/head-choice';
+import { pretrain } from '../learners/pretrain';
+import { validationSet } from '../learners/tune-adapt';
+import { validationObjective } from '../learners/validation-score';
+import { prepareStart, tuneAlsStart } from '../learners/als-embeddings';
+import { chooseRanker } from '../learners/ranker';
 import { LeaseLostError, withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { removeTempArtifacts } from '../train/debris';
@@ -444,7 +444,7 @@ async function trainRun(
     // Implicit data: the full-catalog NDCG@20 its choices maximised, compared with the baselines'.
     if (kind === 'implicit' && validation.length > 0)
       metrics.ndcg20 = -(await objective(adaptOf(config, model, kind)));
-    // Explicit data: the ranker that orders candidates (meta/ranker.ts), chosen on the same users.
+    // Explicit data: the ranker that orders candidates (learners/ranker.ts), chosen on the same users.
     if (kind === 'explicit') {
       const choice = await chooseRanker(model, t.ranker, features.features, config.model, {
         train,

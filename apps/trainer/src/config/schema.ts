@@ -69,7 +69,7 @@ const metaTrainShape = {
   /**
    * Explicit data: a ranker attached to the rating model (core `attachRanker`), an implicit model
    * of who rated what that orders candidates while the rating model predicts ratings
-   * (meta/ranker.ts). `auto`: built, and kept when it ranks the warm validation users' query items
+   * (learners/ranker.ts). `auto`: built, and kept when it ranks the warm validation users' query items
    * better (NDCG@20) than the rating model does; `on`: kept; `off`: none. Implicit data: none.
    */
   ranker: z.enum(['auto', 'on', 'off']),
@@ -107,7 +107,7 @@ const modelShape = {
   freezeItemBiases: z.boolean(),
   /**
    * Where the item ID embeddings start: `als` (implicit-ALS item factors of the training
-   * interactions, with the trunk passing them through, meta/als-embeddings.ts), `none` (zeros),
+   * interactions, with the trunk passing them through, learners/als-embeddings.ts), `none` (zeros),
    * or `auto`: `als` on implicit feedback, `none` on explicit ratings.
    */
   initItemEmbeddings: z.enum(['auto', 'als', 'none']),
@@ -151,7 +151,7 @@ const trainSchema = z
     metaBatchSize: metaTrainShape.metaBatchSize.default(16),
     /**
      * The most epochs meta-training runs; early stopping (`patience`) usually ends it sooner.
-     * `auto` (meta/head-choice.ts): 6 on explicit ratings, 15 on implicit feedback.
+     * `auto` (learners/head-choice.ts): 6 on explicit ratings, 15 on implicit feedback.
      */
     epochs: z.union([metaTrainShape.epochs, z.literal('auto')]).default('auto'),
     /** Plain-regression epochs before meta-training starts from the pretrained weights. */
@@ -167,10 +167,10 @@ const trainSchema = z
      */
     coldItemValidation: metaTrainShape.coldItemValidation.default(false),
     negatives: metaTrainShape.negatives.default({ perPositive: 4, distribution: 'popularity' }),
-    /** `auto`: the Bayesian head on either kind; on implicit data it is the catalog fold-in (meta/head-choice.ts). */
+    /** `auto`: the Bayesian head on either kind; on implicit data it is the catalog fold-in (learners/head-choice.ts). */
     bayesHead: metaTrainShape.bayesHead.default('auto'),
     bayesLoss: metaTrainShape.bayesLoss.default('nll'),
-    /** `auto`: `mixed` support sizes (meta/head-choice.ts). */
+    /** `auto`: `mixed` support sizes (learners/head-choice.ts). */
     supportSizes: metaTrainShape.supportSizes.default('auto'),
     ranker: metaTrainShape.ranker.default('auto'),
     seed: z.number().int().default(0),

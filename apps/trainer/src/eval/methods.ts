@@ -10,11 +10,11 @@ import { Popularity } from '../baselines/popularity';
 import type { BaselineName, P2BaselineName, TrainerConfig } from '../config/schema';
 import type { FeedbackKind } from '../data/types';
 import type { EvalMethod } from './method';
-import { FineTunedNet } from '../meta/fine-tuned-net';
-import { bayesHeadFor, epochsFor, supportSizesFor } from '../meta/head-choice';
-import { MetaLearner, type LearnerSettings } from '../meta/meta-learner';
+import { FineTunedNet } from '../learners/fine-tuned-net';
+import { bayesHeadFor, epochsFor, supportSizesFor } from '../learners/head-choice';
+import { MetaLearner, type LearnerSettings } from '../learners/meta-learner';
 import type { MethodFactory } from './harness';
-import { ridgeFor } from '../meta/ridge-scope';
+import { ridgeFor } from '../learners/ridge-scope';
 
 /** A configured learner with `train`, `model` and `adapt` defaults filled in. */
 export function learnerSettings(

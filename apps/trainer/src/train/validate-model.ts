@@ -1,7 +1,7 @@
 import type { AdaptOptions, RecommenderModel } from '@warmstart/core';
 import type { ItemCatalog, Task } from '../data/types';
 import { scenarioMetrics } from '../eval/task-metrics';
-import { predictTasks } from '../meta/predict';
+import { predictTasks } from '../learners/predict';
 
 /** Query metrics on held-out users after adaptation (a type, so it is a Record<string, number>). */
 export type ValidationMetrics = { mae: number; rmse: number; ndcg3: number; p5: number };

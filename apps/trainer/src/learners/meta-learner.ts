@@ -60,7 +60,7 @@ export interface LearnerSettings {
   negatives: NegativesSection;
   /** Bayesian last layer (`train.bayesHead`): adapt to its posterior; no ridge, no adaptation grid. */
   bayesHead: boolean;
-  /** Explicit data: the ranker (`train.ranker`, meta/ranker.ts), built when the harness ranks. */
+  /** Explicit data: the ranker (`train.ranker`, learners/ranker.ts), built when the harness ranks. */
   ranker: RankerSetting;
   bayesLoss: 'nll' | 'mse';
   /** Support sizes of the meta-training episodes (`train.supportSizes`). */
