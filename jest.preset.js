@@ -25,6 +25,7 @@ module.exports = (projectDir) => ({
   },
   moduleNameMapper: {
     '^@warmstart/(contracts|core|feature-store)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+    '^@warmstart/feature-store/registry$': path.join(__dirname, 'libs/feature-store/src/registry/index.ts'),
   },
   testTimeout: 60000,
 });

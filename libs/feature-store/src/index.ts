@@ -1,4 +1,8 @@
-/** @warmstart/feature-store: Prisma feature store over SQLite (default) and PostgreSQL. */
+/**
+ * @warmstart/feature-store: Prisma feature store over SQLite (default) and PostgreSQL. The model
+ * registry and training runs it opens on the same database have their own entry point,
+ * `@warmstart/feature-store/registry`.
+ */
 export * from './database-url';
 export * from './errors';
 export type * from './types';
@@ -21,13 +25,6 @@ export type {
   UserWatermark,
 } from './store/online';
 export { Snapshot, type TaskOptions, type UserInteractions } from './store/snapshot';
-export {
-  ModelRegistry,
-  type ModelStatus,
-  type ModelVersionRecord,
-  type RegisterModelInput,
-} from './store/registry';
-export { TrainingRuns, type RunStatus, type TrainingRunRecord } from './store/runs';
 export { FeatureSpecs, type FeatureSpecVersionRecord } from './store/feature-specs';
 export * from './importers/report';
 export {

@@ -1,4 +1,5 @@
-import type { FeatureStore, ModelVersionRecord as StoreModelVersion, Page } from '@warmstart/feature-store';
+import type { FeatureStore, Page } from '@warmstart/feature-store';
+import type { ModelVersionRecord as StoreModelVersion } from '@warmstart/feature-store/registry';
 import type {
   InteractionInput,
   ItemInput,

@@ -1,4 +1,4 @@
-import type { ModelVersionRecord } from '@warmstart/feature-store';
+import type { ModelVersionRecord } from '@warmstart/feature-store/registry';
 import { withStore } from '../data/store';
 import type { CommandContext } from './context';
 

@@ -1,4 +1,4 @@
-import type { TrainingRunRecord } from '@warmstart/feature-store';
+import type { TrainingRunRecord } from '@warmstart/feature-store/registry';
 import { withStore } from '../data/store';
 import type { CommandContext } from './context';
 import type { RegistryFlags } from './models';

@@ -7,7 +7,8 @@ import {
   type AdaptSettings,
   type RecommenderModel,
 } from '@warmstart/core';
-import type { FeatureStore, TrainingRunRecord } from '@warmstart/feature-store';
+import type { FeatureStore } from '@warmstart/feature-store';
+import type { TrainingRunRecord } from '@warmstart/feature-store/registry';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';

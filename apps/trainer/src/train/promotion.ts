@@ -1,5 +1,5 @@
 import { loadModel } from '@warmstart/core';
-import type { ModelVersionRecord } from '@warmstart/feature-store';
+import type { ModelVersionRecord } from '@warmstart/feature-store/registry';
 import { resolve } from 'node:path';
 import type { ItemCatalog, Task } from '../data/types';
 import { isCancellation } from '../util/interrupt';

@@ -18,8 +18,8 @@ import {
 import { FeatureSpecs } from './feature-specs';
 import type { IngestResult, InteractionInput, ItemRecordInput } from './inputs';
 import { OnlineReads, type CacheOptions } from './online';
-import { ModelRegistry } from './registry';
-import { TrainingRuns } from './runs';
+import { ModelRegistry } from '../registry/model-registry';
+import { TrainingRuns } from '../registry/training-runs';
 import { Snapshot } from './snapshot';
 import { validateInteractions, validateItems, validateUsers } from './validate-inputs';
 

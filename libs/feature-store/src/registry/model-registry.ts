@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Db, Tx } from '../db/client';
 import { FailedPreconditionError, NotFoundError, ValidationError } from '../errors';
 import { checkId, checkTime } from '../validate';
-import type { Page, PageRequest } from './inputs';
-import { decodeCursor, encodeCursor, pageLimit } from './pages';
+import type { Page, PageRequest } from '../store/inputs';
+import { decodeCursor, encodeCursor, pageLimit } from '../store/pages';
 
 export type ModelStatus = 'candidate' | 'promoted' | 'retired';
 
