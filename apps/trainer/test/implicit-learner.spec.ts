@@ -3,7 +3,7 @@
  * fitted on implicit data is core's implicit ranking model with sampled negatives (pool included),
  * whose `rank` scores each user after adapting on their positives.
  */
-import { initBackend } from '@warmstart/core';
+import { initBackend, initItemBiases } from '@warmstart/core';
 import { parseConfig } from '../src/config/load';
 import { itemCatalog, type Task } from '../src/data/types';
 import { learnerSettings } from '../src/eval/methods';
@@ -167,9 +167,11 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
       return Math.abs(alpha - 30);
     };
     const chosen = await tuneAlsStart(model, config.model, start('implicit', 0), score);
-    expect(tried).toEqual([10, 3, 30]);
+    // The three confidences, then the chosen one without item biases (a tie: the biases stay).
+    expect(tried).toEqual([10, 3, 30, 30]);
     expect(chosen?.alpha).toBe(30);
-    expect(Object.keys(chosen!.scores).sort()).toEqual(['10', '3', '30']);
+    expect(chosen?.itemBiases).toBe(true);
+    expect(Object.keys(chosen!.scores).sort()).toEqual(['10', '3', '30', '30 without item biases']);
     expect(catalogWeight(model)).toBeCloseTo(warm / 30, 3);
     // The same start as building it at alpha 30 directly: the embeddings match.
     const direct = foldInModel();
@@ -190,6 +192,37 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
     ).toBeNull();
     model.dispose();
     direct.dispose();
+  });
+
+  it('tuneAlsStart keeps the items’ biases (interaction rates) only when the score prefers them', async () => {
+    const biasColumn = (m: ReturnType<typeof foldInModel>) => {
+      const t = m.params['id.item'];
+      const w = t.shape[1]!;
+      return Array.from(t.dataSync()).filter((_, k) => k % w === w - 1);
+    };
+    const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+    for (const prefer of ['with', 'without'] as const) {
+      const model = foldInModel();
+      await initItemBiases(model, tasks, { items });
+      prepareStart(model, config.model, start('implicit', 0));
+      const rates = biasColumn(model);
+      expect(sum(rates)).toBeGreaterThan(0);
+      // Lower is better: the bias column's sum, or its negative.
+      const score = async () => (prefer === 'without' ? 1 : -1) * sum(biasColumn(model));
+      const chosen = await tuneAlsStart(model, config.model, start('implicit', 0), score);
+      expect(chosen?.itemBiases).toBe(prefer === 'with');
+      expect(biasColumn(model)).toEqual(prefer === 'with' ? rates : rates.map(() => 0));
+      // Without the biases configured there is no second candidate.
+      const plain = await tuneAlsStart(
+        model,
+        { ...config.model, initItemBiases: false },
+        start('implicit', 0),
+        score,
+      );
+      expect(plain?.itemBiases).toBe(false);
+      expect(Object.keys(plain!.scores)).not.toContain('10 without item biases');
+      model.dispose();
+    }
   });
 
   it('is seeded, and `none` (explicit data’s auto) leaves the embeddings at zero', async () => {

@@ -1,4 +1,5 @@
-import { createModel, initBackend, initItemBiases, metaTrain, type Task } from '../src';
+import * as tf from '@tensorflow/tfjs-core';
+import { clearItemBiases, createModel, initBackend, initItemBiases, metaTrain, type Task } from '../src';
 import { Rng } from '../src/rng';
 import { makeWorld } from './fixtures';
 
@@ -159,6 +160,15 @@ describe('initItemBiases on implicit feedback', () => {
     const bias = (row: number) => model.params['id.item'].dataSync()[row * 3 + 2];
     expect([1, 2, 3, 4].map(bias)).toEqual([1, 2 / 3, 1 / 3, 0].map((v) => Math.fround(v)));
     expect(Array.from(model.params['emb.itemBias'].dataSync())).toEqual(contentBefore);
+    // clearItemBiases puts every bias column back to 0 and leaves the embedding columns alone.
+    const table = model.params['id.item'];
+    table.assign(tf.add(table, 0.5));
+    const before = Array.from(table.dataSync());
+    const version = model.version;
+    expect(clearItemBiases(model)).toBe(5);
+    const after = Array.from(model.params['id.item'].dataSync());
+    after.forEach((v, k) => expect(v).toBe(k % 3 === 2 ? 0 : before[k]));
+    expect(model.version).toBeGreaterThan(version);
     model.dispose();
   });
 });

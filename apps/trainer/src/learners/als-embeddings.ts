@@ -1,6 +1,7 @@
 import {
   alsFoldInStart,
   buildNegativePool,
+  clearItemBiases,
   initCatalogFoldIn,
   initGeneratorFromIds,
   initItemEmbeddings,
@@ -60,18 +61,21 @@ function alsStart(
 /**
  * With the `als` start, the ALS confidence of the start chosen by `score` (lower is better: the
  * learner's validation objective on warm validation users, never a cold scenario) among
- * {@link ALS_START_ALPHAS}, from a model {@link prepareStart} set up at ALS_START's. The model is
- * left at the best start; returns each alpha's score and the choice (null without the `als`
- * start). A small search per dataset: the confidence that suits one catalog's play counts does
- * not suit another's (MovieLens-100K as implicit feedback and hetrec-lastfm measured in
- * apps/trainer/README.md).
+ * {@link ALS_START_ALPHAS}, from a model {@link prepareStart} set up at ALS_START's; then, when the
+ * model's items start with biases (`model.initItemBiases`, their interaction rates), the same
+ * start without them, kept when it validates better. The model is left at the best start;
+ * returns each candidate's score and the choice (null without the `als` start). A small search
+ * per dataset: the confidence that suits one catalog's play counts does not suit another's, and
+ * on some catalogs popularity in the prior helps the first interactions while on others it
+ * crowds out what the fold-in learns (MovieLens-100K as implicit feedback and hetrec-lastfm
+ * measured in apps/trainer/README.md).
  */
 export async function tuneAlsStart(
   model: RecommenderModel,
   section: ModelSection,
   ctx: Pick<FitContext, 'train' | 'items' | 'seed' | 'kind'>,
   score: () => Promise<number>,
-): Promise<{ alpha: number; score: number; scores: Record<string, number> } | null> {
+): Promise<{ alpha: number; itemBiases: boolean; score: number; scores: Record<string, number> } | null> {
   if (itemEmbeddingStart(section, ctx.kind) !== 'als') return null;
   const scores: Record<string, number> = {};
   let best = { alpha: ALS_START.alpha as number, score: await score() };
@@ -86,7 +90,15 @@ export async function tuneAlsStart(
     if (s < best.score) best = { alpha, score: s };
   }
   if (current !== best.alpha) alsStart(model, ctx, best.alpha);
-  return { ...best, scores };
+  if (!section.initItemBiases) return { ...best, itemBiases: false, scores };
+  const withBiases = model.snapshot();
+  clearItemBiases(model);
+  initGeneratorFromIds(model, ctx.items);
+  const without = await score();
+  scores[`${best.alpha} without item biases`] = without;
+  if (without < best.score) return { alpha: best.alpha, itemBiases: false, score: without, scores };
+  model.restore(withBiases);
+  return { ...best, itemBiases: true, scores };
 }
 
 /**

@@ -201,7 +201,7 @@ export class MetaLearner implements EvalMethod {
       tuned: {
         ...this.adaptOptions,
         ...(best && { epochs: best.epoch + 1 }),
-        ...(start && { alsAlpha: start.alpha }),
+        ...(start && { alsAlpha: start.alpha, alsItemBiases: start.itemBiases }),
         ...rankerFacts,
       },
     };

@@ -142,6 +142,23 @@ export async function initItemBiases(
 }
 
 /**
+ * Undoes {@link initItemBiases} on the item ID rows: every row's bias column back to 0, where a
+ * model without them starts (a trainer compares both starts on validation users). Returns the
+ * number of rows. The generator, fitted to the rows, should be fitted again after it.
+ */
+export function clearItemBiases(model: RecommenderModel): number {
+  if (model.layout.idDim === 0) return 0;
+  const table = model.params['id.item'];
+  const values = table.dataSync().slice() as Float32Array;
+  const width = table.shape[1]!;
+  const rows = values.length / width;
+  for (let r = 0; r < rows; r++) values[r * width + width - 1] = 0;
+  table.assign(tf.tensor(values, table.shape));
+  model.touch();
+  return rows;
+}
+
+/**
  * sigma^2 / tau^2 by the method of moments: sigma^2 pooled within-item variance (items with two
  * or more ratings), tau^2 = mean over items of (mean deviation from the prior)^2 - sigma^2 / n,
  * floored at 1% of sigma^2 (so the ratio stays finite when the items barely differ).
