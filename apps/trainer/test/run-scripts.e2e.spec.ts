@@ -18,11 +18,16 @@ describe('Nx under the run scripts', () => {
   });
 
   it('a cached build prints nothing; a real one names what it builds', () => {
+    // Nx's cache in effect whatever ran these tests: `nx test --skip-nx-cache` passes
+    // NX_SKIP_NX_CACHE down to every nx its children start.
+    const env = { ...process.env };
+    delete env['NX_SKIP_NX_CACHE'];
     const build = (...extra: string[]) =>
       spawnSync(process.execPath, ['tools/quiet-build.mjs', 'build', '@warmstart/contracts', ...extra], {
         cwd: ROOT,
         encoding: 'utf8',
         timeout: 300_000,
+        env,
       });
     expect(build().status).toBe(0); // builds if needed
     const again = build();
