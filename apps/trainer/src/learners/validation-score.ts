@@ -5,9 +5,17 @@ import { rankTasks } from './rank-tasks';
 import { validationMaeOf, type ValidationSet } from './tune-adapt';
 
 /**
- * What a network's choices (early stopping, adaptation settings, variants) minimise on the warm
- * validation users: explicit data the query MAE (as P1), implicit data minus NDCG@20 of
- * full-catalog ranking over the warm items (P2's ranking, baselines/validation.ts).
+ * Support sizes the implicit objective scores besides the full support: each validation user's
+ * support cut to its first k interactions, query unchanged (P2's new-user k-shot view), so that
+ * choices fit a new user's first interactions as well as a long history.
+ */
+export const VALIDATION_SHOTS: readonly number[] = [1, 3];
+
+/**
+ * What a network's choices (early stopping, adaptation settings, variants, the ALS start) minimise
+ * on the warm validation users: explicit data the query MAE (as P1), implicit data minus the mean
+ * NDCG@20 of full-catalog ranking over the warm items (P2's ranking, baselines/validation.ts) at
+ * full support and at each of {@link VALIDATION_SHOTS}.
  */
 export function validationObjective(
   model: RecommenderModel,
@@ -20,6 +28,12 @@ export function validationObjective(
       rank: (tasks: Parameters<typeof rankTasks>[1], candidates: readonly string[]) =>
         rankTasks(model, tasks, candidates, ctx.items, choice, ctx.signal),
     };
-    return -(await validationRankingScore(ranker, ctx));
+    const views = [
+      ctx.validation,
+      ...VALIDATION_SHOTS.map((k) => ctx.validation.map((t) => ({ ...t, support: t.support.slice(0, k) }))),
+    ];
+    let sum = 0;
+    for (const validation of views) sum += await validationRankingScore(ranker, { ...ctx, validation });
+    return -(sum / views.length);
   };
 }
