@@ -109,11 +109,15 @@ describe('lease loss', () => {
   it('keeps running while it renews its own lease (feature store), stops once another process takes it', async () => {
     const store = await openFeatureStore(join(mkdtempSync(join(tmpdir(), 'lease-')), 'w.db'));
     try {
-      const options = { name: 'train', ttlMs: 200, renewMs: 20, owner: 'me' };
-      // renewed every 20 ms, the 200 ms lease outlives a 400 ms job
-      await expect(withLease(store.runs, options, (signal) => untilAborted(signal, 80))).resolves.toBe(
+      // Renewed every 50 ms, the 1.5 s lease outlives a job of more than twice its length. (A TTL
+      // far above a renewal's interval: a test machine that stalls the event loop for longer than
+      // the TTL rightly loses the lease; 200 ms did under a loaded CI run.)
+      const options = { name: 'train', ttlMs: 1500, renewMs: 50, owner: 'me' };
+      const started = Date.now();
+      await expect(withLease(store.runs, options, (signal) => untilAborted(signal, 700))).resolves.toBe(
         'finished without noticing',
       );
+      expect(Date.now() - started).toBeGreaterThan(2 * options.ttlMs);
       const lost = withLease(store.runs, options, async (signal) => {
         // simulate our lease running out and another process acquiring it
         await store.runs.releaseLock('train', 'me');
