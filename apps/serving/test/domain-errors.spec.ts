@@ -31,7 +31,11 @@ describe('domain errors at the gRPC edge', () => {
       const mapped = toGrpcError(err);
       expect(status[mapped.code]).toBe(status[code]);
       expect(mapped.message).toBe(err.message);
+      // Log lines name the error by its class.
+      expect(err.name).toBe(err.constructor.name);
     }
+    expect(new NotFound('x').name).toBe('NotFound');
+    expect(new InvalidInput('k', 'bad').field).toBe('k');
     expect(toGrpcError(new InvalidInput('k', 'bad')).message).toBe('k: bad');
     // Anything else stays INTERNAL without its message; long messages are cut.
     expect(toGrpcError(new Error('secret detail'))).toMatchObject({

@@ -380,7 +380,11 @@ async function trainRun(
             objective(adaptOf(config, model, kind)),
           )
         : null;
-    if (start) ctx.logger.info({ alpha: start.alpha, validationScores: start.scores }, 'ALS start chosen');
+    if (start)
+      ctx.logger.info(
+        { alpha: start.alpha, itemBiases: start.itemBiases, validationScores: start.scores },
+        'ALS start chosen',
+      );
     // A fresh model's starting point competes too (epoch 0: kept when no epoch beats it).
     if (stopper && firstEpoch === 0) {
       const score = start?.score ?? (await objective(adaptOf(config, model, kind)));
