@@ -42,6 +42,23 @@ export default tseslint.config(
               bannedExternalImports: ['@nestjs/*'],
             },
             {
+              // Evaluation is a library of pure computation: datasets come in memory, results go
+              // out as values (its report schema); files, databases and the network stay in apps.
+              sourceTag: 'scope:evaluation',
+              onlyDependOnLibsWithTags: ['scope:core'],
+              bannedExternalImports: [
+                '@prisma/*',
+                'prisma',
+                'pg',
+                'better-sqlite3',
+                '@grpc/*',
+                '@nestjs/*',
+                'vega',
+                'vega-lite',
+                'pino',
+              ],
+            },
+            {
               sourceTag: 'scope:feature-store',
               onlyDependOnLibsWithTags: ['scope:core'],
               bannedExternalImports: ['@grpc/*', '@nestjs/*'],
@@ -65,6 +82,32 @@ export default tseslint.config(
               group: ['**/grpc/*', '@grpc/*', '@warmstart/contracts'],
               message:
                 'domain code must not know the transport: domain types and errors (src/domain/errors.ts); the edge maps them',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The evaluation library does no I/O (see its depConstraint above).
+    files: ['libs/evaluation/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'fs',
+                'fs/*',
+                'node:fs',
+                'node:fs/*',
+                'node:net',
+                'node:http',
+                'node:http2',
+                'node:child_process',
+              ],
+              message: 'the evaluation library does no I/O: the caller reads and writes (apps/trainer)',
             },
           ],
         },

@@ -24,7 +24,8 @@ module.exports = (projectDir) => ({
     ],
   },
   moduleNameMapper: {
-    '^@warmstart/(contracts|core|feature-store)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+    '^@warmstart/(contracts|core|evaluation|feature-store)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+    '^@warmstart/evaluation/testing$': path.join(__dirname, 'libs/evaluation/src/testing/index.ts'),
     '^@warmstart/feature-store/registry$': path.join(__dirname, 'libs/feature-store/src/registry/index.ts'),
   },
   testTimeout: 60000,

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, loadModel, type RecommenderModel } from '@warmstart/core';
 import { parseConfig } from '../src/config/load';
-import { itemCatalog, type Task } from '../src/data/types';
 import { learnerSettings } from '../src/eval/methods';
 import { MetaLearner } from '../src/learners/meta-learner';
-import { p2Dataset } from './fixtures/p2-dataset';
+import { p2Dataset } from '@warmstart/evaluation/testing';
 import { runCli, syntheticImportArgs } from './support/run-cli';
 import { itemEmbeddingStart } from '../src/learners/als-embeddings';
+import { itemCatalog, type Task } from '@warmstart/evaluation';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });

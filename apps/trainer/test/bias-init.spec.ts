@@ -1,7 +1,7 @@
 import { initBackend } from '@warmstart/core';
 import { parseConfig } from '../src/config/load';
-import { itemCatalog, type ItemRecord, type Task, type UserRecord } from '../src/data/types';
 import { buildModel, initBiases } from '../src/learners/build-model';
+import { itemCatalog, type ItemRecord, type Task, type UserRecord } from '@warmstart/evaluation';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });

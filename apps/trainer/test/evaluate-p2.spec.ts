@@ -2,10 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluateCommand, storeDatasetName, type EvaluateFlags } from '../src/commands/evaluate';
-import type { Dataset } from '../src/data/types';
 import { createLogger } from '../src/util/logger';
-import { silentProgress, type ProgressReporter } from '../src/util/progress';
-import { p2Dataset } from './fixtures/p2-dataset';
+import { p2Dataset } from '@warmstart/evaluation/testing';
+import { type Dataset, type ProgressReporter, silentProgress } from '@warmstart/evaluation';
 
 // The pure-JS backend for the (tiny) networks: deterministic and independent of the wasm binary.
 process.env['WARMSTART_BACKEND'] = 'cpu';

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCli } from '../src/cli';
 import { createLogger } from '../src/util/logger';
-import { silentProgress } from '../src/util/progress';
 import pino from 'pino';
 import { evaluateCommand, type EvaluateFlags } from '../src/commands/evaluate';
-import type { ProgressReporter } from '../src/util/progress';
-import { tinyDataset } from './fixtures/tiny-dataset';
+import { tinyDataset } from '@warmstart/evaluation/testing';
+import { type ProgressReporter, silentProgress } from '@warmstart/evaluation';
 
 // The pure-JS backend for the (tiny) networks: deterministic and independent of the wasm binary.
 process.env['WARMSTART_BACKEND'] = 'cpu';

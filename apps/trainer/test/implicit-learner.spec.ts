@@ -5,16 +5,14 @@
  */
 import { initBackend, initItemBiases } from '@warmstart/core';
 import { parseConfig } from '../src/config/load';
-import { itemCatalog, type Task } from '../src/data/types';
 import { learnerSettings } from '../src/eval/methods';
 import { buildModel } from '../src/learners/build-model';
 import { MetaLearner } from '../src/learners/meta-learner';
 import { initEmbeddingsFromAls, prepareStart, tuneAlsStart } from '../src/learners/als-embeddings';
-import { validationRankingScore } from '../src/baselines/validation';
 import { rankTasks } from '../src/learners/rank-tasks';
-import { validationSet } from '../src/learners/tune-adapt';
 import { VALIDATION_SHOTS, validationObjective } from '../src/learners/validation-score';
-import { p2Dataset } from './fixtures/p2-dataset';
+import { p2Dataset } from '@warmstart/evaluation/testing';
+import { itemCatalog, type Task, validationRankingScore, validationSet } from '@warmstart/evaluation';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });

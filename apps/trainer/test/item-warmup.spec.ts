@@ -4,14 +4,18 @@ import { join } from 'node:path';
 import { DEFAULT_WARMUP } from '@warmstart/core';
 import { evaluateCommand, type EvaluateFlags } from '../src/commands/evaluate';
 import { parseConfig } from '../src/config/load';
-import { itemCatalog, type Task } from '../src/data/types';
-import { itemWarmupRequests } from '../src/eval/item-warmup';
 import { learnerSettings } from '../src/eval/methods';
 import { MetaLearner } from '../src/learners/meta-learner';
-import { splitP1 } from '../src/protocol/p1';
 import { createLogger } from '../src/util/logger';
-import { silentProgress, type ProgressReporter } from '../src/util/progress';
-import { tinyDataset } from './fixtures/tiny-dataset';
+import { tinyDataset } from '@warmstart/evaluation/testing';
+import {
+  itemCatalog,
+  itemWarmupRequests,
+  type ProgressReporter,
+  silentProgress,
+  splitP1,
+  type Task,
+} from '@warmstart/evaluation';
 
 // The pure-JS backend for the (tiny) networks: deterministic and independent of the wasm binary.
 process.env['WARMSTART_BACKEND'] = 'cpu';

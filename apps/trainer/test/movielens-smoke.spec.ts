@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMovieLens100k } from '../src/data/movielens-dir';
-import { runP1 } from '../src/eval/harness';
 import { buildMethods } from '../src/eval/methods';
 import { parseConfig } from '../src/config/load';
+import { runP1 } from '@warmstart/evaluation';
 
 // A reduced protocol on the real data (bias baselines, one seed): the full evaluation with
 // meta-learners is `evaluate --protocol p1 --seeds 0,1,2`, too slow for the test suite.

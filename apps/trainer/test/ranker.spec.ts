@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { loadModel } from '@warmstart/core';
 import pino from 'pino';
 import { trainCommand } from '../src/commands/train';
-import { silentProgress } from '../src/util/progress';
 import { runCli, syntheticImportArgs } from './support/run-cli';
+import { silentProgress } from '@warmstart/evaluation';
 
 describe('train.ranker (explicit data)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ws-ranker-'));

@@ -2,10 +2,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HarnessResult, KShotPoint, SeedMethodRun } from '../src/eval/harness';
-import { SCENARIOS, type Scenario } from '../src/protocol/scenarios';
 import { renderReportHtml } from '../src/report/report-html';
-import { buildReport, type Report } from '../src/report/report-json';
+import {
+  buildReport,
+  type HarnessResult,
+  type KShotPoint,
+  type Report,
+  type Scenario,
+  SCENARIOS,
+  type SeedMethodRun,
+} from '@warmstart/evaluation';
 
 const KS = [1, 3, 5, 10, 20];
 const LEARNERS = ['fomaml', 'anil', 'anil-ridge', 'melu', 'a-learner-with-a-rather-long-name'];

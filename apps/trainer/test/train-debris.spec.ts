@@ -6,8 +6,8 @@ import { openFeatureStore } from '@warmstart/feature-store';
 import { buildCli } from '../src/cli';
 import { trainCommand } from '../src/commands/train';
 import { createLogger } from '../src/util/logger';
-import { silentProgress } from '../src/util/progress';
 import { syntheticImportArgs } from './support/run-cli';
+import { silentProgress } from '@warmstart/evaluation';
 
 process.env['WARMSTART_BACKEND'] = 'cpu';
 jest.setTimeout(60_000);

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { loadModel } from '@warmstart/core';
 import { buildCli } from '../src/cli';
 import { createLogger } from '../src/util/logger';
-import { silentProgress } from '../src/util/progress';
-import { createRng } from '../src/util/rng';
+import { createRng, silentProgress } from '@warmstart/evaluation';
 
 // The pure-JS backend: tiny models, deterministic, and independent of the wasm binary.
 process.env['WARMSTART_BACKEND'] = 'cpu';

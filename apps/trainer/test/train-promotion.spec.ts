@@ -6,12 +6,11 @@ import { openFeatureStore, type FeatureStore } from '@warmstart/feature-store';
 import pino from 'pino';
 import { trainCommand, type TrainOutcome } from '../src/commands/train';
 import { readSnapshot } from '../src/data/from-store';
-import { itemCatalog } from '../src/data/types';
 import { trainingTasks } from '../src/train/tasks';
 import { rescorePromoted, type PromotionDecision } from '../src/train/promotion';
 import { loadConfig } from '../src/config/load';
-import { silentProgress } from '../src/util/progress';
 import { runCli, syntheticImportArgs } from './support/run-cli';
+import { itemCatalog, silentProgress } from '@warmstart/evaluation';
 
 // The pure-JS backend: tiny models, deterministic, and independent of the wasm binary.
 process.env['WARMSTART_BACKEND'] = 'cpu';

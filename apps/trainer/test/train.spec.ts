@@ -8,9 +8,9 @@ import { buildCli } from '../src/cli';
 import { scheduleCommand } from '../src/commands/schedule';
 import { trainCommand } from '../src/commands/train';
 import { createLogger } from '../src/util/logger';
-import { silentProgress } from '../src/util/progress';
 import { LockHeldError } from '../src/schedule/lease';
 import { syntheticImportArgs } from './support/run-cli';
+import { silentProgress } from '@warmstart/evaluation';
 
 // The pure-JS backend: tiny models, deterministic, and independent of the wasm binary.
 process.env['WARMSTART_BACKEND'] = 'cpu';

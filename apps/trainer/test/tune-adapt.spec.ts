@@ -6,8 +6,8 @@ import {
   LEARNER_LR_GRID,
   LEARNER_RIDGE_GRID,
   LEARNER_STEP_GRID,
-  validationSet,
 } from '../src/learners/tune-adapt';
+import { validationSet } from '@warmstart/evaluation';
 
 describe('meta-learner adaptation tuning', () => {
   it('tries the configured settings first, then the grid without repeating them', () => {

@@ -2,28 +2,31 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { WarmUpOptions } from '@warmstart/core';
-import { ContentKnn } from '../baselines/content-knn';
 import { loadConfig } from '../config/load';
 import type { TrainerConfig } from '../config/schema';
 import { readMovieLens100k } from '../data/movielens-dir';
 import { loadDatasetFromStore } from '../data/from-store';
-import type { Dataset } from '../data/types';
 import { resolveFeatures } from '../data/infer-features';
-import {
-  runP1,
-  type HarnessResult,
-  type MethodFactory,
-  type MethodRun,
-  type SeedMethodRun,
-} from '../eval/harness';
-import { feedbackOf, runP2 } from '../eval/harness-p2';
 import { buildMethods } from '../eval/methods';
 import { p2Overview } from '../eval/p2-overview';
-import { splitP2 } from '../protocol/p2';
-import { buildReport, type Report, type ScenarioSummary } from '../report/report-json';
 import { writeReport } from '../report/write-report';
 import { writeFileAtomic } from '../util/atomic-write';
 import type { CommandContext } from './context';
+import {
+  buildReport,
+  ContentKnn,
+  type Dataset,
+  feedbackOf,
+  type HarnessResult,
+  type MethodFactory,
+  type MethodRun,
+  type Report,
+  runP1,
+  runP2,
+  type ScenarioSummary,
+  type SeedMethodRun,
+  splitP2,
+} from '@warmstart/evaluation';
 
 export interface EvaluateFlags {
   protocol: string;

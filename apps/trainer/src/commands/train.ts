@@ -17,12 +17,10 @@ import type { TrainerConfig } from '../config/schema';
 import { readSnapshot } from '../data/from-store';
 import { resolveFeatures } from '../data/infer-features';
 import { withStore } from '../data/store';
-import { itemCatalog, type FeedbackKind } from '../data/types';
 import { buildModel, initBiases } from '../learners/build-model';
 import { EarlyStopping } from '../learners/early-stopping';
 import { bayesHeadFor, epochsFor, supportSizesFor } from '../learners/head-choice';
 import { pretrain } from '../learners/pretrain';
-import { validationSet } from '../learners/tune-adapt';
 import { validationObjective } from '../learners/validation-score';
 import { prepareStart, tuneAlsStart } from '../learners/als-embeddings';
 import { chooseRanker } from '../learners/ranker';
@@ -37,8 +35,15 @@ import {
   type BaselineFigures,
 } from '../train/baseline-check';
 import { validationMetrics, type ValidationMetrics } from '../train/validate-model';
-import { isCancellation, stopError, throwIfAborted } from '../util/interrupt';
 import type { CommandContext } from './context';
+import {
+  type FeedbackKind,
+  isCancellation,
+  itemCatalog,
+  stopError,
+  throwIfAborted,
+  validationSet,
+} from '@warmstart/evaluation';
 
 export interface TrainFlags {
   database: string;

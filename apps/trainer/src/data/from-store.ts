@@ -1,6 +1,6 @@
 import { NO_TIME, type FeatureStore } from '@warmstart/feature-store';
-import type { Dataset, ItemRecord, RatingEvent, UserRecord } from './types';
 import { withStore } from './store';
+import type { Dataset, ItemRecord, RatingEvent, UserRecord } from '@warmstart/evaluation';
 
 /**
  * Reads a point-in-time snapshot of the feature store into memory: users, items, and every

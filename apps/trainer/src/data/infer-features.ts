@@ -16,7 +16,7 @@
  */
 import type { FieldDecl } from '@warmstart/core';
 import { DEFAULT_FEATURES, type TrainerConfig } from '../config/schema';
-import type { FeatureValue, ItemRecord, UserRecord } from './types';
+import type { FeatureValue, ItemRecord, UserRecord } from '@warmstart/evaluation';
 
 export const INFERRED_MAX_VOCAB = 200;
 export const INFERRED_BUCKETS = 8;

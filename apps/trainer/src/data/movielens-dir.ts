@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Dataset, ItemRecord, RatingEvent, UserRecord } from './types';
+import type { Dataset, ItemRecord, RatingEvent, UserRecord } from '@warmstart/evaluation';
 
 /**
  * Reads a MovieLens-100K directory straight into memory, with the same ids and features the

@@ -1,20 +1,22 @@
 import { supportsClosedFormHead } from '@warmstart/core';
-import { GlobalMean } from '../baselines/global-mean';
-import { ItemBias } from '../baselines/item-bias';
-import { UserItemBias } from '../baselines/user-item-bias';
-import { ImplicitAls } from '../baselines/als';
-import { BiasedMf } from '../baselines/biased-mf';
-import { ContentKnn } from '../baselines/content-knn';
-import { ItemKnn } from '../baselines/item-knn';
-import { Popularity } from '../baselines/popularity';
 import type { BaselineName, P2BaselineName, TrainerConfig } from '../config/schema';
-import type { FeedbackKind } from '../data/types';
-import type { EvalMethod } from './method';
 import { FineTunedNet } from '../learners/fine-tuned-net';
 import { bayesHeadFor, epochsFor, supportSizesFor } from '../learners/head-choice';
 import { MetaLearner, type LearnerSettings } from '../learners/meta-learner';
-import type { MethodFactory } from './harness';
 import { ridgeFor } from '../learners/ridge-scope';
+import {
+  BiasedMf,
+  ContentKnn,
+  type EvalMethod,
+  type FeedbackKind,
+  GlobalMean,
+  ImplicitAls,
+  ItemBias,
+  ItemKnn,
+  type MethodFactory,
+  Popularity,
+  UserItemBias,
+} from '@warmstart/evaluation';
 
 /** A configured learner with `train`, `model` and `adapt` defaults filled in. */
 export function learnerSettings(

@@ -4,10 +4,14 @@
  * models.
  */
 import type { FeatureResolution } from '../data/infer-features';
-import type { Dataset } from '../data/types';
-import type { P2Split } from '../protocol/p2';
-import { SCENARIOS, type Scenario } from '../protocol/scenarios';
-import { describeP2Split, MIN_SCENARIO_TASKS } from './harness-p2';
+import {
+  type Dataset,
+  describeP2Split,
+  MIN_SCENARIO_TASKS,
+  type P2Split,
+  type Scenario,
+  SCENARIOS,
+} from '@warmstart/evaluation';
 
 /** The config keys that grow each scored set. */
 const GROWS: Record<Scenario | 'validation', string> = {

@@ -8,13 +8,16 @@ import {
   passThroughItemIds,
   type RecommenderModel,
 } from '@warmstart/core';
-import { ALS_START } from '../baselines/als';
-import { trainAls } from '../baselines/als-model';
-import { InteractionIndex } from '../baselines/interaction-index';
 import type { ModelSection } from '../config/schema';
-import type { FeedbackKind, Task } from '../data/types';
-import type { FitContext } from '../eval/method';
-import { rngFor } from '../util/rng';
+import {
+  ALS_START,
+  type FeedbackKind,
+  type FitContext,
+  InteractionIndex,
+  rngFor,
+  type Task,
+  trainAls,
+} from '@warmstart/evaluation';
 
 const ALS_INIT_ITERATIONS = 10;
 const ALS_INIT_CG_STEPS = 3;

@@ -1,6 +1,6 @@
 import { createModel, FeatureSpec, initItemBiases, type RecommenderModel } from '@warmstart/core';
 import type { ModelSection, NegativesSection, TrainerConfig } from '../config/schema';
-import type { FeedbackKind, ItemCatalog, ItemRecord, Task, UserRecord } from '../data/types';
+import type { FeedbackKind, ItemCatalog, ItemRecord, Task, UserRecord } from '@warmstart/evaluation';
 
 /** The data's feedback kind and declared scale (P2); absent: P1's explicit ratings on `model.ratingRange`. */
 export interface Feedback {

@@ -6,15 +6,24 @@ import {
   type TrainProgress,
 } from '@warmstart/core';
 import type { ModelSection, TrainerConfig } from '../config/schema';
-import type { ItemCatalog, RatingEvent, Task, UserRecord } from '../data/types';
-import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
 import { buildModel, initBiases } from './build-model';
 import { predictTasks } from './predict';
 import { pretrain } from './pretrain';
-import { pickBest } from '../baselines/tuning';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
-import { LEARNER_LR_GRID, LEARNER_STEP_GRID, validationSet } from './tune-adapt';
+import { LEARNER_LR_GRID, LEARNER_STEP_GRID } from './tune-adapt';
 import { validationObjective } from './validation-score';
+import {
+  type EvalMethod,
+  type FitContext,
+  type FitResult,
+  type ItemCatalog,
+  pickBest,
+  type RankOptions,
+  type RatingEvent,
+  type Task,
+  type UserRecord,
+  validationSet,
+} from '@warmstart/evaluation';
 
 /**
  * The bias treatments tried (picked on the warm validation users, like the fine-tuning grid): the

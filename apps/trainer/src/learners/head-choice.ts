@@ -1,5 +1,5 @@
 import type { SupportSizes } from '@warmstart/core';
-import type { FeedbackKind } from '../data/types';
+import type { FeedbackKind } from '@warmstart/evaluation';
 
 /**
  * `train.bayesHead: auto` and `train.supportSizes: auto`, resolved by the data's feedback kind;

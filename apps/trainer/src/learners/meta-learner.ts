@@ -18,10 +18,6 @@ import type {
   NegativesSection,
   TrainerConfig,
 } from '../config/schema';
-import type { ItemCatalog, RatingEvent, Task, UserRecord } from '../data/types';
-import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
-import { itemWarmupRequests, type ItemWarmupStats } from '../eval/item-warmup';
-import { isCancellation, CancelledError } from '../util/interrupt';
 import { buildModel, initBiases } from './build-model';
 import { prepareStart, tuneAlsStart } from './als-embeddings';
 import { predictTasks } from './predict';
@@ -29,8 +25,23 @@ import { pretrain } from './pretrain';
 import { EarlyStopping } from './early-stopping';
 import { chooseRanker, type RankerSetting } from './ranker';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
-import { learnerAdaptCandidates, tuneAdapt, validationSet } from './tune-adapt';
+import { learnerAdaptCandidates, tuneAdapt } from './tune-adapt';
 import { validationObjective } from './validation-score';
+import {
+  CancelledError,
+  type EvalMethod,
+  type FitContext,
+  type FitResult,
+  isCancellation,
+  type ItemCatalog,
+  itemWarmupRequests,
+  type ItemWarmupStats,
+  type RankOptions,
+  type RatingEvent,
+  type Task,
+  type UserRecord,
+  validationSet,
+} from '@warmstart/evaluation';
 
 export interface LearnerSettings {
   name: string;

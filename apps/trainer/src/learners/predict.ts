@@ -1,6 +1,5 @@
 import { adapt, score, type AdaptOptions, type RecommenderModel } from '@warmstart/core';
-import type { ItemCatalog, Task } from '../data/types';
-import { throwIfAborted } from '../util/interrupt';
+import { type ItemCatalog, type Task, throwIfAborted } from '@warmstart/evaluation';
 
 /**
  * Adapts each task's user on its support set and predicts its query ratings, B users per batched

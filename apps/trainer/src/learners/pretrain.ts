@@ -1,6 +1,5 @@
 import { metaTrain, type RecommenderModel, type TrainProgress, type TrainResult } from '@warmstart/core';
-import type { ItemCatalog, Task } from '../data/types';
-import { stopError } from '../util/interrupt';
+import { type ItemCatalog, stopError, type Task } from '@warmstart/evaluation';
 
 export interface PretrainOptions {
   outerLr: number;

@@ -8,9 +8,14 @@ import {
   type RecommenderModel,
   type WarmUpOptions,
 } from '@warmstart/core';
-import type { ItemCatalog, RatingEvent, Task, UserRecord } from '../data/types';
-import { itemWarmupRequests } from '../eval/item-warmup';
-import { throwIfAborted } from '../util/interrupt';
+import {
+  type ItemCatalog,
+  itemWarmupRequests,
+  type RatingEvent,
+  type Task,
+  throwIfAborted,
+  type UserRecord,
+} from '@warmstart/evaluation';
 
 /** Users adapted per batched `adapt` call while ranking. */
 const RANK_BATCH = 64;

@@ -1,11 +1,9 @@
 import { attachRanker, type AdaptOptions, type RecommenderModel } from '@warmstart/core';
-import { validationRankingScore } from '../baselines/validation';
 import type { ModelSection, TrainerConfig } from '../config/schema';
-import type { Task, UserRecord } from '../data/types';
-import type { FitContext } from '../eval/method';
 import { prepareStart, tuneAlsStart } from './als-embeddings';
 import { buildModel, DEFAULT_NEGATIVES, initBiases } from './build-model';
 import { rankTasks } from './rank-tasks';
+import { type FitContext, type Task, type UserRecord, validationRankingScore } from '@warmstart/evaluation';
 
 /** `train.ranker`: build, keep when it ranks validation users better (`auto`), always, or never. */
 export type RankerSetting = 'auto' | 'on' | 'off';

@@ -1,8 +1,7 @@
 import type { AdaptSettings, RecommenderModel } from '@warmstart/core';
-import { validationRankingScore } from '../baselines/validation';
-import type { FitContext } from '../eval/method';
 import { rankTasks } from './rank-tasks';
-import { validationMaeOf, type ValidationSet } from './tune-adapt';
+import { validationMaeOf } from './tune-adapt';
+import { type FitContext, validationRankingScore, type ValidationSet } from '@warmstart/evaluation';
 
 /**
  * Support sizes the implicit objective scores besides the full support: each validation user's

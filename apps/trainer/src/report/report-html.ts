@@ -1,6 +1,12 @@
-import { SCENARIOS, type Scenario } from '../protocol/scenarios';
 import { bucketSize, lineChart, renderSvg, smoothed, type Point } from './charts';
-import type { KShotSummary, ModelSummary, Report, ScenarioSummary } from './report-json';
+import {
+  type KShotSummary,
+  type ModelSummary,
+  type Report,
+  type Scenario,
+  SCENARIOS,
+  type ScenarioSummary,
+} from '@warmstart/evaluation';
 
 type MetricKey = 'mae' | 'rmse' | 'ndcg3' | 'p5' | 'recall20' | 'ndcg20' | 'hr10';
 interface Column {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write';
 import { renderReportHtml } from './report-html';
-import type { Report } from './report-json';
+import type { Report } from '@warmstart/evaluation';
 
 /** Writes report.json, report.html and each chart as its own SVG under `dir`, each atomically. */
 export async function writeReport(dir: string, report: Report): Promise<string[]> {

@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
-import { isCancellation } from '../util/interrupt';
 import type { Logger } from '../util/logger';
 import { LockHeldError } from './lease';
+import { isCancellation } from '@warmstart/evaluation';
 
 export interface SchedulerOptions {
   cron: string;

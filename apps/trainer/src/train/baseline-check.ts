@@ -1,12 +1,16 @@
-import { ItemBias } from '../baselines/item-bias';
-import { ItemKnn } from '../baselines/item-knn';
-import { Popularity } from '../baselines/popularity';
-import { UserItemBias } from '../baselines/user-item-bias';
-import { validationRankingScore } from '../baselines/validation';
-import type { ItemCatalog, Task, UserRecord } from '../data/types';
-import type { EvalMethod } from '../eval/method';
-import { scenarioMetrics } from '../eval/task-metrics';
 import type { ValidationMetrics } from './validate-model';
+import {
+  type EvalMethod,
+  ItemBias,
+  type ItemCatalog,
+  ItemKnn,
+  Popularity,
+  scenarioMetrics,
+  type Task,
+  UserItemBias,
+  type UserRecord,
+  validationRankingScore,
+} from '@warmstart/evaluation';
 
 /** A baseline's figures on the candidate's validation users, and whether it beats the candidate. */
 export interface BaselineFigures {

@@ -1,9 +1,8 @@
 import { loadModel } from '@warmstart/core';
 import type { ModelVersionRecord } from '@warmstart/feature-store/registry';
 import { resolve } from 'node:path';
-import type { ItemCatalog, Task } from '../data/types';
-import { isCancellation } from '../util/interrupt';
 import { isBetter, validationMetrics, type ValidationMetrics } from './validate-model';
+import { isCancellation, type ItemCatalog, type Task } from '@warmstart/evaluation';
 
 export type PromotionMetric = 'mae' | 'rmse' | 'ndcg3';
 

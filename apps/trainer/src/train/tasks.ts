@@ -1,7 +1,13 @@
-import type { Dataset, Task, UserRecord } from '../data/types';
-import { compareIds } from '../protocol/cold-sets';
-import { buildTask, type TaskRules } from '../protocol/tasks';
-import { rngFor, shuffled } from '../util/rng';
+import {
+  buildTask,
+  compareIds,
+  type Dataset,
+  rngFor,
+  shuffled,
+  type Task,
+  type TaskRules,
+  type UserRecord,
+} from '@warmstart/evaluation';
 
 /**
  * Production training tasks: every user with enough ratings is one task (P1's sampling rules),

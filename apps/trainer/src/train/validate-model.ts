@@ -1,7 +1,6 @@
 import type { AdaptOptions, RecommenderModel } from '@warmstart/core';
-import type { ItemCatalog, Task } from '../data/types';
-import { scenarioMetrics } from '../eval/task-metrics';
 import { predictTasks } from '../learners/predict';
+import { type ItemCatalog, scenarioMetrics, type Task } from '@warmstart/evaluation';
 
 /** Query metrics on held-out users after adaptation (a type, so it is a Record<string, number>). */
 export type ValidationMetrics = { mae: number; rmse: number; ndcg3: number; p5: number };

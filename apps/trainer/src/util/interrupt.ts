@@ -1,3 +1,4 @@
+import { CancelledError } from '@warmstart/evaluation';
 import { terminal } from './terminal';
 
 /**
@@ -34,27 +35,4 @@ export async function withInterrupt<T>(job: (signal: AbortSignal) => Promise<T>)
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-export class CancelledError extends Error {
-  override readonly name = 'CancelledError';
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw signal.reason instanceof Error ? signal.reason : new CancelledError('cancelled');
-  }
-}
-
-export function isCancellation(err: unknown): boolean {
-  return err instanceof CancelledError || (err instanceof Error && err.name === 'AbortError');
-}
-
-/**
- * The error to throw when a job saw its signal abort: the abort reason when it is a real error
- * (e.g. a lost lease), else a CancelledError with `message` (Ctrl-C, a plain abort()).
- */
-export function stopError(signal: AbortSignal | undefined, message: string): Error {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error && !isCancellation(reason) ? reason : new CancelledError(message);
 }

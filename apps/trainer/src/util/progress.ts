@@ -1,18 +1,6 @@
+import type { ProgressBar, ProgressReporter } from '@warmstart/evaluation';
 import type { Logger } from './logger';
 import { terminal as processTerminal, type Terminal } from './terminal';
-
-/**
- * One long step's progress: a bar with ETA on a TTY, throttled log lines otherwise. `done` may be
- * fractional (progress inside a step, e.g. meta-training batches of one evaluated method).
- */
-export interface ProgressBar {
-  update(done: number, info?: Record<string, number | string>): void;
-  stop(): void;
-}
-
-export interface ProgressReporter {
-  start(label: string, total: number): ProgressBar;
-}
 
 export function createProgress(logger: Logger, terminal: Terminal = processTerminal): ProgressReporter {
   return terminal.isTTY ? new TtyProgress(terminal) : new LogProgress(logger);
@@ -61,11 +49,6 @@ export class LogProgress implements ProgressReporter {
     };
   }
 }
-
-/** For tests and quiet library use. */
-export const silentProgress: ProgressReporter = {
-  start: () => ({ update: () => undefined, stop: () => undefined }),
-};
 
 function formatInfo(info: Record<string, number | string>): string {
   return Object.entries(info)

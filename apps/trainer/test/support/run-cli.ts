@@ -1,6 +1,6 @@
 import { buildCli } from '../../src/cli';
 import { createLogger } from '../../src/util/logger';
-import { silentProgress } from '../../src/util/progress';
+import { silentProgress } from '@warmstart/evaluation';
 
 /** Runs one `warmstart-trainer` command in-process, silently; resolves with what it printed. */
 export async function runCli(args: string[]): Promise<string> {

@@ -1,6 +1,6 @@
 import type { FeedbackKind, ItemCatalog, ItemRecord, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
-import { throwIfAborted } from '../util/interrupt';
+import { throwIfAborted } from '../util/abort';
 import { userBias } from './bias-model';
 import { breakTies, candidateItems, popularityShares } from './candidates';
 import { ContentVectors, sparseDot, type SparseVector } from './content-vectors';

@@ -3,8 +3,7 @@ import { buildP2Task, splitP2 } from '../src/protocol/p2';
 import { newItemKShot, newUserKShot } from '../src/protocol/p2-kshot';
 import { datasetHasTimes } from '../src/protocol/p2-order';
 import { SCENARIOS } from '../src/protocol/scenarios';
-import { parseConfig } from '../src/config/load';
-import { p2Dataset } from './fixtures/p2-dataset';
+import { p2Dataset } from '../src/testing';
 
 const pairs = (tasks: readonly Task[], part: 'support' | 'query' | 'both') =>
   tasks.flatMap((t) =>
@@ -204,31 +203,5 @@ describe('protocol P2 k-shot views', () => {
         expect(t.query.length).toBeGreaterThanOrEqual(1);
       }
     }
-  });
-});
-
-describe('evaluate.p2 configuration', () => {
-  it('has defaults for every key and names a bad one', () => {
-    expect(parseConfig({}).evaluate.p2).toEqual({
-      minSupport: 1,
-      maxQuery: 100,
-      supportFraction: 0.5,
-      newItemFraction: 0.2,
-      newUserFraction: 0.2,
-      validationFraction: 0.1,
-      testFraction: 0.1,
-      relevanceShare: 0.3,
-      kShot: [1, 3, 5, 10, 20],
-    });
-    expect(() => parseConfig({ evaluate: { p2: { minSupport: 0 } } })).toThrow(/^evaluate\.p2\.minSupport: /);
-    expect(() => parseConfig({ evaluate: { p2: { validationFraction: 0.5, testFraction: 0.5 } } })).toThrow(
-      /^evaluate\.p2\.testFraction: validationFraction \+ testFraction must leave warm users/,
-    );
-    expect(() => parseConfig({ evaluate: { p2: { baselines: ['svd'] } } })).toThrow(
-      /^evaluate\.p2\.baselines\.0: /,
-    );
-    expect(() => parseConfig({ evaluate: { p2: { querySize: 3 } } })).toThrow(
-      /^evaluate\.p2\.querySize: unknown key/,
-    );
   });
 });

@@ -1,7 +1,7 @@
 import type { FeedbackKind, ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
 import { rngFor } from '../util/rng';
-import { throwIfAborted } from '../util/interrupt';
+import { throwIfAborted } from '../util/abort';
 import { mfFoldIn, mfScore, trainBiasedMf, type MfModel, type MfParams } from './biased-mf-model';
 import { ContentRidge } from './content-ridge';
 import { InteractionIndex } from './interaction-index';

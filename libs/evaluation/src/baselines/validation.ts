@@ -1,7 +1,7 @@
 import type { FeedbackKind, ItemCatalog, Task } from '../data/types';
 import type { FitContext, RankOptions } from '../eval/method';
 import { ndcgAtK } from '../eval/ranking-metrics';
-import { throwIfAborted } from '../util/interrupt';
+import { throwIfAborted } from '../util/abort';
 
 /** The ranking cut-off hyper-parameters are chosen by (NDCG@20, as P2 reports). */
 export const VALIDATION_CUTOFF = 20;

@@ -3,8 +3,8 @@ import type { WarmUpOptions } from '@warmstart/core';
 import { itemCatalog, type Dataset, type Task } from '../data/types';
 import { splitP1, type P1Options } from '../protocol/p1';
 import { NEW_ITEM_SCENARIOS, SCENARIOS, type Scenario } from '../protocol/scenarios';
-import { validationSet } from '../learners/tune-adapt';
-import { throwIfAborted } from '../util/interrupt';
+import { validationSet } from './validation-set';
+import { throwIfAborted } from '../util/abort';
 import { silentProgress, type ProgressReporter } from '../util/progress';
 import {
   ITEM_WARMUP_SUFFIX,

@@ -1,7 +1,7 @@
 import type { FeedbackKind, ItemCatalog, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
 import { rngFor } from '../util/rng';
-import { throwIfAborted } from '../util/interrupt';
+import { throwIfAborted } from '../util/abort';
 import { alsFoldIn, trainAls, type AlsParams } from './als-model';
 import { ContentRidge } from './content-ridge';
 import { gram, matVec } from './dense';

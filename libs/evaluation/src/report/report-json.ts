@@ -3,7 +3,7 @@ import type { HarnessResult, KShotPoint, SeedMethodRun } from '../eval/harness';
 import { MIN_SCENARIO_TASKS } from '../eval/harness-p2';
 import { SCENARIOS, type Scenario } from '../protocol/scenarios';
 
-/** report.json, a stable schema other tools read (see apps/trainer/README.md). */
+/** report.json, a stable schema other tools read (see libs/evaluation/README.md). */
 export interface ScenarioSummary extends Partial<RankingSummary> {
   mae: number;
   mae_std: number;
@@ -80,7 +80,7 @@ export interface Report {
   splits: HarnessResult['splits'];
   generated_at: string;
   config: unknown;
-  /** P2 only (see apps/trainer/README.md, "report.json"): */
+  /** P2 only (see libs/evaluation/README.md, "report.json"): */
   kind?: FeedbackKind;
   /** The declared rating scale (explicit data; null for implicit). */
   scale?: [number, number] | null;

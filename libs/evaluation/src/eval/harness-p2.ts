@@ -9,7 +9,7 @@ import { splitP2, type P2Options, type P2Split } from '../protocol/p2';
 import { newItemKShot, newUserKShot, type KShotView } from '../protocol/p2-kshot';
 import type { NewItemBasis, NewUserBasis } from '../protocol/p2-order';
 import { NEW_ITEM_SCENARIOS, SCENARIOS, type Scenario } from '../protocol/scenarios';
-import { throwIfAborted } from '../util/interrupt';
+import { throwIfAborted } from '../util/abort';
 import { silentProgress, type ProgressReporter } from '../util/progress';
 import type { HarnessResult, KShotPoint, MethodFactory, MethodRun, SeedMethodRun } from './harness';
 import type { EvalMethod, FitProgress } from './method';

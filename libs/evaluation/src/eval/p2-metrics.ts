@@ -3,7 +3,7 @@
  * for explicit data, P1's query metrics (MAE, RMSE, nDCG@3, P@5 with P2's relevance threshold).
  */
 import type { FeedbackKind, ItemCatalog, RatingEvent, Task } from '../data/types';
-import { throwIfAborted } from '../util/interrupt';
+import { throwIfAborted } from '../util/abort';
 import type { EvalMethod } from './method';
 import { rankingScores } from './ranking-metrics';
 import { scenarioMetrics, type ScenarioMetrics } from './task-metrics';

@@ -1,6 +1,6 @@
 import type { FeedbackKind, ItemCatalog, RatingEvent, Task } from '../data/types';
 import type { EvalMethod, FitContext, FitResult, RankOptions } from '../eval/method';
-import { throwIfAborted } from '../util/interrupt';
+import { throwIfAborted } from '../util/abort';
 import { userBias } from './bias-model';
 import { breakTies, candidateItems, candidatePositions, popularityShares } from './candidates';
 import { InteractionIndex } from './interaction-index';
