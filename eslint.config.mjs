@@ -2,6 +2,11 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+/** A layer rule: files matching `files` may not import modules matching `group`. */
+function forbidImports(files, group, message) {
+  return { files, rules: { 'no-restricted-imports': ['error', { patterns: [{ group, message }] }] } };
+}
+
 export default tseslint.config(
   {
     ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/.nx/**', 'libs/contracts/src/gen/**'],
@@ -68,69 +73,26 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // Serving's domain speaks domain types and errors (src/domain/errors.ts); only the edge
-    // (grpc/, controllers/, validation/ which turns proto requests into domain input) knows
-    // the transport and the generated proto types.
-    files: ['apps/serving/src/{domain,recommend,batching,slots,cache}/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/grpc/*', '@grpc/*', '@warmstart/contracts'],
-              message:
-                'domain code must not know the transport: domain types and errors (src/domain/errors.ts); the edge maps them',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The evaluation library does no I/O (see its depConstraint above).
-    files: ['libs/evaluation/src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                'fs',
-                'fs/*',
-                'node:fs',
-                'node:fs/*',
-                'node:net',
-                'node:http',
-                'node:http2',
-                'node:child_process',
-              ],
-              message: 'the evaluation library does no I/O: the caller reads and writes (apps/trainer)',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // Validation turns proto requests into domain input: it may read the proto types, not grpc.
-    files: ['apps/serving/src/validation/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/grpc/*', '@grpc/*'],
-              message: 'validation throws domain errors (src/domain/errors.ts); the edge maps them',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // Serving's domain speaks domain types and errors (src/domain/errors.ts); only the edge
+  // (grpc/, controllers/, validation/ which turns proto requests into domain input) knows
+  // the transport and the generated proto types.
+  forbidImports(
+    ['apps/serving/src/{domain,recommend,batching,slots,cache}/**/*.ts'],
+    ['**/grpc/*', '@grpc/*', '@warmstart/contracts'],
+    'domain code must not know the transport: domain types and errors (src/domain/errors.ts); the edge maps them',
+  ),
+  // Validation turns proto requests into domain input: it may read the proto types, not grpc.
+  forbidImports(
+    ['apps/serving/src/validation/**/*.ts'],
+    ['**/grpc/*', '@grpc/*'],
+    'validation throws domain errors (src/domain/errors.ts); the edge maps them',
+  ),
+  // The evaluation library does no I/O (see its depConstraint above).
+  forbidImports(
+    ['libs/evaluation/src/**/*.ts'],
+    ['fs', 'fs/*', 'node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:http2', 'node:child_process'],
+    'the evaluation library does no I/O: the caller reads and writes (apps/trainer)',
+  ),
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: {
