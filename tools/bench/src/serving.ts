@@ -548,7 +548,7 @@ function recommendOnce(
 
 /** The overload point: callers, and how long a caller whose call was shed waits before the next one. */
 const OVERLOAD_CALLERS = 256;
-const OVERLOAD_BACKOFF_MS = 100;
+const OVERLOAD_BACKOFF_MS = Number(process.env['WARMSTART_BENCH_BACKOFF_MS'] ?? 100);
 
 /** One Recommend call with pre-serialized request bytes; resolves with its status code. */
 function recommendCode(
