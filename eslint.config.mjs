@@ -18,7 +18,7 @@ export default tseslint.config(
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // Architecture (DESIGN.md "Layout"): apps -> libs; core has no database, gRPC or NestJS;
+      // Architecture (docs/architecture.md, "Packages"): apps -> libs; core has no database, gRPC or NestJS;
       // nothing imports an app.
       '@nx/enforce-module-boundaries': [
         'error',

@@ -21,6 +21,22 @@ function cli(lines: string[]) {
 }
 
 describe('evaluate --protocol p1', () => {
+  it('prints the terminal table with a spread for several seeds and none for one seed', async () => {
+    const table = async (seeds: string) => {
+      const lines: string[] = [];
+      const out = mkdtempSync(join(tmpdir(), 'eval-'));
+      await cli(lines).parseAsync(['evaluate', '--seeds', seeds, '--out', out, '--methods', 'item-bias'], {
+        from: 'user',
+      });
+      return lines.join('\n');
+    };
+    const two = await table('0,1');
+    const one = await table('0');
+    expect(two).toMatch(/item-bias\s+\d\.\d{4}±\d\.\d{3} \/ \d\.\d{4}±\d\.\d{3}/);
+    expect(one).toMatch(/item-bias\s+\d\.\d{4} \/ \d\.\d{4}/);
+    expect(one).not.toContain('±');
+  });
+
   it('writes report.json with the stable schema, report.html and SVG charts', async () => {
     const out = mkdtempSync(join(tmpdir(), 'eval-'));
     const lines: string[] = [];

@@ -151,6 +151,22 @@ describe('import csv|jsonl', () => {
     await expect(run(['import', 'csv', '--interactions', nope, '--database', database])).rejects.toThrow(
       `${nope}: the file does not exist`,
     );
+    // A feature file's header: the hint names the flags of feature files.
+    const good = file('good.csv', 'user_id,item_id,value\na,x,4\n');
+    const semi = file('semi.csv', 'item_id;genre\nx;rock\n');
+    const withItems = [
+      'import',
+      'csv',
+      '--interactions',
+      good,
+      '--items',
+      semi,
+      '--item-fields',
+      'genre:categorical',
+    ];
+    await expect(run([...withItems, '--database', database])).rejects.toThrow(
+      /semi\.csv:1: id: the header has no column .* \(name the columns with --id-column, --user-fields, --item-fields/,
+    );
   });
 
   it('fails when more than --max-bad-rows of a file is bad, even with --skip-bad-rows', async () => {

@@ -118,9 +118,9 @@ describe('the bins', () => {
     return { child, exited, started, output: () => stderr };
   }
 
-  function expectSafeStop(output: string): void {
-    expect(output.match(/SIGINT: stopping at the next safe point/g)).toHaveLength(1);
-    expect(output).toMatch(/cancelled: (training interrupted|interrupted by SIGINT)/);
+  function expectSafeStop(output: string, signal = 'SIGINT'): void {
+    expect(output.match(new RegExp(`${signal}: stopping at the next safe point`, 'g'))).toHaveLength(1);
+    expect(output).toMatch(new RegExp(`cancelled: (training interrupted|interrupted by ${signal})`));
     expect(output).toContain('"msg":"training cancelled; resume with --resume"');
   }
 
@@ -147,6 +147,18 @@ describe('the bins', () => {
       process.kill(-t.child.pid!, 'SIGINT'); // the whole group, like the terminal
       expect(await t.exited).toBe(130);
       expectSafeStop(t.output());
+    } finally {
+      if (t.child.exitCode === null) process.kill(-t.child.pid!, 'SIGKILL');
+    }
+  }, 300_000);
+
+  it('`npm run trainer`: SIGTERM to npm alone (a supervisor stopping it) reaches the trainer, which stops safely; npm exits 130', async () => {
+    const t = job('npm', ['run', 'trainer', '--', ...args]);
+    try {
+      await t.started;
+      process.kill(t.child.pid!, 'SIGTERM'); // npm only, not its group
+      expect(await t.exited).toBe(130);
+      expectSafeStop(t.output(), 'SIGTERM');
     } finally {
       if (t.child.exitCode === null) process.kill(-t.child.pid!, 'SIGKILL');
     }

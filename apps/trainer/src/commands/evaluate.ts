@@ -278,17 +278,19 @@ export function storeDatasetName(database: string): string {
 /** A plain-text version of the scenario table for the terminal. */
 export function formatTable(report: Report): string {
   const scen = ['warm', 'new_user', 'new_item', 'new_user_new_item'] as const;
-  const head = ['model'.padEnd(24), ...scen.map((s) => `${s} MAE / nDCG@3`.padEnd(32))].join(' ');
+  // One seed has no spread: no ± column (as in report.html).
+  const spread = report.seeds.length > 1;
+  const width = spread ? 32 : 24;
+  const num = (v: number, sd: number) => v.toFixed(4) + (spread ? `±${sd.toFixed(3)}` : '');
+  const head = ['model'.padEnd(24), ...scen.map((s) => `${s} MAE / nDCG@3`.padEnd(width))].join(' ');
   const rows = report.models.map((m) =>
     [
       m.name.padEnd(24),
       ...scen.map((s) => {
         const x = m.scenarios[s];
-        if (m.item_warmup && !(s in m.item_warmup.scenarios)) return 'n/a'.padEnd(32);
-        if (!Number.isFinite(x.mae)) return 'no tasks'.padEnd(32);
-        return `${x.mae.toFixed(4)}±${x.mae_std.toFixed(3)} / ${x.ndcg3.toFixed(4)}±${x.ndcg3_std.toFixed(3)}`.padEnd(
-          32,
-        );
+        if (m.item_warmup && !(s in m.item_warmup.scenarios)) return 'n/a'.padEnd(width);
+        if (!Number.isFinite(x.mae)) return 'no tasks'.padEnd(width);
+        return `${num(x.mae, x.mae_std)} / ${num(x.ndcg3, x.ndcg3_std)}`.padEnd(width);
       }),
     ].join(' '),
   );

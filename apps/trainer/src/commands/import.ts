@@ -10,10 +10,14 @@ export type Importer = (store: FeatureStore, options: ImportOptions) => Promise<
 export interface ImportFlags {
   skipBadRows?: boolean;
   maxBadRows?: number;
+  /** The users and items feature files (generic import), whose columns other flags name. */
+  users?: string;
+  items?: string;
 }
 
 const COLUMN_FLAGS =
   '--user-column, --item-column, --value-column, --weight-column, --time-column, --event-id-column';
+const FEATURE_COLUMN_FLAGS = '--id-column, --user-fields, --item-fields, --available-at-column';
 
 /** What `import` prints about the data it read: kind, scale, time span, entities and features. */
 export function describeImport(report: ImportReport): string[] {
@@ -72,8 +76,11 @@ export async function runImport(
       }).finally(() => bar?.stop());
     } catch (err) {
       if (signal?.aborted) throw stopError(signal, 'import interrupted; nothing was written');
-      if (err instanceof fs.ImportError && err.detail.startsWith('the header has no column'))
-        throw new Error(`${err.message} (name the columns with ${COLUMN_FLAGS})`, { cause: err });
+      if (err instanceof fs.ImportError && err.detail.startsWith('the header has no column')) {
+        const featureFile = err.file === flags.users || err.file === flags.items;
+        const named = featureFile ? FEATURE_COLUMN_FLAGS : COLUMN_FLAGS;
+        throw new Error(`${err.message} (name the columns with ${named})`, { cause: err });
+      }
       throw err;
     }
     ctx.out(

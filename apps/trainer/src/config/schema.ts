@@ -322,7 +322,7 @@ const evaluateSchema = z
       })
       .strict()
       .prefault({}),
-    /** Protocol P2 (DESIGN.md "Evaluation protocol P2"; src/protocol/p2.ts). Every key is optional. */
+    /** Protocol P2 (docs/protocols.md, "P2"; @warmstart/evaluation splitP2). Every key is optional. */
     p2: z
       .object({
         /** Support interactions a task needs at least (a task needs one more, for its query). */

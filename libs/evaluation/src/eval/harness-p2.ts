@@ -15,7 +15,7 @@ import type { HarnessResult, KShotPoint, MethodFactory, MethodRun, SeedMethodRun
 import type { EvalMethod, FitProgress } from './method';
 import { p2Metrics, relevanceOf, type P2Metrics, type Relevance } from './p2-metrics';
 
-/** Fewer scored tasks than this: reported, but flagged as too few to separate models (DESIGN.md). */
+/** Fewer scored tasks than this: reported, but flagged as too few to separate models (docs/protocols.md). */
 export const MIN_SCENARIO_TASKS = 50;
 
 export interface P2HarnessOptions {

@@ -1,5 +1,5 @@
 /**
- * Full-catalog ranking metrics of protocol P2 (DESIGN.md "Evaluation protocol P2"): one task's
+ * Full-catalog ranking metrics of protocol P2 (docs/protocols.md, "P2"): one task's
  * scores over every candidate item, the indices of its relevant (query) items, and the indices to
  * leave out of the ranking (the task's support items).
  *

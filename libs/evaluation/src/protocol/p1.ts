@@ -27,7 +27,7 @@ export interface P1Split {
   seed: number;
   newUsers: Set<string>;
   newItems: Set<string>;
-  /** Every task per scenario, as DESIGN.md defines them. */
+  /** Every task per scenario, as docs/protocols.md defines them. */
   tasks: Record<Scenario, Task[]>;
   /**
    * The warm tasks partitioned by user: `train` is the meta-training (and baseline fitting) data,

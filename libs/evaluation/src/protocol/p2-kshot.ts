@@ -1,5 +1,5 @@
 /**
- * P2's k-shot views (DESIGN.md "Evaluation protocol P2", k-shot).
+ * P2's k-shot views (docs/protocols.md, "P2", k-shot).
  *
  * New users: each new-user task with its support cut to the user's first k interactions, query
  * unchanged. Each k is measured on the users who have at least k support interactions, so sparse

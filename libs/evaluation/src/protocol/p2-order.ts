@@ -1,5 +1,5 @@
 /**
- * Orders and cold sets of protocol P2 (DESIGN.md "Evaluation protocol P2"): by time where the data
+ * Orders and cold sets of protocol P2 (docs/protocols.md, "P2"): by time where the data
  * has times, seeded random where it has none.
  */
 import type { Dataset, ItemRecord, RatingEvent } from '../data/types';

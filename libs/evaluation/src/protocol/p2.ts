@@ -1,5 +1,5 @@
 /**
- * Protocol P2 (DESIGN.md "Evaluation protocol P2"): any dataset, implicit or explicit.
+ * Protocol P2 (docs/protocols.md, "P2"): any dataset, implicit or explicit.
  *
  * - New items: the last `newItemFraction` of the items with interactions by availability time
  *   (else first interaction time); new users: the last `newUserFraction` by first interaction

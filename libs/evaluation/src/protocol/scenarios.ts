@@ -1,4 +1,4 @@
-/** Protocol P1's four scenarios (DESIGN.md "Evaluation protocol P1"), in report order. */
+/** Protocol P1's four scenarios (docs/protocols.md, "P1"), in report order. */
 export const SCENARIOS = ['warm', 'new_user', 'new_item', 'new_user_new_item'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export const COLD_SCENARIOS: readonly Scenario[] = ['new_user', 'new_item', 'new_user_new_item'];

@@ -10,7 +10,7 @@ export interface UserInteractions {
   ratings: Rating[];
 }
 
-/** How `tasks()` samples the support and query sets (defaults: protocol P1 of DESIGN.md). */
+/** How `tasks()` samples the support and query sets (defaults: protocol P1, docs/protocols.md). */
 export interface TaskOptions {
   /** Keep only ratings passing this test (a scenario's item set). */
   filter?: (rating: Rating, user: UserRecord) => boolean;
