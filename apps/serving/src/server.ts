@@ -13,6 +13,7 @@ import { AdaptiveLimit } from './grpc/adaptive-limit';
 import { CallGate } from './grpc/call-gate';
 import { CallInterceptor } from './grpc/call.interceptor';
 import { FixedLimit } from './grpc/concurrency-limit';
+import { EventLoopLag } from './grpc/event-loop-lag';
 import { guardDeserializers } from './grpc/decode-guard';
 import { serverCredentials } from './grpc/credentials';
 import { RecommendRequestDecoder, servingPackageDefinition } from './grpc/recommend-decoding';
@@ -104,10 +105,11 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
   });
   const audit = new AuditLog(log);
   const latencyTargetMs = config.latencyTargetMs ?? DEFAULT_LATENCY_TARGET_MS;
-  const limit =
-    config.maxInFlight === 'adaptive'
-      ? new AdaptiveLimit({ targetMs: latencyTargetMs })
-      : new FixedLimit(config.maxInFlight);
+  // The adaptive limit also counts the wait in front of the gate (the event loop's lag).
+  const lag = config.maxInFlight === 'adaptive' ? new EventLoopLag() : undefined;
+  const limit = lag
+    ? new AdaptiveLimit({ targetMs: latencyTargetMs, queueDelayMs: () => lag.read() })
+    : new FixedLimit(config.maxInFlight as number);
   metrics.watchConcurrency(limit);
   const gate = new CallGate({ auth, audit, metrics, log, limit });
   const interceptor = new CallInterceptor({ gate, audit, metrics, log, models });
@@ -152,6 +154,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     if (config.metrics)
       metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort);
   } catch (err) {
+    lag?.stop();
     await app?.close().catch(() => undefined);
     await models.stop();
     throw err;
@@ -173,6 +176,11 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     },
     'warmstart-serve listening',
   );
+  if (models.current === undefined)
+    log.warn(
+      'no promoted model yet: Recommend and Score answer FAILED_PRECONDITION until one is promoted ' +
+        '(warmstart-trainer train, or PromoteModel)',
+    );
 
   let closing: Promise<void> | undefined;
   const nest = app;
@@ -190,6 +198,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
         await models.stop();
         await metricsServer?.close();
         await deps.store.close();
+        lag?.stop();
         log.info({ port }, 'warmstart-serve stopped');
       })()),
   };

@@ -88,6 +88,34 @@ describe('AdaptiveLimit', () => {
     expect(limit.limit).toBe(81);
   });
 
+  it('adds the wait in front of the gate (queueDelayMs, read once per window) to what it compares with the target', () => {
+    let clock = 0;
+    const reads: number[] = [];
+    let queued = 0;
+    const limit = new AdaptiveLimit({
+      targetMs: 50,
+      initial: 20,
+      now: () => clock,
+      queueDelayMs: () => {
+        reads.push(queued);
+        return queued;
+      },
+    });
+    const window = () => {
+      for (let i = 0; i < 20; i++) limit.tryAcquire();
+      clock += 100;
+      for (let i = 0; i < 20; i++) limit.release(30);
+    };
+    // 30 ms in the server and nothing queued: under the target, callers fill the limit: it grows.
+    window();
+    expect(limit.limit).toBe(24); // 20 + sqrt(20) = 24.47
+    // The same 30 ms, but calls waited 40 ms before the gate saw them: 70 ms, above the target.
+    queued = 40;
+    window();
+    expect(limit.limit).toBe(22); // 24.47 x 0.9
+    expect(reads).toEqual([0, 40]);
+  });
+
   it('closes a window only after its time and its minimum of calls', () => {
     let clock = 0;
     const slowCall = (limit: AdaptiveLimit) => {

@@ -52,14 +52,17 @@ describe('configuration', () => {
     expect(() => configFromArgs(['--tls-client-scopes', 'true'], {})).toThrow(/--tls-client-scopes/);
   });
 
-  it('reads --max-in-flight as a fixed number (32 by default) or "adaptive", and --latency-target-ms for the adaptive limit', () => {
-    expect(configFromArgs([], {}).maxInFlight).toBe(32);
+  it('reads --max-in-flight as "adaptive" (the default) or a fixed number, and --latency-target-ms for the adaptive limit', () => {
+    expect(configFromArgs([], {}).maxInFlight).toBe('adaptive');
     expect(configFromArgs(['--max-in-flight', '16'], {}).maxInFlight).toBe(16);
     expect(configFromArgs([], { WARMSTART_MAX_IN_FLIGHT: 'adaptive' }).maxInFlight).toBe('adaptive');
     expect(
       configFromArgs(['--max-in-flight', 'adaptive', '--latency-target-ms', '25'], {}).latencyTargetMs,
     ).toBe(25);
-    expect(() => configFromArgs(['--latency-target-ms', '25'], {})).toThrow(/--max-in-flight is 32/);
+    expect(configFromArgs(['--latency-target-ms', '25'], {}).latencyTargetMs).toBe(25);
+    expect(() => configFromArgs(['--max-in-flight', '32', '--latency-target-ms', '25'], {})).toThrow(
+      /--max-in-flight is 32/,
+    );
     expect(() => configFromArgs(['--max-in-flight', 'auto'], {})).toThrow(
       /--max-in-flight: must be "adaptive" or a whole number >= 1/,
     );

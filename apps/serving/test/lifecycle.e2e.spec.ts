@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
 import {
   RecommenderServiceClient,
   SERVICE_NAMES,
@@ -30,6 +31,9 @@ const promote = (h: Harness, modelId: string) =>
 
 describe('model lifecycle over gRPC: no model, promotion, hot swap, failed load, rollback', () => {
   let h: Harness;
+  // The server's log lines (pino JSON), to see its start-up warning.
+  const logged: { level: number; msg: string }[] = [];
+  const capture = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   let store: FeatureStore;
   let dispose: () => void;
 
@@ -38,14 +42,18 @@ describe('model lifecycle over gRPC: no model, promotion, hot swap, failed load,
     await seedWorld(store);
     for (const id of ['m1', 'm2', 'broken'])
       await store.registry.registerModel({ modelId: id, algorithm: 'melu', artifactUri: id });
-    h = await startHarness(store, { m1: () => makeModel(1), m2: () => makeModel(2) });
+    h = await startHarness(store, { m1: () => makeModel(1), m2: () => makeModel(2) }, {}, { log: capture });
   });
   afterAll(async () => {
     await h.close();
     dispose();
   });
 
-  it('starts without a promoted model: Recommend is FAILED_PRECONDITION and health says NOT_SERVING', async () => {
+  it('starts without a promoted model: it warns, Recommend is FAILED_PRECONDITION and health says NOT_SERVING', async () => {
+    const warned = logged.filter((l) => l.level === 40).map((l) => l.msg);
+    expect(warned).toContainEqual(
+      expect.stringMatching(/^no promoted model yet: Recommend and Score answer FAILED_PRECONDITION/),
+    );
     const err = (await rec(h, 'u1').catch((e) => e)) as grpc.ServiceError;
     expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(err.details).toMatch(/no model is promoted/);

@@ -17,6 +17,13 @@ export interface AdaptiveLimitOptions {
   backoff?: number;
   /** Milliseconds clock (default `performance.now`); tests inject their own. */
   now?: () => number;
+  /**
+   * How long calls waited before they reached the gate during the window just closed (ms; read
+   * once per window), added to the window's latency: calls queue in the event loop before
+   * admission when the process is saturated, which latencies measured from admission miss. The
+   * server passes the event loop's lag (`monitorEventLoopDelay`).
+   */
+  queueDelayMs?: () => number;
 }
 
 /** Most latencies a window keeps: a busier window closes early instead of growing. */
@@ -60,6 +67,7 @@ export class AdaptiveLimit extends ConcurrencyLimit {
   private readonly minSamples: number;
   private readonly backoff: number;
   private readonly now: () => number;
+  private readonly queueDelayMs: (() => number) | undefined;
   /** The limit before rounding down: repeated backoffs decay smoothly. */
   private estimate: number;
   private readonly window = new Float64Array(MAX_WINDOW_SAMPLES);
@@ -84,6 +92,7 @@ export class AdaptiveLimit extends ConcurrencyLimit {
     this.minSamples = options.minSamples ?? 10;
     this.backoff = options.backoff ?? 0.9;
     this.now = options.now ?? (() => performance.now());
+    this.queueDelayMs = options.queueDelayMs;
     const positive = (name: string, v: number) => {
       if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name}: must be a positive number, got ${v}`);
     };
@@ -117,7 +126,8 @@ export class AdaptiveLimit extends ConcurrencyLimit {
     const now = this.now();
     const sorted = this.window.subarray(0, this.samples).sort();
     // Nearest rank: the p90 of 20 calls is the 18th fastest.
-    const observed = sorted[Math.ceil(this.percentile * this.samples) - 1] as number;
+    const observed =
+      (sorted[Math.ceil(this.percentile * this.samples) - 1] as number) + (this.queueDelayMs?.() ?? 0);
     const windowRate = (this.samples * 1000) / Math.max(1, now - this.windowStart);
     this.rate = this.rate === 0 ? windowRate : (1 - RATE_SMOOTHING) * this.rate + RATE_SMOOTHING * windowRate;
     if (this.hold > 0) this.hold -= 1;
