@@ -55,6 +55,31 @@ describe.each(backends)('writes and online reads on $name', ({ create }) => {
     expect((await store.getUsers(['u2'])).get('u2')?.features).toEqual({});
   });
 
+  it("reads the user watermark on the driver exactly as through Prisma (hotReads), and sees other connections' writes", async () => {
+    const viaPrisma = await openFeatureStore(db.url, { hotReads: false, migrate: false });
+    try {
+      const both = async (id: string) => {
+        const [hot, prisma] = [await store.userWatermark(id), await viaPrisma.userWatermark(id)];
+        expect(hot).toEqual(prisma);
+        return hot;
+      };
+      const none = await both('u1');
+      expect(none).toEqual({ sequence: 0, time: null, count: 0, featuresUpdatedAt: expect.any(Date) });
+      // Written through the other store (another connection): the hot read sees it.
+      await viaPrisma.ingestInteractions([
+        { eventId: 'h1', userId: 'u1', itemId: 'i1', value: 4, eventTime: at(1) },
+        { eventId: 'h2', userId: 'u1', itemId: 'i2', value: 5, eventTime: at(2) },
+      ]);
+      const two = await both('u1');
+      expect(two.count).toBe(2);
+      expect(two.sequence).toBeGreaterThan(0);
+      expect(two.time).toBeInstanceOf(Date);
+      expect(await both('nobody')).toEqual({ sequence: 0, time: null, count: 0, featuresUpdatedAt: null });
+    } finally {
+      await viaPrisma.close();
+    }
+  });
+
   it('moves the items watermark on every item write and when an item becomes available', async () => {
     const tick = () => new Promise((r) => setTimeout(r, 5)); // updatedAt has millisecond precision
     const w0 = await store.itemsWatermark(at(5));

@@ -146,6 +146,31 @@ async function readLatency(
   log.add(`${b}.get_${kind}.100.cached.p50`, percentile(hits, 50), 'ms', 'all 100 ids in the LRU cache');
 }
 
+/**
+ * `userWatermark`, serving's read on every request for a stored user: CPU per call of this
+ * process on the driver itself (the default) and through Prisma (`hotReads: false`), and their ratio.
+ */
+async function watermarkCost(log: FigureLog, b: string, url: string, n: number) {
+  const ids = Array.from({ length: 500 }, (_, i) => String(i + 1)); // MovieLens user ids
+  const cpuPerCall = async (hotReads: boolean) => {
+    const store = await openFeatureStore(url, { migrate: false, hotReads });
+    try {
+      for (const id of ids.slice(0, 50)) await store.userWatermark(id); // connect, prepare
+      const cpu = process.cpuUsage();
+      for (let k = 0; k < n; k++) await store.userWatermark(ids[k % ids.length] as string);
+      const used = process.cpuUsage(cpu);
+      return (used.user + used.system) / n;
+    } finally {
+      await store.close();
+    }
+  };
+  const hot = await cpuPerCall(true);
+  const prisma = await cpuPerCall(false);
+  log.add(`${b}.user_watermark.cpu`, hot, 'us/call', `${n} calls, on the driver (hotReads, the default)`);
+  log.add(`${b}.user_watermark.prisma.cpu`, prisma, 'us/call', 'the same statement through Prisma');
+  log.add(`${b}.user_watermark.prisma_vs_driver`, prisma / hot, 'ratio', 'CPU per call');
+}
+
 export async function run(log: FigureLog, options: Record<string, string | boolean>): Promise<void> {
   const quick = options.quick === true;
   const syntheticSize = quick ? 100_000 : 1_000_000;
@@ -185,6 +210,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
         if (wanted('reads')) {
           await readLatency(log, b, store, 'items', quick ? 50 : 300);
           await readLatency(log, b, store, 'users', quick ? 50 : 300);
+          await watermarkCost(log, b, db.url, quick ? 1000 : 5000);
         }
       } finally {
         await store.close();

@@ -11,7 +11,7 @@ import { Dialect, sqlTime, type SqlValue } from './sql';
 const COLUMNS = '"eventId", "userId", "itemId", "value", "kind", "eventTime", "ingestedAt"';
 
 /** `timestamp` columns hold UTC (as Prisma writes them); pg would read them as local time. */
-const utcTimestamps = {
+export const utcTimestamps = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === types.builtins.TIMESTAMP && format !== 'binary'
       ? (v: string) => new Date(`${v.replace(' ', 'T')}Z`)

@@ -1,6 +1,7 @@
 import type { Db } from '../db/client';
 import { createClient } from '../db/client';
 import { checkSqliteFile, connectionFailure } from '../db/availability';
+import { openHotReads } from '../db/hot-reads';
 import { resolveDatabase, type ResolvedDatabase } from '../db/location';
 import { migrate } from '../db/migrate';
 import { prismaRunner } from '../db/runner';
@@ -40,6 +41,12 @@ export interface FeatureStoreOptions {
   ratingRange?: readonly [number, number];
   /** Interactive transaction timeout for bulk writes (default 10 minutes). */
   transactionTimeoutMs?: number;
+  /**
+   * Read `userWatermark` (serving's per-request read) on the driver itself, over its own read-only
+   * SQLite connection or a two-connection pg pool, opened on first use (default true); false reads
+   * it through Prisma.
+   */
+  hotReads?: boolean;
 }
 
 /** Options of a bulk ingest. */
@@ -67,7 +74,8 @@ export class FeatureStore extends OnlineReads {
     readonly database: ResolvedDatabase,
     options: FeatureStoreOptions = {},
   ) {
-    super(prisma, options.cache, database.provider);
+    const hot = options.hotReads === false ? undefined : openHotReads(database);
+    super(prisma, options.cache, database.provider, hot);
     this.provider = database.provider;
     this.dialect = new Dialect(database.provider);
     this.registry = new ModelRegistry(prisma, database.provider);
@@ -174,6 +182,7 @@ export class FeatureStore extends OnlineReads {
   /** Closes the connection(s). */
   async close(): Promise<void> {
     this.clear();
+    await this.hot?.close();
     await this.prisma.$disconnect();
   }
 }

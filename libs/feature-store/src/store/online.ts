@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client';
+import { userWatermarkSql, type HotReads, type UserWatermarkRow } from '../db/hot-reads';
 import { ValidationError } from '../errors';
 import { checkId, checkTime } from '../validate';
 import type { Rating } from '../types';
@@ -124,6 +125,8 @@ export class OnlineReads {
     cache: CacheOptions = {},
     /** SQL dialect of `db`, for the raw statement of the hottest read (userWatermark). */
     private readonly sqlProvider: 'sqlite' | 'postgresql' = 'sqlite',
+    /** The hottest read on the driver itself (see db/hot-reads.ts); without it, through Prisma. */
+    protected readonly hot?: HotReads,
   ) {
     const opts = { max: cache.max ?? 10_000, ttl: cache.ttlMs ?? 30_000 };
     this.users = new LRUCache(opts);
@@ -235,22 +238,21 @@ export class OnlineReads {
    */
   async userWatermark(userId: string): Promise<UserWatermark> {
     checkId('userId', userId);
-    // The serving hot path (every request for a stored user) reads this: one raw statement
-    // (Prisma compiles model queries: two of those cost about three times its CPU). The newest
-    // interaction is one probe of the [userId, seq] index and the count an index-only scan; a
-    // MAX over ingestedAt would read every one of the user's rows.
-    const sqlite = this.sqlProvider === 'sqlite';
-    const p = sqlite ? '?' : '$1'; // PostgreSQL reuses $1; SQLite binds the id four times
-    const newest = `FROM "interactions" WHERE "userId" = ${p} ORDER BY "seq" DESC LIMIT 1`;
-    const rows = await this.db.$queryRawUnsafe<
-      { sequence: unknown; time: unknown; count: unknown; featuresUpdatedAt: unknown }[]
-    >(
-      `SELECT (SELECT "seq" ${newest}) AS "sequence", (SELECT "ingestedAt" ${newest}) AS "time", ` +
-        `(SELECT COUNT(*) FROM "interactions" WHERE "userId" = ${p}) AS "count", ` +
-        `(SELECT "updatedAt" FROM "users" WHERE "id" = ${p}) AS "featuresUpdatedAt"`,
-      ...(sqlite ? [userId, userId, userId, userId] : [userId]),
-    );
-    const row = rows[0];
+    // The serving hot path (every request for a stored user) reads this: on the driver itself
+    // (db/hot-reads.ts) when the store has one, else one raw statement through Prisma. The newest
+    // interaction is one probe of the [userId, seq] index and the count an index-only scan; a MAX
+    // over ingestedAt would read every one of the user's rows.
+    let row: UserWatermarkRow | undefined;
+    if (this.hot) row = await this.hot.userWatermark(userId);
+    else {
+      const sqlite = this.sqlProvider === 'sqlite';
+      // PostgreSQL reuses $1; SQLite binds the id four times.
+      const rows = await this.db.$queryRawUnsafe<UserWatermarkRow[]>(
+        userWatermarkSql(sqlite ? '?' : '$1'),
+        ...(sqlite ? [userId, userId, userId, userId] : [userId]),
+      );
+      row = rows[0];
+    }
     const mark: UserWatermark = {
       sequence: Number(row?.sequence ?? 0),
       time: dateOrNull(row?.time),
