@@ -69,14 +69,22 @@ describe.each(backends)('batched reads and the entity cache on $name', ({ create
     },
   );
 
-  it('reads a user watermark in one statement, from the database every time', async () => {
+  it('reads a user watermark on the driver, never through Prisma (hotReads, the default)', async () => {
     const first = await sent(() => store.userWatermark('u1'));
+    expect(first.statements).toEqual([]);
+    expect(first.value).toMatchObject({ sequence: 0, count: 0, time: null });
+    expect(first.value.featuresUpdatedAt).toBeInstanceOf(Date);
+  });
+
+  it('without hot reads, reads a user watermark in one Prisma statement, from the database every time', async () => {
+    const viaPrisma = new FeatureStore(store.prisma, resolveDatabase(db.url), { hotReads: false });
+    const first = await sent(() => viaPrisma.userWatermark('u1'));
     expect(first.statements).toHaveLength(1);
     expect(first.value).toMatchObject({ sequence: 0, count: 0, time: null });
     expect(first.value.featuresUpdatedAt).toBeInstanceOf(Date);
-    const again = await sent(() => store.userWatermark('u1'));
+    const again = await sent(() => viaPrisma.userWatermark('u1'));
     expect(again.statements).toHaveLength(1); // never cached: other processes write too
-    expect((await store.userWatermark('nobody')).featuresUpdatedAt).toBeNull();
+    expect((await viaPrisma.userWatermark('nobody')).featuresUpdatedAt).toBeNull();
   });
 
   it('reads the item watermark without a MAX over every item (ORDER BY updatedAt DESC LIMIT 1)', async () => {
