@@ -2,6 +2,9 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+/** Packages of the database and transport layers, which the pure libraries may not import. */
+const DATABASE_AND_TRANSPORT = ['@prisma/*', 'prisma', 'pg', 'better-sqlite3', '@grpc/*', '@nestjs/*'];
+
 /** A layer rule: files matching `files` may not import modules matching `group`. */
 function forbidImports(files, group, message) {
   return { files, rules: { 'no-restricted-imports': ['error', { patterns: [{ group, message }] }] } };
@@ -31,15 +34,7 @@ export default tseslint.config(
             {
               sourceTag: 'scope:core',
               onlyDependOnLibsWithTags: [],
-              bannedExternalImports: [
-                '@prisma/*',
-                'prisma',
-                'pg',
-                'better-sqlite3',
-                '@grpc/*',
-                '@nestjs/*',
-                'ts-proto',
-              ],
+              bannedExternalImports: [...DATABASE_AND_TRANSPORT, 'ts-proto'],
             },
             {
               sourceTag: 'scope:contracts',
@@ -51,17 +46,7 @@ export default tseslint.config(
               // out as values (its report schema); files, databases and the network stay in apps.
               sourceTag: 'scope:evaluation',
               onlyDependOnLibsWithTags: ['scope:core'],
-              bannedExternalImports: [
-                '@prisma/*',
-                'prisma',
-                'pg',
-                'better-sqlite3',
-                '@grpc/*',
-                '@nestjs/*',
-                'vega',
-                'vega-lite',
-                'pino',
-              ],
+              bannedExternalImports: [...DATABASE_AND_TRANSPORT, 'vega', 'vega-lite', 'pino'],
             },
             {
               sourceTag: 'scope:feature-store',
