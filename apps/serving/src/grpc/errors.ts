@@ -90,7 +90,8 @@ export function protoFieldPath(field: string): string {
  */
 export const MAX_MESSAGE_CHARS = 1000;
 
-function shape(code: status, raw: string): GrpcErrorShape {
+/** A status to answer with, its message bounded; no Error is built (nothing to capture a stack for). */
+export function shape(code: status, raw: string): GrpcErrorShape {
   const message = raw.length > MAX_MESSAGE_CHARS ? `${raw.slice(0, MAX_MESSAGE_CHARS)}… (truncated)` : raw;
   return { code, message, details: message };
 }
