@@ -77,7 +77,7 @@ export function buildCli(deps: CliDeps = {}): Command {
         '--resume [runId]',
         'continue an interrupted run from its last checkpoint (default: the latest)',
       )
-      .option('--dataset-name <name>', 'label for logs', 'feature-store'),
+      .option('--dataset-name <name>', "label for logs (default: the name the store's import recorded)"),
   ).action(async (flags: TrainFlags) => {
     await withInterrupt((signal) => trainCommand(flags, ctx, signal));
   });
@@ -109,7 +109,7 @@ export function buildCli(deps: CliDeps = {}): Command {
       .option('--movielens <dir>', 'read a MovieLens-100K directory directly instead of the feature store')
       .option(
         '--dataset-name <name>',
-        "dataset label in the report (default: the database's file or database name)",
+        "dataset label in the report (default: the name the store's import recorded, else the database's file or database name)",
       )
       .option('--methods <list>', 'only these methods (comma-separated names)', (v: string) =>
         v.split(',').map((s) => s.trim()),

@@ -1,7 +1,13 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evaluateCommand, storeDatasetName, type EvaluateFlags } from '../src/commands/evaluate';
+import {
+  defaultDatasetLoader,
+  evaluateCommand,
+  storeDatasetName,
+  type EvaluateFlags,
+} from '../src/commands/evaluate';
+import { runCli, syntheticImportArgs } from './support/run-cli';
 import { createLogger } from '../src/util/logger';
 import { p2Dataset } from '@warmstart/evaluation/testing';
 import { type Dataset, type ProgressReporter, silentProgress } from '@warmstart/evaluation';
@@ -128,6 +134,41 @@ describe("the report's dataset name when reading the feature store", () => {
       'shop_events',
     );
     expect(storeDatasetName('postgresql://db.example')).toBe('postgresql');
+  });
+
+  it("is the name the import recorded in the store: a generic import's file or --dataset-name, the synthetic importer's own", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eval-name-'));
+    const plays = join(dir, 'user_plays.csv');
+    writeFileSync(plays, 'user_id,item_id\nu1,a\nu2,a\nu2,b\n');
+    const load = (database: string, datasetName?: string) =>
+      defaultDatasetLoader({
+        protocol: 'p2',
+        seeds: [0],
+        out: dir,
+        database,
+        ...(datasetName && { datasetName }),
+      });
+    const byFile = join(dir, 'store-a.db');
+    await runCli(['import', 'csv', '--interactions', plays, '--kind', 'implicit', '--database', byFile]);
+    expect((await load(byFile)).name).toBe('user_plays');
+    expect((await load(byFile, 'override')).name).toBe('override');
+    const named = join(dir, 'store-b.db');
+    await runCli([
+      'import',
+      'csv',
+      '--interactions',
+      plays,
+      '--kind',
+      'implicit',
+      '--dataset-name',
+      'shop-plays',
+      '--database',
+      named,
+    ]);
+    expect((await load(named)).name).toBe('shop-plays');
+    const synthetic = join(dir, 'store-c.db');
+    await runCli(syntheticImportArgs(synthetic, 50));
+    expect((await load(synthetic)).name).toBe('synthetic');
   });
 });
 

@@ -58,6 +58,18 @@ describe.each(backends)('dataset profile on $name', ({ create }) => {
     expect(await bad({ kind: 'implicit', scale: null, hasTimes: 'no' })).toMatchObject({
       field: 'profile.hasTimes',
     });
+    expect(await bad({ kind: 'implicit', scale: null, hasTimes: true, name: '' })).toMatchObject({
+      field: 'profile.name',
+    });
+    expect(await bad({ kind: 'implicit', scale: null, hasTimes: true, name: 'x'.repeat(201) })).toMatchObject(
+      {
+        field: 'profile.name',
+      },
+    );
+    // A name (the report label an import records) round-trips.
+    const named: DatasetProfile = { kind: 'implicit', scale: null, hasTimes: true, name: 'shop-plays' };
+    await store.setDatasetProfile(named);
+    expect(await store.datasetProfile()).toEqual(named);
   });
 
   it('the declared scale is the rating range the write API accepts', async () => {

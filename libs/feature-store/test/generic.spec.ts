@@ -84,7 +84,12 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
       ['c1', 1, 'implicit'],
       ['c3', 1, 'implicit'],
     ]);
-    expect(await store.datasetProfile()).toEqual({ kind: 'implicit', scale: null, hasTimes: true });
+    expect(await store.datasetProfile()).toEqual({
+      kind: 'implicit',
+      scale: null,
+      hasTimes: true,
+      name: 'clicks',
+    });
   });
 
   it('names file, line and field for malformed input and writes nothing', async () => {
@@ -185,8 +190,18 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
     );
     const report = await importGeneric(store, { interactions: { path: half, scale: [0.5, 4] } });
     expect(report.interactions.ingested).toBe(2);
-    expect(report.summary.profile).toEqual({ kind: 'explicit', scale: [0.5, 4], hasTimes: true });
-    expect(await store.datasetProfile()).toEqual({ kind: 'explicit', scale: [0.5, 4], hasTimes: true });
+    expect(report.summary.profile).toEqual({
+      kind: 'explicit',
+      scale: [0.5, 4],
+      hasTimes: true,
+      name: 'half',
+    });
+    expect(await store.datasetProfile()).toEqual({
+      kind: 'explicit',
+      scale: [0.5, 4],
+      hasTimes: true,
+      name: 'half',
+    });
     expect(store.ratingRange).toEqual([0.5, 4]);
     const high = file('high.csv', 'user_id,item_id,value,timestamp\nc,x,4.5,1600000000\n');
     await expect(importGeneric(store, { interactions: { path: high, scale: [0.5, 4] } })).rejects.toThrow(
@@ -223,7 +238,7 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
     const report = await importGeneric(store, spec);
     expect(report).toMatchObject({ users: 2, items: 1, interactions: { ingested: 2, duplicates: 0 } });
     expect(report.summary).toEqual({
-      profile: { kind: 'implicit', scale: null, hasTimes: false },
+      profile: { kind: 'implicit', scale: null, hasTimes: false, name: 'user_artists' },
       users: 2,
       usersWithFeatures: 0,
       items: 1,
@@ -238,7 +253,12 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
       ['user_artists:3:51', 1, 'implicit', NO_TIME.getTime()],
     ]);
     expect((await store.getItems(['51'])).get('51')?.availableAt).toEqual(NO_TIME);
-    expect(await store.datasetProfile()).toEqual({ kind: 'implicit', scale: null, hasTimes: false });
+    expect(await store.datasetProfile()).toEqual({
+      kind: 'implicit',
+      scale: null,
+      hasTimes: false,
+      name: 'user_artists',
+    });
     const again = await importGeneric(store, spec);
     expect(again).toMatchObject({ users: 0, items: 0, interactions: { ingested: 0, duplicates: 2 } });
     // an unknown extension needs the format named

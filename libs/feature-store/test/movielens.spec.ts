@@ -60,9 +60,14 @@ describe.each(backends)('MovieLens importers on $name', ({ create }) => {
     const stored = await store.prisma.interaction.findUnique({ where: { eventId: 'ml100k:1:2' } });
     expect(stored).toMatchObject({ userId: '1', itemId: '2', value: 3, kind: 'rating' });
     expect(stored?.eventTime.getTime()).toBe(876893171_000);
-    expect(await store.datasetProfile()).toEqual({ kind: 'explicit', scale: [1, 5], hasTimes: true });
+    expect(await store.datasetProfile()).toEqual({
+      kind: 'explicit',
+      scale: [1, 5],
+      hasTimes: true,
+      name: 'movielens-100k',
+    });
     expect(report.summary).toEqual({
-      profile: { kind: 'explicit', scale: [1, 5], hasTimes: true },
+      profile: { kind: 'explicit', scale: [1, 5], hasTimes: true, name: 'movielens-100k' },
       users: 2,
       usersWithFeatures: 2,
       items: 3,

@@ -102,7 +102,7 @@ describe('generateSynthetic shapes', () => {
   it('implicit: positives (value 1) that users pick by affinity, not by popularity alone', () => {
     const base = { users: 60, items: 50, seed: 4 };
     const implicit = generateSynthetic({ ...base, interactions: 600, kind: 'implicit' });
-    expect(implicit.profile).toEqual({ kind: 'implicit', scale: null, hasTimes: true });
+    expect(implicit.profile).toEqual({ kind: 'implicit', scale: null, hasTimes: true, name: 'synthetic' });
     const picks = collect(implicit);
     expect(picks).toHaveLength(600);
     expect(picks.every((r) => r.value === 1 && r.kind === 'implicit')).toBe(true);
@@ -123,7 +123,7 @@ describe('generateSynthetic shapes', () => {
     expect(bare.users.every((u) => Object.keys(u.features).length === 0)).toBe(true);
     expect(bare.items.every((it) => Object.keys(it.features).length === 0)).toBe(true);
     expect(bare.items.every((it) => it.availableAt?.getTime() === NO_TIME.getTime())).toBe(true);
-    expect(bare.profile).toEqual({ kind: 'explicit', scale: [1, 5], hasTimes: false });
+    expect(bare.profile).toEqual({ kind: 'explicit', scale: [1, 5], hasTimes: false, name: 'synthetic' });
     const a = collect(full);
     const b = collect(bare);
     expect(b.every((r) => r.eventTime.getTime() === NO_TIME.getTime())).toBe(true);
@@ -155,7 +155,12 @@ describe.each(backends)('importSynthetic on $name', ({ create }) => {
         interactions: 40,
         timeSpan: null,
       });
-      expect(await store.datasetProfile()).toEqual({ kind: 'implicit', scale: null, hasTimes: false });
+      expect(await store.datasetProfile()).toEqual({
+        kind: 'implicit',
+        scale: null,
+        hasTimes: false,
+        name: 'synthetic',
+      });
     } finally {
       await store.close();
       await db.drop();

@@ -255,12 +255,13 @@ function readCheckpoint(path: string, expected: EvaluationFingerprint): SeedMeth
 
 export async function defaultDatasetLoader(flags: EvaluateFlags): Promise<Dataset> {
   if (flags.movielens) return readMovieLens100k(flags.movielens);
-  return loadDatasetFromStore(flags.database, flags.datasetName ?? storeDatasetName(flags.database));
+  return loadDatasetFromStore(flags.database, flags.datasetName, storeDatasetName(flags.database));
 }
 
 /**
- * The report's dataset label when `--dataset-name` is not given: the SQLite file's name without
- * its extension, or the PostgreSQL database's name (`./data/lastfm.db` -> `lastfm`).
+ * The report's dataset label when neither `--dataset-name` is given nor the store's import recorded
+ * a name: the SQLite file's name without its extension, or the PostgreSQL database's name
+ * (`./data/lastfm.db` -> `lastfm`).
  */
 export function storeDatasetName(database: string): string {
   if (/^postgres(ql)?:\/\//.test(database)) {

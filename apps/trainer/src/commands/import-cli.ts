@@ -133,7 +133,11 @@ export function addImportCommands(program: Command, ctx: CommandContext): void {
             'items file column with the time the item became available (default: its first interaction)',
           )
           .option('--list-separator <sep>', 'separator of multi-valued cells', '|')
-          .option('--source <name>', 'event id prefix when the file has no event id column'),
+          .option('--source <name>', 'event id prefix when the file has no event id column')
+          .option(
+            '--dataset-name <name>',
+            "the dataset's name, kept in the store for evaluation reports (default: the interactions file's base name)",
+          ),
       ),
     );
     if (csv)

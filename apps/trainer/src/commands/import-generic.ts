@@ -23,6 +23,8 @@ export interface GenericFlags {
   availableAtColumn?: string;
   listSeparator: string;
   source?: string;
+  /** The dataset's name in the store (report label); default: the interactions file's base name. */
+  datasetName?: string;
 }
 
 type FieldType = 'categorical' | 'multi_categorical' | 'numeric';
@@ -86,6 +88,7 @@ export function genericImporter(format: 'csv' | 'jsonl', flags: GenericFlags): I
   if (flags.availableAtColumn && !flags.items) throw new Error('--available-at-column needs --items');
   const table = { format, ...(format === 'csv' ? { delimiter: parseDelimiter(flags.delimiter) } : {}) };
   const spec: GenericImportSpec = {
+    ...(flags.datasetName !== undefined && { name: flags.datasetName }),
     interactions: {
       path: flags.interactions,
       ...table,

@@ -281,7 +281,7 @@ async function trainRun(
 ): Promise<TrainOutcome> {
   const backend = await initBackend();
   const watermark = (await store.latestEventTime()) ?? new Date();
-  const dataset = await readSnapshot(store, flags.datasetName ?? 'feature-store', watermark);
+  const dataset = await readSnapshot(store, flags.datasetName, watermark);
   // `train.bayesHead` / `train.supportSizes` `auto` follow the data's feedback kind (head-choice.ts).
   const kind: FeedbackKind = dataset.kind ?? 'explicit';
   const t = config.train;

@@ -10,8 +10,9 @@ import type { Dataset, ItemRecord, RatingEvent, UserRecord } from '@warmstart/ev
  */
 export async function readSnapshot(
   store: FeatureStore,
-  name: string,
+  name: string | undefined,
   watermark = new Date(),
+  fallbackName = 'feature-store',
 ): Promise<Dataset> {
   const profile = await store.datasetProfile();
   const snapshot = store.snapshot(watermark);
@@ -29,7 +30,8 @@ export async function readSnapshot(
       ratings.push({ userId: user.id, itemId: r.itemId, value: r.value, time: r.time ?? watermark });
   }
   return {
-    name,
+    // The caller's name, else the one the import recorded, else the caller's fallback.
+    name: name ?? profile.name ?? fallbackName,
     users,
     items,
     ratings,
@@ -39,6 +41,11 @@ export async function readSnapshot(
   };
 }
 
-export async function loadDatasetFromStore(database: string, name = 'feature-store'): Promise<Dataset> {
-  return withStore(database, (store) => readSnapshot(store, name));
+/** The store's snapshot now; `name` overrides the dataset name its import recorded (else `fallbackName`). */
+export async function loadDatasetFromStore(
+  database: string,
+  name?: string,
+  fallbackName?: string,
+): Promise<Dataset> {
+  return withStore(database, (store) => readSnapshot(store, name, new Date(), fallbackName));
 }

@@ -60,9 +60,17 @@ export interface InteractionFileSpec extends TableFormat {
 /** What `importGeneric` reads. Files are UTF-8 CSV (header row; any one-character delimiter) or JSONL. */
 export interface GenericImportSpec {
   interactions: InteractionFileSpec;
+  /** The dataset's name in the store's profile (report label); default: the interactions file's base name. */
+  name?: string;
   users?: EntityFileSpec;
   /** `availableAtColumn`: optional column with the item's release time. */
   items?: EntityFileSpec & { availableAtColumn?: string };
+}
+
+/** A file's base name without its extension (`data/user_artists.dat` -> `user_artists`). */
+function datasetNameOf(path: string): string {
+  const base = path.split(/[\\/]/).pop() ?? path;
+  return base.replace(/\.[^.]*$/, '') || base;
 }
 
 /** Unix seconds, unix milliseconds (> 1e11) or an ISO 8601 string. */
@@ -400,6 +408,7 @@ export async function importGeneric(
     kind: reader.kind,
     scale: reader.scale,
     hasTimes: reader.hasTimes ?? false,
+    name: spec.name ?? datasetNameOf(spec.interactions.path),
   };
   return loadAll(
     store,

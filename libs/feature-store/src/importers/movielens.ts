@@ -222,7 +222,12 @@ export function parseMovieLens1m(dir: string, errors: RowErrors): MovieLensData 
 }
 
 /** MovieLens: explicit 1..5 star ratings with times. */
-const MOVIELENS_PROFILE: DatasetProfile = { kind: 'explicit', scale: [1, 5], hasTimes: true };
+const movielensProfile = (name: string): DatasetProfile => ({
+  kind: 'explicit',
+  scale: [1, 5],
+  hasTimes: true,
+  name,
+});
 
 /**
  * Imports MovieLens-100K from `dir` in one transaction. Malformed rows fail the import with
@@ -239,7 +244,7 @@ export async function importMovieLens100k(
   const data = parseMovieLens100k(dir, errors);
   return loadAll(
     store,
-    { ...data, interactionCount: data.interactions.length, profile: MOVIELENS_PROFILE },
+    { ...data, interactionCount: data.interactions.length, profile: movielensProfile('movielens-100k') },
     options,
     errors,
     started,
@@ -258,7 +263,7 @@ export async function importMovieLens1m(
   const data = parseMovieLens1m(dir, errors);
   return loadAll(
     store,
-    { ...data, interactionCount: data.interactions.length, profile: MOVIELENS_PROFILE },
+    { ...data, interactionCount: data.interactions.length, profile: movielensProfile('movielens-1m') },
     options,
     errors,
     started,

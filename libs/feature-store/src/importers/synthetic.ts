@@ -234,8 +234,8 @@ export function generateSynthetic(options: SyntheticOptions = {}): SyntheticData
     if (!o.times) item.availableAt = NO_TIME;
   }
   const profile: DatasetProfile = implicit
-    ? { kind: 'implicit', scale: null, hasTimes: o.times }
-    : { kind: 'explicit', scale: [1, 5], hasTimes: o.times };
+    ? { kind: 'implicit', scale: null, hasTimes: o.times, name: 'synthetic' }
+    : { kind: 'explicit', scale: [1, 5], hasTimes: o.times, name: 'synthetic' };
   return { users, items, interactions, interactionCount: o.interactions, profile };
 }
 

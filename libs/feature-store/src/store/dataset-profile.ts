@@ -18,6 +18,11 @@ export interface DatasetProfile {
   scale: [number, number] | null;
   /** false when the data came without event times (they are then all stored at `NO_TIME`). */
   hasTimes: boolean;
+  /**
+   * The dataset's name as its import gave it (`movielens-100k`, a CSV file's base name, or
+   * `--dataset-name`): the label evaluation reports use. Absent for stores imported before names.
+   */
+  name?: string;
 }
 
 /** Where interactions without an event time are stored: a fixed instant, so re-imports are idempotent. */
@@ -31,20 +36,25 @@ export const DEFAULT_PROFILE: DatasetProfile = {
 };
 
 const KEY = 'dataset_profile';
+/** Longest dataset name (a report label). */
+const MAX_NAME_CHARS = 200;
 
 /** Validates a profile (`field` prefixes the names in errors); returns a normalised copy. */
 export function checkProfile(profile: DatasetProfile, field = 'profile'): DatasetProfile {
   if (profile === null || typeof profile !== 'object') throw new ValidationError(field, 'must be an object');
-  const { kind, scale, hasTimes } = profile;
+  const { kind, scale, hasTimes, name } = profile;
   if (kind !== 'explicit' && kind !== 'implicit')
     throw new ValidationError(`${field}.kind`, `"${String(kind)}" is not explicit or implicit`);
   if (typeof hasTimes !== 'boolean') throw new ValidationError(`${field}.hasTimes`, 'must be a boolean');
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_CHARS))
+    throw new ValidationError(`${field}.name`, `must be a string of 1 to ${MAX_NAME_CHARS} characters`);
+  const named = name !== undefined ? { name } : {};
   if (kind === 'implicit') {
     if (scale !== null && scale !== undefined)
       throw new ValidationError(`${field}.scale`, 'must be null for implicit data');
-    return { kind, scale: null, hasTimes };
+    return { kind, scale: null, hasTimes, ...named };
   }
-  return { kind, scale: checkScale(scale, `${field}.scale`), hasTimes };
+  return { kind, scale: checkScale(scale, `${field}.scale`), hasTimes, ...named };
 }
 
 /** A rating scale: two finite numbers, low < high. */
@@ -142,5 +152,7 @@ export function mergeProfile(
         '(one store holds one dataset: import into another database)',
     );
   }
-  return { ...incoming, hasTimes: stored.hasTimes && incoming.hasTimes };
+  // One store holds one dataset: it keeps the name its first import gave it.
+  const name = stored.name ?? incoming.name;
+  return { ...incoming, hasTimes: stored.hasTimes && incoming.hasTimes, ...(name !== undefined && { name }) };
 }
