@@ -5,6 +5,7 @@ import { buildCli } from '../src/cli';
 import { createLogger } from '../src/util/logger';
 import pino from 'pino';
 import { evaluateCommand, type EvaluateFlags } from '../src/commands/evaluate';
+import { openFeatureStore } from '@warmstart/feature-store';
 import { tinyDataset } from '@warmstart/evaluation/testing';
 import { type ProgressReporter, silentProgress } from '@warmstart/evaluation';
 
@@ -97,7 +98,7 @@ describe('evaluate --protocol p1', () => {
 });
 
 describe('evaluate on the feature store', () => {
-  it("labels the report with --dataset-name, else the database's name", async () => {
+  it("labels the report with --dataset-name, else the name the import recorded, else the database's name", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eval-store-'));
     const database = join(dir, 'shop-events.db');
     const config = join(dir, 'c.yaml');
@@ -135,7 +136,17 @@ describe('evaluate on the feature store', () => {
     expect(named.dataset).toBe('shop-2026-q1');
     expect(named.tasks.warm).toBeGreaterThan(0);
     await evaluate(join(dir, 'default'), []);
-    expect(JSON.parse(readFileSync(join(dir, 'default', 'report.json'), 'utf8')).dataset).toBe('shop-events');
+    expect(JSON.parse(readFileSync(join(dir, 'default', 'report.json'), 'utf8')).dataset).toBe('synthetic');
+    // A store whose import recorded no name (imported before names existed): the file's name.
+    const store = await openFeatureStore(database);
+    try {
+      const { name: _recorded, ...unnamed } = await store.datasetProfile();
+      await store.setDatasetProfile(unnamed);
+    } finally {
+      await store.close();
+    }
+    await evaluate(join(dir, 'unnamed'), []);
+    expect(JSON.parse(readFileSync(join(dir, 'unnamed', 'report.json'), 'utf8')).dataset).toBe('shop-events');
   });
 });
 

@@ -57,7 +57,12 @@ describe('import csv|jsonl', () => {
       const got = await store.getItems(['a']);
       expect(got.get('a')?.features['genres']).toEqual(['Action', 'Comedy']);
       expect((await store.counts()).interactions).toBe(3);
-      expect(await store.datasetProfile()).toEqual({ kind: 'explicit', scale: [1, 5], hasTimes: true });
+      expect(await store.datasetProfile()).toEqual({
+        kind: 'explicit',
+        scale: [1, 5],
+        hasTimes: true,
+        name: 'ratings',
+      });
     });
   });
 
@@ -89,7 +94,12 @@ describe('import csv|jsonl', () => {
     expect(out).toContain('  times: none (the data has no event times)');
     expect(out).toContain('  read: 2 users (0 with features), 1 items (0 with features), 2 interactions');
     await withStore(database, async (store) => {
-      expect(await store.datasetProfile()).toEqual({ kind: 'implicit', scale: null, hasTimes: false });
+      expect(await store.datasetProfile()).toEqual({
+        kind: 'implicit',
+        scale: null,
+        hasTimes: false,
+        name: 'user_artists',
+      });
       const rows = await store.prisma.interaction.findMany();
       expect(rows.every((r) => r.value === 1 && r.eventTime.getTime() === NO_TIME.getTime())).toBe(true);
     });
@@ -238,7 +248,12 @@ describe('import synthetic', () => {
       '  read: 20 users (0 with features), 15 items (15 with features), 100 interactions',
     );
     await withStore(database, async (store) =>
-      expect(await store.datasetProfile()).toEqual({ kind: 'implicit', scale: null, hasTimes: false }),
+      expect(await store.datasetProfile()).toEqual({
+        kind: 'implicit',
+        scale: null,
+        hasTimes: false,
+        name: 'synthetic',
+      }),
     );
   });
 });
@@ -273,7 +288,12 @@ if (!existsSync(LASTFM))
     expect(out).toContain('  times: none (the data has no event times)');
     await withStore(database, async (store) => {
       expect(await store.counts()).toEqual({ users: 1892, items: 17632, interactions: 92834 });
-      expect(await store.datasetProfile()).toEqual({ kind: 'implicit', scale: null, hasTimes: false });
+      expect(await store.datasetProfile()).toEqual({
+        kind: 'implicit',
+        scale: null,
+        hasTimes: false,
+        name: 'user_artists',
+      });
     });
   }, 120_000);
 });
