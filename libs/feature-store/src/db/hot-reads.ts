@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { Pool } from 'pg';
 import type { ResolvedDatabase } from './location';
-import { utcTimestamps } from './postgres-import';
+import { utcTimestamps } from './pg-types';
 
 /** A user's watermark columns as the database returns them (see OnlineReads.userWatermark). */
 export interface UserWatermarkRow {

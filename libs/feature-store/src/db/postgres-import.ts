@@ -1,22 +1,15 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client, types } from 'pg';
+import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { InteractionInput } from '../store/inputs';
 import { connectionFailure } from './availability';
 import type { ImportSession } from './import-session';
 import type { ResolvedDatabase } from './location';
+import { utcTimestamps } from './pg-types';
 import { Dialect, sqlTime, type SqlValue } from './sql';
 
 const COLUMNS = '"eventId", "userId", "itemId", "value", "kind", "eventTime", "ingestedAt"';
-
-/** `timestamp` columns hold UTC (as Prisma writes them); pg would read them as local time. */
-export const utcTimestamps = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === types.builtins.TIMESTAMP && format !== 'binary'
-      ? (v: string) => new Date(`${v.replace(' ', 'T')}Z`)
-      : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
-};
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
