@@ -2,7 +2,7 @@
 import { redactCredentials } from '@warmstart/feature-store';
 import { CommanderError } from 'commander';
 import { buildCli } from './cli';
-import { isCancellation } from '@warmstart/evaluation';
+import { isCancellation } from './util/interrupt';
 
 buildCli()
   .parseAsync(process.argv)

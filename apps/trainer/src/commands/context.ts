@@ -1,5 +1,5 @@
 import type { Logger } from '../util/logger';
-import type { ProgressReporter } from '@warmstart/evaluation';
+import type { ProgressReporter } from '../util/progress';
 
 /** What every command handler gets: where to print results, log and report progress. */
 export interface CommandContext {

@@ -2,7 +2,8 @@ import * as fs from '@warmstart/feature-store';
 import type { FeatureStore, ImportOptions, ImportReport } from '@warmstart/feature-store';
 import { withStore } from '../data/store';
 import type { CommandContext } from './context';
-import { type ProgressBar, stopError } from '@warmstart/evaluation';
+import { stopError } from '../util/interrupt';
+import { type ProgressBar } from '../util/progress';
 
 export type Importer = (store: FeatureStore, options: ImportOptions) => Promise<ImportReport>;
 

@@ -36,14 +36,8 @@ import {
 } from '../train/baseline-check';
 import { validationMetrics, type ValidationMetrics } from '../train/validate-model';
 import type { CommandContext } from './context';
-import {
-  type FeedbackKind,
-  isCancellation,
-  itemCatalog,
-  stopError,
-  throwIfAborted,
-  validationSet,
-} from '@warmstart/evaluation';
+import { type FeedbackKind, itemCatalog, validationSet } from '@warmstart/evaluation';
+import { isCancellation, stopError, throwIfAborted } from '../util/interrupt';
 
 export interface TrainFlags {
   database: string;

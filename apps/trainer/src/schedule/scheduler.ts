@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import type { Logger } from '../util/logger';
 import { LockHeldError } from './lease';
-import { isCancellation } from '@warmstart/evaluation';
+import { isCancellation } from '../util/interrupt';
 
 export interface SchedulerOptions {
   cron: string;

@@ -2,7 +2,8 @@ import { loadModel } from '@warmstart/core';
 import type { ModelVersionRecord } from '@warmstart/feature-store/registry';
 import { resolve } from 'node:path';
 import { isBetter, validationMetrics, type ValidationMetrics } from './validate-model';
-import { isCancellation, type ItemCatalog, type Task } from '@warmstart/evaluation';
+import { type ItemCatalog, type Task } from '@warmstart/evaluation';
+import { isCancellation } from '../util/interrupt';
 
 export type PromotionMetric = 'mae' | 'rmse' | 'ndcg3';
 

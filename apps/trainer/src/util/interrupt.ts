@@ -1,4 +1,8 @@
 import { CancelledError } from '@warmstart/evaluation';
+
+// The cancellation primitives are the evaluation library's, so an evaluation stopped inside the
+// library and a trainer job share one CancelledError; trainer code imports them from here.
+export { CancelledError, isCancellation, stopError, throwIfAborted } from '@warmstart/evaluation';
 import { terminal } from './terminal';
 
 /**

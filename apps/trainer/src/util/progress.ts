@@ -1,4 +1,7 @@
 import type { ProgressBar, ProgressReporter } from '@warmstart/evaluation';
+
+// The progress contract is the evaluation library's (its harness reports through it).
+export { silentProgress, type ProgressBar, type ProgressReporter } from '@warmstart/evaluation';
 import type { Logger } from './logger';
 import { terminal as processTerminal, type Terminal } from './terminal';
 
