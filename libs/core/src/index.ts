@@ -52,6 +52,8 @@ export { saveModel, loadModel, readManifest, ARTIFACT_FORMAT, ARTIFACT_VERSION }
 export type { ArtifactMeta, Manifest } from './artifacts/artifact';
 export { warmUpItems, DEFAULT_WARMUP } from './item-warmup';
 export type { ItemWarmUpRequest, WarmUpOptions, WarmItemIds } from './item-warmup';
+export { foldInItems, supportsItemFoldIn, userBaseOf, userHeads } from './item-fold-in';
+export type { ItemFoldInOptions, ItemFoldInRequest, UserBase, UserHeads } from './item-fold-in';
 export { clearItemBiases, initItemBiases } from './meta/init-biases';
 export { initItemEmbeddings, passThroughItemIds } from './meta/init-id-embeddings';
 export { initCatalogFoldIn } from './meta/init-fold-in';
