@@ -19,8 +19,9 @@
  *
  * E the users who interacted with the item, w_I = w * N_users / N_items (the user base weighs
  * what the catalog weighs in the user step, per user rather than per item: ALS's symmetric
- * confidence), w, m and D the model's meta-learned fold-in weights (prior.logCatalog,
- * prior.logLift, prior.logPrec with prior.logNoise). L is minimised by Gauss-Newton steps on h's
+ * confidence), w and m the model's meta-learned fold-in weights (prior.logCatalog,
+ * prior.logLift) and D the head prior's precisions (prior.logPrec with prior.logNoise) carried
+ * over to the item's units ({@link itemPrecision}). L is minimised by Gauss-Newton steps on h's
  * linearisation in e (exact where the trunk is linear around the item, e.g. the pass-through
  * trunk; a few steps otherwise). With no interaction L is 0 at the start: the item keeps its row.
  */
@@ -31,7 +32,8 @@ import { FOLD_IN_CATALOG, FOLD_IN_LIFT } from './model/catalog-fold-in';
 import { PRIOR_NOISE, PRIOR_PRECISION, priorScale } from './model/bayes-head';
 import { trunkIgnoresUser } from './model/layout';
 import type { RecommenderModel } from './model/model';
-import { userFirstLayer } from './model/network';
+import { itemContent, userFirstLayer } from './model/network';
+import { seededCatalogSample } from './negatives/catalog-sample';
 import type { Params } from './model/params';
 import { solveSpd } from './model/spd-solve';
 import type { ItemRecord } from './types';
@@ -82,9 +84,7 @@ const JITTER = 1e-4;
  */
 export function supportsItemFoldIn(model: RecommenderModel): boolean {
   const l = model.layout;
-  return (
-    l.foldIn && l.idDim > 0 && trunkIgnoresUser(l) && model.supportsRidge && model.negativePool !== null
-  );
+  return l.foldIn && l.idDim > 0 && trunkIgnoresUser(l) && model.supportsRidge && model.negativePool !== null;
 }
 
 /** The head deltas of adapted users (adapt's output on their own histories). */
@@ -216,6 +216,67 @@ export function trunkWithJacobian(
   return { h, jac };
 }
 
+/** Warm items whose spread around their generator rows sets the item prior's scale. */
+const SPREAD_SAMPLE = 512;
+
+/**
+ * The item prior's precisions [H+1] (times the noise): the head prior's D, rescaled so that the
+ * prior is as strong relative to the spread of what it shrinks on the item side as on the user
+ * side, D_item = D * (mean q^2) / (mean (x_own - x_gen)^2), separately for the features and the
+ * bias. q are the base users' head deltas; x_own - x_gen the features (and ID bias) of a seeded
+ * sample of warm items at their own rows minus at their generator rows. Heads and item features
+ * trade scale freely (a head times s, the features over s, score the same), and the prior must
+ * follow: with implicit-ALS factors scaled to unit spread, D in the head's units is hundreds of
+ * times too strong for the items', and folded-in items would barely leave their start. Where
+ * either spread is 0 the ratio is 1.
+ */
+export function itemPrecision(
+  model: RecommenderModel,
+  p: Params,
+  base: UserBase,
+  userPre0: tf.Tensor2D,
+): tf.Tensor1D {
+  const l = model.layout;
+  const hDim = base.width - 1;
+  const d = priorScale(p[PRIOR_PRECISION], p[PRIOR_NOISE]).d;
+  const pool = model.negativePool!;
+  const ids = seededCatalogSample(pool, SPREAD_SAMPLE, model.config.seed).filter((id) =>
+    model.itemIdIndex.has(id),
+  );
+  let userH = 0;
+  for (let i = 0; i < hDim; i++) userH += base.moments[i * base.width + i];
+  userH /= hDim;
+  const userB = base.moments[hDim * base.width + hDim];
+  if (ids.length === 0) return d;
+  const x = tf.tensor2d(
+    ids.flatMap((id) => Array.from(pool.rowOf.get(id)!)),
+    [ids.length, pool.width],
+  );
+  const own = tf.gather(
+    p['id.item'],
+    tf.tensor1d(
+      ids.map((id) => model.itemIdIndex.get(id)!),
+      'int32',
+    ),
+  );
+  const gen = tf.add(tf.matMul(x, p['gen.w'] as tf.Tensor2D), p['gen.b']);
+  const w0 = p['dec.0.w'] as tf.Tensor2D;
+  const cw = l.itemFields.length * l.e;
+  const contentPre0 = tf.matMul(itemContent(l, p, x), tf.slice(w0, [0, 0], [cw, w0.shape[1]])) as tf.Tensor2D;
+  const features = (rows: tf.Tensor) =>
+    trunkWithJacobian(model, p, contentPre0, userPre0, tf.slice(rows, [0, 0], [-1, l.idDim]) as tf.Tensor2D)
+      .h;
+  const itemH = tf.mean(tf.square(tf.sub(features(own), features(gen)))).dataSync()[0];
+  const itemB = tf
+    .mean(tf.square(tf.sub(tf.slice(own, [0, l.idDim], [-1, 1]), tf.slice(gen, [0, l.idDim], [-1, 1]))))
+    .dataSync()[0];
+  const ratio = (user: number, item: number) => (user > 0 && item > 0 ? user / item : 1);
+  return tf.mul(
+    d,
+    tf.concat([tf.fill([hDim], ratio(userH, itemH)), tf.fill([1], ratio(userB, itemB))]),
+  ) as tf.Tensor1D;
+}
+
 function foldInBatch(
   model: RecommenderModel,
   requests: readonly ItemFoldInRequest[],
@@ -248,12 +309,15 @@ function foldInBatch(
       const lift = tf.exp(tf.reshape(p[FOLD_IN_LIFT], []));
       const catalogItems = model.negativePool!.size;
       const baseWeight = tf.mul(tf.exp(tf.reshape(p[FOLD_IN_CATALOG], [])), base.users / catalogItems);
-      const prec = priorScale(p[PRIOR_PRECISION], p[PRIOR_NOISE]).d;
+      const prec = itemPrecision(model, p, base, userPre0);
       const dh = tf.slice(prec, [0], [hDim]);
       const db = tf.slice(prec, [hDim], [1]);
       // The users' weights: 1 per interaction (target m), w_I over the base's mean (target 0).
       // Their sums: C = sum w q q^T [M,k,k], c1 = sum w q [M,k], n = sum w [M], t = m sum_E q.
-      const c = tf.add(tf.mul(tf.tensor2d(base.moments, [k, k]), baseWeight), tf.matMul(ev.q, ev.q, true, false));
+      const c = tf.add(
+        tf.mul(tf.tensor2d(base.moments, [k, k]), baseWeight),
+        tf.matMul(ev.q, ev.q, true, false),
+      );
       const c1 = tf.add(tf.mul(tf.tensor1d(base.mean), baseWeight), tf.sum(ev.q, 1)) as tf.Tensor2D;
       const n = tf.add(ev.counts, baseWeight) as tf.Tensor1D;
       const t = tf.mul(tf.sum(ev.q, 1), lift) as tf.Tensor2D;
@@ -294,7 +358,7 @@ function foldInBatch(
     rows.dispose();
     const out = requests.map((_, i) => values.slice(i * w, (i + 1) * w));
     if (out.some((r) => r.some((v) => !Number.isFinite(v))))
-      throw new ValidationError('heads', 'item fold-in produced non-finite rows (check the users\' heads)');
+      throw new ValidationError('heads', "item fold-in produced non-finite rows (check the users' heads)");
     return out;
   } finally {
     tf.dispose([ev.q, ev.counts]);

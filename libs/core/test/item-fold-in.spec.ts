@@ -25,8 +25,7 @@ import {
   type UserBase,
   type UserHeads,
 } from '../src';
-import { trunkWithJacobian } from '../src/item-fold-in';
-import { priorScale } from '../src/model/bayes-head';
+import { itemPrecision, trunkWithJacobian } from '../src/item-fold-in';
 import { sharedTrunkFeatures, userFirstLayer } from '../src/model/network';
 import { DECL, makeWorld } from './fixtures';
 
@@ -103,7 +102,14 @@ function objective(
   const p = m.globals();
   const lift = Math.exp(p['prior.logLift'].dataSync()[0]);
   const weight = (Math.exp(p['prior.logCatalog'].dataSync()[0]) * base.users) / m.negativePool!.size;
-  const d = Array.from(tf.tidy(() => priorScale(p['prior.logPrec'], p['prior.logNoise']).d).dataSync());
+  const d = Array.from(
+    tf
+      .tidy(() => {
+        const user = userFirstLayer(m.layout, p, m.encodeUsers([{ features: {} }]));
+        return itemPrecision(m, p, base, tf.reshape(user, [1, -1]) as tf.Tensor2D);
+      })
+      .dataSync(),
+  );
   const k = heads.width;
   const h0 = featuresAt(m, item, start);
   const x = [...featuresAt(m, item, row).map((v, i) => v - h0[i]), 0];

@@ -6,6 +6,7 @@ import {
   type AdaptOptions,
   type AdaptSettings,
   type RecommenderModel,
+  supportsItemFoldIn,
   type TrainProgress,
   type WarmUpOptions,
   warmUpItems,
@@ -25,6 +26,7 @@ import { pretrain } from './pretrain';
 import { EarlyStopping } from './early-stopping';
 import { chooseRanker, type RankerSetting } from './ranker';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
+import { foldInRowsFromEvidence, trainingHeads, type TrainingHeads } from './item-fold-in';
 import { learnerAdaptCandidates, tuneAdapt } from './tune-adapt';
 import { validationObjective } from './validation-score';
 import {
@@ -93,6 +95,10 @@ export class MetaLearner implements EvalMethod {
   /** The ID rows warmed up on the last item evidence seen. */
   private warmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
   private rankerWarmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
+  /** The training tasks (item fold-in reads the training users' histories). */
+  private train: readonly Task[] = [];
+  /** The training users' heads per model (the rating model, its ranker), computed on first use. */
+  private heads = new Map<RecommenderModel, TrainingHeads>();
 
   constructor(
     private readonly settings: LearnerSettings,
@@ -107,6 +113,8 @@ export class MetaLearner implements EvalMethod {
     const backend = await initBackend();
     const s = this.settings;
     this.users = new Map(ctx.users.map((u) => [u.id, u]));
+    this.train = ctx.train;
+    this.heads.clear();
     this.model = buildModel(
       this.features,
       // The Bayesian head and ANIL are head-only models from the start (pretraining and the
@@ -279,7 +287,7 @@ export class MetaLearner implements EvalMethod {
     if (!evidence?.length) return adaptOptions;
     // predict and rank of one k-shot point share the evidence: warm up once.
     if (this.warmed?.evidence !== evidence) {
-      this.warmed = { evidence, rows: warmRowsFromEvidence(this.model!, evidence, items, this.users) };
+      this.warmed = { evidence, rows: this.rowsFromEvidence(this.model!, evidence, items) };
     }
     return this.warmed.rows ? { ...adaptOptions, warmItems: this.warmed.rows } : adaptOptions;
   }
@@ -291,10 +299,27 @@ export class MetaLearner implements EvalMethod {
     if (!ranker || !evidence?.length) return ranker?.adaptDefaults ?? {};
     if (this.rankerWarmed?.evidence !== evidence) {
       const interactions = evidence.map((r) => ({ ...r, value: 1 }));
-      this.rankerWarmed = { evidence, rows: warmRowsFromEvidence(ranker, interactions, items, this.users) };
+      this.rankerWarmed = { evidence, rows: this.rowsFromEvidence(ranker, interactions, items) };
     }
     const rows = this.rankerWarmed.rows;
     return rows ? { ...ranker.adaptDefaults, warmItems: rows } : ranker.adaptDefaults;
+  }
+
+  /**
+   * Rows of the new items of `evidence`: folded in from the training users' heads where the model
+   * is a catalog fold-in model (core foldInItems), else warmed up by core warmUpItems.
+   */
+  private rowsFromEvidence(
+    model: RecommenderModel,
+    evidence: readonly RatingEvent[],
+    items: ItemCatalog,
+  ): Map<string, Float32Array> | undefined {
+    if (supportsItemFoldIn(model)) {
+      let training = this.heads.get(model);
+      if (!training) this.heads.set(model, (training = trainingHeads(model, this.train, items)));
+      return foldInRowsFromEvidence(model, evidence, items, training);
+    }
+    return warmRowsFromEvidence(model, evidence, items, this.users);
   }
 
   /**
@@ -354,5 +379,6 @@ export class MetaLearner implements EvalMethod {
     this.model = undefined;
     this.warmed = undefined;
     this.rankerWarmed = undefined;
+    this.heads.clear();
   }
 }
