@@ -10,6 +10,7 @@ import { p2Dataset } from '@warmstart/evaluation/testing';
 import { parseConfig } from '../src/config/load';
 import { prepareStart } from '../src/learners/als-embeddings';
 import { buildModel } from '../src/learners/build-model';
+import { learnerSettings } from '../src/eval/methods';
 import { foldInRowsFromEvidence, trainingHeads } from '../src/learners/item-fold-in';
 
 beforeAll(async () => {
@@ -66,9 +67,9 @@ describe('item fold-in from item evidence', () => {
     const training = trainingHeads(model, train, items);
     const [fresh, other] = [...newIds];
     const evidence: RatingEvent[] = [
-      ...train.slice(0, 4).map((t) => ({ userId: t.user.id, itemId: fresh, value: 1 })),
-      { userId: tasks[35].user.id, itemId: other, value: 1 }, // not a training user: skipped
-      { userId: train[0].user.id, itemId: warmIds[0], value: 1 }, // a warm item: keeps its own row
+      ...train.slice(0, 4).map((t) => ({ userId: t.user.id, itemId: fresh, value: 1, time: new Date(0) })),
+      { userId: tasks[35].user.id, itemId: other, value: 1, time: new Date(0) }, // not a training user: skipped
+      { userId: train[0].user.id, itemId: warmIds[0], value: 1, time: new Date(0) }, // a warm item: keeps its own row
     ];
     const rows = foldInRowsFromEvidence(model, evidence, items, training)!;
     expect([...rows.keys()].sort()).toEqual([fresh, other].sort());
@@ -81,5 +82,17 @@ describe('item fold-in from item evidence', () => {
     );
     expect(foldInRowsFromEvidence(model, evidence.slice(-1), items, training)).toBeUndefined();
     model.dispose();
+  });
+});
+
+describe('train.newItems', () => {
+  it('defaults to warm-up, is overridden per learner and is validated', () => {
+    const c = parseConfig({
+      evaluate: { learners: [{ name: 'a' }, { name: 'b', newItems: 'fold-in' }] },
+    });
+    expect(c.train.newItems).toBe('warm-up');
+    const [a, b] = c.evaluate.learners.map((l) => learnerSettings(c, l, 'implicit'));
+    expect([a.newItems, b.newItems]).toEqual(['warm-up', 'fold-in']);
+    expect(() => parseConfig({ train: { newItems: 'als' } })).toThrow(/train\.newItems/);
   });
 });

@@ -73,6 +73,13 @@ const metaTrainShape = {
    * better (NDCG@20) than the rating model does; `on`: kept; `off`: none. Implicit data: none.
    */
   ranker: z.enum(['auto', 'on', 'off']),
+  /**
+   * How items added after training take their first interactions (P2's new-item evidence):
+   * `warm-up`, gradient steps on the ID row with the shared parameters (core warmUpItems), or
+   * `fold-in`, the item step of the catalog fold-in from the interacting users' adapted heads
+   * (core foldInItems; catalog fold-in models without user features, else `warm-up`).
+   */
+  newItems: z.enum(['warm-up', 'fold-in']),
 };
 
 export interface NegativesSection {
@@ -173,6 +180,7 @@ const trainSchema = z
     /** `auto`: `mixed` support sizes (learners/head-choice.ts). */
     supportSizes: metaTrainShape.supportSizes.default('auto'),
     ranker: metaTrainShape.ranker.default('auto'),
+    newItems: metaTrainShape.newItems.default('warm-up'),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -228,6 +236,7 @@ export interface LearnerConfig {
   bayesLoss?: 'nll' | 'mse';
   supportSizes?: SupportSizes | 'auto';
   ranker?: 'auto' | 'on' | 'off';
+  newItems?: 'warm-up' | 'fold-in';
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }

@@ -48,6 +48,7 @@ export function learnerSettings(
     bayesLoss: learner.bayesLoss ?? t.bayesLoss,
     supportSizes: supportSizesFor(learner.supportSizes ?? t.supportSizes, kind),
     ranker: kind === 'explicit' ? (learner.ranker ?? t.ranker) : 'off',
+    newItems: learner.newItems ?? t.newItems,
     model,
     adapt: {
       ...config.adapt,

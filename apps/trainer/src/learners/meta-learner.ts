@@ -78,6 +78,8 @@ export interface LearnerSettings {
   bayesLoss: 'nll' | 'mse';
   /** Support sizes of the meta-training episodes (`train.supportSizes`). */
   supportSizes: SupportSizes;
+  /** How new items take P2's item evidence (`train.newItems`). */
+  newItems: 'warm-up' | 'fold-in';
 }
 
 /** The configured adaptation: `adapt`, with the ridge penalty falling back to the training one. */
@@ -306,15 +308,16 @@ export class MetaLearner implements EvalMethod {
   }
 
   /**
-   * Rows of the new items of `evidence`: folded in from the training users' heads where the model
-   * is a catalog fold-in model (core foldInItems), else warmed up by core warmUpItems.
+   * Rows of the new items of `evidence`: with `newItems: fold-in`, folded in from the training
+   * users' heads where the model is a catalog fold-in model (core foldInItems), else warmed up by
+   * core warmUpItems.
    */
   private rowsFromEvidence(
     model: RecommenderModel,
     evidence: readonly RatingEvent[],
     items: ItemCatalog,
   ): Map<string, Float32Array> | undefined {
-    if (supportsItemFoldIn(model)) {
+    if (this.settings.newItems === 'fold-in' && supportsItemFoldIn(model)) {
       let training = this.heads.get(model);
       if (!training) this.heads.set(model, (training = trainingHeads(model, this.train, items)));
       return foldInRowsFromEvidence(model, evidence, items, training);
