@@ -49,8 +49,8 @@ export interface UserHeads {
 }
 
 /**
- * The user base an item is folded in against: the second moments mean(q q^T) of the head deltas
- * of a sample of users and how many users that sample stands for (N_users above).
+ * The user base an item is folded in against: the second moments mean(q q^T) and the mean mean(q)
+ * of the head deltas of a sample of users, and how many users that sample stands for (N_users above).
  */
 export interface UserBase {
   /** Row-major [width, width], width = H + 1. */
@@ -156,10 +156,23 @@ export function foldInItems(
   if (!Array.isArray(requests)) throw new ValidationError('requests', 'must be an array');
   const rowOf = new Map(heads.ids.map((id, i) => [id, i]));
   const out = new Map<string, Float32Array>();
-  for (let at = 0; at < requests.length; at += ITEMS_PER_BATCH) {
-    const chunk = requests.slice(at, at + ITEMS_PER_BATCH);
-    const rows = foldInBatch(model, chunk, heads, rowOf, base, iterations);
-    chunk.forEach((r, i) => out.set(r.item.id, rows[i]));
+  // Per call, not per batch: the featureless user's first layer and the prior precision.
+  const constants = tf.tidy(() => {
+    const p = model.globals();
+    const userPre0 = tf.reshape(
+      userFirstLayer(model.layout, p, model.encodeUsers([{ features: {} }])),
+      [1, -1],
+    ) as tf.Tensor2D;
+    return { userPre0, prec: itemPrecision(model, p, base, userPre0) };
+  });
+  try {
+    for (let at = 0; at < requests.length; at += ITEMS_PER_BATCH) {
+      const chunk = requests.slice(at, at + ITEMS_PER_BATCH);
+      const rows = foldInBatch(model, chunk, heads, rowOf, base, iterations, constants);
+      chunk.forEach((r, i) => out.set(r.item.id, rows[i]));
+    }
+  } finally {
+    tf.dispose(constants);
   }
   return out;
 }
@@ -284,6 +297,7 @@ function foldInBatch(
   rowOf: ReadonlyMap<string, number>,
   base: UserBase,
   iterations: number,
+  { userPre0, prec }: { userPre0: tf.Tensor2D; prec: tf.Tensor1D },
 ): Float32Array[] {
   const l = model.layout;
   const d = l.idDim;
@@ -301,15 +315,10 @@ function foldInBatch(
       const cw = l.itemFields.length * l.e;
       // ANIL: content vectors are global, so encoded (supportsItemFoldIn's models are ANIL).
       const contentPre0 = tf.matMul(encoded.content!, tf.slice(w0, [0, 0], [cw, w0.shape[1]])) as tf.Tensor2D;
-      const userPre0 = tf.reshape(
-        userFirstLayer(l, p, model.encodeUsers([{ features: {} }])),
-        [1, -1],
-      ) as tf.Tensor2D;
       // Model constants: lift, user-base weight, prior precisions of [h; b].
       const lift = tf.exp(tf.reshape(p[FOLD_IN_LIFT], []));
       const catalogItems = model.negativePool!.size;
       const baseWeight = tf.mul(tf.exp(tf.reshape(p[FOLD_IN_CATALOG], [])), base.users / catalogItems);
-      const prec = itemPrecision(model, p, base, userPre0);
       const dh = tf.slice(prec, [0], [hDim]);
       const db = tf.slice(prec, [hDim], [1]);
       // The users' weights: 1 per interaction (target m), w_I over the base's mean (target 0).

@@ -25,7 +25,7 @@ export {
 export { COLD_SCENARIOS, NEW_ITEM_SCENARIOS, SCENARIOS, type Scenario } from './protocol/scenarios';
 export { P1_DEFAULTS, splitP1, type P1Options, type P1Split } from './protocol/p1';
 export { P2_DEFAULTS, splitP2, type P2Options, type P2Split, type P2TaskRules } from './protocol/p2';
-export { datasetHasTimes, type NewItemBasis, type NewUserBasis } from './protocol/p2-order';
+export { datasetHasTimes, orderedByItem, type NewItemBasis, type NewUserBasis } from './protocol/p2-order';
 export { newItemKShot, newUserKShot, type KShotView } from './protocol/p2-kshot';
 export { buildTask, P1_TASK_RULES, type TaskRules } from './protocol/tasks';
 export { compareIds } from './protocol/cold-sets';

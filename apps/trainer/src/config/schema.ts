@@ -77,9 +77,11 @@ const metaTrainShape = {
    * How items added after training take their first interactions (P2's new-item evidence):
    * `warm-up`, gradient steps on the ID row with the shared parameters (core warmUpItems), or
    * `fold-in`, the item step of the catalog fold-in from the interacting users' adapted heads
-   * (core foldInItems; catalog fold-in models without user features, else `warm-up`).
+   * (core foldInItems; catalog fold-in models without user features, else `warm-up`), or `auto`:
+   * whichever ranks pseudo-new items better for the warm validation users
+   * (learners/new-items-choice.ts; the warm-up where the model cannot fold items in).
    */
-  newItems: z.enum(['warm-up', 'fold-in']),
+  newItems: z.enum(['auto', 'warm-up', 'fold-in']),
 };
 
 export interface NegativesSection {
@@ -180,7 +182,7 @@ const trainSchema = z
     /** `auto`: `mixed` support sizes (learners/head-choice.ts). */
     supportSizes: metaTrainShape.supportSizes.default('auto'),
     ranker: metaTrainShape.ranker.default('auto'),
-    newItems: metaTrainShape.newItems.default('warm-up'),
+    newItems: metaTrainShape.newItems.default('auto'),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -236,7 +238,7 @@ export interface LearnerConfig {
   bayesLoss?: 'nll' | 'mse';
   supportSizes?: SupportSizes | 'auto';
   ranker?: 'auto' | 'on' | 'off';
-  newItems?: 'warm-up' | 'fold-in';
+  newItems?: 'auto' | 'warm-up' | 'fold-in';
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }

@@ -3,6 +3,7 @@ import {
   initBackend,
   type SupportSizes,
   metaTrain,
+  rankingModel,
   type AdaptOptions,
   type AdaptSettings,
   type RecommenderModel,
@@ -27,6 +28,7 @@ import { EarlyStopping } from './early-stopping';
 import { chooseRanker, type RankerSetting } from './ranker';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
 import { foldInRowsFromEvidence, trainingHeads, type TrainingHeads } from './item-fold-in';
+import { chooseNewItems, type NewItemsChoice, type NewItemsWay } from './new-items-choice';
 import { learnerAdaptCandidates, tuneAdapt } from './tune-adapt';
 import { validationObjective } from './validation-score';
 import {
@@ -78,8 +80,8 @@ export interface LearnerSettings {
   bayesLoss: 'nll' | 'mse';
   /** Support sizes of the meta-training episodes (`train.supportSizes`). */
   supportSizes: SupportSizes;
-  /** How new items take P2's item evidence (`train.newItems`). */
-  newItems: 'warm-up' | 'fold-in';
+  /** How new items take P2's item evidence (`train.newItems`; `auto`: chosen on validation users). */
+  newItems: NewItemsWay | 'auto';
 }
 
 /** The configured adaptation: `adapt`, with the ridge penalty falling back to the training one. */
@@ -97,10 +99,13 @@ export class MetaLearner implements EvalMethod {
   /** The ID rows warmed up on the last item evidence seen. */
   private warmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
   private rankerWarmed?: { evidence: readonly RatingEvent[]; rows: Map<string, Float32Array> | undefined };
-  /** The training tasks (item fold-in reads the training users' histories). */
+  /** The training tasks and catalog (item fold-in reads the training users' histories). */
   private train: readonly Task[] = [];
+  private itemsOfFit: ItemCatalog = new Map();
   /** The training users' heads per model (the rating model, its ranker), computed on first use. */
   private heads = new Map<RecommenderModel, TrainingHeads>();
+  /** How new items take item evidence: the configured way, or the one chosen by `fit` (`auto`). */
+  private newItemsWay: NewItemsWay = 'warm-up';
 
   constructor(
     private readonly settings: LearnerSettings,
@@ -116,6 +121,7 @@ export class MetaLearner implements EvalMethod {
     const s = this.settings;
     this.users = new Map(ctx.users.map((u) => [u.id, u]));
     this.train = ctx.train;
+    this.itemsOfFit = ctx.items;
     this.heads.clear();
     this.model = buildModel(
       this.features,
@@ -216,6 +222,8 @@ export class MetaLearner implements EvalMethod {
         ranker: ranker.attached,
         validationNdcg20: ranker.ndcg20,
       };
+    const newItems = s.newItems === 'auto' ? await this.chooseNewItemsWay(ctx) : null;
+    this.newItemsWay = s.newItems === 'auto' ? (newItems?.way ?? 'warm-up') : s.newItems;
     return {
       lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],
       backend: describeBackend(backend),
@@ -224,8 +232,65 @@ export class MetaLearner implements EvalMethod {
         ...(best && { epochs: best.epoch + 1 }),
         ...(start && { alsAlpha: start.alpha, alsItemBiases: start.itemBiases }),
         ...rankerFacts,
+        ...(newItems && {
+          newItems: newItems.way,
+          newItemsValidationNdcg20: newItems.scores,
+        }),
       },
     };
+  }
+
+  /**
+   * `train.newItems: auto` (new-items-choice.ts): warm-up or fold-in for the model that ranks,
+   * chosen on the validation users; null (the warm-up stays) where that model cannot fold items
+   * in or too few validation tasks can be scored.
+   */
+  private async chooseNewItemsWay(ctx: FitContext): Promise<NewItemsChoice | null> {
+    const rated = this.fitted('fit');
+    const model = rankingModel(rated);
+    if (!supportsItemFoldIn(model) || ctx.validation.length === 0) return null;
+    const ratedOptions = this.adaptOptions ?? configuredAdapt(this.settings);
+    const asInteractions = (evidence: readonly RatingEvent[]) =>
+      model === rated ? evidence : evidence.map((r) => ({ ...r, value: 1 }));
+    let historyHeads: { of: readonly Task[]; heads: TrainingHeads } | undefined;
+    return chooseNewItems(
+      {
+        isWarm: (id) => model.itemIdIndex.has(id),
+        rows: (way, evidence, items, histories) => {
+          if (way === 'warm-up')
+            return warmRowsFromEvidence(model, asInteractions(evidence), items, this.users);
+          if (historyHeads?.of !== histories)
+            historyHeads = { of: histories, heads: trainingHeads(model, histories, items) };
+          const base = this.trainingHeadsOf(model).base;
+          return foldInRowsFromEvidence(model, asInteractions(evidence), items, {
+            heads: historyHeads.heads.heads,
+            base,
+          });
+        },
+        rank: (tasks, candidates, items, rows) =>
+          model === rated
+            ? rankTasks(
+                rated,
+                tasks,
+                candidates,
+                items,
+                { ...ratedOptions, ...(rows && { warmItems: rows }) },
+                ctx.signal,
+              )
+            : rankTasks(rated, tasks, candidates, items, ratedOptions, ctx.signal, {
+                ...model.adaptDefaults,
+                ...(rows && { warmItems: rows }),
+              }),
+      },
+      ctx,
+    );
+  }
+
+  /** The training users' heads and user base of `model`, computed once per fit. */
+  private trainingHeadsOf(model: RecommenderModel): TrainingHeads {
+    let training = this.heads.get(model);
+    if (!training) this.heads.set(model, (training = trainingHeads(model, this.train, this.itemsOfFit)));
+    return training;
   }
 
   /**
@@ -308,20 +373,17 @@ export class MetaLearner implements EvalMethod {
   }
 
   /**
-   * Rows of the new items of `evidence`: with `newItems: fold-in`, folded in from the training
-   * users' heads where the model is a catalog fold-in model (core foldInItems), else warmed up by
-   * core warmUpItems.
+   * Rows of the new items of `evidence`: with the fold-in (`newItems`, configured or chosen),
+   * folded in from the training users' heads where the model is a catalog fold-in model (core
+   * foldInItems), else warmed up by core warmUpItems.
    */
   private rowsFromEvidence(
     model: RecommenderModel,
     evidence: readonly RatingEvent[],
     items: ItemCatalog,
   ): Map<string, Float32Array> | undefined {
-    if (this.settings.newItems === 'fold-in' && supportsItemFoldIn(model)) {
-      let training = this.heads.get(model);
-      if (!training) this.heads.set(model, (training = trainingHeads(model, this.train, items)));
-      return foldInRowsFromEvidence(model, evidence, items, training);
-    }
+    if (this.newItemsWay === 'fold-in' && supportsItemFoldIn(model))
+      return foldInRowsFromEvidence(model, evidence, items, this.trainingHeadsOf(model));
     return warmRowsFromEvidence(model, evidence, items, this.users);
   }
 
