@@ -76,6 +76,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
   const warmer = new ItemWarmer(deps.store, {
     perItem: config.warmupInteractions,
     freshnessMs: config.freshnessMs,
+    historyLimit: config.supportLimit,
     onError: (err) => log.warn({ err }, 'item warm-up failed; new items keep the rows they had'),
     onWarm: (items, ms) => {
       metrics.itemsWarmed.inc(items);

@@ -4,7 +4,7 @@
  * new), clamped labels, failures reported without losing rows, and warm-ups never run twice at
  * once for a model.
  */
-import type { ItemWarmUp, ServingModel } from '../src/ports/model-runtime.port';
+import type { EvidenceHistories, ItemWarmUp, ServingModel } from '../src/ports/model-runtime.port';
 import type { ItemInteraction, StorePort, StoredItem } from '../src/ports/store.port';
 import { ItemWarmer } from '../src/recommend/item-warmer';
 
@@ -47,10 +47,26 @@ class FakeStore {
     this.calls.push(`users ${ids.length}`);
     return new Map(ids.map((id) => [id, { id, features: {} }]));
   }
+
+  /** A user's history: the items it interacted with, newest first, `limit` at most. */
+  async recentInteractions(userId: string, limit: number) {
+    this.calls.push(`history ${userId} ${limit}`);
+    const items = [...this.byItem]
+      .filter(([, list]) => list.some((r) => r.userId === userId))
+      .map(([id]) => id);
+    return [...items, 'known'].slice(0, limit).map((itemId) => ({ itemId, value: 1 }));
+  }
+
+  async getItems(ids: readonly string[]) {
+    this.calls.push(`items ${[...ids].sort().join(',')}`);
+    return new Map(ids.map((id) => [id, item(id)]));
+  }
 }
 
 class FakeModel {
   readonly warmsItems = true;
+  foldsItems = false;
+  readonly histories: (EvidenceHistories | undefined)[] = [];
   readonly task = 'rating' as const;
   readonly ratingRange = [1, 5] as const;
   warmVersion = 0;
@@ -61,21 +77,23 @@ class FakeModel {
     return id === 'known';
   }
 
-  async warmUpItems(requests: readonly ItemWarmUp[]): Promise<number> {
+  async warmUpItems(requests: readonly ItemWarmUp[], histories?: EvidenceHistories): Promise<number> {
     this.batches.push([...requests]);
+    this.histories.push(histories);
     if (this.release) await new Promise<void>((r) => (this.release = r));
     this.warmVersion++;
     return requests.length;
   }
 }
 
-function setUp(options: { freshnessMs?: number; perItem?: number } = {}) {
+function setUp(options: { freshnessMs?: number; perItem?: number; historyLimit?: number } = {}) {
   const store = new FakeStore();
   const model = new FakeModel();
   const errors: unknown[] = [];
   const warmer = new ItemWarmer(store as unknown as StorePort, {
     freshnessMs: options.freshnessMs ?? 60_000,
     perItem: options.perItem ?? 50,
+    historyLimit: options.historyLimit,
     onError: (e) => errors.push(e),
   });
   const refresh = () => warmer.refresh(model as unknown as ServingModel, CATALOG) ?? Promise.resolve();
@@ -162,6 +180,30 @@ describe('ItemWarmer', () => {
     store.calls = [];
     await warmer.refresh(model as unknown as ServingModel, CATALOG);
     expect(store.calls).toEqual(['sequence']);
+  });
+
+  it('reads no histories for a model that warms items up', async () => {
+    const { store, model, refresh } = setUp();
+    store.add('n1', 'u1', 4);
+    await refresh();
+    expect(model.histories).toEqual([undefined]);
+    expect(store.calls.filter((c) => c.startsWith('history') || c.startsWith('items'))).toEqual([]);
+  });
+
+  it('hands a model that folds items in each evidence user’s recent history and its items', async () => {
+    const { store, model, refresh } = setUp({ historyLimit: 2 });
+    model.foldsItems = true;
+    store.add('n1', 'u1', 1);
+    store.add('n2', 'u1', 1);
+    store.add('n2', 'u2', 1);
+    await refresh();
+    expect(store.calls).toContain('history u1 2');
+    expect(store.calls).toContain('history u2 2');
+    const [histories] = model.histories;
+    expect([...histories!.histories.keys()].sort()).toEqual(['u1', 'u2']);
+    expect(histories!.histories.get('u1')!.map((r) => r.itemId)).toEqual(['n1', 'n2']);
+    expect(histories!.histories.get('u2')!.map((r) => r.itemId)).toEqual(['n2', 'known']);
+    expect([...histories!.items.keys()].sort()).toEqual(['known', 'n1', 'n2']);
   });
 
   it('does nothing when off (perItem 0) or for a model without ID embeddings', async () => {

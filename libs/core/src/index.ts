@@ -53,6 +53,14 @@ export type { ArtifactMeta, Manifest } from './artifacts/artifact';
 export { warmUpItems, DEFAULT_WARMUP } from './item-warmup';
 export type { ItemWarmUpRequest, WarmUpOptions, WarmItemIds } from './item-warmup';
 export { foldInItems, supportsItemFoldIn, userBaseOf, userHeads } from './item-fold-in';
+export {
+  foldInItemsFromHistories,
+  userBaseFromJSON,
+  userBaseToJSON,
+  userHeadsOf,
+  type ItemFoldInFromHistories,
+  type UserBaseJSON,
+} from './item-fold-in-histories';
 export type { ItemFoldInOptions, ItemFoldInRequest, UserBase, UserHeads } from './item-fold-in';
 export { clearItemBiases, initItemBiases } from './meta/init-biases';
 export { initItemEmbeddings, passThroughItemIds } from './meta/init-id-embeddings';

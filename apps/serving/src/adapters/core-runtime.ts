@@ -2,6 +2,7 @@ import {
   adapt,
   AdaptedUsers,
   EncodedItems,
+  foldInItemsFromHistories,
   rankingSupport,
   score,
   scoreBatch,
@@ -14,6 +15,7 @@ import type {
   AdaptInput,
   AdaptedUser,
   EncodedItemSet,
+  EvidenceHistories,
   ItemPick,
   ItemWarmUp,
   ModelRuntime,
@@ -170,15 +172,21 @@ export class CoreServingModel implements ServingModel {
     return this.warmable.length > 0;
   }
 
+  get foldsItems(): boolean {
+    return this.warmable.some((m) => m.foldInBase !== null);
+  }
+
   get warmVersion(): number {
     return this.version;
   }
 
   /**
    * Warms the model's rows and, when it has a ranker with ID rows, the ranker's: on the same
-   * interactions, each read as an interaction of value 1 (as the ranker adapts on a support).
+   * interactions, each read as an interaction of value 1 (as the ranker adapts on a support). A
+   * model with a user base (`foldInBase`) folds the items in from the interacting users' heads
+   * instead, when their `histories` are given.
    */
-  async warmUpItems(requests: readonly ItemWarmUp[]): Promise<number> {
+  async warmUpItems(requests: readonly ItemWarmUp[], histories?: EvidenceHistories): Promise<number> {
     if (requests.length === 0 || this.disposed) return 0;
     const ranker = this.model.ranker;
     const warmed: [Map<string, Float32Array>, Map<string, Float32Array>][] = [];
@@ -187,7 +195,12 @@ export class CoreServingModel implements ServingModel {
         model === ranker
           ? requests.map((r) => ({ ...r, interactions: r.interactions.map((x) => ({ ...x, value: 1 })) }))
           : requests;
-      const rows = this.warmUpThread ? await this.warmUpThread.warm(model, own) : warmUpItems(model, own);
+      const rows =
+        model.foldInBase && histories
+          ? await this.foldIn(model, own, histories)
+          : this.warmUpThread
+            ? await this.warmUpThread.warm(model, own)
+            : warmUpItems(model, own);
       warmed.push([model === ranker ? this.rankerWarm : this.warm, rows]);
     }
     // Retired meanwhile: nothing encodes with this model any more.
@@ -195,6 +208,23 @@ export class CoreServingModel implements ServingModel {
     for (const [into, rows] of warmed) for (const [id, row] of rows) into.set(id, row);
     this.version += 1;
     return Math.max(...warmed.map(([, rows]) => rows.size));
+  }
+
+  /** The fold-in of `requests`' items from their positive interactions' users and histories. */
+  private foldIn(
+    model: RecommenderModel,
+    requests: readonly ItemWarmUp[],
+    { histories, items }: EvidenceHistories,
+  ): Promise<Map<string, Float32Array>> | Map<string, Float32Array> {
+    const own = requests.map((r) => ({
+      item: r.item,
+      users: r.interactions
+        .filter((x) => x.value > 0)
+        .map((x) => ({ user: x.user, history: histories.get(x.user.id) ?? [] })),
+    }));
+    return this.warmUpThread
+      ? this.warmUpThread.foldIn(model, own, items)
+      : foldInItemsFromHistories(model, own, items);
   }
 
   get task(): 'rating' | 'implicit' {

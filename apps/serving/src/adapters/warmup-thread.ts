@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ItemWarmUpRequest, RecommenderModel } from '@warmstart/core';
+import {
+  userBaseToJSON,
+  type ItemFoldInFromHistories,
+  type ItemRecord,
+  type ItemWarmUpRequest,
+  type RecommenderModel,
+} from '@warmstart/core';
 import type { WarmUpMessage, WarmUpReply, WarmUpWorkerData } from './warmup-worker';
 
 /** The compiled worker script next to this file (absent when running from TypeScript sources). */
@@ -53,25 +59,52 @@ export class WarmUpThread {
   /** Core's warmUpItems for `model`, run on the thread. */
   warm(model: RecommenderModel, requests: readonly ItemWarmUpRequest[]): Promise<Map<string, Float32Array>> {
     if (this.failed) return Promise.reject(this.failed);
-    let key = this.keys.get(model);
-    if (key === undefined) {
-      key = this.nextKey++;
-      this.keys.set(model, key);
-      this.post({
-        type: 'load',
-        key,
-        spec: model.spec.toJSON(),
-        config: model.config,
-        values: model.snapshot().params,
-        globalMean: model.globalMean,
-      });
-    }
+    const key = this.keyOf(model);
     const id = this.nextId++;
-    const result = new Promise<Map<string, Float32Array>>((resolve, reject) =>
-      this.pending.set(id, { resolve, reject }),
-    );
+    const result = this.reply(id);
     this.post({ type: 'warm', key, id, requests: [...requests] });
     return result;
+  }
+
+  /** Core's foldInItemsFromHistories for `model` (which has a foldInBase), run on the thread. */
+  foldIn(
+    model: RecommenderModel,
+    requests: readonly ItemFoldInFromHistories[],
+    items: ReadonlyMap<string, ItemRecord>,
+  ): Promise<Map<string, Float32Array>> {
+    if (this.failed) return Promise.reject(this.failed);
+    const key = this.keyOf(model);
+    const id = this.nextId++;
+    const result = this.reply(id);
+    this.post({ type: 'fold', key, id, requests: [...requests], items: new Map(items) });
+    return result;
+  }
+
+  /** The thread's key for `model`, sending the model over the first time. */
+  private keyOf(model: RecommenderModel): number {
+    let key = this.keys.get(model);
+    if (key !== undefined) return key;
+    key = this.nextKey++;
+    this.keys.set(model, key);
+    this.post({
+      type: 'load',
+      key,
+      spec: model.spec.toJSON(),
+      config: model.config,
+      values: model.snapshot().params,
+      globalMean: model.globalMean,
+      ...(model.foldInBase &&
+        model.negativePool && {
+          foldIn: { negatives: model.negativePool.toJSON(), base: userBaseToJSON(model.foldInBase) },
+        }),
+    });
+    return key;
+  }
+
+  private reply(id: number): Promise<Map<string, Float32Array>> {
+    return new Promise<Map<string, Float32Array>>((resolve, reject) =>
+      this.pending.set(id, { resolve, reject }),
+    );
   }
 
   /** Frees the thread's copy of `model` (it no longer serves). */

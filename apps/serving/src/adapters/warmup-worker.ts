@@ -1,18 +1,26 @@
 /**
  * Worker-thread entry of {@link WarmUpThread}: keeps copies of the serving models (spec, config,
- * weights) and runs core's warmUpItems for them, so item warm-up never blocks the server's
- * event loop. Messages: `load` (a model under a key), `drop` (free it), `warm` (answered with the
- * rows, or an error message).
+ * weights, and for models that fold new items in their negative pool and user base) and runs
+ * core's warmUpItems or foldInItemsFromHistories for them, so new items never block the server's
+ * event loop. Messages: `load` (a model under a key), `drop` (free it), `warm` and `fold`
+ * (answered with the rows, or an error message).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   FeatureSpec,
+  foldInItemsFromHistories,
   initBackend,
+  NegativePool,
   RecommenderModel,
+  userBaseFromJSON,
   warmUpItems,
   type FeatureSpecJSON,
+  type ItemFoldInFromHistories,
+  type ItemRecord,
   type ItemWarmUpRequest,
   type ModelConfig,
+  type NegativePoolJSON,
+  type UserBaseJSON,
 } from '@warmstart/core';
 
 export type WarmUpMessage =
@@ -23,9 +31,18 @@ export type WarmUpMessage =
       config: ModelConfig;
       values: Map<string, Float32Array>;
       globalMean: number;
+      /** Models that fold new items in: what the fold-in reads besides the weights. */
+      foldIn?: { negatives: NegativePoolJSON; base: UserBaseJSON };
     }
   | { type: 'drop'; key: number }
-  | { type: 'warm'; key: number; id: number; requests: ItemWarmUpRequest[] };
+  | { type: 'warm'; key: number; id: number; requests: ItemWarmUpRequest[] }
+  | {
+      type: 'fold';
+      key: number;
+      id: number;
+      requests: ItemFoldInFromHistories[];
+      items: Map<string, ItemRecord>;
+    };
 
 export type WarmUpReply = { id: number; rows: [string, Float32Array][] } | { id: number; error: string };
 
@@ -53,6 +70,11 @@ if (port) {
     if (msg.type === 'load') {
       const model = new RecommenderModel(FeatureSpec.fromJSON(msg.spec), msg.config, msg.values);
       model.globalMean = msg.globalMean;
+      if (msg.foldIn) {
+        const width = model.layout.hidden[model.layout.hidden.length - 1] + 1;
+        model.negativePool = NegativePool.fromJSON(msg.foldIn.negatives, model.layout.di);
+        model.foldInBase = userBaseFromJSON(msg.foldIn.base, width);
+      }
       models.set(msg.key, model);
     } else if (msg.type === 'drop') {
       models.get(msg.key)?.dispose();
@@ -62,7 +84,11 @@ if (port) {
       try {
         const model = models.get(msg.key);
         if (!model) throw new Error(`warm-up worker: no model ${msg.key}`);
-        reply = { id: msg.id, rows: [...warmUpItems(model, msg.requests)] };
+        const rows =
+          msg.type === 'warm'
+            ? warmUpItems(model, msg.requests)
+            : foldInItemsFromHistories(model, msg.requests, msg.items);
+        reply = { id: msg.id, rows: [...rows] };
       } catch (err) {
         reply = { id: msg.id, error: err instanceof Error ? err.message : String(err) };
       }

@@ -41,6 +41,15 @@ export interface ItemWarmUp {
   interactions: { user: UserRecord; value: number }[];
 }
 
+/**
+ * What a model that folds new items in ({@link ServingModel.foldsItems}) reads besides the
+ * interactions: each evidence user's recent interactions, and the records of the items in them.
+ */
+export interface EvidenceHistories {
+  histories: ReadonlyMap<string, readonly Rating[]>;
+  items: ReadonlyMap<string, ItemRecord>;
+}
+
 export interface AdaptInput {
   user: UserRecord;
   support: Rating[];
@@ -75,14 +84,21 @@ export interface ServingModel {
   readonly ranks: boolean;
   /** Whether the model has item ID embeddings, so new items can warm up (see warmUpItems). */
   readonly warmsItems: boolean;
+  /**
+   * Whether new items fold in from the interacting users' adapted heads (core
+   * foldInItemsFromHistories: the artifact carries the training users' user base) instead of
+   * warming up: warmUpItems then needs the users' histories.
+   */
+  readonly foldsItems: boolean;
   /** Bumped whenever warmUpItems changes a row: encodings made before use older rows. */
   readonly warmVersion: number;
   /**
-   * Warms up new items on their interactions (core's warmUpItems) and keeps the rows: every
-   * later `encodeItems` and `adapt` of this model uses them. Resolves with the number of items
-   * warmed (0 once the model is disposed); may run off the main thread.
+   * Warms up new items on their interactions (core's warmUpItems), or folds them in from the
+   * interacting users' `histories` where the model {@link foldsItems} and they are given, and
+   * keeps the rows: every later `encodeItems` and `adapt` of this model uses them. Resolves with
+   * the number of items warmed (0 once the model is disposed); may run off the main thread.
    */
-  warmUpItems(requests: readonly ItemWarmUp[]): Promise<number>;
+  warmUpItems(requests: readonly ItemWarmUp[], histories?: EvidenceHistories): Promise<number>;
   /** Adapts all users in ONE batched computation; `items` resolves support item ids. */
   adapt(inputs: AdaptInput[], items: ReadonlyMap<string, ItemRecord>): AdaptedUser[];
   dispose(): void;

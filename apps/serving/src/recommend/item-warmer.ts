@@ -1,5 +1,6 @@
-import type { ServingModel } from '../ports/model-runtime.port';
+import type { EvidenceHistories, ServingModel } from '../ports/model-runtime.port';
 import type { ItemInteraction, StorePort, StoredItem, StoredUser } from '../ports/store.port';
+import type { Rating } from '../ports/types';
 
 /** Default of {@link ItemWarmerOptions.perItem}. */
 export const DEFAULT_WARMUP_INTERACTIONS = 50;
@@ -9,6 +10,11 @@ export interface ItemWarmerOptions {
   perItem?: number;
   /** How often, at most, the store is asked whether anything was ingested (ms; 0 = every lease). */
   freshnessMs?: number;
+  /**
+   * Recent interactions per evidence user that a model which folds new items in adapts the user
+   * on (the server's support limit); default {@link DEFAULT_WARMUP_INTERACTIONS}.
+   */
+  historyLimit?: number;
   /** Told about a failed check or warm-up (the catalog keeps the rows it has). */
   onError?: (err: unknown) => void;
   /** Told after each warm-up: items warmed, how long it took. */
@@ -42,6 +48,7 @@ export class ItemWarmer {
   private ingests = 0;
   private readonly perItem: number;
   private readonly freshnessMs: number;
+  private readonly historyLimit: number;
 
   constructor(
     private readonly store: StorePort,
@@ -49,6 +56,7 @@ export class ItemWarmer {
   ) {
     this.perItem = options.perItem ?? DEFAULT_WARMUP_INTERACTIONS;
     this.freshnessMs = options.freshnessMs ?? 1000;
+    this.historyLimit = options.historyLimit ?? DEFAULT_WARMUP_INTERACTIONS;
   }
 
   get enabled(): boolean {
@@ -117,10 +125,29 @@ export class ItemWarmer {
           return user ? [{ user, value: label(r.value) }] : [];
         }),
       }));
-      const warmed = await model.warmUpItems(requests);
+      const histories = model.foldsItems ? await this.historiesOf(users) : undefined;
+      const warmed = await model.warmUpItems(requests, histories);
       this.options.onWarm?.(warmed, performance.now() - started);
     }
     state.sequence = sequence;
+  }
+
+  /**
+   * The evidence users' recent interactions (a model that folds items in adapts them on these)
+   * and the records of the items in them, read in chunks.
+   */
+  private async historiesOf(users: ReadonlyMap<string, StoredUser>): Promise<EvidenceHistories> {
+    const histories = new Map<string, Rating[]>();
+    for (const id of users.keys())
+      histories.set(id, await this.store.recentInteractions(id, this.historyLimit));
+    const ids = new Set<string>();
+    for (const list of histories.values()) for (const r of list) ids.add(r.itemId);
+    const all = [...ids];
+    const items = new Map<string, StoredItem>();
+    for (let at = 0; at < all.length; at += IDS_PER_READ)
+      for (const [id, item] of await this.store.getItems(all.slice(at, at + IDS_PER_READ)))
+        items.set(id, item);
+    return { histories, items };
   }
 
   /** The users behind the interactions, read in chunks (the store bounds ids per read). */
@@ -131,14 +158,14 @@ export class ItemWarmer {
     for (const list of found.values()) for (const r of list) ids.add(r.userId);
     const all = [...ids];
     const users = new Map<string, StoredUser>();
-    for (let at = 0; at < all.length; at += USERS_PER_READ) {
-      for (const [id, u] of await this.store.getUsers(all.slice(at, at + USERS_PER_READ))) users.set(id, u);
+    for (let at = 0; at < all.length; at += IDS_PER_READ) {
+      for (const [id, u] of await this.store.getUsers(all.slice(at, at + IDS_PER_READ))) users.set(id, u);
     }
     return users;
   }
 }
 
-const USERS_PER_READ = 1000;
+const IDS_PER_READ = 1000;
 
 /**
  * A stored value as the model's label: ratings clamped to the model's range (the store accepts

@@ -3,6 +3,8 @@ import {
   attachRanker,
   buildNegativePool,
   createModel,
+  userBaseOf,
+  userHeadsOf,
   type FeatureSpecDecl,
   type ParamGroup,
   type RecommenderModel,
@@ -100,5 +102,39 @@ export function makeRankedModel(seed: number): RecommenderModel {
   }));
   buildNegativePool(ranker, interactions, new Map(ITEMS.map((i) => [i.id, i])));
   attachRanker(model, ranker);
+  return model;
+}
+
+/** Each world user's first three interactions among the trained items i0..i29 (value 1). */
+export const HISTORIES = USERS.map((user, u) => ({
+  user,
+  support: [0, 1, 2].map((j) => ({ itemId: `i${(u * 3 + j * 5) % 30}`, value: 1 })),
+}));
+
+/**
+ * An implicit catalog fold-in model without user features whose new items fold in (core
+ * foldInItemsFromHistories): its negative pool and its user base (`foldInBase`) come from
+ * {@link HISTORIES}, as `train` computes them from the training users.
+ */
+export function makeFoldInModel(seed: number): RecommenderModel {
+  const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, USERS, ITEMS);
+  const model = createModel(spec, {
+    task: 'implicit',
+    embeddingDim: 4,
+    hidden: [8],
+    seed,
+    localGroups: ['output'],
+    negatives: { perPositive: 2, distribution: 'uniform' },
+    bayesHead: true,
+    catalogFoldIn: true,
+    idEmbeddings: { itemIds: ITEMS.slice(0, 30).map((i) => i.id), dim: 4 },
+  });
+  const catalog = new Map(ITEMS.map((i) => [i.id, i]));
+  buildNegativePool(
+    model,
+    HISTORIES.map((h) => ({ ...h, query: [] })),
+    catalog,
+  );
+  model.foldInBase = userBaseOf(userHeadsOf(model, HISTORIES, catalog));
   return model;
 }

@@ -24,6 +24,8 @@ import { pretrain } from '../learners/pretrain';
 import { validationObjective } from '../learners/validation-score';
 import { prepareStart, tuneAlsStart } from '../learners/als-embeddings';
 import { chooseRanker } from '../learners/ranker';
+import { foldInCandidate, resolveNewItems } from '../learners/new-items-trial';
+import { trainingHeads, type TrainingHeads } from '../learners/item-fold-in';
 import { LeaseLostError, withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
 import { removeTempArtifacts } from '../train/debris';
@@ -468,6 +470,30 @@ async function trainRun(
         );
       }
     }
+    // How new items take their first interactions (train.newItems): the fold-in carries the
+    // training users' user base in the artifact, so serving folds new items in too.
+    const heads = new Map<RecommenderModel, TrainingHeads>();
+    const headsOf = (m: RecommenderModel) => {
+      if (!heads.has(m)) heads.set(m, trainingHeads(m, train, items));
+      return heads.get(m)!;
+    };
+    const newItems = await resolveNewItems(model, t.newItems, {
+      validation,
+      items,
+      seed: t.seed,
+      kind,
+      scale: kind === 'implicit' ? [0, 1] : (dataset.scale ?? config.model.ratingRange),
+      signal,
+      users: new Map(dataset.users.map((u) => [u.id, u])),
+      adaptOptions: adapt,
+      trainingHeads: headsOf,
+    });
+    const folding = newItems.way === 'fold-in' ? foldInCandidate(model) : null;
+    if (folding) folding.foldInBase = headsOf(folding).base;
+    ctx.logger.info(
+      { newItems: newItems.way, ...(newItems.choice && { validationNdcg20: newItems.choice.scores }) },
+      `new items: ${newItems.way}`,
+    );
     ctx.logger.info({ validation: metrics }, 'validation metrics');
     throwIfAborted(signal);
     const baselineData = { train, validation, items, users: dataset.users, signal };

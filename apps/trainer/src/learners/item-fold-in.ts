@@ -1,17 +1,13 @@
 import {
-  adapt,
   foldInItems,
   supportsItemFoldIn,
   userBaseOf,
-  userHeads,
+  userHeadsOf,
   type RecommenderModel,
   type UserBase,
   type UserHeads,
 } from '@warmstart/core';
 import type { ItemCatalog, RatingEvent, Task } from '@warmstart/evaluation';
-
-/** Users adapted per `adapt` call when their heads are computed. */
-const HEADS_BATCH = 128;
 
 /** The training users' heads, adapted on their own training interactions, and their user base. */
 export interface TrainingHeads {
@@ -22,44 +18,19 @@ export interface TrainingHeads {
 /**
  * The heads of the training users of a catalog fold-in model (core supportsItemFoldIn), each
  * adapted on every training interaction it has (support and query: all of them are its history
- * once training is over), and the user base they form. What core's item fold-in reads the
- * evidence users' heads and the user base from, as ALS's item step reads its user factors.
+ * once training is over; core userHeadsOf), and the user base they form. What core's item fold-in
+ * reads the evidence users' heads and the user base from, as ALS's item step reads its user factors.
  */
 export function trainingHeads(
   model: RecommenderModel,
   train: readonly Task[],
   items: ItemCatalog,
 ): TrainingHeads {
-  const ids: string[] = [];
-  const parts: Float32Array[] = [];
-  let width = 0;
-  const users = train.filter((t) => t.support.length + t.query.length > 0);
-  for (let at = 0; at < users.length; at += HEADS_BATCH) {
-    const batch = users.slice(at, at + HEADS_BATCH);
-    const adapted = adapt(
-      model,
-      batch.map((t) => ({
-        user: t.user,
-        support: [...t.support, ...t.query].filter((r) => r.value > 0).map((r) => ({ ...r, value: 1 })),
-      })),
-      items,
-    );
-    try {
-      const h = userHeads(adapted);
-      ids.push(...h.ids);
-      parts.push(h.q);
-      width = h.width;
-    } finally {
-      adapted.dispose();
-    }
-  }
-  const q = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    q.set(p, offset);
-    offset += p.length;
-  }
-  const heads = { ids, q, width };
+  const heads = userHeadsOf(
+    model,
+    train.map((t) => ({ user: t.user, support: [...t.support, ...t.query] })),
+    items,
+  );
   return { heads, base: userBaseOf(heads) };
 }
 

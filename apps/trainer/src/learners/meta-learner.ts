@@ -3,7 +3,6 @@ import {
   initBackend,
   type SupportSizes,
   metaTrain,
-  rankingModel,
   type AdaptOptions,
   type AdaptSettings,
   type RecommenderModel,
@@ -28,7 +27,8 @@ import { EarlyStopping } from './early-stopping';
 import { chooseRanker, type RankerSetting } from './ranker';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
 import { foldInRowsFromEvidence, trainingHeads, type TrainingHeads } from './item-fold-in';
-import { chooseNewItems, type NewItemsChoice, type NewItemsWay } from './new-items-choice';
+import type { NewItemsWay } from './new-items-choice';
+import { resolveNewItems } from './new-items-trial';
 import { learnerAdaptCandidates, tuneAdapt } from './tune-adapt';
 import { validationObjective } from './validation-score';
 import {
@@ -222,8 +222,13 @@ export class MetaLearner implements EvalMethod {
         ranker: ranker.attached,
         validationNdcg20: ranker.ndcg20,
       };
-    const newItems = s.newItems === 'auto' ? await this.chooseNewItemsWay(ctx) : null;
-    this.newItemsWay = s.newItems === 'auto' ? (newItems?.way ?? 'warm-up') : s.newItems;
+    const { way, choice: newItems } = await resolveNewItems(this.model, s.newItems, {
+      ...ctx,
+      users: this.users,
+      adaptOptions: this.adaptOptions,
+      trainingHeads: (model) => this.trainingHeadsOf(model),
+    });
+    this.newItemsWay = way;
     return {
       lossHistory: [...(pre?.lossHistory ?? []), ...result.lossHistory],
       backend: describeBackend(backend),
@@ -238,52 +243,6 @@ export class MetaLearner implements EvalMethod {
         }),
       },
     };
-  }
-
-  /**
-   * `train.newItems: auto` (new-items-choice.ts): warm-up or fold-in for the model that ranks,
-   * chosen on the validation users; null (the warm-up stays) where that model cannot fold items
-   * in or too few validation tasks can be scored.
-   */
-  private async chooseNewItemsWay(ctx: FitContext): Promise<NewItemsChoice | null> {
-    const rated = this.fitted('fit');
-    const model = rankingModel(rated);
-    if (!supportsItemFoldIn(model) || ctx.validation.length === 0) return null;
-    const ratedOptions = this.adaptOptions ?? configuredAdapt(this.settings);
-    const asInteractions = (evidence: readonly RatingEvent[]) =>
-      model === rated ? evidence : evidence.map((r) => ({ ...r, value: 1 }));
-    let historyHeads: { of: readonly Task[]; heads: TrainingHeads } | undefined;
-    return chooseNewItems(
-      {
-        isWarm: (id) => model.itemIdIndex.has(id),
-        rows: (way, evidence, items, histories) => {
-          if (way === 'warm-up')
-            return warmRowsFromEvidence(model, asInteractions(evidence), items, this.users);
-          if (historyHeads?.of !== histories)
-            historyHeads = { of: histories, heads: trainingHeads(model, histories, items) };
-          const base = this.trainingHeadsOf(model).base;
-          return foldInRowsFromEvidence(model, asInteractions(evidence), items, {
-            heads: historyHeads.heads.heads,
-            base,
-          });
-        },
-        rank: (tasks, candidates, items, rows) =>
-          model === rated
-            ? rankTasks(
-                rated,
-                tasks,
-                candidates,
-                items,
-                { ...ratedOptions, ...(rows && { warmItems: rows }) },
-                ctx.signal,
-              )
-            : rankTasks(rated, tasks, candidates, items, ratedOptions, ctx.signal, {
-                ...model.adaptDefaults,
-                ...(rows && { warmItems: rows }),
-              }),
-      },
-      ctx,
-    );
   }
 
   /** The training users' heads and user base of `model`, computed once per fit. */

@@ -10,6 +10,8 @@ import { layoutOf } from '../model/layout';
 import { RecommenderModel, type TrainingInfo } from '../model/model';
 import { paramShapes } from '../model/params';
 import { NegativePool, type NegativePoolJSON } from '../negatives/pool';
+import type { UserBase } from '../item-fold-in';
+import { userBaseFromJSON, userBaseToJSON } from '../item-fold-in-histories';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -73,7 +75,7 @@ export interface Manifest {
   /**
    * Checksums of every other file (weights.bin, ids.json, user-ids.json with user IDs, and
    * negatives.json for implicit models with sampled negatives: the pool negatives are drawn from;
-   * with a ranker, `ranker/manifest.json`, which checks the ranker's own files in turn).
+   * fold-in-base.json for models whose new items fold in: `model.foldInBase`; with a ranker, `ranker/manifest.json`, which checks the ranker's own files in turn).
    */
   files: Record<string, FileEntry>;
   /**
@@ -85,6 +87,8 @@ export interface Manifest {
 
 /** Where a model's ranker is stored inside its artifact. */
 const RANKER_DIR = 'ranker';
+/** The user base new items fold in against (`model.foldInBase`), when the model has one. */
+const FOLD_IN_BASE_FILE = 'fold-in-base.json';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -136,6 +140,7 @@ export async function saveModel(
   const { idEmbeddings, ...rest } = model.config;
   const userIds = idEmbeddings?.userIds ? Buffer.from(JSON.stringify(idEmbeddings.userIds)) : null;
   const negatives = model.negativePool ? Buffer.from(JSON.stringify(model.negativePool.toJSON())) : null;
+  const foldInBase = model.foldInBase ? Buffer.from(JSON.stringify(userBaseToJSON(model.foldInBase))) : null;
   const manifest: Manifest = {
     format: ARTIFACT_FORMAT,
     formatVersion: ARTIFACT_VERSION,
@@ -163,6 +168,7 @@ export async function saveModel(
       'ids.json': { bytes: ids.length, sha256: sha256(ids) },
       ...(userIds && { 'user-ids.json': { bytes: userIds.length, sha256: sha256(userIds) } }),
       ...(negatives && { 'negatives.json': { bytes: negatives.length, sha256: sha256(negatives) } }),
+      ...(foldInBase && { [FOLD_IN_BASE_FILE]: { bytes: foldInBase.length, sha256: sha256(foldInBase) } }),
     },
   };
   const exists = await stat(dir).then(
@@ -179,6 +185,7 @@ export async function saveModel(
     await writeDurable(join(tmp, 'ids.json'), ids);
     if (userIds) await writeDurable(join(tmp, 'user-ids.json'), userIds);
     if (negatives) await writeDurable(join(tmp, 'negatives.json'), negatives);
+    if (foldInBase) await writeDurable(join(tmp, FOLD_IN_BASE_FILE), foldInBase);
     if (model.ranker) {
       // The ranker is an artifact of its own; this manifest pins its manifest by checksum.
       await saveModel(model.ranker, join(tmp, RANKER_DIR));
@@ -304,11 +311,13 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
   });
   if (!isObject(m.files)) return fail('files', 'is missing or not an object');
   const pooled = 'negatives.json' in m.files;
+  const based = FOLD_IN_BASE_FILE in m.files;
   for (const file of [
     'weights.bin',
     'ids.json',
     ...(withUsers ? ['user-ids.json'] : []),
     ...(pooled ? ['negatives.json'] : []),
+    ...(based ? [FOLD_IN_BASE_FILE] : []),
   ]) {
     const e = m.files[file];
     if (!isObject(e)) fail(`files["${file}"]`, 'is missing (no checksum)');
@@ -456,6 +465,22 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
       fail(`negatives.json ${err.field}`, err.message.slice(err.field.length + 2));
     }
   }
+  // The fold-in user base, checked (like the pool) before any tensor exists.
+  let foldInBase: UserBase | null = null;
+  if (m.files[FOLD_IN_BASE_FILE]) {
+    const raw = await readChecked(dir, FOLD_IN_BASE_FILE, m.files[FOLD_IN_BASE_FILE]);
+    const layout = layoutOf(spec, config);
+    try {
+      foldInBase = userBaseFromJSON(
+        JSON.parse(raw.toString('utf8')),
+        layout.hidden[layout.hidden.length - 1] + 1,
+      );
+    } catch (err) {
+      if (err instanceof SyntaxError) fail(FOLD_IN_BASE_FILE, 'is not valid JSON');
+      if (!(err instanceof ValidationError)) throw err;
+      fail(`${FOLD_IN_BASE_FILE} ${err.field}`, err.message.slice(err.field.length + 2));
+    }
+  }
   let model: RecommenderModel | undefined;
   try {
     model = new RecommenderModel(spec, config, byName);
@@ -475,6 +500,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
     );
   }
   model.negativePool = pool;
+  model.foldInBase = foldInBase;
   model.globalMean = m.globalMean;
   model.meanFitted = true;
   model.adaptDefaults = { ...m.adaptDefaults, ridge: m.adaptDefaults.ridge ?? null };

@@ -4,6 +4,7 @@ import { ValidationError } from '../errors';
 import { encodeRows, newEncodeStats, type EncodeStats } from '../features/encoder';
 import type { FeatureSpec } from '../features/spec';
 import type { NegativePool } from '../negatives/pool';
+import type { UserBase } from '../item-fold-in';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
 import type { AdaptSettings } from './adapt-settings';
@@ -87,6 +88,12 @@ export class RecommenderModel {
    * metaTrain or buildNegativePool, stored in artifacts). Null otherwise.
    */
   negativePool: NegativePool | null = null;
+  /**
+   * Catalog fold-in models whose new items fold in (item-fold-in-histories.ts) rather than warm
+   * up: the training users' user base they fold in against (stored in artifacts). Null: new
+   * items warm up (warmUpItems).
+   */
+  foldInBase: UserBase | null = null;
   /**
    * Tensors derived from the parameters alone and reused across calls (e.g. the catalog fold-in's
    * Gram matrix), each with the model version it was computed at; freed by dispose().
