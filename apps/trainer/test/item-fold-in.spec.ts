@@ -86,13 +86,13 @@ describe('item fold-in from item evidence', () => {
 });
 
 describe('train.newItems', () => {
-  it('defaults to warm-up, is overridden per learner and is validated', () => {
+  it('defaults to auto, is overridden per learner and is validated', () => {
     const c = parseConfig({
       evaluate: { learners: [{ name: 'a' }, { name: 'b', newItems: 'fold-in' }] },
     });
-    expect(c.train.newItems).toBe('warm-up');
+    expect(c.train.newItems).toBe('auto');
     const [a, b] = c.evaluate.learners.map((l) => learnerSettings(c, l, 'implicit'));
-    expect([a.newItems, b.newItems]).toEqual(['warm-up', 'fold-in']);
+    expect([a.newItems, b.newItems]).toEqual(['auto', 'fold-in']);
     expect(() => parseConfig({ train: { newItems: 'als' } })).toThrow(/train\.newItems/);
   });
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { loadModel } from '@warmstart/core';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -292,6 +293,50 @@ describe('train: the bias baselines on the same validation users', () => {
       const record = await store.registry.getModel(outcome.modelId);
       expect(record?.metrics['validation'].ndcg20).toBeCloseTo(candidate, 6);
       expect(record?.metrics['baseline.item-knn'].ndcg20).toBeCloseTo(outcome.baselines[1].metrics.ndcg20, 6);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('resolves train.newItems: the fold-in stores the user base in the artifact, auto records both ways', async () => {
+    const implicitDb = join(dir, 'implicit-new-items.db');
+    // Enough interactions per validation user for the choice to score tasks at every shot.
+    const sizes = ['--users', '200', '--items', '40', '--interactions', '6000', '--seed', '1'];
+    await runCli(['import', 'synthetic', ...sizes, '--database', implicitDb, '--kind', 'implicit']);
+    const trained = async (newItems: string) => {
+      const config = write(`new-items-${newItems}.yaml`, [
+        'features: { user: [], item: [] }',
+        'model: { embeddingDim: 4, hidden: [8] }',
+        `train: { epochs: 1, metaBatchSize: 16, maxRatings: 30, newItems: ${newItems} }`,
+      ]);
+      const lines: string[] = [];
+      const outcome = await trainCommand(
+        { database: implicitDb, artifacts, config },
+        { out: (l: string) => lines.push(l), logger: pino({ level: 'silent' }), progress: silentProgress },
+      );
+      const model = await loadModel(join(artifacts, outcome.modelId));
+      const base = model.foldInBase;
+      model.dispose();
+      return { outcome, line: lines.join('\n'), base };
+    };
+    const folded = await trained('fold-in');
+    expect(folded.outcome.newItems).toEqual({ way: 'fold-in' });
+    expect(folded.base?.users).toBeGreaterThan(0);
+    expect(folded.line).toMatch(/; new items: fold-in/);
+    const warmed = await trained('warm-up');
+    expect(warmed.outcome.newItems).toEqual({ way: 'warm-up' });
+    expect(warmed.base).toBeNull();
+    const auto = await trained('auto');
+    const scores = auto.outcome.newItems.validationNdcg20!;
+    expect(Object.keys(scores).sort()).toEqual(['fold-in', 'warm-up']);
+    for (const v of Object.values(scores)) expect(v).toBeGreaterThanOrEqual(0);
+    expect(auto.outcome.newItems.way).toBe(scores['fold-in'] > scores['warm-up'] ? 'fold-in' : 'warm-up');
+    expect(auto.base !== null).toBe(auto.outcome.newItems.way === 'fold-in');
+    expect(auto.line).toMatch(/; new items: (fold-in|warm-up) \(validation NDCG@20 on pseudo-new items \d\.\d{4}/);
+    const store = await openFeatureStore(implicitDb);
+    try {
+      const record = await store.registry.getModel(auto.outcome.modelId);
+      expect(record?.metrics['new-items']).toEqual(scores);
     } finally {
       await store.close();
     }

@@ -25,6 +25,7 @@ import { validationObjective } from '../learners/validation-score';
 import { prepareStart, tuneAlsStart } from '../learners/als-embeddings';
 import { chooseRanker } from '../learners/ranker';
 import { foldInCandidate, resolveNewItems } from '../learners/new-items-trial';
+import type { NewItemsChoice, NewItemsWay } from '../learners/new-items-choice';
 import { trainingHeads, type TrainingHeads } from '../learners/item-fold-in';
 import { LeaseLostError, withLease } from '../schedule/lease';
 import { checkpointDir, readCheckpoint, writeCheckpoint } from '../train/checkpoint';
@@ -63,6 +64,11 @@ export interface TrainOutcome {
   promotion: PromotionDecision;
   /** The baselines on the same validation users: bias models (explicit), popularity and item-kNN (implicit). */
   baselines: BaselineFigures[];
+  /**
+   * How the model's new items take their first interactions (`train.newItems` resolved) and, when
+   * chosen (`auto`), each way's validation NDCG@20 on pseudo-new items.
+   */
+  newItems: { way: NewItemsWay; validationNdcg20?: Record<NewItemsWay, number> };
 }
 
 export const TRAIN_LOCK = 'train';
@@ -558,6 +564,8 @@ async function trainRun(
       metrics: {
         validation: metrics,
         ...Object.fromEntries(baselines.map((b) => [`baseline.${b.name}`, b.metrics])),
+        // Each way of taking new items' first interactions, when train.newItems chose between them.
+        ...(newItems.choice && { 'new-items': newItems.choice.scores }),
       },
       dataWatermark: watermark,
       runId,
@@ -570,6 +578,7 @@ async function trainRun(
       `registered ${modelId} (v${record.version}, ${t.algorithm}) validation ${describeValidation(metrics, kind)}; ` +
         describeDecision(decision) +
         describeBaselines(baselines) +
+        describeNewItems(newItems.way, newItems.choice) +
         (resumeFrom ? `; resumed from run ${resumeFrom.runId}` : ''),
     );
     return {
@@ -580,6 +589,7 @@ async function trainRun(
       validation: metrics,
       promotion: decision,
       baselines,
+      newItems: { way: newItems.way, ...(newItems.choice && { validationNdcg20: newItems.choice.scores }) },
     };
   } finally {
     model.dispose();
@@ -654,6 +664,13 @@ function adaptOf(config: TrainerConfig, model: RecommenderModel, kind: FeedbackK
         ? (config.adapt.ridge ?? config.train.innerRidge)
         : null,
   };
+}
+
+/** The output line's note on new items: the way, and both validation figures when it was chosen. */
+function describeNewItems(way: NewItemsWay, choice: NewItemsChoice | null): string {
+  if (!choice) return `; new items: ${way}`;
+  const other: NewItemsWay = way === 'fold-in' ? 'warm-up' : 'fold-in';
+  return `; new items: ${way} (validation NDCG@20 on pseudo-new items ${choice.scores[way].toFixed(4)}, ${other} ${choice.scores[other].toFixed(4)})`;
 }
 
 /** `train.bayesHead` for head-only algorithms (the Bayesian head adapts the head only). */
