@@ -332,7 +332,9 @@ describe('train: the bias baselines on the same validation users', () => {
     for (const v of Object.values(scores)) expect(v).toBeGreaterThanOrEqual(0);
     expect(auto.outcome.newItems.way).toBe(scores['fold-in'] > scores['warm-up'] ? 'fold-in' : 'warm-up');
     expect(auto.base !== null).toBe(auto.outcome.newItems.way === 'fold-in');
-    expect(auto.line).toMatch(/; new items: (fold-in|warm-up) \(validation NDCG@20 on pseudo-new items \d\.\d{4}/);
+    expect(auto.line).toMatch(
+      /; new items: (fold-in|warm-up) \(validation NDCG@20 on pseudo-new items \d\.\d{4}/,
+    );
     const store = await openFeatureStore(implicitDb);
     try {
       const record = await store.registry.getModel(auto.outcome.modelId);
