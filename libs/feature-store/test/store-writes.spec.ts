@@ -189,6 +189,37 @@ describe.each(backends)('writes and online reads on $name', ({ create }) => {
     await expect(store.activeItems({ cursor: 'garbage' })).rejects.toThrow('page.cursor');
   });
 
+  it('pages the items written since a time, of any status, oldest write first', async () => {
+    const before = new Date(Date.now() - 1);
+    await store.upsertItems([{ id: 'c1', features: { year: 2001 } }]);
+    await new Promise((r) => setTimeout(r, 5));
+    const mid = new Date();
+    await store.upsertItems([
+      { id: 'c2', features: {} },
+      { id: 'c3', features: {} },
+      { id: 'i1', features: { genres: ['Action'] }, status: 'retired' },
+    ]);
+    const ids = async (since: Date, limit = 100) => {
+      const out: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await store.itemsChangedSince(since, { limit, cursor });
+        out.push(...page.items.map((it) => it.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return out;
+    };
+    expect(await ids(before)).toEqual(['c1', 'c2', 'c3', 'i1']);
+    expect(await ids(before, 1)).toEqual(['c1', 'c2', 'c3', 'i1']);
+    expect(await ids(mid)).toEqual(['c2', 'c3', 'i1']);
+    const [retired] = (await store.itemsChangedSince(mid, { limit: 3 })).items.filter((it) => it.id === 'i1');
+    expect(retired?.status).toBe('retired');
+    expect((await store.itemsChangedSince(before, { limit: 1 })).items[0]?.features).toEqual({ year: 2001 });
+    expect(await ids(new Date(Date.now() + 60_000))).toEqual([]);
+    await expect(store.itemsChangedSince(new Date(NaN))).rejects.toThrow('since');
+    await expect(store.itemsChangedSince(before, { cursor: 'garbage' })).rejects.toThrow('page.cursor');
+  });
+
   it('does not return items before their available time (default: now; or asOf)', async () => {
     const future = new Date('2150-01-01T00:00:00Z');
     await store.upsertItems([

@@ -147,11 +147,16 @@ function batchedScores(
   return out;
 }
 
+/** Warm-ups whose changed ids are remembered (an encoding older than that is redone whole). */
+const WARM_CHANGES_KEPT = 64;
+
 export class CoreServingModel implements ServingModel {
   /** Warmed ID representations of new items, by id (see warmUpItems), the model's and its ranker's. */
   private readonly warm = new Map<string, Float32Array>();
   private readonly rankerWarm = new Map<string, Float32Array>();
   private version = 0;
+  /** The ids each recent warm-up changed, by the version it made (see warmedSince). */
+  private readonly changes: { version: number; ids: string[] }[] = [];
   private disposed = false;
 
   constructor(
@@ -180,6 +185,15 @@ export class CoreServingModel implements ServingModel {
     return this.version;
   }
 
+  warmedSince(version: number): ReadonlySet<string> | undefined {
+    if (version === this.version) return new Set();
+    const first = this.changes[0];
+    if (version > this.version || !first || first.version > version + 1) return undefined;
+    const ids = new Set<string>();
+    for (const c of this.changes) if (c.version > version) for (const id of c.ids) ids.add(id);
+    return ids;
+  }
+
   /**
    * Warms the model's rows and, when it has a ranker with ID rows, the ranker's: on the same
    * interactions, each read as an interaction of value 1 (as the ranker adapts on a support). A
@@ -205,8 +219,15 @@ export class CoreServingModel implements ServingModel {
     }
     // Retired meanwhile: nothing encodes with this model any more.
     if (this.disposed) return 0;
-    for (const [into, rows] of warmed) for (const [id, row] of rows) into.set(id, row);
+    const ids = new Set<string>();
+    for (const [into, rows] of warmed)
+      for (const [id, row] of rows) {
+        into.set(id, row);
+        ids.add(id);
+      }
     this.version += 1;
+    this.changes.push({ version: this.version, ids: [...ids] });
+    if (this.changes.length > WARM_CHANGES_KEPT) this.changes.shift();
     return Math.max(...warmed.map(([, rows]) => rows.size));
   }
 

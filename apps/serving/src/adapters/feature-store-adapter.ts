@@ -147,6 +147,12 @@ export class FeatureStoreAdapter implements StorePort {
     );
   }
 
+  async itemsChangedSince(since: Date, page: PageQuery): Promise<PageResult<StoredItem>> {
+    return pageOf(
+      await this.store.itemsChangedSince(since, { limit: page.pageSize, cursor: page.cursor ?? null }),
+    );
+  }
+
   async activeItems(page: PageQuery): Promise<PageResult<StoredItem>> {
     return pageOf(await this.store.activeItems({ limit: page.pageSize, cursor: page.cursor ?? null }));
   }

@@ -50,8 +50,8 @@ export class FeatureStoreController implements UnaryController<FeatureStoreServi
     try {
       return { upsertedCount: await this.ctx.store.upsertItems(items) };
     } finally {
-      // Even a failed write may race with readers; re-reading is always safe.
-      this.ctx.catalog.invalidate();
+      // Even a failed write may race with readers; reading the changes is always safe.
+      this.ctx.catalog.itemsWritten();
     }
   }
 

@@ -93,6 +93,11 @@ export interface ServingModel {
   /** Bumped whenever warmUpItems changes a row: encodings made before use older rows. */
   readonly warmVersion: number;
   /**
+   * The items whose warmed rows changed after `version` (an earlier `warmVersion`), so only
+   * encodings holding them are redone; undefined when that is no longer known (redo all).
+   */
+  warmedSince(version: number): ReadonlySet<string> | undefined;
+  /**
    * Warms up new items on their interactions (core's warmUpItems), or folds them in from the
    * interacting users' `histories` where the model {@link foldsItems} and they are given, and
    * keeps the rows: every later `encodeItems` and `adapt` of this model uses them. Resolves with

@@ -127,6 +127,8 @@ export interface StorePort {
   forgetItems(ids: readonly string[]): void;
   /** Active items with availableAt >= since, oldest first. */
   newItemsSince(since: Date, page: PageQuery): Promise<PageResult<StoredItem>>;
+  /** Items of any status written at or after `since`, oldest write first (from the database). */
+  itemsChangedSince(since: Date, page: PageQuery): Promise<PageResult<StoredItem>>;
   activeItems(page: PageQuery): Promise<PageResult<StoredItem>>;
   upsertUsers(users: UserRecord[]): Promise<number>;
   upsertItems(items: ItemInput[]): Promise<number>;

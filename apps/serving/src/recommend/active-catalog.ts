@@ -3,20 +3,24 @@ import type { EncodedItemSet, ItemPick, ServingModel } from '../ports/model-runt
 import type { StorePort, StoredItem } from '../ports/store.port';
 import type { ModelRef } from '../ports/types';
 import { Shared } from '../cache/shared';
+import { CatalogPages, PAGE_SIZE } from './catalog-pages';
 import type { ItemWarmer } from './item-warmer';
-
-const PAGE_SIZE = 1000;
 
 /** Default of {@link ActiveCatalogOptions.freshnessMs}: another writer's items show within ~1 s. */
 export const DEFAULT_FRESHNESS_MS = 1000;
 
+/**
+ * How far back (ms) each incremental read reaches before the newest write it has seen: a write
+ * whose transaction commits after a read with an earlier `updatedAt` is still picked up.
+ */
+export const CHANGE_OVERLAP_MS = 5000;
+
+/** What a lease serves: the items as of one change (pages never change once published). */
 interface Snapshot {
   generation: number;
-  /** The store's item watermark, read before the pages (so the pages are at least this new). */
+  /** The store's item watermark, read before the items (so they are at least this new). */
   mark: string;
-  pages: StoredItem[][];
-  /** updatedAt (ms) per item id: what changed is told apart on the next read. */
-  versions: Map<string, number>;
+  pages: readonly StoredItem[][];
 }
 
 export interface ActiveCatalogOptions {
@@ -28,10 +32,10 @@ export interface ActiveCatalogOptions {
   /**
    * How often (at most) the store's item watermark is compared with the one the catalog was
    * read at; a difference (an item written by another replica or an import, or an item becoming
-   * available) re-reads the catalog. 0 checks on every lease.
+   * available) reads the items written since. 0 checks on every lease.
    */
   freshnessMs?: number;
-  /** Told about a failed watermark read (the catalog keeps serving what it has). */
+  /** Told about a failed watermark or change read (the catalog keeps serving what it has). */
   onError?: (err: unknown) => void;
   /**
    * Warms up new items on their first interactions, in the background; leases encode with the
@@ -41,22 +45,33 @@ export interface ActiveCatalogOptions {
 }
 
 /**
- * All active items, read page by page from the store and kept in memory together with their
- * encodings for the serving model, so "rank everything" does not re-read and re-encode the
- * catalog per request. An item write through this server bumps the generation: the next request
- * re-reads, so a new item is recommendable on the very next call. Writes made elsewhere (another
- * replica, `trainer import`) are found by the store's item watermark, checked at most every
- * `freshnessMs` by one query that concurrent requests share (single flight); requests arriving
- * during a check wait for it, so a write older than `freshnessMs` is always seen.
+ * All active items, read once page by page from the store and kept in memory together with
+ * their encodings for the serving model, so "rank everything" does not re-read and re-encode the
+ * catalog per request. Changes are applied incrementally, at a cost that grows with the items
+ * changed, not with the catalog: the items written since the newest write seen
+ * (`itemsChangedSince`, reaching back {@link CHANGE_OVERLAP_MS}) and those that became available
+ * since the last read (`newItemsSince`) replace, join or leave their pages (catalog-pages.ts), and
+ * only the pages they touched are encoded again; the other pages keep their encodings. An item
+ * write through this server makes the next lease apply changes first, so a new item is
+ * recommendable on the very next call. Writes made elsewhere (another replica, `trainer import`)
+ * are found by the store's item watermark, checked at most every `freshnessMs` by one query that
+ * concurrent requests share (single flight); requests arriving during a check wait for it. New
+ * items' warmed rows re-encode only the pages holding the items warmed (ServingModel.warmedSince).
  */
 export class ActiveCatalog {
+  private readonly items = new CatalogPages();
   private generation = 0;
-  private snapshot: Promise<Snapshot> | undefined;
-  /** The last snapshot read (resolved), for the change check and the item-cache diff. */
+  /** The first full read (or the one after `invalidate`); then changes keep `current` new. */
+  private loading: Promise<void> | undefined;
   private current: Snapshot | undefined;
-  private encoded: { key: string; pages: Shared<EncodedPages> } | undefined;
+  /** The newest item write seen (ms of `updatedAt`) and when the last read started. */
+  private newestWrite = 0;
+  private lastRead = new Date(0);
+  private encoded: Encoding | undefined;
   private checking: Promise<void> | undefined;
   private checkedAt = -Infinity;
+  /** An item write through this server: the next lease applies changes before it is served. */
+  private written = false;
   private readonly selectionRows: number;
   private readonly freshnessMs: number;
   private readonly onError: ((err: unknown) => void) | undefined;
@@ -77,40 +92,39 @@ export class ActiveCatalog {
     this.warmer?.ingested();
   }
 
+  /** Items were written through this server: the next lease applies the changes first. */
+  itemsWritten(): void {
+    this.written = true;
+  }
+
+  /** Drops everything: the next lease reads the whole catalog again and encodes it anew. */
   invalidate(): void {
     this.generation += 1;
-    this.snapshot = undefined;
+    this.loading = undefined;
+    this.current = undefined;
     this.dropEncoded();
+  }
+
+  /** Items currently in the catalog (after the last change applied). */
+  get size(): number {
+    return this.items.size;
   }
 
   /**
    * Pages of active items with their encodings for `model`. The caller must `release()` the
-   * lease: an invalidation meanwhile frees the encodings only after the last lease ends.
+   * lease: a change meanwhile frees the encodings it replaced only after the last lease ends.
    */
   async lease(model: ServingModel): Promise<CatalogLease> {
-    const check = this.checkFreshness();
-    if (check) await check;
-    const snap = await (this.snapshot ??= this.load(this.generation));
+    const snap = await this.latest();
     // New items' warmed rows change the encoding: the key holds the model's warm version (a
     // due warm-up starts in the background; this lease uses the rows there are).
     void this.warmer?.refresh(model, snap.pages);
-    const key = `${refKey(model.ref)}#${snap.generation}#${model.warmVersion}`;
-    if (this.encoded?.key !== key) {
-      this.dropEncoded();
-      const encoded = snap.pages.map((p) => model.encodeItems(p));
-      const pages = new EncodedPages(
-        model,
-        snap.pages.map((items, i) => ({ items, encoded: encoded[i] as EncodedItemSet })),
-        this.selectionRows,
-      );
-      this.encoded = { key, pages: new Shared(pages) };
-    }
-    const shared = this.encoded.pages.retain();
+    const encoding = this.encodingFor(model, snap);
+    const shared = encoding.pages.retain();
     const encodedPages = shared.value;
-    const { pages, index } = encodedPages;
     return {
-      pages,
-      find: (id) => index.get(id),
+      pages: encodedPages.pages,
+      find: (id) => encodedPages.find(id),
       locate: (ids) => encodedPages.locate(ids),
       selection: (ids, key) => encodedPages.selection(ids, key),
       release: () => shared.release(),
@@ -126,30 +140,46 @@ export class ActiveCatalog {
     const warmer = this.warmer;
     if (!warmer?.enabled) return;
     // The catalog's items (read once, shared with leases) tell the new items apart.
-    (this.snapshot ??= this.load(this.generation)).then(
+    this.latest().then(
       (snap) => void warmer.refresh(model, snap.pages),
       () => undefined, // a failed read is retried by the next lease
     );
   }
 
+  /** Frees encodings made by a model that no longer serves. */
+  retainOnly(ref: ModelRef): void {
+    if (this.encoded && this.encoded.ref !== refKey(ref)) this.dropEncoded();
+  }
+
+  /** The catalog as of now: the first read, or changes applied when a check is due. */
+  private async latest(): Promise<Snapshot> {
+    if (!this.current) await (this.loading ??= this.load());
+    const check = this.checkChanges();
+    if (check) await check;
+    return this.current!;
+  }
+
   /**
-   * The running watermark check, or a new one when the last started `freshnessMs` ago or more;
-   * undefined when none is due (or nothing was read yet: the first read takes the watermark).
+   * The running change check, or a new one when this server wrote items or the last check
+   * started `freshnessMs` ago or more; undefined when none is due.
    */
-  private checkFreshness(): Promise<void> | undefined {
+  private checkChanges(): Promise<void> | undefined {
     if (this.checking) return this.checking;
     const snap = this.current;
-    if (snap === undefined || this.snapshot === undefined) return undefined;
+    if (!snap) return undefined;
     const now = Date.now();
-    if (now - this.checkedAt < this.freshnessMs) return undefined;
+    if (!this.written && now - this.checkedAt < this.freshnessMs) return undefined;
     this.checkedAt = now;
+    const written = this.written;
+    this.written = false;
+    const generation = this.generation;
     const run = (async () => {
       try {
         const mark = await this.store.itemsWatermark();
-        // Still the snapshot the mark is compared with (a local write may have replaced it).
-        if (mark !== snap.mark && this.current === snap && snap.generation === this.generation)
-          this.invalidate();
+        if ((written || mark !== snap.mark) && generation === this.generation) await this.applyChanges(mark);
       } catch (err) {
+        // A write through this server is retried by the next lease.
+        if (written) this.written = true;
         this.onError?.(err);
       } finally {
         this.checking = undefined;
@@ -159,51 +189,119 @@ export class ActiveCatalog {
     return run;
   }
 
-  /** Frees encodings made by a model that no longer serves. */
-  retainOnly(ref: ModelRef): void {
-    if (this.encoded && !this.encoded.key.startsWith(`${refKey(ref)}#`)) this.dropEncoded();
+  /** Reads what changed since the last read and applies it (catalog-pages.ts). */
+  private async applyChanges(mark: string): Promise<void> {
+    const generation = this.generation;
+    const startedAt = new Date();
+    const changed = await this.readAll((page) =>
+      this.store.itemsChangedSince(new Date(this.newestWrite - CHANGE_OVERLAP_MS), page),
+    );
+    const available = await this.readAll((page) =>
+      this.store.newItemsSince(new Date(this.lastRead.getTime() - CHANGE_OVERLAP_MS), page),
+    );
+    if (generation !== this.generation) return; // invalidated meanwhile: the full read wins
+    const ids = this.items.apply([...changed, ...available], (item) => isActive(item, startedAt));
+    for (const item of changed) this.newestWrite = Math.max(this.newestWrite, updated(item));
+    this.lastRead = startedAt;
+    // Changed items may sit in the store's read cache (explicit candidates the catalog lacks and
+    // support items are read through it): drop them.
+    this.store.forgetItems(changed.map((i) => i.id));
+    this.current =
+      ids.length > 0
+        ? { generation: ++this.generation, mark, pages: this.items.pages }
+        : { ...this.current!, mark };
+  }
+
+  private async load(): Promise<void> {
+    const generation = this.generation;
+    const loading = (async () => {
+      const startedAt = new Date();
+      const mark = await this.store.itemsWatermark();
+      const all = await this.readAll((page) => this.store.activeItems(page));
+      if (generation !== this.generation) return;
+      const active = all.filter((i) => i.status === 'active');
+      this.items.reset(active);
+      this.newestWrite = Math.max(0, ...active.map(updated));
+      this.lastRead = startedAt;
+      this.checkedAt = Date.now();
+      this.current = { generation: ++this.generation, mark, pages: this.items.pages };
+    })();
+    // A failed read is not kept: the next lease tries again.
+    loading.catch(() => {
+      if (this.loading === loading) this.loading = undefined;
+    });
+    return loading;
+  }
+
+  private async readAll(
+    read: (page: {
+      pageSize: number;
+      cursor?: string;
+    }) => Promise<{ items: StoredItem[]; nextCursor?: string }>,
+  ): Promise<StoredItem[]> {
+    const out: StoredItem[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await read(cursor ? { pageSize: PAGE_SIZE, cursor } : { pageSize: PAGE_SIZE });
+      for (const item of page.items) out.push(item);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out;
+  }
+
+  /**
+   * The encoding of `snap` for `model`: pages whose items and warmed rows are unchanged since the
+   * last encoding for the same model keep their encodings; the others are encoded anew.
+   */
+  private encodingFor(model: ServingModel, snap: Snapshot): Encoding {
+    const ref = refKey(model.ref);
+    const enc = this.encoded;
+    if (enc && enc.ref === ref && enc.generation === snap.generation && enc.warmVersion === model.warmVersion)
+      return enc;
+    const previous = enc && enc.ref === ref ? enc : undefined;
+    // Pages holding items whose warmed rows changed since the previous encoding (all: unknown).
+    const warmed =
+      previous && previous.warmVersion !== model.warmVersion
+        ? model.warmedSince(previous.warmVersion)
+        : new Set<string>();
+    const stale = new Set<readonly StoredItem[]>();
+    for (const id of warmed ?? []) {
+      const page = this.items.pageOf(id);
+      if (page) stale.add(page);
+    }
+    const shares = snap.pages.map((items) => {
+      const kept = warmed && !stale.has(items) ? previous?.pages.value.shareOf(items) : undefined;
+      return kept ? kept.retain() : new Shared(model.encodeItems(items as StoredItem[]));
+    });
+    const pages = new EncodedPages(model, snap.pages, shares, this.selectionRows);
+    this.dropEncoded();
+    this.encoded = {
+      ref,
+      generation: snap.generation,
+      warmVersion: model.warmVersion,
+      pages: new Shared(pages),
+    };
+    return this.encoded;
   }
 
   private dropEncoded(): void {
     this.encoded?.pages.release();
     this.encoded = undefined;
   }
+}
 
-  private load(generation: number): Promise<Snapshot> {
-    const loading = this.read(generation);
-    // A failed read is not kept: the next lease tries again.
-    loading.catch(() => {
-      if (this.snapshot === loading) this.snapshot = undefined;
-    });
-    return loading;
-  }
+interface Encoding {
+  ref: string;
+  generation: number;
+  warmVersion: number;
+  pages: Shared<EncodedPages>;
+}
 
-  private async read(generation: number): Promise<Snapshot> {
-    const mark = await this.store.itemsWatermark();
-    const pages: StoredItem[][] = [];
-    const versions = new Map<string, number>();
-    let cursor: string | undefined;
-    do {
-      const page = await this.store.activeItems(
-        cursor ? { pageSize: PAGE_SIZE, cursor } : { pageSize: PAGE_SIZE },
-      );
-      const active = page.items.filter((i) => i.status === 'active');
-      for (const item of active) versions.set(item.id, item.updatedAt?.getTime() ?? 0);
-      if (active.length > 0) pages.push(active);
-      cursor = page.nextCursor;
-    } while (cursor);
-    const previous = this.current;
-    if (previous) {
-      // Items changed or gone since the last read may sit in the store's read cache (explicit
-      // candidates the catalog lacks and support items are read through it): drop them.
-      const changed: string[] = [];
-      for (const [id, version] of previous.versions) if (versions.get(id) !== version) changed.push(id);
-      this.store.forgetItems(changed);
-    }
-    const snap = { generation, mark, pages, versions };
-    if (generation === this.generation) this.current = snap;
-    return snap;
-  }
+const updated = (item: StoredItem) => item.updatedAt?.getTime() ?? 0;
+
+/** Recommendable now: active, and available (no `availableAt` counts as available). */
+function isActive(item: StoredItem, now: Date): boolean {
+  return item.status === 'active' && (item.availableAt === undefined || item.availableAt <= now);
 }
 
 const refKey = (r: ModelRef) => `${r.modelId}@${r.version}`;
@@ -282,11 +380,15 @@ function sameIds(a: readonly string[], b: readonly string[]): boolean {
 }
 
 class EncodedPages {
+  readonly pages: CatalogPage[];
+  /** Each page's encoding by its item array (a later encoding reuses the unchanged ones). */
+  private readonly shares = new Map<readonly StoredItem[], Shared<EncodedItemSet>>();
   /**
-   * Item id -> page and row, built once per encoding. `mark` is scratch for locate's duplicate
-   * test (locate runs synchronously, so one counter serves every request).
+   * Item id -> page and row, built on the first explicit-candidate lookup (all-active requests
+   * never need it). `mark` is scratch for locate's duplicate test (locate runs synchronously, so
+   * one counter serves every request).
    */
-  readonly index = new Map<string, { page: CatalogPage; row: number; mark: number }>();
+  private indexed: Map<string, { page: CatalogPage; row: number; mark: number }> | undefined;
   private marks = 0;
   /** Gathered explicit candidate lists by a fingerprint of their ids (the ids are compared on a hit). */
   private readonly selections: LRUCache<string, Gathered> | undefined;
@@ -300,13 +402,17 @@ class EncodedPages {
   // list coming back later would have been evicted anyway).
   private readonly seenOnce = new LRUCache<string, true>({ max: 64 });
 
+  /** Takes over one reference of each of `shares` (one per page of `items`). */
   constructor(
     private readonly model: ServingModel,
-    readonly pages: CatalogPage[],
+    items: readonly (readonly StoredItem[])[],
+    shares: readonly Shared<EncodedItemSet>[],
     private readonly maxRows: number,
   ) {
-    for (const page of pages)
-      page.items.forEach((item, row) => this.index.set(item.id, { page, row, mark: 0 }));
+    this.pages = items.map((page, i) => {
+      this.shares.set(page, shares[i]!);
+      return { items: page as StoredItem[], encoded: shares[i]!.value };
+    });
     this.selections =
       maxRows > 0
         ? new LRUCache<string, Gathered>({
@@ -316,6 +422,25 @@ class EncodedPages {
             dispose: (g) => g.selection.release(),
           })
         : undefined;
+  }
+
+  /** The encoding of a page of this encoding, by its item array. */
+  shareOf(items: readonly StoredItem[]): Shared<EncodedItemSet> | undefined {
+    return this.shares.get(items);
+  }
+
+  private get index(): Map<string, { page: CatalogPage; row: number; mark: number }> {
+    if (!this.indexed) {
+      const index = new Map<string, { page: CatalogPage; row: number; mark: number }>();
+      for (const page of this.pages)
+        page.items.forEach((item, row) => index.set(item.id, { page, row, mark: 0 }));
+      this.indexed = index;
+    }
+    return this.indexed;
+  }
+
+  find(id: string): { page: CatalogPage; row: number } | undefined {
+    return this.index.get(id);
   }
 
   locate(ids: readonly string[]) {
@@ -328,9 +453,10 @@ class EncodedPages {
       this.marks = 1;
     }
     const mark = this.marks;
+    const index = this.index;
     let absent: Set<string> | undefined;
     for (const id of ids) {
-      const at = this.index.get(id);
+      const at = index.get(id);
       if (at) {
         if (at.mark === mark) continue;
         at.mark = mark;
@@ -382,6 +508,6 @@ class EncodedPages {
 
   dispose(): void {
     this.selections?.clear();
-    for (const p of this.pages) p.encoded.dispose();
+    for (const share of this.shares.values()) share.release();
   }
 }

@@ -406,6 +406,40 @@ export class OnlineReads {
   }
 
   /**
+   * Items of any status written (created, changed or retired) at or after `since`, oldest write
+   * first (ties by id), page by page, from the database: what a replica that keeps the catalog in
+   * memory reads to apply other processes' item writes incrementally (on the updatedAt index).
+   */
+  async itemsChangedSince(since: Date, page?: ItemPageRequest): Promise<Page<StoredItem>> {
+    checkTime('since', since);
+    const limit = pageLimit(page);
+    const after = decodeCursor(page?.cursor, 2);
+    const afterTime = after ? new Date(after[0]) : null;
+    if (afterTime && Number.isNaN(afterTime.getTime())) {
+      throw new ValidationError('page.cursor', 'is not a cursor returned by this store');
+    }
+    const rows = await this.db.item.findMany({
+      where: {
+        updatedAt: { gte: since },
+        ...(after && afterTime
+          ? {
+              OR: [{ updatedAt: { gt: afterTime } }, { updatedAt: afterTime, id: { gt: String(after[1]) } }],
+            }
+          : {}),
+      },
+      orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
+      take: limit + 1,
+      include: currentFeatures,
+    });
+    const items = rows.slice(0, limit).map(toItem);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: rows.length > limit ? encodeCursor([last.updatedAt!.toISOString(), last.id]) : null,
+    };
+  }
+
+  /**
    * Active items available at `asOf` (default now; `availableAt <= asOf`) in id order, page by
    * page: the "all active items" candidates. Items released in the future appear once their
    * `availableAt` has passed.

@@ -1,0 +1,204 @@
+/**
+ * The active catalog applies item changes incrementally (recommend/active-catalog.ts): an upsert
+ * through this server re-encodes only the page it lands on, a retirement only the page it leaves,
+ * another replica's writes are found by the watermark and applied the same way, warmed rows
+ * re-encode only the pages holding the warmed items, and a replaced page's encoding is freed only
+ * after the last lease holding it ends. A fake store and a fake model count what is read and
+ * encoded.
+ */
+import type { EncodedItemSet, ServingModel } from '../src/ports/model-runtime.port';
+import type { PageQuery, PageResult, StorePort, StoredItem } from '../src/ports/store.port';
+import { ActiveCatalog } from '../src/recommend/active-catalog';
+import { PAGE_SIZE } from '../src/recommend/catalog-pages';
+
+/** Items in a map with write times; the reads the catalog makes, as the feature store answers them. */
+class FakeStore {
+  readonly items = new Map<string, StoredItem>();
+  private clock = 1_000_000;
+  reads: string[] = [];
+
+  write(id: string, status: 'active' | 'retired' = 'active', availableAt?: Date): void {
+    this.clock += 10_000; // writes 10 s apart: a change read's 5 s overlap reaches one write back
+    this.items.set(id, {
+      id,
+      features: {},
+      status,
+      updatedAt: new Date(this.clock),
+      ...(availableAt && { availableAt }),
+    });
+  }
+
+  private page(list: StoredItem[], page: PageQuery): PageResult<StoredItem> {
+    const from = page.cursor ? Number(page.cursor) : 0;
+    const to = from + page.pageSize;
+    return to < list.length
+      ? { items: list.slice(from, to), nextCursor: String(to) }
+      : { items: list.slice(from) };
+  }
+
+  readonly port = {
+    itemsWatermark: async () => {
+      const all = [...this.items.values()];
+      const latest = Math.max(0, ...all.map((i) => i.updatedAt!.getTime()));
+      const pending = all.filter((i) => i.availableAt && i.availableAt > new Date()).length;
+      return `${this.items.size}.${latest}.${pending}`;
+    },
+    forgetItems: () => undefined,
+    activeItems: async (page: PageQuery) => {
+      if (!page.cursor) this.reads.push('all');
+      const now = new Date();
+      const list = [...this.items.values()]
+        .filter((i) => i.status === 'active' && !(i.availableAt && i.availableAt > now))
+        .sort((a, b) => (a.id < b.id ? -1 : 1));
+      return this.page(list, page);
+    },
+    itemsChangedSince: async (since: Date, page: PageQuery) => {
+      const list = [...this.items.values()]
+        .filter((i) => i.updatedAt! >= since)
+        .sort((a, b) => a.updatedAt!.getTime() - b.updatedAt!.getTime() || (a.id < b.id ? -1 : 1));
+      if (!page.cursor) this.reads.push(`changed ${list.length}`);
+      return this.page(list, page);
+    },
+    newItemsSince: async (since: Date, page: PageQuery) => {
+      const now = new Date();
+      const list = [...this.items.values()].filter(
+        (i) => i.status === 'active' && i.availableAt && i.availableAt >= since && i.availableAt <= now,
+      );
+      return this.page(list, page);
+    },
+  } as unknown as StorePort;
+}
+
+/** Encodings as id lists, each counted and its disposal recorded. */
+class FakeModel {
+  readonly ref = { modelId: 'm', version: 1 };
+  warmVersion = 0;
+  warmed: Map<number, string[]> = new Map();
+  encodes: string[][] = [];
+  disposed: string[][] = [];
+
+  encodeItems(items: StoredItem[]): EncodedItemSet {
+    const ids = items.map((i) => i.id);
+    this.encodes.push(ids);
+    return { ids, dispose: () => this.disposed.push(ids) } as unknown as EncodedItemSet;
+  }
+
+  warmedSince(version: number): ReadonlySet<string> | undefined {
+    const ids = new Set<string>();
+    for (let v = version + 1; v <= this.warmVersion; v++) {
+      const list = this.warmed.get(v);
+      if (!list) return undefined;
+      for (const id of list) ids.add(id);
+    }
+    return ids;
+  }
+}
+
+const N = PAGE_SIZE * 2 + 500;
+const id = (k: number) => `i${String(k).padStart(5, '0')}`;
+
+function setUp(freshnessMs = 60_000) {
+  const store = new FakeStore();
+  for (let k = 0; k < N; k++) store.write(id(k));
+  const model = new FakeModel();
+  const catalog = new ActiveCatalog(store.port, { freshnessMs });
+  const lease = () => catalog.lease(model as unknown as ServingModel);
+  return { store, model, catalog, lease };
+}
+
+const pageIds = (lease: Awaited<ReturnType<ActiveCatalog['lease']>>) => lease.pages.map((p) => p.encoded.ids);
+
+describe('ActiveCatalog changes', () => {
+  it('reads and encodes the whole catalog once', async () => {
+    const { store, model, lease } = setUp();
+    const first = await lease();
+    expect(model.encodes.map((e) => e.length)).toEqual([PAGE_SIZE, PAGE_SIZE, 500]);
+    (await lease()).release();
+    expect(model.encodes).toHaveLength(3);
+    expect(store.reads).toEqual(['all']);
+    first.release();
+  });
+
+  it('an upsert through this server re-encodes only the page the item lands on', async () => {
+    const { store, model, catalog, lease } = setUp();
+    const before = await lease();
+    model.encodes = [];
+    store.write('new-item');
+    catalog.itemsWritten();
+    const after = await lease();
+    expect(model.encodes).toEqual([[...pageIds(before)[2]!, 'new-item']]);
+    expect(after.find('new-item')?.page.items[after.find('new-item')!.row]?.id).toBe('new-item');
+    // Untouched pages keep their encodings; the replaced one is freed when its last lease ends.
+    expect(after.pages[0]!.encoded).toBe(before.pages[0]!.encoded);
+    expect(model.disposed).toEqual([]);
+    before.release();
+    expect(model.disposed).toEqual([pageIds(before)[2]]);
+    after.release();
+    expect(store.reads.filter((r) => r === 'all')).toHaveLength(1);
+  });
+
+  it('a retirement re-encodes only the page the item leaves', async () => {
+    const { store, model, catalog, lease } = setUp();
+    (await lease()).release();
+    model.encodes = [];
+    store.write(id(PAGE_SIZE + 7), 'retired');
+    catalog.itemsWritten();
+    const after = await lease();
+    expect(model.encodes.map((e) => e.length)).toEqual([PAGE_SIZE - 1]);
+    expect(after.find(id(PAGE_SIZE + 7))).toBeUndefined();
+    expect(catalog.size).toBe(N - 1);
+    after.release();
+  });
+
+  it('another replica finds writes by the watermark and applies only them', async () => {
+    const { store, model, catalog, lease } = setUp(0);
+    (await lease()).release();
+    model.encodes = [];
+    store.reads = [];
+    // Written elsewhere: this catalog was not told.
+    store.write('elsewhere');
+    store.write(id(3), 'retired');
+    const after = await lease();
+    expect(after.find('elsewhere')).toBeDefined();
+    expect(after.find(id(3))).toBeUndefined();
+    expect(model.encodes.map((e) => e.length)).toEqual([PAGE_SIZE - 1, 501]);
+    // The two writes, plus the newest write seen before (re-read by the overlap, skipped unchanged).
+    expect(store.reads).toEqual(['changed 3']);
+    after.release();
+    // Nothing new: the watermark check alone, no read, no encoding.
+    model.encodes = [];
+    store.reads = [];
+    (await lease()).release();
+    expect(store.reads).toEqual([]);
+    expect(model.encodes).toEqual([]);
+    expect(catalog.size).toBe(N);
+  });
+
+  it('an item becoming available joins at its time, without a write', async () => {
+    const { store, model, lease } = setUp(0);
+    store.write('later', 'active', new Date(Date.now() + 150));
+    const first = await lease();
+    expect(first.find('later')).toBeUndefined();
+    first.release();
+    await new Promise((r) => setTimeout(r, 200));
+    model.encodes = [];
+    const after = await lease();
+    expect(after.find('later')).toBeDefined();
+    expect(model.encodes).toHaveLength(1);
+    after.release();
+  });
+
+  it('warmed rows re-encode only the pages holding the warmed items (all when unknown)', async () => {
+    const { model, lease } = setUp();
+    (await lease()).release();
+    model.encodes = [];
+    model.warmVersion = 1;
+    model.warmed.set(1, [id(PAGE_SIZE + 1)]);
+    (await lease()).release();
+    expect(model.encodes.map((e) => e[0])).toEqual([id(PAGE_SIZE)]);
+    model.encodes = [];
+    model.warmVersion = 3; // version 2 is not known: every page
+    (await lease()).release();
+    expect(model.encodes).toHaveLength(3);
+  });
+});
