@@ -28,7 +28,7 @@ class FakeStore {
     });
   }
 
-  private page(list: StoredItem[], page: PageQuery): PageResult<StoredItem> {
+  private page<T>(list: T[], page: PageQuery): PageResult<T> {
     const from = page.cursor ? Number(page.cursor) : 0;
     const to = from + page.pageSize;
     return to < list.length
@@ -52,12 +52,17 @@ class FakeStore {
         .sort((a, b) => (a.id < b.id ? -1 : 1));
       return this.page(list, page);
     },
-    itemsChangedSince: async (since: Date, page: PageQuery) => {
+    itemVersionsSince: async (since: Date, page: PageQuery) => {
       const list = [...this.items.values()]
         .filter((i) => i.updatedAt! >= since)
-        .sort((a, b) => a.updatedAt!.getTime() - b.updatedAt!.getTime() || (a.id < b.id ? -1 : 1));
-      if (!page.cursor) this.reads.push(`changed ${list.length}`);
-      return this.page(list, page);
+        .sort((a, b) => a.updatedAt!.getTime() - b.updatedAt!.getTime() || (a.id < b.id ? -1 : 1))
+        .map((i) => ({ id: i.id, updatedAt: i.updatedAt!, status: i.status }));
+      if (!page.cursor) this.reads.push(`versions ${list.length}`);
+      return this.page(list as unknown as StoredItem[], page);
+    },
+    getItems: async (ids: readonly string[]) => {
+      this.reads.push(`get ${ids.length}`);
+      return new Map(ids.flatMap((id) => (this.items.has(id) ? [[id, this.items.get(id)!] as const] : [])));
     },
     newItemsSince: async (since: Date, page: PageQuery) => {
       const now = new Date();
@@ -162,8 +167,9 @@ describe('ActiveCatalog changes', () => {
     expect(after.find('elsewhere')).toBeDefined();
     expect(after.find(id(3))).toBeUndefined();
     expect(model.encodes.map((e) => e.length)).toEqual([PAGE_SIZE - 1, 501]);
-    // The two writes, plus the newest write seen before (re-read by the overlap, skipped unchanged).
-    expect(store.reads).toEqual(['changed 3']);
+    // The versions of the two writes, plus the newest write seen before (re-read by the overlap,
+    // unchanged), then only the two items themselves.
+    expect(store.reads).toEqual(['versions 3', 'get 2']);
     after.release();
     // Nothing new: the watermark check alone, no read, no encoding.
     model.encodes = [];
@@ -172,6 +178,10 @@ describe('ActiveCatalog changes', () => {
     expect(store.reads).toEqual([]);
     expect(model.encodes).toEqual([]);
     expect(catalog.size).toBe(N);
+    // One more write: the overlap re-reads the retired item's version too, but not the item.
+    store.write('third');
+    (await lease()).release();
+    expect(store.reads).toEqual(['versions 2', 'get 1']);
   });
 
   it('an item becoming available joins at its time, without a write', async () => {

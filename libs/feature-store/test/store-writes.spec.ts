@@ -189,7 +189,7 @@ describe.each(backends)('writes and online reads on $name', ({ create }) => {
     await expect(store.activeItems({ cursor: 'garbage' })).rejects.toThrow('page.cursor');
   });
 
-  it('pages the items written since a time, of any status, oldest write first', async () => {
+  it('pages the versions of the items written since a time, of any status, oldest write first', async () => {
     const before = new Date(Date.now() - 1);
     await store.upsertItems([{ id: 'c1', features: { year: 2001 } }]);
     await new Promise((r) => setTimeout(r, 5));
@@ -203,7 +203,7 @@ describe.each(backends)('writes and online reads on $name', ({ create }) => {
       const out: string[] = [];
       let cursor: string | null = null;
       do {
-        const page = await store.itemsChangedSince(since, { limit, cursor });
+        const page = await store.itemVersionsSince(since, { limit, cursor });
         out.push(...page.items.map((it) => it.id));
         cursor = page.nextCursor;
       } while (cursor);
@@ -212,12 +212,17 @@ describe.each(backends)('writes and online reads on $name', ({ create }) => {
     expect(await ids(before)).toEqual(['c1', 'c2', 'c3', 'i1']);
     expect(await ids(before, 1)).toEqual(['c1', 'c2', 'c3', 'i1']);
     expect(await ids(mid)).toEqual(['c2', 'c3', 'i1']);
-    const [retired] = (await store.itemsChangedSince(mid, { limit: 3 })).items.filter((it) => it.id === 'i1');
-    expect(retired?.status).toBe('retired');
-    expect((await store.itemsChangedSince(before, { limit: 1 })).items[0]?.features).toEqual({ year: 2001 });
+    const versions = (await store.itemVersionsSince(mid)).items;
+    const stored = await store.getItems(['c2', 'i1']);
+    expect(versions.find((v) => v.id === 'i1')).toEqual({
+      id: 'i1',
+      status: 'retired',
+      updatedAt: stored.get('i1')!.updatedAt,
+    });
+    expect(versions.find((v) => v.id === 'c2')?.updatedAt).toEqual(stored.get('c2')!.updatedAt);
     expect(await ids(new Date(Date.now() + 60_000))).toEqual([]);
-    await expect(store.itemsChangedSince(new Date(NaN))).rejects.toThrow('since');
-    await expect(store.itemsChangedSince(before, { cursor: 'garbage' })).rejects.toThrow('page.cursor');
+    await expect(store.itemVersionsSince(new Date(NaN))).rejects.toThrow('since');
+    await expect(store.itemVersionsSince(before, { cursor: 'garbage' })).rejects.toThrow('page.cursor');
   });
 
   it('does not return items before their available time (default: now; or asOf)', async () => {

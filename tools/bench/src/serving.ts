@@ -22,6 +22,7 @@ import {
 } from '@warmstart/core';
 import { importMovieLens100k, openFeatureStore } from '@warmstart/feature-store';
 import type { FigureLog } from './figures';
+import { measureChurn } from './serving-churn';
 
 const REPO = path.resolve(__dirname, '../../..');
 const SERVER = path.join(REPO, 'apps/serving/dist/main.js');
@@ -55,7 +56,9 @@ const DECL = {
  * the output head adapts per user, in closed form, ridge penalty 10), anil (the same head adapted
  * by gradient steps), anil1 (anil with ONE 64-unit decision layer: scoring is relu(item half + user
  * half) . head per candidate, no per-user layer product), melu (the decision layers adapt too).
- * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open, overload) measures only
+ * The `churn` point (serving-churn.ts) grows the catalog to 10k and 100k items and measures
+ * all-active Recommend while new items are upserted at 0, 1, 10 and 50 a second.
+ * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open, overload, churn) measures only
  * those points, with batching on only unless it also lists `batching-off`, and one server process
  * only unless it also lists `workers`. The 64-caller uncached points are also measured on a
  * server started with `--workers N` (WARMSTART_BENCH_WORKERS, default 2 = this machine's cores;
@@ -240,6 +243,12 @@ export async function run(log: FigureLog, options: Record<string, string | boole
         'throughput batching on / off',
       );
     }
+    if (wanted('churn'))
+      await measureChurn(
+        log,
+        { startServer, drive, cpuMs: processCpuMs },
+        { database, artifacts, users, quick, seconds },
+      );
     for (const mode of workers > 1 ? ['uncached', 'uncached-varied'] : []) {
       const one = through[`${mode}/batching=on/64`];
       const many = through[`${mode}/batching=on workers=${workers}/64`];

@@ -4,6 +4,7 @@ import type {
   InteractionInput,
   ItemInput,
   ItemInteraction,
+  ItemVersion,
   ModelStatus,
   ModelVersionRecord,
   PageQuery,
@@ -147,9 +148,9 @@ export class FeatureStoreAdapter implements StorePort {
     );
   }
 
-  async itemsChangedSince(since: Date, page: PageQuery): Promise<PageResult<StoredItem>> {
+  async itemVersionsSince(since: Date, page: PageQuery): Promise<PageResult<ItemVersion>> {
     return pageOf(
-      await this.store.itemsChangedSince(since, { limit: page.pageSize, cursor: page.cursor ?? null }),
+      await this.store.itemVersionsSince(since, { limit: page.pageSize, cursor: page.cursor ?? null }),
     );
   }
 

@@ -15,6 +15,12 @@ export interface StoredItem extends ItemRecord {
   updatedAt?: Date;
 }
 
+export interface ItemVersion {
+  id: string;
+  updatedAt: Date;
+  status: ItemStatus;
+}
+
 export interface ItemInput {
   id: string;
   features: FeatureRecord;
@@ -127,8 +133,11 @@ export interface StorePort {
   forgetItems(ids: readonly string[]): void;
   /** Active items with availableAt >= since, oldest first. */
   newItemsSince(since: Date, page: PageQuery): Promise<PageResult<StoredItem>>;
-  /** Items of any status written at or after `since`, oldest write first (from the database). */
-  itemsChangedSince(since: Date, page: PageQuery): Promise<PageResult<StoredItem>>;
+  /**
+   * Version (`updatedAt`) and status of the items of any status written at or after `since`,
+   * oldest write first, from the database (no features).
+   */
+  itemVersionsSince(since: Date, page: PageQuery): Promise<PageResult<ItemVersion>>;
   activeItems(page: PageQuery): Promise<PageResult<StoredItem>>;
   upsertUsers(users: UserRecord[]): Promise<number>;
   upsertItems(items: ItemInput[]): Promise<number>;

@@ -48,9 +48,10 @@ export interface ActiveCatalogOptions {
  * All active items, read once page by page from the store and kept in memory together with
  * their encodings for the serving model, so "rank everything" does not re-read and re-encode the
  * catalog per request. Changes are applied incrementally, at a cost that grows with the items
- * changed, not with the catalog: the items written since the newest write seen
- * (`itemsChangedSince`, reaching back {@link CHANGE_OVERLAP_MS}) and those that became available
- * since the last read (`newItemsSince`) replace, join or leave their pages (catalog-pages.ts), and
+ * changed, not with the catalog: the items written since the newest write seen (their versions by
+ * `itemVersionsSince`, reaching back {@link CHANGE_OVERLAP_MS}; only those whose version differs
+ * are read) and those that became available since the last read (`newItemsSince`) replace, join
+ * or leave their pages (catalog-pages.ts), and
  * only the pages they touched are encoded again; the other pages keep their encodings. An item
  * write through this server makes the next lease apply changes first, so a new item is
  * recommendable on the very next call. Writes made elsewhere (another replica, `trainer import`)
@@ -67,6 +68,8 @@ export class ActiveCatalog {
   /** The newest item write seen (ms of `updatedAt`) and when the last read started. */
   private newestWrite = 0;
   private lastRead = new Date(0);
+  /** Versions read by the last change read (what its overlap with the next one need not read again). */
+  private recent = new Map<string, number>();
   private encoded: Encoding | undefined;
   private checking: Promise<void> | undefined;
   private checkedAt = -Infinity;
@@ -189,23 +192,36 @@ export class ActiveCatalog {
     return run;
   }
 
-  /** Reads what changed since the last read and applies it (catalog-pages.ts). */
+  /**
+   * Reads what changed since the last read and applies it (catalog-pages.ts): the versions of
+   * the items written since the newest write seen (reaching back CHANGE_OVERLAP_MS), the items
+   * among them whose version the catalog does not hold yet (read through `getItems`, past the
+   * store's cache), and the items that became available since the last read.
+   */
   private async applyChanges(mark: string): Promise<void> {
     const generation = this.generation;
     const startedAt = new Date();
-    const changed = await this.readAll((page) =>
-      this.store.itemsChangedSince(new Date(this.newestWrite - CHANGE_OVERLAP_MS), page),
+    const versions = await this.readAll((page) =>
+      this.store.itemVersionsSince(new Date(this.newestWrite - CHANGE_OVERLAP_MS), page),
     );
-    const available = await this.readAll((page) =>
-      this.store.newItemsSince(new Date(this.lastRead.getTime() - CHANGE_OVERLAP_MS), page),
-    );
+    const stale = versions
+      .filter((v) => (this.items.versionOf(v.id) ?? this.recent.get(v.id)) !== v.updatedAt.getTime())
+      .map((v) => v.id);
+    // Changed items may sit in the store's read cache (explicit candidates the catalog lacks and
+    // support items are read through it): drop them, so the read below is fresh too.
+    this.store.forgetItems(stale);
+    const changed: StoredItem[] = [];
+    for (let at = 0; at < stale.length; at += PAGE_SIZE)
+      for (const item of (await this.store.getItems(stale.slice(at, at + PAGE_SIZE))).values())
+        changed.push(item);
+    const available = await this.readAll((page) => this.store.newItemsSince(this.lastRead, page));
     if (generation !== this.generation) return; // invalidated meanwhile: the full read wins
     const ids = this.items.apply([...changed, ...available], (item) => isActive(item, startedAt));
-    for (const item of changed) this.newestWrite = Math.max(this.newestWrite, updated(item));
+    for (const v of versions) this.newestWrite = Math.max(this.newestWrite, v.updatedAt.getTime());
+    // The next read overlaps this one: items seen here that the catalog does not hold (retired,
+    // not available yet) are not read again unless written again.
+    this.recent = new Map(versions.map((v) => [v.id, v.updatedAt.getTime()]));
     this.lastRead = startedAt;
-    // Changed items may sit in the store's read cache (explicit candidates the catalog lacks and
-    // support items are read through it): drop them.
-    this.store.forgetItems(changed.map((i) => i.id));
     this.current =
       ids.length > 0
         ? { generation: ++this.generation, mark, pages: this.items.pages }
@@ -233,13 +249,10 @@ export class ActiveCatalog {
     return loading;
   }
 
-  private async readAll(
-    read: (page: {
-      pageSize: number;
-      cursor?: string;
-    }) => Promise<{ items: StoredItem[]; nextCursor?: string }>,
-  ): Promise<StoredItem[]> {
-    const out: StoredItem[] = [];
+  private async readAll<T>(
+    read: (page: { pageSize: number; cursor?: string }) => Promise<{ items: T[]; nextCursor?: string }>,
+  ): Promise<T[]> {
+    const out: T[] = [];
     let cursor: string | undefined;
     do {
       const page = await read(cursor ? { pageSize: PAGE_SIZE, cursor } : { pageSize: PAGE_SIZE });

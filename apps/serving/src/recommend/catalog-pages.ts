@@ -26,6 +26,11 @@ export class CatalogPages {
     return this.where.size;
   }
 
+  /** The version (`updatedAt`, ms) of the item the catalog holds under `id`. */
+  versionOf(id: string): number | undefined {
+    return this.versions.get(id);
+  }
+
   /** The page holding `id`, if the catalog holds it. */
   pageOf(id: string): StoredItem[] | undefined {
     return this.where.get(id);

@@ -35,6 +35,13 @@ export interface StoredItem extends ItemRecord {
   updatedAt: Date;
 }
 
+/** An item's version and status, without its features (`itemVersionsSince`). */
+export interface ItemVersion {
+  id: string;
+  updatedAt: Date;
+  status: ItemStatus;
+}
+
 /** Result of `ingestInteractions`. */
 export interface IngestResult {
   /** Newly written interactions. */

@@ -5,7 +5,7 @@ import { ValidationError } from '../errors';
 import { checkId, checkTime } from '../validate';
 import type { Rating } from '../types';
 import { decodeFeatures } from './feature-rows';
-import type { ItemPageRequest, ItemStatus, Page, StoredItem, StoredUser } from './inputs';
+import type { ItemPageRequest, ItemStatus, ItemVersion, Page, StoredItem, StoredUser } from './inputs';
 import { decodeCursor, encodeCursor, pageLimit } from './pages';
 
 /**
@@ -406,11 +406,12 @@ export class OnlineReads {
   }
 
   /**
-   * Items of any status written (created, changed or retired) at or after `since`, oldest write
-   * first (ties by id), page by page, from the database: what a replica that keeps the catalog in
-   * memory reads to apply other processes' item writes incrementally (on the updatedAt index).
+   * The version (`updatedAt`) and status of every item written (created, changed or retired) at or
+   * after `since`, oldest write first (ties by id), page by page, from the database (on the
+   * updatedAt index, no features read): a replica that keeps the catalog in memory compares these
+   * with the versions it holds and reads (`getItems`) only the items that differ.
    */
-  async itemsChangedSince(since: Date, page?: ItemPageRequest): Promise<Page<StoredItem>> {
+  async itemVersionsSince(since: Date, page?: ItemPageRequest): Promise<Page<ItemVersion>> {
     checkTime('since', since);
     const limit = pageLimit(page);
     const after = decodeCursor(page?.cursor, 2);
@@ -429,13 +430,15 @@ export class OnlineReads {
       },
       orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
       take: limit + 1,
-      include: currentFeatures,
+      select: { id: true, updatedAt: true, status: true },
     });
-    const items = rows.slice(0, limit).map(toItem);
+    const items = rows
+      .slice(0, limit)
+      .map((r) => ({ id: r.id, updatedAt: r.updatedAt, status: r.status as ItemStatus }));
     const last = items[items.length - 1];
     return {
       items,
-      nextCursor: rows.length > limit ? encodeCursor([last.updatedAt!.toISOString(), last.id]) : null,
+      nextCursor: rows.length > limit ? encodeCursor([last.updatedAt.toISOString(), last.id]) : null,
     };
   }
 
