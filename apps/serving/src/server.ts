@@ -70,6 +70,15 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
         maxQueue: config.queueLimit,
         onBatch: (n) => metrics.batchSize.observe(n),
       },
+      // A version takes traffic only with the catalog encoded for it (health says SERVING then).
+      prepare: async (model) => {
+        const started = Date.now();
+        const { items, pages } = await catalog.prepare(model);
+        log.info(
+          { modelId: model.ref.modelId, version: model.ref.version, items, pages, ms: Date.now() - started },
+          'catalog encoded for the model',
+        );
+      },
     },
     log,
   );

@@ -76,7 +76,7 @@ class FakeStore {
 
 /** Encodings as id lists, each counted and its disposal recorded. */
 class FakeModel {
-  readonly ref = { modelId: 'm', version: 1 };
+  constructor(readonly ref = { modelId: 'm', version: 1 }) {}
   warmVersion = 0;
   warmed: Map<number, string[]> = new Map();
   encodes: string[][] = [];
@@ -196,6 +196,21 @@ describe('ActiveCatalog changes', () => {
     expect(after.find('later')).toBeDefined();
     expect(model.encodes).toHaveLength(1);
     after.release();
+  });
+
+  it('prepares an incoming version beside the serving one; retainOnly frees the old one', async () => {
+    const { store, model, catalog, lease } = setUp();
+    (await lease()).release();
+    const next = new FakeModel({ modelId: 'm', version: 2 });
+    expect(await catalog.prepare(next as unknown as ServingModel)).toEqual({ items: N, pages: 3 });
+    expect(next.encodes).toHaveLength(3);
+    model.encodes = [];
+    (await lease()).release(); // the serving version keeps its own encoding meanwhile
+    expect(model.encodes).toEqual([]);
+    catalog.retainOnly(next.ref);
+    expect(model.disposed).toHaveLength(3);
+    expect(next.disposed).toEqual([]);
+    expect(store.reads.filter((r) => r === 'all')).toHaveLength(1);
   });
 
   it('warmed rows re-encode only the pages holding the warmed items (all when unknown)', async () => {

@@ -3,7 +3,9 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 
 /**
  * grpc.health.v1 statuses: the overall server ("") and each service. The recommender is
- * NOT_SERVING until a model is loaded; the feature store and registry serve from the start.
+ * NOT_SERVING until a model is loaded, verified and the active catalog encoded for it (its first
+ * calls then cost what later ones do); the feature store and registry serve from the start (data
+ * can be ingested before any model exists).
  */
 export class HealthState {
   readonly implementation = new HealthImplementation({

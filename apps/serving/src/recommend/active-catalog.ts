@@ -70,7 +70,8 @@ export class ActiveCatalog {
   private lastRead = new Date(0);
   /** Versions read by the last change read (what its overlap with the next one need not read again). */
   private recent = new Map<string, number>();
-  private encoded: Encoding | undefined;
+  /** Encodings by model version: the serving one, and during a promotion the incoming one. */
+  private readonly encodings = new Map<string, Encoding>();
   private checking: Promise<void> | undefined;
   private checkedAt = -Infinity;
   /** An item write through this server: the next lease applies changes before it is served. */
@@ -105,7 +106,7 @@ export class ActiveCatalog {
     this.generation += 1;
     this.loading = undefined;
     this.current = undefined;
-    this.dropEncoded();
+    for (const key of [...this.encodings.keys()]) this.dropEncoded(key);
   }
 
   /** Items currently in the catalog (after the last change applied). */
@@ -149,9 +150,23 @@ export class ActiveCatalog {
     );
   }
 
+  /**
+   * Reads the catalog (the first time) and encodes it for `model`, so the version's first
+   * requests find it ready (the server calls this before a version takes traffic). Returns the
+   * number of items and pages.
+   */
+  async prepare(model: ServingModel): Promise<{ items: number; pages: number }> {
+    const lease = await this.lease(model);
+    try {
+      return { items: lease.pages.reduce((n, p) => n + p.items.length, 0), pages: lease.pages.length };
+    } finally {
+      lease.release();
+    }
+  }
+
   /** Frees encodings made by a model that no longer serves. */
   retainOnly(ref: ModelRef): void {
-    if (this.encoded && this.encoded.ref !== refKey(ref)) this.dropEncoded();
+    for (const key of [...this.encodings.keys()]) if (key !== refKey(ref)) this.dropEncoded(key);
   }
 
   /** The catalog as of now: the first read, or changes applied when a check is due. */
@@ -268,10 +283,9 @@ export class ActiveCatalog {
    */
   private encodingFor(model: ServingModel, snap: Snapshot): Encoding {
     const ref = refKey(model.ref);
-    const enc = this.encoded;
-    if (enc && enc.ref === ref && enc.generation === snap.generation && enc.warmVersion === model.warmVersion)
-      return enc;
-    const previous = enc && enc.ref === ref ? enc : undefined;
+    const previous = this.encodings.get(ref);
+    if (previous && previous.generation === snap.generation && previous.warmVersion === model.warmVersion)
+      return previous;
     // Pages holding items whose warmed rows changed since the previous encoding (all: unknown).
     const warmed =
       previous && previous.warmVersion !== model.warmVersion
@@ -287,24 +301,23 @@ export class ActiveCatalog {
       return kept ? kept.retain() : new Shared(model.encodeItems(items as StoredItem[]));
     });
     const pages = new EncodedPages(model, snap.pages, shares, this.selectionRows);
-    this.dropEncoded();
-    this.encoded = {
-      ref,
+    this.dropEncoded(ref);
+    const encoding = {
       generation: snap.generation,
       warmVersion: model.warmVersion,
       pages: new Shared(pages),
     };
-    return this.encoded;
+    this.encodings.set(ref, encoding);
+    return encoding;
   }
 
-  private dropEncoded(): void {
-    this.encoded?.pages.release();
-    this.encoded = undefined;
+  private dropEncoded(ref: string): void {
+    this.encodings.get(ref)?.pages.release();
+    this.encodings.delete(ref);
   }
 }
 
 interface Encoding {
-  ref: string;
   generation: number;
   warmVersion: number;
   pages: Shared<EncodedPages>;

@@ -11,6 +11,11 @@ export interface ModelManagerOptions {
   artifactsRoot: string;
   pollIntervalMs: number;
   batching: MicroBatcherOptions;
+  /**
+   * Readies what a loaded, verified version serves with before it takes traffic (the server:
+   * the active catalog read and encoded for it); a failure counts as a failed load.
+   */
+  prepare?: (model: ServingModel) => Promise<void>;
 }
 
 export type ModelListener = (ref: ModelRef | undefined) => void;
@@ -38,8 +43,8 @@ interface FailedLoad {
 const refKey = (r: ModelRef) => `${r.modelId}@${r.version}`;
 
 /**
- * Serves the registry's promoted version. A newly promoted version is loaded, verified and
- * warmed up before it takes traffic; requests already running keep the old version until they
+ * Serves the registry's promoted version. A newly promoted version is loaded, verified, warmed
+ * up and prepared (`prepare`: the catalog encoded for it) before it takes traffic; requests already running keep the old version until they
  * finish; a version that fails to load is logged and the old one keeps serving. The registry is
  * polled so that a promotion made by the trainer reaches every replica. A version that failed to
  * load is tried again by later polls with a bounded exponential backoff ({@link retryDelayMs}),
@@ -139,6 +144,7 @@ export class ModelManager {
     try {
       model = await this.runtime.load(dir, ref);
       await this.warmUp(model);
+      await this.options.prepare?.(model);
     } catch (err) {
       model?.dispose();
       const failures = failedBefore + 1;
