@@ -43,7 +43,12 @@ function setUp(prepare: (model: ServingModel) => Promise<void>) {
   const manager = new ModelManager(
     store,
     runtime,
-    { artifactsRoot: '/artifacts', pollIntervalMs: 0, batching: { maxBatchSize: 1, maxWaitMs: 0 }, prepare },
+    {
+      artifactsRoot: '/artifacts',
+      pollIntervalMs: 0,
+      batching: { maxBatchSize: 1, maxWaitMs: 0, maxQueue: 16 },
+      prepare,
+    },
     pino({ level: 'silent' }),
   );
   return { manager, loaded };

@@ -75,7 +75,14 @@ export async function measureChurn(log: FigureLog, deps: ChurnDeps, setup: Churn
   let stored = await countItems(setup.database);
   for (const size of sizes) {
     stored = await growCatalog(setup.database, stored, size);
+    const booting = performance.now();
     const server = await deps.startServer(setup.database, setup.artifacts, true, 1);
+    log.add(
+      `churn catalog=${size} start-up until ready`,
+      (performance.now() - booting) / 1000,
+      's',
+      'process start to a ready gRPC channel (the catalog encoded before the server listens)',
+    );
     const clients = Array.from(
       { length: 8 },
       (_, k) =>
@@ -91,13 +98,21 @@ export async function measureChurn(log: FigureLog, deps: ChurnDeps, setup: Churn
         k: 10,
         includeSeen: false,
       });
+      // The channel is connected first: the first call then measures the server, not the handshake.
+      await new Promise<void>((resolve, reject) =>
+        clients[0]!.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),
+      );
       const started = performance.now();
       const first = await deps.drive(clients, 1, 1, request);
       if (first.failed > 0) throw new Error('bench churn: the first all-active call failed');
+      const firstMs = performance.now() - started;
+      log.add(`churn catalog=${size} first all-active call after start`, firstMs / 1000, 's');
+      const steady = await deps.drive(clients, 1, 20, request);
       log.add(
-        `churn catalog=${size} first all-active call after start`,
-        (performance.now() - started) / 1000,
-        's',
+        `churn catalog=${size} first call / steady p50 (1 caller)`,
+        firstMs / steady.p50,
+        'x',
+        `steady p50 ${steady.p50.toFixed(1)} ms; target <= 2`,
       );
       await deps.drive(clients, 8, setup.users.length, request); // adapted states cached
       const p99: Record<number, number> = {};
