@@ -23,6 +23,7 @@ import {
 import { importMovieLens100k, openFeatureStore } from '@warmstart/feature-store';
 import type { FigureLog } from './figures';
 import { measureChurn } from './serving-churn';
+import { measureUsers } from './serving-users';
 
 const REPO = path.resolve(__dirname, '../../..');
 const SERVER = path.join(REPO, 'apps/serving/dist/main.js');
@@ -57,8 +58,9 @@ const DECL = {
  * by gradient steps), anil1 (anil with ONE 64-unit decision layer: scoring is relu(item half + user
  * half) . head per candidate, no per-user layer product), melu (the decision layers adapt too).
  * The `churn` point (serving-churn.ts) grows the catalog to 10k and 100k items and measures
- * all-active Recommend while new items are upserted at 0, 1, 10 and 50 a second.
- * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open, overload, churn) measures only
+ * all-active Recommend while new items are upserted at 0, 1, 10 and 50 a second; the `users` point
+ * (serving-users.ts) sends 100k distinct stored users through Recommend and reports the RSS.
+ * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open, overload, churn, users) measures only
  * those points, with batching on only unless it also lists `batching-off`, and one server process
  * only unless it also lists `workers`. The 64-caller uncached points are also measured on a
  * server started with `--workers N` (WARMSTART_BENCH_WORKERS, default 2 = this machine's cores;
@@ -249,6 +251,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
         { startServer, drive, cpuMs: processCpuMs },
         { database, artifacts, users, quick, seconds },
       );
+    if (wanted('users')) await measureUsers(log, { startServer }, { database, artifacts, itemIds, quick });
     for (const mode of workers > 1 ? ['uncached', 'uncached-varied'] : []) {
       const one = through[`${mode}/batching=on/64`];
       const many = through[`${mode}/batching=on workers=${workers}/64`];
