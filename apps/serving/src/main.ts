@@ -33,7 +33,10 @@ async function main(): Promise<void> {
     'tensorflow.js backend selected',
   );
   // A missing SQLite file is a typo, not a request for an empty store: `warmstart-trainer migrate` creates one.
-  const store = await openFeatureStore(config.database, { create: false });
+  const store = await openFeatureStore(config.database, {
+    create: false,
+    cache: { max: config.storeCacheSize },
+  });
   const adaptOptions: Partial<AdaptSettings> = {
     ...(config.adaptSteps !== undefined ? { steps: config.adaptSteps } : {}),
     ...(config.adaptLr !== undefined ? { lr: config.adaptLr } : {}),

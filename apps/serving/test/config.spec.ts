@@ -11,6 +11,7 @@ describe('configuration', () => {
       authTokens: [],
       workers: 1,
       cacheBytes: 256 * 1024 * 1024,
+      storeCacheSize: 10_000,
       freshnessMs: 1000,
       metricsHost: '127.0.0.1',
       maxInFlight: DEFAULT_MAX_IN_FLIGHT,
@@ -23,6 +24,12 @@ describe('configuration', () => {
     expect(c).toMatchObject({ workers: 2, freshnessMs: 0, cacheBytes: 1048576 });
     expect(() => configFromArgs(['--workers', '0'], {})).toThrow(/--workers/);
     expect(() => configFromArgs([], { WARMSTART_FRESHNESS_MS: '-5' })).toThrow(/--freshness-ms/);
+  });
+
+  it('reads --store-cache-size (at least one entry)', () => {
+    expect(configFromArgs(['--store-cache-size', '500'], {}).storeCacheSize).toBe(500);
+    expect(configFromArgs([], { WARMSTART_STORE_CACHE_SIZE: '2000' }).storeCacheSize).toBe(2000);
+    expect(() => configFromArgs(['--store-cache-size', '0'], {})).toThrow(/--store-cache-size/);
   });
 
   it('reads WARMSTART_* variables and lets flags win', () => {

@@ -57,6 +57,8 @@ export const ServingConfigSchema = z
     cacheSize: int(0).default(10_000),
     /** Bytes of adapted tensors the LRU may keep alive (each entry its own one-user copy). */
     cacheBytes: int(0).default(256 * 1024 * 1024),
+    /** Users, items and users' recent interactions the store keeps as read (entries of each, LRU). */
+    storeCacheSize: int(1, 10_000_000).default(10_000),
     /** How often, at most, the item catalog checks the store for other writers' item changes (ms). */
     freshnessMs: int(0, 3_600_000).default(1000),
     /** Most recent interactions per new item used to warm it up between retrains; 0 turns warm-up off. */
@@ -159,6 +161,11 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
   ],
   ['cacheSize', 'WARMSTART_CACHE_SIZE', 'adapted users kept in the LRU (0 = off)'],
   ['cacheBytes', 'WARMSTART_CACHE_BYTES', 'bytes of adapted tensors the LRU may keep'],
+  [
+    'storeCacheSize',
+    'WARMSTART_STORE_CACHE_SIZE',
+    "users, items and users' recent interactions the store keeps as read (entries of each)",
+  ],
   [
     'freshnessMs',
     'WARMSTART_FRESHNESS_MS',
