@@ -87,9 +87,14 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     freshnessMs: config.freshnessMs,
     historyLimit: config.supportLimit,
     onError: (err) => log.warn({ err }, 'item warm-up failed; new items keep the rows they had'),
-    onWarm: (items, ms) => {
+    onWarm: (items, ms, way) => {
       metrics.itemsWarmed.inc(items);
-      log.info({ items, ms: Math.round(ms) }, 'warmed up new items on their interactions');
+      log.info(
+        { items, ms: Math.round(ms), way },
+        way === 'fold-in'
+          ? 'folded new items in from their interactions'
+          : 'warmed up new items on their interactions',
+      );
     },
   });
   const catalog = new ActiveCatalog(deps.store, {

@@ -17,8 +17,8 @@ export interface ItemWarmerOptions {
   historyLimit?: number;
   /** Told about a failed check or warm-up (the catalog keeps the rows it has). */
   onError?: (err: unknown) => void;
-  /** Told after each warm-up: items warmed, how long it took. */
-  onWarm?: (items: number, ms: number) => void;
+  /** Told after each warm-up: items warmed, how long it took, and whether they were folded in. */
+  onWarm?: (items: number, ms: number, way: 'warm-up' | 'fold-in') => void;
 }
 
 /** What the warmer knows of one model: the interaction sequence its rows are as new as. */
@@ -127,7 +127,7 @@ export class ItemWarmer {
       }));
       const histories = model.foldsItems ? await this.historiesOf(users) : undefined;
       const warmed = await model.warmUpItems(requests, histories);
-      this.options.onWarm?.(warmed, performance.now() - started);
+      this.options.onWarm?.(warmed, performance.now() - started, histories ? 'fold-in' : 'warm-up');
     }
     state.sequence = sequence;
   }
