@@ -18,15 +18,18 @@ const items: ItemCatalog = new Map(
   Array.from({ length: ITEMS }, (_, i) => [itemId(i), { id: itemId(i), features: {} }]),
 );
 
-/** Users who mostly touch the low-numbered (popular) items: evidence counts predict the query. */
-function validationTasks(users: number): Task[] {
+/**
+ * Users who mostly touch the low-numbered (popular) items: evidence counts predict the query. With
+ * `timed`, item i is first interacted with at time i (higher ids are newer); else no times.
+ */
+function validationTasks(users: number, timed = true): Task[] {
   return Array.from({ length: users }, (_, u) => {
     const seen = new Set<number>();
     for (let j = 0; seen.size < 12; j++) seen.add(Math.floor(ITEMS * (((u * 7 + j * 13) % 97) / 97) ** 2.5));
     const ratings = [...seen].map((i, j) => ({
       itemId: itemId(i),
       value: 1,
-      time: new Date(1000 * (u + j * 50)),
+      ...(timed && { time: new Date(1000 * (i * 100 + u + j)) }),
     }));
     return { user: { id: `v${u}`, features: {} }, support: ratings.slice(0, 6), query: ratings.slice(6) };
   });
@@ -58,6 +61,7 @@ function fakeTrial(good: NewItemsWay | 'neither', seen: Seen[] = []): NewItemsTr
 }
 
 const ctx = (validation: Task[], seed = 0) => ({
+  train: [] as Task[],
   validation,
   items,
   seed,
@@ -66,7 +70,7 @@ const ctx = (validation: Task[], seed = 0) => ({
 });
 
 describe('chooseNewItems', () => {
-  const validation = validationTasks(60);
+  const validation = validationTasks(60, false);
 
   it('chooses the way that ranks the pseudo-new items better, and says by how much', async () => {
     const foldIn = await chooseNewItems(fakeTrial('fold-in'), ctx(validation));
@@ -105,14 +109,29 @@ describe('chooseNewItems', () => {
     });
   });
 
-  it('draws the same pseudo-new items from the same seed and others from another', async () => {
-    const itemsOf = async (seed: number) => {
-      const seen: Seen[] = [];
-      await chooseNewItems(fakeTrial('fold-in', seen), ctx(validation, seed));
-      return [...new Set(seen[seen.length - 1].evidence.map((r) => r.itemId))].sort();
-    };
-    expect(await itemsOf(1)).toEqual(await itemsOf(1));
-    expect(await itemsOf(1)).not.toEqual(await itemsOf(2));
+  /** The pseudo-new items (original ids) the last shot's evidence named. */
+  const pseudoNew = async (tasks: Task[], seed: number) => {
+    const seen: Seen[] = [];
+    await chooseNewItems(fakeTrial('fold-in', seen), ctx(tasks, seed));
+    const ids = seen[seen.length - 1].evidence.map((r) => r.itemId.slice(r.itemId.indexOf(':') + 1));
+    return [...new Set(ids)].sort();
+  };
+
+  it('plays the new items with the latest items by first interaction when the data has times', async () => {
+    const timed = validationTasks(60);
+    const latest = await pseudoNew(timed, 1);
+    expect(latest.length).toBeGreaterThan(0);
+    expect(await pseudoNew(timed, 2)).toEqual(latest);
+    const touched = [...new Set(timed.flatMap((t) => [...t.support, ...t.query].map((r) => r.itemId)))];
+    const newest = touched
+      .sort((x, y) => Number(y.slice(1)) - Number(x.slice(1)))
+      .slice(0, Math.round(touched.length / 4));
+    for (const id of latest) expect(newest).toContain(id);
+  });
+
+  it('draws a seeded random sample without times: the same from the same seed, others from another', async () => {
+    expect(await pseudoNew(validation, 1)).toEqual(await pseudoNew(validation, 1));
+    expect(await pseudoNew(validation, 1)).not.toEqual(await pseudoNew(validation, 2));
   });
 
   it('makes no choice when too few validation tasks can be scored', async () => {

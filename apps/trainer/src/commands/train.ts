@@ -492,6 +492,7 @@ async function trainRun(
       return heads.get(m)!;
     };
     const newItems = await resolveNewItems(model, t.newItems, {
+      train,
       validation,
       items,
       seed: t.seed,

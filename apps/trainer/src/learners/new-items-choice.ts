@@ -25,6 +25,29 @@ export const MIN_CHOICE_TASKS = 20;
 
 const HIDDEN_PREFIX = 'new-items-choice:';
 
+/**
+ * `count` of `pool`: the latest by first interaction over the training and validation
+ * interactions when those have times (ties by id), else a seeded random sample.
+ */
+function pickPseudoNew(
+  pool: readonly string[],
+  count: number,
+  ctx: Pick<FitContext, 'train' | 'validation' | 'seed'>,
+): string[] {
+  const first = new Map<string, number>();
+  const times = new Set<number>();
+  for (const t of [...ctx.train, ...ctx.validation])
+    for (const r of [...t.support, ...t.query]) {
+      const at = r.time?.getTime();
+      if (at === undefined) continue;
+      times.add(at);
+      if (!(first.get(r.itemId)! <= at)) first.set(r.itemId, at);
+    }
+  if (times.size <= 1) return shuffled(pool, rngFor(ctx.seed, 'new-items-choice')).slice(0, count);
+  const when = (id: string) => first.get(id) ?? -Infinity;
+  return [...pool].sort((a, b) => when(b) - when(a) || (a < b ? -1 : 1)).slice(0, count);
+}
+
 /** What the choice needs from a learner, for each way it compares. */
 export interface NewItemsTrial {
   /**
@@ -60,8 +83,11 @@ export interface NewItemsChoice {
 
 /**
  * `train.newItems: auto`: the way new items take their first interactions, chosen on the warm
- * validation users, never a cold scenario. A seeded sample of the warm items those users touched
- * plays the new items: their IDs are hidden (renamed, so the model sees content and a generated
+ * validation users, never a cold scenario. A quarter of the warm items those users touched plays
+ * the new items, chosen as P2 chooses new items: the latest by first interaction (in the training
+ * and validation interactions) where the data has times, a seeded random sample where it has none
+ * (newly released items behave unlike a random sample of the catalog: their first interactions
+ * come in a burst). Their IDs are hidden (renamed, so the model sees content and a generated
  * ID row, as for a brand-new item), each item's first k of the validation users' interactions with
  * them are the evidence, and each user is scored on ranking its other pseudo-new items among all of
  * them after adapting on its own evidence interactions, as P2's new-item k-shot curve does with
@@ -71,14 +97,14 @@ export interface NewItemsChoice {
  */
 export async function chooseNewItems(
   trial: NewItemsTrial,
-  ctx: Pick<FitContext, 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal'>,
+  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal'>,
 ): Promise<NewItemsChoice | null> {
   const touched = new Set<string>();
   for (const t of ctx.validation)
     for (const r of [...t.support, ...t.query]) if (trial.isWarm(r.itemId)) touched.add(r.itemId);
   const pool = [...touched].sort();
   const count = Math.min(PSEUDO_NEW_MAX, Math.round(pool.length * PSEUDO_NEW_FRACTION));
-  const pseudo = new Set(shuffled(pool, rngFor(ctx.seed, 'new-items-choice')).slice(0, count));
+  const pseudo = new Set(pickPseudoNew(pool, count, ctx));
   if (pseudo.size === 0) return null;
 
   const hide = (id: string) => HIDDEN_PREFIX + id;
