@@ -3,7 +3,18 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../src/rng';
-import { FeatureSpec, type FeatureSpecDecl, type ItemRecord, type Task, type UserRecord } from '../src';
+import {
+  buildNegativePool,
+  createModel,
+  FeatureSpec,
+  type FeatureSpecDecl,
+  type ItemCatalog,
+  type ItemRecord,
+  type ModelConfig,
+  type RecommenderModel,
+  type Task,
+  type UserRecord,
+} from '../src';
 
 /** A tiny synthetic world: users with a hidden taste for genres, items with genres and a year. */
 export interface World {
@@ -109,4 +120,33 @@ export function solveDense(a: number[][], b: number[]): number[] {
     x[r] = s / m[r][r];
   }
   return x;
+}
+
+/**
+ * An implicit catalog fold-in model (Bayesian head over the catalog, item ID rows for `warmIds`,
+ * no user features in `spec`; `extra` overrides the config) with its negative pool built from
+ * `tasks`: what item fold-in needs.
+ */
+export function makeFoldInModel(
+  spec: FeatureSpec,
+  warmIds: string[],
+  tasks: readonly Task[],
+  catalog: ItemCatalog,
+  seed: number,
+  extra: Partial<ModelConfig> = {},
+): RecommenderModel {
+  const m = createModel(spec, {
+    task: 'implicit',
+    embeddingDim: 3,
+    hidden: [8, 8],
+    localGroups: ['output'],
+    idEmbeddings: { itemIds: warmIds, dim: 3 },
+    negatives: { perPositive: 2, distribution: 'uniform' },
+    bayesHead: true,
+    catalogFoldIn: true,
+    seed,
+    ...extra,
+  });
+  buildNegativePool(m, tasks, catalog);
+  return m;
 }

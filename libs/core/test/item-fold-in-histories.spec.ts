@@ -9,8 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   adapt,
-  buildNegativePool,
-  createModel,
   FeatureSpec,
   foldInItems,
   foldInItemsFromHistories,
@@ -25,7 +23,7 @@ import {
   ValidationError,
   type RecommenderModel,
 } from '../src';
-import { DECL, makeWorld } from './fixtures';
+import { DECL, makeFoldInModel, makeWorld } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -43,21 +41,12 @@ const tasks = world.tasks.map((t) => ({
 }));
 
 function foldInModel(): RecommenderModel {
-  const m = createModel(spec, {
-    task: 'implicit',
-    embeddingDim: 3,
-    hidden: [8, 8],
-    localGroups: ['output'],
-    idEmbeddings: { itemIds: warmIds, dim: 3 },
-    negatives: { perPositive: 2, distribution: 'uniform' },
-    bayesHead: true,
-    catalogFoldIn: true,
-    seed: 5,
-  });
-  buildNegativePool(
-    m,
+  const m = makeFoldInModel(
+    spec,
+    warmIds,
     tasks.map((t) => ({ ...t, query: [] })),
     world.catalog,
+    5,
   );
   m.foldInBase = userBaseOf(userHeadsOf(m, tasks, world.catalog));
   return m;

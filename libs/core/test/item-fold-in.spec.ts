@@ -8,7 +8,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   adapt,
-  buildNegativePool,
   createModel,
   FeatureSpec,
   foldInItems,
@@ -27,7 +26,7 @@ import {
 } from '../src';
 import { itemPrecision, trunkWithJacobian } from '../src/item-fold-in';
 import { sharedTrunkFeatures, userFirstLayer } from '../src/model/network';
-import { DECL, makeWorld } from './fixtures';
+import { DECL, makeFoldInModel, makeWorld } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -44,20 +43,7 @@ const implicitTasks = world.tasks.map((t) => ({
 }));
 
 function foldInModel(extra: Partial<ModelConfig> = {}): RecommenderModel {
-  const m = createModel(spec, {
-    task: 'implicit',
-    embeddingDim: 3,
-    hidden: [8, 8],
-    localGroups: ['output'],
-    idEmbeddings: { itemIds: warmIds, dim: 3 },
-    negatives: { perPositive: 2, distribution: 'uniform' },
-    bayesHead: true,
-    catalogFoldIn: true,
-    seed: 4,
-    ...extra,
-  });
-  buildNegativePool(m, implicitTasks, world.catalog);
-  return m;
+  return makeFoldInModel(spec, warmIds, implicitTasks, world.catalog, 4, extra);
 }
 
 /** Heads of the first 20 users, adapted on their support positives, and their base. */

@@ -102,6 +102,19 @@ function toItem(r: ItemRow): StoredItem {
 const currentFeatures = { features: { where: { validTo: null } } } as const;
 
 /**
+ * The keyset condition of a page after `cursor` (a `[time, id]` cursor of this store) in
+ * `(field, id)` order; no condition on the first page.
+ */
+function afterTimeAndId(field: 'availableAt' | 'updatedAt', cursor: string | null | undefined) {
+  const after = decodeCursor(cursor, 2);
+  if (!after) return {};
+  const time = new Date(after[0]);
+  if (Number.isNaN(time.getTime()))
+    throw new ValidationError('page.cursor', 'is not a cursor returned by this store');
+  return { OR: [{ [field]: { gt: time } }, { [field]: time, id: { gt: String(after[1]) } }] };
+}
+
+/**
  * Items available at `t`. The store always sets `availableAt` (the write time when the caller gives
  * none); a row written around the API with a null `availableAt` counts from its `createdAt`, as
  * `StoredItem.availableAt` reports it.
@@ -375,23 +388,11 @@ export class OnlineReads {
     checkTime('since', since);
     const asOf = checkTime('page.asOf', page?.asOf, true) ?? new Date();
     const limit = pageLimit(page);
-    const after = decodeCursor(page?.cursor, 2);
-    const afterTime = after ? new Date(after[0]) : null;
-    if (afterTime && Number.isNaN(afterTime.getTime())) {
-      throw new ValidationError('page.cursor', 'is not a cursor returned by this store');
-    }
     const rows = await this.db.item.findMany({
       where: {
         status: 'active',
         availableAt: { gte: since, lte: asOf },
-        ...(after && afterTime
-          ? {
-              OR: [
-                { availableAt: { gt: afterTime } },
-                { availableAt: afterTime, id: { gt: String(after[1]) } },
-              ],
-            }
-          : {}),
+        ...afterTimeAndId('availableAt', page?.cursor),
       },
       orderBy: [{ availableAt: 'asc' }, { id: 'asc' }],
       take: limit + 1,
@@ -414,20 +415,8 @@ export class OnlineReads {
   async itemVersionsSince(since: Date, page?: ItemPageRequest): Promise<Page<ItemVersion>> {
     checkTime('since', since);
     const limit = pageLimit(page);
-    const after = decodeCursor(page?.cursor, 2);
-    const afterTime = after ? new Date(after[0]) : null;
-    if (afterTime && Number.isNaN(afterTime.getTime())) {
-      throw new ValidationError('page.cursor', 'is not a cursor returned by this store');
-    }
     const rows = await this.db.item.findMany({
-      where: {
-        updatedAt: { gte: since },
-        ...(after && afterTime
-          ? {
-              OR: [{ updatedAt: { gt: afterTime } }, { updatedAt: afterTime, id: { gt: String(after[1]) } }],
-            }
-          : {}),
-      },
+      where: { updatedAt: { gte: since }, ...afterTimeAndId('updatedAt', page?.cursor) },
       orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
       take: limit + 1,
       select: { id: true, updatedAt: true, status: true },
