@@ -591,6 +591,43 @@ function hostParts(adapted: AdaptedUsers, userPre0: tf.Tensor3D) {
   return parts;
 }
 
+/**
+ * One adapted user's scoring inputs on the host, for scorers outside scoreBatch (two-stage
+ * ranking, retrieval/shortlist.ts): its first-layer user half [h0] and its output head (out.w
+ * [H], out.b). Null unless the first layer is shared (the user half exists).
+ */
+export function userScoringParts(
+  adapted: AdaptedUsers,
+  userIndex: number,
+): { userPre0: Float32Array; w: Float32Array; b: number } | null {
+  if (adapted.isDisposed) throw new ValidationError('adapted', 'has been disposed');
+  if (!(Number.isInteger(userIndex) && userIndex >= 0 && userIndex < adapted.size))
+    throw new ValidationError('userIndex', `must be an integer in [0, ${adapted.size})`);
+  const userPre0 = adapted.userPre0;
+  if (!userPre0) return null;
+  const host = hostParts(adapted, userPre0);
+  const h0 = userPre0.shape[2];
+  const global = adapted.model.globals();
+  const part = (name: string, width: number) => {
+    const local = host.local.get(name);
+    if (local) return local.values.subarray(userIndex * width, (userIndex + 1) * width);
+    return (global[name].dataSync() as Float32Array).subarray(0, width);
+  };
+  const hidden = adapted.model.layout.hidden;
+  return {
+    userPre0: host.userPre0.subarray(userIndex * h0, (userIndex + 1) * h0),
+    w: part('out.w', hidden[hidden.length - 1]),
+    b: part('out.b', 1)[0],
+  };
+}
+
+/** A raw prediction as `score` reports it: a clamped rating, a probability, or a ranking logit. */
+export function reportedScore(model: RecommenderModel, raw: number): number {
+  const [lo, hi] = model.config.ratingRange;
+  if (model.config.task === 'rating') return Math.min(hi, Math.max(lo, raw));
+  return model.rankingScores ? raw : 1 / (1 + Math.exp(-raw));
+}
+
 /** One recommended item. */
 export interface Recommendation {
   itemId: string;

@@ -100,3 +100,31 @@ export function useNativeKernels(backendName: string, enable = true): NativeKern
   registerFusedKernels(lib, backendName);
   return { active: true, threads: lib.threads, minParallelWork: lib.minParallelWork };
 }
+
+/**
+ * out = a @ b for host arrays (a [m, k], b [k, n], out [m, n], row-major), outside any backend:
+ * the native kernel when it is built and not disabled (WARMSTART_NATIVE_KERNELS=off), else a
+ * plain loop. For products too small or too many to be worth a tensor each (a first-stage scan
+ * over many catalog pages).
+ */
+export function hostMatMul(
+  a: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  const lib = disabledByEnv() ? undefined : loadAddon();
+  if (lib !== undefined && typeof lib !== 'string') {
+    lib.batchMatMul(a, b, out, 1, 1, m, k, n, false, false);
+    return;
+  }
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let c = 0; c < k; c++) s += (a[i * k + c] as number) * (b[c * n + j] as number);
+      out[i * n + j] = s;
+    }
+  }
+}

@@ -16,6 +16,7 @@ export interface ChurnDeps {
     artifacts: string,
     batching: boolean,
     workers: number,
+    extraArgs?: readonly string[],
   ): Promise<{ address: string; pid: number | undefined; stop(): Promise<void> }>;
   drive(
     clients: InstanceType<typeof RecommenderServiceClient>[],
@@ -36,19 +37,44 @@ export interface ChurnSetup {
   seconds: number;
 }
 
-const GENRES = ['Action', 'Comedy', 'Drama', 'Thriller', 'Romance', 'Sci-Fi', 'Horror', 'Children'];
+/** MovieLens-100K's genres (the served model's item vocabulary). */
+const GENRES = [
+  'Action',
+  'Adventure',
+  'Animation',
+  "Children's",
+  'Comedy',
+  'Crime',
+  'Documentary',
+  'Drama',
+  'Fantasy',
+  'Film-Noir',
+  'Horror',
+  'Musical',
+  'Mystery',
+  'Romance',
+  'Sci-Fi',
+  'Thriller',
+  'War',
+  'Western',
+];
 const CALLERS = 16;
 const RATES = [0, 1, 10, 50];
 
-/** A synthetic item with MovieLens-like content (the served model scores it from content). */
+/**
+ * A synthetic item with MovieLens-like content (the served model scores it from content): one to
+ * three genres and a year from 1930 to 1998, drawn from a hash of `k` (items that share all of
+ * them are identical to the model, which has no ID embedding for them).
+ */
 function syntheticItem(id: string, k: number) {
-  return {
-    id,
-    features: {
-      genres: [GENRES[k % GENRES.length]!, GENRES[(k * 7 + 3) % GENRES.length]!],
-      release_year: 1950 + (k % 48),
-    },
+  let h = Math.imul(k + 1, 0x9e3779b1) >>> 0;
+  const next = (n: number) => {
+    h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) >>> 0;
+    h = (h ^ (h >>> 13)) >>> 0;
+    return h % n;
   };
+  const genres = [...new Set(Array.from({ length: 1 + next(3) }, () => GENRES[next(GENRES.length)]!))];
+  return { id, features: { genres, release_year: 1930 + next(69) } };
 }
 
 function protoItem(id: string, k: number) {
@@ -187,7 +213,7 @@ function upsertEvery(writer: FeatureStoreServiceClient, everyMs: number, nextId:
   };
 }
 
-async function countItems(database: string): Promise<number> {
+export async function countItems(database: string): Promise<number> {
   const store = await openFeatureStore(database);
   try {
     return (await store.counts()).items;
@@ -197,7 +223,7 @@ async function countItems(database: string): Promise<number> {
 }
 
 /** Adds synthetic items until the store holds `size` items (returns the new count). */
-async function growCatalog(database: string, stored: number, size: number): Promise<number> {
+export async function growCatalog(database: string, stored: number, size: number): Promise<number> {
   if (stored >= size) return stored;
   const store = await openFeatureStore(database);
   try {

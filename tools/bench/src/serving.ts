@@ -23,6 +23,7 @@ import {
 import { importMovieLens100k, openFeatureStore } from '@warmstart/feature-store';
 import type { FigureLog } from './figures';
 import { measureChurn } from './serving-churn';
+import { measureRetrieval } from './serving-retrieval';
 import { measureUsers } from './serving-users';
 
 const REPO = path.resolve(__dirname, '../../..');
@@ -60,7 +61,7 @@ const DECL = {
  * The `churn` point (serving-churn.ts) grows the catalog to 10k and 100k items and measures
  * all-active Recommend while new items are upserted at 0, 1, 10 and 50 a second; the `users` point
  * (serving-users.ts) sends 100k distinct stored users through Recommend and reports the RSS.
- * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open, overload, churn, users) measures only
+ * WARMSTART_BENCH_POINTS=varied (comma-separated: cached, uncached, varied, open, overload, churn, retrieval, users) measures only
  * those points, with batching on only unless it also lists `batching-off`, and one server process
  * only unless it also lists `workers`. The 64-caller uncached points are also measured on a
  * server started with `--workers N` (WARMSTART_BENCH_WORKERS, default 2 = this machine's cores;
@@ -251,6 +252,12 @@ export async function run(log: FigureLog, options: Record<string, string | boole
         { startServer, drive, cpuMs: processCpuMs },
         { database, artifacts, users, quick, seconds },
       );
+    if (wanted('retrieval'))
+      await measureRetrieval(
+        log,
+        { startServer, drive, cpuMs: processCpuMs },
+        { database, artifacts, users, quick, seconds },
+      );
     if (wanted('users')) await measureUsers(log, { startServer }, { database, artifacts, itemIds, quick });
     for (const mode of workers > 1 ? ['uncached', 'uncached-varied'] : []) {
       const one = through[`${mode}/batching=on/64`];
@@ -342,7 +349,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startServer(database: string, artifacts: string, batching: boolean, workers: number) {
+async function startServer(
+  database: string,
+  artifacts: string,
+  batching: boolean,
+  workers: number,
+  extraArgs: readonly string[] = [],
+) {
   const port = await freePort();
   const args = [
     SERVER,
@@ -359,6 +372,7 @@ async function startServer(database: string, artifacts: string, batching: boolea
     ],
     ...['--batch-max-size', batching ? '64' : '1', '--batch-max-wait-ms', batching ? '2' : '0'],
     ...['--workers', String(workers)],
+    ...extraArgs,
   ];
   // WARMSTART_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
   const prof = process.env['WARMSTART_BENCH_CPU_PROF'];
@@ -370,7 +384,8 @@ async function startServer(database: string, artifacts: string, batching: boolea
   const probe = new RecommenderServiceClient(address, grpc.credentials.createInsecure());
   try {
     await new Promise<void>((resolve, reject) =>
-      probe.waitForReady(Date.now() + 60_000, (err) => (err ? reject(err) : resolve())),
+      // A 1M-item catalog is encoded before the server listens: minutes, not seconds.
+      probe.waitForReady(Date.now() + 600_000, (err) => (err ? reject(err) : resolve())),
     );
   } finally {
     probe.close();

@@ -4,6 +4,7 @@ import {
   EncodedItems,
   foldInItemsFromHistories,
   rankingSupport,
+  rankShortlist,
   score,
   scoreBatch,
   supportsClosedFormHead,
@@ -20,6 +21,7 @@ import type {
   ItemWarmUp,
   ModelRuntime,
   ServingModel,
+  ShortlistEntry,
 } from '../ports/model-runtime.port';
 import type { ItemRecord, ModelRef } from '../ports/types';
 import type { WarmUpThread } from './warmup-thread';
@@ -296,6 +298,33 @@ export class CoreServingModel implements ServingModel {
   /** Users of one adaptation batch are scored together by core's scoreBatch. */
   scoreMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[] {
     return batchedScores(users, (items as CoreEncodedItems).encoded, (b) => b.users);
+  }
+
+  get shortlists(): boolean {
+    return (this.model.ranker ?? this.model).shortlists;
+  }
+
+  /** Core's two-stage ranking on the ranker's sets and adapted users when there is a ranker. */
+  rankShortlist(
+    user: AdaptedUser,
+    sets: readonly EncodedItemSet[],
+    options: { size: number; exclude?: readonly (Iterable<number> | undefined)[] },
+  ): ShortlistEntry[] {
+    const { batch, index } = user as CoreAdaptedUser;
+    const own = sets as readonly CoreEncodedItems[];
+    if (this.model.ranker && batch.ranking)
+      return rankShortlist(
+        batch.ranking,
+        index,
+        own.map((s) => s.ranking!),
+        options,
+      );
+    return rankShortlist(
+      batch.users,
+      index,
+      own.map((s) => s.encoded),
+      options,
+    );
   }
 
   rankMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[] {

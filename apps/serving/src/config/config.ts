@@ -73,6 +73,8 @@ export const ServingConfigSchema = z
     seenLimit: int(0, 100_000).default(1000),
     maxK: int(1, 100_000).default(1000),
     maxCandidates: int(1, 1_000_000).default(10_000),
+    /** All-active candidates passed from the first stage to the network when the catalog is larger; 0 = exhaustive. */
+    shortlistSize: int(0, 1_000_000).default(2000),
     maxInlineSupport: int(1, 100_000).default(500),
     maxBatchRows: int(1, 1_000_000).default(1000),
     maxInteractionRows: int(1, 1_000_000).default(10_000),
@@ -190,6 +192,11 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
   ['seenLimit', 'WARMSTART_SEEN_LIMIT', 'recent interactions excluded as seen'],
   ['maxK', 'WARMSTART_MAX_K', 'largest k accepted'],
   ['maxCandidates', 'WARMSTART_MAX_CANDIDATES', 'largest candidate set scored'],
+  [
+    'shortlistSize',
+    'WARMSTART_SHORTLIST_SIZE',
+    'all-active candidates the first stage passes to the network in a larger catalog (0 = score all)',
+  ],
   ['maxInlineSupport', 'WARMSTART_MAX_INLINE_SUPPORT', 'largest inline support set'],
   ['maxBatchRows', 'WARMSTART_MAX_BATCH_ROWS', 'largest users/items/ids list per call'],
   ['maxInteractionRows', 'WARMSTART_MAX_INTERACTION_ROWS', 'largest interactions list per call'],

@@ -12,6 +12,13 @@ export interface ItemPick {
   row: number;
 }
 
+/** One candidate of a two-stage ranking: row `row` of set `set`, with its exact ranking score. */
+export interface ShortlistEntry {
+  set: number;
+  row: number;
+  score: number;
+}
+
 /** One user's adapted local parameters. */
 export interface AdaptedUser {
   /** Predicted rating (or probability) per encoded item, in `items.ids` order. */
@@ -77,6 +84,21 @@ export interface ServingModel {
   scoreMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[];
   /** `rank` of several users in one batched computation, as `scoreMany` is to `score`. */
   rankMany(users: readonly AdaptedUser[], items: EncodedItemSet): Float32Array[];
+  /**
+   * Whether `rankShortlist` applies: the ranking model's items carry retrieval features (core's
+   * two-stage ranking: a shared trunk of two or more decision layers).
+   */
+  readonly shortlists: boolean;
+  /**
+   * Two-stage ranking of one user over candidate sets (a large catalog's pages): a first stage
+   * scores every candidate by one dot product, the ranking network scores the best `size`
+   * exactly. Returns them best first with their `rank` scores; rows in `exclude` (per set) never.
+   */
+  rankShortlist(
+    user: AdaptedUser,
+    sets: readonly EncodedItemSet[],
+    options: { size: number; exclude?: readonly (Iterable<number> | undefined)[] },
+  ): ShortlistEntry[];
   /**
    * True when the model orders candidates by a ranker of its own (a rating model with core's
    * `attachRanker`): `rank` then differs from `score`, which stays the predicted rating.

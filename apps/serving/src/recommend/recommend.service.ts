@@ -14,6 +14,12 @@ import { resolveUser, supportCatalog, type ResolvedUser, type UserContextLimits 
 
 export interface RecommendOptions extends UserContextLimits {
   maxCandidates: number;
+  /**
+   * All-active candidates of a catalog holding more items than this are ranked in two stages
+   * (ServingModel.rankShortlist): this many pass the first stage to the network. 0: every item
+   * is scored by the network.
+   */
+  shortlistSize: number;
 }
 
 interface Adapted {
@@ -64,29 +70,34 @@ export class RecommendService {
       const { resolved, items, catalog } = await this.prepare(slot, req.user, located?.missing ?? []);
       // Shared candidate sets (the catalog pages, a kept list) are scored in the adaptation
       // batch with every other user wanting them; a request's own candidates (a one-off list,
-      // new items) are built after adaptation and freed right after scoring, as before.
+      // new items) are built after adaptation and freed right after scoring, as before. A large
+      // catalog is ranked in two stages after adaptation instead (never exhaustively in the batch).
       const shared = sharedPages(source, lease, selection?.value);
-      const adapted = await this.adapt(slot, resolved, catalog, { deadline, signal }, shared);
+      const twoStage = source.kind === 'allActive' && this.ranksInTwoStages(slot, shared ?? []);
+      const batched = twoStage ? undefined : shared;
+      const adapted = await this.adapt(slot, resolved, catalog, { deadline, signal }, batched);
       let own: CandidatePage[] = [];
       try {
         checkDeadline(deadline);
         if (!shared) own = await this.ownPages(slot, source, located, items);
         const pages = shared ?? own;
         const skipSeen = !req.includeSeen && resolved.seen.size > 0 ? resolved.seen : undefined;
+        const user = adapted.state.value;
+        const answer = (items: ScoredCandidate[]): Recommendation => ({
+          items,
+          model: { ...slot.ref },
+          supportSize: adapted.supportSize,
+          adaptedFromCache: adapted.fromCache,
+        });
+        if (twoStage) return answer(this.rankTwoStage(slot, user, lease!, req.k, skipSeen));
         // Pages the batch did not rank (a cached user, a request's own candidates, or a set no
         // other job of the batch wanted) are ranked alone, still through core's batched path.
-        const user = adapted.state.value;
         const scores = pages.map((p, i) => adapted.scores?.[i] ?? slot.model.rankMany([user], p.encoded)[0]!);
         // A model with a ranker ranks by it and still answers with predicted ratings.
         const values = slot.model.ranks
           ? (p: number) => slot.model.scoreMany([user], pages[p]!.encoded)[0]!
           : undefined;
-        return {
-          items: this.rankPages(slot, pages, scores, req.k, skipSeen, values),
-          model: { ...slot.ref },
-          supportSize: adapted.supportSize,
-          adaptedFromCache: adapted.fromCache,
-        };
+        return answer(this.rankPages(slot, pages, scores, req.k, skipSeen, values));
       } finally {
         for (const page of own) page.dispose?.();
         adapted.state.release();
@@ -245,6 +256,51 @@ export class RecommendService {
     return best.map((r) => this.scored(slot, r.id, valueOf(r)));
   }
 
+  /** Whether all-active candidates on these pages are ranked in two stages (see shortlistSize). */
+  private ranksInTwoStages(slot: ModelSlot, pages: readonly CandidatePage[]): boolean {
+    const size = this.options.shortlistSize;
+    if (size <= 0 || !slot.model.shortlists) return false;
+    let items = 0;
+    for (const page of pages) items += page.encoded.ids.length;
+    return items > size;
+  }
+
+  /**
+   * The top k of two-stage ranking over the pages (seen items excluded before the first stage,
+   * so they never take a place in the shortlist); a model with a ranker still answers with the
+   * predicted ratings of the chosen items, scored on a selection of their rows.
+   */
+  private rankTwoStage(
+    slot: ModelSlot,
+    user: AdaptedUser,
+    lease: CatalogLease,
+    k: number,
+    seen: ReadonlySet<string> | undefined,
+  ): ScoredCandidate[] {
+    if (k === 0) return [];
+    const pages = lease.pages;
+    const exclude = seen ? seenCatalogRows(lease, seen) : undefined;
+    const best = slot.model
+      .rankShortlist(
+        user,
+        pages.map((p) => p.encoded),
+        {
+          size: Math.max(k, this.options.shortlistSize),
+          ...(exclude && { exclude }),
+        },
+      )
+      .slice(0, k);
+    const idOf = (e: (typeof best)[number]) => pages[e.set]!.encoded.ids[e.row] as string;
+    if (!slot.model.ranks || best.length === 0) return best.map((e) => this.scored(slot, idOf(e), e.score));
+    const chosen = slot.model.selectItems(best.map((e) => ({ source: pages[e.set]!.encoded, row: e.row })));
+    try {
+      const values = slot.model.scoreMany([user], chosen)[0]!;
+      return best.map((e, i) => this.scored(slot, idOf(e), values[i] as number));
+    } finally {
+      chosen.dispose();
+    }
+  }
+
   private explicitCandidates(
     ids: string[],
     items: ReadonlyMap<string, StoredItem>,
@@ -317,12 +373,29 @@ function skipRows(page: CandidatePage, seen: ReadonlySet<string>): (index: numbe
   // only for candidates entering the top k, not for all 1,000.
   const ids = page.encoded.ids;
   if (!page.rowOf) return (index) => seen.has(ids[index] as string);
+  const rows = seenRows(page.rowOf, seen);
+  return (index) => rows.has(index);
+}
+
+/** The rows of `seen` items in an indexed page (a catalog page or a kept list), by its `rowOf`. */
+function seenRows(rowOf: (itemId: string) => number | undefined, seen: ReadonlySet<string>): Set<number> {
   const rows = new Set<number>();
   for (const id of seen) {
-    const row = page.rowOf(id);
+    const row = rowOf(id);
     if (row !== undefined) rows.add(row);
   }
-  return (index) => rows.has(index);
+  return rows;
+}
+
+/** The rows of `seen` items in each of the catalog's pages (one catalog lookup per item). */
+function seenCatalogRows(lease: CatalogLease, seen: ReadonlySet<string>): number[][] {
+  const index = new Map(lease.pages.map((page, i) => [page, i]));
+  const rows = lease.pages.map((): number[] => []);
+  for (const id of seen) {
+    const at = lease.find(id);
+    if (at) rows[index.get(at.page) as number]!.push(at.row);
+  }
+  return rows;
 }
 
 function checkDeadline(deadline: number): void {

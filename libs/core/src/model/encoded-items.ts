@@ -8,7 +8,14 @@ import { encodeRows, type EncodeStats } from '../features/encoder';
 import type { FeatureSpec } from '../features/spec';
 import type { ItemRecord } from '../types';
 import type { NetLayout } from './layout';
-import { itemContent, itemIdRepr, withContent } from './network';
+import {
+  itemContent,
+  itemIdRepr,
+  sharedTrunkFeatures,
+  userFirstLayer,
+  userIdRepr,
+  withContent,
+} from './network';
 import type { Params } from './params';
 import type { WarmItemIds } from './warm-items';
 
@@ -26,6 +33,7 @@ export interface ItemEncodingModel {
   readonly version: number;
   readonly contentIsGlobal: boolean;
   readonly firstLayerIsGlobal: boolean;
+  readonly shortlists: boolean;
   globals(): Params;
 }
 
@@ -42,10 +50,16 @@ interface ItemTensors {
   offset: tf.Tensor3D | null;
   /** While the first layer is global too (ANIL): hidden @ dec.0.w [1, N, h0]. */
   pre0: tf.Tensor3D | null;
+  /**
+   * With pre0 and two or more decision layers: the last decision layer's features for the
+   * reference user and the offset, [N, H + 1], the first stage of two-stage ranking
+   * (retrieval/shortlist.ts).
+   */
+  retrieval: tf.Tensor2D | null;
 }
 
 type Field = keyof ItemTensors;
-const FIELDS: readonly Field[] = ['x', 'content', 'idRepr', 'hidden', 'offset', 'pre0'];
+const FIELDS: readonly Field[] = ['x', 'content', 'idRepr', 'hidden', 'offset', 'pre0', 'retrieval'];
 
 /**
  * One field of a set: its tensor, its host values, or (for a selected set, until first read) how
@@ -131,6 +145,11 @@ export class EncodedItems implements ItemTensors {
     return this.tensor('pre0') as tf.Tensor3D | null;
   }
 
+  /** Reference-user trunk features and offset [N, H + 1] for two-stage ranking (null when the model has none). */
+  get retrieval(): tf.Tensor2D | null {
+    return this.tensor('retrieval') as tf.Tensor2D | null;
+  }
+
   /** Whether the set has this field (without gathering or reading it). */
   has(field: Field): boolean {
     return this.fields[field] !== null;
@@ -170,6 +189,7 @@ export class EncodedItems implements ItemTensors {
     let hidden: tf.Tensor3D | null = null;
     let offset: tf.Tensor3D | null = null;
     let pre0: tf.Tensor3D | null = null;
+    let retrieval: tf.Tensor2D | null = null;
     if (content) {
       [hidden, offset] = tf.tidy(() => {
         const inp = withContent(
@@ -197,9 +217,21 @@ export class EncodedItems implements ItemTensors {
           const z = tf.matMul(tf.reshape(h, [n, w]), p['dec.0.w'] as tf.Tensor2D);
           return tf.reshape(z, [1, n, z.shape[1]!]) as tf.Tensor3D;
         });
+        if (model.shortlists) retrieval = referenceTrunk(model, p, pre0, offset!);
       }
     }
-    return new EncodedItems(model, ids, model.version, { x, content, idRepr, hidden, offset, pre0 });
+    const set = new EncodedItems(model, ids, model.version, {
+      x,
+      content,
+      idRepr,
+      hidden,
+      offset,
+      pre0,
+      retrieval,
+    });
+    // Only host code reads the retrieval features (retrieval/shortlist.ts): no backend copy kept.
+    set.toHost('retrieval');
+    return set;
   }
 
   /**
@@ -288,6 +320,15 @@ export class EncodedItems implements ItemTensors {
     return { values: [this.hostValues(field)], src: null, row: null, width: s.width };
   }
 
+  /** Reads a field to the host and frees its tensor (a later tensor read makes one again). */
+  private toHost(field: Field): void {
+    const s = this.fields[field];
+    if (!s?.tensor) return;
+    s.host = s.tensor.dataSync() as Float32Array;
+    s.tensor.dispose();
+    s.tensor = undefined;
+  }
+
   private live(field: Field): FieldState | null {
     if (this.disposed) throw new ValidationError('items', 'have been disposed');
     return this.fields[field];
@@ -321,6 +362,30 @@ export class EncodedItems implements ItemTensors {
       s.rows = undefined;
     }
   }
+}
+
+/**
+ * The last decision layer's features of items (their first-layer halves `pre0`) for the
+ * reference user, with the items' offset as a last column ([N, H + 1]): a head w and bias b then
+ * give the first-stage score as one product with [w, 1] (+ b). The reference user has no feature
+ * values (each field's default) and the cold-user ID row: exact for every user when the trunk
+ * ignores the user (no user features, no user IDs), otherwise the first stage's approximation.
+ */
+function referenceTrunk(
+  model: ItemEncodingModel,
+  p: Params,
+  pre0: tf.Tensor3D,
+  offset: tf.Tensor3D,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const l = model.layout;
+    const userId = l.userIdDim > 0 ? userIdRepr(p, tf.tensor1d([0], 'int32')) : undefined;
+    const row = encodeRows(model.spec.user, [{ features: {} }]);
+    const user = userFirstLayer(l, p, tf.tensor3d(row, [1, 1, l.du]), userId);
+    const features = sharedTrunkFeatures(l, p, pre0, user);
+    const [, n, h] = features.shape;
+    return tf.concat([tf.reshape(features, [n, h]), tf.reshape(offset, [n, 1])], 1) as tf.Tensor2D;
+  });
 }
 
 /** Rows `row[i]` of `values[src[i]]`, in order; runs of consecutive rows are copied as one block. */

@@ -164,6 +164,15 @@ export class RecommenderModel {
   }
 
   /**
+   * Whether encoded items carry retrieval features, so large candidate sets can be ranked in two
+   * stages (rankShortlist): a shared first layer and two or more decision layers (with one, exact
+   * scoring already costs one dot product per candidate).
+   */
+  get shortlists(): boolean {
+    return this.firstLayerIsGlobal && this.layout.hidden.length > 1;
+  }
+
+  /**
    * Whether closed-form head adaptation applies: only the output head is local
    * ({@link supportsClosedFormHead} of `config.localGroups`). Implicit models regress the head on 1
    * for positives and 0 for negatives (an iALS-style fold-in).

@@ -1,0 +1,163 @@
+/**
+ * Two-stage ranking (rankShortlist): a first stage on the items' reference-user trunk features,
+ * then the network on the shortlist. Its scores must be the network's (equal to score()), its
+ * order the network's, excluded rows never returned, and where the trunk ignores the user (no
+ * user features) the first stage must be exact, so a shortlist of k is the exhaustive top k.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  adapt,
+  ANIL_LOCAL_GROUPS,
+  canShortlist,
+  createModel,
+  EncodedItems,
+  FeatureSpec,
+  initBackend,
+  rankShortlist,
+  score,
+  type AdaptRequest,
+  type ModelConfig,
+  type RecommenderModel,
+} from '../src';
+import { kthLargest } from '../src/retrieval/kth-largest';
+import { Rng } from '../src/rng';
+import { DECL, makeWorld } from './fixtures';
+
+beforeAll(async () => {
+  await initBackend({ prefer: 'cpu' });
+});
+
+const world = makeWorld(3, 24, 60, 12);
+
+describe('kthLargest', () => {
+  it('is the k-th value of a descending sort, with ties and -Infinity', () => {
+    const rng = new Rng(4);
+    for (const n of [1, 2, 7, 100, 1001]) {
+      const values = Float32Array.from({ length: n }, () =>
+        rng.next() < 0.1 ? -Infinity : Math.round(rng.normal() * 4),
+      );
+      const sorted = Array.from(values).sort((a, b) => b - a);
+      for (const k of [1, Math.ceil(n / 3), n]) expect(kthLargest(values, k)).toBe(sorted[k - 1]);
+    }
+    expect(() => kthLargest(new Float32Array(3), 4)).toThrow(/k must be/);
+  });
+});
+
+/** Items split over three sets, the last a selection of rows of another set (as a catalog's pages). */
+function pagesOf(model: RecommenderModel): EncodedItems[] {
+  const a = model.encodeItems(world.items.slice(0, 25));
+  const b = model.encodeItems(world.items.slice(25, 45));
+  const source = model.encodeItems(world.items.slice(45));
+  const c = EncodedItems.select(Array.from({ length: source.size }, (_, row) => ({ source, row })));
+  source.dispose();
+  return [a, b, c];
+}
+
+function requests(): AdaptRequest[] {
+  const out: AdaptRequest[] = world.tasks.slice(0, 4).map((t) => ({ user: t.user, support: t.support }));
+  out.push({ user: { id: 'new', features: {} }, support: [] });
+  return out;
+}
+
+const CONFIGS: [string, Partial<ModelConfig>][] = [
+  ['rating', {}],
+  ['implicit', { task: 'implicit' }],
+];
+
+describe.each(CONFIGS)('rankShortlist, %s', (_name, config) => {
+  it('scores the shortlist exactly, best first, without excluded rows', () => {
+    const model = createModel(world.spec, {
+      embeddingDim: 4,
+      hidden: [8, 6],
+      seed: 9,
+      localGroups: ANIL_LOCAL_GROUPS,
+      ...config,
+    });
+    // A head away from zero, so that the order is not decided by the offsets alone.
+    tf.tidy(() => {
+      const g = model.globals();
+      (g['out.w'] as tf.Variable).assign(tf.randomNormal(g['out.w'].shape, 0, 1, 'float32', 3));
+    });
+    const adapted = adapt(model, requests(), world.catalog);
+    const sets = pagesOf(model);
+    try {
+      expect(canShortlist(adapted, sets)).toBe(true);
+      for (let u = 0; u < adapted.size; u++) {
+        const exact = sets.map((s) => score(adapted, u, s));
+        // Everything shortlisted: every candidate, in the network's order.
+        const all = rankShortlist(adapted, u, sets, { size: 1000 });
+        expect(all).toHaveLength(world.items.length);
+        for (const e of all) expect(Math.abs(e.score - exact[e.set]![e.row]!)).toBeLessThan(1e-5);
+        for (let i = 1; i < all.length; i++)
+          expect(all[i - 1]!.score).toBeGreaterThanOrEqual(all[i]!.score - 1e-6);
+        // A short list with rows excluded.
+        const exclude = [[0, 3], undefined, [1]];
+        const some = rankShortlist(adapted, u, sets, { size: 10, exclude });
+        expect(some).toHaveLength(10);
+        for (const e of some) {
+          expect(exclude[e.set]?.includes(e.row) ?? false).toBe(false);
+          expect(Math.abs(e.score - exact[e.set]![e.row]!)).toBeLessThan(1e-5);
+        }
+        expect(new Set(some.map((e) => `${e.set}:${e.row}`)).size).toBe(10);
+      }
+      expect(() => rankShortlist(adapted, 0, sets, { size: 0 })).toThrow(/options.size/);
+      expect(() => rankShortlist(adapted, adapted.size, sets, { size: 3 })).toThrow(/userIndex/);
+    } finally {
+      for (const s of sets) s.dispose();
+      adapted.dispose();
+      model.dispose();
+    }
+  });
+});
+
+describe('rankShortlist without user features', () => {
+  it('has an exact first stage: a shortlist of k is the exhaustive top k', () => {
+    const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
+    const model = createModel(spec, {
+      embeddingDim: 4,
+      hidden: [8, 6],
+      seed: 2,
+      localGroups: ANIL_LOCAL_GROUPS,
+    });
+    tf.tidy(() => {
+      const g = model.globals();
+      (g['out.w'] as tf.Variable).assign(tf.randomNormal(g['out.w'].shape, 0, 1, 'float32', 5));
+    });
+    const adapted = adapt(model, requests(), world.catalog, { ridge: 1 });
+    const sets = pagesOf(model);
+    try {
+      for (let u = 0; u < adapted.size; u++) {
+        // Unclamped exhaustive order: the shortlist ranks by the raw prediction.
+        const raw = rankShortlist(adapted, u, sets, { size: 1000 });
+        const top = rankShortlist(adapted, u, sets, { size: 5 });
+        expect(top.map((e) => `${e.set}:${e.row}`)).toEqual(raw.slice(0, 5).map((e) => `${e.set}:${e.row}`));
+      }
+    } finally {
+      for (const s of sets) s.dispose();
+      adapted.dispose();
+      model.dispose();
+    }
+  });
+});
+
+describe('canShortlist', () => {
+  it.each([
+    [
+      'one decision layer (exact scoring is already one dot product)',
+      { localGroups: ANIL_LOCAL_GROUPS, hidden: [8] },
+    ],
+    ['a per-user trunk (melu)', { hidden: [8, 6] }],
+  ] as [string, Partial<ModelConfig>][])('is false for %s, and rankShortlist says why', (_n, config) => {
+    const model = createModel(world.spec, { embeddingDim: 4, seed: 1, ...config });
+    const adapted = adapt(model, requests(), world.catalog);
+    const items = model.encodeItems(world.items);
+    try {
+      expect(canShortlist(adapted, [items])).toBe(false);
+      expect(() => rankShortlist(adapted, 0, [items], { size: 3 })).toThrow(/sets.*retrieval features/);
+    } finally {
+      items.dispose();
+      adapted.dispose();
+      model.dispose();
+    }
+  });
+});
