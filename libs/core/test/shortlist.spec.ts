@@ -161,3 +161,28 @@ describe('canShortlist', () => {
     }
   });
 });
+
+describe('encoded items of a shared-trunk model', () => {
+  it('keep only pre0 and offset in the backend; the other fields on the host, read back on demand', () => {
+    const model = createModel(world.spec, {
+      embeddingDim: 4,
+      hidden: [8, 6],
+      seed: 3,
+      localGroups: ANIL_LOCAL_GROUPS,
+    });
+    const before = tf.memory().numTensors;
+    const items = model.encodeItems(world.items);
+    try {
+      expect(tf.memory().numTensors).toBe(before + 2);
+      expect(items.hostValues('retrieval')).toHaveLength(world.items.length * 7); // H = 6, plus the offset
+      // A field read as a tensor is made from its host values, equal to them.
+      expect(Array.from(items.x.dataSync())).toEqual(Array.from(items.hostValues('x')));
+      expect(tf.memory().numTensors).toBe(before + 3);
+      items.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      items.dispose();
+      model.dispose();
+    }
+  });
+});

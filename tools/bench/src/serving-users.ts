@@ -17,7 +17,7 @@ const INTERACTIONS_PER_USER = 5;
 const CALLERS = 8;
 
 /** Resident set size of a process in MB (Linux /proc; NaN elsewhere). */
-function rssMb(pid: number | undefined): number {
+export function rssMb(pid: number | undefined): number {
   try {
     const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return kb === undefined ? NaN : Number(kb) / 1024;

@@ -231,6 +231,10 @@ export class EncodedItems implements ItemTensors {
     });
     // Only host code reads the retrieval features (retrieval/shortlist.ts): no backend copy kept.
     set.toHost('retrieval');
+    // With a shared first layer, scoring reads only pre0 and offset: the other fields move to the
+    // host (a tensor read makes them again), so a large catalog's pages do not fill the backend's
+    // memory (the wasm heap stops at 4 GB: a 1M-item catalog did not fit with every field in it).
+    if (pre0) for (const field of ['x', 'content', 'idRepr', 'hidden'] as const) set.toHost(field);
     return set;
   }
 
