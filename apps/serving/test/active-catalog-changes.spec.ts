@@ -15,6 +15,7 @@ import { PAGE_SIZE } from '../src/recommend/catalog-pages';
 class FakeStore {
   readonly items = new Map<string, StoredItem>();
   private clock = 1_000_000;
+  private listing: StoredItem[] | undefined;
   reads: string[] = [];
 
   write(id: string, status: 'active' | 'retired' = 'active', availableAt?: Date): void {
@@ -39,18 +40,21 @@ class FakeStore {
   readonly port = {
     itemsWatermark: async () => {
       const all = [...this.items.values()];
-      const latest = Math.max(0, ...all.map((i) => i.updatedAt!.getTime()));
+      const latest = all.reduce((t, i) => Math.max(t, i.updatedAt!.getTime()), 0);
       const pending = all.filter((i) => i.availableAt && i.availableAt > new Date()).length;
       return `${this.items.size}.${latest}.${pending}`;
     },
     forgetItems: () => undefined,
     activeItems: async (page: PageQuery) => {
       if (!page.cursor) this.reads.push('all');
-      const now = new Date();
-      const list = [...this.items.values()]
-        .filter((i) => i.status === 'active' && !(i.availableAt && i.availableAt > now))
-        .sort((a, b) => (a.id < b.id ? -1 : 1));
-      return this.page(list, page);
+      // One sorted listing per read of the whole catalog (its pages are asked for one by one).
+      if (!page.cursor || !this.listing) {
+        const now = new Date();
+        this.listing = [...this.items.values()]
+          .filter((i) => i.status === 'active' && !(i.availableAt && i.availableAt > now))
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
+      }
+      return this.page(this.listing, page);
     },
     itemVersionsSince: async (since: Date, page: PageQuery) => {
       const list = [...this.items.values()]
@@ -114,6 +118,18 @@ function setUp(freshnessMs = 60_000) {
 const pageIds = (lease: Awaited<ReturnType<ActiveCatalog['lease']>>) => lease.pages.map((p) => p.encoded.ids);
 
 describe('ActiveCatalog changes', () => {
+  it('reads a catalog of 300k items (more than a call can take as spread arguments)', async () => {
+    const store = new FakeStore();
+    for (let k = 0; k < 300_000; k++) store.write(`big-${k}`);
+    const model = new FakeModel();
+    const lease = await new ActiveCatalog(store.port, { freshnessMs: 60_000 }).lease(
+      model as unknown as ServingModel,
+    );
+    expect(lease.pages).toHaveLength(300_000 / PAGE_SIZE);
+    expect(lease.find('big-299999')).toBeDefined();
+    lease.release();
+  });
+
   it('reads and encodes the whole catalog once', async () => {
     const { store, model, lease } = setUp();
     const first = await lease();

@@ -377,8 +377,9 @@ async function startServer(
   // WARMSTART_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
   const prof = process.env['WARMSTART_BENCH_CPU_PROF'];
   const node = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  // WARMSTART_BENCH_SERVER_LOG=1 shows the servers' own log lines (a failed start says why there).
   const child: ChildProcess = spawn(process.execPath, [...node, ...args], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env['WARMSTART_BENCH_SERVER_LOG'] === '1' ? 'inherit' : 'ignore', 'inherit'],
   });
   const address = `127.0.0.1:${port}`;
   const probe = new RecommenderServiceClient(address, grpc.credentials.createInsecure());
