@@ -235,6 +235,8 @@ export class EncodedItems implements ItemTensors {
     // host (a tensor read makes them again), so a large catalog's pages do not fill the backend's
     // memory (the wasm heap stops at 4 GB: a 1M-item catalog did not fit with every field in it).
     if (pre0) for (const field of ['x', 'content', 'idRepr', 'hidden'] as const) set.toHost(field);
+    // Two-stage ranking reads pre0 and offset on the host: copied now, not on the first request.
+    if (retrieval) for (const field of ['pre0', 'offset'] as const) set.hostValues(field);
     return set;
   }
 
