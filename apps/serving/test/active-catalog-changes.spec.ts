@@ -130,6 +130,35 @@ describe('ActiveCatalog changes', () => {
     lease.release();
   });
 
+  it('finds items where each lease holds them after the catalog changed', async () => {
+    const { store, catalog, lease } = setUp();
+    const before = await lease();
+    const gone = id(3);
+    const tail = id(2 * PAGE_SIZE + 7);
+    store.write(gone, 'retired');
+    store.write('new-item');
+    catalog.itemsWritten();
+    const after = await lease();
+    // The old lease: its own (since replaced) pages, rows as they were.
+    expect(before.find(gone)).toMatchObject({ page: before.pages[0], row: 3 });
+    expect(before.find(tail)).toMatchObject({ page: before.pages[2], row: 7 });
+    expect(before.find('new-item')).toBeUndefined();
+    // The new lease: the retired item gone, the rest shifted up, the new item on the tail page.
+    expect(after.find(gone)).toBeUndefined();
+    expect(after.find(id(4))).toMatchObject({ page: after.pages[0], row: 3 });
+    expect(after.find('new-item')).toMatchObject({ page: after.pages[2], row: 500 });
+    // A page neither change touched is found on each lease's own page entry.
+    expect(before.find(id(PAGE_SIZE + 1))).toMatchObject({ page: before.pages[1], row: 1 });
+    expect(after.find(id(PAGE_SIZE + 1))).toMatchObject({ page: after.pages[1], row: 1 });
+    for (const l of [before, after])
+      for (const [k, page] of l.pages.entries())
+        page.items.forEach((item, row) => {
+          if (row % 97 === 0) expect(l.find(item.id)).toMatchObject({ page: l.pages[k], row });
+        });
+    before.release();
+    after.release();
+  });
+
   it('reads and encodes the whole catalog once', async () => {
     const { store, model, lease } = setUp();
     const first = await lease();

@@ -301,7 +301,7 @@ export class ActiveCatalog {
       const kept = warmed && !stale.has(items) ? previous?.pages.value.shareOf(items) : undefined;
       return kept ? kept.retain() : new Shared(model.encodeItems(items as StoredItem[]));
     });
-    const pages = new EncodedPages(model, snap.pages, shares, this.selectionRows);
+    const pages = new EncodedPages(model, snap.pages, shares, this.selectionRows, this.items);
     this.dropEncoded(ref);
     const encoding = {
       generation: snap.generation,
@@ -406,13 +406,25 @@ function sameIds(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+/** Row of each item id in a published (never mutated) page array, built once per page. */
+const pageRows = new WeakMap<readonly StoredItem[], Map<string, number>>();
+
+function rowsOf(items: readonly StoredItem[]): Map<string, number> {
+  let rows = pageRows.get(items);
+  if (!rows) {
+    rows = new Map(items.map((item, row) => [item.id, row]));
+    pageRows.set(items, rows);
+  }
+  return rows;
+}
+
 class EncodedPages {
   readonly pages: CatalogPage[];
   /** Each page's encoding by its item array (a later encoding reuses the unchanged ones). */
   private readonly shares = new Map<readonly StoredItem[], Shared<EncodedItemSet>>();
   /**
-   * Item id -> page and row, built on the first explicit-candidate lookup (all-active requests
-   * never need it). `mark` is scratch for locate's duplicate test (locate runs synchronously, so
+   * Item id -> page and row, built on the first explicit-candidate lookup (`locate`; `find` does
+   * without it). `mark` is scratch for locate's duplicate test (locate runs synchronously, so
    * one counter serves every request).
    */
   private indexed: Map<string, { page: CatalogPage; row: number; mark: number }> | undefined;
@@ -429,12 +441,20 @@ class EncodedPages {
   // list coming back later would have been evicted anyway).
   private readonly seenOnce = new LRUCache<string, true>({ max: 64 });
 
-  /** Takes over one reference of each of `shares` (one per page of `items`). */
+  /** This encoding's pages that the catalog has replaced since, as of `replacedAsOf`. */
+  private replaced: CatalogPage[] = [];
+  private replacedAsOf: readonly StoredItem[][] | undefined;
+
+  /**
+   * Takes over one reference of each of `shares` (one per page of `items`). `catalog` is where
+   * the items are now (its pages change after this encoding is made; see `find`).
+   */
   constructor(
     private readonly model: ServingModel,
     items: readonly (readonly StoredItem[])[],
     shares: readonly Shared<EncodedItemSet>[],
     private readonly maxRows: number,
+    private readonly catalog: CatalogPages,
   ) {
     this.pages = items.map((page, i) => {
       this.shares.set(page, shares[i]!);
@@ -466,8 +486,40 @@ class EncodedPages {
     return this.indexed;
   }
 
+  /**
+   * Where this encoding holds `id`, without an index of the whole catalog (rebuilding one after
+   * every item write cost more than ranking a 100k catalog in two stages): the catalog's page of
+   * the item now, when this encoding holds that page, else one of this encoding's pages the
+   * catalog has replaced since (a page array never changes, so an item on a page both hold is
+   * where the catalog says), each page's rows looked up in a map built once per page.
+   */
   find(id: string): { page: CatalogPage; row: number } | undefined {
-    return this.index.get(id);
+    if (this.indexed) return this.indexed.get(id);
+    const now = this.catalog.pageOf(id);
+    const page = now && this.shares.has(now) ? this.byItems(now) : undefined;
+    if (page) return { page, row: rowsOf(now!).get(id)! };
+    for (const old of this.replacedPages()) {
+      const row = rowsOf(old.items).get(id);
+      if (row !== undefined) return { page: old, row };
+    }
+    return undefined;
+  }
+
+  private byItems(items: readonly StoredItem[]): CatalogPage | undefined {
+    this.pageOfItems ??= new Map(this.pages.map((p) => [p.items as readonly StoredItem[], p]));
+    return this.pageOfItems.get(items);
+  }
+
+  private pageOfItems: Map<readonly StoredItem[], CatalogPage> | undefined;
+
+  private replacedPages(): CatalogPage[] {
+    const now = this.catalog.pages;
+    if (this.replacedAsOf !== now) {
+      const live = new Set<readonly StoredItem[]>(now);
+      this.replaced = this.pages.filter((p) => !live.has(p.items));
+      this.replacedAsOf = now;
+    }
+    return this.replaced;
   }
 
   locate(ids: readonly string[]) {
