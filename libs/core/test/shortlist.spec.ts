@@ -99,8 +99,15 @@ describe.each(CONFIGS)('rankShortlist, %s', (_name, config) => {
           expect(Math.abs(e.score - exact[e.set]![e.row]!)).toBeLessThan(1e-5);
         }
         expect(new Set(some.map((e) => `${e.set}:${e.row}`)).size).toBe(10);
+        // `top` returns the head of the same order.
+        const key = (e: { set: number; row: number }) => `${e.set}:${e.row}`;
+        expect(rankShortlist(adapted, u, sets, { size: 10, exclude, top: 3 }).map(key)).toEqual(
+          some.slice(0, 3).map(key),
+        );
+        expect(rankShortlist(adapted, u, sets, { size: 10, top: 0 })).toEqual([]);
       }
       expect(() => rankShortlist(adapted, 0, sets, { size: 0 })).toThrow(/options.size/);
+      expect(() => rankShortlist(adapted, 0, sets, { size: 3, top: -1 })).toThrow(/options.top/);
       expect(() => rankShortlist(adapted, adapted.size, sets, { size: 3 })).toThrow(/userIndex/);
     } finally {
       for (const s of sets) s.dispose();

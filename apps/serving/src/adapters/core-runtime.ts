@@ -308,7 +308,7 @@ export class CoreServingModel implements ServingModel {
   rankShortlist(
     user: AdaptedUser,
     sets: readonly EncodedItemSet[],
-    options: { size: number; exclude?: readonly (Iterable<number> | undefined)[] },
+    options: { size: number; top?: number; exclude?: readonly (Iterable<number> | undefined)[] },
   ): ShortlistEntry[] {
     const { batch, index } = user as CoreAdaptedUser;
     const own = sets as readonly CoreEncodedItems[];

@@ -92,12 +92,13 @@ export interface ServingModel {
   /**
    * Two-stage ranking of one user over candidate sets (a large catalog's pages): a first stage
    * scores every candidate by one dot product, the ranking network scores the best `size`
-   * exactly. Returns them best first with their `rank` scores; rows in `exclude` (per set) never.
+   * exactly. Returns them (or the best `top` of them) best first with their `rank` scores; rows
+   * in `exclude` (per set) never.
    */
   rankShortlist(
     user: AdaptedUser,
     sets: readonly EncodedItemSet[],
-    options: { size: number; exclude?: readonly (Iterable<number> | undefined)[] },
+    options: { size: number; top?: number; exclude?: readonly (Iterable<number> | undefined)[] },
   ): ShortlistEntry[];
   /**
    * True when the model orders candidates by a ranker of its own (a rating model with core's

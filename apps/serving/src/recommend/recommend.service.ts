@@ -280,16 +280,11 @@ export class RecommendService {
     if (k === 0) return [];
     const pages = lease.pages;
     const exclude = seen ? seenCatalogRows(lease, seen) : undefined;
-    const best = slot.model
-      .rankShortlist(
-        user,
-        pages.map((p) => p.encoded),
-        {
-          size: Math.max(k, this.options.shortlistSize),
-          ...(exclude && { exclude }),
-        },
-      )
-      .slice(0, k);
+    const best = slot.model.rankShortlist(
+      user,
+      pages.map((p) => p.encoded),
+      { size: Math.max(k, this.options.shortlistSize), top: k, ...(exclude && { exclude }) },
+    );
     const idOf = (e: (typeof best)[number]) => pages[e.set]!.encoded.ids[e.row] as string;
     if (!slot.model.ranks || best.length === 0) return best.map((e) => this.scored(slot, idOf(e), e.score));
     const chosen = slot.model.selectItems(best.map((e) => ({ source: pages[e.set]!.encoded, row: e.row })));

@@ -193,11 +193,15 @@ export class ModelManager {
       const scores = user?.score(encoded) ?? new Float32Array();
       // The batched path Recommend uses (model.scoreMany) must work too.
       const batched = user ? (model.scoreMany([user], encoded)[0] ?? new Float32Array()) : scores;
+      // And two-stage ranking, which large all-active catalogs take (its first run compiles it).
+      const shortlist =
+        user && model.shortlists ? model.rankShortlist(user, [encoded], { size: 4 }) : undefined;
       if (
         scores.length !== items.length ||
         !scores.every(Number.isFinite) ||
         batched.length !== items.length ||
-        !batched.every(Number.isFinite)
+        !batched.every(Number.isFinite) ||
+        (shortlist && !shortlist.every((e) => Number.isFinite(e.score)))
       )
         throw new Error('verification failed: warm-up produced missing or non-finite scores');
     } finally {

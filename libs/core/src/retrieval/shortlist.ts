@@ -23,6 +23,8 @@ export interface ShortlistOptions {
   size: number;
   /** Per set (aligned with the sets), rows never to return, e.g. the items the user has seen. */
   exclude?: readonly (Iterable<number> | undefined)[];
+  /** Return only the best `top` of the shortlist (default: all of it). */
+  top?: number;
 }
 
 /** One shortlisted candidate: row `row` of set `set`, with its exact score. */
@@ -58,9 +60,11 @@ export function rankShortlist(
   sets: readonly EncodedItems[],
   options: ShortlistOptions,
 ): ShortlistEntry[] {
-  const { size, exclude } = options;
+  const { size, exclude, top = size } = options;
   if (!(Number.isInteger(size) && size >= 1))
     throw new ValidationError('options.size', 'must be an integer >= 1');
+  if (!(Number.isInteger(top) && top >= 0))
+    throw new ValidationError('options.top', 'must be an integer >= 0');
   const model = adapted.model;
   sets.forEach((set, s) => {
     if (set.model !== model || set.modelVersion !== model.version)
@@ -76,7 +80,7 @@ export function rankShortlist(
   const picks = bestRows(proxy, starts, size);
   if (picks.set.length === 0) return [];
   const raw = exactScores(adapted, sets, picks, parts);
-  const order = Array.from(raw.keys()).sort((a, b) => (raw[b] as number) - (raw[a] as number) || a - b);
+  const order = bestFirst(raw, top);
   return order.map((i) => ({
     set: picks.set[i] as number,
     row: picks.row[i] as number,
@@ -165,6 +169,20 @@ function bestRows(
   return { set, row };
 }
 
+/** Indices of the `top` highest values, best first (ties in index order); only those are sorted. */
+function bestFirst(values: Float32Array, top: number): number[] {
+  const n = values.length;
+  const cut = top >= n ? -Infinity : top === 0 ? Infinity : kthLargest(values, top);
+  let ties = Math.min(top, n);
+  for (let i = 0; i < n; i++) if ((values[i] as number) > cut) ties--;
+  const kept: number[] = [];
+  for (let i = 0; i < n && kept.length < top; i++) {
+    const v = values[i] as number;
+    if (v > cut || (v === cut && ties-- > 0)) kept.push(i);
+  }
+  return kept.sort((a, b) => (values[b] as number) - (values[a] as number) || a - b);
+}
+
 /** Indices of the values at or above `cut` (never -Infinity: excluded rows), in order. */
 function atLeast(values: Float32Array, cut: number): Int32Array {
   const kept: number[] = [];
@@ -196,7 +214,8 @@ function exactScores(
     const from = rows[s]!;
     const values = from.values[from.src ? (from.src[r] as number) : 0] as Float32Array;
     const at = (from.row ? (from.row[r] as number) : r) * h0;
-    pre0.set(values.subarray(at, at + h0), i * h0);
+    // An element loop: a subarray view per row (thousands a call) cost more than the copy.
+    for (let k = 0, to = i * h0; k < h0; k++) pre0[to + k] = values[at + k] as number;
     offset[i] = offsets[s]![r] as number;
   }
   const model = adapted.model;
