@@ -8,7 +8,7 @@ import { toTimestamp, type RecommendResponse, type ScoreResponse } from '@warmst
 import { ANIL_LOCAL_GROUPS, createModel, FeatureSpec } from '@warmstart/core';
 import type { FeatureStore } from '@warmstart/feature-store';
 import { call, recommend, startHarness, tempStore, type Harness } from './support/harness';
-import { DECL, ITEMS, N_ITEMS, USERS, seedWorld } from './support/world';
+import { DECL, ITEMS, N_ITEMS, USERS, makeRankedModel, seedWorld } from './support/world';
 
 /** A shared trunk of two decision layers (the configuration two-stage ranking applies to). */
 function twoLayerModel() {
@@ -106,5 +106,39 @@ describe('two-stage ranking of all active items', () => {
     expect(ids).toContain('fresh');
     expect(ids).not.toContain('i11');
     expect(ids).toHaveLength(N_ITEMS); // 40 seeded - i11 + fresh
+  });
+});
+
+describe('two-stage ranking with a ranker', () => {
+  let store: FeatureStore;
+  let dispose: () => void;
+  let exhaustive: Harness;
+  let whole: Harness;
+
+  beforeAll(async () => {
+    ({ store, dispose } = await tempStore());
+    await seedWorld(store);
+    await store.registry.registerModel({ modelId: 'm1', algorithm: 'anil', artifactUri: 'm1' });
+    await store.registry.promote('m1');
+    const models = { m1: () => makeRankedModel(2, [8, 6]) };
+    exhaustive = await startHarness(store, models, { shortlistSize: 0 });
+    whole = await startHarness(store, models, { shortlistSize: N_ITEMS - 1 });
+  });
+  afterAll(async () => {
+    for (const h of [exhaustive, whole]) await h.close();
+    dispose();
+  });
+
+  it("shortlists by the ranker and answers the chosen items' predicted ratings", async () => {
+    for (const user of [stored(0), stored(5), inline]) {
+      const a = await recommend(exhaustive, { user, candidates: allActive, k: 5 });
+      const b = await recommend(whole, { user, candidates: allActive, k: 5 });
+      expect(b.items.map((i) => i.itemId)).toEqual(a.items.map((i) => i.itemId));
+      const scored = await call<unknown, ScoreResponse>(whole.recommender, whole.recommender.score as never, {
+        user,
+        itemIds: b.items.map((i) => i.itemId),
+      });
+      b.items.forEach((item, i) => expect(item.score).toBeCloseTo(scored.items[i]!.score, 5));
+    }
   });
 });

@@ -59,6 +59,25 @@ function requests(): AdaptRequest[] {
   return out;
 }
 
+/**
+ * A shared trunk of two decision layers (what two-stage ranking applies to), its head drawn away
+ * from zero so that the order is not decided by the items' offsets alone.
+ */
+function twoLayerModel(spec: FeatureSpec, seed: number, config: Partial<ModelConfig> = {}) {
+  const model = createModel(spec, {
+    embeddingDim: 4,
+    hidden: [8, 6],
+    seed,
+    localGroups: ANIL_LOCAL_GROUPS,
+    ...config,
+  });
+  tf.tidy(() => {
+    const g = model.globals();
+    (g['out.w'] as tf.Variable).assign(tf.randomNormal(g['out.w'].shape, 0, 1, 'float32', seed));
+  });
+  return model;
+}
+
 const CONFIGS: [string, Partial<ModelConfig>][] = [
   ['rating', {}],
   ['implicit', { task: 'implicit' }],
@@ -66,18 +85,7 @@ const CONFIGS: [string, Partial<ModelConfig>][] = [
 
 describe.each(CONFIGS)('rankShortlist, %s', (_name, config) => {
   it('scores the shortlist exactly, best first, without excluded rows', () => {
-    const model = createModel(world.spec, {
-      embeddingDim: 4,
-      hidden: [8, 6],
-      seed: 9,
-      localGroups: ANIL_LOCAL_GROUPS,
-      ...config,
-    });
-    // A head away from zero, so that the order is not decided by the offsets alone.
-    tf.tidy(() => {
-      const g = model.globals();
-      (g['out.w'] as tf.Variable).assign(tf.randomNormal(g['out.w'].shape, 0, 1, 'float32', 3));
-    });
+    const model = twoLayerModel(world.spec, 9, config);
     const adapted = adapt(model, requests(), world.catalog);
     const sets = pagesOf(model);
     try {
@@ -120,16 +128,7 @@ describe.each(CONFIGS)('rankShortlist, %s', (_name, config) => {
 describe('rankShortlist without user features', () => {
   it('has an exact first stage: a shortlist of k is the exhaustive top k', () => {
     const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
-    const model = createModel(spec, {
-      embeddingDim: 4,
-      hidden: [8, 6],
-      seed: 2,
-      localGroups: ANIL_LOCAL_GROUPS,
-    });
-    tf.tidy(() => {
-      const g = model.globals();
-      (g['out.w'] as tf.Variable).assign(tf.randomNormal(g['out.w'].shape, 0, 1, 'float32', 5));
-    });
+    const model = twoLayerModel(spec, 2);
     const adapted = adapt(model, requests(), world.catalog, { ridge: 1 });
     const sets = pagesOf(model);
     try {
@@ -171,12 +170,7 @@ describe('canShortlist', () => {
 
 describe('encoded items of a shared-trunk model', () => {
   it('keep only pre0 and offset in the backend; the other fields on the host, read back on demand', () => {
-    const model = createModel(world.spec, {
-      embeddingDim: 4,
-      hidden: [8, 6],
-      seed: 3,
-      localGroups: ANIL_LOCAL_GROUPS,
-    });
+    const model = twoLayerModel(world.spec, 3);
     const before = tf.memory().numTensors;
     const items = model.encodeItems(world.items);
     try {

@@ -312,17 +312,11 @@ export class CoreServingModel implements ServingModel {
   ): ShortlistEntry[] {
     const { batch, index } = user as CoreAdaptedUser;
     const own = sets as readonly CoreEncodedItems[];
-    if (this.model.ranker && batch.ranking)
-      return rankShortlist(
-        batch.ranking,
-        index,
-        own.map((s) => s.ranking!),
-        options,
-      );
+    const ranker = this.model.ranker !== null && batch.ranking !== null;
     return rankShortlist(
-      batch.users,
+      ranker ? batch.ranking! : batch.users,
       index,
-      own.map((s) => s.encoded),
+      own.map((s) => (ranker ? s.ranking! : s.encoded)),
       options,
     );
   }

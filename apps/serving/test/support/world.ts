@@ -74,11 +74,11 @@ export function makeModel(seed: number, localGroups?: ParamGroup[]): Recommender
  * A rating model (head-only, Bayesian head) carrying an implicit ranker (core attachRanker): the
  * catalog fold-in over every item, its negative pool built from a few seeded interactions.
  */
-export function makeRankedModel(seed: number): RecommenderModel {
+export function makeRankedModel(seed: number, hidden: number[] = [8]): RecommenderModel {
   const spec = FeatureSpec.fromData(DECL, USERS, ITEMS);
   const model = createModel(spec, {
     embeddingDim: 4,
-    hidden: [8],
+    hidden,
     seed,
     localGroups: ['output'],
     bayesHead: true,
@@ -87,7 +87,7 @@ export function makeRankedModel(seed: number): RecommenderModel {
   const ranker = createModel(spec, {
     task: 'implicit',
     embeddingDim: 4,
-    hidden: [8],
+    hidden,
     seed: seed + 100,
     localGroups: ['output'],
     negatives: { perPositive: 2, distribution: 'uniform' },
