@@ -79,6 +79,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
           'catalog encoded for the model',
         );
       },
+      rehearse: (slot): Promise<void> => recommender.rehearse(slot),
     },
     log,
   );
@@ -111,7 +112,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
       catalog.retainOnly(ref);
     }
   });
-  const recommender = new RecommendService(deps.store, models, cache, catalog, config);
+  const recommender: RecommendService = new RecommendService(deps.store, models, cache, catalog, config);
   const context = new ServingContext(config, deps.store, models, cache, catalog, recommender, metrics, log);
   const auth = new Authenticator({
     envEntries: config.authTokens,

@@ -7,6 +7,7 @@ import pino from 'pino';
 import type { ModelRuntime, ServingModel } from '../src/ports/model-runtime.port';
 import type { StorePort } from '../src/ports/store.port';
 import { ModelManager } from '../src/slots/model-manager';
+import type { ModelSlot } from '../src/slots/model-slot';
 
 const ITEMS = [
   { id: 'a', features: {}, status: 'active' as const },
@@ -27,7 +28,10 @@ function fakeModel(ref: { modelId: string; version: number }) {
   return { model: model as unknown as ServingModel, state };
 }
 
-function setUp(prepare: (model: ServingModel) => Promise<void>) {
+function setUp(
+  prepare: (model: ServingModel) => Promise<void>,
+  rehearse?: (slot: ModelSlot) => Promise<void>,
+) {
   const loaded: ReturnType<typeof fakeModel>[] = [];
   const store = {
     registry: { getPromoted: async () => ({ modelId: 'm1', version: 1, artifactUri: 'm1' }) },
@@ -48,6 +52,7 @@ function setUp(prepare: (model: ServingModel) => Promise<void>) {
       pollIntervalMs: 0,
       batching: { maxBatchSize: 1, maxWaitMs: 0, maxQueue: 16 },
       prepare,
+      ...(rehearse ? { rehearse } : {}),
     },
     pino({ level: 'silent' }),
   );
@@ -84,6 +89,35 @@ describe('ModelManager prepare', () => {
     expect(manager.current).toBeUndefined();
     expect(manager.failures({ modelId: 'm1', version: 1 })).toBe(1);
     expect(loaded[0]?.state.disposed).toBe(true);
+    await manager.stop();
+  });
+
+  it('rehearses a prepared version on its own slot before it becomes current', async () => {
+    const seen: { ref: unknown; current: unknown }[] = [];
+    let manager!: ModelManager;
+    ({ manager } = setUp(
+      async () => undefined,
+      async (slot) => {
+        seen.push({ ref: slot.ref, current: manager.current });
+      },
+    ));
+    await manager.start();
+    expect(seen).toEqual([{ ref: { modelId: 'm1', version: 1 }, current: undefined }]);
+    expect(manager.current).toEqual({ modelId: 'm1', version: 1 });
+    await manager.stop();
+  });
+
+  it('serves a version whose rehearsal failed (it passed verification)', async () => {
+    const { manager, loaded } = setUp(
+      async () => undefined,
+      async () => {
+        throw new Error('rehearsal broke');
+      },
+    );
+    await manager.start();
+    expect(manager.current).toEqual({ modelId: 'm1', version: 1 });
+    expect(manager.failures({ modelId: 'm1', version: 1 })).toBe(0);
+    expect(loaded[0]?.state.disposed).toBe(false);
     await manager.stop();
   });
 });

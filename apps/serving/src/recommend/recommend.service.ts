@@ -22,6 +22,9 @@ export interface RecommendOptions extends UserContextLimits {
   shortlistSize: number;
 }
 
+/** Stored users a version answers Recommend for before it takes traffic ({@link RecommendService.rehearse}). */
+export const REHEARSAL_ROUNDS = 3;
+
 interface Adapted {
   state: Shared<AdaptedUser>;
   fromCache: boolean;
@@ -54,6 +57,49 @@ export class RecommendService {
 
   async recommend(req: ParsedRecommend, deadline: number, signal?: AbortSignal): Promise<Recommendation> {
     const slot = this.models.acquire();
+    try {
+      return await this.recommendOn(slot, req, deadline, signal);
+    } finally {
+      slot.leave();
+    }
+  }
+
+  /**
+   * Runs Recommend's own path (store reads, micro-batched adaptation, the all-active catalog,
+   * two-stage ranking) on a version before it takes traffic: for up to `rounds` stored users who
+   * interacted with active items (their reads and their adapted states are then cached, as any
+   * call's are) and for an inline user whose support is two active items. The first calls'
+   * one-time costs (compiling the code paths and the store's queries, the ranking buffers at the
+   * catalog's size) are paid here, not by the first callers. Nothing is written.
+   */
+  async rehearse(slot: ModelSlot, rounds = REHEARSAL_ROUNDS): Promise<void> {
+    const { items } = await this.store.activeItems({ pageSize: 16 });
+    if (items.length === 0) return;
+    const interactions = await this.store.itemInteractions(
+      items.map((i) => i.id),
+      { perItem: rounds },
+    );
+    const stored = new Set<string>();
+    for (const rows of interactions.values()) for (const r of rows) stored.add(r.userId);
+    const value = slot.model.task === 'implicit' ? 1 : slot.model.ratingRange[1];
+    const users: ParsedUser[] = [
+      ...[...stored].slice(0, rounds).map((userId) => ({ userId, features: {}, support: [] })),
+      { features: {}, support: items.slice(0, 2).map((i) => ({ itemId: i.id, value })) },
+    ];
+    for (const user of users)
+      await this.recommendOn(
+        slot,
+        { user, candidates: { kind: 'allActive' }, k: 10, includeSeen: false },
+        Date.now() + 60_000,
+      );
+  }
+
+  private async recommendOn(
+    slot: ModelSlot,
+    req: ParsedRecommend,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<Recommendation> {
     const held: Array<{ release(): void }> = [];
     try {
       // Candidates from the encoded active catalog (kept per model version): explicit ids are
@@ -104,7 +150,6 @@ export class RecommendService {
       }
     } finally {
       for (const h of held) h.release();
-      slot.leave();
     }
   }
 

@@ -16,6 +16,12 @@ export interface ModelManagerOptions {
    * the active catalog read and encoded for it); a failure counts as a failed load.
    */
   prepare?: (model: ServingModel) => Promise<void>;
+  /**
+   * Runs requests on a prepared version before it takes traffic (the server: Recommend in
+   * rehearsal), so that the first caller does not pay one-time costs; a failure is logged and
+   * the version still takes traffic (it passed verification).
+   */
+  rehearse?: (slot: ModelSlot) => Promise<void>;
 }
 
 export type ModelListener = (ref: ModelRef | undefined) => void;
@@ -166,10 +172,23 @@ export class ModelManager {
     }
     // Only the promoted version is ever retried: forget older failures.
     this.failed.clear();
+    const slot = new ModelSlot(model, this.options.batching);
+    const rehearsing = Date.now();
+    try {
+      await this.options.rehearse?.(slot);
+    } catch (err) {
+      this.log.warn({ err, modelId: ref.modelId, version: ref.version }, 'rehearsal failed; serving anyway');
+    }
     const old = this.slot;
-    this.slot = new ModelSlot(model, this.options.batching);
+    this.slot = slot;
     this.log.info(
-      { modelId: ref.modelId, version: ref.version, previous: old?.ref, loadMs: Date.now() - started },
+      {
+        modelId: ref.modelId,
+        version: ref.version,
+        previous: old?.ref,
+        loadMs: Date.now() - started,
+        ...(this.options.rehearse ? { rehearsalMs: Date.now() - rehearsing } : {}),
+      },
       'model version now serving',
     );
     for (const l of this.listeners) l(ref);

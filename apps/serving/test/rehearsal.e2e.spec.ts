@@ -1,0 +1,69 @@
+/**
+ * Before a version takes traffic the server answers Recommend in rehearsal (RecommendService
+ * .rehearse): for stored users who interacted with active items, through the same store reads,
+ * adaptation and ranking as a call, so the first callers do not pay one-time costs. A rehearsed
+ * user's first call is then answered from the adapted-state cache, and the rehearsal writes
+ * nothing to the store.
+ */
+import { REHEARSAL_ROUNDS } from '../src/recommend/recommend.service';
+import type { FeatureStore } from '@warmstart/feature-store';
+import { recommend, startHarness, tempStore, type Harness } from './support/harness';
+import { makeModel, seedWorld } from './support/world';
+
+describe('rehearsal before a version takes traffic', () => {
+  let h: Harness | undefined;
+  let store: FeatureStore;
+  let dispose: () => void;
+
+  beforeEach(async () => {
+    ({ store, dispose } = await tempStore());
+    await seedWorld(store);
+    await store.registry.registerModel({ modelId: 'm1', algorithm: 'melu', artifactUri: 'm1' });
+    await store.registry.promote('m1');
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+    dispose();
+  });
+
+  /** The stored users the rehearsal picks: those of the first active items' latest interactions. */
+  async function rehearsedUsers(): Promise<Set<string>> {
+    const { items } = await store.activeItems({ pageSize: 16 });
+    const rows = await store.itemInteractions(
+      items.map((i) => i.id),
+      { perItem: REHEARSAL_ROUNDS },
+    );
+    return new Set([...rows.values()].flat().map((r) => r.userId));
+  }
+
+  it('answers a rehearsed stored user from the cache on the first call, and writes nothing', async () => {
+    const before = await store.interactionSequence();
+    const users = await store.registry.listModels({ pageSize: 10 });
+    h = await startHarness(store, { m1: () => makeModel(1) });
+    const candidates = await rehearsedUsers();
+    expect(candidates.size).toBeGreaterThan(0);
+    const first = await Promise.all(
+      [...candidates].map((userId) => recommend(h!, { user: { userId, features: {}, support: [] }, k: 3 })),
+    );
+    // Exactly the rehearsed users come from the cache; the others are adapted on their first call.
+    expect(candidates.size).toBeGreaterThan(REHEARSAL_ROUNDS);
+    expect(first.filter((r) => r.adaptedFromCache)).toHaveLength(REHEARSAL_ROUNDS);
+    expect(first.filter((r) => !r.adaptedFromCache)).toHaveLength(candidates.size - REHEARSAL_ROUNDS);
+    expect(await store.interactionSequence()).toBe(before);
+    expect((await store.registry.listModels({ pageSize: 10 })).items).toEqual(users.items);
+  });
+
+  it('still serves when no item is active (nothing to rehearse on)', async () => {
+    const { items } = await store.activeItems({ pageSize: 1000 });
+    await store.upsertItems(
+      items.map((i) => ({ id: i.id, features: i.features, status: 'retired' as const })),
+    );
+    h = await startHarness(store, { m1: () => makeModel(1) });
+    const res = await recommend(h, {
+      user: { userId: 'u1', features: {}, support: [] },
+      k: 3,
+    });
+    expect(res.items).toEqual([]);
+  });
+});
