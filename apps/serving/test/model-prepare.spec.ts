@@ -94,13 +94,12 @@ describe('ModelManager prepare', () => {
 
   it('rehearses a prepared version on its own slot before it becomes current', async () => {
     const seen: { ref: unknown; current: unknown }[] = [];
-    let manager!: ModelManager;
-    ({ manager } = setUp(
+    const { manager } = setUp(
       async () => undefined,
       async (slot) => {
         seen.push({ ref: slot.ref, current: manager.current });
       },
-    ));
+    );
     await manager.start();
     expect(seen).toEqual([{ ref: { modelId: 'm1', version: 1 }, current: undefined }]);
     expect(manager.current).toEqual({ modelId: 'm1', version: 1 });

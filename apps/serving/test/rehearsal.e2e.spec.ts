@@ -29,7 +29,7 @@ describe('rehearsal before a version takes traffic', () => {
 
   /** The stored users the rehearsal picks: those of the first active items' latest interactions. */
   async function rehearsedUsers(): Promise<Set<string>> {
-    const { items } = await store.activeItems({ pageSize: 16 });
+    const { items } = await store.activeItems({ limit: 16 });
     const rows = await store.itemInteractions(
       items.map((i) => i.id),
       { perItem: REHEARSAL_ROUNDS },
@@ -39,7 +39,7 @@ describe('rehearsal before a version takes traffic', () => {
 
   it('answers a rehearsed stored user from the cache on the first call, and writes nothing', async () => {
     const before = await store.interactionSequence();
-    const users = await store.registry.listModels({ pageSize: 10 });
+    const users = await store.registry.listModels({ limit: 10 });
     h = await startHarness(store, { m1: () => makeModel(1) });
     const candidates = await rehearsedUsers();
     expect(candidates.size).toBeGreaterThan(0);
@@ -51,11 +51,11 @@ describe('rehearsal before a version takes traffic', () => {
     expect(first.filter((r) => r.adaptedFromCache)).toHaveLength(REHEARSAL_ROUNDS);
     expect(first.filter((r) => !r.adaptedFromCache)).toHaveLength(candidates.size - REHEARSAL_ROUNDS);
     expect(await store.interactionSequence()).toBe(before);
-    expect((await store.registry.listModels({ pageSize: 10 })).items).toEqual(users.items);
+    expect((await store.registry.listModels({ limit: 10 })).items).toEqual(users.items);
   });
 
   it('still serves when no item is active (nothing to rehearse on)', async () => {
-    const { items } = await store.activeItems({ pageSize: 1000 });
+    const { items } = await store.activeItems({ limit: 1000 });
     await store.upsertItems(
       items.map((i) => ({ id: i.id, features: i.features, status: 'retired' as const })),
     );
