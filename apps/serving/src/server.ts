@@ -101,6 +101,7 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
   const catalog = new ActiveCatalog(deps.store, {
     selectionRows: config.candidateCacheRows,
     freshnessMs: config.freshnessMs,
+    writeCoalesceMs: config.writeCoalesceMs,
     onError: (err) => log.warn({ err }, 'item watermark check failed; serving the catalog read before'),
     warmer,
   });

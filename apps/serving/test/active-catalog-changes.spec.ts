@@ -106,11 +106,11 @@ class FakeModel {
 const N = PAGE_SIZE * 2 + 500;
 const id = (k: number) => `i${String(k).padStart(5, '0')}`;
 
-function setUp(freshnessMs = 60_000) {
+function setUp(freshnessMs = 60_000, writeCoalesceMs = 0) {
   const store = new FakeStore();
   for (let k = 0; k < N; k++) store.write(id(k));
   const model = new FakeModel();
-  const catalog = new ActiveCatalog(store.port, { freshnessMs });
+  const catalog = new ActiveCatalog(store.port, { freshnessMs, writeCoalesceMs });
   const lease = () => catalog.lease(model as unknown as ServingModel);
   return { store, model, catalog, lease };
 }
@@ -185,6 +185,42 @@ describe('ActiveCatalog changes', () => {
     expect(model.disposed).toEqual([pageIds(before)[2]]);
     after.release();
     expect(store.reads.filter((r) => r === 'all')).toHaveLength(1);
+  });
+
+  it('applies writes through this server at most every writeCoalesceMs, several in one application', async () => {
+    // Date.now() is the catalog's clock; only it is faked (the fake store's promises still run).
+    jest.useFakeTimers({ now: 5_000_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const { store, model, catalog, lease } = setUp(60_000, 100);
+      (await lease()).release(); // the first read: the last check is now
+      model.encodes = [];
+      store.write('new-a');
+      catalog.itemsWritten();
+      const early = await lease(); // 0 ms after the check: the write waits for the next one
+      expect(early.find('new-a')).toBeUndefined();
+      early.release();
+      store.write('new-b');
+      catalog.itemsWritten();
+      jest.setSystemTime(Date.now() + 99);
+      const stillEarly = await lease();
+      expect(stillEarly.find('new-b')).toBeUndefined();
+      stillEarly.release();
+      jest.setSystemTime(Date.now() + 1);
+      const later = await lease();
+      expect(later.find('new-a')).toBeDefined();
+      expect(later.find('new-b')).toBeDefined();
+      // Both writes in one application: the tail page encoded once, with both items.
+      expect(model.encodes).toEqual([[...pageIds(later)[2]!]]);
+      expect(model.encodes[0]!.slice(-2)).toEqual(['new-a', 'new-b']);
+      later.release();
+      // Nothing written since: the next lease checks nothing until freshnessMs has passed.
+      const reads = store.reads.length;
+      jest.setSystemTime(Date.now() + 1000);
+      (await lease()).release();
+      expect(store.reads).toHaveLength(reads);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('a retirement re-encodes only the page the item leaves', async () => {

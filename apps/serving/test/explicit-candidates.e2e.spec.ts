@@ -53,7 +53,9 @@ describe.each([
     await seedWorld(store);
     await store.registry.registerModel({ modelId: 'm1', algorithm: _name, artifactUri: 'm1' });
     await store.registry.promote('m1');
-    h = await startHarness(store, { m1: () => makeModel(1, groups) });
+    // Writes through the server applied before the very next call (the default batches them
+    // within 100 ms; active-catalog-changes.spec.ts covers that).
+    h = await startHarness(store, { m1: () => makeModel(1, groups) }, { writeCoalesceMs: 0 });
   });
   afterAll(async () => {
     await h.close();
@@ -130,7 +132,7 @@ describe.each([
     expect(withSeen.items.map((i) => i.itemId).sort()).toEqual(['i26', 'i27', 'i5', 'i6', 'i8']);
   });
 
-  it('includes an upserted item on the very next call and drops it once retired', async () => {
+  it('with --write-coalesce-ms 0, includes an upserted item on the very next call and drops it once retired', async () => {
     const user = { userId: '', features: {}, support: [{ itemId: 'i2', value: 5 }] };
     await rec(h, { user, candidates: ids(['i1', 'i2']) }); // the catalog is now loaded and encoded
     await upsert(h, 'explicit-new', 1);

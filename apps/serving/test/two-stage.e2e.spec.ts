@@ -38,6 +38,7 @@ describe('two-stage ranking of all active items', () => {
   let dispose: () => void;
   let exhaustive: Harness;
   let whole: Harness;
+  let fraction: Harness;
   let short: Harness;
 
   beforeAll(async () => {
@@ -48,10 +49,13 @@ describe('two-stage ranking of all active items', () => {
     const models = { m1: twoLayerModel };
     exhaustive = await startHarness(store, models, { shortlistSize: 0 });
     whole = await startHarness(store, models, { shortlistSize: N_ITEMS - 1 });
-    short = await startHarness(store, models, { shortlistSize: 8 });
+    // A shortlist of 8, raised to 97% of the catalog (39 of 40 items) by the fraction.
+    fraction = await startHarness(store, models, { shortlistSize: 8, shortlistFraction: 0.97 });
+    // Writes applied before the very next call (the default batches them within 100 ms).
+    short = await startHarness(store, models, { shortlistSize: 8, writeCoalesceMs: 0 });
   });
   afterAll(async () => {
-    for (const h of [exhaustive, whole, short]) await h.close();
+    for (const h of [exhaustive, whole, fraction, short]) await h.close();
     dispose();
   });
 
@@ -77,11 +81,14 @@ describe('two-stage ranking of all active items', () => {
     }
   });
 
-  it('with a shortlist as large as the catalog, answers what exhaustive scoring answers', async () => {
+  it('with a shortlist as large as the catalog (by size or by fraction), answers what exhaustive scoring answers', async () => {
     const top = (r: RecommendResponse) => r.items.map((i) => [i.itemId, i.score.toFixed(5)] as const);
-    for (const user of [stored(1), stored(6), inline]) {
+    for (const [user, h] of [stored(1), stored(6), inline].flatMap((u) => [
+      [u, whole] as const,
+      [u, fraction] as const,
+    ])) {
       const a = await recommend(exhaustive, { user, candidates: allActive, k: 5 });
-      const b = await recommend(whole, { user, candidates: allActive, k: 5 });
+      const b = await recommend(h, { user, candidates: allActive, k: 5 });
       // The same scores; ids may differ only among equal scores (ties keep candidate order in one).
       expect(b.items.map((i) => i.score.toFixed(5))).toEqual(a.items.map((i) => i.score.toFixed(5)));
       const distinct = top(a).filter(([, s], _i, all) => all.filter(([, t]) => t === s).length === 1);

@@ -61,6 +61,8 @@ export const ServingConfigSchema = z
     storeCacheSize: int(1, 10_000_000).default(10_000),
     /** How often, at most, the item catalog checks the store for other writers' item changes (ms). */
     freshnessMs: int(0, 3_600_000).default(1000),
+    /** Item writes through this server are applied to the catalog at most this often (ms). */
+    writeCoalesceMs: int(0, 60_000).default(100),
     /** Most recent interactions per new item used to warm it up between retrains; 0 turns warm-up off. */
     warmupInteractions: int(0, 1000).default(50),
     /** Rows of gathered explicit candidate lists kept per catalog encoding (LRU); 0 disables it. */
@@ -75,6 +77,8 @@ export const ServingConfigSchema = z
     maxCandidates: int(1, 1_000_000).default(10_000),
     /** All-active candidates passed from the first stage to the network when the catalog is larger; 0 = exhaustive. */
     shortlistSize: int(0, 1_000_000).default(2000),
+    /** The shortlist is at least this fraction of the catalog (1% of 1M items: 10,000). */
+    shortlistFraction: z.coerce.number().min(0).max(1).default(0.01),
     maxInlineSupport: int(1, 100_000).default(500),
     maxBatchRows: int(1, 1_000_000).default(1000),
     maxInteractionRows: int(1, 1_000_000).default(10_000),
@@ -174,6 +178,11 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
     "how often, at most, other writers' item changes are checked, ms (0 = every request)",
   ],
   [
+    'writeCoalesceMs',
+    'WARMSTART_WRITE_COALESCE_MS',
+    'item writes through this server are applied to the catalog at most this often, ms (0 = before the next request)',
+  ],
+  [
     'warmupInteractions',
     'WARMSTART_WARMUP_INTERACTIONS',
     'recent interactions per new item used to warm it up between retrains (0 = off)',
@@ -196,6 +205,11 @@ const SETTINGS: ReadonlyArray<[keyof ServingConfigInput, string, string]> = [
     'shortlistSize',
     'WARMSTART_SHORTLIST_SIZE',
     'all-active candidates the first stage passes to the network in a larger catalog (0 = score all)',
+  ],
+  [
+    'shortlistFraction',
+    'WARMSTART_SHORTLIST_FRACTION',
+    'the shortlist is at least this fraction of the catalog (0 = always --shortlist-size)',
   ],
   ['maxInlineSupport', 'WARMSTART_MAX_INLINE_SUPPORT', 'largest inline support set'],
   ['maxBatchRows', 'WARMSTART_MAX_BATCH_ROWS', 'largest users/items/ids list per call'],

@@ -10,6 +10,12 @@ import type { ItemWarmer } from './item-warmer';
 export const DEFAULT_FRESHNESS_MS = 1000;
 
 /**
+ * Default of {@link ActiveCatalogOptions.writeCoalesceMs}: item writes through this server are
+ * applied at most every 100 ms (50 single-item writes a second then cost five applications, not 50).
+ */
+export const DEFAULT_WRITE_COALESCE_MS = 100;
+
+/**
  * How far back (ms) each incremental read reaches before the newest write it has seen: a write
  * whose transaction commits after a read with an earlier `updatedAt` is still picked up.
  */
@@ -35,6 +41,12 @@ export interface ActiveCatalogOptions {
    * available) reads the items written since. 0 checks on every lease.
    */
   freshnessMs?: number;
+  /**
+   * Item writes through this server are applied by the next lease once this long (ms) has
+   * passed since the last change check, so a stream of writes is applied in batches; 0 applies
+   * each write before the very next lease.
+   */
+  writeCoalesceMs?: number;
   /** Told about a failed watermark or change read (the catalog keeps serving what it has). */
   onError?: (err: unknown) => void;
   /**
@@ -53,8 +65,9 @@ export interface ActiveCatalogOptions {
  * are read) and those that became available since the last read (`newItemsSince`) replace, join
  * or leave their pages (catalog-pages.ts), and
  * only the pages they touched are encoded again; the other pages keep their encodings. An item
- * write through this server makes the next lease apply changes first, so a new item is
- * recommendable on the very next call. Writes made elsewhere (another replica, `trainer import`)
+ * write through this server makes the next lease apply changes first once `writeCoalesceMs` has
+ * passed since the last check (so a new item is recommendable on a call made that long after the
+ * ack, and a stream of writes is applied in batches, not one application per write). Writes made elsewhere (another replica, `trainer import`)
  * are found by the store's item watermark, checked at most every `freshnessMs` by one query that
  * concurrent requests share (single flight); requests arriving during a check wait for it. New
  * items' warmed rows re-encode only the pages holding the items warmed (ServingModel.warmedSince).
@@ -78,6 +91,7 @@ export class ActiveCatalog {
   private written = false;
   private readonly selectionRows: number;
   private readonly freshnessMs: number;
+  private readonly writeCoalesceMs: number;
   private readonly onError: ((err: unknown) => void) | undefined;
   private readonly warmer: ItemWarmer | undefined;
 
@@ -87,6 +101,7 @@ export class ActiveCatalog {
   ) {
     this.selectionRows = options.selectionRows ?? 0;
     this.freshnessMs = options.freshnessMs ?? DEFAULT_FRESHNESS_MS;
+    this.writeCoalesceMs = options.writeCoalesceMs ?? DEFAULT_WRITE_COALESCE_MS;
     this.onError = options.onError;
     this.warmer = options.warmer;
   }
@@ -178,15 +193,17 @@ export class ActiveCatalog {
   }
 
   /**
-   * The running change check, or a new one when this server wrote items or the last check
-   * started `freshnessMs` ago or more; undefined when none is due.
+   * The running change check, or a new one when the last check started `freshnessMs` ago or
+   * more, or `writeCoalesceMs` ago or more and this server wrote items since; undefined when none
+   * is due.
    */
   private checkChanges(): Promise<void> | undefined {
     if (this.checking) return this.checking;
     const snap = this.current;
     if (!snap) return undefined;
     const now = Date.now();
-    if (!this.written && now - this.checkedAt < this.freshnessMs) return undefined;
+    const since = now - this.checkedAt;
+    if (since < this.freshnessMs && !(this.written && since >= this.writeCoalesceMs)) return undefined;
     this.checkedAt = now;
     const written = this.written;
     this.written = false;

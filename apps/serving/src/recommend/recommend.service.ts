@@ -20,6 +20,12 @@ export interface RecommendOptions extends UserContextLimits {
    * is scored by the network.
    */
   shortlistSize: number;
+  /**
+   * The shortlist grows with the catalog: at least this fraction of it (the first stage's cut
+   * misses more of the exact top k as the catalog grows past the shortlist). 0: always
+   * `shortlistSize`.
+   */
+  shortlistFraction: number;
 }
 
 /** Stored users a version answers Recommend for before it takes traffic ({@link RecommendService.rehearse}). */
@@ -303,11 +309,14 @@ export class RecommendService {
 
   /** Whether all-active candidates on these pages are ranked in two stages (see shortlistSize). */
   private ranksInTwoStages(slot: ModelSlot, pages: readonly CandidatePage[]): boolean {
-    const size = this.options.shortlistSize;
-    if (size <= 0 || !slot.model.shortlists) return false;
-    let items = 0;
-    for (const page of pages) items += page.encoded.ids.length;
-    return items > size;
+    if (this.options.shortlistSize <= 0 || !slot.model.shortlists) return false;
+    const items = catalogSize(pages);
+    return items > this.shortlistFor(items);
+  }
+
+  /** Candidates the first stage passes on from a catalog of `items`. */
+  private shortlistFor(items: number): number {
+    return Math.max(this.options.shortlistSize, Math.ceil(this.options.shortlistFraction * items));
   }
 
   /**
@@ -328,7 +337,7 @@ export class RecommendService {
     const best = slot.model.rankShortlist(
       user,
       pages.map((p) => p.encoded),
-      { size: Math.max(k, this.options.shortlistSize), top: k, ...(exclude && { exclude }) },
+      { size: Math.max(k, this.shortlistFor(catalogSize(pages))), top: k, ...(exclude && { exclude }) },
     );
     const idOf = (e: (typeof best)[number]) => pages[e.set]!.encoded.ids[e.row] as string;
     if (!slot.model.ranks || best.length === 0) return best.map((e) => this.scored(slot, idOf(e), e.score));
@@ -440,4 +449,11 @@ function seenCatalogRows(lease: CatalogLease, seen: ReadonlySet<string>): number
 
 function checkDeadline(deadline: number): void {
   if (Date.now() >= deadline) throw new DeadlinePassed('deadline exceeded before scoring');
+}
+
+/** Items on the pages. */
+function catalogSize(pages: readonly { encoded: EncodedItemSet }[]): number {
+  let items = 0;
+  for (const page of pages) items += page.encoded.ids.length;
+  return items;
 }
