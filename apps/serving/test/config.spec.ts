@@ -13,6 +13,9 @@ describe('configuration', () => {
       cacheBytes: 256 * 1024 * 1024,
       storeCacheSize: 10_000,
       freshnessMs: 1000,
+      writeCoalesceMs: 100,
+      shortlistSize: 2000,
+      shortlistFraction: 0.01,
       metricsHost: '127.0.0.1',
       maxInFlight: DEFAULT_MAX_IN_FLIGHT,
       maxMessageBytes: 4 * 1024 * 1024,
@@ -24,6 +27,13 @@ describe('configuration', () => {
     expect(c).toMatchObject({ workers: 2, freshnessMs: 0, cacheBytes: 1048576 });
     expect(() => configFromArgs(['--workers', '0'], {})).toThrow(/--workers/);
     expect(() => configFromArgs([], { WARMSTART_FRESHNESS_MS: '-5' })).toThrow(/--freshness-ms/);
+  });
+
+  it('reads --write-coalesce-ms and --shortlist-fraction (a fraction in 0..1)', () => {
+    const c = configFromArgs(['--write-coalesce-ms', '0'], { WARMSTART_SHORTLIST_FRACTION: '0.05' });
+    expect(c).toMatchObject({ writeCoalesceMs: 0, shortlistFraction: 0.05 });
+    expect(() => configFromArgs(['--shortlist-fraction', '1.5'], {})).toThrow(/--shortlist-fraction/);
+    expect(() => configFromArgs(['--write-coalesce-ms', '-1'], {})).toThrow(/--write-coalesce-ms/);
   });
 
   it('reads --store-cache-size (at least one entry)', () => {
