@@ -29,9 +29,6 @@ export async function openSqliteImport(file: string): Promise<ImportSession> {
     return stmt;
   };
   try {
-    db.pragma('cache_size = -262144');
-    db.pragma('temp_store = MEMORY');
-    db.pragma('foreign_keys = OFF');
     db.exec('BEGIN IMMEDIATE');
   } catch (err) {
     db.close();
