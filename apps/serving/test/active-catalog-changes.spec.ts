@@ -187,7 +187,7 @@ describe('ActiveCatalog changes', () => {
     expect(store.reads.filter((r) => r === 'all')).toHaveLength(1);
   });
 
-  it('applies writes through this server at most every writeCoalesceMs, several in one application', async () => {
+  it('applies writes through this server at most every writeCoalesceMs, several in one application, in the background', async () => {
     // Date.now() is the catalog's clock; only it is faked (the fake store's promises still run).
     jest.useFakeTimers({ now: 5_000_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     try {
@@ -206,6 +206,12 @@ describe('ActiveCatalog changes', () => {
       expect(stillEarly.find('new-b')).toBeUndefined();
       stillEarly.release();
       jest.setSystemTime(Date.now() + 1);
+      // 100 ms after the check: this lease starts the application in the background and is
+      // served the catalog as it was; the next lease after it sees both writes.
+      const during = await lease();
+      expect(during.find('new-a')).toBeUndefined();
+      during.release();
+      await catalog.settled();
       const later = await lease();
       expect(later.find('new-a')).toBeDefined();
       expect(later.find('new-b')).toBeDefined();
@@ -218,6 +224,25 @@ describe('ActiveCatalog changes', () => {
       jest.setSystemTime(Date.now() + 1000);
       (await lease()).release();
       expect(store.reads).toHaveLength(reads);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it("finds another writer's change in the background: the lease that starts the check does not wait for it", async () => {
+    jest.useFakeTimers({ now: 5_000_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const { store, catalog, lease } = setUp(1000);
+      (await lease()).release();
+      store.write('elsewhere'); // not through this server: only the watermark tells
+      jest.setSystemTime(Date.now() + 1000);
+      const during = await lease();
+      expect(during.find('elsewhere')).toBeUndefined();
+      during.release();
+      await catalog.settled();
+      const after = await lease();
+      expect(after.find('elsewhere')).toBeDefined();
+      after.release();
     } finally {
       jest.useRealTimers();
     }

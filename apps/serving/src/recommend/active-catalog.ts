@@ -65,11 +65,14 @@ export interface ActiveCatalogOptions {
  * are read) and those that became available since the last read (`newItemsSince`) replace, join
  * or leave their pages (catalog-pages.ts), and
  * only the pages they touched are encoded again; the other pages keep their encodings. An item
- * write through this server makes the next lease apply changes first once `writeCoalesceMs` has
- * passed since the last check (so a new item is recommendable on a call made that long after the
- * ack, and a stream of writes is applied in batches, not one application per write). Writes made elsewhere (another replica, `trainer import`)
+ * write through this server makes the next lease start applying changes once `writeCoalesceMs`
+ * has passed since the last check (so a stream of writes is applied in batches, not one
+ * application per write). Writes made elsewhere (another replica, `trainer import`)
  * are found by the store's item watermark, checked at most every `freshnessMs` by one query that
- * concurrent requests share (single flight); requests arriving during a check wait for it. New
+ * concurrent requests share (single flight). A check and the changes it applies run in the
+ * background: requests meanwhile are served the catalog as it was, and the next ones see the
+ * changes (with `freshnessMs` 0, or `writeCoalesceMs` 0 after a write through this server, the
+ * request waits for the check instead). New
  * items' warmed rows re-encode only the pages holding the items warmed (ServingModel.warmedSince).
  */
 export class ActiveCatalog {
@@ -134,7 +137,8 @@ export class ActiveCatalog {
    * lease: a change meanwhile frees the encodings it replaced only after the last lease ends.
    */
   async lease(model: ServingModel): Promise<CatalogLease> {
-    const snap = await this.latest();
+    // The newest snapshot (a background check may have applied changes since latest() resolved).
+    const snap = this.newest(await this.latest());
     // New items' warmed rows change the encoding: the key holds the model's warm version (a
     // due warm-up starts in the background; this lease uses the rows there are).
     void this.warmer?.refresh(model, snap.pages);
@@ -187,9 +191,23 @@ export class ActiveCatalog {
   /** The catalog as of now: the first read, or changes applied when a check is due. */
   private async latest(): Promise<Snapshot> {
     if (!this.current) await (this.loading ??= this.load());
+    // A due check runs in the background and the lease serves the catalog as it is (the next
+    // leases see the changes), unless the settings ask for immediacy: every lease checks
+    // (`freshnessMs` 0), or a write through this server is applied before the next request
+    // (`writeCoalesceMs` 0).
+    const immediate = this.freshnessMs === 0 || (this.written && this.writeCoalesceMs === 0);
     const check = this.checkChanges();
-    if (check) await check;
+    if (check && immediate) await check;
     return this.current!;
+  }
+
+  private newest(snap: Snapshot): Snapshot {
+    return this.current && this.current.generation > snap.generation ? this.current : snap;
+  }
+
+  /** Resolves once the running change check, if any, has ended (its changes applied). */
+  async settled(): Promise<void> {
+    await this.checking;
   }
 
   /**
