@@ -187,10 +187,14 @@ describe('ActiveCatalog changes', () => {
     expect(store.reads.filter((r) => r === 'all')).toHaveLength(1);
   });
 
-  it('applies writes through this server at most every writeCoalesceMs, several in one application, in the background', async () => {
+  describe('with a fake clock', () => {
     // Date.now() is the catalog's clock; only it is faked (the fake store's promises still run).
-    jest.useFakeTimers({ now: 5_000_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    try {
+    beforeEach(() =>
+      jest.useFakeTimers({ now: 5_000_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] }),
+    );
+    afterEach(() => jest.useRealTimers());
+
+    it('applies writes through this server at most every writeCoalesceMs, several in one application, in the background', async () => {
       const { store, model, catalog, lease } = setUp(60_000, 100);
       (await lease()).release(); // the first read: the last check is now
       model.encodes = [];
@@ -224,14 +228,9 @@ describe('ActiveCatalog changes', () => {
       jest.setSystemTime(Date.now() + 1000);
       (await lease()).release();
       expect(store.reads).toHaveLength(reads);
-    } finally {
-      jest.useRealTimers();
-    }
-  });
+    });
 
-  it("finds another writer's change in the background: the lease that starts the check does not wait for it", async () => {
-    jest.useFakeTimers({ now: 5_000_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    try {
+    it("finds another writer's change in the background: the lease that starts the check does not wait for it", async () => {
       const { store, catalog, lease } = setUp(1000);
       (await lease()).release();
       store.write('elsewhere'); // not through this server: only the watermark tells
@@ -243,9 +242,7 @@ describe('ActiveCatalog changes', () => {
       const after = await lease();
       expect(after.find('elsewhere')).toBeDefined();
       after.release();
-    } finally {
-      jest.useRealTimers();
-    }
+    });
   });
 
   it('a retirement re-encodes only the page the item leaves', async () => {

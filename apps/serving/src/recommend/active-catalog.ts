@@ -11,7 +11,8 @@ export const DEFAULT_FRESHNESS_MS = 1000;
 
 /**
  * Default of {@link ActiveCatalogOptions.writeCoalesceMs}: item writes through this server are
- * applied at most every 100 ms (50 single-item writes a second then cost five applications, not 50).
+ * applied at most every 100 ms (50 single-item writes a second then cost at most ten applications,
+ * not 50).
  */
 export const DEFAULT_WRITE_COALESCE_MS = 100;
 
@@ -42,9 +43,9 @@ export interface ActiveCatalogOptions {
    */
   freshnessMs?: number;
   /**
-   * Item writes through this server are applied by the next lease once this long (ms) has
-   * passed since the last change check, so a stream of writes is applied in batches; 0 applies
-   * each write before the very next lease.
+   * Item writes through this server are applied (in the background) by the first lease once this
+   * long (ms) has passed since the last change check, so a stream of writes is applied in
+   * batches; 0 applies each write before the very next lease returns.
    */
   writeCoalesceMs?: number;
   /** Told about a failed watermark or change read (the catalog keeps serving what it has). */
