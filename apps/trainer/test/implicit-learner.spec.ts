@@ -8,7 +8,12 @@ import { parseConfig } from '../src/config/load';
 import { learnerSettings } from '../src/eval/methods';
 import { buildModel } from '../src/learners/build-model';
 import { MetaLearner } from '../src/learners/meta-learner';
-import { initEmbeddingsFromAls, prepareStart, tuneAlsStart } from '../src/learners/als-embeddings';
+import {
+  EVIDENCE_GROWTHS,
+  initEmbeddingsFromAls,
+  prepareStart,
+  tuneAlsStart,
+} from '../src/learners/als-embeddings';
 import { rankTasks } from '../src/learners/rank-tasks';
 import { VALIDATION_SHOTS, validationObjective } from '../src/learners/validation-score';
 import { p2Dataset } from '@warmstart/evaluation/testing';
@@ -169,11 +174,19 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
       return Math.abs(alpha - 30);
     };
     const chosen = await tuneAlsStart(model, config.model, start('implicit', 0), score);
-    // The three confidences, then the chosen one without item biases (a tie: the biases stay).
-    expect(tried).toEqual([10, 3, 30, 30]);
+    // The three confidences at each evidence growth, then the chosen one without item biases
+    // (ties: the first growth and the biases stay).
+    const growths = EVIDENCE_GROWTHS.length;
+    expect(tried).toEqual([
+      ...Array(growths).fill(10),
+      ...Array(growths).fill(3),
+      ...Array(growths + 1).fill(30),
+    ]);
     expect(chosen?.alpha).toBe(30);
     expect(chosen?.itemBiases).toBe(true);
-    expect(Object.keys(chosen!.scores).sort()).toEqual(['10', '3', '30', '30 without item biases']);
+    expect(chosen?.evidenceGrowth).toBe(0);
+    expect(Object.keys(chosen!.scores)).toContain('30 without item biases');
+    expect(Object.keys(chosen!.scores)).toContain(`3, growth ${EVIDENCE_GROWTHS[1]}`);
     expect(catalogWeight(model)).toBeCloseTo(warm / 30, 3);
     // The same start as building it at alpha 30 directly: the embeddings match.
     const direct = foldInModel();
@@ -194,6 +207,42 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
     ).toBeNull();
     model.dispose();
     direct.dispose();
+  });
+
+  it('tuneAlsStart chooses the evidence growth with the confidence and sets it as the model’s default', async () => {
+    const warm = new Set(tasks.flatMap((t) => [...t.support, ...t.query].map((r) => r.itemId))).size;
+    const model = foldInModel();
+    await initItemBiases(model, tasks, { items });
+    prepareStart(model, config.model, start('implicit', 0));
+    const alpha = () => Math.round(warm / Math.exp(model.params['prior.logCatalog'].dataSync()[0]));
+    // Prefers growth 1 at confidence 3; every other point, and the start without biases, scores worse.
+    const growth = () => model.adaptDefaults.evidenceGrowth ?? 0;
+    const score = async () => Math.abs(alpha() - 3) + Math.abs(growth() - 1);
+    const chosen = await tuneAlsStart(model, config.model, start('implicit', 0), score);
+    expect(chosen).toMatchObject({ alpha: 3, evidenceGrowth: 1, itemBiases: true });
+    expect(model.adaptDefaults.evidenceGrowth).toBe(1);
+    expect(alpha()).toBe(3);
+    // Growth 1 best among the starts with biases, the start without them better still: the growth
+    // goes back to 0 (without biases it cannot change a ranking).
+    const t = model.params['id.item'];
+    const biasSum = () => {
+      const w = t.shape[1]!;
+      return Array.from(model.params['id.item'].dataSync()).reduce(
+        (a, v, k) => a + (k % w === w - 1 ? v : 0),
+        0,
+      );
+    };
+    expect(biasSum()).toBeGreaterThan(0.01);
+    prepareStart(model, config.model, start('implicit', 0));
+    const none = await tuneAlsStart(
+      model,
+      config.model,
+      start('implicit', 0),
+      async () => biasSum() + 0.001 * Math.abs(growth() - 1),
+    );
+    expect(none).toMatchObject({ itemBiases: false, evidenceGrowth: 0 });
+    expect(model.adaptDefaults.evidenceGrowth).toBe(0);
+    model.dispose();
   });
 
   it('tuneAlsStart keeps the items’ biases (interaction rates) only when the score prefers them', async () => {

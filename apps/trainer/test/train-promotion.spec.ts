@@ -10,6 +10,7 @@ import { readSnapshot } from '../src/data/from-store';
 import { trainingTasks } from '../src/train/tasks';
 import { rescorePromoted, type PromotionDecision } from '../src/train/promotion';
 import { loadConfig } from '../src/config/load';
+import { EVIDENCE_GROWTHS } from '../src/learners/als-embeddings';
 import { runCli, syntheticImportArgs } from './support/run-cli';
 import { itemCatalog, silentProgress } from '@warmstart/evaluation';
 
@@ -295,6 +296,13 @@ describe('train: the bias baselines on the same validation users', () => {
       expect(record?.metrics['baseline.item-knn'].ndcg20).toBeCloseTo(outcome.baselines[1].metrics.ndcg20, 6);
     } finally {
       await store.close();
+    }
+    // The artifact serves with the evidence growth chosen with the ALS start.
+    const model = await loadModel(join(artifacts, outcome.modelId));
+    try {
+      expect(EVIDENCE_GROWTHS).toContain(model.adaptDefaults.evidenceGrowth);
+    } finally {
+      model.dispose();
     }
   });
 

@@ -161,6 +161,9 @@ export function adapt(
   if (bayes && !model.supportsRidge)
     throw new ValidationError('options.bayes', 'needs a model whose only local group is output (ANIL)');
   const ridge = options.ridge === undefined ? (model.adaptDefaults.ridge ?? null) : options.ridge;
+  const evidenceGrowth = options.evidenceGrowth ?? model.adaptDefaults.evidenceGrowth ?? 0;
+  if (!(Number.isFinite(evidenceGrowth) && evidenceGrowth >= 0))
+    throw new ValidationError('options.evidenceGrowth', 'must be a finite number >= 0');
   if (ridge !== null) {
     if (!(Number.isFinite(ridge) && ridge > 0))
       throw new ValidationError('options.ridge', 'must be a finite number > 0 or null');
@@ -212,6 +215,7 @@ export function adapt(
       return innerLoop(model.layout, global, model.localNames(), inputs, support, model.globalMean, {
         ...(catalog && { catalog: catalogInputs(model, global, ux, catalog) }),
         ...(gram && { catalogGram: gram }),
+        ...(model.layout.foldIn && { evidenceGrowth }),
         steps,
         lr,
         releaseSteps: true,

@@ -2,7 +2,8 @@
  * The catalog fold-in of implicit feedback: the head shift against a float64 reference (padded
  * rows ignored, a shared catalog row equal to per-user copies), k = 0 returning the prior,
  * gradients through the solve against finite differences (support and catalog features, prior
- * precision, catalog weight, lift), adapt (batched equals one at a time, positives only, seeded),
+ * precision, catalog weight, lift), the evidence growth of the lift, adapt (batched equals one at
+ * a time, positives only, seeded, the growth from adaptDefaults or the call),
  * meta-training that improves held-out ranking, config validation and artifacts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +26,7 @@ import {
 import { catalogFoldInDelta, catalogGram } from '../src/model/catalog-fold-in';
 import { uniformCatalogSample } from '../src/negatives/catalog-sample';
 import { Rng } from '../src/rng';
-import { DECL, expectNoTensorGrowth, makeWorld, solveDense } from './fixtures';
+import { DECL, expectNoTensorGrowth, makeWorld, rewriteManifest, solveDense } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -40,6 +41,7 @@ function reference(
   d: number[],
   w: number,
   lift: number,
+  growth = 0,
 ): number[] {
   const dim = d.length;
   const x = rows.map((r, s) => (mask[s] ? [...r, 1] : new Array<number>(dim).fill(0)));
@@ -53,7 +55,9 @@ function reference(
       return v + (w * g) / z.length;
     }),
   );
-  const b = d.map((_, i) => x.reduce((sum, row, s) => sum + row[i] * lift * y[s] * mask[s], 0));
+  const n = mask.reduce((a, v) => a + v, 0);
+  const m = lift * (1 + growth * n);
+  const b = d.map((_, i) => x.reduce((sum, row, s) => sum + row[i] * m * y[s] * mask[s], 0));
   return solveDense(a, b);
 }
 
@@ -67,7 +71,7 @@ describe('catalogFoldInDelta', () => {
   const d = Array.from({ length: h + 1 }, () => 0.5 + rng.next());
   const [w, lift] = [4, 1.5];
 
-  function run(cat: tf.Tensor3D) {
+  function run(cat: tf.Tensor3D, growth = 0) {
     return catalogFoldInDelta(
       tf.tensor3d(support, [b, s, h]),
       tf.tensor2d(y, [b, s]),
@@ -76,6 +80,7 @@ describe('catalogFoldInDelta', () => {
       tf.tensor1d(d),
       tf.scalar(Math.log(w)),
       tf.scalar(Math.log(lift)),
+      growth,
     );
   }
 
@@ -102,6 +107,24 @@ describe('catalogFoldInDelta', () => {
     }
   });
 
+  it('with an evidence growth g lifts a user with n interactions by m (1 + g n), the float64 solution', () => {
+    const growth = 0.7;
+    const got = run(tf.tensor3d(catalog, [1, m, h]), growth);
+    const flat = run(tf.tensor3d(catalog, [1, m, h]));
+    const catRows = Array.from({ length: m }, (_, i) => catalog.slice(i * h, (i + 1) * h));
+    for (let u = 0; u < b; u++) {
+      const rows = Array.from({ length: s }, (_, j) => support.slice((u * s + j) * h, (u * s + j + 1) * h));
+      const userMask = mask.slice(u * s, (u + 1) * s);
+      const want = reference(rows, y.slice(u * s, (u + 1) * s), userMask, catRows, d, w, lift, growth);
+      const dw = got.dw.arraySync()[u].map((r) => r[0]);
+      [...dw, got.db.arraySync()[u][0]].forEach((v, i) => expect(v).toBeCloseTo(want[i], 4));
+      // The users have 1, 2 and 3 interactions: each one's shift is the constant lift's times 1 + g n.
+      const n = userMask.reduce((a, v) => a + v, 0);
+      const base = flat.dw.arraySync()[u].map((r) => r[0]);
+      dw.forEach((v, i) => expect(v).toBeCloseTo(base[i] * (1 + growth * n), 4));
+    }
+  });
+
   it('with k = 0 returns the prior (no shift)', () => {
     const out = catalogFoldInDelta(
       tf.tensor3d(support, [b, s, h]),
@@ -116,7 +139,7 @@ describe('catalogFoldInDelta', () => {
     expect(Array.from(out.db.dataSync()).every((v) => v === 0)).toBe(true);
   });
 
-  it('has the gradient of its finite differences in every input', () => {
+  it('has the gradient of its finite differences in every input (with an evidence growth)', () => {
     const q = tf.tensor3d(
       Array.from({ length: b * 2 * h }, () => rng.normal()),
       [b, 2, h],
@@ -131,6 +154,7 @@ describe('catalogFoldInDelta', () => {
         dd as tf.Tensor1D,
         lw,
         ll,
+        0.4,
       );
       const out = tf.add(tf.squeeze(tf.matMul(q, dw), [2]), db);
       return tf.sum(tf.square(tf.sub(out, 0.3)));
@@ -300,15 +324,48 @@ describe('a model with the catalog fold-in', () => {
     m.dispose();
   });
 
+  it('adapts with the evidence growth of its adaptDefaults or of the call, refusing a negative one', async () => {
+    const m = createModel(world.spec, foldInConfig());
+    buildNegativePool(m, tasks, world.catalog);
+    await metaTrain(m, tasks, world.catalog, { algorithm: 'anil', epochs: 1, metaBatchSize: 8, seed: 4 });
+    const request = tasks[0];
+    const n = request.support.length;
+    const shift = (a: ReturnType<typeof adapt>) =>
+      Array.from(a.local['out.w'].dataSync()).map((v, i) => v - m.params['out.w'].dataSync()[i]);
+    const flat = adapt(m, [request], world.catalog);
+    const byCall = adapt(m, [request], world.catalog, { evidenceGrowth: 0.5 });
+    m.adaptDefaults = { ...m.adaptDefaults, evidenceGrowth: 0.5 };
+    const byDefault = adapt(m, [request], world.catalog);
+    const base = shift(flat);
+    for (const a of [byCall, byDefault])
+      shift(a).forEach((v, i) => expect(v).toBeCloseTo(base[i] * (1 + 0.5 * n), 4));
+    expect(() => adapt(m, [request], world.catalog, { evidenceGrowth: -1 })).toThrow(
+      /options.evidenceGrowth/,
+    );
+    [flat, byCall, byDefault].forEach((a) => a.dispose());
+    m.dispose();
+  });
+
   it('round-trips through artifacts and adapts the same after loading', async () => {
     const m = createModel(world.spec, foldInConfig());
     buildNegativePool(m, tasks, world.catalog);
     await metaTrain(m, tasks, world.catalog, { algorithm: 'anil', epochs: 1, metaBatchSize: 8, seed: 3 });
+    m.adaptDefaults = { ...m.adaptDefaults, evidenceGrowth: 0.3 };
     const dir = mkdtempSync(join(tmpdir(), 'ws-foldin-'));
     try {
       await saveModel(m, join(dir, 'm'));
       const loaded = await loadModel(join(dir, 'm'));
       expect(loaded.config.catalogFoldIn).toBe(true);
+      expect(loaded.adaptDefaults.evidenceGrowth).toBe(0.3);
+      // Artifacts written before the setting load with a constant lift; a negative one is refused.
+      rewriteManifest(join(dir, 'm'), (manifest) => delete manifest.adaptDefaults.evidenceGrowth);
+      const older = await loadModel(join(dir, 'm'));
+      expect(older.adaptDefaults.evidenceGrowth ?? 0).toBe(0);
+      older.dispose();
+      rewriteManifest(join(dir, 'm'), (manifest) => (manifest.adaptDefaults.evidenceGrowth = -1));
+      await expect(loadModel(join(dir, 'm'))).rejects.toMatchObject({
+        field: 'manifest.adaptDefaults.evidenceGrowth',
+      });
       const items = [m.encodeItems(world.items), loaded.encodeItems(world.items)];
       const a = adapt(m, tasks.slice(0, 3), world.catalog);
       const b = adapt(loaded, tasks.slice(0, 3), world.catalog);

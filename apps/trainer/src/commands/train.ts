@@ -389,7 +389,12 @@ async function trainRun(
         : null;
     if (start)
       ctx.logger.info(
-        { alpha: start.alpha, itemBiases: start.itemBiases, validationScores: start.scores },
+        {
+          alpha: start.alpha,
+          itemBiases: start.itemBiases,
+          evidenceGrowth: start.evidenceGrowth,
+          validationScores: start.scores,
+        },
         'ALS start chosen',
       );
     // A fresh model's starting point competes too (epoch 0: kept when no epoch beats it).
@@ -479,7 +484,7 @@ async function trainRun(
       if (!Number.isNaN(choice.ndcg20.ranker)) {
         metrics.ndcg20 = choice.attached ? choice.ndcg20.ranker : choice.ndcg20.rating;
         ctx.logger.info(
-          { ranker: choice.attached, validationNdcg20: choice.ndcg20 },
+          { ranker: choice.attached, validationNdcg20: choice.ndcg20, evidenceGrowth: choice.evidenceGrowth },
           choice.attached ? 'ranker kept' : 'ranker dropped: the rating model ranks better',
         );
       }
@@ -672,6 +677,10 @@ function adaptOf(config: TrainerConfig, model: RecommenderModel, kind: FeedbackK
       supportsClosedFormHead(config.model.localGroups, config.train.algorithm) && !bayesHeadOf(config, kind)
         ? (config.adapt.ridge ?? config.train.innerRidge)
         : null,
+    // Chosen with the ALS start (learners/als-embeddings.ts), absent otherwise.
+    ...(model.adaptDefaults.evidenceGrowth !== undefined && {
+      evidenceGrowth: model.adaptDefaults.evidenceGrowth,
+    }),
   };
 }
 

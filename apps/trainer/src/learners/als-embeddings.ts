@@ -62,46 +62,75 @@ function alsStart(
 }
 
 /**
- * With the `als` start, the ALS confidence of the start chosen by `score` (lower is better: the
- * learner's validation objective on warm validation users, never a cold scenario) among
- * {@link ALS_START_ALPHAS}, from a model {@link prepareStart} set up at ALS_START's; then, when the
- * model's items start with biases (`model.initItemBiases`, their interaction rates), the same
- * start without them, kept when it validates better. The model is left at the best start;
- * returns each candidate's score and the choice (null without the `als` start). A small search
- * per dataset: the confidence that suits one catalog's play counts does not suit another's, and
- * on some catalogs popularity in the prior helps the first interactions while on others it
- * crowds out what the fold-in learns (MovieLens-100K as implicit feedback and hetrec-lastfm
- * measured in apps/trainer/README.md).
+ * Evidence growths the start tries at each confidence (core `AdaptSettings.evidenceGrowth`: the
+ * fold-in's lift times 1 + g n for a user with n interactions; 0 is a constant lift). They cost
+ * no training, only a validation ranking each.
+ */
+export const EVIDENCE_GROWTHS: readonly number[] = [0, 0.3, 1, 3];
+
+/** What {@link tuneAlsStart} chose, with every candidate's score (lower is better). */
+export interface AlsStartChoice {
+  alpha: number;
+  itemBiases: boolean;
+  /** The evidence growth, also set as the model's `adaptDefaults.evidenceGrowth`. */
+  evidenceGrowth: number;
+  score: number;
+  scores: Record<string, number>;
+}
+
+/**
+ * With the `als` start, the start chosen by `score` (lower is better: the learner's validation
+ * objective on warm validation users, never a cold scenario, adapting with the model's
+ * `adaptDefaults`) from a model {@link prepareStart} set up at ALS_START's: the ALS confidence
+ * among {@link ALS_START_ALPHAS} together with the evidence growth among {@link EVIDENCE_GROWTHS}
+ * (a full grid: the growth decides how much the items' popularity biases weigh at each support
+ * size, which shifts the confidence that suits the data); then, when the model's items start with
+ * biases (`model.initItemBiases`, their interaction rates), the same start without them (growth
+ * 0, which without biases cannot change a ranking), kept when it validates better. The model is
+ * left at the best start; returns the choice (null without the `als` start). A small search per
+ * dataset: the confidence that suits one catalog's play counts does not suit another's, and on
+ * some catalogs popularity in the prior helps the first interactions while on others it crowds
+ * out what the fold-in learns (MovieLens-100K as implicit feedback and hetrec-lastfm measured in
+ * apps/trainer/README.md).
  */
 export async function tuneAlsStart(
   model: RecommenderModel,
   section: ModelSection,
   ctx: Pick<FitContext, 'train' | 'items' | 'seed' | 'kind'>,
   score: () => Promise<number>,
-): Promise<{ alpha: number; itemBiases: boolean; score: number; scores: Record<string, number> } | null> {
+): Promise<AlsStartChoice | null> {
   if (itemEmbeddingStart(section, ctx.kind) !== 'als') return null;
   const scores: Record<string, number> = {};
-  let best = { alpha: ALS_START.alpha as number, score: await score() };
-  scores[best.alpha] = best.score;
-  let current = best.alpha;
-  for (const alpha of ALS_START_ALPHAS) {
-    if (alpha === ALS_START.alpha) continue;
-    alsStart(model, ctx, alpha);
-    current = alpha;
-    const s = await score();
-    scores[alpha] = s;
-    if (s < best.score) best = { alpha, score: s };
+  const growths = model.layout.foldIn ? EVIDENCE_GROWTHS : [0];
+  let best = { alpha: ALS_START.alpha as number, evidenceGrowth: 0, score: Infinity };
+  let current = ALS_START.alpha as number;
+  for (const alpha of [ALS_START.alpha, ...ALS_START_ALPHAS.filter((a) => a !== ALS_START.alpha)]) {
+    if (alpha !== current) alsStart(model, ctx, (current = alpha));
+    for (const evidenceGrowth of growths) {
+      setEvidenceGrowth(model, evidenceGrowth);
+      const s = await score();
+      scores[growths.length > 1 ? `${alpha}, growth ${evidenceGrowth}` : `${alpha}`] = s;
+      if (s < best.score) best = { alpha, evidenceGrowth, score: s };
+    }
   }
   if (current !== best.alpha) alsStart(model, ctx, best.alpha);
+  setEvidenceGrowth(model, best.evidenceGrowth);
   if (!section.initItemBiases) return { ...best, itemBiases: false, scores };
   const withBiases = model.snapshot();
   clearItemBiases(model);
   initGeneratorFromIds(model, ctx.items);
+  setEvidenceGrowth(model, 0);
   const without = await score();
   scores[`${best.alpha} without item biases`] = without;
-  if (without < best.score) return { alpha: best.alpha, itemBiases: false, score: without, scores };
+  if (without < best.score)
+    return { alpha: best.alpha, itemBiases: false, evidenceGrowth: 0, score: without, scores };
   model.restore(withBiases);
+  setEvidenceGrowth(model, best.evidenceGrowth);
   return { ...best, itemBiases: true, scores };
+}
+
+function setEvidenceGrowth(model: RecommenderModel, evidenceGrowth: number): void {
+  model.adaptDefaults = { ...model.adaptDefaults, evidenceGrowth };
 }
 
 /**

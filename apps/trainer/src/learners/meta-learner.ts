@@ -221,6 +221,7 @@ export class MetaLearner implements EvalMethod {
       !Number.isNaN(ranker.ndcg20.ranker) && {
         ranker: ranker.attached,
         validationNdcg20: ranker.ndcg20,
+        ...(ranker.evidenceGrowth !== undefined && { rankerEvidenceGrowth: ranker.evidenceGrowth }),
       };
     const { way, choice: newItems } = await resolveNewItems(this.model, s.newItems, {
       ...ctx,
@@ -235,7 +236,11 @@ export class MetaLearner implements EvalMethod {
       tuned: {
         ...this.adaptOptions,
         ...(best && { epochs: best.epoch + 1 }),
-        ...(start && { alsAlpha: start.alpha, alsItemBiases: start.itemBiases }),
+        ...(start && {
+          alsAlpha: start.alpha,
+          alsItemBiases: start.itemBiases,
+          evidenceGrowth: start.evidenceGrowth,
+        }),
         ...rankerFacts,
         ...(newItems && {
           newItems: newItems.way,

@@ -13,6 +13,8 @@ export interface RankerChoice {
   attached: boolean;
   /** Validation NDCG@20 of the rating model's own ranking and of the ranker's (NaN: not measured). */
   ndcg20: { rating: number; ranker: number };
+  /** The ranker's evidence growth (its `adaptDefaults`), when its ALS start was tuned. */
+  evidenceGrowth?: number;
 }
 
 /**
@@ -93,7 +95,11 @@ export async function chooseRanker(
       model.ranker = null;
       ranker.dispose();
     }
-    return { attached: keep, ndcg20: { rating, ranker: withRanker } };
+    return {
+      attached: keep,
+      ndcg20: { rating, ranker: withRanker },
+      ...(start && { evidenceGrowth: start.evidenceGrowth }),
+    };
   } catch (err) {
     if (model.ranker === ranker) model.ranker = null;
     ranker.dispose();

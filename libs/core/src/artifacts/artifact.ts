@@ -289,6 +289,12 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
   if (ridge !== null && !(Number.isFinite(ridge) && (ridge as number) > 0 && headOnly)) {
     fail('adaptDefaults.ridge', 'must be null or a penalty > 0 on a head-only model');
   }
+  // Absent in artifacts written before the setting existed: a constant lift.
+  if (
+    a.evidenceGrowth !== undefined &&
+    !(Number.isFinite(a.evidenceGrowth) && (a.evidenceGrowth as number) >= 0)
+  )
+    fail('adaptDefaults.evidenceGrowth', 'must be a finite number >= 0');
   if (m.training !== null && !(isObject(m.training) && typeof m.training.algorithm === 'string'))
     fail('training', 'must be null or an object with an algorithm');
   if (m.watermark !== null && typeof m.watermark !== 'string') fail('watermark', 'must be null or a string');

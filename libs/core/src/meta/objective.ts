@@ -182,7 +182,10 @@ export function metaObjective(
     stopInnerGradient,
     ...(opts.innerRidge != null && { ridge: opts.innerRidge }),
     ...(l.bayesHead && { bayes: true }),
-    ...(batch.catalog && { catalog: catalogInputs(model, global, batch.userX, batch.catalog) }),
+    ...(batch.catalog && {
+      catalog: catalogInputs(model, global, batch.userX, batch.catalog),
+      evidenceGrowth: model.adaptDefaults.evidenceGrowth ?? 0,
+    }),
   });
   const adapted = { ...global, ...local };
   const qIn = inputsFor(l, global, batch.userX, batch.query);

@@ -402,7 +402,13 @@ export async function metaTrain(
   } finally {
     optimizer.dispose();
   }
-  model.adaptDefaults = { steps: o.innerSteps, lr: o.innerLr, ridge: o.innerRidge ?? null };
+  // The evidence growth is chosen outside meta-training (it shaped the episodes here): kept.
+  model.adaptDefaults = {
+    ...model.adaptDefaults,
+    steps: o.innerSteps,
+    lr: o.innerLr,
+    ridge: o.innerRidge ?? null,
+  };
   model.training = {
     algorithm: o.algorithm,
     innerSteps: o.innerSteps,

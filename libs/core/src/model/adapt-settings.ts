@@ -13,4 +13,13 @@ export interface AdaptSettings {
   lr: number;
   /** Closed-form ridge head with this penalty (> 0) instead of the gradient steps; null: steps. */
   ridge: number | null;
+  /**
+   * Catalog fold-in models (`config.catalogFoldIn`): an interaction's lift grows with the user's
+   * support size n as lift * (1 + evidenceGrowth * n), so the user's own evidence outweighs the
+   * popularity prior (the item biases) more the more of it there is; without it the fold-in's
+   * move saturates at the lift while the biases stay, and a long history ranks as popularity-
+   * bound as a short one. Equivalently, for ranking, the item biases' weight falls as
+   * 1 / (1 + evidenceGrowth * n). Absent or 0: a constant lift. Other models ignore it.
+   */
+  evidenceGrowth?: number;
 }

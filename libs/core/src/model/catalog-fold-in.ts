@@ -13,6 +13,9 @@
  * lift specific: a direction shared by every item (popularity, the bias) is held back, and the
  * items whose features align with the support items' are lifted, so "users who played these also
  * played" works from the first interaction. With no support the head is the prior's (delta 0).
+ * The lift of a user with n support interactions is m (1 + g n) (g: the adaptation setting
+ * `evidenceGrowth`, chosen on validation users): the item biases carry popularity, which should
+ * matter less as a user's own evidence grows, but the delta alone saturates at m.
  *
  * Compared with sampled negatives in the support set, the catalog term is the exact expectation
  * over the catalog sample instead of a handful of draws per positive: no sampling noise at k = 1.
@@ -55,8 +58,8 @@ export function catalogGram(catalog: tf.Tensor3D): tf.Tensor3D {
  * The head delta of B users (additions to out.w [B,H,1] and out.b [B,1]). `support` [B,S,H] with
  * `y` [B,S] (1 for an interaction; padded rows masked out by `mask`), `gram` the catalog's G
  * ({@link catalogGram}; [1, H+1, H+1] when every user shares it, the trunk not depending on the
- * user, else [B, H+1, H+1]), `d` the prior's D [H+1], `logCatalog` and `logLift` scalars.
- * Differentiable in every tensor input.
+ * user, else [B, H+1, H+1]), `d` the prior's D [H+1], `logCatalog` and `logLift` scalars,
+ * `growth` the evidence growth g of the lift (>= 0). Differentiable in every tensor input.
  */
 export function catalogFoldInDelta(
   support: tf.Tensor3D,
@@ -66,6 +69,7 @@ export function catalogFoldInDelta(
   d: tf.Tensor1D,
   logCatalog: tf.Tensor,
   logLift: tf.Tensor,
+  growth = 0,
 ): { dw: tf.Tensor3D; db: tf.Tensor2D } {
   const [b, , h] = support.shape;
   const x = design(support, mask);
@@ -75,7 +79,9 @@ export function catalogFoldInDelta(
     tf.add(tf.matMul(x, x, true, false), tf.mul(gram, weight)),
     tf.mul(tf.eye(h + 1), d),
   ) as tf.Tensor3D;
-  const target = tf.mul(tf.expandDims(tf.mul(y, mask), 2), lift) as tf.Tensor3D;
+  // Each user's lift m (1 + g n), n = their support size ([B, 1]).
+  const lifts = growth > 0 ? tf.mul(tf.add(tf.mul(tf.sum(mask, 1, true), growth), 1), lift) : lift;
+  const target = tf.expandDims(tf.mul(tf.mul(y, mask), lifts), 2) as tf.Tensor3D;
   const delta = solveSpd(a, tf.matMul(x, target, true, false) as tf.Tensor3D);
   return {
     dw: tf.slice(delta, [0, 0, 0], [b, h, 1]),

@@ -64,6 +64,8 @@ export interface InnerLoopOptions {
    */
   catalog?: NetInputs;
   catalogGram?: tf.Tensor3D;
+  /** With the catalog fold-in: the lift's growth with the support size (AdaptSettings.evidenceGrowth). */
+  evidenceGrowth?: number;
   /**
    * Adapt u @ dec.0.wu ([B, 1, h0], returned as USER_ROWS) instead of per-user copies of the
    * first layer's user rows dec.0.wu ([B, du', h0]) when those are local and the embeddings are
@@ -228,6 +230,7 @@ export function innerLoop(
         d,
         global[FOLD_IN_CATALOG],
         global[FOLD_IN_LIFT],
+        opts.evidenceGrowth ?? 0,
       ));
     } else {
       const post = bayesHeadPosterior(head!.features, resid, support.mask, d, noise);
