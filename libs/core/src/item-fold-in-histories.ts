@@ -16,7 +16,8 @@ const HEADS_BATCH = 128;
 /**
  * The head deltas (core userHeads) of `users`, each adapted on its `support` as interactions
  * (every positive value read as 1, the rest dropped: the head of who interacted with what), in
- * batches. Users with no positive interaction are left out.
+ * batches, with a constant lift (no evidence growth). Users with no positive interaction are left
+ * out.
  */
 export function userHeadsOf(
   model: RecommenderModel,
@@ -33,7 +34,10 @@ export function userHeadsOf(
     }))
     .filter((r) => r.support.length > 0);
   for (let at = 0; at < requests.length; at += HEADS_BATCH) {
-    const adapted = adapt(model, requests.slice(at, at + HEADS_BATCH), items);
+    // Without the evidence growth: it reweighs a user's own evidence against the item biases when
+    // their items are ranked, but would scale long histories' heads up by (1 + g n) here and let
+    // the heaviest users dominate where an item is placed among its users.
+    const adapted = adapt(model, requests.slice(at, at + HEADS_BATCH), items, { evidenceGrowth: 0 });
     try {
       const h = userHeads(adapted);
       ids.push(...h.ids);
