@@ -1,7 +1,8 @@
 /**
  * `train.ranker` on explicit data: a ranker (learners/ranker.ts) built from the interactions, kept by
  * `auto` only when it ranks the warm validation users better than the rating model, always by
- * `on`, never by `off`; kept rankers travel in the artifact, and the choice is logged.
+ * `on`, never by `off`; kept rankers travel in the artifact with the evidence growth chosen for
+ * them, and the choice is logged.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { loadModel } from '@warmstart/core';
 import pino from 'pino';
 import { trainCommand } from '../src/commands/train';
+import { ALS_START_ALPHAS, EVIDENCE_GROWTHS } from '../src/learners/als-embeddings';
 import { runCli, syntheticImportArgs } from './support/run-cli';
 import { silentProgress } from '@warmstart/evaluation';
 
@@ -38,11 +40,18 @@ describe('train.ranker (explicit data)', () => {
     );
     const model = await loadModel(join(artifacts, outcome.modelId));
     const choice = logs.find((l) => 'validationNdcg20' in l) as
-      { ranker: boolean; validationNdcg20: { rating: number; ranker: number } } | undefined;
+      | {
+          ranker: boolean;
+          validationNdcg20: { rating: number; ranker: number };
+          alsAlpha: number;
+          evidenceGrowth: number;
+        }
+      | undefined;
     const hasRanker = model.ranker !== null;
     const task = model.ranker?.config.task;
+    const rankerGrowth = model.ranker?.adaptDefaults.evidenceGrowth;
     model.dispose();
-    return { outcome, choice, hasRanker, task };
+    return { outcome, choice, hasRanker, task, rankerGrowth };
   }
 
   it('on: the artifact carries an implicit ranker; off: none; auto: kept exactly when it ranks better', async () => {
@@ -50,6 +59,10 @@ describe('train.ranker (explicit data)', () => {
     expect(on.hasRanker).toBe(true);
     expect(on.task).toBe('implicit');
     expect(on.choice?.ranker).toBe(true);
+    // Its ALS start (confidence and evidence growth) chosen on validation users, and served with it.
+    expect(ALS_START_ALPHAS).toContain(on.choice!.alsAlpha);
+    expect(EVIDENCE_GROWTHS).toContain(on.choice!.evidenceGrowth);
+    expect(on.rankerGrowth).toBe(on.choice!.evidenceGrowth);
     expect((on.outcome.validation as { ndcg20?: number }).ndcg20).toBeCloseTo(
       on.choice!.validationNdcg20.ranker,
       6,

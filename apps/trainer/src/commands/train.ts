@@ -484,7 +484,12 @@ async function trainRun(
       if (!Number.isNaN(choice.ndcg20.ranker)) {
         metrics.ndcg20 = choice.attached ? choice.ndcg20.ranker : choice.ndcg20.rating;
         ctx.logger.info(
-          { ranker: choice.attached, validationNdcg20: choice.ndcg20, evidenceGrowth: choice.evidenceGrowth },
+          {
+            ranker: choice.attached,
+            validationNdcg20: choice.ndcg20,
+            alsAlpha: choice.alsAlpha,
+            evidenceGrowth: choice.evidenceGrowth,
+          },
           choice.attached ? 'ranker kept' : 'ranker dropped: the rating model ranks better',
         );
       }

@@ -221,7 +221,10 @@ export class MetaLearner implements EvalMethod {
       !Number.isNaN(ranker.ndcg20.ranker) && {
         ranker: ranker.attached,
         validationNdcg20: ranker.ndcg20,
-        ...(ranker.evidenceGrowth !== undefined && { rankerEvidenceGrowth: ranker.evidenceGrowth }),
+        ...(ranker.alsAlpha !== undefined && {
+          rankerAlsAlpha: ranker.alsAlpha,
+          rankerEvidenceGrowth: ranker.evidenceGrowth,
+        }),
       };
     const { way, choice: newItems } = await resolveNewItems(this.model, s.newItems, {
       ...ctx,

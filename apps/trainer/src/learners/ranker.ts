@@ -3,6 +3,7 @@ import type { ModelSection, TrainerConfig } from '../config/schema';
 import { prepareStart, tuneAlsStart } from './als-embeddings';
 import { buildModel, DEFAULT_NEGATIVES, initBiases } from './build-model';
 import { rankTasks } from './rank-tasks';
+import { smallAndFullSupportNdcg20 } from './validation-score';
 import { type FitContext, type Task, type UserRecord, validationRankingScore } from '@warmstart/evaluation';
 
 /** `train.ranker`: build, keep when it ranks validation users better (`auto`), always, or never. */
@@ -13,7 +14,8 @@ export interface RankerChoice {
   attached: boolean;
   /** Validation NDCG@20 of the rating model's own ranking and of the ranker's (NaN: not measured). */
   ndcg20: { rating: number; ranker: number };
-  /** The ranker's evidence growth (its `adaptDefaults`), when its ALS start was tuned. */
+  /** The ranker's ALS confidence and evidence growth (its `adaptDefaults`), when its start was tuned. */
+  alsAlpha?: number;
   evidenceGrowth?: number;
 }
 
@@ -70,25 +72,27 @@ export async function chooseRanker(
   const none = { attached: false, ndcg20: { rating: NaN, ranker: NaN } };
   if (setting === 'off' || ctx.kind !== 'explicit' || model.config.task !== 'rating') return none;
   const ranker = await buildRanker(features, section, ctx);
-  const ndcg20 = (m: RecommenderModel) =>
-    validationRankingScore(
-      { rank: (tasks, candidates) => rankTasks(m, tasks, candidates, ctx.items, ratedOptions, ctx.signal) },
-      ctx,
-    );
+  const rankerOf = (m: RecommenderModel) => ({
+    rank: (tasks: readonly Task[], candidates: readonly string[]) =>
+      rankTasks(m, tasks, candidates, ctx.items, ratedOptions, ctx.signal),
+  });
+  const ndcg20 = (m: RecommenderModel) => validationRankingScore(rankerOf(m), ctx);
   try {
     const rating = ctx.validation.length > 0 ? await ndcg20(model) : NaN;
     attachRanker(model, ranker);
-    // The ranker's ALS confidence, chosen as the implicit default's is (als-embeddings.ts).
+    // The ranker's ALS confidence and evidence growth, chosen as the implicit default's are
+    // (als-embeddings.ts), by the same objective: full support and the first 1 and 3 interactions.
     const start =
       ctx.validation.length > 0
         ? await tuneAlsStart(
             ranker,
             rankerSection(section),
             { train: asInteractions(ctx.train), items: ctx.items, seed: ctx.seed, kind: 'implicit' },
-            async () => -(await ndcg20(model)),
+            async () => -(await smallAndFullSupportNdcg20(rankerOf(model), ctx)),
           )
         : null;
-    const withRanker = start ? -start.score : NaN;
+    // Compared with the rating model's ranking at full support, the figure both have.
+    const withRanker = start ? await ndcg20(model) : NaN;
     // Without validation users there is nothing to compare: keep it (it is `auto`'s better bet).
     const keep = setting === 'on' || Number.isNaN(rating) || withRanker > rating;
     if (!keep) {
@@ -98,7 +102,7 @@ export async function chooseRanker(
     return {
       attached: keep,
       ndcg20: { rating, ranker: withRanker },
-      ...(start && { evidenceGrowth: start.evidenceGrowth }),
+      ...(start && { alsAlpha: start.alpha, evidenceGrowth: start.evidenceGrowth }),
     };
   } catch (err) {
     if (model.ranker === ranker) model.ranker = null;

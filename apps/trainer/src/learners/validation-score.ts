@@ -33,6 +33,26 @@ export function fullSupportNdcg20(
   return validationRankingScore(ranker, ctx);
 }
 
+/** A ranking of validation tasks' candidates, as the baselines' validation takes it. */
+type TaskRanker = Parameters<typeof validationRankingScore>[0];
+
+/**
+ * Mean NDCG@20 of `ranker` over the validation users at full support and cut to each of
+ * {@link VALIDATION_SHOTS} (higher is better): the implicit objective's figure, for any ranker.
+ */
+export async function smallAndFullSupportNdcg20(
+  ranker: TaskRanker,
+  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'kind' | 'scale' | 'signal'>,
+): Promise<number> {
+  const views = [
+    ctx.validation,
+    ...VALIDATION_SHOTS.map((k) => ctx.validation.map((t) => ({ ...t, support: t.support.slice(0, k) }))),
+  ];
+  let sum = 0;
+  for (const validation of views) sum += await validationRankingScore(ranker, { ...ctx, validation });
+  return sum / views.length;
+}
+
 export function validationObjective(
   model: RecommenderModel,
   validation: ValidationSet,
@@ -44,12 +64,6 @@ export function validationObjective(
       rank: (tasks: Parameters<typeof rankTasks>[1], candidates: readonly string[]) =>
         rankTasks(model, tasks, candidates, ctx.items, choice, ctx.signal),
     };
-    const views = [
-      ctx.validation,
-      ...VALIDATION_SHOTS.map((k) => ctx.validation.map((t) => ({ ...t, support: t.support.slice(0, k) }))),
-    ];
-    let sum = 0;
-    for (const validation of views) sum += await validationRankingScore(ranker, { ...ctx, validation });
-    return -(sum / views.length);
+    return -(await smallAndFullSupportNdcg20(ranker, ctx));
   };
 }
