@@ -14,10 +14,8 @@ import {
   prepareStart,
   tuneAlsStart,
 } from '../src/learners/als-embeddings';
-import { rankTasks } from '../src/learners/rank-tasks';
-import { VALIDATION_SHOTS, validationObjective } from '../src/learners/validation-score';
 import { p2Dataset } from '@warmstart/evaluation/testing';
-import { itemCatalog, type Task, validationRankingScore, validationSet } from '@warmstart/evaluation';
+import { itemCatalog, type Task } from '@warmstart/evaluation';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -289,52 +287,5 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
     const zeros = await rows('none', 'implicit', 1);
     // Only the ID bias column (initBiases is not called here) could be non-zero: it is not.
     expect(zeros.every((v) => v === 0)).toBe(true);
-  });
-});
-
-describe('the implicit validation objective', () => {
-  it('averages NDCG@20 at full support and with each user cut to their first 1 and 3 interactions', async () => {
-    const { data, items, tasks } = implicitWorld();
-    const config = parseConfig({
-      features: { user: [], item: [] },
-      model: { hidden: [16, 16], embeddingDim: 4 },
-    });
-    const ctx = {
-      train: tasks.slice(0, 30),
-      validation: tasks.slice(30),
-      items,
-      users: data.users,
-      seed: 0,
-      kind: 'implicit' as const,
-      scale: [0, 1] as [number, number],
-    };
-    const model = buildModel(
-      config.features,
-      { ...config.model, localGroups: ['output'] },
-      data.users,
-      data.items,
-      ctx.train,
-      0,
-      { kind: 'implicit', scale: [0, 1] },
-      { bayesHead: true },
-    );
-    prepareStart(model, config.model, ctx);
-    const choice = { steps: 5, lr: 0.1, ridge: null };
-    const ranker = {
-      rank: (t: readonly Task[], candidates: readonly string[]) =>
-        rankTasks(model, t, candidates, items, choice),
-    };
-    const at = (k?: number) =>
-      validationRankingScore(ranker, {
-        ...ctx,
-        validation: ctx.validation.map((t) => (k ? { ...t, support: t.support.slice(0, k) } : t)),
-      });
-    const views = [await at(), ...(await Promise.all(VALIDATION_SHOTS.map((k) => at(k))))];
-    expect(VALIDATION_SHOTS).toEqual([1, 3]);
-    // The cut supports rank differently from the full ones: the views are not the same number.
-    expect(new Set(views.map((v) => v.toFixed(6))).size).toBeGreaterThan(1);
-    const objective = validationObjective(model, validationSet(ctx.validation, items, false), ctx);
-    expect(await objective(choice)).toBeCloseTo(-(views[0] + views[1] + views[2]) / 3, 6);
-    model.dispose();
   });
 });

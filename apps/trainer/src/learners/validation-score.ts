@@ -35,11 +35,14 @@ export function fullSupportNdcg20(
   choice: AdaptSettings,
   ctx: ScoringContext,
 ): Promise<number> {
-  const ranker = {
-    rank: (tasks: Parameters<typeof rankTasks>[1], candidates: readonly string[]) =>
-      rankTasks(model, tasks, candidates, ctx.items, choice, ctx.signal),
+  return validationRankingScore(modelRanker(model, choice, ctx), ctx);
+}
+
+/** `model`'s ranking of validation tasks, each user adapted with `choice` (rank-tasks.ts). */
+function modelRanker(model: RecommenderModel, choice: AdaptSettings, ctx: ScoringContext): TaskRanker {
+  return {
+    rank: (tasks, candidates) => rankTasks(model, tasks, candidates, ctx.items, choice, ctx.signal),
   };
-  return validationRankingScore(ranker, ctx);
 }
 
 /**
@@ -82,11 +85,5 @@ export function validationObjective(
       return sum / views.length;
     };
   }
-  return async (choice) => {
-    const ranker = {
-      rank: (tasks: Parameters<typeof rankTasks>[1], candidates: readonly string[]) =>
-        rankTasks(model, tasks, candidates, ctx.items, choice, ctx.signal),
-    };
-    return -(await smallAndFullSupportNdcg20(ranker, ctx));
-  };
+  return async (choice) => -(await smallAndFullSupportNdcg20(modelRanker(model, choice, ctx), ctx));
 }
