@@ -40,7 +40,7 @@ export { supportsClosedFormHead } from './model/head-only';
 export type { Params } from './model/params';
 export { adapt, score, scoreBatch, recommend, predictiveVariance, AdaptedUsers } from './adapt';
 export type { AdaptRequest, AdaptOptions, Recommendation } from './adapt';
-export { rankShortlist, canShortlist } from './retrieval/shortlist';
+export { rankShortlist, canShortlist, firstStageIsExact } from './retrieval/shortlist';
 export type { ShortlistOptions, ShortlistEntry } from './retrieval/shortlist';
 export * from './metrics/regression';
 export * from './metrics/ranking';

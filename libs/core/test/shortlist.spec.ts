@@ -10,6 +10,7 @@ import {
   ANIL_LOCAL_GROUPS,
   canShortlist,
   createModel,
+  firstStageIsExact,
   EncodedItems,
   FeatureSpec,
   initBackend,
@@ -126,17 +127,48 @@ describe.each(CONFIGS)('rankShortlist, %s', (_name, config) => {
 });
 
 describe('rankShortlist without user features', () => {
-  it('has an exact first stage: a shortlist of k is the exhaustive top k', () => {
+  it('has an exact first stage: a shortlist of k is the exhaustive top k, scored without the network', async () => {
     const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
     const model = twoLayerModel(spec, 2);
     const adapted = adapt(model, requests(), world.catalog, { ridge: 1 });
     const sets = pagesOf(model);
     try {
+      expect(firstStageIsExact(model)).toBe(true);
+      const key = (e: { set: number; row: number }) => `${e.set}:${e.row}`;
       for (let u = 0; u < adapted.size; u++) {
-        // Unclamped exhaustive order: the shortlist ranks by the raw prediction.
-        const raw = rankShortlist(adapted, u, sets, { size: 1000 });
+        const exact = sets.map((s) => score(adapted, u, s));
+        // Every candidate: the network's scores (score()), best first.
+        const all = rankShortlist(adapted, u, sets, { size: 1000 });
+        expect(all).toHaveLength(world.items.length);
+        for (const e of all) expect(Math.abs(e.score - exact[e.set]![e.row]!)).toBeLessThan(1e-5);
+        for (let i = 1; i < all.length; i++)
+          expect(all[i - 1]!.score).toBeGreaterThanOrEqual(all[i]!.score - 1e-6);
         const top = rankShortlist(adapted, u, sets, { size: 5 });
-        expect(top.map((e) => `${e.set}:${e.row}`)).toEqual(raw.slice(0, 5).map((e) => `${e.set}:${e.row}`));
+        expect(top.map(key)).toEqual(all.slice(0, 5).map(key));
+        expect(rankShortlist(adapted, u, sets, { size: 50, top: 3 }).map(key)).toEqual(
+          all.slice(0, 3).map(key),
+        );
+        expect(rankShortlist(adapted, u, sets, { size: 5, top: 0 })).toEqual([]);
+        const exclude = sets.map((_, s) => (s === all[0]!.set ? [all[0]!.row] : undefined));
+        expect(rankShortlist(adapted, u, sets, { size: 4, exclude }).map(key)).toEqual(
+          all.slice(1, 5).map(key),
+        );
+      }
+      // No backend kernel runs: the scan is host code and the network is skipped (a model whose
+      // first stage is an approximation runs its trunk on the shortlist).
+      const skipped = await tf.profile(() => void rankShortlist(adapted, 0, sets, { size: 10 }));
+      expect(skipped.kernels).toHaveLength(0);
+      const withUsers = twoLayerModel(world.spec, 2);
+      const users = adapt(withUsers, requests(), world.catalog, { ridge: 1 });
+      const theirs = pagesOf(withUsers);
+      try {
+        expect(firstStageIsExact(withUsers)).toBe(false);
+        const run = await tf.profile(() => void rankShortlist(users, 0, theirs, { size: 10 }));
+        expect(run.kernels.length).toBeGreaterThan(0);
+      } finally {
+        for (const s of theirs) s.dispose();
+        users.dispose();
+        withUsers.dispose();
       }
     } finally {
       for (const s of sets) s.dispose();

@@ -58,6 +58,8 @@ const DECL = {
  * the output head adapts per user, in closed form, ridge penalty 10), anil (the same head adapted
  * by gradient steps), anil1 (anil with ONE 64-unit decision layer: scoring is relu(item half + user
  * half) . head per candidate, no per-user layer product), melu (the decision layers adapt too).
+ * WARMSTART_BENCH_USER_FEATURES=off trains it without user features (the trunk then ignores the
+ * user and two-stage ranking is exact).
  * The `churn` point (serving-churn.ts) grows the catalog to 10k and 100k items and measures
  * all-active Recommend while new items are upserted at 0, 1, 10 and 50 a second; the `users` point
  * (serving-users.ts) sends 100k distinct stored users through Recommend and reports the RSS.
@@ -289,7 +291,10 @@ async function prepare(dataset: string, work: string, quick: boolean, log: Figur
     for await (const i of snapshot.items()) items.push(i);
     const tasks: Task[] = [];
     for await (const t of snapshot.tasks({ seed: 1 })) tasks.push(t);
-    const spec = FeatureSpec.fromData(DECL, users, items);
+    // WARMSTART_BENCH_USER_FEATURES=off: a model without user features, as implicit data often
+    // has; its trunk ignores the user, so two-stage ranking is exact (core firstStageIsExact).
+    const userFeatures = process.env['WARMSTART_BENCH_USER_FEATURES'] !== 'off';
+    const spec = FeatureSpec.fromData(userFeatures ? DECL : { ...DECL, user: [] }, users, items);
     // anil1: one 64-unit decision layer (embedding 32, only the output head local), trained as anil.
     const algorithm = served === 'melu' ? 'melu' : 'anil';
     const config: Partial<ModelConfig> =

@@ -5,6 +5,7 @@ import {
   foldInItemsFromHistories,
   rankingSupport,
   rankShortlist,
+  firstStageIsExact,
   score,
   scoreBatch,
   supportsClosedFormHead,
@@ -302,6 +303,10 @@ export class CoreServingModel implements ServingModel {
 
   get shortlists(): boolean {
     return (this.model.ranker ?? this.model).shortlists;
+  }
+
+  get shortlistIsExact(): boolean {
+    return firstStageIsExact(this.model.ranker ?? this.model);
   }
 
   /** Core's two-stage ranking on the ranker's sets and adapted users when there is a ranker. */

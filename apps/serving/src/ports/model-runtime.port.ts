@@ -90,6 +90,12 @@ export interface ServingModel {
    */
   readonly shortlists: boolean;
   /**
+   * Whether the first stage's scores are the ranking network's own (no user features or user IDs:
+   * the trunk ignores the user), so two-stage ranking returns the exhaustive top k at any catalog
+   * size, for the cost of one scan.
+   */
+  readonly shortlistIsExact: boolean;
+  /**
    * Two-stage ranking of one user over candidate sets (a large catalog's pages): a first stage
    * scores every candidate by one dot product, the ranking network scores the best `size`
    * exactly. Returns them (or the best `top` of them) best first with their `rank` scores; rows

@@ -307,9 +307,14 @@ export class RecommendService {
     return best.map((r) => this.scored(slot, r.id, valueOf(r)));
   }
 
-  /** Whether all-active candidates on these pages are ranked in two stages (see shortlistSize). */
+  /**
+   * Whether all-active candidates on these pages are ranked in two stages (see shortlistSize):
+   * beyond the shortlist's size, or at any size when the first stage is exact (a scan then costs
+   * less than the network over every item and returns the same top k).
+   */
   private ranksInTwoStages(slot: ModelSlot, pages: readonly CandidatePage[]): boolean {
     if (this.options.shortlistSize <= 0 || !slot.model.shortlists) return false;
+    if (slot.model.shortlistIsExact) return true;
     const items = catalogSize(pages);
     return items > this.shortlistFor(items);
   }

@@ -7,13 +7,16 @@
  * catalog costs a scan plus a few thousand exact scores instead of 100k.
  *
  * The first stage differs from the network only through the first layer's user half: exact when
- * the trunk ignores the user (no user features, no user IDs), an approximation otherwise, whose
- * overlap with exhaustive scoring the serving benchmark measures.
+ * the trunk ignores the user (no user features, no user IDs: then the network is skipped and the
+ * scan is the whole cost), an approximation otherwise, whose overlap with exhaustive scoring the
+ * serving benchmark measures.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { reportedScore, userScoringParts, type AdaptedUsers } from '../adapt';
 import { ValidationError } from '../errors';
 import type { EncodedItems } from '../model/encoded-items';
+import { trunkIgnoresUser } from '../model/layout';
+import type { RecommenderModel } from '../model/model';
 import { sharedTrunkFeatures } from '../model/network';
 import { hostMatMul } from '../native-kernels';
 import { kthLargest } from './kth-largest';
@@ -77,15 +80,44 @@ export function rankShortlist(
     );
   const parts = userScoringParts(adapted, userIndex)!;
   const { proxy, starts } = firstStage(sets, parts.w, exclude);
-  const picks = bestRows(proxy, starts, size);
+  // An exact first stage already orders the shortlist as the network would: its best `top` are
+  // the answer, and the network's pass over the shortlist would only repeat its scores.
+  const exact = firstStageIsExact(model);
+  if (exact && top === 0) return [];
+  const picks = bestRows(proxy, starts, exact ? Math.min(top, size) : size);
   if (picks.set.length === 0) return [];
-  const raw = exactScores(adapted, sets, picks, parts);
+  const raw = exact
+    ? firstStageScores(proxy, starts, picks, parts.b)
+    : exactScores(adapted, sets, picks, parts);
   const order = bestFirst(raw, top);
   return order.map((i) => ({
     set: picks.set[i] as number,
     row: picks.row[i] as number,
     score: reportedScore(model, raw[i] as number),
   }));
+}
+
+/**
+ * Whether the first stage's scores are the network's own (plus the head's bias): a shortlisting
+ * model whose trunk ignores the user (no user features, no user IDs), so every user's trunk
+ * features of an item are the reference user's. Then rankShortlist skips the network and its
+ * cost is the scan.
+ */
+export function firstStageIsExact(model: RecommenderModel): boolean {
+  return model.shortlists && trunkIgnoresUser(model.layout);
+}
+
+/** The network's unclamped predictions of the picked rows, from an exact first stage. */
+function firstStageScores(
+  proxy: Float32Array,
+  starts: Int32Array,
+  picks: { set: Int32Array; row: Int32Array },
+  bias: number,
+): Float32Array {
+  return Float32Array.from(
+    picks.set,
+    (s, i) => (proxy[(starts[s] as number) + (picks.row[i] as number)] as number) + bias,
+  );
 }
 
 /** Scratch for the first stage's scores and the gathered rows, reused across calls (scoring is synchronous). */
