@@ -1,6 +1,6 @@
 import { FeatureSpec } from '@warmstart/core';
 import { DEFAULT_FEATURES } from '../src/config/schema';
-import { inferFields, resolveFeatures } from '../src/data/infer-features';
+import { inferFields, resolveFeatures, sharedWordShare } from '../src/data/infer-features';
 import { readMovieLens100k } from '../src/data/movielens-dir';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -34,6 +34,28 @@ describe('feature inference (no features config)', () => {
     expect(price.boundaries!.length).toBeGreaterThan(4);
     expect(price.boundaries![0]).toBeGreaterThan(0);
     expect(price.boundaries![price.boundaries!.length - 1]).toBeLessThan(99 * 1.5);
+  });
+
+  it('mostly unique strings that share words -> text; identifiers -> left out', () => {
+    const words = ['love', 'night', 'story', 'war', 'city', 'dream', 'river'];
+    const items = Array.from({ length: 120 }, (_, i) => ({
+      id: `i${i}`,
+      features: {
+        // Titles: unique, but most share a word (and a year) with others.
+        title: `The ${words[i % words.length]} of ${words[(i * 3) % words.length]} ${i} (${1990 + (i % 9)})`,
+        sku: `SKU-${(i * 7919).toString(16)}`, // one prefix every record shares, the rest unique
+      },
+    }));
+    const { fields, skipped } = inferFields(items);
+    expect(fields).toEqual([{ name: 'title', kind: 'text' }]);
+    expect(skipped).toEqual([
+      { name: 'sku', reason: expect.stringMatching(/mostly unique .*0% sharing a word/) },
+    ]);
+    expect(sharedWordShare(items.map((i) => i.features.title))).toBe(1);
+    const spec = FeatureSpec.fromData({ user: [], item: fields }, [], items);
+    expect(spec.item.fields[0]!.vocab).toEqual(expect.arrayContaining(['love', 'night', '1990']));
+    // "the" and "of" are in every title: in the vocabulary (a near-constant column), not counted as shared.
+    expect(sharedWordShare(['the a', 'the b', 'the c'])).toBe(0);
   });
 
   it('no features at all: empty lists', () => {

@@ -2,7 +2,14 @@
 export * from './types';
 export * from './errors';
 export * from './backend';
-export { FeatureSpec, asNumber, asStrings } from './features/spec';
+export {
+  FeatureSpec,
+  asNumber,
+  asStrings,
+  textTokens,
+  TEXT_MAX_VOCAB,
+  TEXT_MIN_RECORDS,
+} from './features/spec';
 export type {
   FieldKind,
   FieldDecl,

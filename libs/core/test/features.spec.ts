@@ -1,4 +1,4 @@
-import { bucketOf, encodeRows, FeatureSpec, newEncodeStats, ValidationError } from '../src';
+import { bucketOf, encodeRows, FeatureSpec, newEncodeStats, textTokens, ValidationError } from '../src';
 
 const users = [
   { id: 'u1', features: { gender: 'M', age: 20, tags: ['x', 'y'] } },
@@ -62,7 +62,7 @@ describe('FeatureSpec and encoder', () => {
 
   it('rejects bad declarations naming the field', () => {
     const bad = (user: unknown) => () => FeatureSpec.fromData({ user, item: [] } as never, [], []);
-    expect(bad([{ name: 'a', kind: 'text' }])).toThrow(/decl\.user\[0\]\.kind/);
+    expect(bad([{ name: 'a', kind: 'words' }])).toThrow(/decl\.user\[0\]\.kind/);
     expect(
       bad([
         { name: 'a', kind: 'numeric' },
@@ -70,5 +70,59 @@ describe('FeatureSpec and encoder', () => {
       ]),
     ).toThrow(/decl\.user\[1\]\.name/);
     expect(bad([{ name: 'b', kind: 'bucketized', boundaries: [3, 1] }])).toThrow(ValidationError);
+  });
+});
+
+describe('text fields', () => {
+  const items = [
+    { id: 'a', features: { title: 'Toy Story (1995)' } },
+    { id: 'b', features: { title: 'Toy Soldiers (1991)' } },
+    { id: 'c', features: { title: 'The Story of Us (1999)' } },
+    { id: 'd', features: { title: 'Heat (1995)' } },
+    { id: 'e', features: { title: 'Amélie' } },
+    { id: 'f', features: {} },
+  ];
+  const textDecl = { user: [], item: [{ name: 'title', kind: 'text' as const }] };
+
+  it('splits text into lower-cased words of letters and digits, each once', () => {
+    expect(textTokens('Toy Story (1995): toy STORY!')).toEqual(['toy', 'story', '1995']);
+    expect(textTokens('Amélie, Café-Noir')).toEqual(['amélie', 'café', 'noir']);
+    expect(textTokens(['Heat', 'heat wave'])).toEqual(['heat', 'wave']);
+    expect(textTokens(null)).toEqual([]);
+    expect(textTokens(42)).toEqual([]);
+  });
+
+  it('keeps the words of at least two records, most frequent first, up to maxVocab', () => {
+    const spec = FeatureSpec.fromData(textDecl, [], items);
+    // toy (2), story (2), 1995 (2); every other word is one record's.
+    expect(spec.item.fields[0]).toMatchObject({
+      kind: 'text',
+      offset: 0,
+      width: 4,
+      vocab: ['1995', 'story', 'toy'],
+    });
+    const capped = FeatureSpec.fromData(
+      { user: [], item: [{ name: 'title', kind: 'text', maxVocab: 1 }] },
+      [],
+      items,
+    );
+    expect(capped.item.fields[0]!.vocab).toEqual(['1995']);
+    expect(FeatureSpec.fromJSON(JSON.parse(JSON.stringify(spec.toJSON()))).toJSON()).toEqual(spec.toJSON());
+  });
+
+  it('encodes the mean of its words, unknown words in the OOV slot, no text as missing', () => {
+    const spec = FeatureSpec.fromData(textDecl, [], items);
+    const stats = newEncodeStats();
+    const rows = encodeRows(
+      spec.item,
+      [{ features: { title: 'Toy Story' } }, { features: { title: 'Heat (1995)' } }, { features: {} }],
+      stats,
+    );
+    // Columns: OOV, 1995, story, toy.
+    expect(Array.from(rows.subarray(0, 4))).toEqual([0, 0, 0.5, 0.5]);
+    expect(Array.from(rows.subarray(4, 8))).toEqual([0.5, 0.5, 0, 0]);
+    expect(Array.from(rows.subarray(8, 12))).toEqual([1, 0, 0, 0]);
+    expect(stats.oov).toEqual({ title: 1 });
+    expect(stats.missing).toEqual({ title: 1 });
   });
 });

@@ -35,7 +35,10 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
       'users.jsonl',
       '{"id":"a","age":30,"city":"Oslo"}\n{"id":"b","age":"41","city":"Rome"}\n',
     );
-    const items = file('items.csv', 'id,tags,price,released\nx,"new|cheap",9.5,2021-03-01\ny,,20,\n');
+    const items = file(
+      'items.csv',
+      'id,tags,price,released,title\nx,"new|cheap",9.5,2021-03-01,"Toy Story (1995)"\ny,,20,,\n',
+    );
     const inter = file(
       'ratings.csv',
       'user_id,item_id,value,timestamp\na,x,4,1600000000\nb,y,2,2021-05-01T10:00:00Z\n',
@@ -45,14 +48,15 @@ describe.each(backends)('generic CSV/JSONL importer on $name', ({ create }) => {
       users: { path: users, fields: { age: 'numeric', city: 'categorical' } },
       items: {
         path: items,
-        fields: { tags: 'multi_categorical', price: 'numeric' },
+        fields: { tags: 'multi_categorical', price: 'numeric', title: 'text' },
         availableAtColumn: 'released',
       },
     });
     expect(report).toMatchObject({ users: 2, items: 2, interactions: { ingested: 2, duplicates: 0 } });
     expect((await store.getUsers(['b'])).get('b')?.features).toEqual({ age: 41, city: 'Rome' });
     const x = (await store.getItems(['x', 'y'])).get('x');
-    expect(x?.features).toEqual({ tags: ['new', 'cheap'], price: 9.5 });
+    // text is kept as written (training reads its words)
+    expect(x?.features).toEqual({ tags: ['new', 'cheap'], price: 9.5, title: 'Toy Story (1995)' });
     expect(x?.availableAt.toISOString()).toBe('2021-03-01T00:00:00.000Z');
     expect(await store.prisma.interaction.count({ where: { eventId: `ratings:a:x:1600000000000` } })).toBe(1);
     expect((await importGeneric(store, { interactions: { path: inter } })).interactions.duplicates).toBe(2);

@@ -7,6 +7,7 @@ import type { TrainerConfig } from '../config/schema';
 import { readMovieLens100k } from '../data/movielens-dir';
 import { loadDatasetFromStore } from '../data/from-store';
 import { resolveFeatures } from '../data/infer-features';
+import { withTextWords } from '../data/text-words';
 import { buildMethods } from '../eval/methods';
 import { p2Overview } from '../eval/p2-overview';
 import { writeReport } from '../report/write-report';
@@ -90,9 +91,10 @@ async function evaluateP2(
   loadDataset: (flags: EvaluateFlags) => Promise<Dataset>,
   signal?: AbortSignal,
 ): Promise<Report> {
-  const dataset = await loadDataset(flags);
-  logDataset(ctx, dataset);
-  const features = resolveFeatures(config.features, dataset.users, dataset.items);
+  const loaded = await loadDataset(flags);
+  logDataset(ctx, loaded);
+  const features = resolveFeatures(config.features, loaded.users, loaded.items);
+  const dataset = withTextWords(loaded, features.features);
   const resolved: TrainerConfig = { ...config, features: features.features };
   const methods = buildMethods(resolved, flags.methods, {
     ...feedbackOf(dataset),

@@ -119,12 +119,12 @@ export function addImportCommands(program: Command, ctx: CommandContext): void {
           .option('--items <file>', 'item features file (needs --item-fields)')
           .option(
             '--user-fields <list>',
-            'name:categorical|multi_categorical|numeric,... (may be empty)',
+            'name:categorical|multi_categorical|numeric|text,... (may be empty)',
             parseFieldList('--user-fields'),
           )
           .option(
             '--item-fields <list>',
-            'name:categorical|multi_categorical|numeric,... (may be empty)',
+            'name:categorical|multi_categorical|numeric|text,... (may be empty)',
             parseFieldList('--item-fields'),
           )
           .option('--id-column <name>', 'id column of the users/items files', 'id')

@@ -27,10 +27,10 @@ export interface GenericFlags {
   datasetName?: string;
 }
 
-type FieldType = 'categorical' | 'multi_categorical' | 'numeric';
-const TYPES: readonly FieldType[] = ['categorical', 'multi_categorical', 'numeric'];
+type FieldType = 'categorical' | 'multi_categorical' | 'numeric' | 'text';
+const TYPES: readonly FieldType[] = ['categorical', 'multi_categorical', 'numeric', 'text'];
 
-/** `--item-fields genres:multi_categorical,release_year:numeric` (an empty list: ids only). */
+/** `--item-fields genres:multi_categorical,title:text,release_year:numeric` (an empty list: ids only). */
 export function parseFieldList(flag: string) {
   return (value: string): Record<string, FieldType> => {
     const out: Record<string, FieldType> = {};

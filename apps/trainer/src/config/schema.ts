@@ -15,7 +15,7 @@ import { z } from 'zod';
 const fieldDecl = z
   .object({
     name: z.string().min(1),
-    kind: z.enum(['categorical', 'multi_categorical', 'numeric', 'bucketized']),
+    kind: z.enum(['categorical', 'multi_categorical', 'numeric', 'bucketized', 'text']),
     boundaries: z.array(z.number()).optional(),
     buckets: z.number().int().positive().optional(),
     maxVocab: z.number().int().positive().optional(),

@@ -8,18 +8,25 @@
  * - string lists -> multi_categorical (the same cap);
  * - numbers -> bucketized into 8 quantile buckets, boundaries fitted on the data by core's
  *   FeatureSpec.fromData;
- * - left out: fields with fewer than two distinct values (nothing to learn), and string fields
- *   that are mostly unique (more than 50 distinct values, over half the records: ids, titles,
- *   free text), which would only memorise items and never reach a new one.
+ * - string fields that are mostly unique (more than 50 distinct values, over half the records)
+ *   -> text (a bag of words, core's `text` kind) when their values share words (titles,
+ *   descriptions: TEXT_MIN_SHARED); otherwise left out (ids), as a category per record would only
+ *   memorise items and never reach a new one;
+ * - left out: fields with fewer than two distinct values (nothing to learn).
  * No usable field gives an empty list: the model then runs on IDs and biases.
  * On MovieLens (every default field present) the defaults stay, so P1 is unchanged.
  */
-import type { FieldDecl } from '@warmstart/core';
+import { textTokens, type FieldDecl } from '@warmstart/core';
 import { DEFAULT_FEATURES, type TrainerConfig } from '../config/schema';
 import type { FeatureValue, ItemRecord, UserRecord } from '@warmstart/evaluation';
 
 export const INFERRED_MAX_VOCAB = 200;
 export const INFERRED_BUCKETS = 8;
+/**
+ * A mostly unique string field is read as free text (`text`: a bag of its words) when at least
+ * this share of its values has a word in common with another value (see sharedWordShare).
+ */
+export const TEXT_MIN_SHARED = 0.3;
 
 type Features = TrainerConfig['features'];
 
@@ -87,11 +94,31 @@ export function inferFields(records: readonly { features: Readonly<Record<string
     }
     const distinct = new Set(vs.map((v) => (Array.isArray(v) ? v.join('|') : String(v)))).size;
     if (distinct < 2) skipped.push({ name, reason: 'a single value' });
-    else if (distinct > 50 && distinct > vs.length / 2)
-      skipped.push({ name, reason: `mostly unique (${distinct} distinct values in ${vs.length} records)` });
-    else fields.push({ name, kind: 'categorical', maxVocab: INFERRED_MAX_VOCAB });
+    else if (distinct > 50 && distinct > vs.length / 2) {
+      const shared = sharedWordShare(vs);
+      if (shared >= TEXT_MIN_SHARED) fields.push({ name, kind: 'text' });
+      else
+        skipped.push({
+          name,
+          reason: `mostly unique (${distinct} distinct values in ${vs.length} records, ${Math.round(100 * shared)}% sharing a word)`,
+        });
+    } else fields.push({ name, kind: 'categorical', maxVocab: INFERRED_MAX_VOCAB });
   }
   return { fields, skipped };
+}
+
+/**
+ * The share of `values` holding a word (core textTokens) that some other value holds too and that
+ * at most half of them hold: what tells free text (titles: "love", "night", a year) from
+ * identifiers, whose words are each one record's, or one prefix every record shares.
+ */
+export function sharedWordShare(values: readonly FeatureValue[]): number {
+  const words = values.map((v) => textTokens(v));
+  const df = new Map<string, number>();
+  for (const list of words) for (const w of list) df.set(w, (df.get(w) ?? 0) + 1);
+  const most = values.length / 2;
+  const sharing = words.filter((list) => list.some((w) => df.get(w)! >= 2 && df.get(w)! <= most)).length;
+  return values.length === 0 ? 0 : sharing / values.length;
 }
 
 function present(v: FeatureValue): boolean {

@@ -1,5 +1,5 @@
 import type { FeatureRecord } from '../types';
-import { asNumber, asStrings, type EntitySpec, type FittedField } from './spec';
+import { asNumber, asStrings, hasVocab, textTokens, type EntitySpec, type FittedField } from './spec';
 
 /** Per-field counts of values that fell back: unseen categories (OOV) and missing/NaN values. */
 export interface EncodeStats {
@@ -52,8 +52,13 @@ export function encodeInto(
   for (const f of spec.fields) {
     const v = features[f.name];
     const at = base + f.offset;
-    if (f.kind === 'categorical' || f.kind === 'multi_categorical') {
-      const values = f.kind === 'categorical' ? asStrings(v).slice(0, 1) : asStrings(v);
+    if (hasVocab(f.kind)) {
+      const values =
+        f.kind === 'text'
+          ? textTokens(v)
+          : f.kind === 'categorical'
+            ? asStrings(v).slice(0, 1)
+            : asStrings(v);
       if (values.length === 0) {
         bump(stats.missing, f);
         out[at] = 1;

@@ -1,8 +1,11 @@
 import { ValidationError } from '../errors';
 import type { FeatureValue, ItemRecord, UserRecord } from '../types';
 
-/** How a raw field is turned into model input. */
-export type FieldKind = 'categorical' | 'multi_categorical' | 'numeric' | 'bucketized';
+/**
+ * How a raw field is turned into model input. `text` is free text (titles, descriptions): a bag of
+ * its lower-cased words, each word a category (see {@link textTokens}).
+ */
+export type FieldKind = 'categorical' | 'multi_categorical' | 'numeric' | 'bucketized' | 'text';
 
 /** Declaration of one field, before vocabularies and statistics are learned from data. */
 export interface FieldDecl {
@@ -12,9 +15,21 @@ export interface FieldDecl {
   boundaries?: number[];
   /** bucketized: number of quantile buckets when `boundaries` is omitted (default 8). */
   buckets?: number;
-  /** categorical: keep the most frequent values up to this size; the rest go to OOV. */
+  /**
+   * categorical / multi_categorical / text: keep the most frequent values (text: words, by the
+   * number of records holding them) up to this size; the rest go to OOV. Text defaults to
+   * TEXT_MAX_VOCAB.
+   */
   maxVocab?: number;
 }
+
+/** Words a text field keeps at most, by default (the most frequent). */
+export const TEXT_MAX_VOCAB = 5000;
+/**
+ * Records a word must appear in to enter a text field's vocabulary: a word of one record only
+ * identifies that record (its ID does that already) and never reaches a new one.
+ */
+export const TEXT_MIN_RECORDS = 2;
 
 /** Declared user and item fields. */
 export interface FeatureSpecDecl {
@@ -24,8 +39,8 @@ export interface FeatureSpecDecl {
 
 /**
  * A field after fitting. Column layout inside the entity's input row, `width` columns from `offset`:
- * - categorical / multi_categorical: column 0 is the OOV/missing slot, then one per vocabulary value
- *   (multi-valued fields are mean-pooled: each present value gets 1/n);
+ * - categorical / multi_categorical / text: column 0 is the OOV/missing slot, then one per
+ *   vocabulary value (multi-valued fields and a text's words are mean-pooled: each gets 1/n);
  * - numeric: [standardised value (0 when missing), missing indicator];
  * - bucketized: column 0 is missing, then one per bucket (`boundaries.length + 1`).
  */
@@ -56,7 +71,12 @@ export interface EntitySpec {
   index: Map<string, Map<string, number>>;
 }
 
-const KINDS: readonly FieldKind[] = ['categorical', 'multi_categorical', 'numeric', 'bucketized'];
+const KINDS: readonly FieldKind[] = ['categorical', 'multi_categorical', 'numeric', 'bucketized', 'text'];
+
+/** Kinds whose values are categories with a vocabulary (text: its words). */
+export function hasVocab(kind: FieldKind): boolean {
+  return kind === 'categorical' || kind === 'multi_categorical' || kind === 'text';
+}
 
 /** Fitted feature spec: vocabularies with OOV slots, numeric statistics and buckets for users and items. */
 export class FeatureSpec {
@@ -154,7 +174,7 @@ function checkFitted(fields: FittedField[], path: string): void {
     if (f.offset !== offset)
       throw new ValidationError(`${at}.offset`, `must be ${offset} (fields are contiguous)`);
     let width: number;
-    if (f.kind === 'categorical' || f.kind === 'multi_categorical') {
+    if (hasVocab(f.kind)) {
       if (!Array.isArray(f.vocab) || f.vocab.some((v) => typeof v !== 'string'))
         throw new ValidationError(`${at}.vocab`, 'must be an array of strings');
       width = f.vocab.length + 1;
@@ -184,8 +204,9 @@ function fitEntity(
   for (const r of records) {
     decls.forEach((d, i) => {
       const v = r.features?.[d.name];
-      if (d.kind === 'categorical' || d.kind === 'multi_categorical') {
-        for (const s of asStrings(v)) counts[i].set(s, (counts[i].get(s) ?? 0) + 1);
+      if (hasVocab(d.kind)) {
+        const values = d.kind === 'text' ? textTokens(v) : asStrings(v);
+        for (const s of values) counts[i].set(s, (counts[i].get(s) ?? 0) + 1);
       } else {
         const x = asNumber(v);
         if (x !== undefined) nums[i].push(x);
@@ -195,10 +216,12 @@ function fitEntity(
   let offset = 0;
   return decls.map((d, i) => {
     let f: FittedField;
-    if (d.kind === 'categorical' || d.kind === 'multi_categorical') {
+    if (hasVocab(d.kind)) {
+      const text = d.kind === 'text';
       const vocab = [...counts[i].entries()]
+        .filter(([, n]) => !text || n >= TEXT_MIN_RECORDS)
         .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-        .slice(0, d.maxVocab ?? Infinity)
+        .slice(0, d.maxVocab ?? (text ? TEXT_MAX_VOCAB : Infinity))
         .map(([v]) => v);
       f = { name: d.name, kind: d.kind, offset, width: vocab.length + 1, vocab };
     } else if (d.kind === 'numeric') {
@@ -233,6 +256,18 @@ export function asStrings(v: FeatureValue): readonly string[] {
   if (typeof v === 'string') return v === '' ? [] : [v];
   if (typeof v === 'number') return Number.isFinite(v) ? [String(v)] : [];
   return Array.isArray(v) ? v.filter((s) => typeof s === 'string' && s !== '') : [];
+}
+
+/**
+ * The words of a text value, each once, in order of first appearance: lower-cased runs of letters
+ * and digits (any script); a list's strings are read one after another; numbers and absent
+ * values have none. "Toy Story (1995)" -> toy, story, 1995.
+ */
+export function textTokens(v: FeatureValue): readonly string[] {
+  const words = new Set<string>();
+  for (const s of typeof v === 'string' ? [v] : Array.isArray(v) ? v : [])
+    if (typeof s === 'string') for (const w of s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) words.add(w);
+  return [...words];
 }
 
 /** Numeric value of a raw feature, or undefined when absent, NaN or not a number. */

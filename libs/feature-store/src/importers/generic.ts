@@ -16,8 +16,11 @@ import {
 } from './records';
 import { RowErrors, type ImportOptions, type ImportReport } from './report';
 
-/** Declared type of a feature column. */
-export type DeclaredFieldType = 'categorical' | 'multi_categorical' | 'numeric';
+/**
+ * Declared type of a feature column. `text` (free text: titles, descriptions) is stored as the
+ * string it is, as a categorical value is; training reads it as a bag of words.
+ */
+export type DeclaredFieldType = 'categorical' | 'multi_categorical' | 'numeric' | 'text';
 
 /** A CSV/JSONL file of user or item features. */
 export interface EntityFileSpec extends TableFormat {
@@ -167,7 +170,12 @@ async function entities(
           }
         } else if (typeof raw === 'string' || typeof raw === 'number') features[field] = String(raw);
         else {
-          errors.bad(table.file, rec.line, field, 'is not a categorical value');
+          errors.bad(
+            table.file,
+            rec.line,
+            field,
+            `is not a ${type === 'text' ? 'text' : 'categorical'} value`,
+          );
           continue rows;
         }
       }
