@@ -288,7 +288,9 @@ describe('train: the bias baselines on the same validation users', () => {
       expect(b.metrics.ndcg20).toBeGreaterThan(0);
       expect(b.beatsCandidate).toBe(b.metrics.ndcg20 > candidate);
     }
-    expect(lines.join('\n')).toMatch(/validation NDCG@20 \d\.\d{4} \(within-query MAE/);
+    // No within-query MAE or nDCG@3: a query of positives only has no error or order to measure.
+    expect(lines.join('\n')).toMatch(/validation NDCG@20 \d\.\d{4};/);
+    expect(lines.join('\n')).not.toMatch(/MAE/);
     const store = await openFeatureStore(implicitDb);
     try {
       const record = await store.registry.getModel(outcome.modelId);
@@ -304,6 +306,20 @@ describe('train: the bias baselines on the same validation users', () => {
     } finally {
       model.dispose();
     }
+    // Promotion compares NDCG@20 (never the within-query MAE of positives): the next run re-ranks
+    // the promoted model on the same validation users and finds the figure it was promoted with.
+    const again = await trainCommand(
+      { database: implicitDb, artifacts, config },
+      { out: () => undefined, logger: pino({ level: 'silent' }), progress: silentProgress },
+    );
+    expect(again.promotion).toMatchObject({
+      metric: 'ndcg20',
+      basis: 'same-split',
+      promotedModelId: outcome.modelId,
+    });
+    expect(again.promotion.candidateValue).toBeCloseTo((again.validation as { ndcg20: number }).ndcg20, 6);
+    expect(again.promotion.promotedValue).toBeCloseTo(candidate, 4);
+    expect(again.promotion.promotedValidation?.ndcg20).toBeCloseTo(candidate, 4);
   });
 
   it('resolves train.newItems: the fold-in stores the user base in the artifact, auto records both ways', async () => {

@@ -548,16 +548,23 @@ async function trainRun(
     // (its registry metrics were measured on its own run's split). Done before anything is written,
     // so a Ctrl-C here leaves no artifact.
     const promotedBefore = await store.registry.getPromoted();
+    // Implicit data is compared on NDCG@20 (promotion.ts, PromotionMetric); the promoted model is
+    // ranked the way the candidate was, adapting with its own served settings.
+    const rankingContext = { train, validation, items, kind, scale: [0, 1] as [number, number], signal };
     const decision = await decidePromotion({
       candidate: metrics,
       promotedBefore,
       artifactsRoot: artifacts,
       tasks: validation,
       items,
-      metric: config.promotion.metric,
+      metric: kind === 'implicit' ? 'ndcg20' : config.promotion.metric,
       minImprovement: config.promotion.minImprovement,
       force: Boolean(flags.promote),
       signal,
+      ...(kind === 'implicit' && {
+        rankingScore: (promoted: RecommenderModel) =>
+          fullSupportNdcg20(promoted, promoted.adaptDefaults, rankingContext),
+      }),
     });
     if (decision.basis === 'fallback') {
       ctx.logger.warn(
@@ -617,13 +624,14 @@ async function trainRun(
 
 /**
  * `MAE 0.7311 nDCG@3 0.8765`, then the full-catalog `NDCG@20` when measured (explicit data with a
- * ranker); on implicit data NDCG@20 first, the figure its choices maximised.
+ * ranker); on implicit data NDCG@20 alone, the figure its choices maximised and promotion compares
+ * (a query of positives only has no error or order to measure).
  */
 function describeValidation(m: ValidationMetrics & { ndcg20?: number }, kind: FeedbackKind): string {
   const rating = `MAE ${m.mae.toFixed(4)} nDCG@3 ${m.ndcg3.toFixed(4)}`;
   if (m.ndcg20 === undefined) return rating;
   const ndcg20 = `NDCG@20 ${m.ndcg20.toFixed(4)}`;
-  return kind === 'implicit' ? `${ndcg20} (within-query ${rating})` : `${rating} ${ndcg20}`;
+  return kind === 'implicit' ? ndcg20 : `${rating} ${ndcg20}`;
 }
 
 /** `; baseline user-item-bias is better on validation (mae 0.7483)` for each baseline that wins. */

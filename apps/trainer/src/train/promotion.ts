@@ -1,11 +1,22 @@
-import { loadModel } from '@warmstart/core';
+import { loadModel, type RecommenderModel } from '@warmstart/core';
 import type { ModelVersionRecord } from '@warmstart/feature-store/registry';
 import { resolve } from 'node:path';
 import { isBetter, validationMetrics, type ValidationMetrics } from './validate-model';
 import { type ItemCatalog, type Task } from '@warmstart/evaluation';
 import { isCancellation } from '../util/interrupt';
 
-export type PromotionMetric = 'mae' | 'rmse' | 'ndcg3';
+/**
+ * What promotion compares: `promotion.metric` on explicit data; on implicit data always `ndcg20`,
+ * the full-catalog NDCG@20 of the validation users (within a query of positives only, MAE and
+ * nDCG@3 measure nothing: every query value is 1).
+ */
+export type PromotionMetric = 'mae' | 'rmse' | 'ndcg3' | 'ndcg20';
+
+/** A model's full-catalog NDCG@20 on the validation users, adapted with its `adaptDefaults`. */
+export type RankingScore = (model: RecommenderModel) => Promise<number>;
+
+/** The validation figures promotion reads: the query metrics, and NDCG@20 where it was measured. */
+export type PromotionMetrics = ValidationMetrics & { ndcg20?: number };
 
 /**
  * Why `train` did or did not promote its candidate, recorded in the run's metrics
@@ -32,8 +43,8 @@ export interface PromotionDecision {
   candidateValue: number;
   promotedValue: number | null;
   promotedStored: number | null;
-  /** All four figures of the promoted model on this run's validation users, when scored. */
-  promotedValidation: ValidationMetrics | null;
+  /** The promoted model's figures on this run's validation users, when scored. */
+  promotedValidation: PromotionMetrics | null;
   fallbackReason: string | null;
 }
 
@@ -46,8 +57,9 @@ export function artifactDirOf(artifactsRoot: string, artifactUri: string): strin
  * The promoted model re-scored on the candidate's validation tasks with the same function
  * (`validationMetrics`: same tasks, item catalog and batching), each model adapting the way it is
  * served (its artifact's `adaptDefaults`; the candidate's validation metrics used its own).
- * Returns the reason instead when its artifact cannot be loaded or scored; every tensor of the
- * loaded model is freed. Cancellation (Ctrl-C, a lost lease) is rethrown.
+ * With `ndcg20`, `rankingScore` (the candidate's NDCG@20 function) scores it too. Returns the
+ * reason instead when its artifact cannot be loaded or scored; every tensor of the loaded model is
+ * freed. Cancellation (Ctrl-C, a lost lease) is rethrown.
  */
 export async function rescorePromoted(
   promoted: Pick<ModelVersionRecord, 'modelId' | 'artifactUri'>,
@@ -56,7 +68,8 @@ export async function rescorePromoted(
   items: ItemCatalog,
   metric: PromotionMetric,
   signal?: AbortSignal,
-): Promise<{ metrics: ValidationMetrics } | { error: string }> {
+  rankingScore?: RankingScore,
+): Promise<{ metrics: PromotionMetrics } | { error: string }> {
   if (tasks.length === 0) return { error: 'no validation tasks to score it on' };
   const dir = artifactDirOf(artifactsRoot, promoted.artifactUri);
   let model;
@@ -67,7 +80,17 @@ export async function rescorePromoted(
     return { error: `cannot load its artifact${message.includes(dir) ? '' : ` ${dir}`}: ${message}` };
   }
   try {
-    const metrics = await validationMetrics(model, tasks, items, model.adaptDefaults, signal);
+    const metrics: PromotionMetrics = await validationMetrics(
+      model,
+      tasks,
+      items,
+      model.adaptDefaults,
+      signal,
+    );
+    if (metric === 'ndcg20') {
+      if (!rankingScore) throw new Error('promotion on ndcg20 needs the ranking score');
+      metrics.ndcg20 = await rankingScore(model);
+    }
     if (!Number.isFinite(metrics[metric]))
       return { error: `its ${metric} on the validation users is ${metrics[metric]} (incompatible artifact)` };
     return { metrics };
@@ -88,7 +111,7 @@ export async function rescorePromoted(
  * cannot be served either.
  */
 export async function decidePromotion(args: {
-  candidate: ValidationMetrics;
+  candidate: PromotionMetrics;
   promotedBefore: Pick<ModelVersionRecord, 'modelId' | 'artifactUri' | 'metrics'> | null;
   artifactsRoot: string;
   tasks: readonly Task[];
@@ -97,6 +120,8 @@ export async function decidePromotion(args: {
   minImprovement: number;
   force: boolean;
   signal?: AbortSignal;
+  /** Required with `metric: 'ndcg20'`: scores the promoted model as the candidate was scored. */
+  rankingScore?: RankingScore;
 }): Promise<PromotionDecision> {
   const { candidate, promotedBefore, metric, minImprovement } = args;
   const stored = promotedBefore?.metrics['validation']?.[metric];
@@ -106,7 +131,7 @@ export async function decidePromotion(args: {
     forced: args.force,
     promotedModelId: promotedBefore?.modelId ?? null,
     validationTasks: args.tasks.length,
-    candidateValue: candidate[metric],
+    candidateValue: candidate[metric] ?? NaN,
     promotedStored: typeof stored === 'number' ? stored : null,
   };
   const decided = (
@@ -128,9 +153,10 @@ export async function decidePromotion(args: {
     args.items,
     metric,
     args.signal,
+    args.rankingScore,
   );
   if ('error' in scored) {
-    return decided(Number.isFinite(candidate[metric]), {
+    return decided(Number.isFinite(candidate[metric] ?? NaN), {
       basis: 'fallback',
       promotedValue: null,
       promotedValidation: null,
@@ -139,7 +165,7 @@ export async function decidePromotion(args: {
   }
   return decided(isBetter(metric, candidate, scored.metrics, minImprovement), {
     basis: 'same-split',
-    promotedValue: scored.metrics[metric],
+    promotedValue: scored.metrics[metric] ?? null,
     promotedValidation: scored.metrics,
     fallbackReason: null,
   });

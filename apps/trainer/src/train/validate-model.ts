@@ -19,13 +19,14 @@ export async function validationMetrics(
 
 /** Whether `candidate` beats `promoted` on `metric` by at least `minImprovement`. */
 export function isBetter(
-  metric: 'mae' | 'rmse' | 'ndcg3',
-  candidate: Record<string, number>,
-  promoted: Record<string, number> | undefined,
+  metric: 'mae' | 'rmse' | 'ndcg3' | 'ndcg20',
+  candidate: Partial<Record<string, number>>,
+  promoted: Partial<Record<string, number>> | undefined,
   minImprovement: number,
 ): boolean {
   const current = promoted?.[metric];
   if (current === undefined || !Number.isFinite(current)) return true;
-  const gain = metric === 'ndcg3' ? candidate[metric] - current : current - candidate[metric];
+  const value = candidate[metric] ?? NaN;
+  const gain = metric === 'ndcg3' || metric === 'ndcg20' ? value - current : current - value;
   return gain > minImprovement;
 }
