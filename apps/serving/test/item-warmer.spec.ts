@@ -1,7 +1,7 @@
 /**
  * ItemWarmer against a counting fake store and model: what it reads and when (one sequence
  * check per interval, interactions only when the sequence moved, only items that got something
- * new), clamped labels, failures reported without losing rows, and warm-ups never run twice at
+ * new, all of them for an item the catalog gained late), clamped labels, failures reported without losing rows, and warm-ups never run twice at
  * once for a model.
  */
 import type { EvidenceHistories, ItemWarmUp, ServingModel } from '../src/ports/model-runtime.port';
@@ -126,6 +126,23 @@ describe('ItemWarmer', () => {
     warmer.ingested();
     await refresh();
     expect(store.calls).toEqual(['sequence']);
+  });
+
+  it('warms an item the catalog gains after its interactions were counted on all of them', async () => {
+    // The catalog applies item writes in batches: an item can be rated (and the sequence counted)
+    // before the catalog holds it.
+    const { store, model, warmer } = setUp({ freshnessMs: 0 });
+    const before = [[item('known'), item('n1')]];
+    store.add('n1', 'u1', 4);
+    store.add('late', 'u2', 5);
+    warmer.ingested();
+    await warmer.refresh(model as unknown as ServingModel, before);
+    expect(model.batches.map((b) => b.map((r) => r.item.id))).toEqual([['n1']]);
+    // The sequence did not move since, but the catalog now holds `late`: read from the start.
+    store.calls = [];
+    await warmer.refresh(model as unknown as ServingModel, [[...before[0]!, item('late')]]);
+    expect(store.calls).toEqual(['sequence', 'interactions late after 0', 'users 1']);
+    expect(model.batches[1]?.map((r) => [r.item.id, r.interactions.length])).toEqual([['late', 1]]);
   });
 
   it('checks again after the interval (writes by other replicas)', async () => {

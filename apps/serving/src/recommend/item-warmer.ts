@@ -24,6 +24,12 @@ export interface ItemWarmerOptions {
 /** What the warmer knows of one model: the interaction sequence its rows are as new as. */
 interface ModelState {
   sequence: number;
+  /**
+   * The new items the catalog held at the last warm-up: their rows are as new as `sequence`. An
+   * item the catalog gains later (a write applied after its first interactions were counted)
+   * is warmed on all of its interactions, not only those after `sequence`.
+   */
+  items: Set<string>;
   checkedAt: number;
   /** The local-ingest count at the last check (a local ingest makes the next lease check). */
   ingests: number;
@@ -37,7 +43,9 @@ interface ModelState {
  *
  * Checked in the background, at most every `freshnessMs`, by one query (the store's highest
  * interaction sequence); only a changed sequence reads interactions, and only the new items that
- * got one since the last look are warmed again (the catalog is re-encoded once rows changed). An
+ * got one since the last look are warmed again (the catalog is re-encoded once rows changed). A
+ * new item that reaches the catalog after its first interactions were counted (the catalog
+ * applies item writes in batches) is warmed on all of them at the next check. An
  * interaction ingested through this server starts a check on the next request instead of after
  * the interval; writes by other replicas or imports are seen within about `freshnessMs`. A
  * model loaded later (a promotion) starts from sequence 0: every new item with interactions is
@@ -80,7 +88,7 @@ export class ItemWarmer {
     if (!this.enabled || !model.warmsItems) return undefined;
     let state = this.states.get(model);
     if (!state) {
-      state = { sequence: 0, checkedAt: -Infinity, ingests: this.ingests };
+      state = { sequence: 0, items: new Set(), checkedAt: -Infinity, ingests: this.ingests };
       this.states.set(model, state);
     }
     if (state.running) return state.running;
@@ -102,18 +110,23 @@ export class ItemWarmer {
   ): Promise<void> {
     // Read first: interactions read after it are at least this new, so none is missed.
     const sequence = await this.store.interactionSequence();
-    if (sequence === state.sequence) return;
-    const started = performance.now();
     const fresh = new Map<string, StoredItem>();
     for (const page of pages)
       for (const item of page) if (!model.isKnownItem(item.id)) fresh.set(item.id, item);
-    const found =
-      fresh.size > 0
-        ? await this.store.itemInteractions([...fresh.keys()], {
-            perItem: this.perItem,
-            afterSequence: state.sequence,
-          })
-        : new Map<string, ItemInteraction[]>();
+    // Items new to the catalog since the last warm-up (e.g. upserted, then rated before the write
+    // reached the catalog) are read from the start; the others only past the last sequence.
+    const joined = [...fresh.keys()].filter((id) => !state.items.has(id));
+    const kept = [...fresh.keys()].filter((id) => state.items.has(id));
+    if (sequence === state.sequence && joined.length === 0) return;
+    const started = performance.now();
+    const found = new Map<string, ItemInteraction[]>();
+    const read = async (ids: string[], afterSequence: number) => {
+      if (ids.length === 0) return;
+      const got = await this.store.itemInteractions(ids, { perItem: this.perItem, afterSequence });
+      for (const [id, list] of got) found.set(id, list);
+    };
+    await read(joined, 0);
+    if (sequence !== state.sequence) await read(kept, state.sequence);
     if (found.size > 0) {
       const users = await this.usersOf(found);
       const label = labelFor(model);
@@ -130,6 +143,7 @@ export class ItemWarmer {
       this.options.onWarm?.(warmed, performance.now() - started, histories ? 'fold-in' : 'warm-up');
     }
     state.sequence = sequence;
+    state.items = new Set(fresh.keys());
   }
 
   /**
