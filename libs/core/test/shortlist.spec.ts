@@ -84,6 +84,19 @@ const CONFIGS: [string, Partial<ModelConfig>][] = [
   ['implicit', { task: 'implicit' }],
 ];
 
+/**
+ * Every candidate shortlisted for user `u`: checks each score is the network's (score()) and the
+ * order best first, and returns the ranking.
+ */
+function rankedWhole(adapted: ReturnType<typeof adapt>, u: number, sets: EncodedItems[]) {
+  const exact = sets.map((s) => score(adapted, u, s));
+  const all = rankShortlist(adapted, u, sets, { size: 1000 });
+  expect(all).toHaveLength(world.items.length);
+  for (const e of all) expect(Math.abs(e.score - exact[e.set]![e.row]!)).toBeLessThan(1e-5);
+  for (let i = 1; i < all.length; i++) expect(all[i - 1]!.score).toBeGreaterThanOrEqual(all[i]!.score - 1e-6);
+  return all;
+}
+
 describe.each(CONFIGS)('rankShortlist, %s', (_name, config) => {
   it('scores the shortlist exactly, best first, without excluded rows', () => {
     const model = twoLayerModel(world.spec, 9, config);
@@ -94,11 +107,7 @@ describe.each(CONFIGS)('rankShortlist, %s', (_name, config) => {
       for (let u = 0; u < adapted.size; u++) {
         const exact = sets.map((s) => score(adapted, u, s));
         // Everything shortlisted: every candidate, in the network's order.
-        const all = rankShortlist(adapted, u, sets, { size: 1000 });
-        expect(all).toHaveLength(world.items.length);
-        for (const e of all) expect(Math.abs(e.score - exact[e.set]![e.row]!)).toBeLessThan(1e-5);
-        for (let i = 1; i < all.length; i++)
-          expect(all[i - 1]!.score).toBeGreaterThanOrEqual(all[i]!.score - 1e-6);
+        rankedWhole(adapted, u, sets);
         // A short list with rows excluded.
         const exclude = [[0, 3], undefined, [1]];
         const some = rankShortlist(adapted, u, sets, { size: 10, exclude });
@@ -136,13 +145,7 @@ describe('rankShortlist without user features', () => {
       expect(firstStageIsExact(model)).toBe(true);
       const key = (e: { set: number; row: number }) => `${e.set}:${e.row}`;
       for (let u = 0; u < adapted.size; u++) {
-        const exact = sets.map((s) => score(adapted, u, s));
-        // Every candidate: the network's scores (score()), best first.
-        const all = rankShortlist(adapted, u, sets, { size: 1000 });
-        expect(all).toHaveLength(world.items.length);
-        for (const e of all) expect(Math.abs(e.score - exact[e.set]![e.row]!)).toBeLessThan(1e-5);
-        for (let i = 1; i < all.length; i++)
-          expect(all[i - 1]!.score).toBeGreaterThanOrEqual(all[i]!.score - 1e-6);
+        const all = rankedWhole(adapted, u, sets);
         const top = rankShortlist(adapted, u, sets, { size: 5 });
         expect(top.map(key)).toEqual(all.slice(0, 5).map(key));
         expect(rankShortlist(adapted, u, sets, { size: 50, top: 3 }).map(key)).toEqual(

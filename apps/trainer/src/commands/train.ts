@@ -460,15 +460,9 @@ async function trainRun(
     );
     // Implicit data: the full-catalog NDCG@20 at full support, the figure the baselines have too
     // (the objective the choices maximised also averages in the first 1 and 3 interactions).
+    const rankingContext = { train, validation, items, kind, scale: [0, 1] as [number, number], signal };
     if (kind === 'implicit' && validation.length > 0)
-      metrics.ndcg20 = await fullSupportNdcg20(model, adaptOf(config, model, kind), {
-        train,
-        validation,
-        items,
-        kind,
-        scale: [0, 1],
-        signal,
-      });
+      metrics.ndcg20 = await fullSupportNdcg20(model, adapt, rankingContext);
     // Explicit data: the ranker that orders candidates (learners/ranker.ts), chosen on the same users.
     if (kind === 'explicit') {
       const choice = await chooseRanker(model, t.ranker, features.features, config.model, {
@@ -549,8 +543,7 @@ async function trainRun(
     // so a Ctrl-C here leaves no artifact.
     const promotedBefore = await store.registry.getPromoted();
     // Implicit data is compared on NDCG@20 (promotion.ts, PromotionMetric); the promoted model is
-    // ranked the way the candidate was, adapting with its own served settings.
-    const rankingContext = { train, validation, items, kind, scale: [0, 1] as [number, number], signal };
+    // ranked the way the candidate was (rankingContext), adapting with its own served settings.
     const decision = await decidePromotion({
       candidate: metrics,
       promotedBefore,
