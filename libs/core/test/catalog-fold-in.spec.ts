@@ -23,8 +23,8 @@ import {
   ValidationError,
   type ModelConfig,
 } from '../src';
-import { catalogFoldInDelta, catalogGram } from '../src/model/catalog-fold-in';
-import { uniformCatalogSample } from '../src/negatives/catalog-sample';
+import { catalogFoldInDelta, catalogGram, SHARED_GRAM_CHUNK } from '../src/model/catalog-fold-in';
+import { sharedCatalogGram, uniformCatalogSample } from '../src/negatives/catalog-sample';
 import { Rng } from '../src/rng';
 import { DECL, expectNoTensorGrowth, makeWorld, rewriteManifest, solveDense } from './fixtures';
 
@@ -439,5 +439,39 @@ describe('a fold-in model whose trunk ignores the user', () => {
     again.dispose();
     m.dispose();
     expect(m.derived.size).toBe(0);
+  });
+
+  it('accumulates the Gram matrix of a sample larger than one chunk as the mean over all of it', () => {
+    const world = makeWorld(13, 20, 40, 20);
+    const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
+    const tasks = world.tasks.map((t) => ({
+      user: t.user,
+      support: t.support.map((r) => ({ itemId: r.itemId, value: 1 })),
+      query: t.query.map((r) => ({ itemId: r.itemId, value: 1 })),
+    }));
+    const m = createModel(spec, foldInConfig());
+    buildNegativePool(m, tasks, world.catalog);
+    const distinct = m.negativePool!.ids.slice(0, 30);
+    // The first 10 ids once more than the others: a mean over the whole list weighs them by 26/25.
+    const reps = Math.ceil((2.5 * SHARED_GRAM_CHUNK) / distinct.length);
+    const long = [...Array.from({ length: reps }, () => distinct).flat(), ...distinct.slice(0, 10)];
+    expect(long.length).toBeGreaterThan(2 * SHARED_GRAM_CHUNK);
+    const chunked = sharedCatalogGram(m, long, world.catalog).arraySync()[0];
+    m.derived.clear();
+    // Other chunk boundaries, the same mean.
+    const reversed = sharedCatalogGram(m, long.slice().reverse(), world.catalog).arraySync()[0];
+    m.derived.clear();
+    const once = sharedCatalogGram(m, distinct, world.catalog).arraySync()[0];
+    m.derived.clear();
+    const extra = sharedCatalogGram(m, distinct.slice(0, 10), world.catalog).arraySync()[0];
+    // The mean over `long`: (reps * 30 * once + 10 * extra) / (reps * 30 + 10).
+    const n = long.length;
+    chunked.forEach((row, i) =>
+      row.forEach((v, j) => {
+        expect(v).toBeCloseTo((reps * 30 * once[i][j] + 10 * extra[i][j]) / n, 4);
+        expect(v).toBeCloseTo(reversed[i][j], 4);
+      }),
+    );
+    m.dispose();
   });
 });

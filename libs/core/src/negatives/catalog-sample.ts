@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { buildRatedSet, disposeRatedSet, type RatedSet } from '../model/batch';
-import { catalogGram } from '../model/catalog-fold-in';
+import { catalogGramSum, SHARED_GRAM_CHUNK } from '../model/catalog-fold-in';
 import { inputsFor } from '../model/inner';
 import { trunk, withContent, type NetInputs } from '../model/network';
 import type { Params } from '../model/params';
@@ -83,7 +83,8 @@ const SHARED_GRAM = 'catalogFoldIn.gram';
  * The catalog's Gram matrix [1, H+1, H+1] for a model whose trunk ignores the user (every user
  * shares it), computed once per model version from the fixed catalog sample `ids` and kept in
  * `model.derived`: adaptation then costs one small solve per user instead of a trunk pass over
- * the catalog per call.
+ * the catalog per call. The trunk runs over SHARED_GRAM_CHUNK rows at a time and the chunks' sums
+ * add up, so memory stays bounded however large the sample.
  */
 export function sharedCatalogGram(
   model: RecommenderModel,
@@ -92,19 +93,32 @@ export function sharedCatalogGram(
 ): tf.Tensor3D {
   const hit = model.derived.get(SHARED_GRAM);
   if (hit && hit.version === model.version) return hit.tensor as tf.Tensor3D;
-  const set = catalogSet(model, ids, 1, items);
+  const l = model.layout;
+  const userX = model.encodeUsers([{ features: {} }]);
+  let sum: tf.Tensor3D | null = null;
   try {
-    const gram = tf.tidy(() => {
-      const l = model.layout;
-      const g = model.globals();
-      const userX = model.encodeUsers([{ features: {} }]);
-      const inp = withContent(l, g, inputsFor(l, g, userX, set), model.globalMean);
-      return catalogGram(trunk(l, g, inp, model.globalMean).features);
-    });
+    for (let at = 0; at < ids.length; at += SHARED_GRAM_CHUNK) {
+      const set = catalogSet(model, ids.slice(at, at + SHARED_GRAM_CHUNK), 1, items);
+      try {
+        const next: tf.Tensor3D = tf.tidy(() => {
+          const g = model.globals();
+          const inp = withContent(l, g, inputsFor(l, g, userX, set), model.globalMean);
+          const part = catalogGramSum(trunk(l, g, inp, model.globalMean).features);
+          return sum ? tf.add(sum, part) : part;
+        });
+        sum?.dispose();
+        sum = next;
+      } finally {
+        disposeRatedSet(set);
+      }
+    }
+    const total = sum!;
+    const gram = tf.tidy(() => tf.div(total, ids.length) as tf.Tensor3D);
     hit?.tensor.dispose();
     model.derived.set(SHARED_GRAM, { version: model.version, tensor: gram });
     return gram;
   } finally {
-    disposeRatedSet(set);
+    sum?.dispose();
+    userX.dispose();
   }
 }
