@@ -11,6 +11,7 @@ import { MetaLearner } from '../src/learners/meta-learner';
 import {
   EVIDENCE_GROWTHS,
   initEmbeddingsFromAls,
+  LIFT_SCALES,
   prepareStart,
   tuneAlsStart,
 } from '../src/learners/als-embeddings';
@@ -172,13 +173,13 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
       return Math.abs(alpha - 30);
     };
     const chosen = await tuneAlsStart(model, config.model, start('implicit', 0), score);
-    // The three confidences at each evidence growth, then the chosen one without item biases
-    // (ties: the first growth and the biases stay).
+    // The three confidences at each evidence growth, the chosen one at each smaller lift and
+    // growth, then without item biases (ties: the first growth, lift 1 and the biases stay).
     const growths = EVIDENCE_GROWTHS.length;
     expect(tried).toEqual([
       ...Array(growths).fill(10),
       ...Array(growths).fill(3),
-      ...Array(growths + 1).fill(30),
+      ...Array(growths * (1 + LIFT_SCALES.length) + 1).fill(30),
     ]);
     expect(chosen?.alpha).toBe(30);
     expect(chosen?.itemBiases).toBe(true);
@@ -240,6 +241,35 @@ describe('the ALS start of an implicit model (model.initItemEmbeddings)', () => 
     );
     expect(none).toMatchObject({ itemBiases: false, evidenceGrowth: 0 });
     expect(model.adaptDefaults.evidenceGrowth).toBe(0);
+    model.dispose();
+  });
+
+  it('tuneAlsStart tries smaller lifts at the chosen confidence and leaves the model at the best', async () => {
+    const model = foldInModel();
+    await initItemBiases(model, tasks, { items });
+    prepareStart(model, config.model, start('implicit', 0));
+    const lift = () => Math.exp(model.params['prior.logLift'].dataSync()[0]);
+    const growth = () => model.adaptDefaults.evidenceGrowth ?? 0;
+    const base = lift(); // ALS_START's confidence 10: (1 + 10) / 10
+    expect(base).toBeCloseTo(1.1, 4);
+    // Prefers confidence 10's lift scaled by the smallest scale, with growth 3.
+    const target = LIFT_SCALES[LIFT_SCALES.length - 1];
+    const warm = new Set(tasks.flatMap((t) => [...t.support, ...t.query].map((r) => r.itemId))).size;
+    const alpha = () => Math.round(warm / Math.exp(model.params['prior.logCatalog'].dataSync()[0]));
+    const score = async () =>
+      Math.abs(alpha() - 10) + Math.abs(lift() / ((1 + alpha()) / alpha()) - target) + Math.abs(growth() - 3);
+    const chosen = await tuneAlsStart(model, config.model, start('implicit', 0), score);
+    expect(chosen).toMatchObject({ alpha: 10, evidenceGrowth: 3, liftScale: target, itemBiases: true });
+    expect(lift()).toBeCloseTo(base * target, 4);
+    expect(growth()).toBe(3);
+    expect(Object.keys(chosen!.scores)).toContain(`10, growth 3, lift x${LIFT_SCALES[0]}`);
+    // Preferring ALS's own lift: every scale tried, the lift back where it started.
+    prepareStart(model, config.model, start('implicit', 0));
+    const plain = await tuneAlsStart(model, config.model, start('implicit', 0), async () =>
+      Math.abs(lift() / base - 1),
+    );
+    expect(plain?.liftScale).toBe(1);
+    expect(lift()).toBeCloseTo(base, 4);
     model.dispose();
   });
 

@@ -73,7 +73,7 @@ export {
 export type { ItemFoldInOptions, ItemFoldInRequest, UserBase, UserHeads } from './item-fold-in';
 export { clearItemBiases, initItemBiases } from './meta/init-biases';
 export { initItemEmbeddings, passThroughItemIds } from './meta/init-id-embeddings';
-export { initCatalogFoldIn } from './meta/init-fold-in';
+export { initCatalogFoldIn, scaleFoldInLift } from './meta/init-fold-in';
 export {
   initGeneratorFromIds,
   GENERATOR_RIDGES,

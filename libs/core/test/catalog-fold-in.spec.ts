@@ -19,6 +19,7 @@ import {
   loadModel,
   metaTrain,
   saveModel,
+  scaleFoldInLift,
   score,
   ValidationError,
   type ModelConfig,
@@ -344,6 +345,25 @@ describe('a model with the catalog fold-in', () => {
     );
     [flat, byCall, byDefault].forEach((a) => a.dispose());
     m.dispose();
+  });
+
+  it('scaleFoldInLift scales a user’s head shift by its factor, refusing what is not a lift', async () => {
+    const m = createModel(world.spec, foldInConfig());
+    buildNegativePool(m, tasks, world.catalog);
+    const shift = (a: ReturnType<typeof adapt>) =>
+      Array.from(a.local['out.w'].dataSync()).map((v, i) => v - m.params['out.w'].dataSync()[i]);
+    const before = adapt(m, [tasks[0]], world.catalog);
+    const version = m.version;
+    scaleFoldInLift(m, 0.3);
+    expect(m.version).not.toBe(version);
+    const after = adapt(m, [tasks[0]], world.catalog);
+    const base = shift(before);
+    expect(base.some((v) => Math.abs(v) > 1e-3)).toBe(true);
+    shift(after).forEach((v, i) => expect(v).toBeCloseTo(0.3 * base[i], 5));
+    expect(() => scaleFoldInLift(m, 0)).toThrow(/factor/);
+    const plain = createModel(world.spec, foldInConfig({ catalogFoldIn: false }));
+    expect(() => scaleFoldInLift(plain, 0.5)).toThrow(/catalog fold-in/);
+    [before, after, m, plain].forEach((x) => x.dispose());
   });
 
   it('round-trips through artifacts and adapts the same after loading', async () => {

@@ -393,6 +393,7 @@ async function trainRun(
           alpha: start.alpha,
           itemBiases: start.itemBiases,
           evidenceGrowth: start.evidenceGrowth,
+          liftScale: start.liftScale,
           validationScores: start.scores,
         },
         'ALS start chosen',
@@ -483,6 +484,7 @@ async function trainRun(
             validationNdcg20: choice.ndcg20,
             alsAlpha: choice.alsAlpha,
             evidenceGrowth: choice.evidenceGrowth,
+            liftScale: choice.liftScale,
           },
           choice.attached ? 'ranker kept' : 'ranker dropped: the rating model ranks better',
         );

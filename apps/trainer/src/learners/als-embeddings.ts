@@ -7,6 +7,7 @@ import {
   initItemEmbeddings,
   passThroughItemIds,
   type RecommenderModel,
+  scaleFoldInLift,
 } from '@warmstart/core';
 import type { ModelSection } from '../config/schema';
 import {
@@ -68,12 +69,22 @@ function alsStart(
  */
 export const EVIDENCE_GROWTHS: readonly number[] = [0, 0.3, 1, 3];
 
+/**
+ * Scales of the fold-in's lift (core scaleFoldInLift) the start also tries at its best confidence,
+ * with every evidence growth, when its items have biases: below 1 a user's first interactions move
+ * the ranking less far from the biases' popularity (with a growth, a long history still moves it),
+ * for data whose first interactions say little about the next ones.
+ */
+export const LIFT_SCALES: readonly number[] = [0.3, 0.1];
+
 /** What {@link tuneAlsStart} chose, with every candidate's score (lower is better). */
 export interface AlsStartChoice {
   alpha: number;
   itemBiases: boolean;
   /** The evidence growth, also set as the model's `adaptDefaults.evidenceGrowth`. */
   evidenceGrowth: number;
+  /** The lift's scale (1: ALS's fold-in lift; {@link LIFT_SCALES}). */
+  liftScale: number;
   score: number;
   scores: Record<string, number>;
 }
@@ -102,7 +113,7 @@ export async function tuneAlsStart(
   if (itemEmbeddingStart(section, ctx.kind) !== 'als') return null;
   const scores: Record<string, number> = {};
   const growths = model.layout.foldIn ? EVIDENCE_GROWTHS : [0];
-  let best = { alpha: ALS_START.alpha as number, evidenceGrowth: 0, score: Infinity };
+  let best = { alpha: ALS_START.alpha as number, evidenceGrowth: 0, liftScale: 1, score: Infinity };
   let current = ALS_START.alpha as number;
   for (const alpha of [ALS_START.alpha, ...ALS_START_ALPHAS.filter((a) => a !== ALS_START.alpha)]) {
     if (alpha !== current) alsStart(model, ctx, (current = alpha));
@@ -110,10 +121,25 @@ export async function tuneAlsStart(
       setEvidenceGrowth(model, evidenceGrowth);
       const s = await score();
       scores[growths.length > 1 ? `${alpha}, growth ${evidenceGrowth}` : `${alpha}`] = s;
-      if (s < best.score) best = { alpha, evidenceGrowth, score: s };
+      if (s < best.score) best = { alpha, evidenceGrowth, liftScale: 1, score: s };
     }
   }
   if (current !== best.alpha) alsStart(model, ctx, best.alpha);
+  // Smaller lifts at the chosen confidence (they change a ranking only next to item biases).
+  if (model.layout.foldIn && section.initItemBiases) {
+    let scale = 1;
+    for (const liftScale of LIFT_SCALES) {
+      scaleFoldInLift(model, liftScale / scale);
+      scale = liftScale;
+      for (const evidenceGrowth of growths) {
+        setEvidenceGrowth(model, evidenceGrowth);
+        const s = await score();
+        scores[`${best.alpha}, growth ${evidenceGrowth}, lift x${liftScale}`] = s;
+        if (s < best.score) best = { alpha: best.alpha, evidenceGrowth, liftScale, score: s };
+      }
+    }
+    scaleFoldInLift(model, best.liftScale / scale);
+  }
   setEvidenceGrowth(model, best.evidenceGrowth);
   if (!section.initItemBiases) return { ...best, itemBiases: false, scores };
   const withBiases = model.snapshot();
@@ -121,9 +147,17 @@ export async function tuneAlsStart(
   initGeneratorFromIds(model, ctx.items);
   setEvidenceGrowth(model, 0);
   const without = await score();
-  scores[`${best.alpha} without item biases`] = without;
+  scores[`${best.alpha}${best.liftScale !== 1 ? `, lift x${best.liftScale}` : ''} without item biases`] =
+    without;
   if (without < best.score)
-    return { alpha: best.alpha, itemBiases: false, evidenceGrowth: 0, score: without, scores };
+    return {
+      alpha: best.alpha,
+      itemBiases: false,
+      evidenceGrowth: 0,
+      liftScale: best.liftScale,
+      score: without,
+      scores,
+    };
   model.restore(withBiases);
   setEvidenceGrowth(model, best.evidenceGrowth);
   return { ...best, itemBiases: true, scores };

@@ -224,6 +224,7 @@ export class MetaLearner implements EvalMethod {
         ...(ranker.alsAlpha !== undefined && {
           rankerAlsAlpha: ranker.alsAlpha,
           rankerEvidenceGrowth: ranker.evidenceGrowth,
+          rankerLiftScale: ranker.liftScale,
         }),
       };
     const { way, choice: newItems } = await resolveNewItems(this.model, s.newItems, {
@@ -243,6 +244,7 @@ export class MetaLearner implements EvalMethod {
           alsAlpha: start.alpha,
           alsItemBiases: start.itemBiases,
           evidenceGrowth: start.evidenceGrowth,
+          liftScale: start.liftScale,
         }),
         ...rankerFacts,
         ...(newItems && {

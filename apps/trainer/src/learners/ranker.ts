@@ -14,9 +14,10 @@ export interface RankerChoice {
   attached: boolean;
   /** Validation NDCG@20 of the rating model's own ranking and of the ranker's (NaN: not measured). */
   ndcg20: { rating: number; ranker: number };
-  /** The ranker's ALS confidence and evidence growth (its `adaptDefaults`), when its start was tuned. */
+  /** The ranker's ALS confidence, evidence growth (its `adaptDefaults`) and lift scale, when its start was tuned. */
   alsAlpha?: number;
   evidenceGrowth?: number;
+  liftScale?: number;
 }
 
 /**
@@ -102,7 +103,11 @@ export async function chooseRanker(
     return {
       attached: keep,
       ndcg20: { rating, ranker: withRanker },
-      ...(start && { alsAlpha: start.alpha, evidenceGrowth: start.evidenceGrowth }),
+      ...(start && {
+        alsAlpha: start.alpha,
+        evidenceGrowth: start.evidenceGrowth,
+        liftScale: start.liftScale,
+      }),
     };
   } catch (err) {
     if (model.ranker === ranker) model.ranker = null;

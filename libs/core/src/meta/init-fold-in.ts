@@ -29,3 +29,20 @@ export function initCatalogFoldIn(model: RecommenderModel, start: FoldInStart): 
   set('out.w', 0);
   model.touch();
 }
+
+/**
+ * Multiplies a catalog fold-in model's lift m (`prior.logLift`) by `factor` (> 0): with item
+ * biases, a smaller lift keeps an adapted user's ranking nearer the biases' (popularity) and a
+ * larger one moves it further toward the user's own evidence; without them it changes no ranking.
+ */
+export function scaleFoldInLift(model: RecommenderModel, factor: number): void {
+  if (!model.layout.foldIn)
+    throw new ValidationError('model', 'has no catalog fold-in (config.catalogFoldIn)');
+  if (!(Number.isFinite(factor) && factor > 0))
+    throw new ValidationError('factor', 'must be a finite number > 0');
+  const p = model.params[FOLD_IN_LIFT];
+  const next = tf.add(p, Math.log(factor));
+  p.assign(next);
+  next.dispose();
+  model.touch();
+}
