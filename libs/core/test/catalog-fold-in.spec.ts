@@ -405,15 +405,21 @@ describe('a model with the catalog fold-in', () => {
   });
 });
 
+/** A world without user features (the trunk ignores the user), every rating an interaction. */
+function userFreeWorld(seed: number, users: number, items: number, perUser: number) {
+  const world = makeWorld(seed, users, items, perUser);
+  const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
+  const tasks = world.tasks.map((t) => ({
+    user: t.user,
+    support: t.support.map((r) => ({ itemId: r.itemId, value: 1 })),
+    query: t.query.map((r) => ({ itemId: r.itemId, value: 1 })),
+  }));
+  return { world, spec, tasks };
+}
+
 describe('a fold-in model whose trunk ignores the user', () => {
   it('computes the catalog Gram matrix once per model version and adapts as after a fresh load', async () => {
-    const world = makeWorld(12, 30, 40, 24);
-    const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
-    const tasks = world.tasks.map((t) => ({
-      user: t.user,
-      support: t.support.map((r) => ({ itemId: r.itemId, value: 1 })),
-      query: t.query.map((r) => ({ itemId: r.itemId, value: 1 })),
-    }));
+    const { world, spec, tasks } = userFreeWorld(12, 30, 40, 24);
     const m = createModel(spec, {
       ...foldInConfig(),
       idEmbeddings: { itemIds: world.items.map((i) => i.id) },
@@ -462,13 +468,7 @@ describe('a fold-in model whose trunk ignores the user', () => {
   });
 
   it('accumulates the Gram matrix of a sample larger than one chunk as the mean over all of it', () => {
-    const world = makeWorld(13, 20, 40, 20);
-    const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
-    const tasks = world.tasks.map((t) => ({
-      user: t.user,
-      support: t.support.map((r) => ({ itemId: r.itemId, value: 1 })),
-      query: t.query.map((r) => ({ itemId: r.itemId, value: 1 })),
-    }));
+    const { world, spec, tasks } = userFreeWorld(13, 20, 40, 20);
     const m = createModel(spec, foldInConfig());
     buildNegativePool(m, tasks, world.catalog);
     const distinct = m.negativePool!.ids.slice(0, 30);
