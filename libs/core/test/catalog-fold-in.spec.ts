@@ -472,23 +472,30 @@ describe('a fold-in model whose trunk ignores the user', () => {
     const m = createModel(spec, foldInConfig());
     buildNegativePool(m, tasks, world.catalog);
     const distinct = m.negativePool!.ids.slice(0, 30);
-    // The first 10 ids once more than the others: a mean over the whole list weighs them by 26/25.
-    const reps = Math.ceil((2.5 * SHARED_GRAM_CHUNK) / distinct.length);
-    const long = [...Array.from({ length: reps }, () => distinct).flat(), ...distinct.slice(0, 10)];
+    // Two chunks of all 30 ids, then a tail of the first 10 alone: chunks differ in what they
+    // hold and in size, so weighting chunks rather than rows would show.
+    const reps = Math.ceil((2 * SHARED_GRAM_CHUNK) / distinct.length);
+    const tail = 300;
+    const head = Array.from({ length: reps }, () => distinct).flat();
+    const long = [...head, ...Array.from({ length: tail }, () => distinct.slice(0, 10)).flat()];
     expect(long.length).toBeGreaterThan(2 * SHARED_GRAM_CHUNK);
-    const chunked = sharedCatalogGram(m, long, world.catalog).arraySync()[0];
-    m.derived.clear();
-    // Other chunk boundaries, the same mean.
-    const reversed = sharedCatalogGram(m, long.slice().reverse(), world.catalog).arraySync()[0];
-    m.derived.clear();
-    const once = sharedCatalogGram(m, distinct, world.catalog).arraySync()[0];
-    m.derived.clear();
-    const extra = sharedCatalogGram(m, distinct.slice(0, 10), world.catalog).arraySync()[0];
-    // The mean over `long`: (reps * 30 * once + 10 * extra) / (reps * 30 + 10).
+    // Each Gram matrix computed afresh (the cached one dropped and disposed).
+    const gramOf = (ids: readonly string[]) => {
+      const g = sharedCatalogGram(m, ids, world.catalog);
+      const v = g.arraySync()[0];
+      g.dispose();
+      m.derived.clear();
+      return v;
+    };
+    const chunked = gramOf(long);
+    const reversed = gramOf(long.slice().reverse()); // other chunk boundaries, the same mean
+    const once = gramOf(distinct);
+    const extra = gramOf(distinct.slice(0, 10));
+    // The mean over `long`, row by row.
     const n = long.length;
     chunked.forEach((row, i) =>
       row.forEach((v, j) => {
-        expect(v).toBeCloseTo((reps * 30 * once[i][j] + 10 * extra[i][j]) / n, 4);
+        expect(v).toBeCloseTo((head.length * once[i][j] + tail * 10 * extra[i][j]) / n, 4);
         expect(v).toBeCloseTo(reversed[i][j], 4);
       }),
     );
