@@ -28,7 +28,7 @@ describe('train.ranker (explicit data)', () => {
       config,
       [
         'model: { embeddingDim: 4, hidden: [8] }',
-        `train: { epochs: 1, metaBatchSize: 16, maxRatings: 30, ranker: ${ranker} }`,
+        `train: { epochs: 1, metaBatchSize: 16, maxRatings: 30, ranker: ${ranker}, neighbourhood: off }`,
       ].join('\n'),
     );
     const logs: Record<string, unknown>[] = [];

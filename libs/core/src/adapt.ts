@@ -26,6 +26,7 @@ import type { Params } from './model/params';
 import type { WarmItemIds } from './item-warmup';
 import { requestRng, withSampledNegatives } from './negatives/augment';
 import type { ItemCatalog, Rating, UserRecord } from './types';
+import { addNeighbourScores, neighbourScores, supportRows } from './neighbours/neighbourhood';
 
 /** One user to adapt: raw features and the support ratings (items resolved through the catalog). */
 export interface AdaptRequest {
@@ -78,6 +79,11 @@ export class AdaptedUsers {
      * model's prior gives the head's posterior covariance (see predictiveVariance).
      */
     readonly design: tf.Tensor3D | null = null,
+    /**
+     * With an item neighbourhood (model.neighbourhood): each user's support items as model item
+     * rows (neighbours/neighbourhood.ts supportRows), which the neighbourhood term sums over.
+     */
+    readonly supportItems: readonly Int32Array[] | null = null,
   ) {}
 
   get size(): number {
@@ -88,9 +94,10 @@ export class AdaptedUsers {
     return this.disposed;
   }
 
-  /** Bytes of the tensors these users hold (what keeping them alive costs). */
+  /** Bytes of the tensors (and support rows) these users hold (what keeping them alive costs). */
   get bytes(): number {
-    return this.tensors().reduce((sum, t) => sum + t.size * (t.dtype === 'bool' ? 1 : 4), 0);
+    const support = (this.supportItems ?? []).reduce((sum, rows) => sum + rows.byteLength, 0);
+    return this.tensors().reduce((sum, t) => sum + t.size * (t.dtype === 'bool' ? 1 : 4), support);
   }
 
   /**
@@ -113,6 +120,7 @@ export class AdaptedUsers {
       this.userPre0 ? row(this.userPre0) : null,
       this.userId ? row(this.userId) : null,
       this.design ? row(this.design) : null,
+      this.supportItems ? [this.supportItems[index] as Int32Array] : null,
     );
   }
 
@@ -236,6 +244,14 @@ export function adapt(
       userPre0,
       userId,
       design,
+      model.neighbourhood
+        ? requests.map((r) =>
+            supportRows(
+              model,
+              r.support.filter((x: Rating) => x.value > 0).map((x: Rating) => x.itemId),
+            ),
+          )
+        : null,
     );
   } catch (err) {
     tf.dispose([...(userX ? [userX] : []), ...(userId ? [userId] : []), ...(design ? [design] : [])]);
@@ -306,6 +322,7 @@ export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedIt
   });
   const values = out.dataSync() as Float32Array;
   out.dispose();
+  addNeighbourScores(neighbourScores(model, adapted.supportItems?.[userIndex]), items, values);
   return values;
 }
 
@@ -491,6 +508,11 @@ export function scoreBatch(
       const row = j * n;
       for (let i = 0; i < n; i++) out[row + i] = values[i * g + c];
     });
+  }
+  if (model.neighbourhood) {
+    userIndices.forEach((u, j) =>
+      addNeighbourScores(neighbourScores(model, adapted.supportItems?.[u]), items, out, j * n),
+    );
   }
   return out;
 }

@@ -82,6 +82,9 @@ export {
 } from './meta/init-generator';
 export { alsFoldInStart, type FoldInStart } from './model/catalog-fold-in';
 export type { InitBiasOptions } from './meta/init-biases';
+export { ItemNeighbours, type CoOccurrenceSource } from './neighbours/item-neighbours';
+export { TopK } from './neighbours/top-k';
+export { setNeighbourhood, type Neighbourhood } from './neighbours/neighbourhood';
 export { NegativePool, NEGATIVE_DISTRIBUTIONS } from './negatives/pool';
 export type { NegativeDistribution, NegativePoolJSON } from './negatives/pool';
 export { buildNegativePool, DEFAULT_POOL_SIZE } from './negatives/build-pool';

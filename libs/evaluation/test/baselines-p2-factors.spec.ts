@@ -5,8 +5,7 @@ import { mfFoldIn, mfScore } from '../src/baselines/biased-mf-model';
 import { ContentRidge } from '../src/baselines/content-ridge';
 import { choleskySolveInPlace, gram } from '../src/baselines/dense';
 import { InteractionIndex } from '../src/baselines/interaction-index';
-import { ItemNeighbours } from '../src/baselines/item-neighbours';
-import { TopK } from '../src/baselines/top-k';
+import { ItemNeighbours, TopK } from '@warmstart/core';
 import { coordinateSearch } from '../src/baselines/tuning';
 import {
   itemCatalog,

@@ -24,6 +24,7 @@ import { pretrain } from '../learners/pretrain';
 import { fullSupportNdcg20, validationObjective } from '../learners/validation-score';
 import { prepareStart, tuneAlsStart } from '../learners/als-embeddings';
 import { chooseRanker } from '../learners/ranker';
+import { chooseNeighbourhood, type NeighbourhoodChoice } from '../learners/neighbourhood-choice';
 import { foldInCandidate, resolveNewItems } from '../learners/new-items-trial';
 import type { NewItemsChoice, NewItemsWay } from '../learners/new-items-choice';
 import { trainingHeads, type TrainingHeads } from '../learners/item-fold-in';
@@ -69,6 +70,12 @@ export interface TrainOutcome {
    * chosen (`auto`), each way's validation NDCG@20 on pseudo-new items.
    */
   newItems: { way: NewItemsWay; validationNdcg20?: Record<NewItemsWay, number> };
+  /**
+   * The ranking model's item neighbourhood (`train.neighbourhood`): the weight kept (0: none) and
+   * each weight's validation score; null when not chosen (`off`, no validation users, or a model
+   * that cannot carry one).
+   */
+  neighbourhood: NeighbourhoodChoice | null;
 }
 
 export const TRAIN_LOCK = 'train';
@@ -490,6 +497,30 @@ async function trainRun(
         );
       }
     }
+    // The ranking model's item neighbourhood (learners/neighbourhood-choice.ts), weighted as the
+    // same validation users rank best; the validation NDCG@20 is then the final model's.
+    const scale =
+      kind === 'implicit' ? ([0, 1] as [number, number]) : (dataset.scale ?? config.model.ratingRange);
+    const neighbourhood = await chooseNeighbourhood(
+      model,
+      t.neighbourhood,
+      { train, validation, items, kind, scale, signal },
+      adapt,
+    );
+    if (neighbourhood) {
+      if (neighbourhood.weight > 0)
+        metrics.ndcg20 = await fullSupportNdcg20(model, adapt, { ...rankingContext, kind, scale });
+      ctx.logger.info(
+        {
+          weight: neighbourhood.weight,
+          entries: neighbourhood.entries,
+          validationScores: neighbourhood.scores,
+        },
+        neighbourhood.weight > 0
+          ? 'item neighbourhood kept'
+          : 'item neighbourhood dropped: the network alone ranks better',
+      );
+    }
     // How new items take their first interactions (train.newItems): the fold-in carries the
     // training users' user base in the artifact, so serving folds new items in too.
     const heads = new Map<RecommenderModel, TrainingHeads>();
@@ -587,6 +618,8 @@ async function trainRun(
         ...Object.fromEntries(baselines.map((b) => [`baseline.${b.name}`, b.metrics])),
         // Each way of taking new items' first interactions, when train.newItems chose between them.
         ...(newItems.choice && { 'new-items': newItems.choice.scores }),
+        // Each weight of the item neighbourhood, when train.neighbourhood chose among them.
+        ...(neighbourhood && { neighbourhood: neighbourhood.scores }),
       },
       dataWatermark: watermark,
       runId,
@@ -600,6 +633,7 @@ async function trainRun(
         describeDecision(decision) +
         describeBaselines(baselines) +
         describeNewItems(newItems.way, newItems.choice) +
+        (neighbourhood ? `; item neighbourhood weight ${neighbourhood.weight}` : '') +
         (resumeFrom ? `; resumed from run ${resumeFrom.runId}` : ''),
     );
     return {
@@ -611,6 +645,7 @@ async function trainRun(
       promotion: decision,
       baselines,
       newItems: { way: newItems.way, ...(newItems.choice && { validationNdcg20: newItems.choice.scores }) },
+      neighbourhood,
     };
   } finally {
     model.dispose();

@@ -82,6 +82,12 @@ const metaTrainShape = {
    * (learners/new-items-choice.ts; the warm-up where the model cannot fold items in).
    */
   newItems: z.enum(['auto', 'warm-up', 'fold-in']),
+  /**
+   * The item neighbourhood added to the ranking model's scores (core setNeighbourhood: item-kNN
+   * similarities to the user's support items, weighted): `auto` picks its weight on the warm
+   * validation users, 0 (none) included (learners/neighbourhood-choice.ts); `off`: none.
+   */
+  neighbourhood: z.enum(['auto', 'off']),
 };
 
 export interface NegativesSection {
@@ -183,6 +189,7 @@ const trainSchema = z
     supportSizes: metaTrainShape.supportSizes.default('auto'),
     ranker: metaTrainShape.ranker.default('auto'),
     newItems: metaTrainShape.newItems.default('auto'),
+    neighbourhood: metaTrainShape.neighbourhood.default('auto'),
     seed: z.number().int().default(0),
     /** Warm users held out to measure validation metrics (promotion gate). */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -239,6 +246,7 @@ export interface LearnerConfig {
   supportSizes?: SupportSizes | 'auto';
   ranker?: 'auto' | 'on' | 'off';
   newItems?: 'auto' | 'warm-up' | 'fold-in';
+  neighbourhood?: 'auto' | 'off';
   model?: Partial<ModelSection>;
   adapt?: Partial<AdaptSection>;
 }

@@ -49,6 +49,7 @@ export function learnerSettings(
     supportSizes: supportSizesFor(learner.supportSizes ?? t.supportSizes, kind),
     ranker: kind === 'explicit' ? (learner.ranker ?? t.ranker) : 'off',
     newItems: learner.newItems ?? t.newItems,
+    neighbourhood: learner.neighbourhood ?? t.neighbourhood,
     model,
     adapt: {
       ...config.adapt,

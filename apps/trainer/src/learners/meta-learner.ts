@@ -27,6 +27,7 @@ import { EarlyStopping } from './early-stopping';
 import { chooseRanker, type RankerSetting } from './ranker';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
 import { foldInRowsFromEvidence, trainingHeads, type TrainingHeads } from './item-fold-in';
+import { chooseNeighbourhood, type NeighbourhoodSetting } from './neighbourhood-choice';
 import type { NewItemsWay } from './new-items-choice';
 import { resolveNewItems } from './new-items-trial';
 import { learnerAdaptCandidates, tuneAdapt } from './tune-adapt';
@@ -78,6 +79,8 @@ export interface LearnerSettings {
   /** Explicit data: the ranker (`train.ranker`, learners/ranker.ts), built when the harness ranks. */
   ranker: RankerSetting;
   bayesLoss: 'nll' | 'mse';
+  /** The ranking model's item neighbourhood (`train.neighbourhood`, learners/neighbourhood-choice.ts). */
+  neighbourhood: NeighbourhoodSetting;
   /** Support sizes of the meta-training episodes (`train.supportSizes`). */
   supportSizes: SupportSizes;
   /** How new items take P2's item evidence (`train.newItems`; `auto`: chosen on validation users). */
@@ -227,6 +230,10 @@ export class MetaLearner implements EvalMethod {
           rankerLiftScale: ranker.liftScale,
         }),
       };
+    // The neighbourhood term of the ranking model, weighted as the validation users rank best.
+    const neighbourhood = ctx.ranks
+      ? await chooseNeighbourhood(this.model, s.neighbourhood, ctx, this.adaptOptions)
+      : null;
     const { way, choice: newItems } = await resolveNewItems(this.model, s.newItems, {
       ...ctx,
       users: this.users,
@@ -247,6 +254,10 @@ export class MetaLearner implements EvalMethod {
           liftScale: start.liftScale,
         }),
         ...rankerFacts,
+        ...(neighbourhood && {
+          neighbourWeight: neighbourhood.weight,
+          neighbourValidationNdcg20: neighbourhood.scores,
+        }),
         ...(newItems && {
           newItems: newItems.way,
           newItemsValidationNdcg20: newItems.scores,

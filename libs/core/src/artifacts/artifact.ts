@@ -10,6 +10,8 @@ import { layoutOf } from '../model/layout';
 import { RecommenderModel, type TrainingInfo } from '../model/model';
 import { paramShapes } from '../model/params';
 import { NegativePool, type NegativePoolJSON } from '../negatives/pool';
+import { ItemNeighbours } from '../neighbours/item-neighbours';
+import type { Neighbourhood } from '../neighbours/neighbourhood';
 import type { UserBase } from '../item-fold-in';
 import { userBaseFromJSON, userBaseToJSON } from '../item-fold-in-histories';
 import * as tf from '@tensorflow/tfjs-core';
@@ -83,12 +85,20 @@ export interface Manifest {
    * absent: no ranker (as in every artifact written before rankers existed).
    */
   ranker?: string;
+  /**
+   * The item neighbourhood of a ranking model (neighbours/neighbourhood.ts): the term's weight and
+   * the shape of neighbours.bin (int32 ptr[size + 1], int32 items[entries], float32
+   * sims[entries]). Absent: none (as in every artifact written before neighbourhoods existed).
+   */
+  neighbourhood?: { weight: number; size: number; entries: number };
 }
 
 /** Where a model's ranker is stored inside its artifact. */
 const RANKER_DIR = 'ranker';
 /** The user base new items fold in against (`model.foldInBase`), when the model has one. */
 const FOLD_IN_BASE_FILE = 'fold-in-base.json';
+/** The neighbour lists of `model.neighbourhood`, when the model has one. */
+const NEIGHBOURS_FILE = 'neighbours.bin';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -141,6 +151,7 @@ export async function saveModel(
   const userIds = idEmbeddings?.userIds ? Buffer.from(JSON.stringify(idEmbeddings.userIds)) : null;
   const negatives = model.negativePool ? Buffer.from(JSON.stringify(model.negativePool.toJSON())) : null;
   const foldInBase = model.foldInBase ? Buffer.from(JSON.stringify(userBaseToJSON(model.foldInBase))) : null;
+  const neighbours = model.neighbourhood ? model.neighbourhood.neighbours.toBytes() : null;
   const manifest: Manifest = {
     format: ARTIFACT_FORMAT,
     formatVersion: ARTIFACT_VERSION,
@@ -169,7 +180,17 @@ export async function saveModel(
       ...(userIds && { 'user-ids.json': { bytes: userIds.length, sha256: sha256(userIds) } }),
       ...(negatives && { 'negatives.json': { bytes: negatives.length, sha256: sha256(negatives) } }),
       ...(foldInBase && { [FOLD_IN_BASE_FILE]: { bytes: foldInBase.length, sha256: sha256(foldInBase) } }),
+      ...(neighbours && {
+        [NEIGHBOURS_FILE]: { bytes: neighbours.bytes.length, sha256: sha256(neighbours.bytes) },
+      }),
     },
+    ...(neighbours && {
+      neighbourhood: {
+        weight: model.neighbourhood!.weight,
+        size: neighbours.size,
+        entries: neighbours.entries,
+      },
+    }),
   };
   const exists = await stat(dir).then(
     () => true,
@@ -186,6 +207,7 @@ export async function saveModel(
     if (userIds) await writeDurable(join(tmp, 'user-ids.json'), userIds);
     if (negatives) await writeDurable(join(tmp, 'negatives.json'), negatives);
     if (foldInBase) await writeDurable(join(tmp, FOLD_IN_BASE_FILE), foldInBase);
+    if (neighbours) await writeDurable(join(tmp, NEIGHBOURS_FILE), neighbours.bytes);
     if (model.ranker) {
       // The ranker is an artifact of its own; this manifest pins its manifest by checksum.
       await saveModel(model.ranker, join(tmp, RANKER_DIR));
@@ -318,12 +340,23 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
   if (!isObject(m.files)) return fail('files', 'is missing or not an object');
   const pooled = 'negatives.json' in m.files;
   const based = FOLD_IN_BASE_FILE in m.files;
+  const nb = m.neighbourhood;
+  if (nb !== undefined) {
+    if (!isObject(nb)) fail('neighbourhood', 'must be an object');
+    else {
+      if (!(Number.isFinite(nb.weight) && (nb.weight as number) >= 0))
+        fail('neighbourhood.weight', 'must be a finite number >= 0');
+      if (!isCount(nb.size)) fail('neighbourhood.size', 'must be an integer >= 0');
+      if (!isCount(nb.entries)) fail('neighbourhood.entries', 'must be an integer >= 0');
+    }
+  }
   for (const file of [
     'weights.bin',
     'ids.json',
     ...(withUsers ? ['user-ids.json'] : []),
     ...(pooled ? ['negatives.json'] : []),
     ...(based ? [FOLD_IN_BASE_FILE] : []),
+    ...(nb !== undefined ? [NEIGHBOURS_FILE] : []),
   ]) {
     const e = m.files[file];
     if (!isObject(e)) fail(`files["${file}"]`, 'is missing (no checksum)');
@@ -487,6 +520,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
       fail(`${FOLD_IN_BASE_FILE} ${err.field}`, err.message.slice(err.field.length + 2));
     }
   }
+  const neighbourhood = m.neighbourhood ? await readNeighbourhood(dir, m, itemIds.length) : null;
   let model: RecommenderModel | undefined;
   try {
     model = new RecommenderModel(spec, config, byName);
@@ -507,6 +541,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
   }
   model.negativePool = pool;
   model.foldInBase = foldInBase;
+  model.neighbourhood = neighbourhood;
   model.globalMean = m.globalMean;
   model.meanFitted = true;
   model.adaptDefaults = { ...m.adaptDefaults, ridge: m.adaptDefaults.ridge ?? null };
@@ -520,6 +555,23 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
     }
   }
   return model;
+}
+
+/** The neighbourhood of a ranking model's artifact: neighbours.bin checked and read, its weight. */
+async function readNeighbourhood(dir: string, m: Manifest, items: number): Promise<Neighbourhood> {
+  const { weight, size, entries } = m.neighbourhood!;
+  const fail = (msg: string): never => {
+    throw new ArtifactError(`artifact ${dir}: ${NEIGHBOURS_FILE} ${msg}`, NEIGHBOURS_FILE);
+  };
+  if (m.config.task !== 'implicit' || !m.config.negatives)
+    fail('is only valid on a ranking model (implicit, config.negatives)');
+  if (size !== items + 1) fail(`indexes ${size} items, the model has ${items} item ID rows plus row 0`);
+  const raw = await readChecked(dir, NEIGHBOURS_FILE, m.files[NEIGHBOURS_FILE]);
+  try {
+    return { neighbours: ItemNeighbours.fromBytes(raw, size, entries), weight };
+  } catch (err) {
+    return fail((err as Error).message);
+  }
 }
 
 /** The ranker of a rating model's artifact, its manifest checked against the parent's checksum. */

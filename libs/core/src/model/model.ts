@@ -4,6 +4,7 @@ import { ValidationError } from '../errors';
 import { encodeRows, newEncodeStats, type EncodeStats } from '../features/encoder';
 import type { FeatureSpec } from '../features/spec';
 import type { NegativePool } from '../negatives/pool';
+import type { Neighbourhood } from '../neighbours/neighbourhood';
 import type { UserBase } from '../item-fold-in';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
@@ -105,6 +106,11 @@ export class RecommenderModel {
    * rating regression learns. Null: the model ranks by its own scores. Owned: disposed with it.
    */
   ranker: RecommenderModel | null = null;
+  /**
+   * Implicit models: the item neighbourhood whose weighted score is added to the network's
+   * (neighbours/neighbourhood.ts, setNeighbourhood; stored in artifacts). Null: the network alone.
+   */
+  neighbourhood: Neighbourhood | null = null;
   /** Bumped on every parameter change; caches such as {@link EncodedItems} check it. */
   version = 0;
   /** Unique prefix of this model's tfjs variable names. */

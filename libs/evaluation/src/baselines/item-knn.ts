@@ -4,7 +4,7 @@ import { throwIfAborted } from '../util/abort';
 import { userBias } from './bias-model';
 import { breakTies, candidateItems, candidatePositions, popularityShares } from './candidates';
 import { InteractionIndex } from './interaction-index';
-import { ItemNeighbours } from './item-neighbours';
+import { ItemNeighbours } from '@warmstart/core';
 import { KNN_SHRINK } from './knn';
 import { pickBest, pickHighest, validationMae } from './tuning';
 import { fitUserItemBias, type UserItemBiasFit } from './user-item-bias';
