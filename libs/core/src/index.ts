@@ -84,6 +84,7 @@ export { alsFoldInStart, type FoldInStart } from './model/catalog-fold-in';
 export type { InitBiasOptions } from './meta/init-biases';
 export { ItemNeighbours, type CoOccurrenceSource } from './neighbours/item-neighbours';
 export { TopK } from './neighbours/top-k';
+export { buildItemNeighbours, type Interaction } from './neighbours/build';
 export { setNeighbourhood, type Neighbourhood } from './neighbours/neighbourhood';
 export { NegativePool, NEGATIVE_DISTRIBUTIONS } from './negatives/pool';
 export type { NegativeDistribution, NegativePoolJSON } from './negatives/pool';

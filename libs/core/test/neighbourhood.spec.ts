@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   adapt,
   attachRanker,
+  buildItemNeighbours,
   buildNegativePool,
   createModel,
   EncodedItems,
@@ -78,12 +79,12 @@ function sourceOf(order: readonly string[]) {
   return { rowPtr, rowItems, colPtr, colUsers: Int32Array.from(cols.flat()) };
 }
 
-/** Neighbours of every item, indexed by `model`'s item ID rows (lists complete: K >= items). */
+/** Neighbours of the model's items from every task's interactions (lists complete: K >= items). */
 function neighboursFor(model: RecommenderModel, k = 100): ItemNeighbours {
-  const order = world.items.map((i) => i.id);
-  const built = ItemNeighbours.build(sourceOf(order), k);
-  const rows = Int32Array.from(order, (id) => model.itemIdIndex.get(id) ?? -1);
-  return built.remap(rows, model.itemIdIndex.size + 1);
+  const interactions = tasks.flatMap((t) =>
+    [...t.support, ...t.query].map((r) => ({ userId: t.user.id, itemId: r.itemId })),
+  );
+  return buildItemNeighbours(model, interactions, k);
 }
 
 function rankingModel(config: Partial<ModelConfig> = {}): RecommenderModel {
@@ -136,31 +137,35 @@ describe('ItemNeighbours', () => {
     expect(() => ItemNeighbours.build(sourceOf(order), 0)).toThrow(/maxK/);
   });
 
-  it('re-indexes (dropping unmapped items) and round-trips through bytes', () => {
-    const order = world.items.map((i) => i.id);
-    const nb = ItemNeighbours.build(sourceOf(order), 100);
-    // Reverse the order and drop item 0.
-    const to = Int32Array.from(order, (_, i) => (i === 0 ? -1 : order.length - 1 - i));
-    const moved = nb.remap(to, order.length);
-    for (let i = 1; i < order.length; i++) {
-      const t = to[i]!;
-      const before = new Map<number, number>();
-      for (let e = nb.ptr[i]!; e < nb.ptr[i + 1]!; e++)
-        if (nb.items[e] !== 0) before.set(to[nb.items[e]!]!, nb.sims[e]!);
-      const after = new Map<number, number>();
-      for (let e = moved.ptr[t]!; e < moved.ptr[t + 1]!; e++) after.set(moved.items[e]!, moved.sims[e]!);
-      expect(after).toEqual(before);
+  it('is built over a model’s item ID rows (unknown items skipped) and round-trips through bytes', () => {
+    const model = rankingModel();
+    try {
+      const nb = neighboursFor(model);
+      expect(nb.size).toBe(known.length + 1);
+      expect(nb.ptr[1]).toBe(0); // row 0 (no ID) has no neighbours
+      for (const id of known) {
+        const row = model.itemIdIndex.get(id)!;
+        const got = new Map<number, number>();
+        for (let e = nb.ptr[row]!; e < nb.ptr[row + 1]!; e++) got.set(nb.items[e]!, nb.sims[e]!);
+        const expected = known.filter((other) => other !== id && cosine(id, other) > 0);
+        expect([...got.keys()].sort((a, b) => a - b)).toEqual(
+          expected.map((other) => model.itemIdIndex.get(other)!).sort((a, b) => a - b),
+        );
+        for (const other of expected)
+          expect(got.get(model.itemIdIndex.get(other)!)).toBeCloseTo(cosine(id, other), 6);
+      }
+      const { bytes, size, entries } = nb.toBytes();
+      const back = ItemNeighbours.fromBytes(bytes.subarray(0), size, entries);
+      expect(Array.from(back.ptr)).toEqual(Array.from(nb.ptr));
+      expect(Array.from(back.items)).toEqual(Array.from(nb.items));
+      expect(Array.from(back.sims)).toEqual(Array.from(nb.sims));
+      expect(() => ItemNeighbours.fromBytes(bytes.subarray(4), size, entries)).toThrow(/bytes/);
+      const bad = bytes.slice();
+      new DataView(bad.buffer).setInt32(4 * (size + 1), size + 5, true); // first item out of range
+      expect(() => ItemNeighbours.fromBytes(bad, size, entries)).toThrow(/items must lie/);
+    } finally {
+      model.dispose();
     }
-    expect(moved.ptr[order.length - 1]).toBe(moved.ptr[order.length]); // item 0's slot: empty
-    const { bytes, size, entries } = moved.toBytes();
-    const back = ItemNeighbours.fromBytes(bytes.subarray(0), size, entries);
-    expect(Array.from(back.ptr)).toEqual(Array.from(moved.ptr));
-    expect(Array.from(back.items)).toEqual(Array.from(moved.items));
-    expect(Array.from(back.sims)).toEqual(Array.from(moved.sims));
-    expect(() => ItemNeighbours.fromBytes(bytes.subarray(4), size, entries)).toThrow(/bytes/);
-    const bad = bytes.slice();
-    new DataView(bad.buffer).setInt32(4 * (size + 1), size + 5, true); // first item out of range
-    expect(() => ItemNeighbours.fromBytes(bad, size, entries)).toThrow(/items must lie/);
   });
 });
 
@@ -273,10 +278,9 @@ describe('the neighbourhood term', () => {
       expect(() => setNeighbourhood(rating, { neighbours, weight: 1 })).toThrow(/^model: .*ranking models/);
       expect(() => setNeighbourhood(model, { neighbours, weight: -1 })).toThrow(/neighbourhood\.weight/);
       expect(() => setNeighbourhood(model, { neighbours, weight: NaN })).toThrow(/neighbourhood\.weight/);
-      const short = neighbours.remap(
-        Int32Array.from({ length: neighbours.size }, (_, i) => (i < 10 ? i : -1)),
-        10,
-      );
+      const other = rankingModel({ idEmbeddings: { itemIds: known.slice(0, 10) } });
+      const short = neighboursFor(other);
+      other.dispose();
       expect(() => setNeighbourhood(model, { neighbours: short, weight: 1 })).toThrow(
         /neighbourhood\.neighbours: must index the model's 35 item ID rows/,
       );

@@ -7,11 +7,13 @@
  * layers adapted per user), ANIL (only the output head adapted; shared trunk), ANIL with the
  * closed-form ridge head and ANIL with the Bayesian last layer (closed-form posterior), and an
  * implicit model whose Bayesian head is the catalog fold-in (its trunk reads user features, so
- * each user's catalog sample goes through it on every call: the costlier of its two paths).
+ * each user's catalog sample goes through it on every call: the costlier of its two paths), and
+ * that model with item ID embeddings and an item neighbourhood term added to its scores.
  */
 import {
   adapt,
   ANIL_LOCAL_GROUPS,
+  buildItemNeighbours,
   buildNegativePool,
   describeBackend,
   MELU_LOCAL_GROUPS,
@@ -20,6 +22,7 @@ import {
   initBackend,
   metaTrain,
   score,
+  setNeighbourhood,
   warmUpItems,
   type Algorithm,
   type ItemRecord,
@@ -95,13 +98,15 @@ export async function run(log: FigureLog, options: Record<string, string | boole
   const w = world(300, 1682);
   // The third configuration adapts ANIL's head in closed form (ridge penalty 10) instead of steps;
   // the fourth to the posterior mean of the Bayesian last layer (config.bayesHead).
-  // The fifth is implicit: the Bayesian head as the catalog fold-in (config.catalogFoldIn).
+  // The fifth is implicit: the Bayesian head as the catalog fold-in (config.catalogFoldIn); the
+  // sixth the same with item ID embeddings and an item neighbourhood (core setNeighbourhood).
   const configs: [string, ParamGroup[], Algorithm, number | null, boolean, boolean][] = [
     ['melu', MELU_LOCAL_GROUPS, 'melu', null, false, false],
     ['anil', ANIL_LOCAL_GROUPS, 'anil', null, false, false],
     ['anil-ridge', ANIL_LOCAL_GROUPS, 'anil', 10, false, false],
     ['anil-bayes', ANIL_LOCAL_GROUPS, 'anil', null, true, false],
     ['implicit-foldin', ANIL_LOCAL_GROUPS, 'anil', null, true, true],
+    ['implicit-neighbours', ANIL_LOCAL_GROUPS, 'anil', null, true, true],
   ];
   const only = typeof options.configs === 'string' ? options.configs.split(',') : null;
   for (const [name, localGroups, algorithm, ridge, bayesHead, foldIn] of configs) {
@@ -169,6 +174,7 @@ async function suite(
   bayesHead: boolean,
   foldIn = false,
 ): Promise<void> {
+  const neighbours = name === 'implicit-neighbours';
   const arch = {
     embeddingDim: 32,
     hidden: [64, 64],
@@ -181,6 +187,7 @@ async function suite(
       negatives: { perPositive: 4, distribution: 'popularity' as const },
       catalogFoldIn: true,
     }),
+    ...(neighbours && { idEmbeddings: { itemIds: w.items.map((i) => i.id) } }),
   };
   const model = createModel(w.spec, arch);
   // The fold-in adapts against the model's catalog: every item of the synthetic world.
@@ -190,6 +197,13 @@ async function suite(
       [{ user: w.users[0], support: w.items.map((i) => ({ itemId: i.id, value: 1 })), query: [] }],
       w.catalog,
     );
+  // 300 users' 50 random interactions each; 200 neighbours per item (the trainer's list size).
+  if (neighbours) {
+    const interactions = w.users.flatMap((u) =>
+      w.ratings(50).map((r) => ({ userId: u.id, itemId: r.itemId })),
+    );
+    setNeighbourhood(model, { neighbours: buildItemNeighbours(model, interactions, 200), weight: 1 });
+  }
   // With a ridge penalty or the Bayesian head every adaptation is closed form (the step counts do
   // not apply).
   const opts = (steps: number) => ({ steps, ridge });

@@ -1,11 +1,12 @@
 import {
-  ItemNeighbours,
+  buildItemNeighbours,
+  type ItemNeighbours,
   rankingModel,
   setNeighbourhood,
   type AdaptOptions,
   type RecommenderModel,
 } from '@warmstart/core';
-import { type FitContext, InteractionIndex, type Task } from '@warmstart/evaluation';
+import type { FitContext, Task } from '@warmstart/evaluation';
 import { rankTasks } from './rank-tasks';
 import { smallAndFullSupportNdcg20 } from './validation-score';
 
@@ -71,10 +72,11 @@ export async function chooseNeighbourhood(
   return { weight: best.weight, scores, entries: best.weight > 0 ? neighbours.entries : 0 };
 }
 
-/** Item-kNN neighbours of the training interactions, re-indexed by `model`'s item ID rows. */
+/** Item-kNN neighbours of the training tasks' interactions (support and query), by `model`'s item ID rows. */
 export function modelNeighbours(model: RecommenderModel, train: readonly Task[]): ItemNeighbours {
-  const index = InteractionIndex.fromTasks(train);
-  const built = ItemNeighbours.build(index, NEIGHBOURHOOD_SIZE);
-  const rows = Int32Array.from(index.itemIds, (id) => model.itemIdIndex.get(id) ?? -1);
-  return built.remap(rows, model.itemIdIndex.size + 1);
+  return buildItemNeighbours(
+    model,
+    train.flatMap((t) => [...t.support, ...t.query].map((r) => ({ userId: t.user.id, itemId: r.itemId }))),
+    NEIGHBOURHOOD_SIZE,
+  );
 }

@@ -106,39 +106,6 @@ export class ItemNeighbours {
     }
   }
 
-  /**
-   * The same neighbourhoods under another item numbering: item `i` becomes `to[i]` of `size`
-   * (entries of items mapped to -1 are dropped, as neighbours and as lists; other new indices
-   * have none).
-   */
-  remap(to: Int32Array, size: number): ItemNeighbours {
-    if (to.length !== this.size)
-      throw new RangeError(`remap: expected ${this.size} targets, got ${to.length}`);
-    const counts = new Int32Array(size + 1);
-    for (let i = 0; i < this.size; i++) {
-      const t = to[i];
-      if (t < 0) continue;
-      if (!(t < size)) throw new RangeError(`remap: target ${t} is outside 0..${size - 1}`);
-      for (let e = this.ptr[i]; e < this.ptr[i + 1]; e++) if (to[this.items[e]] >= 0) counts[t + 1]++;
-    }
-    const ptr = new Int32Array(size + 1);
-    for (let t = 0; t < size; t++) ptr[t + 1] = ptr[t] + counts[t + 1];
-    const items = new Int32Array(ptr[size]);
-    const sims = new Float32Array(ptr[size]);
-    const fill = ptr.slice(0, size);
-    for (let i = 0; i < this.size; i++) {
-      const t = to[i];
-      if (t < 0) continue;
-      for (let e = this.ptr[i]; e < this.ptr[i + 1]; e++) {
-        const j = to[this.items[e]];
-        if (j < 0) continue;
-        items[fill[t]] = j;
-        sims[fill[t]++] = this.sims[e];
-      }
-    }
-    return new ItemNeighbours(ptr, items, sims);
-  }
-
   /** ptr, items and sims as one buffer (int32, int32, float32; host byte order, as weights.bin). */
   toBytes(): { bytes: Uint8Array; size: number; entries: number } {
     const out = new Uint8Array(4 * (this.ptr.length + 2 * this.items.length));
