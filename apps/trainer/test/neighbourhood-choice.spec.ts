@@ -1,7 +1,8 @@
 /**
- * `train.neighbourhood` (learners/neighbourhood-choice.ts): `auto` scores every weight of the item
- * neighbourhood on the warm validation users and keeps the best (0: none), the artifact serving
- * with exactly that; the run record and the output line say which; `off` attaches none. Two
+ * `train.neighbourhood` (learners/neighbourhood-choice.ts, learners/content-choice.ts): `auto`
+ * scores every weight of the item neighbourhood on the warm validation users, and every weight of
+ * the content neighbourhood on pseudo-new items, and keeps the best of each (0: none), the artifact
+ * serving with exactly that; the run record and the output line say which; `off` attaches neither. Two
  * datasets: the synthetic generator's latent-factor interactions, and bundles (each user takes
  * most items of three of 12 bundles), which co-occurrence ranks and a 4-factor network cannot.
  */
@@ -16,12 +17,12 @@ import { trainCommand } from '../src/commands/train';
 import { NEIGHBOURHOOD_WEIGHTS } from '../src/learners/neighbourhood-choice';
 import { runCli, syntheticImportArgs } from './support/run-cli';
 
-/** 120 users, each with 5 of the 6 items of three of 12 bundles (seeded). */
+/** 240 users, each with 5 of the 6 items of three of 12 bundles (seeded). */
 function bundlesCsv(): string {
   const next = createRng(3);
   const int = (n: number) => Math.floor(next() * n);
   const lines = ['user_id,item_id'];
-  for (let u = 0; u < 120; u++) {
+  for (let u = 0; u < 240; u++) {
     const bundles = new Set<number>();
     while (bundles.size < 3) bundles.add(int(12));
     for (const b of bundles) {
@@ -36,11 +37,28 @@ describe('train.neighbourhood', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ws-neighbourhood-'));
   const synthetic = join(dir, 'implicit.db');
   const bundles = join(dir, 'bundles.db');
+  /** The bundles with each item's bundle as its content. */
+  const withContent = join(dir, 'bundles-content.db');
   beforeAll(async () => {
     await runCli([...syntheticImportArgs(synthetic, 80), '--kind', 'implicit']);
     const csv = join(dir, 'bundles.csv');
     writeFileSync(csv, bundlesCsv());
     await runCli(['import', 'csv', '--interactions', csv, '--kind', 'implicit', '--database', bundles]);
+    const items = join(dir, 'items.csv');
+    const ids = [
+      ...new Set(
+        bundlesCsv()
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(',')[1]!),
+      ),
+    ];
+    writeFileSync(items, ['id,bundle', ...ids.map((id) => `${id},${id.split('-')[0]}`)].join('\n') + '\n');
+    await runCli([
+      ...['import', 'csv', '--interactions', csv, '--kind', 'implicit', '--items', items],
+      ...['--item-fields', 'bundle:categorical', '--database', withContent],
+    ]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -64,9 +82,10 @@ describe('train.neighbourhood', () => {
       weight: model.neighbourhood.weight,
       size: model.neighbourhood.neighbours.size,
     };
+    const content = model.contentNeighbourhood?.weight ?? null;
     const items = model.itemIdIndex.size;
     model.dispose();
-    return { outcome, served, items, output: lines.join('\n') };
+    return { outcome, served, content, items, output: lines.join('\n') };
   }
 
   it.each([
@@ -110,9 +129,40 @@ describe('train.neighbourhood', () => {
   );
 
   it('off: no neighbourhood is scored or attached', async () => {
-    const { outcome, served, output } = await train('off', bundles);
+    const { outcome, served, content, output } = await train('off', withContent);
     expect(outcome.neighbourhood).toBeNull();
+    expect(outcome.contentNeighbourhood).toBeNull();
     expect(served).toBeNull();
-    expect(output).not.toContain('item neighbourhood');
+    expect(content).toBeNull();
+    expect(output).not.toContain('neighbourhood');
+  });
+
+  it('auto on items with content: keeps the content weight that ranks pseudo-new items best', async () => {
+    const { outcome, content, output } = await train('auto', withContent);
+    const choice = outcome.contentNeighbourhood!;
+    expect(
+      Object.keys(choice.scores)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual([...NEIGHBOURHOOD_WEIGHTS].sort((a, b) => a - b));
+    const best = NEIGHBOURHOOD_WEIGHTS.reduce((b, w) =>
+      choice.scores[String(w)]! > choice.scores[String(b)]! ? w : b,
+    );
+    expect(choice.weight).toBe(best);
+    // A pseudo-new item's bundle says which users take it: the content term helps.
+    expect(choice.weight).toBeGreaterThan(0);
+    expect(choice.tasks).toBeGreaterThanOrEqual(20);
+    expect(content).toBe(choice.weight > 0 ? choice.weight : null);
+    expect(output).toContain(`content neighbourhood weight ${choice.weight}`);
+    const store = await openFeatureStore(withContent);
+    try {
+      const record = await store.registry.getModel(outcome.modelId);
+      expect(record?.metrics['content-neighbourhood']).toEqual(choice.scores);
+    } finally {
+      await store.close();
+    }
+    // Items without content: no content neighbourhood to choose.
+    const plain = await train('auto', bundles);
+    expect(plain.outcome.contentNeighbourhood).toBeNull();
   });
 });

@@ -25,8 +25,9 @@ import { predictiveVarianceAt, priorScale, PRIOR_NOISE, PRIOR_PRECISION } from '
 import type { Params } from './model/params';
 import type { WarmItemIds } from './item-warmup';
 import { requestRng, withSampledNegatives } from './negatives/augment';
-import type { ItemCatalog, Rating, UserRecord } from './types';
+import type { ItemCatalog, ItemRecord, Rating, UserRecord } from './types';
 import { addNeighbourScores, neighbourScores, supportRows } from './neighbours/neighbourhood';
+import { addContentScores, contentProfile } from './neighbours/content';
 
 /** One user to adapt: raw features and the support ratings (items resolved through the catalog). */
 export interface AdaptRequest {
@@ -84,6 +85,11 @@ export class AdaptedUsers {
      * rows (neighbours/neighbourhood.ts supportRows), which the neighbourhood term sums over.
      */
     readonly supportItems: readonly Int32Array[] | null = null,
+    /**
+     * With a content neighbourhood (model.contentNeighbourhood): each user's content profile, the
+     * sum of its support items' content vectors (null: none has content).
+     */
+    readonly contentProfiles: readonly (Float32Array | null)[] | null = null,
   ) {}
 
   get size(): number {
@@ -96,7 +102,9 @@ export class AdaptedUsers {
 
   /** Bytes of the tensors (and support rows) these users hold (what keeping them alive costs). */
   get bytes(): number {
-    const support = (this.supportItems ?? []).reduce((sum, rows) => sum + rows.byteLength, 0);
+    const support =
+      (this.supportItems ?? []).reduce((sum, rows) => sum + rows.byteLength, 0) +
+      (this.contentProfiles ?? []).reduce((sum, p) => sum + (p?.byteLength ?? 0), 0);
     return this.tensors().reduce((sum, t) => sum + t.size * (t.dtype === 'bool' ? 1 : 4), support);
   }
 
@@ -121,6 +129,7 @@ export class AdaptedUsers {
       this.userId ? row(this.userId) : null,
       this.design ? row(this.design) : null,
       this.supportItems ? [this.supportItems[index] as Int32Array] : null,
+      this.contentProfiles ? [this.contentProfiles[index] ?? null] : null,
     );
   }
 
@@ -252,6 +261,9 @@ export function adapt(
             ),
           )
         : null,
+      model.contentNeighbourhood
+        ? requests.map((r) => contentProfile(model, supportRecords(r.support, items)))
+        : null,
     );
   } catch (err) {
     tf.dispose([...(userX ? [userX] : []), ...(userId ? [userId] : []), ...(design ? [design] : [])]);
@@ -260,6 +272,17 @@ export function adapt(
     disposeRatedSet(support);
     if (catalog) disposeRatedSet(catalog);
   }
+}
+
+/** The records of a support set's positive items (each once; ids the catalog lacks skipped). */
+function supportRecords(support: readonly Rating[], items: ItemCatalog): ItemRecord[] {
+  const ids = new Set(support.filter((x) => x.value > 0).map((x) => x.itemId));
+  const records: ItemRecord[] = [];
+  for (const id of ids) {
+    const record = items.get(id);
+    if (record) records.push(record);
+  }
+  return records;
 }
 
 const catalogSamples = new WeakMap<object, Map<number, string[]>>();
@@ -323,6 +346,7 @@ export function score(adapted: AdaptedUsers, userIndex: number, items: EncodedIt
   const values = out.dataSync() as Float32Array;
   out.dispose();
   addNeighbourScores(neighbourScores(model, adapted.supportItems?.[userIndex]), items, values);
+  addContentScores(model, adapted.contentProfiles?.[userIndex], items, values);
   return values;
 }
 
@@ -509,10 +533,11 @@ export function scoreBatch(
       for (let i = 0; i < n; i++) out[row + i] = values[i * g + c];
     });
   }
-  if (model.neighbourhood) {
-    userIndices.forEach((u, j) =>
-      addNeighbourScores(neighbourScores(model, adapted.supportItems?.[u]), items, out, j * n),
-    );
+  if (model.neighbourhood || model.contentNeighbourhood) {
+    userIndices.forEach((u, j) => {
+      addNeighbourScores(neighbourScores(model, adapted.supportItems?.[u]), items, out, j * n);
+      addContentScores(model, adapted.contentProfiles?.[u], items, out, j * n);
+    });
   }
   return out;
 }

@@ -86,6 +86,7 @@ export { ItemNeighbours, type CoOccurrenceSource } from './neighbours/item-neigh
 export { TopK } from './neighbours/top-k';
 export { buildItemNeighbours, type Interaction } from './neighbours/build';
 export { setNeighbourhood, type Neighbourhood } from './neighbours/neighbourhood';
+export { fitContentIdf, setContentNeighbourhood, type ContentNeighbourhood } from './neighbours/content';
 export { NegativePool, NEGATIVE_DISTRIBUTIONS } from './negatives/pool';
 export type { NegativeDistribution, NegativePoolJSON } from './negatives/pool';
 export { buildNegativePool, DEFAULT_POOL_SIZE } from './negatives/build-pool';

@@ -11,6 +11,8 @@ import {
   attachRanker,
   buildItemNeighbours,
   buildNegativePool,
+  fitContentIdf,
+  setContentNeighbourhood,
   createModel,
   EncodedItems,
   FeatureSpec,
@@ -293,6 +295,100 @@ describe('the neighbourhood term', () => {
   });
 });
 
+/** Content vectors as the content neighbourhood defines them, from the records (brute force). */
+function contentCosine(a: string, b: string, idf: Float32Array): number {
+  const spec = world.spec.item;
+  const vec = (id: string) => {
+    const features = world.catalog.get(id)!.features;
+    const v = new Map<number, number>();
+    for (const f of spec.fields) {
+      if (f.kind !== 'multi_categorical' && f.kind !== 'categorical') continue;
+      const values = [features[f.name]].flat().map(String);
+      for (const value of values) {
+        const col = spec.index.get(f.name)!.get(value);
+        if (col !== undefined) v.set(col, (v.get(col) ?? 0) + idf[col]! / values.length);
+      }
+    }
+    const norm = Math.sqrt([...v.values()].reduce((x, y) => x + y * y, 0));
+    return new Map([...v].map(([c, x]) => [c, x / norm]));
+  };
+  const va = vec(a);
+  const vb = vec(b);
+  let dot = 0;
+  for (const [c, x] of va) dot += x * (vb.get(c) ?? 0);
+  return dot;
+}
+
+describe('the content neighbourhood', () => {
+  it('weighs content columns by IDF over the catalog, and none of the missing slots or numbers', () => {
+    const model = rankingModel();
+    try {
+      const idf = fitContentIdf(model, world.items);
+      const spec = model.spec.item;
+      for (const f of spec.fields) {
+        if (f.kind === 'numeric') for (let c = f.offset; c < f.offset + f.width; c++) expect(idf[c]).toBe(0);
+        else expect(idf[f.offset]).toBe(0);
+      }
+      const genres = spec.fields.find((f) => f.name === 'genres')!;
+      const withContent = world.items.filter((i) => (i.features.genres as string[]).length > 0).length;
+      for (const [value, col] of spec.index.get('genres')!) {
+        const df = world.items.filter((i) => (i.features.genres as string[]).includes(value)).length;
+        expect(col).toBeGreaterThan(genres.offset);
+        expect(idf[col]).toBeCloseTo(df >= 2 ? Math.log((1 + withContent) / (1 + df)) + 1 : 0, 5);
+      }
+      expect(() => setContentNeighbourhood(model, { idf: idf.subarray(1), weight: 1 })).toThrow(
+        /contentNeighbourhood\.idf: must hold/,
+      );
+      expect(() => setContentNeighbourhood(model, { idf, weight: -1 })).toThrow(
+        /contentNeighbourhood\.weight/,
+      );
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('adds weight * sum of content cosines to items without an ID row only, in every scorer', () => {
+    const model = rankingModel();
+    const reqs = requests();
+    const plain = adapt(model, reqs, world.catalog);
+    const idf = fitContentIdf(model, world.items);
+    setContentNeighbourhood(model, { idf, weight: 0.8 });
+    const withTerm = adapt(model, reqs, world.catalog);
+    const items = model.encodeItems(world.items);
+    try {
+      const batch = scoreBatch(withTerm, [0, 1, 2, 3, 4], items);
+      let moved = 0;
+      reqs.forEach((req, u) => {
+        const base = score(plain, u, items);
+        const got = score(withTerm, u, items);
+        const support = [...new Set(req.support.map((r) => r.itemId))];
+        world.items.forEach((item, i) => {
+          const expected = known.includes(item.id)
+            ? 0
+            : 0.8 * support.reduce((sum, id) => sum + contentCosine(item.id, id, idf), 0);
+          if (expected !== 0) moved++;
+          expect(got[i]).toBeCloseTo(base[i]! + expected, 4);
+          expect(batch[u * items.size + i]).toBeCloseTo(got[i]!, 4);
+        });
+      });
+      expect(moved).toBeGreaterThan(0);
+      const one = withTerm.user(1);
+      expect(Array.from(score(one, 0, items))).toEqual(Array.from(score(withTerm, 1, items)));
+      one.dispose();
+      // Both stages of the shortlist see it: its top 5 is the exhaustive top 5.
+      const exact = score(withTerm, 0, items);
+      const order = [...exact.keys()].sort((a, b) => exact[b]! - exact[a]! || a - b);
+      const top = rankShortlist(withTerm, 0, [items], { size: 40, top: 5 });
+      top.forEach((e, n) => expect(e.score).toBeCloseTo(exact[order[n]!]!, 4));
+    } finally {
+      items.dispose();
+      plain.dispose();
+      withTerm.dispose();
+      model.dispose();
+    }
+  });
+});
+
 describe('artifacts with a neighbourhood', () => {
   let root: string;
   beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'warmstart-neighbours-'))));
@@ -354,5 +450,39 @@ describe('artifacts with a neighbourhood', () => {
     } finally {
       loaded.dispose();
     }
+  });
+
+  it('save and load a content neighbourhood, and refuse a corrupt content-idf.bin', async () => {
+    const model = rankingModel();
+    const idf = fitContentIdf(model, world.items);
+    setContentNeighbourhood(model, { idf, weight: 0.4 });
+    const dir = join(root, 'content');
+    const manifest = await saveModel(model, dir);
+    expect(manifest.contentNeighbourhood).toEqual({ weight: 0.4, width: idf.length });
+    const loaded = await loadModel(dir);
+    const items = model.encodeItems(world.items);
+    const theirs = loaded.encodeItems(world.items);
+    const a = adapt(model, requests(), world.catalog);
+    const b = adapt(loaded, requests(), world.catalog);
+    try {
+      expect(Array.from(loaded.contentNeighbourhood!.idf)).toEqual(Array.from(idf));
+      for (let u = 0; u < a.size; u++) {
+        const x = score(a, u, items);
+        const y = score(b, u, theirs);
+        x.forEach((v, i) => expect(y[i]).toBeCloseTo(v, 5));
+      }
+    } finally {
+      items.dispose();
+      theirs.dispose();
+      a.dispose();
+      b.dispose();
+      loaded.dispose();
+      model.dispose();
+    }
+    const file = join(dir, 'content-idf.bin');
+    const bytes = readFileSync(file);
+    bytes[0] ^= 0xff;
+    writeFileSync(file, bytes);
+    await expect(loadModel(dir)).rejects.toThrow(/content-idf\.bin checksum mismatch/);
   });
 });

@@ -25,6 +25,7 @@ import { fullSupportNdcg20, validationObjective } from '../learners/validation-s
 import { prepareStart, tuneAlsStart } from '../learners/als-embeddings';
 import { chooseRanker } from '../learners/ranker';
 import { chooseNeighbourhood, type NeighbourhoodChoice } from '../learners/neighbourhood-choice';
+import { chooseContentNeighbourhood, type ContentChoice } from '../learners/content-choice';
 import { foldInCandidate, resolveNewItems } from '../learners/new-items-trial';
 import type { NewItemsChoice, NewItemsWay } from '../learners/new-items-choice';
 import { trainingHeads, type TrainingHeads } from '../learners/item-fold-in';
@@ -76,6 +77,8 @@ export interface TrainOutcome {
    * that cannot carry one).
    */
   neighbourhood: NeighbourhoodChoice | null;
+  /** The content neighbourhood (`train.neighbourhood`) of items added after training, likewise. */
+  contentNeighbourhood: ContentChoice | null;
 }
 
 export const TRAIN_LOCK = 'train';
@@ -521,6 +524,25 @@ async function trainRun(
           : 'item neighbourhood dropped: the network alone ranks better',
       );
     }
+    // The content neighbourhood of items added after training (learners/content-choice.ts).
+    const content = await chooseContentNeighbourhood(
+      model,
+      t.neighbourhood,
+      { train, validation, items, seed: t.seed, kind, scale, signal },
+      adapt,
+    );
+    if (content)
+      ctx.logger.info(
+        {
+          weight: content.weight,
+          items: content.items,
+          tasks: content.tasks,
+          validationScores: content.scores,
+        },
+        content.weight > 0
+          ? 'content neighbourhood kept'
+          : 'content neighbourhood dropped: the network alone ranks pseudo-new items better',
+      );
     // How new items take their first interactions (train.newItems): the fold-in carries the
     // training users' user base in the artifact, so serving folds new items in too.
     const heads = new Map<RecommenderModel, TrainingHeads>();
@@ -620,6 +642,8 @@ async function trainRun(
         ...(newItems.choice && { 'new-items': newItems.choice.scores }),
         // Each weight of the item neighbourhood, when train.neighbourhood chose among them.
         ...(neighbourhood && { neighbourhood: neighbourhood.scores }),
+        // Each weight of the content neighbourhood on pseudo-new items, when chosen among them.
+        ...(content && { 'content-neighbourhood': content.scores }),
       },
       dataWatermark: watermark,
       runId,
@@ -634,6 +658,7 @@ async function trainRun(
         describeBaselines(baselines) +
         describeNewItems(newItems.way, newItems.choice) +
         (neighbourhood ? `; item neighbourhood weight ${neighbourhood.weight}` : '') +
+        (content ? `; content neighbourhood weight ${content.weight}` : '') +
         (resumeFrom ? `; resumed from run ${resumeFrom.runId}` : ''),
     );
     return {
@@ -646,6 +671,7 @@ async function trainRun(
       baselines,
       newItems: { way: newItems.way, ...(newItems.choice && { validationNdcg20: newItems.choice.scores }) },
       neighbourhood,
+      contentNeighbourhood: content,
     };
   } finally {
     model.dispose();

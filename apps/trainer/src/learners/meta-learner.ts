@@ -28,6 +28,7 @@ import { chooseRanker, type RankerSetting } from './ranker';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
 import { foldInRowsFromEvidence, trainingHeads, type TrainingHeads } from './item-fold-in';
 import { chooseNeighbourhood, type NeighbourhoodSetting } from './neighbourhood-choice';
+import { chooseContentNeighbourhood } from './content-choice';
 import type { NewItemsWay } from './new-items-choice';
 import { resolveNewItems } from './new-items-trial';
 import { learnerAdaptCandidates, tuneAdapt } from './tune-adapt';
@@ -234,6 +235,10 @@ export class MetaLearner implements EvalMethod {
     const neighbourhood = ctx.ranks
       ? await chooseNeighbourhood(this.model, s.neighbourhood, ctx, this.adaptOptions)
       : null;
+    // The content neighbourhood of items added after training, weighted on pseudo-new items.
+    const content = ctx.ranks
+      ? await chooseContentNeighbourhood(this.model, s.neighbourhood, ctx, this.adaptOptions)
+      : null;
     const { way, choice: newItems } = await resolveNewItems(this.model, s.newItems, {
       ...ctx,
       users: this.users,
@@ -257,6 +262,10 @@ export class MetaLearner implements EvalMethod {
         ...(neighbourhood && {
           neighbourWeight: neighbourhood.weight,
           neighbourValidationNdcg20: neighbourhood.scores,
+        }),
+        ...(content && {
+          contentWeight: content.weight,
+          contentValidationNdcg20: content.scores,
         }),
         ...(newItems && {
           newItems: newItems.way,

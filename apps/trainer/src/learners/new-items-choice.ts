@@ -23,13 +23,13 @@ export const NEW_ITEMS_SHOTS: readonly number[] = [1, 3, 10];
 /** Fewer scored tasks than this over all shots: no choice (the configured fallback stays). */
 export const MIN_CHOICE_TASKS = 20;
 
-const HIDDEN_PREFIX = 'new-items-choice:';
+export const HIDDEN_PREFIX = 'new-items-choice:';
 
 /**
  * `count` of `pool`: the latest by first interaction over the training and validation
  * interactions when those have times (ties by id), else a seeded random sample.
  */
-function pickPseudoNew(
+export function pickPseudoNew(
   pool: readonly string[],
   count: number,
   ctx: Pick<FitContext, 'train' | 'validation' | 'seed'>,

@@ -12,6 +12,7 @@ import { paramShapes } from '../model/params';
 import { NegativePool, type NegativePoolJSON } from '../negatives/pool';
 import { ItemNeighbours } from '../neighbours/item-neighbours';
 import type { Neighbourhood } from '../neighbours/neighbourhood';
+import type { ContentNeighbourhood } from '../neighbours/content';
 import type { UserBase } from '../item-fold-in';
 import { userBaseFromJSON, userBaseToJSON } from '../item-fold-in-histories';
 import * as tf from '@tensorflow/tfjs-core';
@@ -91,6 +92,11 @@ export interface Manifest {
    * sims[entries]). Absent: none (as in every artifact written before neighbourhoods existed).
    */
   neighbourhood?: { weight: number; size: number; entries: number };
+  /**
+   * The content neighbourhood of a ranking model (neighbours/content.ts): the term's weight and the
+   * width of content-idf.bin (float32, one IDF weight per item-row column). Absent: none.
+   */
+  contentNeighbourhood?: { weight: number; width: number };
 }
 
 /** Where a model's ranker is stored inside its artifact. */
@@ -99,6 +105,8 @@ const RANKER_DIR = 'ranker';
 const FOLD_IN_BASE_FILE = 'fold-in-base.json';
 /** The neighbour lists of `model.neighbourhood`, when the model has one. */
 const NEIGHBOURS_FILE = 'neighbours.bin';
+/** The column weights of `model.contentNeighbourhood`, when the model has one. */
+const CONTENT_IDF_FILE = 'content-idf.bin';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -152,6 +160,10 @@ export async function saveModel(
   const negatives = model.negativePool ? Buffer.from(JSON.stringify(model.negativePool.toJSON())) : null;
   const foldInBase = model.foldInBase ? Buffer.from(JSON.stringify(userBaseToJSON(model.foldInBase))) : null;
   const neighbours = model.neighbourhood ? model.neighbourhood.neighbours.toBytes() : null;
+  const cn = model.contentNeighbourhood;
+  const contentIdf = cn
+    ? new Uint8Array(cn.idf.buffer.slice(cn.idf.byteOffset, cn.idf.byteOffset + cn.idf.byteLength))
+    : null;
   const manifest: Manifest = {
     format: ARTIFACT_FORMAT,
     formatVersion: ARTIFACT_VERSION,
@@ -183,7 +195,9 @@ export async function saveModel(
       ...(neighbours && {
         [NEIGHBOURS_FILE]: { bytes: neighbours.bytes.length, sha256: sha256(neighbours.bytes) },
       }),
+      ...(contentIdf && { [CONTENT_IDF_FILE]: { bytes: contentIdf.length, sha256: sha256(contentIdf) } }),
     },
+    ...(cn && { contentNeighbourhood: { weight: cn.weight, width: cn.idf.length } }),
     ...(neighbours && {
       neighbourhood: {
         weight: model.neighbourhood!.weight,
@@ -208,6 +222,7 @@ export async function saveModel(
     if (negatives) await writeDurable(join(tmp, 'negatives.json'), negatives);
     if (foldInBase) await writeDurable(join(tmp, FOLD_IN_BASE_FILE), foldInBase);
     if (neighbours) await writeDurable(join(tmp, NEIGHBOURS_FILE), neighbours.bytes);
+    if (contentIdf) await writeDurable(join(tmp, CONTENT_IDF_FILE), contentIdf);
     if (model.ranker) {
       // The ranker is an artifact of its own; this manifest pins its manifest by checksum.
       await saveModel(model.ranker, join(tmp, RANKER_DIR));
@@ -340,6 +355,15 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
   if (!isObject(m.files)) return fail('files', 'is missing or not an object');
   const pooled = 'negatives.json' in m.files;
   const based = FOLD_IN_BASE_FILE in m.files;
+  const cn = m.contentNeighbourhood;
+  if (cn !== undefined) {
+    if (!isObject(cn)) fail('contentNeighbourhood', 'must be an object');
+    else {
+      if (!(Number.isFinite(cn.weight) && (cn.weight as number) >= 0))
+        fail('contentNeighbourhood.weight', 'must be a finite number >= 0');
+      if (!isCount(cn.width)) fail('contentNeighbourhood.width', 'must be an integer >= 0');
+    }
+  }
   const nb = m.neighbourhood;
   if (nb !== undefined) {
     if (!isObject(nb)) fail('neighbourhood', 'must be an object');
@@ -357,6 +381,7 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
     ...(pooled ? ['negatives.json'] : []),
     ...(based ? [FOLD_IN_BASE_FILE] : []),
     ...(nb !== undefined ? [NEIGHBOURS_FILE] : []),
+    ...(cn !== undefined ? [CONTENT_IDF_FILE] : []),
   ]) {
     const e = m.files[file];
     if (!isObject(e)) fail(`files["${file}"]`, 'is missing (no checksum)');
@@ -521,6 +546,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
     }
   }
   const neighbourhood = m.neighbourhood ? await readNeighbourhood(dir, m, itemIds.length) : null;
+  const content = m.contentNeighbourhood ? await readContentNeighbourhood(dir, m, spec.item.width) : null;
   let model: RecommenderModel | undefined;
   try {
     model = new RecommenderModel(spec, config, byName);
@@ -542,6 +568,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
   model.negativePool = pool;
   model.foldInBase = foldInBase;
   model.neighbourhood = neighbourhood;
+  model.contentNeighbourhood = content;
   model.globalMean = m.globalMean;
   model.meanFitted = true;
   model.adaptDefaults = { ...m.adaptDefaults, ridge: m.adaptDefaults.ridge ?? null };
@@ -572,6 +599,26 @@ async function readNeighbourhood(dir: string, m: Manifest, items: number): Promi
   } catch (err) {
     return fail((err as Error).message);
   }
+}
+
+/** The content neighbourhood of a ranking model's artifact: content-idf.bin checked and read, its weight. */
+async function readContentNeighbourhood(
+  dir: string,
+  m: Manifest,
+  width: number,
+): Promise<ContentNeighbourhood> {
+  const { weight, width: stored } = m.contentNeighbourhood!;
+  const fail = (msg: string): never => {
+    throw new ArtifactError(`artifact ${dir}: ${CONTENT_IDF_FILE} ${msg}`, CONTENT_IDF_FILE);
+  };
+  if (m.config.task !== 'implicit' || !m.config.negatives)
+    fail('is only valid on a ranking model (implicit, config.negatives)');
+  if (stored !== width) fail(`holds ${stored} weights, the item rows have ${width} columns`);
+  const raw = await readChecked(dir, CONTENT_IDF_FILE, m.files[CONTENT_IDF_FILE]);
+  if (raw.length !== 4 * width) fail(`is ${raw.length} bytes, expected ${4 * width}`);
+  const idf = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  if (!idf.every((v) => Number.isFinite(v) && v >= 0)) fail('must hold finite weights >= 0');
+  return { idf, weight };
 }
 
 /** The ranker of a rating model's artifact, its manifest checked against the parent's checksum. */

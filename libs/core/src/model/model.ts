@@ -5,6 +5,7 @@ import { encodeRows, newEncodeStats, type EncodeStats } from '../features/encode
 import type { FeatureSpec } from '../features/spec';
 import type { NegativePool } from '../negatives/pool';
 import type { Neighbourhood } from '../neighbours/neighbourhood';
+import type { ContentNeighbourhood } from '../neighbours/content';
 import type { UserBase } from '../item-fold-in';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
@@ -111,6 +112,11 @@ export class RecommenderModel {
    * (neighbours/neighbourhood.ts, setNeighbourhood; stored in artifacts). Null: the network alone.
    */
   neighbourhood: Neighbourhood | null = null;
+  /**
+   * Ranking models: the content neighbourhood scored for items without an ID row (added after
+   * training): neighbours/content.ts, setContentNeighbourhood; stored in artifacts.
+   */
+  contentNeighbourhood: ContentNeighbourhood | null = null;
   /** Bumped on every parameter change; caches such as {@link EncodedItems} check it. */
   version = 0;
   /** Unique prefix of this model's tfjs variable names. */

@@ -20,6 +20,7 @@ import type { RecommenderModel } from '../model/model';
 import { sharedTrunkFeatures } from '../model/network';
 import { hostMatMul } from '../native-kernels';
 import { addNeighbourScores, neighbourScoreAt, neighbourScores } from '../neighbours/neighbourhood';
+import { addContentScores, contentScoreAt } from '../neighbours/content';
 import { kthLargest } from './kth-largest';
 
 export interface ShortlistOptions {
@@ -82,7 +83,12 @@ export function rankShortlist(
   const parts = userScoringParts(adapted, userIndex)!;
   // The neighbourhood term (0 without one) joins both stages: the first stage ranks by it too.
   const neighbours = neighbourScores(model, adapted.supportItems?.[userIndex]);
-  const { proxy, starts } = firstStage(sets, parts.w, exclude, neighbours);
+  const profile = adapted.contentProfiles?.[userIndex] ?? null;
+  const extra = (set: EncodedItems, view: Float32Array) => {
+    addNeighbourScores(neighbours, set, view);
+    addContentScores(model, profile, set, view);
+  };
+  const { proxy, starts } = firstStage(sets, parts.w, exclude, extra);
   // An exact first stage already orders the shortlist as the network would: its best `top` are
   // the answer, and the network's pass over the shortlist would only repeat its scores.
   const exact = firstStageIsExact(model);
@@ -92,9 +98,12 @@ export function rankShortlist(
   const raw = exact
     ? firstStageScores(proxy, starts, picks, parts.b)
     : exactScores(adapted, sets, picks, parts);
-  if (neighbours && !exact) {
-    for (let i = 0; i < raw.length; i++)
-      raw[i] += neighbourScoreAt(neighbours, sets[picks.set[i] as number]!, picks.row[i] as number);
+  if ((neighbours || profile) && !exact) {
+    for (let i = 0; i < raw.length; i++) {
+      const set = sets[picks.set[i] as number]!;
+      const row = picks.row[i] as number;
+      raw[i] += neighbourScoreAt(neighbours, set, row) + contentScoreAt(model, profile, set, row);
+    }
   }
   const order = bestFirst(raw, top);
   return order.map((i) => ({
@@ -134,14 +143,14 @@ let gathered = new Float32Array(0);
 /**
  * First-stage scores of every candidate, concatenated over the sets: [retrieval features, offset]
  * . [head, 1] (the head's bias is the same for all, so it is left out) plus the neighbourhood
- * term; excluded rows -Infinity.
+ * terms (`extra`); excluded rows -Infinity.
  * The returned array is scratch, valid until the next call.
  */
 function firstStage(
   sets: readonly EncodedItems[],
   w: Float32Array,
   exclude: ShortlistOptions['exclude'],
-  neighbours: Map<number, number> | null,
+  extra: (set: EncodedItems, view: Float32Array) => void,
 ): { proxy: Float32Array; starts: Int32Array } {
   const starts = new Int32Array(sets.length + 1);
   sets.forEach((set, s) => (starts[s + 1] = (starts[s] as number) + set.size));
@@ -156,7 +165,7 @@ function firstStage(
     if (n === 0) return;
     const view = proxy.subarray(starts[s] as number, (starts[s] as number) + n);
     hostMatMul(set.hostValues('retrieval'), head, view, n, head.length, 1);
-    addNeighbourScores(neighbours, set, view);
+    extra(set, view);
     for (const row of exclude?.[s] ?? []) if (row >= 0 && row < n) view[row] = -Infinity;
   });
   return { proxy, starts };

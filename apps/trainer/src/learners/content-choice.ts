@@ -1,0 +1,116 @@
+import {
+  fitContentIdf,
+  rankingModel,
+  setContentNeighbourhood,
+  type AdaptOptions,
+  type RecommenderModel,
+} from '@warmstart/core';
+import {
+  type FitContext,
+  type ItemRecord,
+  type Task,
+  throwIfAborted,
+  validationRankingScore,
+} from '@warmstart/evaluation';
+import { NEIGHBOURHOOD_WEIGHTS, type NeighbourhoodSetting } from './neighbourhood-choice';
+import {
+  HIDDEN_PREFIX,
+  MIN_CHOICE_TASKS,
+  pickPseudoNew,
+  PSEUDO_NEW_FRACTION,
+  PSEUDO_NEW_MAX,
+} from './new-items-choice';
+import { rankTasks } from './rank-tasks';
+import { VALIDATION_SHOTS } from './validation-score';
+
+/** What {@link chooseContentNeighbourhood} did: the weight kept (0: none attached) and every weight's score. */
+export interface ContentChoice {
+  weight: number;
+  /** Validation NDCG@20 of pseudo-new items, averaged over full support and the first 1 and 3 interactions, by weight. */
+  scores: Record<string, number>;
+  /** Pseudo-new items and the validation tasks scored (at full support). */
+  items: number;
+  tasks: number;
+}
+
+/**
+ * Attaches a content neighbourhood (core setContentNeighbourhood: the content cosine of an item
+ * added after training to the user's support items, weighted) to `model`'s ranking model, with
+ * the weight that ranks pseudo-new items best for the warm validation users. A quarter of the warm
+ * items those users touched (at most 2,000; the latest by first interaction where the data has
+ * times, else a seeded sample, as new-items-choice.ts picks them) have their IDs hidden, so the
+ * model sees them as it sees a brand-new item; each user, adapted on its interactions with the
+ * other items (all of them, and its first 1 and 3), ranks the pseudo-new items, its own among them
+ * the targets, as P2's new-item scenarios do. The weights are the item neighbourhood's, 0 first
+ * (none, which wins ties). Null when the setting is `off`, the items have no content, the model
+ * cannot carry one, or fewer than 20 tasks can be scored.
+ */
+export async function chooseContentNeighbourhood(
+  model: RecommenderModel,
+  setting: NeighbourhoodSetting,
+  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal'>,
+  adaptOptions: AdaptOptions,
+): Promise<ContentChoice | null> {
+  const ranking = rankingModel(model);
+  if (setting === 'off' || ctx.validation.length === 0 || !ranking.rankingScores) return null;
+  const warm = new Set<string>();
+  for (const t of ctx.train) for (const r of [...t.support, ...t.query]) warm.add(r.itemId);
+  const catalog = [...warm].flatMap((id) => {
+    const record = ctx.items.get(id);
+    return record ? [record] : [];
+  });
+  const idf = fitContentIdf(ranking, catalog);
+  if (!idf.some((v) => v > 0)) return null;
+
+  const touched = new Set<string>();
+  for (const t of ctx.validation)
+    for (const r of [...t.support, ...t.query]) if (ranking.itemIdIndex.has(r.itemId)) touched.add(r.itemId);
+  const pool = [...touched].sort();
+  const pseudo = new Set(
+    pickPseudoNew(pool, Math.min(PSEUDO_NEW_MAX, Math.round(pool.length * PSEUDO_NEW_FRACTION)), ctx),
+  );
+  const hide = (id: string) => HIDDEN_PREFIX + id;
+  const items = new Map<string, ItemRecord>(ctx.items);
+  for (const id of pseudo) items.set(hide(id), { ...(ctx.items.get(id) ?? { features: {} }), id: hide(id) });
+  const candidates = [...pseudo].sort().map(hide);
+  // Each validation user's interactions with the other items are its support, those with the
+  // pseudo-new items (hidden) its query.
+  const full: Task[] = [];
+  for (const t of ctx.validation) {
+    const all = [...t.support, ...t.query];
+    const support = all.filter((r) => !pseudo.has(r.itemId));
+    const query = all.filter((r) => pseudo.has(r.itemId)).map((r) => ({ ...r, itemId: hide(r.itemId) }));
+    if (support.length > 0 && query.length > 0) full.push({ user: t.user, support, query });
+  }
+  if (full.length < MIN_CHOICE_TASKS) return null;
+  const views = [
+    full,
+    ...VALIDATION_SHOTS.map((k) => full.map((t) => ({ ...t, support: t.support.slice(0, k) }))),
+  ];
+  const ranker = {
+    rank: (tasks: readonly Task[], cs: readonly string[]) =>
+      rankTasks(model, tasks, cs, items, adaptOptions, ctx.signal),
+  };
+  const scores: Record<string, number> = {};
+  let best = { weight: 0, score: -Infinity };
+  try {
+    for (const weight of NEIGHBOURHOOD_WEIGHTS) {
+      throwIfAborted(ctx.signal);
+      setContentNeighbourhood(ranking, weight > 0 ? { idf, weight } : null);
+      let sum = 0;
+      for (const validation of views) {
+        const score = await validationRankingScore(
+          ranker,
+          { train: [], validation, items, kind: ctx.kind, scale: ctx.scale, signal: ctx.signal },
+          candidates,
+        );
+        sum += Number.isNaN(score) ? 0 : score;
+      }
+      scores[String(weight)] = sum / views.length;
+      if (scores[String(weight)]! > best.score) best = { weight, score: scores[String(weight)]! };
+    }
+  } finally {
+    setContentNeighbourhood(ranking, best.weight > 0 ? { idf, weight: best.weight } : null);
+  }
+  return { weight: best.weight, scores, items: pseudo.size, tasks: full.length };
+}
