@@ -14,6 +14,7 @@ import { openFeatureStore } from '@warmstart/feature-store';
 import { createRng, silentProgress } from '@warmstart/evaluation';
 import pino from 'pino';
 import { trainCommand } from '../src/commands/train';
+import { CONTENT_WEIGHTS } from '../src/learners/content-choice';
 import { NEIGHBOURHOOD_WEIGHTS } from '../src/learners/neighbourhood-choice';
 import { runCli, syntheticImportArgs } from './support/run-cli';
 
@@ -144,8 +145,8 @@ describe('train.neighbourhood', () => {
       Object.keys(choice.scores)
         .map(Number)
         .sort((a, b) => a - b),
-    ).toEqual([...NEIGHBOURHOOD_WEIGHTS].sort((a, b) => a - b));
-    const best = NEIGHBOURHOOD_WEIGHTS.reduce((b, w) =>
+    ).toEqual([...CONTENT_WEIGHTS].sort((a, b) => a - b));
+    const best = CONTENT_WEIGHTS.reduce((b, w) =>
       choice.scores[String(w)]! > choice.scores[String(b)]! ? w : b,
     );
     expect(choice.weight).toBe(best);

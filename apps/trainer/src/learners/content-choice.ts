@@ -1,5 +1,6 @@
 import {
   fitContentIdf,
+  initGeneratorFromIds,
   rankingModel,
   setContentNeighbourhood,
   type AdaptOptions,
@@ -12,7 +13,7 @@ import {
   throwIfAborted,
   validationRankingScore,
 } from '@warmstart/evaluation';
-import { NEIGHBOURHOOD_WEIGHTS, type NeighbourhoodSetting } from './neighbourhood-choice';
+import type { NeighbourhoodSetting } from './neighbourhood-choice';
 import {
   HIDDEN_PREFIX,
   MIN_CHOICE_TASKS,
@@ -22,6 +23,13 @@ import {
 } from './new-items-choice';
 import { rankTasks } from './rank-tasks';
 import { VALIDATION_SHOTS } from './validation-score';
+
+/**
+ * Weights of the content term tried (network logits per unit of summed cosine), 0 first: the
+ * network alone competes and wins ties. Finer at the low end than the item neighbourhood's: on the
+ * data at hand the content term's best weights were 0.1 or below.
+ */
+export const CONTENT_WEIGHTS: readonly number[] = [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2];
 
 /** What {@link chooseContentNeighbourhood} did: the weight kept (0: none attached) and every weight's score. */
 export interface ContentChoice {
@@ -41,8 +49,11 @@ export interface ContentChoice {
  * times, else a seeded sample, as new-items-choice.ts picks them) have their IDs hidden, so the
  * model sees them as it sees a brand-new item; each user, adapted on its interactions with the
  * other items (all of them, and its first 1 and 3), ranks the pseudo-new items, its own among them
- * the targets, as P2's new-item scenarios do. The weights are the item neighbourhood's, 0 first
- * (none, which wins ties). Null when the setting is `off`, the items have no content, the model
+ * the targets, as P2's new-item scenarios do. The ID generator (new items' ID rows from their
+ * content) is refitted for the search without the pseudo-new items, as it was fitted without the
+ * truly new ones: fitted on them too, it would know their ID rows (with many content columns, such
+ * as a title's words, almost exactly), and the network would look better on them than on new items.
+ * It is put back afterwards. 0 (none) wins ties. Null when the setting is `off`, the items have no content, the model
  * cannot carry one, or fewer than 20 tasks can be scored.
  */
 export async function chooseContentNeighbourhood(
@@ -93,8 +104,9 @@ export async function chooseContentNeighbourhood(
   };
   const scores: Record<string, number> = {};
   let best = { weight: 0, score: -Infinity };
+  const generator = withoutPseudoNew(ranking, ctx.items, pseudo);
   try {
-    for (const weight of NEIGHBOURHOOD_WEIGHTS) {
+    for (const weight of CONTENT_WEIGHTS) {
       throwIfAborted(ctx.signal);
       setContentNeighbourhood(ranking, weight > 0 ? { idf, weight } : null);
       let sum = 0;
@@ -110,7 +122,23 @@ export async function chooseContentNeighbourhood(
       if (scores[String(weight)]! > best.score) best = { weight, score: scores[String(weight)]! };
     }
   } finally {
+    generator.restore();
     setContentNeighbourhood(ranking, best.weight > 0 ? { idf, weight: best.weight } : null);
   }
   return { weight: best.weight, scores, items: pseudo.size, tasks: full.length };
+}
+
+/**
+ * Refits `model`'s ID generator on the catalog without `pseudo` (core initGeneratorFromIds);
+ * `restore` puts every trained value back. Nothing to do for a model without a generator.
+ */
+function withoutPseudoNew(
+  model: RecommenderModel,
+  items: ReadonlyMap<string, ItemRecord>,
+  pseudo: ReadonlySet<string>,
+): { restore(): void } {
+  if (!model.params['gen.w']) return { restore: () => undefined };
+  const saved = model.snapshot();
+  initGeneratorFromIds(model, new Map([...items].filter(([id]) => !pseudo.has(id))));
+  return { restore: () => model.restore(saved) };
 }
