@@ -84,9 +84,10 @@ describe('train.neighbourhood', () => {
       size: model.neighbourhood.neighbours.size,
     };
     const content = model.contentNeighbourhood?.weight ?? null;
+    const generator = Array.from(model.params['gen.w']?.dataSync() ?? []);
     const items = model.itemIdIndex.size;
     model.dispose();
-    return { outcome, served, content, items, output: lines.join('\n') };
+    return { outcome, served, content, generator, items, output: lines.join('\n') };
   }
 
   it.each([
@@ -139,7 +140,7 @@ describe('train.neighbourhood', () => {
   });
 
   it('auto on items with content: keeps the content weight that ranks pseudo-new items best', async () => {
-    const { outcome, content, output } = await train('auto', withContent);
+    const { outcome, content, generator, output } = await train('auto', withContent);
     const choice = outcome.contentNeighbourhood!;
     expect(
       Object.keys(choice.scores)
@@ -162,6 +163,10 @@ describe('train.neighbourhood', () => {
     } finally {
       await store.close();
     }
+    // The ID generator refitted during the choice is put back: the artifact's equals a run without it.
+    const off = await train('off', withContent);
+    expect(generator.length).toBeGreaterThan(0);
+    expect(generator).toEqual(off.generator);
     // Items without content: no content neighbourhood to choose.
     const plain = await train('auto', bundles);
     expect(plain.outcome.contentNeighbourhood).toBeNull();
