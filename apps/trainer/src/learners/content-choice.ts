@@ -34,7 +34,10 @@ export const CONTENT_WEIGHTS: readonly number[] = [0, 0.01, 0.02, 0.05, 0.1, 0.2
 /** What {@link chooseContentNeighbourhood} did: the weight kept (0: none attached) and every weight's score. */
 export interface ContentChoice {
   weight: number;
-  /** Validation NDCG@20 of pseudo-new items, averaged over full support and the first 1 and 3 interactions, by weight. */
+  /**
+   * Validation NDCG@20 by weight: pseudo-new items ranked alone and among every warm item, each at
+   * full support and at the first 1 and 3 interactions, averaged.
+   */
   scores: Record<string, number>;
   /** Pseudo-new items and the validation tasks scored (at full support). */
   items: number;
@@ -47,9 +50,12 @@ export interface ContentChoice {
  * the weight that ranks pseudo-new items best for the warm validation users. A quarter of the warm
  * items those users touched (at most 2,000; the latest by first interaction where the data has
  * times, else a seeded sample, as new-items-choice.ts picks them) have their IDs hidden, so the
- * model sees them as it sees a brand-new item; each user, adapted on its interactions with the
+ * model sees them as it sees a brand-new item. Each user, adapted on its interactions with the
  * other items (all of them, and its first 1 and 3), ranks the pseudo-new items, its own among them
- * the targets, as P2's new-item scenarios do. The ID generator (new items' ID rows from their
+ * the targets, as P2's new-item scenarios do; and, adapted on its own support without them (all,
+ * first 1 and 3), ranks every warm item and the pseudo-new ones together, its query and its
+ * pseudo-new support items the targets, as a catalog with a few new items is ranked: a weight
+ * that floods the top with new items loses there. The score is the mean of the six. The ID generator (new items' ID rows from their
  * content) is refitted for the search without the pseudo-new items, as it was fitted without the
  * truly new ones: fitted on them too, it would know their ID rows (with many content columns, such
  * as a title's words, almost exactly), and the network would look better on them than on new items.
@@ -83,20 +89,31 @@ export async function chooseContentNeighbourhood(
   const hide = (id: string) => HIDDEN_PREFIX + id;
   const items = new Map<string, ItemRecord>(ctx.items);
   for (const id of pseudo) items.set(hide(id), { ...(ctx.items.get(id) ?? { features: {} }), id: hide(id) });
-  const candidates = [...pseudo].sort().map(hide);
-  // Each validation user's interactions with the other items are its support, those with the
-  // pseudo-new items (hidden) its query.
-  const full: Task[] = [];
+  const hidden = [...pseudo].sort().map(hide);
+  const mixed = [...[...warm].filter((id) => !pseudo.has(id)).sort(), ...hidden];
+  const hideIn = (r: Task['query'][number]) => (pseudo.has(r.itemId) ? { ...r, itemId: hide(r.itemId) } : r);
+  // Among the pseudo-new items alone: each validation user's interactions with the other items
+  // are its support, those with the pseudo-new items (hidden) its query. Among all items: its own
+  // support without the pseudo-new items, its query and its pseudo-new support items (hidden).
+  const alone: Task[] = [];
+  const among: Task[] = [];
   for (const t of ctx.validation) {
     const all = [...t.support, ...t.query];
     const support = all.filter((r) => !pseudo.has(r.itemId));
-    const query = all.filter((r) => pseudo.has(r.itemId)).map((r) => ({ ...r, itemId: hide(r.itemId) }));
-    if (support.length > 0 && query.length > 0) full.push({ user: t.user, support, query });
+    const query = all.filter((r) => pseudo.has(r.itemId)).map(hideIn);
+    if (support.length > 0 && query.length > 0) alone.push({ user: t.user, support, query });
+    const own = t.support.filter((r) => !pseudo.has(r.itemId));
+    const rest = [...t.support.filter((r) => pseudo.has(r.itemId)), ...t.query].map(hideIn);
+    if (own.length > 0 && rest.length > 0) among.push({ user: t.user, support: own, query: rest });
   }
-  if (full.length < MIN_CHOICE_TASKS) return null;
-  const views = [
-    full,
-    ...VALIDATION_SHOTS.map((k) => full.map((t) => ({ ...t, support: t.support.slice(0, k) }))),
+  if (alone.length < MIN_CHOICE_TASKS) return null;
+  const views = (tasks: Task[]) => [
+    tasks,
+    ...VALIDATION_SHOTS.map((k) => tasks.map((t) => ({ ...t, support: t.support.slice(0, k) }))),
+  ];
+  const rankings = [
+    ...views(alone).map((validation) => ({ validation, candidates: hidden })),
+    ...views(among).map((validation) => ({ validation, candidates: mixed })),
   ];
   const ranker = {
     rank: (tasks: readonly Task[], cs: readonly string[]) =>
@@ -110,7 +127,7 @@ export async function chooseContentNeighbourhood(
       throwIfAborted(ctx.signal);
       setContentNeighbourhood(ranking, weight > 0 ? { idf, weight } : null);
       let sum = 0;
-      for (const validation of views) {
+      for (const { validation, candidates } of rankings) {
         const score = await validationRankingScore(
           ranker,
           { train: [], validation, items, kind: ctx.kind, scale: ctx.scale, signal: ctx.signal },
@@ -118,14 +135,14 @@ export async function chooseContentNeighbourhood(
         );
         sum += Number.isNaN(score) ? 0 : score;
       }
-      scores[String(weight)] = sum / views.length;
+      scores[String(weight)] = sum / rankings.length;
       if (scores[String(weight)]! > best.score) best = { weight, score: scores[String(weight)]! };
     }
   } finally {
     generator.restore();
     setContentNeighbourhood(ranking, best.weight > 0 ? { idf, weight: best.weight } : null);
   }
-  return { weight: best.weight, scores, items: pseudo.size, tasks: full.length };
+  return { weight: best.weight, scores, items: pseudo.size, tasks: alone.length };
 }
 
 /**
