@@ -389,6 +389,46 @@ describe('the content neighbourhood', () => {
   });
 });
 
+/**
+ * Loads the artifact `model` was saved to in `dir`, runs `check` on it, and expects every user of
+ * requests() to score every item as `model` does; disposes both models.
+ */
+async function expectSameScoresLoaded(
+  model: RecommenderModel,
+  dir: string,
+  check: (loaded: RecommenderModel) => void,
+): Promise<void> {
+  const loaded = await loadModel(dir);
+  const items = model.encodeItems(world.items);
+  const theirs = loaded.encodeItems(world.items);
+  const a = adapt(model, requests(), world.catalog);
+  const b = adapt(loaded, requests(), world.catalog);
+  try {
+    check(loaded);
+    for (let u = 0; u < a.size; u++) {
+      const x = score(a, u, items);
+      const y = score(b, u, theirs);
+      x.forEach((v, i) => expect(y[i]).toBeCloseTo(v, 5));
+    }
+  } finally {
+    items.dispose();
+    theirs.dispose();
+    a.dispose();
+    b.dispose();
+    loaded.dispose();
+    model.dispose();
+  }
+}
+
+/** Flips a byte of `file` in the artifact `dir` and expects loading to refuse it by its checksum. */
+async function expectCorruptRefused(dir: string, file: string): Promise<void> {
+  const path = join(dir, file);
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 1] ^= 0xff;
+  writeFileSync(path, bytes);
+  await expect(loadModel(dir)).rejects.toThrow(`${file} checksum mismatch`);
+}
+
 describe('artifacts with a neighbourhood', () => {
   let root: string;
   beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'warmstart-neighbours-'))));
@@ -404,34 +444,13 @@ describe('artifacts with a neighbourhood', () => {
       size: 36,
       entries: model.neighbourhood!.neighbours.entries,
     });
-    const loaded = await loadModel(dir);
-    const items = model.encodeItems(world.items);
-    const theirs = loaded.encodeItems(world.items);
-    const a = adapt(model, requests(), world.catalog);
-    const b = adapt(loaded, requests(), world.catalog);
-    try {
+    await expectSameScoresLoaded(model, dir, (loaded) => {
       expect(loaded.neighbourhood!.weight).toBe(0.3);
       expect(Array.from(loaded.neighbourhood!.neighbours.items)).toEqual(
         Array.from(model.neighbourhood!.neighbours.items),
       );
-      for (let u = 0; u < a.size; u++) {
-        const x = score(a, u, items);
-        const y = score(b, u, theirs);
-        x.forEach((v, i) => expect(y[i]).toBeCloseTo(v, 5));
-      }
-    } finally {
-      items.dispose();
-      theirs.dispose();
-      a.dispose();
-      b.dispose();
-      loaded.dispose();
-      model.dispose();
-    }
-    const file = join(dir, 'neighbours.bin');
-    const bytes = readFileSync(file);
-    bytes[bytes.length - 1] ^= 0xff;
-    writeFileSync(file, bytes);
-    await expect(loadModel(dir)).rejects.toThrow(/neighbours\.bin checksum mismatch/);
+    });
+    await expectCorruptRefused(dir, 'neighbours.bin');
   });
 
   it('keep a rating model’s ranker’s neighbourhood with the ranker', async () => {
@@ -459,30 +478,9 @@ describe('artifacts with a neighbourhood', () => {
     const dir = join(root, 'content');
     const manifest = await saveModel(model, dir);
     expect(manifest.contentNeighbourhood).toEqual({ weight: 0.4, width: idf.length });
-    const loaded = await loadModel(dir);
-    const items = model.encodeItems(world.items);
-    const theirs = loaded.encodeItems(world.items);
-    const a = adapt(model, requests(), world.catalog);
-    const b = adapt(loaded, requests(), world.catalog);
-    try {
-      expect(Array.from(loaded.contentNeighbourhood!.idf)).toEqual(Array.from(idf));
-      for (let u = 0; u < a.size; u++) {
-        const x = score(a, u, items);
-        const y = score(b, u, theirs);
-        x.forEach((v, i) => expect(y[i]).toBeCloseTo(v, 5));
-      }
-    } finally {
-      items.dispose();
-      theirs.dispose();
-      a.dispose();
-      b.dispose();
-      loaded.dispose();
-      model.dispose();
-    }
-    const file = join(dir, 'content-idf.bin');
-    const bytes = readFileSync(file);
-    bytes[0] ^= 0xff;
-    writeFileSync(file, bytes);
-    await expect(loadModel(dir)).rejects.toThrow(/content-idf\.bin checksum mismatch/);
+    await expectSameScoresLoaded(model, dir, (loaded) =>
+      expect(Array.from(loaded.contentNeighbourhood!.idf)).toEqual(Array.from(idf)),
+    );
+    await expectCorruptRefused(dir, 'content-idf.bin');
   });
 });

@@ -158,12 +158,7 @@ export function addContentScores(
 ): void {
   const cn = model.contentNeighbourhood;
   if (!cn || cn.weight === 0 || !profile) return;
-  for (const [r, v] of coldRows(set, cn.idf)) {
-    let dot = 0;
-    for (let e = 0; e < v.cols.length; e++)
-      dot += (v.vals[e] as number) * (profile[v.cols[e] as number] as number);
-    out[offset + r] += cn.weight * dot;
-  }
+  for (const [r, v] of coldRows(set, cn.idf)) out[offset + r] += cn.weight * dot(v, profile);
 }
 
 /** The content score of row `row` of `set` (0 for an item with an ID row or without content). */
@@ -176,9 +171,13 @@ export function contentScoreAt(
   const cn = model.contentNeighbourhood;
   if (!cn || cn.weight === 0 || !profile) return 0;
   const v = coldRows(set, cn.idf).get(row);
-  if (!v) return 0;
-  let dot = 0;
+  return v ? cn.weight * dot(v, profile) : 0;
+}
+
+/** A sparse content vector's dot product with a dense profile. */
+function dot(v: ContentVector, profile: Float32Array): number {
+  let sum = 0;
   for (let e = 0; e < v.cols.length; e++)
-    dot += (v.vals[e] as number) * (profile[v.cols[e] as number] as number);
-  return cn.weight * dot;
+    sum += (v.vals[e] as number) * (profile[v.cols[e] as number] as number);
+  return sum;
 }
