@@ -1,13 +1,21 @@
 /**
  * Item warm-up of a rating model with a ranker behind the ServingModel port: new items are warmed
- * for the ranker too (each rating an interaction of value 1, as the ranker adapts), so Recommend's
+ * for the ranker too (each rating an interaction of value 1, as the ranker adapts; only the liked
+ * ratings where the model sets a minimum, core rankerEvidence), so Recommend's
  * order sees a new item's first interactions as the trainer's P2 evaluation does; the rows are
  * core's, on the calling thread and on the warm-up thread alike, and they change the ranking.
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { adapt, initBackend, rankingSupport, score, warmUpItems } from '@warmstart/core';
+import {
+  adapt,
+  initBackend,
+  rankingSupport,
+  score,
+  setRankerEvidenceMin,
+  warmUpItems,
+} from '@warmstart/core';
 import { CoreServingModel } from '../src/adapters/core-runtime';
 import { WarmUpThread } from '../src/adapters/warmup-thread';
 import { ITEMS, USERS, makeRankedModel } from './support/world';
@@ -31,13 +39,19 @@ const support = [
   { itemId: 'i2', value: 4 },
 ];
 
-/** The ranker's scores of `fresh` for a user with `support`, from core directly. */
-function coreRanks(model: ReturnType<typeof makeRankedModel>, warm: boolean): Float32Array {
+/**
+ * The ranker's scores of `fresh` for a user with `support`, from core directly: warmed on every
+ * rating, or with `min` on the ratings of `min` or more only (the rest of an item's ratings
+ * dropped, an item left with none not warmed).
+ */
+function coreRanks(model: ReturnType<typeof makeRankedModel>, warm: boolean, min?: number): Float32Array {
   const ranker = model.ranker!;
-  const asInteractions = requests.map((r) => ({
-    ...r,
-    interactions: r.interactions.map((x) => ({ ...x, value: 1 })),
-  }));
+  const asInteractions = requests.flatMap((r) => {
+    const interactions = r.interactions.filter((x) => min === undefined || x.value >= min);
+    return interactions.length > 0
+      ? [{ ...r, interactions: interactions.map((x) => ({ ...x, value: 1 })) }]
+      : [];
+  });
   const rows = warm ? warmUpItems(ranker, asInteractions) : new Map<string, Float32Array>();
   const user = adapt(ranker, [{ user: USERS[9]!, support: rankingSupport(model, support) }], catalog, {
     warmItems: rows,
@@ -49,8 +63,10 @@ function coreRanks(model: ReturnType<typeof makeRankedModel>, warm: boolean): Fl
   return out;
 }
 
-async function servedRanks(thread?: WarmUpThread): Promise<Float32Array> {
-  const model = new CoreServingModel(makeRankedModel(1), ref, {}, thread);
+async function servedRanks(thread?: WarmUpThread, min?: number): Promise<Float32Array> {
+  const ranked = makeRankedModel(1);
+  if (min !== undefined) setRankerEvidenceMin(ranked, min);
+  const model = new CoreServingModel(ranked, ref, {}, thread);
   expect(await model.warmUpItems(requests)).toBe(2);
   const items = model.encodeItems(fresh);
   const [user] = model.adapt([{ user: USERS[9]!, support }], catalog);
@@ -84,5 +100,19 @@ describe('warm-up of a ranked model in serving', () => {
     } finally {
       await thread.close();
     }
+  });
+
+  it('with a ranker evidence minimum (core rankerEvidence), warms the ranker on the liked ratings only', async () => {
+    const reference = makeRankedModel(1);
+    // fresh[0] was rated 5 three times, fresh[1] 2: only fresh[0] reaches the ranker.
+    const expected = coreRanks(reference, true, 4);
+    const every = coreRanks(reference, true);
+    const without = coreRanks(reference, false);
+    reference.dispose();
+    expect(expected[0]).toBeCloseTo(every[0]!, 6);
+    expect(expected[1]).toBeCloseTo(without[1]!, 6);
+    expect(Math.abs(every[1]! - without[1]!)).toBeGreaterThan(1e-4);
+    const here = await servedRanks(undefined, 4);
+    for (let i = 0; i < 2; i++) expect(here[i]).toBeCloseTo(expected[i]!, 6);
   });
 });

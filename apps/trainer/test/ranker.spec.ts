@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '@warmstart/core';
 import pino from 'pino';
+import { openFeatureStore } from '@warmstart/feature-store';
 import { trainCommand } from '../src/commands/train';
 import { ALS_START_ALPHAS, EVIDENCE_GROWTHS } from '../src/learners/als-embeddings';
 import { runCli, syntheticImportArgs } from './support/run-cli';
@@ -22,21 +23,22 @@ describe('train.ranker (explicit data)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function train(ranker: 'auto' | 'on' | 'off') {
-    const config = join(dir, `${ranker}.yaml`);
+  async function train(ranker: 'auto' | 'on' | 'off', extra = '') {
+    const config = join(dir, `${ranker}${extra ? '-extra' : ''}.yaml`);
     writeFileSync(
       config,
       [
         'model: { embeddingDim: 4, hidden: [8] }',
-        `train: { epochs: 1, metaBatchSize: 16, maxRatings: 30, ranker: ${ranker}, neighbourhood: off }`,
+        `train: { epochs: 1, metaBatchSize: 16, maxRatings: 30, ranker: ${ranker}, neighbourhood: off${extra} }`,
       ].join('\n'),
     );
     const logs: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) });
-    const artifacts = join(dir, `models-${ranker}`);
+    const artifacts = join(dir, `models-${ranker}${extra ? '-extra' : ''}`);
+    const lines: string[] = [];
     const outcome = await trainCommand(
       { database, artifacts, config },
-      { out: () => undefined, logger, progress: silentProgress },
+      { out: (l: string) => lines.push(l), logger, progress: silentProgress },
     );
     const model = await loadModel(join(artifacts, outcome.modelId));
     const choice = logs.find((l) => 'validationNdcg20' in l) as
@@ -50,8 +52,9 @@ describe('train.ranker (explicit data)', () => {
     const hasRanker = model.ranker !== null;
     const task = model.ranker?.config.task;
     const rankerGrowth = model.ranker?.adaptDefaults.evidenceGrowth;
+    const evidenceMin = model.rankerEvidenceMin;
     model.dispose();
-    return { outcome, choice, hasRanker, task, rankerGrowth };
+    return { outcome, choice, hasRanker, task, rankerGrowth, evidenceMin, output: lines.join('\n') };
   }
 
   it('on: the artifact carries an implicit ranker; off: none; auto: kept exactly when it ranks better', async () => {
@@ -77,5 +80,32 @@ describe('train.ranker (explicit data)', () => {
     expect(Number.isFinite(rating) && Number.isFinite(ranker)).toBe(true);
     expect(auto.hasRanker).toBe(ranker > rating);
     expect(auto.choice!.ranker).toBe(ranker > rating);
+  });
+
+  it('newItems auto with a ranker: chooses whether the ranker takes only new items’ liked ratings, and serves with it', async () => {
+    // A larger validation share, so that enough validation users rate the pseudo-new items.
+    const { outcome, evidenceMin, output } = await train('on', ', validationFraction: 0.5');
+    const evidence = outcome.newItems.rankerEvidence!;
+    // The synthetic scale is 1..5: liked = the top 30%, 3.8 and above.
+    expect(evidence.min).toBeCloseTo(3.8, 10);
+    expect(Number.isFinite(evidence.scores.all) && Number.isFinite(evidence.scores.liked)).toBe(true);
+    expect(evidence.kept).toBe(evidence.scores.liked > evidence.scores.all);
+    expect(evidenceMin).toBe(evidence.kept ? evidence.min : null);
+    expect(output).toContain(
+      evidence.kept
+        ? "the ranker takes new items' ratings >= 3.8"
+        : 'the ranker takes every rating of new items',
+    );
+    const store = await openFeatureStore(database);
+    try {
+      const record = await store.registry.getModel(outcome.modelId);
+      expect(record?.metrics['ranker-evidence']).toEqual(evidence.scores);
+    } finally {
+      await store.close();
+    }
+    // A configured way keeps every rating, with no choice made.
+    const configured = await train('on', ', validationFraction: 0.5, newItems: warm-up');
+    expect(configured.outcome.newItems.rankerEvidence).toBeUndefined();
+    expect(configured.evidenceMin).toBeNull();
   });
 });

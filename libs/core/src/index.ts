@@ -30,7 +30,13 @@ export {
 } from './model/config';
 export type { ModelConfig, ParamGroup, IdEmbeddingConfig, NegativeSampling } from './model/config';
 export { createModel, RecommenderModel, EncodedItems } from './model/model';
-export { attachRanker, rankingModel, rankingSupport } from './model/ranker';
+export {
+  attachRanker,
+  rankerEvidence,
+  rankingModel,
+  rankingSupport,
+  setRankerEvidenceMin,
+} from './model/ranker';
 export type { TrainingInfo, ModelSnapshot, AdaptDefaults } from './model/model';
 /**
  * The adaptation settings (`steps`, `lr`, `ridge`): a model's `adaptDefaults`, the overridable

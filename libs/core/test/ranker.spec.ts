@@ -15,14 +15,16 @@ import {
   createModel,
   initBackend,
   loadModel,
+  rankerEvidence,
   rankingModel,
   rankingSupport,
   readManifest,
   saveModel,
   score,
+  setRankerEvidenceMin,
   ValidationError,
 } from '../src';
-import { makeWorld } from './fixtures';
+import { makeWorld, rewriteManifest } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -95,6 +97,61 @@ describe('rankers', () => {
     ]);
     expect(support[0].value).toBe(4); // not mutated
     model.dispose();
+  });
+
+  it('takes new items’ evidence as interactions: every rating, or the liked ones from a set minimum', () => {
+    const model = ratingModel();
+    const evidence = [
+      { itemId: 'n1', value: 5, userId: 'u1' },
+      { itemId: 'n1', value: 2, userId: 'u2' },
+      { itemId: 'n2', value: 4, userId: 'u1' },
+    ];
+    expect(() => setRankerEvidenceMin(model, 4)).toThrow(/has no ranker/);
+    attachRanker(model, implicitModel());
+    expect(rankerEvidence(model, evidence).map((r) => [r.itemId, r.value, r.userId])).toEqual([
+      ['n1', 1, 'u1'],
+      ['n1', 1, 'u2'],
+      ['n2', 1, 'u1'],
+    ]);
+    setRankerEvidenceMin(model, 4);
+    expect(rankerEvidence(model, evidence).map((r) => [r.itemId, r.userId])).toEqual([
+      ['n1', 'u1'],
+      ['n2', 'u1'],
+    ]);
+    expect(rankerEvidence(model, evidence, 5)).toHaveLength(1);
+    expect(rankerEvidence(model, evidence, null)).toHaveLength(3);
+    expect(evidence[0]!.value).toBe(5); // not mutated
+    expect(() => setRankerEvidenceMin(model, NaN)).toThrow(
+      expect.objectContaining({ field: 'rankerEvidenceMin' }),
+    );
+    setRankerEvidenceMin(model, null);
+    expect(model.rankerEvidenceMin).toBeNull();
+    model.dispose();
+  });
+
+  it('keeps the ranker evidence minimum in the artifact, and refuses one without a ranker', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'warmstart-ranker-'));
+    try {
+      const model = ratingModel();
+      attachRanker(model, implicitModel());
+      setRankerEvidenceMin(model, 3.8);
+      await saveModel(model, join(root, 'm'));
+      model.dispose();
+      expect((await readManifest(join(root, 'm'))).rankerEvidenceMin).toBe(3.8);
+      const loaded = await loadModel(join(root, 'm'));
+      expect(loaded.rankerEvidenceMin).toBe(3.8);
+      loaded.dispose();
+      const plain = ratingModel();
+      await saveModel(plain, join(root, 'plain'));
+      plain.dispose();
+      expect((await readManifest(join(root, 'plain'))).rankerEvidenceMin).toBeUndefined();
+      rewriteManifest(join(root, 'plain'), (m) => (m.rankerEvidenceMin = 4));
+      await expect(loadModel(join(root, 'plain'))).rejects.toMatchObject({
+        field: 'manifest.rankerEvidenceMin',
+      });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('is saved and loaded with the rating model, scores unchanged, and freed with it', async () => {

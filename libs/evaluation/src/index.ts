@@ -81,7 +81,7 @@ export { InteractionIndex } from './baselines/interaction-index';
 export { ItemKnn, type ItemKnnOptions } from './baselines/item-knn';
 export { ContentKnn, type ContentKnnOptions } from './baselines/content-knn';
 export { pickBest, validationMae } from './baselines/tuning';
-export { validationRankingScore } from './baselines/validation';
+export { relevanceThreshold, validationRankingScore } from './baselines/validation';
 
 // The report: its schema is this library's public type.
 export {

@@ -9,6 +9,7 @@ import {
   score,
   scoreBatch,
   supportsClosedFormHead,
+  rankerEvidence,
   warmUpItems,
   type AdaptSettings,
   type RecommenderModel,
@@ -199,7 +200,8 @@ export class CoreServingModel implements ServingModel {
 
   /**
    * Warms the model's rows and, when it has a ranker with ID rows, the ranker's: on the same
-   * interactions, each read as an interaction of value 1 (as the ranker adapts on a support). A
+   * interactions as the ranker takes them (core rankerEvidence: each an interaction of value 1,
+   * only the liked ones where the model says so). A
    * model with a user base (`foldInBase`) folds the items in from the interacting users' heads
    * instead, when their `histories` are given.
    */
@@ -210,7 +212,11 @@ export class CoreServingModel implements ServingModel {
     for (const model of this.warmable) {
       const own =
         model === ranker
-          ? requests.map((r) => ({ ...r, interactions: r.interactions.map((x) => ({ ...x, value: 1 })) }))
+          ? requests.flatMap((r) => {
+              // As the ranker takes evidence (core rankerEvidence): the liked ratings, or all.
+              const interactions = rankerEvidence(this.model, r.interactions);
+              return interactions.length > 0 ? [{ ...r, interactions }] : [];
+            })
           : requests;
       const rows =
         model.foldInBase && histories

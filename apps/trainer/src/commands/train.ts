@@ -26,7 +26,7 @@ import { prepareStart, tuneAlsStart } from '../learners/als-embeddings';
 import { chooseRanker } from '../learners/ranker';
 import { chooseNeighbourhood, type NeighbourhoodChoice } from '../learners/neighbourhood-choice';
 import { chooseContentNeighbourhood, type ContentChoice } from '../learners/content-choice';
-import { foldInCandidate, resolveNewItems } from '../learners/new-items-trial';
+import { foldInCandidate, resolveNewItems, type NewItemsResolution } from '../learners/new-items-trial';
 import type { NewItemsChoice, NewItemsWay } from '../learners/new-items-choice';
 import { trainingHeads, type TrainingHeads } from '../learners/item-fold-in';
 import { LeaseLostError, withLease } from '../schedule/lease';
@@ -70,7 +70,12 @@ export interface TrainOutcome {
    * How the model's new items take their first interactions (`train.newItems` resolved) and, when
    * chosen (`auto`), each way's validation NDCG@20 on pseudo-new items.
    */
-  newItems: { way: NewItemsWay; validationNdcg20?: Record<NewItemsWay, number> };
+  newItems: {
+    way: NewItemsWay;
+    validationNdcg20?: Record<NewItemsWay, number>;
+    /** A rating model with a ranker, `auto`: the liked-evidence choice (learners/new-items-trial.ts). */
+    rankerEvidence?: NewItemsResolution['rankerEvidence'];
+  };
   /**
    * The ranking model's item neighbourhood (`train.neighbourhood`): the weight kept (0: none) and
    * each weight's validation score; null when not chosen (`off`, no validation users, or a model
@@ -565,8 +570,12 @@ async function trainRun(
     const folding = newItems.way === 'fold-in' ? foldInCandidate(model) : null;
     if (folding) folding.foldInBase = headsOf(folding).base;
     ctx.logger.info(
-      { newItems: newItems.way, ...(newItems.choice && { validationNdcg20: newItems.choice.scores }) },
-      `new items: ${newItems.way}`,
+      {
+        newItems: newItems.way,
+        ...(newItems.choice && { validationNdcg20: newItems.choice.scores }),
+        ...(newItems.rankerEvidence && { rankerEvidence: newItems.rankerEvidence }),
+      },
+      `new items: ${newItems.way}` + describeRankerEvidence(newItems.rankerEvidence),
     );
     ctx.logger.info({ validation: metrics }, 'validation metrics');
     throwIfAborted(signal);
@@ -640,6 +649,8 @@ async function trainRun(
         ...Object.fromEntries(baselines.map((b) => [`baseline.${b.name}`, b.metrics])),
         // Each way of taking new items' first interactions, when train.newItems chose between them.
         ...(newItems.choice && { 'new-items': newItems.choice.scores }),
+        // A ranker's new-item evidence: every rating against the liked ones, when chosen between.
+        ...(newItems.rankerEvidence && { 'ranker-evidence': newItems.rankerEvidence.scores }),
         // Each weight of the item neighbourhood, when train.neighbourhood chose among them.
         ...(neighbourhood && { neighbourhood: neighbourhood.scores }),
         // Each weight of the content neighbourhood on pseudo-new items, when chosen among them.
@@ -657,6 +668,7 @@ async function trainRun(
         describeDecision(decision) +
         describeBaselines(baselines) +
         describeNewItems(newItems.way, newItems.choice) +
+        describeRankerEvidence(newItems.rankerEvidence) +
         (neighbourhood ? `; item neighbourhood weight ${neighbourhood.weight}` : '') +
         (content ? `; content neighbourhood weight ${content.weight}` : '') +
         (resumeFrom ? `; resumed from run ${resumeFrom.runId}` : ''),
@@ -669,7 +681,11 @@ async function trainRun(
       validation: metrics,
       promotion: decision,
       baselines,
-      newItems: { way: newItems.way, ...(newItems.choice && { validationNdcg20: newItems.choice.scores }) },
+      newItems: {
+        way: newItems.way,
+        ...(newItems.choice && { validationNdcg20: newItems.choice.scores }),
+        ...(newItems.rankerEvidence && { rankerEvidence: newItems.rankerEvidence }),
+      },
       neighbourhood,
       contentNeighbourhood: content,
     };
@@ -754,6 +770,15 @@ function adaptOf(config: TrainerConfig, model: RecommenderModel, kind: FeedbackK
 }
 
 /** The output line's note on new items: the way, and both validation figures when it was chosen. */
+/** "; the ranker takes new items' ratings >= 3.8 (…)" or "" when no choice was made. */
+function describeRankerEvidence(e: NewItemsResolution['rankerEvidence']): string {
+  if (!e) return '';
+  const scores = `liked ${e.scores.liked.toFixed(4)}, all ${e.scores.all.toFixed(4)}`;
+  return e.kept
+    ? `; the ranker takes new items' ratings >= ${e.min} as interactions (${scores})`
+    : `; the ranker takes every rating of new items as an interaction (${scores})`;
+}
+
 function describeNewItems(way: NewItemsWay, choice: NewItemsChoice | null): string {
   if (!choice) return `; new items: ${way}`;
   const other: NewItemsWay = way === 'fold-in' ? 'warm-up' : 'fold-in';

@@ -14,13 +14,8 @@ import {
   validationRankingScore,
 } from '@warmstart/evaluation';
 import type { NeighbourhoodSetting } from './neighbourhood-choice';
-import {
-  HIDDEN_PREFIX,
-  MIN_CHOICE_TASKS,
-  pickPseudoNew,
-  PSEUDO_NEW_FRACTION,
-  PSEUDO_NEW_MAX,
-} from './new-items-choice';
+import { MIN_CHOICE_TASKS } from './new-items-choice';
+import { pseudoNewItems, splitAtPseudoNew } from './pseudo-new';
 import { rankTasks } from './rank-tasks';
 import { VALIDATION_SHOTS } from './validation-score';
 
@@ -79,31 +74,17 @@ export async function chooseContentNeighbourhood(
   const idf = fitContentIdf(ranking, catalog);
   if (!idf.some((v) => v > 0)) return null;
 
-  const touched = new Set<string>();
-  for (const t of ctx.validation)
-    for (const r of [...t.support, ...t.query]) if (ranking.itemIdIndex.has(r.itemId)) touched.add(r.itemId);
-  const pool = [...touched].sort();
-  const pseudo = new Set(
-    pickPseudoNew(pool, Math.min(PSEUDO_NEW_MAX, Math.round(pool.length * PSEUDO_NEW_FRACTION)), ctx),
-  );
-  const hide = (id: string) => HIDDEN_PREFIX + id;
-  const items = new Map<string, ItemRecord>(ctx.items);
-  for (const id of pseudo) items.set(hide(id), { ...(ctx.items.get(id) ?? { features: {} }), id: hide(id) });
-  const hidden = [...pseudo].sort().map(hide);
-  const mixed = [...[...warm].filter((id) => !pseudo.has(id)).sort(), ...hidden];
-  const hideIn = (r: Task['query'][number]) => (pseudo.has(r.itemId) ? { ...r, itemId: hide(r.itemId) } : r);
+  const pseudo = pseudoNewItems((id) => ranking.itemIdIndex.has(id), ctx);
+  const { items, candidates: hidden } = pseudo;
+  const mixed = [...[...warm].filter((id) => !pseudo.ids.has(id)).sort(), ...hidden];
   // Among the pseudo-new items alone: each validation user's interactions with the other items
   // are its support, those with the pseudo-new items (hidden) its query. Among all items: its own
   // support without the pseudo-new items, its query and its pseudo-new support items (hidden).
-  const alone: Task[] = [];
+  const alone = splitAtPseudoNew(ctx.validation, pseudo);
   const among: Task[] = [];
   for (const t of ctx.validation) {
-    const all = [...t.support, ...t.query];
-    const support = all.filter((r) => !pseudo.has(r.itemId));
-    const query = all.filter((r) => pseudo.has(r.itemId)).map(hideIn);
-    if (support.length > 0 && query.length > 0) alone.push({ user: t.user, support, query });
-    const own = t.support.filter((r) => !pseudo.has(r.itemId));
-    const rest = [...t.support.filter((r) => pseudo.has(r.itemId)), ...t.query].map(hideIn);
+    const own = t.support.filter((r) => !pseudo.ids.has(r.itemId));
+    const rest = [...t.support.filter((r) => pseudo.ids.has(r.itemId)), ...t.query].map(pseudo.hide);
     if (own.length > 0 && rest.length > 0) among.push({ user: t.user, support: own, query: rest });
   }
   if (alone.length < MIN_CHOICE_TASKS) return null;
@@ -121,7 +102,7 @@ export async function chooseContentNeighbourhood(
   };
   const scores: Record<string, number> = {};
   let best = { weight: 0, score: -Infinity };
-  const generator = withoutPseudoNew(ranking, ctx.items, pseudo);
+  const generator = withoutPseudoNew(ranking, ctx.items, pseudo.ids);
   try {
     for (const weight of CONTENT_WEIGHTS) {
       throwIfAborted(ctx.signal);
@@ -142,7 +123,7 @@ export async function chooseContentNeighbourhood(
     generator.restore();
     setContentNeighbourhood(ranking, best.weight > 0 ? { idf, weight: best.weight } : null);
   }
-  return { weight: best.weight, scores, items: pseudo.size, tasks: alone.length };
+  return { weight: best.weight, scores, items: pseudo.ids.size, tasks: alone.length };
 }
 
 /**

@@ -1,6 +1,7 @@
 import {
   describeBackend,
   initBackend,
+  rankerEvidence,
   type SupportSizes,
   metaTrain,
   type AdaptOptions,
@@ -239,7 +240,11 @@ export class MetaLearner implements EvalMethod {
     const content = ctx.ranks
       ? await chooseContentNeighbourhood(this.model, s.neighbourhood, ctx, this.adaptOptions)
       : null;
-    const { way, choice: newItems } = await resolveNewItems(this.model, s.newItems, {
+    const {
+      way,
+      choice: newItems,
+      rankerEvidence: evidence,
+    } = await resolveNewItems(this.model, s.newItems, {
       ...ctx,
       users: this.users,
       adaptOptions: this.adaptOptions,
@@ -270,6 +275,10 @@ export class MetaLearner implements EvalMethod {
         ...(newItems && {
           newItems: newItems.way,
           newItemsValidationNdcg20: newItems.scores,
+        }),
+        ...(evidence && {
+          rankerEvidenceMin: evidence.kept ? evidence.min : 'none',
+          rankerEvidenceValidationNdcg20: evidence.scores,
         }),
       },
     };
@@ -354,7 +363,7 @@ export class MetaLearner implements EvalMethod {
     const evidence = options?.itemEvidence;
     if (!ranker || !evidence?.length) return ranker?.adaptDefaults ?? {};
     if (this.rankerWarmed?.evidence !== evidence) {
-      const interactions = evidence.map((r) => ({ ...r, value: 1 }));
+      const interactions = rankerEvidence(this.model!, evidence);
       this.rankerWarmed = { evidence, rows: this.rowsFromEvidence(ranker, interactions, items) };
     }
     const rows = this.rankerWarmed.rows;

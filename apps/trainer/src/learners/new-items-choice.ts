@@ -4,49 +4,19 @@ import {
   type ItemCatalog,
   orderedByItem,
   type RatingEvent,
-  rngFor,
-  shuffled,
   type Task,
   throwIfAborted,
   validationRankingScore,
 } from '@warmstart/evaluation';
+import { pseudoNewItems, pseudoNewRatings } from './pseudo-new';
 
 /** How items added after training take their first interactions (`train.newItems`). */
 export type NewItemsWay = 'warm-up' | 'fold-in';
 
-/** Share of the warm items the validation users touched that play the new items. */
-export const PSEUDO_NEW_FRACTION = 0.25;
-/** At most this many pseudo-new items (they are also the ranking's candidates). */
-export const PSEUDO_NEW_MAX = 2000;
 /** Interactions per pseudo-new item the ways see (P2's new-item k-shot curve, small to large). */
 export const NEW_ITEMS_SHOTS: readonly number[] = [1, 3, 10];
 /** Fewer scored tasks than this over all shots: no choice (the configured fallback stays). */
 export const MIN_CHOICE_TASKS = 20;
-
-export const HIDDEN_PREFIX = 'new-items-choice:';
-
-/**
- * `count` of `pool`: the latest by first interaction over the training and validation
- * interactions when those have times (ties by id), else a seeded random sample.
- */
-export function pickPseudoNew(
-  pool: readonly string[],
-  count: number,
-  ctx: Pick<FitContext, 'train' | 'validation' | 'seed'>,
-): string[] {
-  const first = new Map<string, number>();
-  const times = new Set<number>();
-  for (const t of [...ctx.train, ...ctx.validation])
-    for (const r of [...t.support, ...t.query]) {
-      const at = r.time?.getTime();
-      if (at === undefined) continue;
-      times.add(at);
-      if (!(first.get(r.itemId)! <= at)) first.set(r.itemId, at);
-    }
-  if (times.size <= 1) return shuffled(pool, rngFor(ctx.seed, 'new-items-choice')).slice(0, count);
-  const when = (id: string) => first.get(id) ?? -Infinity;
-  return [...pool].sort((a, b) => when(b) - when(a) || (a < b ? -1 : 1)).slice(0, count);
-}
 
 /** What the choice needs from a learner, for each way it compares. */
 export interface NewItemsTrial {
@@ -99,35 +69,11 @@ export async function chooseNewItems(
   trial: NewItemsTrial,
   ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal'>,
 ): Promise<NewItemsChoice | null> {
-  const touched = new Set<string>();
-  for (const t of ctx.validation)
-    for (const r of [...t.support, ...t.query]) if (trial.isWarm(r.itemId)) touched.add(r.itemId);
-  const pool = [...touched].sort();
-  const count = Math.min(PSEUDO_NEW_MAX, Math.round(pool.length * PSEUDO_NEW_FRACTION));
-  const pseudo = new Set(pickPseudoNew(pool, count, ctx));
-  if (pseudo.size === 0) return null;
-
-  const hide = (id: string) => HIDDEN_PREFIX + id;
-  const items = new Map(ctx.items);
-  for (const id of pseudo) items.set(hide(id), { ...(ctx.items.get(id) ?? { features: {} }), id: hide(id) });
-  const candidates = [...pseudo].sort().map(hide);
-
+  const pseudo = pseudoNewItems(trial.isWarm, ctx);
+  if (pseudo.ids.size === 0) return null;
+  const { items, candidates } = pseudo;
   // Each validation user's interactions with the pseudo-new items (hidden), and the rest: its history.
-  const byUser = new Map<string, RatingEvent[]>();
-  const histories: Task[] = [];
-  for (const t of ctx.validation) {
-    const all = [...t.support, ...t.query];
-    const events = all
-      .filter((r) => pseudo.has(r.itemId))
-      .map((r) => ({
-        userId: t.user.id,
-        itemId: hide(r.itemId),
-        value: r.value,
-        time: r.time ?? new Date(0),
-      }));
-    if (events.length) byUser.set(t.user.id, events);
-    histories.push({ user: t.user, support: all.filter((r) => !pseudo.has(r.itemId)), query: [] });
-  }
+  const { byUser, histories } = pseudoNewRatings(ctx.validation, pseudo);
   const ordered = orderedByItem(byUser, datasetHasTimes({ ratings: [...byUser.values()].flat() }), ctx.seed);
   const users = new Map(ctx.validation.map((t) => [t.user.id, t.user]));
 
@@ -148,15 +94,7 @@ export async function chooseNewItems(
     tasks += view.length;
     for (const way of ['warm-up', 'fold-in'] as const) {
       const rows = trial.rows(way, [...evidence], items, histories);
-      const ranker = {
-        rank: (ts: readonly Task[], cs: readonly string[]) => trial.rank(ts, cs, items, rows),
-      };
-      const score = await validationRankingScore(
-        ranker,
-        { train: [], validation: view, items, kind: ctx.kind, scale: ctx.scale, signal: ctx.signal },
-        candidates,
-      );
-      sums[way] += Number.isNaN(score) ? 0 : score;
+      sums[way] += await trialScore(trial, rows, view, items, candidates, ctx);
     }
   }
   if (tasks < MIN_CHOICE_TASKS) return null;
@@ -167,7 +105,28 @@ export async function chooseNewItems(
   return {
     way: scores['fold-in'] > scores['warm-up'] ? 'fold-in' : 'warm-up',
     scores,
-    items: pseudo.size,
+    items: pseudo.ids.size,
     tasks,
   };
+}
+
+/**
+ * Validation NDCG@20 (0 when no task can be scored) of `tasks` ranking `candidates` with a trial's
+ * rows for the new items.
+ */
+export async function trialScore(
+  trial: NewItemsTrial,
+  rows: Map<string, Float32Array> | undefined,
+  tasks: readonly Task[],
+  items: ItemCatalog,
+  candidates: readonly string[],
+  ctx: Pick<FitContext, 'kind' | 'scale' | 'signal'>,
+): Promise<number> {
+  const ranker = { rank: (ts: readonly Task[], cs: readonly string[]) => trial.rank(ts, cs, items, rows) };
+  const score = await validationRankingScore(
+    ranker,
+    { train: [], validation: tasks, items, kind: ctx.kind, scale: ctx.scale, signal: ctx.signal },
+    candidates,
+  );
+  return Number.isNaN(score) ? 0 : score;
 }

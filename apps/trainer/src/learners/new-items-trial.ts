@@ -1,5 +1,18 @@
-import { rankingModel, supportsItemFoldIn, type AdaptOptions, type RecommenderModel } from '@warmstart/core';
-import type { FitContext, ItemCatalog, RatingEvent, Task, UserRecord } from '@warmstart/evaluation';
+import {
+  rankerEvidence,
+  rankingModel,
+  setRankerEvidenceMin,
+  supportsItemFoldIn,
+  type AdaptOptions,
+  type RecommenderModel,
+} from '@warmstart/core';
+import {
+  type FitContext,
+  type ItemCatalog,
+  type RatingEvent,
+  type Task,
+  type UserRecord,
+} from '@warmstart/evaluation';
 import { foldInRowsFromEvidence, trainingHeads, type TrainingHeads } from './item-fold-in';
 import {
   chooseNewItems,
@@ -8,6 +21,7 @@ import {
   type NewItemsWay,
 } from './new-items-choice';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
+import { chooseRankerEvidence, type RankerEvidenceChoice } from './ranker-evidence-choice';
 
 /** What a trained rating model (and its ranker, if any) needs around it to choose how new items come in. */
 export interface NewItemsContext extends Pick<
@@ -31,27 +45,48 @@ export function foldInCandidate(rated: RecommenderModel): RecommenderModel | nul
   return supportsItemFoldIn(model) ? model : null;
 }
 
+/** What {@link resolveNewItems} decided. */
+export interface NewItemsResolution {
+  way: NewItemsWay;
+  /** `auto` between the two ways: the choice's scores; else null. */
+  choice: NewItemsChoice | null;
+  /**
+   * `auto` for a rating model with a ranker: whether its ranker takes only new items' liked
+   * ratings (learners/ranker-evidence-choice.ts; set on the model when kept). Null otherwise.
+   */
+  rankerEvidence: RankerEvidenceChoice | null;
+}
+
 /**
  * `train.newItems` resolved for a trained model: `warm-up` and `fold-in` as configured (the fold-in
  * only where {@link foldInCandidate} allows it), `auto` by chooseNewItems on the validation users
- * with the trial below. Returns the way and, for `auto`, the choice's scores.
+ * with the trial below. For a rating model with a ranker, `auto` also chooses whether the ranker
+ * takes every rating of a new item as an interaction or only the liked ones (core rankerEvidence,
+ * chooseRankerEvidence); a configured way keeps every rating.
  */
 export async function resolveNewItems(
   rated: RecommenderModel,
   setting: NewItemsWay | 'auto',
   ctx: NewItemsContext,
-): Promise<{ way: NewItemsWay; choice: NewItemsChoice | null }> {
-  const model = foldInCandidate(rated);
-  if (!model || setting === 'warm-up') return { way: 'warm-up', choice: null };
-  if (setting === 'fold-in') return { way: 'fold-in', choice: null };
-  if (ctx.validation.length === 0) return { way: 'warm-up', choice: null };
-  const choice = await chooseNewItems(newItemsTrial(rated, model, ctx), ctx);
-  return { way: choice?.way ?? 'warm-up', choice };
+): Promise<NewItemsResolution> {
+  const foldable = foldInCandidate(rated);
+  setRankerEvidenceMin(rated, null);
+  if (setting !== 'auto' || ctx.validation.length === 0) {
+    const way = setting === 'fold-in' && foldable ? 'fold-in' : 'warm-up';
+    return { way, choice: null, rankerEvidence: null };
+  }
+  const model = rankingModel(rated);
+  const trialFor = (min: number | null) => newItemsTrial(rated, model, ctx, min);
+  const choice = foldable ? await chooseNewItems(trialFor(null), ctx) : null;
+  const way = choice?.way ?? 'warm-up';
+  const rankerEvidence = rated.ranker ? await chooseRankerEvidence(way, trialFor, ctx) : null;
+  if (rankerEvidence?.kept) setRankerEvidenceMin(rated, rankerEvidence.min);
+  return { way, choice, rankerEvidence };
 }
 
 /**
  * The trial chooseNewItems runs for `model` (the rating model itself, or its ranker, which reads
- * evidence as interactions of value 1): the warm-up by core warmUpItems, the fold-in from the
+ * evidence as interactions of value 1, only those rated `evidenceMin` or more where it is set): the warm-up by core warmUpItems, the fold-in from the
  * evidence users' heads adapted on their histories against the training users' user base; ranked
  * as P2 ranks (rankTasks).
  */
@@ -59,9 +94,10 @@ function newItemsTrial(
   rated: RecommenderModel,
   model: RecommenderModel,
   ctx: NewItemsContext,
+  evidenceMin: number | null,
 ): NewItemsTrial {
   const asInteractions = (evidence: readonly RatingEvent[]) =>
-    model === rated ? evidence : evidence.map((r) => ({ ...r, value: 1 }));
+    model === rated ? evidence : rankerEvidence(rated, evidence, evidenceMin);
   let historyHeads: { of: readonly Task[]; heads: TrainingHeads } | undefined;
   return {
     isWarm: (id) => model.itemIdIndex.has(id),

@@ -87,6 +87,11 @@ export interface Manifest {
    */
   ranker?: string;
   /**
+   * With a ranker: the lowest rating of a new item's evidence the ranker takes as an interaction
+   * (`model.rankerEvidenceMin`, model/ranker.ts). Absent: every rating.
+   */
+  rankerEvidenceMin?: number;
+  /**
    * The item neighbourhood of a ranking model (neighbours/neighbourhood.ts): the term's weight and
    * the shape of neighbours.bin (int32 ptr[size + 1], int32 items[entries], float32
    * sims[entries]). Absent: none (as in every artifact written before neighbourhoods existed).
@@ -228,6 +233,7 @@ export async function saveModel(
       await saveModel(model.ranker, join(tmp, RANKER_DIR));
       const rankerManifest = await readFile(join(tmp, RANKER_DIR, 'manifest.json'));
       manifest.ranker = RANKER_DIR;
+      if (model.rankerEvidenceMin !== null) manifest.rankerEvidenceMin = model.rankerEvidenceMin;
       manifest.files[`${RANKER_DIR}/manifest.json`] = {
         bytes: rankerManifest.length,
         sha256: sha256(rankerManifest),
@@ -363,6 +369,10 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
         fail('contentNeighbourhood.weight', 'must be a finite number >= 0');
       if (!isCount(cn.width)) fail('contentNeighbourhood.width', 'must be an integer >= 0');
     }
+  }
+  if (m.rankerEvidenceMin !== undefined) {
+    if (m.ranker === undefined) fail('rankerEvidenceMin', 'needs a ranker');
+    if (!Number.isFinite(m.rankerEvidenceMin)) fail('rankerEvidenceMin', 'must be a finite number');
   }
   const nb = m.neighbourhood;
   if (nb !== undefined) {
@@ -576,6 +586,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
   if (m.ranker !== undefined) {
     try {
       model.ranker = await loadRanker(dir, m);
+      model.rankerEvidenceMin = m.rankerEvidenceMin ?? null;
     } catch (err) {
       model.dispose();
       throw err;

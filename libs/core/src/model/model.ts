@@ -108,6 +108,11 @@ export class RecommenderModel {
    */
   ranker: RecommenderModel | null = null;
   /**
+   * With a ranker: the lowest rating of a new item's evidence the ranker takes as an interaction
+   * (model/ranker.ts, rankerEvidence; stored in artifacts). Null: every rating.
+   */
+  rankerEvidenceMin: number | null = null;
+  /**
    * Implicit models: the item neighbourhood whose weighted score is added to the network's
    * (neighbours/neighbourhood.ts, setNeighbourhood; stored in artifacts). Null: the network alone.
    */

@@ -4,7 +4,10 @@
  * below plain popularity). A rating model can carry an implicit model over the same items
  * (`model.ranker`, e.g. a catalog fold-in over the interactions) that orders candidates, while
  * the rating model still predicts the ratings. Both adapt on the same support: the ranker sees
- * every rated item as an interaction.
+ * every rated item as an interaction. New items' first ratings (their evidence) reach the ranker
+ * as interactions too, every one or, with `model.rankerEvidenceMin`, only the liked ones: from
+ * the ranker's view an item rated by 20 users who disliked it is as popular as one 20 users
+ * loved, and among new items with the same number of ratings nothing else tells them apart.
  */
 import { ValidationError } from '../errors';
 import type { Rating } from '../types';
@@ -35,4 +38,30 @@ export function rankingModel(model: RecommenderModel): RecommenderModel {
  */
 export function rankingSupport<T extends Rating>(model: RecommenderModel, support: readonly T[]): T[] {
   return model.ranker ? support.map((r) => ({ ...r, value: 1 })) : [...support];
+}
+
+/**
+ * Sets the lowest rating of a new item's evidence that the ranker of `model` takes as an
+ * interaction (see {@link rankerEvidence}); null: every rating. `model` must have a ranker.
+ */
+export function setRankerEvidenceMin(model: RecommenderModel, min: number | null): void {
+  if (min !== null) {
+    if (!model.ranker) throw new ValidationError('model', 'has no ranker');
+    if (!Number.isFinite(min))
+      throw new ValidationError('rankerEvidenceMin', 'must be a finite number or null');
+  }
+  model.rankerEvidenceMin = min;
+}
+
+/**
+ * New items' evidence (their first ratings, by users) as the ranker of `model` takes it: the
+ * ratings at or above `min` (default `model.rankerEvidenceMin`; null: all), each an interaction
+ * of value 1.
+ */
+export function rankerEvidence<T extends { value: number }>(
+  model: RecommenderModel,
+  evidence: readonly T[],
+  min: number | null = model.rankerEvidenceMin,
+): T[] {
+  return (min === null ? evidence : evidence.filter((r) => r.value >= min)).map((r) => ({ ...r, value: 1 }));
 }

@@ -1,0 +1,113 @@
+/**
+ * The ranker's new-item evidence (learners/ranker-evidence-choice.ts): every rating of a new item
+ * as an interaction, or only the liked ones, chosen on pseudo-new items whose evidence is the
+ * training users' ratings. A fake trial stands for the learner (it scores an item by how much
+ * evidence it took in) so that what the choice reads and keeps is observable.
+ */
+import { rankerEvidence, type RecommenderModel } from '@warmstart/core';
+import type { ItemCatalog, RatingEvent, Task } from '@warmstart/evaluation';
+import { NEW_ITEMS_SHOTS, type NewItemsTrial } from '../src/learners/new-items-choice';
+import { HIDDEN_PREFIX } from '../src/learners/pseudo-new';
+import { chooseRankerEvidence } from '../src/learners/ranker-evidence-choice';
+
+const ITEMS = 40;
+const itemId = (i: number) => `i${i}`;
+const items: ItemCatalog = new Map(
+  Array.from({ length: ITEMS }, (_, i) => [itemId(i), { id: itemId(i), features: {} }]),
+);
+/** Even items are good (rated 5), odd ones poor (rated 1), by everyone. */
+const rating = (i: number) => (i % 2 === 0 ? 5 : 1);
+
+/** Users who each rate 16 items spread over the catalog (item i first rated at time i). */
+function tasks(prefix: string, users: number, offset: number): Task[] {
+  return Array.from({ length: users }, (_, u) => {
+    const ratings = Array.from({ length: 16 }, (_, j) => {
+      const i = (u * 5 + j * 3 + offset) % ITEMS;
+      return { itemId: itemId(i), value: rating(i), time: new Date(1000 * (i * 100 + u)) };
+    });
+    return {
+      user: { id: `${prefix}${u}`, features: {} },
+      support: ratings.slice(0, 8),
+      query: ratings.slice(8),
+    };
+  });
+}
+
+/** The model part rankerEvidence reads: only the minimum matters to it. */
+const rated = { rankerEvidenceMin: null } as unknown as RecommenderModel;
+
+interface Seen {
+  min: number | null;
+  evidence: readonly RatingEvent[];
+}
+
+/** Rows that count the evidence each item took in (as the ranker would: rankerEvidence with `min`). */
+function fakeTrial(min: number | null, seen: Seen[]): NewItemsTrial {
+  return {
+    isWarm: (id) => items.get(id) !== undefined,
+    rows: (_way, evidence) => {
+      seen.push({ min, evidence });
+      const rows = new Map<string, Float32Array>();
+      for (const r of rankerEvidence(rated, evidence, min)) {
+        const row = rows.get(r.itemId) ?? new Float32Array(1);
+        row[0] += r.value;
+        rows.set(r.itemId, row);
+      }
+      return rows;
+    },
+    rank: async (ts, candidates, _items, rows) =>
+      ts.map(() => Float32Array.from(candidates, (c) => rows?.get(c)?.[0] ?? 0)),
+  };
+}
+
+const ctx = (kind: 'explicit' | 'implicit' = 'explicit') => ({
+  train: tasks('t', 60, 0),
+  validation: tasks('v', 30, 1),
+  items,
+  seed: 0,
+  kind,
+  scale: (kind === 'explicit' ? [1, 5] : [0, 1]) as [number, number],
+});
+
+describe('chooseRankerEvidence', () => {
+  it('keeps the liked ratings when they rank the validation users’ liked pseudo-new items better', async () => {
+    const seen: Seen[] = [];
+    const choice = await chooseRankerEvidence('warm-up', (min) => fakeTrial(min, seen), ctx());
+    // Every pseudo-new item has as many ratings whatever its quality: only the liked ones tell.
+    expect(choice!.min).toBeCloseTo(3.8, 10);
+    expect(choice!.scores.liked).toBeGreaterThan(choice!.scores.all);
+    expect(choice!.kept).toBe(true);
+    expect(choice!.tasks).toBeGreaterThanOrEqual(20);
+    // It read the training users' ratings of hidden items, at most k per item per shot.
+    const training = new Set(ctx().train.map((t) => t.user.id));
+    expect(seen).toHaveLength(2 * NEW_ITEMS_SHOTS.length);
+    NEW_ITEMS_SHOTS.forEach((k, at) => {
+      const { evidence } = seen[2 * at]!;
+      expect(evidence.length).toBeGreaterThan(0);
+      const perItem = new Map<string, number>();
+      for (const r of evidence) {
+        expect(training.has(r.userId)).toBe(true);
+        expect(r.itemId.startsWith(HIDDEN_PREFIX)).toBe(true);
+        perItem.set(r.itemId, (perItem.get(r.itemId) ?? 0) + 1);
+      }
+      expect(Math.max(...perItem.values())).toBeLessThanOrEqual(k);
+      expect(perItem.size).toBeLessThanOrEqual(choice!.items);
+    });
+  });
+
+  it('keeps every rating when the liked ones rank no better', async () => {
+    // Everything rated 5: the liked ratings are all of them, and the scores tie.
+    const all5 = ctx();
+    for (const t of [...all5.train, ...all5.validation])
+      for (const r of [...t.support, ...t.query]) (r as { value: number }).value = 5;
+    const choice = await chooseRankerEvidence('warm-up', (min) => fakeTrial(min, []), all5);
+    expect(choice!.scores.liked).toBe(choice!.scores.all);
+    expect(choice!.kept).toBe(false);
+  });
+
+  it('is not made for implicit data, nor with too few validation users', async () => {
+    expect(await chooseRankerEvidence('warm-up', (min) => fakeTrial(min, []), ctx('implicit'))).toBeNull();
+    const few = { ...ctx(), validation: ctx().validation.slice(0, 5) };
+    expect(await chooseRankerEvidence('warm-up', (min) => fakeTrial(min, []), few)).toBeNull();
+  });
+});
