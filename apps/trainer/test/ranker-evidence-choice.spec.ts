@@ -1,7 +1,7 @@
 /**
  * The ranker's new-item evidence (learners/ranker-evidence-choice.ts): every rating of a new item
- * as an interaction, or only the liked ones, chosen on pseudo-new items whose evidence is the
- * training users' ratings. A fake trial stands for the learner (it scores an item by how much
+ * a positive interaction, or the liked ones positive and the others negative, chosen on pseudo-new
+ * items whose evidence is the training users' ratings. A fake trial stands for the learner (it scores an item by how much
  * evidence it took in) so that what the choice reads and keeps is observable.
  */
 import { rankerEvidence, type RecommenderModel } from '@warmstart/core';
@@ -41,7 +41,7 @@ interface Seen {
   evidence: readonly RatingEvent[];
 }
 
-/** Rows that count the evidence each item took in (as the ranker would: rankerEvidence with `min`). */
+/** Rows that count the positive evidence each item took in (as the ranker reads it: rankerEvidence with `min`). */
 function fakeTrial(min: number | null, seen: Seen[]): NewItemsTrial {
   return {
     isWarm: (id) => items.get(id) !== undefined,
@@ -70,7 +70,7 @@ const ctx = (kind: 'explicit' | 'implicit' = 'explicit') => ({
 });
 
 describe('chooseRankerEvidence', () => {
-  it('keeps the liked ratings when they rank the validation users’ liked pseudo-new items better', async () => {
+  it('keeps the minimum when it ranks the validation users’ liked pseudo-new items better', async () => {
     const seen: Seen[] = [];
     const choice = await chooseRankerEvidence('warm-up', (min) => fakeTrial(min, seen), ctx());
     // Every pseudo-new item has as many ratings whatever its quality: only the liked ones tell.
@@ -95,8 +95,8 @@ describe('chooseRankerEvidence', () => {
     });
   });
 
-  it('keeps every rating when the liked ones rank no better', async () => {
-    // Everything rated 5: the liked ratings are all of them, and the scores tie.
+  it('keeps every rating positive when the minimum ranks no better', async () => {
+    // Everything rated 5: every rating is liked either way, and the scores tie.
     const all5 = ctx();
     for (const t of [...all5.train, ...all5.validation])
       for (const r of [...t.support, ...t.query]) (r as { value: number }).value = 5;

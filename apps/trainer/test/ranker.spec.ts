@@ -82,7 +82,7 @@ describe('train.ranker (explicit data)', () => {
     expect(auto.choice!.ranker).toBe(ranker > rating);
   });
 
-  it('newItems auto with a ranker: chooses whether the ranker takes only new items’ liked ratings, and serves with it', async () => {
+  it('newItems auto with a ranker: chooses whether the ranker takes new items’ low ratings as negatives, and serves with it', async () => {
     // A larger validation share, so that enough validation users rate the pseudo-new items.
     const { outcome, evidenceMin, output } = await train('on', ', validationFraction: 0.5');
     const evidence = outcome.newItems.rankerEvidence!;
@@ -93,8 +93,8 @@ describe('train.ranker (explicit data)', () => {
     expect(evidenceMin).toBe(evidence.kept ? evidence.min : null);
     expect(output).toContain(
       evidence.kept
-        ? "the ranker takes new items' ratings >= 3.8"
-        : 'the ranker takes every rating of new items',
+        ? "the ranker takes new items' ratings >= 3.8 as positives, the others as negatives"
+        : 'the ranker takes every rating of new items as a positive',
     );
     const store = await openFeatureStore(database);
     try {

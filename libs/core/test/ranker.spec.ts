@@ -99,7 +99,7 @@ describe('rankers', () => {
     model.dispose();
   });
 
-  it('takes new items’ evidence as interactions: every rating, or the liked ones from a set minimum', () => {
+  it('takes new items’ evidence as interactions: every rating positive, or the liked ones from a set minimum', () => {
     const model = ratingModel();
     const evidence = [
       { itemId: 'n1', value: 5, userId: 'u1' },
@@ -113,13 +113,15 @@ describe('rankers', () => {
       ['n1', 1, 'u2'],
       ['n2', 1, 'u1'],
     ]);
+    // With a minimum: the liked ratings positive, the others negative.
     setRankerEvidenceMin(model, 4);
-    expect(rankerEvidence(model, evidence).map((r) => [r.itemId, r.userId])).toEqual([
-      ['n1', 'u1'],
-      ['n2', 'u1'],
+    expect(rankerEvidence(model, evidence).map((r) => [r.itemId, r.value, r.userId])).toEqual([
+      ['n1', 1, 'u1'],
+      ['n1', 0, 'u2'],
+      ['n2', 1, 'u1'],
     ]);
-    expect(rankerEvidence(model, evidence, 5)).toHaveLength(1);
-    expect(rankerEvidence(model, evidence, null)).toHaveLength(3);
+    expect(rankerEvidence(model, evidence, 5).map((r) => r.value)).toEqual([1, 0, 0]);
+    expect(rankerEvidence(model, evidence, null).map((r) => r.value)).toEqual([1, 1, 1]);
     expect(evidence[0]!.value).toBe(5); // not mutated
     expect(() => setRankerEvidenceMin(model, NaN)).toThrow(
       expect.objectContaining({ field: 'rankerEvidenceMin' }),

@@ -200,8 +200,8 @@ export class CoreServingModel implements ServingModel {
 
   /**
    * Warms the model's rows and, when it has a ranker with ID rows, the ranker's: on the same
-   * interactions as the ranker takes them (core rankerEvidence: each an interaction of value 1,
-   * only the liked ones where the model says so). A
+   * interactions as the ranker takes them (core rankerEvidence: each an interaction of value 1, or
+   * 1 for the liked ratings and 0 for the others where the model sets a minimum). A
    * model with a user base (`foldInBase`) folds the items in from the interacting users' heads
    * instead, when their `histories` are given.
    */
@@ -212,11 +212,7 @@ export class CoreServingModel implements ServingModel {
     for (const model of this.warmable) {
       const own =
         model === ranker
-          ? requests.flatMap((r) => {
-              // As the ranker takes evidence (core rankerEvidence): the liked ratings, or all.
-              const interactions = rankerEvidence(this.model, r.interactions);
-              return interactions.length > 0 ? [{ ...r, interactions }] : [];
-            })
+          ? requests.map((r) => ({ ...r, interactions: rankerEvidence(this.model, r.interactions) }))
           : requests;
       const rows =
         model.foldInBase && histories

@@ -649,7 +649,7 @@ async function trainRun(
         ...Object.fromEntries(baselines.map((b) => [`baseline.${b.name}`, b.metrics])),
         // Each way of taking new items' first interactions, when train.newItems chose between them.
         ...(newItems.choice && { 'new-items': newItems.choice.scores }),
-        // A ranker's new-item evidence: every rating against the liked ones, when chosen between.
+        // A ranker's new-item evidence: every rating positive against the liked ones, when chosen between.
         ...(newItems.rankerEvidence && { 'ranker-evidence': newItems.rankerEvidence.scores }),
         // Each weight of the item neighbourhood, when train.neighbourhood chose among them.
         ...(neighbourhood && { neighbourhood: neighbourhood.scores }),
@@ -770,13 +770,13 @@ function adaptOf(config: TrainerConfig, model: RecommenderModel, kind: FeedbackK
 }
 
 /** The output line's note on new items: the way, and both validation figures when it was chosen. */
-/** "; the ranker takes new items' ratings >= 3.8 (…)" or "" when no choice was made. */
+/** "; the ranker takes new items' ratings >= 3.8 as positives, …" or "" when no choice was made. */
 function describeRankerEvidence(e: NewItemsResolution['rankerEvidence']): string {
   if (!e) return '';
   const scores = `liked ${e.scores.liked.toFixed(4)}, all ${e.scores.all.toFixed(4)}`;
   return e.kept
-    ? `; the ranker takes new items' ratings >= ${e.min} as interactions (${scores})`
-    : `; the ranker takes every rating of new items as an interaction (${scores})`;
+    ? `; the ranker takes new items' ratings >= ${e.min} as positives, the others as negatives (${scores})`
+    : `; the ranker takes every rating of new items as a positive (${scores})`;
 }
 
 function describeNewItems(way: NewItemsWay, choice: NewItemsChoice | null): string {

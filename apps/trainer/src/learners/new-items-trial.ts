@@ -51,8 +51,8 @@ export interface NewItemsResolution {
   /** `auto` between the two ways: the choice's scores; else null. */
   choice: NewItemsChoice | null;
   /**
-   * `auto` for a rating model with a ranker: whether its ranker takes only new items' liked
-   * ratings (learners/ranker-evidence-choice.ts; set on the model when kept). Null otherwise.
+   * `auto` for a rating model with a ranker: whether its ranker takes new items' low ratings as
+   * negatives (learners/ranker-evidence-choice.ts; set on the model when kept). Null otherwise.
    */
   rankerEvidence: RankerEvidenceChoice | null;
 }
@@ -61,8 +61,9 @@ export interface NewItemsResolution {
  * `train.newItems` resolved for a trained model: `warm-up` and `fold-in` as configured (the fold-in
  * only where {@link foldInCandidate} allows it), `auto` by chooseNewItems on the validation users
  * with the trial below. For a rating model with a ranker, `auto` also chooses whether the ranker
- * takes every rating of a new item as an interaction or only the liked ones (core rankerEvidence,
- * chooseRankerEvidence); a configured way keeps every rating.
+ * takes every rating of a new item as a positive interaction, or the liked ones as positives and
+ * the others as negatives (core rankerEvidence, chooseRankerEvidence); a configured way takes every
+ * rating as a positive.
  */
 export async function resolveNewItems(
   rated: RecommenderModel,
@@ -86,7 +87,7 @@ export async function resolveNewItems(
 
 /**
  * The trial chooseNewItems runs for `model` (the rating model itself, or its ranker, which reads
- * evidence as interactions of value 1, only those rated `evidenceMin` or more where it is set): the warm-up by core warmUpItems, the fold-in from the
+ * evidence as interactions of value 1, or of value 0 below `evidenceMin` where it is set): the warm-up by core warmUpItems, the fold-in from the
  * evidence users' heads adapted on their histories against the training users' user base; ranked
  * as P2 ranks (rankTasks).
  */

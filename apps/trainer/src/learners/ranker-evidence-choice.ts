@@ -18,9 +18,12 @@ import { pseudoNewItems, pseudoNewRatings, splitAtPseudoNew } from './pseudo-new
 export interface RankerEvidenceChoice {
   /** The lowest liked rating (the data's relevance threshold), tried as the ranker's minimum. */
   min: number;
-  /** Validation NDCG@20 on pseudo-new items, mean over the shots: every rating, liked ones only. */
+  /**
+   * Validation NDCG@20 on pseudo-new items, mean over the shots: every rating a positive, and the
+   * liked ratings positive with the others negative.
+   */
   scores: { all: number; liked: number };
-  /** Whether the liked ratings alone ranked strictly better (then the minimum is set). */
+  /** Whether the second ranked strictly better (then the minimum is set). */
   kept: boolean;
   /** Pseudo-new items and validation tasks scored. */
   items: number;
@@ -29,14 +32,14 @@ export interface RankerEvidenceChoice {
 
 /**
  * For a rating model with a ranker: whether the ranker takes new items' first ratings all as
- * interactions or only the liked ones (at or above the data's relevance threshold, core
- * rankerEvidence), chosen on the warm validation users. A quarter of the warm items those users
+ * positive interactions, or the liked ones (at or above the data's relevance threshold) as
+ * positives and the others as negatives (core rankerEvidence), chosen on the warm validation users. A quarter of the warm items those users
  * touched play new items (pickPseudoNew, IDs hidden); as P2's new-item k-shot curve gives new items
  * the ratings of training users, each pseudo-new item's evidence is its first k ratings by the
  * training users (by time, else a seeded order), k in {1, 3, 10}; each validation user, adapted
  * on its interactions with the other items, ranks the pseudo-new items, its own liked ones the
- * targets. `trialFor(min)` takes the evidence in by `way` with that minimum (null: every rating).
- * The liked ratings must score strictly higher to be kept. Null for implicit data or when fewer
+ * targets. `trialFor(min)` takes the evidence in by `way` with that minimum (null: every rating
+ * positive). The minimum must score strictly higher to be kept. Null for implicit data or when fewer
  * than 20 tasks can be scored.
  */
 export async function chooseRankerEvidence(

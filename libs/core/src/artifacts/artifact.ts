@@ -87,8 +87,9 @@ export interface Manifest {
    */
   ranker?: string;
   /**
-   * With a ranker: the lowest rating of a new item's evidence the ranker takes as an interaction
-   * (`model.rankerEvidenceMin`, model/ranker.ts). Absent: every rating.
+   * With a ranker: the lowest rating of a new item's evidence the ranker takes as a positive
+   * interaction, lower ones negative (`model.rankerEvidenceMin`, model/ranker.ts). Absent: every
+   * rating positive.
    */
   rankerEvidenceMin?: number;
   /**

@@ -108,8 +108,9 @@ export class RecommenderModel {
    */
   ranker: RecommenderModel | null = null;
   /**
-   * With a ranker: the lowest rating of a new item's evidence the ranker takes as an interaction
-   * (model/ranker.ts, rankerEvidence; stored in artifacts). Null: every rating.
+   * With a ranker: the lowest rating of a new item's evidence the ranker takes as a positive
+   * interaction, lower ones negative (model/ranker.ts, rankerEvidence; stored in artifacts).
+   * Null: every rating positive.
    */
   rankerEvidenceMin: number | null = null;
   /**

@@ -5,9 +5,10 @@
  * (`model.ranker`, e.g. a catalog fold-in over the interactions) that orders candidates, while
  * the rating model still predicts the ratings. Both adapt on the same support: the ranker sees
  * every rated item as an interaction. New items' first ratings (their evidence) reach the ranker
- * as interactions too, every one or, with `model.rankerEvidenceMin`, only the liked ones: from
- * the ranker's view an item rated by 20 users who disliked it is as popular as one 20 users
- * loved, and among new items with the same number of ratings nothing else tells them apart.
+ * as interactions too, every one positive or, with `model.rankerEvidenceMin`, the liked ones
+ * positive and the others negative: from the ranker's view an item rated by 20 users who disliked
+ * it is otherwise as popular as one 20 users loved, and among new items with the same number of
+ * ratings nothing else tells them apart.
  */
 import { ValidationError } from '../errors';
 import type { Rating } from '../types';
@@ -41,8 +42,9 @@ export function rankingSupport<T extends Rating>(model: RecommenderModel, suppor
 }
 
 /**
- * Sets the lowest rating of a new item's evidence that the ranker of `model` takes as an
- * interaction (see {@link rankerEvidence}); null: every rating. `model` must have a ranker.
+ * Sets the lowest rating of a new item's evidence that the ranker of `model` takes as a positive
+ * interaction, lower ones negative (see {@link rankerEvidence}); null: every rating positive.
+ * `model` must have a ranker.
  */
 export function setRankerEvidenceMin(model: RecommenderModel, min: number | null): void {
   if (min !== null) {
@@ -54,14 +56,15 @@ export function setRankerEvidenceMin(model: RecommenderModel, min: number | null
 }
 
 /**
- * New items' evidence (their first ratings, by users) as the ranker of `model` takes it: the
- * ratings at or above `min` (default `model.rankerEvidenceMin`; null: all), each an interaction
- * of value 1.
+ * New items' evidence (their first ratings, by users) as the ranker of `model` takes it: each
+ * rating an interaction of value 1, or, with a minimum `min` (default `model.rankerEvidenceMin`;
+ * null: none), 1 for the ratings at or above it and 0 for the others: a user who rated an item
+ * low says it is not for them, a negative the warm-up fits (the fold-in reads positives only).
  */
 export function rankerEvidence<T extends { value: number }>(
   model: RecommenderModel,
   evidence: readonly T[],
   min: number | null = model.rankerEvidenceMin,
 ): T[] {
-  return (min === null ? evidence : evidence.filter((r) => r.value >= min)).map((r) => ({ ...r, value: 1 }));
+  return evidence.map((r) => ({ ...r, value: min === null || r.value >= min ? 1 : 0 }));
 }
