@@ -39,14 +39,15 @@ const rated = { rankerEvidenceMin: null } as unknown as RecommenderModel;
 interface Seen {
   min: number | null;
   evidence: readonly RatingEvent[];
+  histories: readonly Task[];
 }
 
 /** Rows that count the positive evidence each item took in (as the ranker reads it: rankerEvidence with `min`). */
 function fakeTrial(min: number | null, seen: Seen[]): NewItemsTrial {
   return {
     isWarm: (id) => items.get(id) !== undefined,
-    rows: (_way, evidence) => {
-      seen.push({ min, evidence });
+    rows: (_way, evidence, _items, histories) => {
+      seen.push({ min, evidence, histories });
       const rows = new Map<string, Float32Array>();
       for (const r of rankerEvidence(rated, evidence, min)) {
         const row = rows.get(r.itemId) ?? new Float32Array(1);
@@ -73,6 +74,10 @@ describe('chooseRankerEvidence', () => {
   it('keeps the minimum when it ranks the validation users’ liked pseudo-new items better', async () => {
     const seen: Seen[] = [];
     const choice = await chooseRankerEvidence('warm-up', (min) => fakeTrial(min, seen), ctx());
+    // The pseudo-new items, by their original ids.
+    const hidden = new Set(seen[0]!.evidence.map((r) => r.itemId.slice(HIDDEN_PREFIX.length)));
+    for (const { evidence } of seen)
+      for (const r of evidence) hidden.add(r.itemId.slice(HIDDEN_PREFIX.length));
     // Every pseudo-new item has as many ratings whatever its quality: only the liked ones tell.
     expect(choice!.min).toBeCloseTo(3.8, 10);
     expect(choice!.scores.liked).toBeGreaterThan(choice!.scores.all);
@@ -92,6 +97,15 @@ describe('chooseRankerEvidence', () => {
       }
       expect(Math.max(...perItem.values())).toBeLessThanOrEqual(k);
       expect(perItem.size).toBeLessThanOrEqual(choice!.items);
+      // Histories (what a fold-in reads): the training users who rated pseudo-new items, without them.
+      const { histories } = seen[2 * at]!;
+      const raters = new Set(
+        ctx().train.flatMap((t) =>
+          t.support.concat(t.query).some((r) => hidden.has(r.itemId)) ? [t.user.id] : [],
+        ),
+      );
+      expect(new Set(histories.map((h) => h.user.id))).toEqual(raters);
+      for (const h of histories) for (const r of h.support) expect(hidden.has(r.itemId)).toBe(false);
     });
   });
 

@@ -55,8 +55,10 @@ export async function chooseRankerEvidence(
   // Validation users: their other items the support, their pseudo-new items (hidden) the query.
   const tasks = splitAtPseudoNew(ctx.validation, pseudo);
   if (tasks.length < MIN_CHOICE_TASKS) return null;
-  // Training users: their pseudo-new ratings the evidence, their other items their histories.
-  const { byUser, histories } = pseudoNewRatings(ctx.train, pseudo);
+  // Training users: their pseudo-new ratings the evidence, their other items their histories
+  // (only the evidence users': a fold-in reads no one else's).
+  const { byUser, histories: all } = pseudoNewRatings(ctx.train, pseudo);
+  const histories = all.filter((h) => byUser.has(h.user.id));
   const ordered = orderedByItem(byUser, datasetHasTimes({ ratings: [...byUser.values()].flat() }), ctx.seed);
 
   const sums = { all: 0, liked: 0 };
