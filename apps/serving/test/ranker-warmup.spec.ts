@@ -61,9 +61,10 @@ function coreRanks(model: ReturnType<typeof makeRankedModel>, warm: boolean, min
   return out;
 }
 
-async function servedRanks(thread?: WarmUpThread, min?: number): Promise<Float32Array> {
+async function servedRanks(thread?: WarmUpThread, min?: number, prior?: number): Promise<Float32Array> {
   const ranked = makeRankedModel(1);
   if (min !== undefined) setRankerEvidenceMin(ranked, min);
+  if (prior !== undefined) ranked.ranker!.itemWarmUp = { prior };
   const model = new CoreServingModel(ranked, ref, {}, thread);
   expect(await model.warmUpItems(requests)).toBe(2);
   const items = model.encodeItems(fresh);
@@ -112,5 +113,24 @@ describe('warm-up of a ranked model in serving', () => {
     expect(every[1]).toBeGreaterThan(without[1]! + 1e-4);
     const here = await servedRanks(undefined, 4);
     for (let i = 0; i < 2; i++) expect(here[i]).toBeCloseTo(expected[i]!, 6);
+  });
+
+  it('warms the ranker with its own warm-up settings (core model.itemWarmUp), on either thread', async () => {
+    const reference = makeRankedModel(1);
+    const strong = coreRanks(reference, true);
+    reference.ranker!.itemWarmUp = { prior: 5 };
+    const expected = coreRanks(reference, true);
+    reference.dispose();
+    expect(Math.max(...[0, 1].map((i) => Math.abs(expected[i]! - strong[i]!)))).toBeGreaterThan(1e-4);
+    const here = await servedRanks(undefined, undefined, 5);
+    for (let i = 0; i < 2; i++) expect(here[i]).toBeCloseTo(expected[i]!, 6);
+    if (!existsSync(BUILT_WORKER)) return; // warned above
+    const thread = new WarmUpThread({ backend: 'cpu' }, BUILT_WORKER);
+    try {
+      const there = await servedRanks(thread, undefined, 5);
+      for (let i = 0; i < 2; i++) expect(there[i]).toBeCloseTo(expected[i]!, 6);
+    } finally {
+      await thread.close();
+    }
   });
 });

@@ -7,10 +7,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel } from '@warmstart/core';
+import { DEFAULT_WARMUP, loadModel } from '@warmstart/core';
 import pino from 'pino';
 import { openFeatureStore } from '@warmstart/feature-store';
 import { trainCommand } from '../src/commands/train';
+import { RANKER_WARMUP_PRIORS, settingKey } from '../src/learners/ranker-evidence-choice';
 import { ALS_START_ALPHAS, EVIDENCE_GROWTHS } from '../src/learners/als-embeddings';
 import { runCli, syntheticImportArgs } from './support/run-cli';
 import { silentProgress } from '@warmstart/evaluation';
@@ -53,8 +54,18 @@ describe('train.ranker (explicit data)', () => {
     const task = model.ranker?.config.task;
     const rankerGrowth = model.ranker?.adaptDefaults.evidenceGrowth;
     const evidenceMin = model.rankerEvidenceMin;
+    const rankerWarmUp = model.ranker?.itemWarmUp;
     model.dispose();
-    return { outcome, choice, hasRanker, task, rankerGrowth, evidenceMin, output: lines.join('\n') };
+    return {
+      outcome,
+      choice,
+      hasRanker,
+      task,
+      rankerGrowth,
+      evidenceMin,
+      rankerWarmUp,
+      output: lines.join('\n'),
+    };
   }
 
   it('on: the artifact carries an implicit ranker; off: none; auto: kept exactly when it ranks better', async () => {
@@ -84,17 +95,27 @@ describe('train.ranker (explicit data)', () => {
 
   it('newItems auto with a ranker: chooses whether the ranker takes new items’ low ratings as negatives, and serves with it', async () => {
     // A larger validation share, so that enough validation users rate the pseudo-new items.
-    const { outcome, evidenceMin, output } = await train('on', ', validationFraction: 0.5');
+    const { outcome, evidenceMin, rankerWarmUp, output } = await train('on', ', validationFraction: 0.5');
     const evidence = outcome.newItems.rankerEvidence!;
     // The synthetic scale is 1..5: liked = the top 30%, 3.8 and above.
     expect(evidence.min).toBeCloseTo(3.8, 10);
-    expect(Number.isFinite(evidence.scores.all) && Number.isFinite(evidence.scores.liked)).toBe(true);
-    expect(evidence.kept).toBe(evidence.scores.liked > evidence.scores.all);
-    expect(evidenceMin).toBe(evidence.kept ? evidence.min : null);
+    // Every setting scored (the model warms items up: every prior), the first best kept.
+    const settings = RANKER_WARMUP_PRIORS.flatMap((prior) =>
+      [null, evidence.min].map((min) => ({ min, prior })),
+    );
+    expect(Object.keys(evidence.scores)).toEqual(settings.map(settingKey));
+    const best = settings.reduce((b, x) =>
+      evidence.scores[settingKey(x)]! > evidence.scores[settingKey(b)]! ? x : b,
+    );
+    expect(evidence.kept).toEqual(best);
+    // The artifact serves with it.
+    expect(evidenceMin).toBe(best.min);
+    expect(rankerWarmUp).toEqual(best.prior === DEFAULT_WARMUP.prior ? {} : { prior: best.prior });
     expect(output).toContain(
-      evidence.kept
-        ? "the ranker takes new items' ratings >= 3.8 as positives, the others as negatives"
-        : 'the ranker takes every rating of new items as a positive',
+      (best.min === null
+        ? 'the ranker takes every rating of new items as a positive'
+        : "the ranker takes new items' ratings >= 3.8 as positives, the others as negatives") +
+        `, warm-up prior ${best.prior}`,
     );
     const store = await openFeatureStore(database);
     try {
@@ -107,5 +128,6 @@ describe('train.ranker (explicit data)', () => {
     const configured = await train('on', ', validationFraction: 0.5, newItems: warm-up');
     expect(configured.outcome.newItems.rankerEvidence).toBeUndefined();
     expect(configured.evidenceMin).toBeNull();
+    expect(configured.rankerWarmUp).toEqual({});
   });
 });

@@ -60,14 +60,15 @@ export type { WarmItemIds } from './model/warm-items';
 /**
  * Warms up the ID representation of each requested item on its interactions, all items in one
  * batched computation (each item's row depends only on its own interactions). Items without
- * interactions keep their starting row. Deterministic: no sampling.
+ * interactions keep their starting row. Deterministic: no sampling. `options` override the
+ * model's own settings (`model.itemWarmUp`), which override DEFAULT_WARMUP.
  */
 export function warmUpItems(
   model: RecommenderModel,
   requests: readonly ItemWarmUpRequest[],
   options: WarmUpOptions = {},
 ): Map<string, Float32Array> {
-  const { steps, lr, prior } = checkOptions(options);
+  const { steps, lr, prior } = checkWarmUpOptions({ ...model.itemWarmUp, ...options });
   if (model.layout.idDim === 0) {
     throw new ValidationError('model', 'has no item ID embeddings (config.idEmbeddings); nothing to warm up');
   }
@@ -305,7 +306,8 @@ export function disposeBatch(b: WarmUpBatch): void {
   if (b.userIdIndex) b.userIdIndex.dispose();
 }
 
-function checkOptions(o: WarmUpOptions): Required<WarmUpOptions> {
+/** `o` over DEFAULT_WARMUP, checked (a ValidationError naming `options.<field>`). */
+export function checkWarmUpOptions(o: WarmUpOptions): Required<WarmUpOptions> {
   const v = { ...DEFAULT_WARMUP, ...o };
   if (!(Number.isInteger(v.steps) && v.steps >= 0))
     throw new ValidationError('options.steps', 'must be an integer >= 0');

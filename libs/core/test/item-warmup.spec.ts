@@ -4,12 +4,17 @@
  * validation, memory, determinism, and a behaviour check: new items with a hidden quality their
  * content does not reveal are predicted better after warming up on a few interactions.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   adapt,
   createModel,
   initBackend,
+  loadModel,
   metaTrain,
+  saveModel,
   score,
   ValidationError,
   warmUpItems,
@@ -31,7 +36,7 @@ import {
 import { forward, itemIdRepr, userIdRepr } from '../src/model/network';
 import type { Params } from '../src/model/params';
 import { Rng } from '../src/rng';
-import { DECL, expectNoTensorGrowth, makeWorld } from './fixtures';
+import { DECL, expectNoTensorGrowth, makeWorld, rewriteManifest } from './fixtures';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'cpu' });
@@ -245,6 +250,35 @@ describe('warmUpItems', () => {
     const again = warmUpItems(model, reqs);
     for (const [id, row] of batched) expect([...again.get(id)!]).toEqual([...row]);
     model.dispose();
+  });
+
+  it('takes the model’s own settings (model.itemWarmUp) under the call’s options, and keeps them in the artifact', async () => {
+    const model = tiny();
+    const reqs = requests(coldItems);
+    const strong = warmUpItems(model, reqs);
+    const weak = warmUpItems(model, reqs, { prior: 5 });
+    expect(
+      [...weak.values()].some((row, i) =>
+        row.some((v, c) => Math.abs(v - [...strong.values()][i]![c]!) > 1e-4),
+      ),
+    ).toBe(true);
+    model.itemWarmUp = { prior: 5 };
+    for (const [id, row] of warmUpItems(model, reqs)) expect([...row]).toEqual([...weak.get(id)!]);
+    // The call's options win.
+    for (const [id, row] of warmUpItems(model, reqs, { prior: 20 }))
+      expect([...row]).toEqual([...strong.get(id)!]);
+    const root = mkdtempSync(join(tmpdir(), 'warmstart-warmup-'));
+    try {
+      await saveModel(model, join(root, 'm'));
+      const loaded = await loadModel(join(root, 'm'));
+      expect(loaded.itemWarmUp).toEqual({ prior: 5 });
+      loaded.dispose();
+      rewriteManifest(join(root, 'm'), (m) => (m.itemWarmUp = { prior: 5, lr: 0.5 }));
+      await expect(loadModel(join(root, 'm'))).rejects.toMatchObject({ field: 'manifest.itemWarmUp.lr' });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+      model.dispose();
+    }
   });
 
   it('does not grow tensor memory', () => {

@@ -93,6 +93,7 @@ export class WarmUpThread {
       config: model.config,
       values: model.snapshot().params,
       globalMean: model.globalMean,
+      itemWarmUp: model.itemWarmUp,
       ...(model.foldInBase &&
         model.negativePool && {
           foldIn: { negatives: model.negativePool.toJSON(), base: userBaseToJSON(model.foldInBase) },

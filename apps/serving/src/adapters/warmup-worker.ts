@@ -21,6 +21,7 @@ import {
   type ModelConfig,
   type NegativePoolJSON,
   type UserBaseJSON,
+  type WarmUpOptions,
 } from '@warmstart/core';
 
 export type WarmUpMessage =
@@ -31,6 +32,8 @@ export type WarmUpMessage =
       config: ModelConfig;
       values: Map<string, Float32Array>;
       globalMean: number;
+      /** The model's own warm-up settings (core `model.itemWarmUp`). */
+      itemWarmUp: WarmUpOptions;
       /** Models that fold new items in: what the fold-in reads besides the weights. */
       foldIn?: { negatives: NegativePoolJSON; base: UserBaseJSON };
     }
@@ -70,6 +73,7 @@ if (port) {
     if (msg.type === 'load') {
       const model = new RecommenderModel(FeatureSpec.fromJSON(msg.spec), msg.config, msg.values);
       model.globalMean = msg.globalMean;
+      model.itemWarmUp = msg.itemWarmUp;
       if (msg.foldIn) {
         const width = model.layout.hidden[model.layout.hidden.length - 1] + 1;
         model.negativePool = NegativePool.fromJSON(msg.foldIn.negatives, model.layout.di);

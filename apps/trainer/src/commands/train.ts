@@ -4,6 +4,7 @@ import {
   metaTrain,
   saveModel,
   supportsClosedFormHead,
+  DEFAULT_WARMUP,
   type AdaptSettings,
   type RecommenderModel,
 } from '@warmstart/core';
@@ -27,6 +28,7 @@ import { chooseRanker } from '../learners/ranker';
 import { chooseNeighbourhood, type NeighbourhoodChoice } from '../learners/neighbourhood-choice';
 import { chooseContentNeighbourhood, type ContentChoice } from '../learners/content-choice';
 import { foldInCandidate, resolveNewItems, type NewItemsResolution } from '../learners/new-items-trial';
+import { settingKey } from '../learners/ranker-evidence-choice';
 import type { NewItemsChoice, NewItemsWay } from '../learners/new-items-choice';
 import { trainingHeads, type TrainingHeads } from '../learners/item-fold-in';
 import { LeaseLostError, withLease } from '../schedule/lease';
@@ -770,13 +772,17 @@ function adaptOf(config: TrainerConfig, model: RecommenderModel, kind: FeedbackK
 }
 
 /** The output line's note on new items: the way, and both validation figures when it was chosen. */
-/** "; the ranker takes new items' ratings >= 3.8 as positives, …" or "" when no choice was made. */
+/** "; the ranker takes new items' ratings >= 3.8 as positives, …, warm-up prior 5 (…)" or "" without a choice. */
 function describeRankerEvidence(e: NewItemsResolution['rankerEvidence']): string {
   if (!e) return '';
-  const scores = `liked ${e.scores.liked.toFixed(4)}, all ${e.scores.all.toFixed(4)}`;
-  return e.kept
-    ? `; the ranker takes new items' ratings >= ${e.min} as positives, the others as negatives (${scores})`
-    : `; the ranker takes every rating of new items as a positive (${scores})`;
+  const { min, prior } = e.kept;
+  const takes =
+    min === null
+      ? 'every rating of new items as a positive'
+      : `new items' ratings >= ${min} as positives, the others as negatives`;
+  const first = settingKey({ min: null, prior: DEFAULT_WARMUP.prior });
+  const scores = `validation NDCG@20 on pseudo-new items ${e.scores[settingKey(e.kept)]!.toFixed(4)}, ${first} ${e.scores[first]!.toFixed(4)}`;
+  return `; the ranker takes ${takes}, warm-up prior ${prior} (${scores})`;
 }
 
 function describeNewItems(way: NewItemsWay, choice: NewItemsChoice | null): string {

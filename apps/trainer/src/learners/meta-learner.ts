@@ -277,7 +277,8 @@ export class MetaLearner implements EvalMethod {
           newItemsValidationNdcg20: newItems.scores,
         }),
         ...(evidence && {
-          rankerEvidenceMin: evidence.kept ? evidence.min : 'none',
+          rankerEvidenceMin: evidence.kept.min ?? 'none',
+          rankerWarmUpPrior: evidence.kept.prior,
           rankerEvidenceValidationNdcg20: evidence.scores,
         }),
       },

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_WARMUP,
   rankerEvidence,
   rankingModel,
   setRankerEvidenceMin,
@@ -21,7 +22,11 @@ import {
   type NewItemsWay,
 } from './new-items-choice';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
-import { chooseRankerEvidence, type RankerEvidenceChoice } from './ranker-evidence-choice';
+import {
+  chooseRankerEvidence,
+  type RankerEvidenceChoice,
+  type RankerEvidenceSetting,
+} from './ranker-evidence-choice';
 
 /** What a trained rating model (and its ranker, if any) needs around it to choose how new items come in. */
 export interface NewItemsContext extends Pick<
@@ -72,22 +77,30 @@ export async function resolveNewItems(
 ): Promise<NewItemsResolution> {
   const foldable = foldInCandidate(rated);
   setRankerEvidenceMin(rated, null);
+  if (rated.ranker) rated.ranker.itemWarmUp = {};
   if (setting !== 'auto' || ctx.validation.length === 0) {
     const way = setting === 'fold-in' && foldable ? 'fold-in' : 'warm-up';
     return { way, choice: null, rankerEvidence: null };
   }
   const model = rankingModel(rated);
-  const trialFor = (min: number | null) => newItemsTrial(rated, model, ctx, min);
-  const choice = foldable ? await chooseNewItems(trialFor(null), ctx) : null;
+  const trialFor = (s: RankerEvidenceSetting) => newItemsTrial(rated, model, ctx, s);
+  const choice = foldable
+    ? await chooseNewItems(trialFor({ min: null, prior: DEFAULT_WARMUP.prior }), ctx)
+    : null;
   const way = choice?.way ?? 'warm-up';
   const rankerEvidence = rated.ranker ? await chooseRankerEvidence(way, trialFor, ctx) : null;
-  if (rankerEvidence?.kept) setRankerEvidenceMin(rated, rankerEvidence.min);
+  if (rankerEvidence && rated.ranker) {
+    setRankerEvidenceMin(rated, rankerEvidence.kept.min);
+    if (rankerEvidence.kept.prior !== DEFAULT_WARMUP.prior)
+      rated.ranker.itemWarmUp = { prior: rankerEvidence.kept.prior };
+  }
   return { way, choice, rankerEvidence };
 }
 
 /**
  * The trial chooseNewItems runs for `model` (the rating model itself, or its ranker, which reads
- * evidence as interactions of value 1, or of value 0 below `evidenceMin` where it is set): the warm-up by core warmUpItems, the fold-in from the
+ * evidence as interactions of value 1, or of value 0 below the setting's minimum where it has one):
+ * the warm-up by core warmUpItems (a ranker's with the setting's prior), the fold-in from the
  * evidence users' heads adapted on their histories against the training users' user base; ranked
  * as P2 ranks (rankTasks).
  */
@@ -95,15 +108,17 @@ function newItemsTrial(
   rated: RecommenderModel,
   model: RecommenderModel,
   ctx: NewItemsContext,
-  evidenceMin: number | null,
+  setting: RankerEvidenceSetting,
 ): NewItemsTrial {
   const asInteractions = (evidence: readonly RatingEvent[]) =>
-    model === rated ? evidence : rankerEvidence(rated, evidence, evidenceMin);
+    model === rated ? evidence : rankerEvidence(rated, evidence, setting.min);
+  const warmUp = model === rated ? {} : { prior: setting.prior };
   let historyHeads: { of: readonly Task[]; heads: TrainingHeads } | undefined;
   return {
     isWarm: (id) => model.itemIdIndex.has(id),
     rows: (way, evidence, items, histories) => {
-      if (way === 'warm-up') return warmRowsFromEvidence(model, asInteractions(evidence), items, ctx.users);
+      if (way === 'warm-up')
+        return warmRowsFromEvidence(model, asInteractions(evidence), items, ctx.users, warmUp);
       if (historyHeads?.of !== histories)
         historyHeads = { of: histories, heads: trainingHeads(model, histories, items) };
       return foldInRowsFromEvidence(model, asInteractions(evidence), items, {

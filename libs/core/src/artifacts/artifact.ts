@@ -13,6 +13,7 @@ import { NegativePool, type NegativePoolJSON } from '../negatives/pool';
 import { ItemNeighbours } from '../neighbours/item-neighbours';
 import type { Neighbourhood } from '../neighbours/neighbourhood';
 import type { ContentNeighbourhood } from '../neighbours/content';
+import { checkWarmUpOptions, type WarmUpOptions } from '../item-warmup';
 import type { UserBase } from '../item-fold-in';
 import { userBaseFromJSON, userBaseToJSON } from '../item-fold-in-histories';
 import * as tf from '@tensorflow/tfjs-core';
@@ -92,6 +93,8 @@ export interface Manifest {
    * rating positive.
    */
   rankerEvidenceMin?: number;
+  /** The model's item warm-up settings (`model.itemWarmUp`, item-warmup.ts). Absent: the defaults. */
+  itemWarmUp?: WarmUpOptions;
   /**
    * The item neighbourhood of a ranking model (neighbours/neighbourhood.ts): the term's weight and
    * the shape of neighbours.bin (int32 ptr[size + 1], int32 items[entries], float32
@@ -204,6 +207,7 @@ export async function saveModel(
       ...(contentIdf && { [CONTENT_IDF_FILE]: { bytes: contentIdf.length, sha256: sha256(contentIdf) } }),
     },
     ...(cn && { contentNeighbourhood: { weight: cn.weight, width: cn.idf.length } }),
+    ...(Object.keys(model.itemWarmUp).length > 0 && { itemWarmUp: { ...model.itemWarmUp } }),
     ...(neighbours && {
       neighbourhood: {
         weight: model.neighbourhood!.weight,
@@ -369,6 +373,16 @@ function checkManifest(dir: string, m: Record<string, unknown>): void {
       if (!(Number.isFinite(cn.weight) && (cn.weight as number) >= 0))
         fail('contentNeighbourhood.weight', 'must be a finite number >= 0');
       if (!isCount(cn.width)) fail('contentNeighbourhood.width', 'must be an integer >= 0');
+    }
+  }
+  if (m.itemWarmUp !== undefined) {
+    if (!isObject(m.itemWarmUp)) fail('itemWarmUp', 'must be an object');
+    try {
+      checkWarmUpOptions(m.itemWarmUp as WarmUpOptions);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      // checkWarmUpOptions names `options.<key>`.
+      fail(`itemWarmUp${err.field.slice('options'.length)}`, err.message.slice(err.field.length + 2));
     }
   }
   if (m.rankerEvidenceMin !== undefined) {
@@ -580,6 +594,7 @@ export async function loadModel(dir: string): Promise<RecommenderModel> {
   model.foldInBase = foldInBase;
   model.neighbourhood = neighbourhood;
   model.contentNeighbourhood = content;
+  model.itemWarmUp = { ...m.itemWarmUp };
   model.globalMean = m.globalMean;
   model.meanFitted = true;
   model.adaptDefaults = { ...m.adaptDefaults, ridge: m.adaptDefaults.ridge ?? null };

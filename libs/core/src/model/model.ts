@@ -7,6 +7,7 @@ import type { NegativePool } from '../negatives/pool';
 import type { Neighbourhood } from '../neighbours/neighbourhood';
 import type { ContentNeighbourhood } from '../neighbours/content';
 import type { UserBase } from '../item-fold-in';
+import type { WarmUpOptions } from '../item-warmup';
 import type { ItemRecord } from '../types';
 import { groupOf, resolveConfig, type ModelConfig } from './config';
 import type { AdaptSettings } from './adapt-settings';
@@ -123,6 +124,12 @@ export class RecommenderModel {
    * training): neighbours/content.ts, setContentNeighbourhood; stored in artifacts.
    */
   contentNeighbourhood: ContentNeighbourhood | null = null;
+  /**
+   * Item warm-up settings of this model (item-warmup.ts, warmUpItems: `options` override them,
+   * they override DEFAULT_WARMUP), e.g. a ranker's weaker pull towards the generated row; stored
+   * in artifacts. Empty: the defaults.
+   */
+  itemWarmUp: WarmUpOptions = {};
   /** Bumped on every parameter change; caches such as {@link EncodedItems} check it. */
   version = 0;
   /** Unique prefix of this model's tfjs variable names. */
