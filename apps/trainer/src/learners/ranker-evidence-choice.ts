@@ -22,7 +22,7 @@ export const RANKER_WARMUP_PRIORS: readonly number[] = [DEFAULT_WARMUP.prior, 5,
  */
 export const RANKER_EVIDENCE_SHOTS: readonly number[] = [1, 3, 5, 10, 20];
 
-/** How the ranker takes new items' ratings: the evidence minimum (null: every rating positive) and the warm-up's prior. */
+/** How the ranker takes new items' ratings: the minimum (null: every rating positive) and the warm-up's prior. */
 export interface RankerEvidenceSetting {
   min: number | null;
   prior: number;
@@ -57,8 +57,8 @@ export function settingKey(s: RankerEvidenceSetting): string {
  * `model.itemWarmUp`). A quarter of the warm items those users touched play new items
  * (pseudo-new.ts, IDs hidden); as P2's new-item k-shot curve gives new items the ratings of
  * training users, each pseudo-new item's evidence is its first k ratings by the training users (by
- * time, else a seeded order), k in RANKER_EVIDENCE_SHOTS; each validation user, adapted on its interactions
- * with the other items, ranks the pseudo-new items, its own liked ones the targets.
+ * time, else a seeded order), k in RANKER_EVIDENCE_SHOTS; each validation user, adapted on its
+ * interactions with the other items, ranks the pseudo-new items, its own liked ones the targets.
  * `trialFor(setting)` takes the evidence in by `way` with that setting. A setting must score
  * strictly higher than every one before it (every rating positive at the default prior first) to
  * be kept. Null for implicit data or when fewer than 20 tasks can be scored.
