@@ -5,7 +5,7 @@
  * evidence it took in) so that what the choice reads and keeps is observable.
  */
 import { DEFAULT_WARMUP, rankerEvidence, type RecommenderModel } from '@warmstart/core';
-import type { ItemCatalog, RatingEvent, Task } from '@warmstart/evaluation';
+import type { RatingEvent, Task } from '@warmstart/evaluation';
 import type { NewItemsTrial } from '../src/learners/new-items-choice';
 import { HIDDEN_PREFIX } from '../src/learners/pseudo-new';
 import {
@@ -15,29 +15,7 @@ import {
   settingKey,
   type RankerEvidenceSetting,
 } from '../src/learners/ranker-evidence-choice';
-
-const ITEMS = 40;
-const itemId = (i: number) => `i${i}`;
-const items: ItemCatalog = new Map(
-  Array.from({ length: ITEMS }, (_, i) => [itemId(i), { id: itemId(i), features: {} }]),
-);
-/** Even items are good (rated 5), odd ones poor (rated 1), by everyone. */
-const rating = (i: number) => (i % 2 === 0 ? 5 : 1);
-
-/** Users who each rate 16 items spread over the catalog (item i first rated at time i). */
-function tasks(prefix: string, users: number, offset: number): Task[] {
-  return Array.from({ length: users }, (_, u) => {
-    const ratings = Array.from({ length: 16 }, (_, j) => {
-      const i = (u * 5 + j * 3 + offset) % ITEMS;
-      return { itemId: itemId(i), value: rating(i), time: new Date(1000 * (i * 100 + u)) };
-    });
-    return {
-      user: { id: `${prefix}${u}`, features: {} },
-      support: ratings.slice(0, 8),
-      query: ratings.slice(8),
-    };
-  });
-}
+import { items, tasks } from './support/good-and-poor-items';
 
 /** The model part rankerEvidence reads: only the minimum matters to it. */
 const rated = { rankerEvidenceMin: null } as unknown as RecommenderModel;

@@ -7,9 +7,12 @@
  * The objective of one item with interactions (u_k, y_k), k = 1..n, is a MAP estimate with a
  * Gaussian prior centred on where it started (the generator's output, or a warm item's own row):
  *
- *   L(r) = (1/n) * sum_k loss(f(u_k, item, r), y_k) + (prior / n) * ||r - r0||^2
+ *   L(r) = (1/n) * sum_k loss(f(u_k, item, r), y_k) + (prior / n) * ||e - e0||^2 + (biasPrior / n) * (b - b0)^2
  *
- * so one or two interactions move it a little and more move it further. Users are scored with
+ * for the row r = [e, b] (ID embedding e, ID bias b), so one or two interactions move it a little
+ * and more move it further. The bias has its own pull: an item's mean level is what its first
+ * ratings tell most reliably (a bias model reads it from them), and the embedding what they tell
+ * least; by default both are pulled alike. Users are scored with
  * the global (meta-learned) parameters and their features (and ID rows, when the model has them),
  * not with per-user adapted heads: the item's row is shared by all users.
  */
@@ -43,7 +46,15 @@ export interface WarmUpOptions {
   lr?: number;
   /** Weight of the pull towards the starting row, in interactions (default 20; 0 turns it off). */
   prior?: number;
+  /**
+   * Weight of the pull of the row's ID-bias column towards its start, in interactions (default:
+   * `prior`). Smaller lets a new item's first ratings set its level sooner than its embedding.
+   */
+  biasPrior?: number;
 }
+
+/** {@link WarmUpOptions} resolved: every setting set. */
+export type ResolvedWarmUp = Required<WarmUpOptions>;
 
 /**
  * Defaults of {@link WarmUpOptions}. Chosen on MovieLens-100K validation users with their items'
@@ -53,7 +64,11 @@ export interface WarmUpOptions {
  * worse than no warm-up). With one interaction the pull alone moves a row by 2 * lr * prior of
  * its distance per step, so lr * prior >= 1 overshoots and diverges: such settings are refused.
  */
-export const DEFAULT_WARMUP: Required<WarmUpOptions> = { steps: 20, lr: 0.04, prior: 20 };
+export const DEFAULT_WARMUP: Readonly<Required<Omit<WarmUpOptions, 'biasPrior'>>> = {
+  steps: 20,
+  lr: 0.04,
+  prior: 20,
+};
 
 export type { WarmItemIds } from './model/warm-items';
 
@@ -68,7 +83,7 @@ export function warmUpItems(
   requests: readonly ItemWarmUpRequest[],
   options: WarmUpOptions = {},
 ): Map<string, Float32Array> {
-  const { steps, lr, prior } = checkWarmUpOptions({ ...model.itemWarmUp, ...options });
+  const { steps, lr, prior, biasPrior } = checkWarmUpOptions({ ...model.itemWarmUp, ...options });
   if (model.layout.idDim === 0) {
     throw new ValidationError('model', 'has no item ID embeddings (config.idEmbeddings); nothing to warm up');
   }
@@ -83,7 +98,9 @@ export function warmUpItems(
       if (batch.count === 0) return start;
       // Everything that does not depend on the rows, computed once for all steps.
       const parts = warmUpParts(model, p, batch);
-      const grad = tf.grad((x: tf.Tensor) => warmUpLoss(model, p, parts, x as tf.Tensor2D, start, prior));
+      const grad = tf.grad((x: tf.Tensor) =>
+        warmUpLoss(model, p, parts, x as tf.Tensor2D, start, prior, biasPrior),
+      );
       let r = start;
       for (let s = 0; s < steps; s++) {
         // One scope per step: only the new rows outlive it.
@@ -179,6 +196,7 @@ export function warmUpLoss(
   rows: tf.Tensor2D,
   start: tf.Tensor2D,
   prior: number,
+  biasPrior = prior,
 ): tf.Scalar {
   const l = model.layout;
   const [m, h0] = parts.contentPre0.shape;
@@ -205,9 +223,11 @@ export function warmUpLoss(
   const z = tf.reshape(pred, [-1]);
   const e = l.task === 'rating' ? tf.square(tf.sub(z, parts.y)) : tf.sub(tf.softplus(z), tf.mul(parts.y, z)); // -log likelihood of a logit, stable form
   const data = tf.sum(tf.mul(e, parts.weight));
-  if (prior === 0) return data as tf.Scalar;
-  const pull = tf.sum(tf.mul(tf.sum(tf.square(tf.sub(rows, start)), 1), parts.perItem));
-  return tf.add(data, tf.mul(pull, prior)) as tf.Scalar;
+  if (prior === 0 && biasPrior === 0) return data as tf.Scalar;
+  // Per column: the embedding's pull, then the ID bias's.
+  const pulls = tf.concat([tf.fill([1, l.idDim], prior), tf.fill([1, 1], biasPrior)], 1);
+  const pull = tf.sum(tf.mul(tf.sum(tf.mul(tf.square(tf.sub(rows, start)), pulls), 1), parts.perItem));
+  return tf.add(data, pull) as tf.Scalar;
 }
 
 /**
@@ -306,9 +326,13 @@ export function disposeBatch(b: WarmUpBatch): void {
   if (b.userIdIndex) b.userIdIndex.dispose();
 }
 
-/** `o` over DEFAULT_WARMUP, checked (a ValidationError naming `options.<field>`). */
-export function checkWarmUpOptions(o: WarmUpOptions): Required<WarmUpOptions> {
+/**
+ * `o` over DEFAULT_WARMUP (`biasPrior` unset: the resolved `prior`), checked (a ValidationError
+ * naming `options.<field>`).
+ */
+export function checkWarmUpOptions(o: WarmUpOptions): ResolvedWarmUp {
   const v = { ...DEFAULT_WARMUP, ...o };
+  const biasPrior = o.biasPrior ?? v.prior;
   if (!(Number.isInteger(v.steps) && v.steps >= 0))
     throw new ValidationError('options.steps', 'must be an integer >= 0');
   if (!(Number.isFinite(v.lr) && v.lr > 0))
@@ -320,5 +344,12 @@ export function checkWarmUpOptions(o: WarmUpOptions): Required<WarmUpOptions> {
       'options.lr',
       `lr * prior must be below 1 (got ${v.lr} * ${v.prior}): the pull towards the starting row would overshoot and diverge`,
     );
-  return v;
+  if (!(Number.isFinite(biasPrior) && biasPrior >= 0))
+    throw new ValidationError('options.biasPrior', 'must be a finite number >= 0');
+  if (v.lr * biasPrior >= 1)
+    throw new ValidationError(
+      'options.biasPrior',
+      `lr * biasPrior must be below 1 (got ${v.lr} * ${biasPrior}): the pull would overshoot and diverge`,
+    );
+  return { ...v, biasPrior };
 }

@@ -99,6 +99,7 @@ function referenceLoss(
   rows: tf.Tensor2D,
   start: tf.Tensor2D,
   prior: number,
+  biasPrior = prior,
 ): number {
   return tf.tidy(() => {
     const pred = forward(
@@ -117,20 +118,29 @@ function referenceLoss(
       model.layout.task === 'rating'
         ? tf.square(tf.sub(z, batch.y))
         : tf.sub(tf.softplus(z), tf.mul(batch.y, z));
-    const pull = tf.sum(tf.mul(tf.sum(tf.square(tf.sub(rows, start)), 1), batch.perItem));
-    return tf.add(tf.sum(tf.mul(e, batch.weight)), tf.mul(pull, prior)).dataSync()[0] as number;
+    // Written out per column: the last (the ID bias) has its own pull.
+    const sq = tf.square(tf.sub(rows, start));
+    const idDim = model.layout.idDim;
+    const perRow = tf.add(
+      tf.mul(tf.sum(tf.slice(sq, [0, 0], [-1, idDim]), 1), prior),
+      tf.mul(tf.reshape(tf.slice(sq, [0, idDim], [-1, 1]), [-1]), biasPrior),
+    );
+    const pull = tf.sum(tf.mul(perRow, batch.perItem));
+    return tf.add(tf.sum(tf.mul(e, batch.weight)), pull).dataSync()[0] as number;
   });
 }
 
 describe('warm-up objective gradient', () => {
-  const cases: ['rating' | 'implicit', boolean, number][] = [
-    ['rating', false, 1],
-    ['rating', false, 0],
-    ['implicit', false, 1],
-    ['rating', true, 2],
+  const cases: ['rating' | 'implicit', boolean, number, number][] = [
+    ['rating', false, 1, 1],
+    ['rating', false, 0, 0],
+    ['implicit', false, 1, 1],
+    ['rating', true, 2, 2],
+    ['rating', false, 2, 0.5],
+    ['rating', false, 0, 1],
   ];
-  for (const [task, users, prior] of cases) {
-    it(`matches central finite differences (${task}, prior ${prior}${users ? ', user IDs' : ''})`, () => {
+  for (const [task, users, prior, biasPrior] of cases) {
+    it(`matches central finite differences (${task}, prior ${prior}, bias prior ${biasPrior}${users ? ', user IDs' : ''})`, () => {
       const model = tiny({ task }, users);
       const items = [...world.items.slice(6, 9), ...coldItems.slice(3, 6)];
       const batch = encodeBatch(model, requests(items, task === 'implicit'));
@@ -149,11 +159,19 @@ describe('warm-up objective gradient', () => {
       const loss = (x: Float32Array) =>
         tf.tidy(
           () =>
-            warmUpLoss(model, p, parts, tf.tensor2d(x, [items.length, width]), start, prior).dataSync()[0],
+            warmUpLoss(
+              model,
+              p,
+              parts,
+              tf.tensor2d(x, [items.length, width]),
+              start,
+              prior,
+              biasPrior,
+            ).dataSync()[0],
         );
       const analytic = tf.tidy(() =>
         tf
-          .grad((x: tf.Tensor) => warmUpLoss(model, p, parts, x as tf.Tensor2D, start, prior))(
+          .grad((x: tf.Tensor) => warmUpLoss(model, p, parts, x as tf.Tensor2D, start, prior, biasPrior))(
             tf.tensor2d(at, [items.length, width]),
           )
           .dataSync(),
@@ -180,11 +198,14 @@ describe('warm-up objective gradient', () => {
       expect(checked).toBeGreaterThan(0.8 * at.length);
       // The objective (its precomputed halves of the first layer) is the network's own
       // prediction loss: compare with the plain forward pass.
-      for (const pr of [0, prior]) {
+      for (const [pr, bp] of [
+        [0, 0],
+        [prior, biasPrior],
+      ]) {
         const x = tf.tensor2d(at, [items.length, width]);
         const [fast, plain] = tf.tidy(() => [
-          warmUpLoss(model, p, parts, x, start, pr).dataSync()[0],
-          referenceLoss(model, p, batch, x, start, pr),
+          warmUpLoss(model, p, parts, x, start, pr!, bp).dataSync()[0],
+          referenceLoss(model, p, batch, x, start, pr!, bp),
         ]);
         expect(fast).toBeCloseTo(plain, 4);
         x.dispose();
@@ -238,6 +259,35 @@ describe('warmUpItems', () => {
     model.dispose();
   });
 
+  it('biasPrior: unset is the prior; smaller moves the ID bias further towards the ratings', () => {
+    const model = tiny();
+    // Items rated at the top of the scale: their level must rise.
+    const reqs = coldItems.slice(0, 3).map((item) => ({
+      item,
+      interactions: world.users.slice(0, 5).map((u) => ({ user: u, value: 5 })),
+    }));
+    const start = startRows(
+      model,
+      reqs.map((r) => r.item),
+    );
+    const width = model.layout.idDim + 1;
+    const same = warmUpItems(model, reqs, { prior: 10 });
+    const explicit = warmUpItems(model, reqs, { prior: 10, biasPrior: 10 });
+    for (const r of reqs) expect([...explicit.get(r.item.id)!]).toEqual([...same.get(r.item.id)!]);
+    const loose = warmUpItems(model, reqs, { prior: 10, biasPrior: 1 });
+    reqs.forEach((r, i) => {
+      const moved = (rows: Map<string, Float32Array>) =>
+        rows.get(r.item.id)![width - 1]! - start[i]![width - 1]!;
+      expect(moved(same)).toBeGreaterThan(0);
+      expect(moved(loose)).toBeGreaterThan(moved(same));
+    });
+    // The model's own setting applies when the call sets none.
+    model.itemWarmUp = { prior: 10, biasPrior: 1 };
+    const own = warmUpItems(model, reqs);
+    for (const r of reqs) expect([...own.get(r.item.id)!]).toEqual([...loose.get(r.item.id)!]);
+    model.dispose();
+  });
+
   it('gives each item the same row batched as alone, and the same rows on every run', () => {
     const model = tiny();
     const reqs = requests(world.items.slice(4, 12));
@@ -269,12 +319,17 @@ describe('warmUpItems', () => {
       expect([...row]).toEqual([...strong.get(id)!]);
     const root = mkdtempSync(join(tmpdir(), 'warmstart-warmup-'));
     try {
+      model.itemWarmUp = { prior: 5, biasPrior: 2 };
       await saveModel(model, join(root, 'm'));
       const loaded = await loadModel(join(root, 'm'));
-      expect(loaded.itemWarmUp).toEqual({ prior: 5 });
+      expect(loaded.itemWarmUp).toEqual({ prior: 5, biasPrior: 2 });
       loaded.dispose();
       rewriteManifest(join(root, 'm'), (m) => (m.itemWarmUp = { prior: 5, lr: 0.5 }));
       await expect(loadModel(join(root, 'm'))).rejects.toMatchObject({ field: 'manifest.itemWarmUp.lr' });
+      rewriteManifest(join(root, 'm'), (m) => (m.itemWarmUp = { biasPrior: 100 }));
+      await expect(loadModel(join(root, 'm'))).rejects.toMatchObject({
+        field: 'manifest.itemWarmUp.biasPrior',
+      });
     } finally {
       rmSync(root, { recursive: true, force: true });
       model.dispose();
@@ -324,6 +379,8 @@ describe('warmUpItems', () => {
       [[], { lr: 0 }, 'options.lr'],
       [[], { prior: Number.NaN }, 'options.prior'],
       [[], { lr: 0.1, prior: 10 }, 'options.lr'], // lr * prior >= 1 diverges
+      [[], { biasPrior: -1 }, 'options.biasPrior'],
+      [[], { lr: 0.1, prior: 1, biasPrior: 10 }, 'options.biasPrior'],
       [null, {}, 'requests'],
     ];
     for (const [reqs, opts, field] of bad) {

@@ -77,6 +77,8 @@ export interface TrainOutcome {
     validationNdcg20?: Record<NewItemsWay, number>;
     /** A rating model with a ranker, `auto`: the liked-evidence choice (learners/new-items-trial.ts). */
     rankerEvidence?: NewItemsResolution['rankerEvidence'];
+    /** The pull of a new item's ID bias in the rating model's warm-up, when chosen. */
+    ratingWarmUp?: NewItemsResolution['ratingWarmUp'];
   };
   /**
    * The ranking model's item neighbourhood (`train.neighbourhood`): the weight kept (0: none) and
@@ -576,8 +578,11 @@ async function trainRun(
         newItems: newItems.way,
         ...(newItems.choice && { validationNdcg20: newItems.choice.scores }),
         ...(newItems.rankerEvidence && { rankerEvidence: newItems.rankerEvidence }),
+        ...(newItems.ratingWarmUp && { ratingWarmUp: newItems.ratingWarmUp }),
       },
-      `new items: ${newItems.way}` + describeRankerEvidence(newItems.rankerEvidence),
+      `new items: ${newItems.way}` +
+        describeRankerEvidence(newItems.rankerEvidence) +
+        describeRatingWarmUp(newItems.ratingWarmUp),
     );
     ctx.logger.info({ validation: metrics }, 'validation metrics');
     throwIfAborted(signal);
@@ -653,6 +658,8 @@ async function trainRun(
         ...(newItems.choice && { 'new-items': newItems.choice.scores }),
         // A ranker's new-item evidence: every rating positive against the liked ones, when chosen between.
         ...(newItems.rankerEvidence && { 'ranker-evidence': newItems.rankerEvidence.scores }),
+        // The pull of a new item's ID bias in the rating model's warm-up, when chosen.
+        ...(newItems.ratingWarmUp && { 'rating-warm-up': newItems.ratingWarmUp.scores }),
         // Each weight of the item neighbourhood, when train.neighbourhood chose among them.
         ...(neighbourhood && { neighbourhood: neighbourhood.scores }),
         // Each weight of the content neighbourhood on pseudo-new items, when chosen among them.
@@ -671,6 +678,7 @@ async function trainRun(
         describeBaselines(baselines) +
         describeNewItems(newItems.way, newItems.choice) +
         describeRankerEvidence(newItems.rankerEvidence) +
+        describeRatingWarmUp(newItems.ratingWarmUp) +
         (neighbourhood ? `; item neighbourhood weight ${neighbourhood.weight}` : '') +
         (content ? `; content neighbourhood weight ${content.weight}` : '') +
         (resumeFrom ? `; resumed from run ${resumeFrom.runId}` : ''),
@@ -687,6 +695,7 @@ async function trainRun(
         way: newItems.way,
         ...(newItems.choice && { validationNdcg20: newItems.choice.scores }),
         ...(newItems.rankerEvidence && { rankerEvidence: newItems.rankerEvidence }),
+        ...(newItems.ratingWarmUp && { ratingWarmUp: newItems.ratingWarmUp }),
       },
       neighbourhood,
       contentNeighbourhood: content,
@@ -783,6 +792,16 @@ function describeRankerEvidence(e: NewItemsResolution['rankerEvidence']): string
   const first = settingKey({ min: null, prior: DEFAULT_WARMUP.prior });
   const scores = `validation NDCG@20 on pseudo-new items ${e.scores[settingKey(e.kept)]!.toFixed(4)}, ${first} ${e.scores[first]!.toFixed(4)}`;
   return `; the ranker takes ${takes}, warm-up prior ${prior} (${scores})`;
+}
+
+/** "; new items' ID bias pull 2 in the warm-up (validation MAE on pseudo-new items …, default 20 …)" or "". */
+function describeRatingWarmUp(w: NewItemsResolution['ratingWarmUp']): string {
+  if (!w) return '';
+  const first = String(DEFAULT_WARMUP.prior);
+  return (
+    `; new items' ID bias pull ${w.biasPrior} in the rating model's warm-up (validation MAE on ` +
+    `pseudo-new items ${w.scores[String(w.biasPrior)]!.toFixed(4)}, ${first} ${w.scores[first]!.toFixed(4)})`
+  );
 }
 
 function describeNewItems(way: NewItemsWay, choice: NewItemsChoice | null): string {

@@ -244,6 +244,7 @@ export class MetaLearner implements EvalMethod {
       way,
       choice: newItems,
       rankerEvidence: evidence,
+      ratingWarmUp,
     } = await resolveNewItems(this.model, s.newItems, {
       ...ctx,
       users: this.users,
@@ -280,6 +281,10 @@ export class MetaLearner implements EvalMethod {
           rankerEvidenceMin: evidence.kept.min ?? 'none',
           rankerWarmUpPrior: evidence.kept.prior,
           rankerEvidenceValidationNdcg20: evidence.scores,
+        }),
+        ...(ratingWarmUp && {
+          warmUpBiasPrior: ratingWarmUp.biasPrior,
+          warmUpBiasValidationMae: ratingWarmUp.scores,
         }),
       },
     };

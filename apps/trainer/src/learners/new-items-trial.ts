@@ -22,6 +22,7 @@ import {
   type NewItemsWay,
 } from './new-items-choice';
 import { rankTasks, warmRowsFromEvidence } from './rank-tasks';
+import { chooseRatingWarmUp, type RatingWarmUpChoice } from './rating-warmup-choice';
 import {
   chooseRankerEvidence,
   type RankerEvidenceChoice,
@@ -60,6 +61,12 @@ export interface NewItemsResolution {
    * negatives (learners/ranker-evidence-choice.ts; set on the model when kept). Null otherwise.
    */
   rankerEvidence: RankerEvidenceChoice | null;
+  /**
+   * `auto` for an explicit rating model with item ID rows: how strongly its own warm-up pulls a new
+   * item's ID bias (learners/rating-warmup-choice.ts; set on the model when not the default). Null
+   * otherwise.
+   */
+  ratingWarmUp: RatingWarmUpChoice | null;
 }
 
 /**
@@ -68,7 +75,8 @@ export interface NewItemsResolution {
  * with the trial below. For a rating model with a ranker, `auto` also chooses whether the ranker
  * takes every rating of a new item as a positive interaction, or the liked ones as positives and
  * the others as negatives (core rankerEvidence, chooseRankerEvidence); a configured way takes every
- * rating as a positive.
+ * rating as a positive. For an explicit rating model, `auto` also chooses the pull of a new item's
+ * ID bias in the rating model's own warm-up (chooseRatingWarmUp), which its predicted ratings use.
  */
 export async function resolveNewItems(
   rated: RecommenderModel,
@@ -78,9 +86,10 @@ export async function resolveNewItems(
   const foldable = foldInCandidate(rated);
   setRankerEvidenceMin(rated, null);
   if (rated.ranker) rated.ranker.itemWarmUp = {};
+  rated.itemWarmUp = {};
   if (setting !== 'auto' || ctx.validation.length === 0) {
     const way = setting === 'fold-in' && foldable ? 'fold-in' : 'warm-up';
-    return { way, choice: null, rankerEvidence: null };
+    return { way, choice: null, rankerEvidence: null, ratingWarmUp: null };
   }
   const model = rankingModel(rated);
   const trialFor = (s: RankerEvidenceSetting) => newItemsTrial(rated, model, ctx, s);
@@ -94,7 +103,11 @@ export async function resolveNewItems(
     if (rankerEvidence.kept.prior !== DEFAULT_WARMUP.prior)
       rated.ranker.itemWarmUp = { prior: rankerEvidence.kept.prior };
   }
-  return { way, choice, rankerEvidence };
+  // The rating model's own warm-up (its predicted ratings of new items), when it has one.
+  const ratingWarmUp = await chooseRatingWarmUp(rated, ctx);
+  if (ratingWarmUp && ratingWarmUp.biasPrior !== DEFAULT_WARMUP.prior)
+    rated.itemWarmUp = { biasPrior: ratingWarmUp.biasPrior };
+  return { way, choice, rankerEvidence, ratingWarmUp };
 }
 
 /**

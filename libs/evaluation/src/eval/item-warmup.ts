@@ -32,7 +32,8 @@ export interface ItemWarmupStats {
 export interface ItemWarmupRun {
   /** The method whose fitted model was warmed up. */
   of: string;
-  options: Required<WarmUpOptions>;
+  /** Steps, step size and prior (a model's own ID-bias pull, `itemWarmUp.biasPrior`, applies under them). */
+  options: Required<Omit<WarmUpOptions, 'biasPrior'>>;
   /** Per new-item scenario. */
   scenarios: Partial<Record<Scenario, ItemWarmupStats>>;
   /**
@@ -44,7 +45,7 @@ export interface ItemWarmupRun {
 }
 
 /** The options a warm-up runs with: the given ones over core's defaults. */
-export function resolvedWarmupOptions(options: WarmUpOptions): Required<WarmUpOptions> {
+export function resolvedWarmupOptions(options: WarmUpOptions): Required<Omit<WarmUpOptions, 'biasPrior'>> {
   return {
     steps: options.steps ?? DEFAULT_WARMUP.steps,
     lr: options.lr ?? DEFAULT_WARMUP.lr,
