@@ -7,15 +7,16 @@
  * The objective of one item with interactions (u_k, y_k), k = 1..n, is a MAP estimate with a
  * Gaussian prior centred on where it started (the generator's output, or a warm item's own row):
  *
- *   L(r) = (1/n) * sum_k loss(f(u_k, item, r), y_k) + (prior / n) * ||e - e0||^2 + (biasPrior / n) * (b - b0)^2
+ *   L(r) = (1/n) * sum_k loss(f(u_k, item, r), y_k)
+ *          + (prior / n) * ||e - e0||^2 + (biasPrior / n) * (b - b0)^2
  *
  * for the row r = [e, b] (ID embedding e, ID bias b), so one or two interactions move it a little
  * and more move it further. The bias has its own pull: an item's mean level is what its first
  * ratings tell most reliably (a bias model reads it from them), and the embedding what they tell
  * least; by default both are pulled alike. For a rating model, after the gradient steps each ID
- * bias is set to its exact minimiser given the rest of its row (the objective is quadratic in it). Users are scored with
- * the global (meta-learned) parameters and their features (and ID rows, when the model has them),
- * not with per-user adapted heads: the item's row is shared by all users.
+ * bias is set to its exact minimiser given the rest of its row (the objective is quadratic in it).
+ * Users are scored with the global (meta-learned) parameters and their features (and ID rows,
+ * when the model has them), not with per-user adapted heads: the item's row is shared by all users.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from './errors';
