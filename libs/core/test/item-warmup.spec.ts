@@ -95,7 +95,7 @@ function startRows(model: RecommenderModel, items: ItemRecord[]): Float32Array[]
  * Runs `fn` (in a tidy scope) on a warm-up batch of `reqs`: the global parameters, the batch's
  * parts, its starting rows and `rows` (warmUpItems output) as one tensor in request order.
  */
-function atRows<T>(
+function atRows<T extends tf.TensorContainer>(
   model: RecommenderModel,
   reqs: ItemWarmUpRequest[],
   rows: Map<string, Float32Array>,
