@@ -146,29 +146,63 @@ async function readLatency(
   log.add(`${b}.get_${kind}.100.cached.p50`, percentile(hits, 50), 'ms', 'all 100 ids in the LRU cache');
 }
 
+/** CPU of this process per `call(k)`, on a store opened with or without hot reads (the first 50 calls warm up). */
+async function cpuPerCall(
+  url: string,
+  hotReads: boolean,
+  n: number,
+  call: (store: FeatureStore, k: number) => Promise<unknown>,
+): Promise<number> {
+  const store = await openFeatureStore(url, { migrate: false, hotReads });
+  try {
+    for (let k = 0; k < 50; k++) await call(store, k); // connect, prepare
+    const cpu = process.cpuUsage();
+    for (let k = 0; k < n; k++) await call(store, k);
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / n;
+  } finally {
+    await store.close();
+  }
+}
+
+/** One figure on the driver (hotReads, the default) and through Prisma, and their ratio. */
+async function driverVsPrisma(
+  log: FigureLog,
+  key: string,
+  note: string,
+  measure: (hotReads: boolean) => Promise<number>,
+): Promise<void> {
+  const hot = await measure(true);
+  const prisma = await measure(false);
+  log.add(`${key}.cpu`, hot, 'us/call', `${note}, on the driver (hotReads, the default)`);
+  log.add(`${key}.prisma.cpu`, prisma, 'us/call', 'the same reads through Prisma');
+  log.add(`${key}.prisma_vs_driver`, prisma / hot, 'ratio', 'CPU per call');
+}
+
 /**
- * `userWatermark`, serving's read on every request for a stored user: CPU per call of this
- * process on the driver itself (the default) and through Prisma (`hotReads: false`), and their ratio.
+ * Serving's reads for a stored user: `userWatermark` on every request, and on a cache miss (a user
+ * not seen within the cache's TTL, or a server's first requests) the user, their history and the
+ * history's items. CPU per call of this process on the driver and through Prisma.
  */
-async function watermarkCost(log: FigureLog, b: string, url: string, n: number) {
-  const ids = Array.from({ length: 500 }, (_, i) => String(i + 1)); // MovieLens user ids
-  const cpuPerCall = async (hotReads: boolean) => {
-    const store = await openFeatureStore(url, { migrate: false, hotReads });
-    try {
-      for (const id of ids.slice(0, 50)) await store.userWatermark(id); // connect, prepare
-      const cpu = process.cpuUsage();
-      for (let k = 0; k < n; k++) await store.userWatermark(ids[k % ids.length] as string);
-      const used = process.cpuUsage(cpu);
-      return (used.user + used.system) / n;
-    } finally {
-      await store.close();
-    }
-  };
-  const hot = await cpuPerCall(true);
-  const prisma = await cpuPerCall(false);
-  log.add(`${b}.user_watermark.cpu`, hot, 'us/call', `${n} calls, on the driver (hotReads, the default)`);
-  log.add(`${b}.user_watermark.prisma.cpu`, prisma, 'us/call', 'the same statement through Prisma');
-  log.add(`${b}.user_watermark.prisma_vs_driver`, prisma / hot, 'ratio', 'CPU per call');
+async function servingReadCost(log: FigureLog, b: string, url: string, n: number) {
+  const ids = Array.from({ length: 900 }, (_, i) => String(i + 1)); // MovieLens user ids
+  const user = (k: number) => ids[k % ids.length] as string;
+  await driverVsPrisma(log, `${b}.user_watermark`, `${n} calls`, (hot) =>
+    cpuPerCall(url, hot, n, (store, k) => store.userWatermark(user(k))),
+  );
+  const misses = Math.min(n, 2000);
+  await driverVsPrisma(
+    log,
+    `${b}.stored_user_reads`,
+    `${misses} users, cache cleared: the user, their 50 latest ratings and those items`,
+    (hot) =>
+      cpuPerCall(url, hot, misses, async (store, k) => {
+        store.clear();
+        await store.getUsers([user(k)]);
+        const history = await store.recentInteractions(user(k), 50);
+        await store.getItems(history.map((r) => r.itemId));
+      }),
+  );
 }
 
 export async function run(log: FigureLog, options: Record<string, string | boolean>): Promise<void> {
@@ -210,7 +244,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
         if (wanted('reads')) {
           await readLatency(log, b, store, 'items', quick ? 50 : 300);
           await readLatency(log, b, store, 'users', quick ? 50 : 300);
-          await watermarkCost(log, b, db.url, quick ? 1000 : 5000);
+          await servingReadCost(log, b, db.url, quick ? 1000 : 5000);
         }
       } finally {
         await store.close();

@@ -42,9 +42,10 @@ export interface FeatureStoreOptions {
   /** Interactive transaction timeout for bulk writes (default 10 minutes). */
   transactionTimeoutMs?: number;
   /**
-   * Read `userWatermark` (serving's per-request read) on the driver itself, over its own read-only
-   * SQLite connection or a two-connection pg pool, opened on first use (default true); false reads
-   * it through Prisma.
+   * Read what serving reads per request (`userWatermark`, and the cache misses of `getUsers`,
+   * `getItems` and `recentInteractions` without `before`) on the driver itself, over its own
+   * read-only SQLite connection or a two-connection pg pool, opened on first use (default true);
+   * false reads them through Prisma.
    */
   hotReads?: boolean;
 }

@@ -1,10 +1,15 @@
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client';
-import { userWatermarkSql, type HotReads, type UserWatermarkRow } from '../db/hot-reads';
+import {
+  userWatermarkSql,
+  type EntityFeatureRow,
+  type HotReads,
+  type UserWatermarkRow,
+} from '../db/hot-reads';
 import { ValidationError } from '../errors';
 import { checkId, checkTime } from '../validate';
 import type { Rating } from '../types';
-import { decodeFeatures } from './feature-rows';
+import { decodeFeatures, type FeatureRow } from './feature-rows';
 import type { ItemPageRequest, ItemStatus, ItemVersion, Page, StoredItem, StoredUser } from './inputs';
 import { decodeCursor, encodeCursor, pageLimit } from './pages';
 
@@ -101,6 +106,35 @@ function toItem(r: ItemRow): StoredItem {
 
 const currentFeatures = { features: { where: { validTo: null } } } as const;
 
+/** A timestamp column the driver returned: a Date (pg) or ISO text (SQLite). */
+function requiredDate(v: unknown): Date {
+  const d = dateOrNull(v);
+  if (!d) throw new Error('a timestamp the schema requires was null in the database');
+  return d;
+}
+
+/**
+ * Rows of the driver's entity-with-features join (one per current feature; one with null feature
+ * columns for an entity without any), grouped per entity in first-seen order: each entity's first
+ * row and its feature rows.
+ */
+function groupByEntity<R extends EntityFeatureRow>(rows: readonly R[]): { row: R; features: FeatureRow[] }[] {
+  const byId = new Map<string, { row: R; features: FeatureRow[] }>();
+  for (const r of rows) {
+    let entry = byId.get(r.id);
+    if (!entry) byId.set(r.id, (entry = { row: r, features: [] }));
+    if (r.field !== null && r.kind !== null)
+      entry.features.push({
+        field: r.field,
+        kind: r.kind,
+        position: Number(r.position ?? 0),
+        text: r.text,
+        number: r.number === null ? null : Number(r.number),
+      });
+  }
+  return [...byId.values()];
+}
+
 /**
  * The keyset condition of a page after `cursor` (a `[time, id]` cursor of this store) in
  * `(field, id)` order; no condition on the first page.
@@ -179,10 +213,7 @@ export class OnlineReads {
       return !hit;
     });
     if (misses.length > 0) {
-      const rows = await this.db.user.findMany({
-        where: { id: { in: [...new Set(misses)] } },
-        include: currentFeatures,
-      });
+      const rows = await this.readUsers([...new Set(misses)]);
       for (const r of rows) {
         const user = {
           id: r.id,
@@ -207,10 +238,7 @@ export class OnlineReads {
       return !hit;
     });
     if (misses.length > 0) {
-      const rows = await this.db.item.findMany({
-        where: { id: { in: [...new Set(misses)] } },
-        include: currentFeatures,
-      });
+      const rows = await this.readItems([...new Set(misses)]);
       for (const r of rows) {
         const item = toItem(r);
         this.items.set(r.id, item);
@@ -231,15 +259,47 @@ export class OnlineReads {
       const hit = this.recent.get(userId);
       if (hit && hit.limit >= limit) return hit.ratings.slice(0, limit);
     }
-    const rows = await this.db.interaction.findMany({
-      where: { userId, ...(before ? { eventTime: { lt: before } } : {}) },
-      orderBy: [{ eventTime: 'desc' }, { seq: 'desc' }],
-      take: limit,
-      select: { itemId: true, value: true, eventTime: true },
-    });
-    const ratings = rows.map((r) => ({ itemId: r.itemId, value: r.value, time: r.eventTime }));
+    const ratings =
+      this.hot && !before
+        ? (await this.hot.recent(userId, limit)).map((r) => ({
+            itemId: r.itemId,
+            value: Number(r.value),
+            time: requiredDate(r.eventTime),
+          }))
+        : (
+            await this.db.interaction.findMany({
+              where: { userId, ...(before ? { eventTime: { lt: before } } : {}) },
+              orderBy: [{ eventTime: 'desc' }, { seq: 'desc' }],
+              take: limit,
+              select: { itemId: true, value: true, eventTime: true },
+            })
+          ).map((r) => ({ itemId: r.itemId, value: r.value, time: r.eventTime }));
     if (!before) this.recent.set(userId, { limit, ratings });
     return ratings.slice();
+  }
+
+  /** Rows of the users `ids` with their current features: on the driver when the store has it. */
+  private async readUsers(ids: string[]): Promise<Omit<ItemRow, 'availableAt' | 'status'>[]> {
+    if (!this.hot) return this.db.user.findMany({ where: { id: { in: ids } }, include: currentFeatures });
+    return groupByEntity(await this.hot.users(ids)).map(({ row, features }) => ({
+      id: row.id,
+      createdAt: requiredDate(row.createdAt),
+      updatedAt: requiredDate(row.updatedAt),
+      features,
+    }));
+  }
+
+  /** Rows of the items `ids` (any status) with their current features, as `readUsers`. */
+  private async readItems(ids: string[]): Promise<ItemRow[]> {
+    if (!this.hot) return this.db.item.findMany({ where: { id: { in: ids } }, include: currentFeatures });
+    return groupByEntity(await this.hot.items(ids)).map(({ row, features }) => ({
+      id: row.id,
+      availableAt: dateOrNull(row.availableAt),
+      status: row.status,
+      createdAt: requiredDate(row.createdAt),
+      updatedAt: requiredDate(row.updatedAt),
+      features,
+    }));
   }
 
   /**
