@@ -5,6 +5,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { PROTO_PACKAGE } from '@warmstart/contracts';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { RecommenderController } from './controllers/recommender.controller';
 import { AdaptedCache } from './cache/adapted-cache';
 import { DEFAULT_LATENCY_TARGET_MS, type ServingConfig } from './config/config';
 import { AuditLog } from './auth/audit';
@@ -17,6 +18,7 @@ import { EventLoopLag } from './grpc/event-loop-lag';
 import { guardDeserializers } from './grpc/decode-guard';
 import { serverCredentials } from './grpc/credentials';
 import { RecommendRequestDecoder, servingPackageDefinition } from './grpc/recommend-decoding';
+import { rehearseTransport } from './grpc/transport-rehearsal';
 import { addReflection } from './grpc/reflection';
 import { exposeRepeatedHeaders } from './grpc/duplicate-headers';
 import { WarmstartGrpcServer } from './grpc/warmstart-grpc-server';
@@ -132,16 +134,17 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
   const interceptor = new CallInterceptor({ gate, audit, metrics, log, models });
   warnAboutExposure(config, auth.enabled, log);
 
+  // ts-proto codecs, not proto-loader: controllers receive the generated TypeScript shapes.
+  // Recommend's decoder remembers recently seen candidate lists (bounded by bytes).
+  // Every request deserializer is guarded: undecodable bytes become INVALID_ARGUMENT.
+  const packageDefinition = guardDeserializers(
+    servingPackageDefinition(new RecommendRequestDecoder(config.candidateDecodeCacheBytes)),
+  );
   const strategy = new WarmstartGrpcServer(
     {
       url: `${config.host}:${config.port}`,
       package: PROTO_PACKAGE,
-      // ts-proto codecs, not proto-loader: controllers receive the generated TypeScript shapes.
-      // Recommend's decoder remembers recently seen candidate lists (bounded by bytes).
-      // Every request deserializer is guarded: undecodable bytes become INVALID_ARGUMENT.
-      packageDefinition: guardDeserializers(
-        servingPackageDefinition(new RecommendRequestDecoder(config.candidateDecodeCacheBytes)),
-      ),
+      packageDefinition,
       credentials: serverCredentials(config),
       maxReceiveMessageLength: config.maxMessageBytes,
       maxSendMessageLength: config.maxMessageBytes,
@@ -167,6 +170,14 @@ export async function startServer(config: ServingConfig, deps: ServingDeps): Pro
     await models.start();
     app = await NestFactory.createMicroservice(AppModule.forRoot(context), { strategy, logger: false });
     app.useGlobalInterceptors(interceptor);
+    if (models.current !== undefined) {
+      const started = Date.now();
+      await rehearseTransport(packageDefinition, app.get(RecommenderController), deps.store).then(
+        (ran) => ran && log.info({ ms: Date.now() - started }, 'Recommend rehearsed through the controller'),
+        (err: unknown) =>
+          log.warn({ err }, 'Recommend rehearsal through the controller failed; serving anyway'),
+      );
+    }
     await app.listen();
     if (config.metrics)
       metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort);

@@ -3,10 +3,17 @@
  * .rehearse): for stored users who interacted with active items, through the same store reads,
  * adaptation and ranking as a call, so the first callers do not pay one-time costs. A rehearsed
  * user's first call is then answered from the adapted-state cache, and the rehearsal writes
- * nothing to the store.
+ * nothing to the store. At start-up one Recommend also runs through what surrounds the service
+ * (request deserializer, controller, reply serializer) before the server listens.
  */
+import pino from 'pino';
+import { SERVICE_NAMES } from '@warmstart/contracts';
+import { RecommendRequestDecoder, servingPackageDefinition } from '../src/grpc/recommend-decoding';
+import { guardDeserializers } from '../src/grpc/decode-guard';
+import { rehearseTransport } from '../src/grpc/transport-rehearsal';
 import { REHEARSAL_ROUNDS } from '../src/recommend/recommend.service';
 import type { FeatureStore } from '@warmstart/feature-store';
+import { FeatureStoreAdapter } from '../src/adapters/feature-store-adapter';
 import { recommend, startHarness, tempStore, type Harness } from './support/harness';
 import { makeModel, seedWorld } from './support/world';
 
@@ -52,6 +59,49 @@ describe('rehearsal before a version takes traffic', () => {
     expect(first.filter((r) => !r.adaptedFromCache)).toHaveLength(candidates.size - REHEARSAL_ROUNDS);
     expect(await store.interactionSequence()).toBe(before);
     expect((await store.registry.listModels({ limit: 10 })).items).toEqual(users.items);
+  });
+
+  it('rehearses Recommend through the controller before listening, and writes nothing', async () => {
+    const before = await store.interactionSequence();
+    const lines: { msg?: string; ms?: number; level?: number }[] = [];
+    const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+    h = await startHarness(store, { m1: () => makeModel(1) }, {}, { log });
+    const messages = lines.map((l) => l.msg);
+    const rehearsed = messages.indexOf('Recommend rehearsed through the controller');
+    expect(rehearsed).toBeGreaterThanOrEqual(0);
+    expect(rehearsed).toBeLessThan(messages.indexOf('warmstart-serve listening'));
+    expect(lines.filter((l) => (l.level ?? 0) >= 40)).toEqual([]);
+    expect(await store.interactionSequence()).toBe(before);
+  });
+
+  it('sends an inline user on two active items through the real deserializer, controller and serializer', async () => {
+    const definition = guardDeserializers(servingPackageDefinition(new RecommendRequestDecoder(1 << 20)));
+    const seen: unknown[] = [];
+    const reply = {
+      items: [{ itemId: 'i1', score: 4.5, coldItem: false }],
+      supportSize: 2,
+      adaptedFromCache: false,
+    };
+    const controller = {
+      recommend: async (request: unknown) => {
+        seen.push(request);
+        return reply as never;
+      },
+    };
+    const serialize = jest.spyOn(definition[SERVICE_NAMES.recommender]!['recommend']!, 'responseSerialize');
+    const { items } = await store.activeItems({ limit: 2 });
+    expect(await rehearseTransport(definition, controller, new FeatureStoreAdapter(store))).toBe(true);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({
+      user: { userId: '', support: items.map((i) => ({ itemId: i.id, value: 1 })) },
+      candidates: { source: { $case: 'allActive' } },
+      k: 10,
+    });
+    expect(serialize).toHaveBeenCalledWith(reply);
+    // Nothing to rehearse on without active items.
+    const none = { activeItems: async () => ({ items: [] }) };
+    expect(await rehearseTransport(definition, controller, none)).toBe(false);
+    expect(seen).toHaveLength(1);
   });
 
   it('still serves when no item is active (nothing to rehearse on)', async () => {
