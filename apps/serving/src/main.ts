@@ -10,7 +10,7 @@ import { FeatureStoreAdapter } from './adapters/feature-store-adapter';
 import { WarmUpThread } from './adapters/warmup-thread';
 import { configFromArgs, type ServingConfig } from './config/config';
 import { createLogger } from './observability/logger';
-import { startServer } from './server';
+import { startServer, type RunningServer } from './server';
 
 async function main(): Promise<void> {
   let config: ServingConfig;
@@ -25,6 +25,44 @@ async function main(): Promise<void> {
   if (config.workers > 1 && !isClusterWorker()) {
     process.exit(await runPrimary(config, log));
   }
+  // Signals are handled from here on, not only once the server listens: a SIGTERM that arrives
+  // between the "listening" line and the handlers would otherwise end the process by the signal
+  // (npm then exits by it too). Before the server listens there is nothing to drain and start-up
+  // writes nothing, so a stop then exits at once.
+  const running: { server?: RunningServer; warmUps?: WarmUpThread } = {};
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const { server, warmUps } = running;
+    if (!server) {
+      log.info({ signal }, 'stopping before the server listens');
+      process.exit(0);
+    }
+    log.info({ signal }, 'shutting down: draining in-flight calls');
+    server
+      .close()
+      .then(() => warmUps?.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP re-reads --auth-tokens-file (before the server listens, the tokens are read at start).
+  process.on('SIGHUP', () => {
+    const { server } = running;
+    if (!server) return;
+    try {
+      log.info({ tokens: server.reloadCredentials() }, 'auth tokens reloaded');
+    } catch (err) {
+      log.error({ err }, 'auth tokens not reloaded: keeping the ones in force');
+    }
+  });
   // A cluster worker leaves the metrics endpoint to its primary, which sums every worker's.
   const worker = isClusterWorker();
   const backend = await initBackend();
@@ -53,39 +91,14 @@ async function main(): Promise<void> {
     { itemWarmUp: warmUps ? 'worker thread' : config.warmupInteractions > 0 ? 'main thread' : 'off' },
     'item warm-up',
   );
+  running.warmUps = warmUps;
   const server = await startServer(worker ? { ...config, metrics: false } : config, {
     store: new FeatureStoreAdapter(store),
     runtime: new CoreModelRuntime(loadArtifact, adaptOptions, warmUps),
     log,
   });
+  running.server = server;
   if (worker) joinCluster(server.port, server.context.metrics.registry);
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down: draining in-flight calls');
-    server
-      .close()
-      .then(() => warmUps?.close())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  // SIGHUP re-reads --auth-tokens-file; a bad file is logged and the tokens in force stay.
-  process.on('SIGHUP', () => {
-    try {
-      log.info({ tokens: server.reloadCredentials() }, 'auth tokens reloaded');
-    } catch (err) {
-      log.error({ err }, 'auth tokens not reloaded: keeping the ones in force');
-    }
-  });
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {

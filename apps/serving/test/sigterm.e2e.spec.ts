@@ -68,4 +68,35 @@ if (!haveDist)
       remove();
     }
   }, 20_000);
+
+  it('exits 0 on a SIGTERM during start-up, before it listens, and on one right after the listening line', async () => {
+    const { database, artifacts, remove } = await diskWorld('warmstart-sigterm-start-', { promote: true });
+    const start = () =>
+      new ServerProcess(['--host', '127.0.0.1', '--port', '0', '--metrics', 'false'], {
+        WARMSTART_DATABASE: database,
+        WARMSTART_ARTIFACTS: artifacts,
+        WARMSTART_LOG_LEVEL: 'info',
+      });
+    const servers: ServerProcess[] = [];
+    try {
+      // The backend line comes before the store, the model and the catalog are loaded.
+      const starting = start();
+      servers.push(starting);
+      await starting.waitFor((e) => e.msg === 'tensorflow.js backend selected', 'backend line');
+      expect(starting.child.kill('SIGTERM')).toBe(true);
+      expect(await starting.exited).toBe(0);
+      expect(starting.output).toMatch(/stopping before the server listens|shutting down: draining/);
+
+      // The signal sent the moment the listening line is read (as `npm run serve`'s test does).
+      const listening = start();
+      servers.push(listening);
+      await listening.waitFor((e) => e.msg === 'warmstart-serve listening', 'listening line');
+      expect(listening.child.kill('SIGTERM')).toBe(true);
+      expect(await listening.exited).toBe(0);
+      expect(listening.output).toMatch(/shutting down: draining in-flight calls/);
+    } finally {
+      for (const s of servers) s.kill();
+      remove();
+    }
+  }, 60_000);
 });
