@@ -45,6 +45,7 @@ import { validationMetrics, type ValidationMetrics } from '../train/validate-mod
 import type { CommandContext } from './context';
 import { type FeedbackKind, itemCatalog, validationSet } from '@warmstart/evaluation';
 import { isCancellation, stopError, throwIfAborted } from '../util/interrupt';
+import { stageBars } from '../util/progress';
 
 export interface TrainFlags {
   database: string;
@@ -382,6 +383,8 @@ async function trainRun(
   }
   const artifacts = resolve(flags.artifacts);
   const cpDir = checkpointDir(artifacts, runId);
+  // The choices on validation users outside the epochs show their progress as bars of their own.
+  const stages = stageBars(ctx.progress);
   try {
     const perEpoch = Math.ceil(train.length / t.metaBatchSize);
     const epochs = epochsFor(t.epochs, kind);
@@ -402,8 +405,11 @@ async function trainRun(
     // A fresh model's ALS start takes the confidence that validates best (als-embeddings.ts).
     const start =
       firstEpoch === 0 && t.pretrainEpochs === 0 && validation.length > 0
-        ? await tuneAlsStart(model, config.model, { train, items, seed: t.seed, kind }, () =>
-            objective(adaptOf(config, model, kind)),
+        ? await tuneAlsStart(
+            model,
+            config.model,
+            { train, items, seed: t.seed, kind, onProgress: stages.onProgress },
+            () => objective(adaptOf(config, model, kind)),
           )
         : null;
     if (start)
@@ -494,6 +500,7 @@ async function trainRun(
         kind,
         scale: dataset.scale ?? config.model.ratingRange,
         signal,
+        onProgress: stages.onProgress,
       });
       if (!Number.isNaN(choice.ndcg20.ranker)) {
         metrics.ndcg20 = choice.attached ? choice.ndcg20.ranker : choice.ndcg20.rating;
@@ -516,7 +523,7 @@ async function trainRun(
     const neighbourhood = await chooseNeighbourhood(
       model,
       t.neighbourhood,
-      { train, validation, items, kind, scale, signal },
+      { train, validation, items, kind, scale, signal, onProgress: stages.onProgress },
       adapt,
     );
     if (neighbourhood) {
@@ -537,7 +544,7 @@ async function trainRun(
     const content = await chooseContentNeighbourhood(
       model,
       t.neighbourhood,
-      { train, validation, items, seed: t.seed, kind, scale, signal },
+      { train, validation, items, seed: t.seed, kind, scale, signal, onProgress: stages.onProgress },
       adapt,
     );
     if (content)
@@ -567,6 +574,7 @@ async function trainRun(
       kind,
       scale: kind === 'implicit' ? [0, 1] : (dataset.scale ?? config.model.ratingRange),
       signal,
+      onProgress: stages.onProgress,
       users: new Map(dataset.users.map((u) => [u.id, u])),
       adaptOptions: adapt,
       trainingHeads: headsOf,
@@ -701,6 +709,7 @@ async function trainRun(
       contentNeighbourhood: content,
     };
   } finally {
+    stages.stop();
     model.dispose();
   }
 }

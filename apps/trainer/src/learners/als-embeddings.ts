@@ -19,6 +19,7 @@ import {
   type Task,
   trainAls,
 } from '@warmstart/evaluation';
+import { stageProgress } from './stage-progress';
 
 const ALS_INIT_ITERATIONS = 10;
 const ALS_INIT_CG_STEPS = 3;
@@ -107,12 +108,23 @@ export interface AlsStartChoice {
 export async function tuneAlsStart(
   model: RecommenderModel,
   section: ModelSection,
-  ctx: Pick<FitContext, 'train' | 'items' | 'seed' | 'kind'>,
-  score: () => Promise<number>,
+  ctx: Pick<FitContext, 'train' | 'items' | 'seed' | 'kind' | 'onProgress'>,
+  scoreOf: () => Promise<number>,
 ): Promise<AlsStartChoice | null> {
   if (itemEmbeddingStart(section, ctx.kind) !== 'als') return null;
   const scores: Record<string, number> = {};
   const growths = model.layout.foldIn ? EVIDENCE_GROWTHS : [0];
+  const lifts = model.layout.foldIn && section.initItemBiases ? LIFT_SCALES.length : 0;
+  const tick = stageProgress(
+    ctx,
+    'ALS start',
+    (ALS_START_ALPHAS.length + lifts) * growths.length + (section.initItemBiases ? 1 : 0),
+  );
+  const score = async () => {
+    const s = await scoreOf();
+    tick();
+    return s;
+  };
   let best = { alpha: ALS_START.alpha as number, evidenceGrowth: 0, liftScale: 1, score: Infinity };
   let current = ALS_START.alpha as number;
   for (const alpha of [ALS_START.alpha, ...ALS_START_ALPHAS.filter((a) => a !== ALS_START.alpha)]) {

@@ -17,6 +17,7 @@ import type { NeighbourhoodSetting } from './neighbourhood-choice';
 import { MIN_CHOICE_TASKS } from './new-items-choice';
 import { pseudoNewItems, splitAtPseudoNew } from './pseudo-new';
 import { rankTasks } from './rank-tasks';
+import { stageProgress } from './stage-progress';
 import { VALIDATION_SHOTS } from './validation-score';
 
 /**
@@ -60,7 +61,10 @@ export interface ContentChoice {
 export async function chooseContentNeighbourhood(
   model: RecommenderModel,
   setting: NeighbourhoodSetting,
-  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal'>,
+  ctx: Pick<
+    FitContext,
+    'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal' | 'onProgress'
+  >,
   adaptOptions: AdaptOptions,
 ): Promise<ContentChoice | null> {
   const ranking = rankingModel(model);
@@ -102,6 +106,7 @@ export async function chooseContentNeighbourhood(
   };
   const scores: Record<string, number> = {};
   let best = { weight: 0, score: -Infinity };
+  const tick = stageProgress(ctx, 'content neighbourhood', CONTENT_WEIGHTS.length);
   const generator = withoutPseudoNew(ranking, ctx.items, pseudo.ids);
   try {
     for (const weight of CONTENT_WEIGHTS) {
@@ -118,6 +123,7 @@ export async function chooseContentNeighbourhood(
       }
       scores[String(weight)] = sum / rankings.length;
       if (scores[String(weight)]! > best.score) best = { weight, score: scores[String(weight)]! };
+      tick();
     }
   } finally {
     generator.restore();

@@ -8,6 +8,7 @@ import {
 } from '@warmstart/core';
 import type { FitContext, Task } from '@warmstart/evaluation';
 import { rankTasks } from './rank-tasks';
+import { stageProgress } from './stage-progress';
 import { smallAndFullSupportNdcg20 } from './validation-score';
 
 /** `train.neighbourhood`: choose the item neighbourhood's weight on validation users, or none. */
@@ -46,13 +47,15 @@ export interface NeighbourhoodChoice {
 export async function chooseNeighbourhood(
   model: RecommenderModel,
   setting: NeighbourhoodSetting,
-  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'kind' | 'scale' | 'signal'>,
+  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'kind' | 'scale' | 'signal' | 'onProgress'>,
   adaptOptions: AdaptOptions,
 ): Promise<NeighbourhoodChoice | null> {
   const ranking = rankingModel(model);
   if (setting === 'off' || ctx.validation.length === 0) return null;
   if (!ranking.rankingScores || ranking.itemIdIndex.size === 0) return null;
+  const tick = stageProgress(ctx, 'item neighbourhood', NEIGHBOURHOOD_WEIGHTS.length + 1);
   const neighbours = modelNeighbours(ranking, ctx.train);
+  tick();
   const ranker = {
     rank: (tasks: readonly Task[], candidates: readonly string[]) =>
       rankTasks(model, tasks, candidates, ctx.items, adaptOptions, ctx.signal),
@@ -65,6 +68,7 @@ export async function chooseNeighbourhood(
       const score = await smallAndFullSupportNdcg20(ranker, ctx);
       scores[String(weight)] = score;
       if (score > best.score) best = { weight, score };
+      tick();
     }
   } finally {
     setNeighbourhood(ranking, best.weight > 0 ? { neighbours, weight: best.weight } : null);

@@ -9,6 +9,7 @@ import {
   validationRankingScore,
 } from '@warmstart/evaluation';
 import { pseudoNewItems, pseudoNewRatings } from './pseudo-new';
+import { stageProgress } from './stage-progress';
 
 /** How items added after training take their first interactions (`train.newItems`). */
 export type NewItemsWay = 'warm-up' | 'fold-in';
@@ -67,7 +68,10 @@ export interface NewItemsChoice {
  */
 export async function chooseNewItems(
   trial: NewItemsTrial,
-  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal'>,
+  ctx: Pick<
+    FitContext,
+    'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal' | 'onProgress'
+  >,
 ): Promise<NewItemsChoice | null> {
   const pseudo = pseudoNewItems(trial.isWarm, ctx);
   if (pseudo.ids.size === 0) return null;
@@ -79,6 +83,7 @@ export async function chooseNewItems(
 
   const sums: Record<NewItemsWay, number> = { 'warm-up': 0, 'fold-in': 0 };
   let tasks = 0;
+  const tick = stageProgress(ctx, 'new items', 2 * NEW_ITEMS_SHOTS.length);
   for (const k of NEW_ITEMS_SHOTS) {
     throwIfAborted(ctx.signal);
     const evidence = new Set<RatingEvent>();
@@ -95,6 +100,7 @@ export async function chooseNewItems(
     for (const way of ['warm-up', 'fold-in'] as const) {
       const rows = trial.rows(way, [...evidence], items, histories);
       sums[way] += await trialScore(trial, rows, view, items, candidates, ctx);
+      tick();
     }
   }
   if (tasks < MIN_CHOICE_TASKS) return null;

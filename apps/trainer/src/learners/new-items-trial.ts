@@ -32,7 +32,7 @@ import {
 /** What a trained rating model (and its ranker, if any) needs around it to choose how new items come in. */
 export interface NewItemsContext extends Pick<
   FitContext,
-  'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal'
+  'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal' | 'onProgress'
 > {
   /** Every user record by id (the warm-up reads evidence users' features). */
   users: ReadonlyMap<string, UserRecord>;

@@ -8,6 +8,7 @@ import {
 } from '@warmstart/evaluation';
 import { MIN_CHOICE_TASKS, trialScore, type NewItemsTrial, type NewItemsWay } from './new-items-choice';
 import { pseudoNewItems, pseudoNewRatings, splitAtPseudoNew } from './pseudo-new';
+import { stageProgress } from './stage-progress';
 
 /**
  * Pulls towards the generated row (core WarmUpOptions.prior, in interactions) the ranker's item
@@ -66,7 +67,10 @@ export function settingKey(s: RankerEvidenceSetting): string {
 export async function chooseRankerEvidence(
   way: NewItemsWay,
   trialFor: (setting: RankerEvidenceSetting) => NewItemsTrial,
-  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal'>,
+  ctx: Pick<
+    FitContext,
+    'train' | 'validation' | 'items' | 'seed' | 'kind' | 'scale' | 'signal' | 'onProgress'
+  >,
 ): Promise<RankerEvidenceChoice | null> {
   if (ctx.kind !== 'explicit') return null;
   const liked = relevanceThreshold(ctx.kind, ctx.scale);
@@ -86,12 +90,14 @@ export async function chooseRankerEvidence(
   const ordered = orderedByItem(byUser, datasetHasTimes({ ratings: [...byUser.values()].flat() }), ctx.seed);
 
   const sums = new Array<number>(trials.length).fill(0);
+  const tick = stageProgress(ctx, 'ranker evidence', trials.length * RANKER_EVIDENCE_SHOTS.length);
   for (const k of RANKER_EVIDENCE_SHOTS) {
     throwIfAborted(ctx.signal);
     const evidence = [...ordered.values()].flatMap((list) => list.slice(0, k));
     for (const [i, { trial }] of trials.entries()) {
       const rows = trial.rows(way, evidence, items, histories);
       sums[i]! += await trialScore(trial, rows, tasks, items, candidates, ctx);
+      tick();
     }
   }
   const scores: Record<string, number> = {};

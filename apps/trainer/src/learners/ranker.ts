@@ -5,6 +5,7 @@ import { buildModel, DEFAULT_NEGATIVES, initBiases } from './build-model';
 import { rankTasks } from './rank-tasks';
 import { smallAndFullSupportNdcg20 } from './validation-score';
 import { type FitContext, type Task, type UserRecord, validationRankingScore } from '@warmstart/evaluation';
+import { prefixedStages } from './stage-progress';
 
 /** `train.ranker`: build, keep when it ranks validation users better (`auto`), always, or never. */
 export type RankerSetting = 'auto' | 'on' | 'off';
@@ -67,7 +68,10 @@ export async function chooseRanker(
   setting: RankerSetting,
   features: TrainerConfig['features'],
   section: ModelSection,
-  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'users' | 'seed' | 'kind' | 'scale' | 'signal'>,
+  ctx: Pick<
+    FitContext,
+    'train' | 'validation' | 'items' | 'users' | 'seed' | 'kind' | 'scale' | 'signal' | 'onProgress'
+  >,
   ratedOptions: AdaptOptions = model.adaptDefaults,
 ): Promise<RankerChoice> {
   const none = { attached: false, ndcg20: { rating: NaN, ranker: NaN } };
@@ -88,7 +92,13 @@ export async function chooseRanker(
         ? await tuneAlsStart(
             ranker,
             rankerSection(section),
-            { train: asInteractions(ctx.train), items: ctx.items, seed: ctx.seed, kind: 'implicit' },
+            {
+              train: asInteractions(ctx.train),
+              items: ctx.items,
+              seed: ctx.seed,
+              kind: 'implicit',
+              ...prefixedStages(ctx, "ranker's "),
+            },
             async () => -(await smallAndFullSupportNdcg20(rankerOf(model), ctx)),
           )
         : null;

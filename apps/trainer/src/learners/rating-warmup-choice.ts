@@ -11,6 +11,7 @@ import { predictTasks } from './predict';
 import { pseudoNewItems, pseudoNewRatings, splitAtPseudoNew } from './pseudo-new';
 import { warmRowsFromEvidence } from './rank-tasks';
 import { RANKER_EVIDENCE_SHOTS } from './ranker-evidence-choice';
+import { stageProgress } from './stage-progress';
 
 /**
  * Pulls of a new item's ID bias towards its generated start (core WarmUpOptions.biasPrior, in
@@ -44,7 +45,7 @@ export interface RatingWarmUpChoice {
  */
 export async function chooseRatingWarmUp(
   model: RecommenderModel,
-  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'seed' | 'kind' | 'signal'> & {
+  ctx: Pick<FitContext, 'train' | 'validation' | 'items' | 'seed' | 'kind' | 'signal' | 'onProgress'> & {
     users: ReadonlyMap<string, UserRecord>;
     adaptOptions: AdaptOptions;
   },
@@ -56,6 +57,7 @@ export async function chooseRatingWarmUp(
   const { byUser } = pseudoNewRatings(ctx.train, pseudo);
   const ordered = orderedByItem(byUser, datasetHasTimes({ ratings: [...byUser.values()].flat() }), ctx.seed);
   const sums = new Array<number>(RATING_BIAS_PRIORS.length).fill(0);
+  const tick = stageProgress(ctx, 'rating warm-up', RATING_BIAS_PRIORS.length * RANKER_EVIDENCE_SHOTS.length);
   for (const k of RANKER_EVIDENCE_SHOTS) {
     throwIfAborted(ctx.signal);
     const evidence = [...ordered.values()].flatMap((list) => list.slice(0, k));
@@ -71,6 +73,7 @@ export async function chooseRatingWarmUp(
       );
       const at = new Map(tasks.map((t, n) => [t, predictions[n]!]));
       sums[i]! += validationMae(tasks, (t) => at.get(t)!);
+      tick();
     }
   }
   const scores: Record<string, number> = {};

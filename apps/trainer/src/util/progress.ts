@@ -1,4 +1,4 @@
-import type { ProgressBar, ProgressReporter } from '@warmstart/evaluation';
+import type { FitProgress, ProgressBar, ProgressReporter } from '@warmstart/evaluation';
 
 // The progress contract is the evaluation library's (its harness reports through it).
 export { silentProgress, type ProgressBar, type ProgressReporter } from '@warmstart/evaluation';
@@ -57,4 +57,31 @@ function formatInfo(info: Record<string, number | string>): string {
   return Object.entries(info)
     .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}`)
     .join(' ');
+}
+
+/**
+ * A fit's stage progress (FitProgress.stage: the choices made on validation users outside the
+ * training epochs) as one bar per stage, labelled with it and stopped when the next stage starts
+ * or `stop` is called.
+ */
+export function stageBars(progress: ProgressReporter): {
+  onProgress: (p: FitProgress) => void;
+  stop: () => void;
+} {
+  let current: { stage: string; bar: ProgressBar } | undefined;
+  const stop = () => {
+    current?.bar.stop();
+    current = undefined;
+  };
+  return {
+    onProgress: (p) => {
+      if (!p.stage) return;
+      if (current?.stage !== p.stage) {
+        stop();
+        current = { stage: p.stage, bar: progress.start(`choosing: ${p.stage}`, p.total) };
+      }
+      current.bar.update(p.done);
+    },
+    stop,
+  };
 }

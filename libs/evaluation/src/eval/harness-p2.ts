@@ -114,21 +114,25 @@ export async function runP2(
           continue;
         }
         const at = step;
-        // Fitting moves the bar through the first 70% of the method's step, scoring the rest.
-        const onProgress = (p: FitProgress, phase?: string) =>
-          bar.update(
-            at +
+        // Fitting moves the bar through the first 70% of the method's step, scoring the rest; a
+        // stage outside training (a choice on validation users) shows its own count in place.
+        let value = at;
+        const onProgress = (p: FitProgress, phase?: string) => {
+          if (!p.stage)
+            value =
+              at +
               (phase ? 0.7 : 0) +
-              (p.total > 0 ? Math.min(p.done / p.total, 0.99) : 0) * (phase ? 0.29 : 0.7),
-            {
-              seed,
-              method: factory.name,
-              ...(phase && { phase }),
-              ...(p.epoch !== undefined && { epoch: p.epoch }),
-              ...(p.total > 0 && !phase && { batch: `${p.done}/${p.total}` }),
-              ...(p.loss !== undefined && { loss: p.loss }),
-            },
-          );
+              (p.total > 0 ? Math.min(p.done / p.total, 0.99) : 0) * (phase ? 0.29 : 0.7);
+          bar.update(value, {
+            seed,
+            method: factory.name,
+            ...(phase && { phase }),
+            ...(p.stage && { stage: `${p.stage} ${p.done}/${p.total}` }),
+            ...(p.epoch !== undefined && { epoch: p.epoch }),
+            ...(p.total > 0 && !phase && !p.stage && { batch: `${p.done}/${p.total}` }),
+            ...(p.loss !== undefined && { loss: p.loss }),
+          });
+        };
         const run = await runMethod(factory.name, factory.create(seed), {
           dataset,
           split,

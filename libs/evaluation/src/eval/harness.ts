@@ -124,14 +124,19 @@ export async function runP1(
         }
         // Progress inside fit (meta-training epochs and batches) moves the bar between methods.
         const at = step;
-        const onProgress = (p: FitProgress) =>
-          bar.update(at + (p.total > 0 ? Math.min(p.done / p.total, 0.99) : 0), {
+        // A stage outside training (a choice on validation users) shows its own count in place.
+        let value = at;
+        const onProgress = (p: FitProgress) => {
+          if (!p.stage) value = at + (p.total > 0 ? Math.min(p.done / p.total, 0.99) : 0);
+          bar.update(value, {
             seed,
             method: factory.name,
+            ...(p.stage && { stage: `${p.stage} ${p.done}/${p.total}` }),
             ...(p.epoch !== undefined && { epoch: p.epoch }),
-            ...(p.total > 0 && { batch: `${p.done}/${p.total}` }),
+            ...(p.total > 0 && !p.stage && { batch: `${p.done}/${p.total}` }),
             ...(p.loss !== undefined && { loss: p.loss }),
           });
+        };
         const methodRuns = await runMethod(
           factory.name,
           factory.create(seed),

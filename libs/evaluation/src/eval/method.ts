@@ -31,7 +31,11 @@ export interface RankOptions {
   signal?: AbortSignal;
 }
 
-/** Progress inside `fit` (meta-batches or minibatches of training): `done` of `total` steps. */
+/**
+ * Progress inside `fit`: `done` of `total` steps of training (meta-batches or minibatches), or,
+ * with `stage`, of a step outside the training epochs (e.g. the candidates of a choice made on the
+ * validation users), which can take as long as training on a large catalog.
+ */
 export interface FitProgress {
   done: number;
   /** Planned steps; early stopping may end before. 0: unknown. */
@@ -39,6 +43,8 @@ export interface FitProgress {
   /** 1-based training epoch, when the method trains in epochs. */
   epoch?: number;
   loss?: number;
+  /** What the method is doing outside its training epochs; `done`/`total` then count its own steps. */
+  stage?: string;
 }
 
 export interface FitResult {
