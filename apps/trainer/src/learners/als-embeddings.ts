@@ -114,11 +114,12 @@ export async function tuneAlsStart(
   if (itemEmbeddingStart(section, ctx.kind) !== 'als') return null;
   const scores: Record<string, number> = {};
   const growths = model.layout.foldIn ? EVIDENCE_GROWTHS : [0];
+  const alphas = [ALS_START.alpha, ...ALS_START_ALPHAS.filter((a) => a !== ALS_START.alpha)];
   const lifts = model.layout.foldIn && section.initItemBiases ? LIFT_SCALES.length : 0;
   const tick = stageProgress(
     ctx,
     'ALS start',
-    (ALS_START_ALPHAS.length + lifts) * growths.length + (section.initItemBiases ? 1 : 0),
+    (alphas.length + lifts) * growths.length + (section.initItemBiases ? 1 : 0),
   );
   const score = async () => {
     const s = await scoreOf();
@@ -127,7 +128,7 @@ export async function tuneAlsStart(
   };
   let best = { alpha: ALS_START.alpha as number, evidenceGrowth: 0, liftScale: 1, score: Infinity };
   let current = ALS_START.alpha as number;
-  for (const alpha of [ALS_START.alpha, ...ALS_START_ALPHAS.filter((a) => a !== ALS_START.alpha)]) {
+  for (const alpha of alphas) {
     if (alpha !== current) alsStart(model, ctx, (current = alpha));
     for (const evidenceGrowth of growths) {
       setEvidenceGrowth(model, evidenceGrowth);
