@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { importGeneric, importSynthetic, openFeatureStore, type FeatureStore } from '../src';
+import { loadAll } from '../src/importers/load';
+import { RowErrors } from '../src/importers/report';
 import { backends, sqliteDatabase, type TestDatabase } from './helpers/backends';
 
 // The importers' own connections (db/import-session.ts): what their bulk paths must keep.
@@ -136,6 +138,71 @@ describe('bulk import on sqlite: secondary indexes of a large import', () => {
       expect(indexes()).toEqual(before);
       expect(await store.counts()).toEqual({ users: 0, items: 0, interactions: 0 });
       expect(integrity()).toBe('ok');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('bulk import on sqlite: references without per-row foreign key lookups', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeEach(() => {
+    db = sqliteDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'bulk-fk-'));
+  });
+  afterEach(() => {
+    db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function foreignKeyViolations(): unknown[] {
+    const raw = new Database(db.url, { readonly: true });
+    try {
+      return raw.pragma('foreign_key_check') as unknown[];
+    } finally {
+      raw.close();
+    }
+  }
+
+  it('leaves every reference valid over many batches, refuses an unknown item in a late batch, and the store still enforces foreign keys', async () => {
+    const store = await openFeatureStore(db.url);
+    try {
+      // Small batches: later batches reuse what earlier ones checked (items, created users).
+      await importSynthetic(
+        store,
+        { users: 40, items: 100, interactions: 3000, seed: 3 },
+        { batchSize: 250 },
+      );
+      expect(foreignKeyViolations()).toEqual([]);
+      const before = await store.counts();
+      // Through the importers' writer: batches of 100, the unknown item in the last one.
+      const rows = function* () {
+        const eventTime = new Date(Date.UTC(2020, 0, 1));
+        for (let i = 0; i < 600; i++)
+          yield { eventId: `b${i}`, userId: `new${i % 7}`, itemId: `i${1 + (i % 50)}`, value: 4, eventTime };
+        yield { eventId: 'z', userId: 'u1', itemId: 'no-such-item', value: 4, eventTime };
+      };
+      const profile = await store.datasetProfile();
+      await expect(
+        loadAll(
+          store,
+          { users: [], items: [], interactions: rows(), interactionCount: 601, profile },
+          { batchSize: 100 },
+          new RowErrors(false),
+          Date.now(),
+        ),
+      ).rejects.toThrow('interactions[0].itemId: unknown item "no-such-item"');
+      expect(await store.counts()).toEqual(before);
+      expect(foreignKeyViolations()).toEqual([]);
+      // The store's own connection was never touched by the import's pragma.
+      await expect(
+        store.transaction((tx) =>
+          tx.$executeRawUnsafe(
+            `INSERT INTO "interactions" ("eventId", "userId", "itemId", "value", "kind", "eventTime") VALUES ('x', 'nobody', 'nothing', 1, 'rating', '2020-01-01T00:00:00.000+00:00')`,
+          ),
+        ),
+      ).rejects.toThrow(/FOREIGN KEY/i);
     } finally {
       await store.close();
     }

@@ -7,9 +7,36 @@ export type SqlValue = string | number | null;
 // Bound parameters per statement: below SQLite's 32766 and PostgreSQL's 65535.
 const MAX_PARAMS = 8000;
 
-/** Stores a Date the way Prisma's adapters do (ISO 8601 with an explicit UTC offset). */
+const DAY_MS = 86_400_000;
+// `YYYY-MM-DDT` by day number: imports format a time per row, and most rows share few days.
+const dayPrefixes = new Map<number, string>();
+const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
+const pad3 = (n: number) => (n < 10 ? '00' : n < 100 ? '0' : '') + n;
+
+/**
+ * Stores a Date the way Prisma's adapters do (ISO 8601 with an explicit UTC offset:
+ * `2026-12-08T04:13:19.000+00:00`). The date part is cached by day and the time of day built from
+ * numbers, several times faster than `toISOString()` per row; years outside 0..9999 (which
+ * `toISOString` writes with six digits) take the slow path.
+ */
 export function sqlTime(d: Date): string {
-  return d.toISOString().replace('Z', '+00:00');
+  const ms = d.getTime();
+  const day = Math.floor(ms / DAY_MS);
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    const iso = d.toISOString();
+    if (iso.length !== 24) return iso.replace('Z', '+00:00');
+    if (dayPrefixes.size >= 4096) dayPrefixes.clear();
+    prefix = iso.slice(0, 11);
+    dayPrefixes.set(day, prefix);
+  }
+  let rest = ms - day * DAY_MS;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const s = Math.floor(rest / 1000);
+  return `${prefix}${pad2(h)}:${pad2(m)}:${pad2(s)}.${pad3(rest - s * 1000)}+00:00`;
 }
 
 /** A time read by raw SQL: a Date (Prisma, pg), or the ISO text SQLite stores. */

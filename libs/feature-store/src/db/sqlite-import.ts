@@ -29,6 +29,10 @@ export async function openSqliteImport(file: string): Promise<ImportSession> {
     return stmt;
   };
   try {
+    // The importer checks every reference itself in this transaction (items must exist, users
+    // are created first, features follow their entity), so SQLite's per-row foreign key lookups
+    // only repeat that work: off on this connection (it cannot change inside a transaction).
+    db.pragma('foreign_keys = OFF');
     db.exec('BEGIN IMMEDIATE');
   } catch (err) {
     db.close();

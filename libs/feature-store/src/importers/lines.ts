@@ -44,23 +44,36 @@ export function fileSize(file: string): number {
   return size;
 }
 
+/** Reads a whole text file (MovieLens files, Latin-1: every byte is valid). */
+export function readText(file: string, encoding: 'latin1'): string {
+  try {
+    return readFileSync(file).toString(encoding);
+  } catch (err) {
+    throw unreadable(file, err);
+  }
+}
+
+/**
+ * The non-empty lines of `text` one at a time (numbered from 1, a trailing `\r` dropped), without
+ * an array of them: a large file's lines die young instead of surviving to be copied by the GC.
+ */
+export function* eachLine(text: string): Generator<Line> {
+  let start = 0;
+  for (let line = 1; start < text.length; line++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const t = text.slice(start, text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
+    if (t.trim() !== '') yield { line, text: t };
+  }
+}
+
 /**
  * Reads a small text file whole (MovieLens files, Latin-1: every byte is valid). Generic imports
  * stream with `streamLines` instead.
  */
 export function readLines(file: string, encoding: 'latin1'): Line[] {
-  let text: string;
-  try {
-    text = readFileSync(file).toString(encoding);
-  } catch (err) {
-    throw unreadable(file, err);
-  }
-  const out: Line[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const t = raw.replace(/\r$/, '');
-    if (t.trim() !== '') out.push({ line: i + 1, text: t });
-  });
-  return out;
+  return [...eachLine(readText(file, encoding))];
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -3,7 +3,7 @@ import { currentProfile, mergeProfile, storeProfile, type DatasetProfile } from 
 import type { FeatureStore } from '../store/feature-store';
 import type { InteractionInput, ItemRecordInput } from '../store/inputs';
 import { validateInteractions, validateItems, validateUsers } from '../store/validate-inputs';
-import { writeInteractions, writeItems, writeUsers } from '../store/writes';
+import { writeInteractions, writeItems, writeUsers, type CheckedIds } from '../store/writes';
 import type { FeatureRecord, UserRecord } from '../types';
 import type { ImportOptions, ImportReport, RowErrors } from './report';
 
@@ -93,10 +93,11 @@ export async function loadAll(
     let ingested = 0;
     let duplicates = 0;
     let batch: InteractionInput[] = [];
+    const checked: CheckedIds = { items: new Set(), users: new Set() };
     const flush = async () => {
       await step();
       validateInteractions(batch, profile.scale ?? store.ratingRange);
-      const r = await writeInteractions(db, batch, now, true);
+      const r = await writeInteractions(db, batch, now, true, checked);
       ingested += r.ingested;
       duplicates += r.duplicates;
       users += r.usersCreated;

@@ -6,7 +6,7 @@ import type { FeatureStore } from '../store/feature-store';
 import type { InteractionInput, ItemRecordInput } from '../store/inputs';
 import type { UserRecord } from '../types';
 import { MAX_TIME, MIN_TIME } from '../validate';
-import { readLines, type Line } from './lines';
+import { eachLine, readLines, readText, type Line } from './lines';
 import { loadAll } from './load';
 import { RowErrors, type ImportOptions, type ImportReport } from './report';
 
@@ -47,8 +47,21 @@ function splitRow(errors: RowErrors, file: string, l: Line, sep: string, columns
   return cells;
 }
 
+/** `raw` as a number when it is 1-15 plain digits (the common case, no regex), else NaN. */
+function digits(raw: string): number {
+  if (raw.length === 0 || raw.length > 15) return NaN;
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const d = raw.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 function intCell(errors: RowErrors, file: string, l: Line, field: string, raw: string): number | null {
-  const n = /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  let n = digits(raw);
+  if (Number.isNaN(n)) n = /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n)) {
     errors.bad(file, l.line, field, `"${raw}" is not an integer`);
     return null;
@@ -64,46 +77,67 @@ function releaseDate(raw: string): Date | null | 'bad' {
   return new Date(Date.UTC(Number(m[3]), MONTHS[m[2]], Number(m[1])));
 }
 
+/** A MovieLens ratings file, parsed lazily: its rows are validated as they are read. */
+interface Ratings {
+  /** Lines in the file (an upper bound on the ratings, for progress and index planning). */
+  lines: number;
+  /** The ratings; the file's bad-row budget is checked once they are all read. */
+  rows: () => Generator<InteractionInput>;
+}
+
+/** MovieLens parsed up to its ratings, which are read while they are written. */
+interface MovieLensParts {
+  users: UserRecord[];
+  items: ItemRecordInput[];
+  ratings: Ratings;
+}
+
 function ratingRows(
   errors: RowErrors,
   file: string,
-  lines: Line[],
   sep: string,
   prefix: string,
   users: Set<string>,
   items: Set<string>,
-): InteractionInput[] {
-  const out: InteractionInput[] = [];
-  for (const l of lines) {
-    const c = splitRow(errors, file, l, sep, 4);
-    if (!c) continue;
-    const user = intCell(errors, file, l, 'user_id', c[0]);
-    if (user === null) continue;
-    const item = intCell(errors, file, l, 'item_id', c[1]);
-    if (item === null) continue;
-    const rating = intCell(errors, file, l, 'rating', c[2]);
-    if (rating === null) continue;
-    const ts = intCell(errors, file, l, 'timestamp', c[3]);
-    if (ts === null) continue;
-    const userId = String(user);
-    const itemId = String(item);
-    if (!users.has(userId)) errors.bad(file, l.line, 'user_id', `unknown user ${userId}`);
-    else if (!items.has(itemId)) errors.bad(file, l.line, 'item_id', `unknown item ${itemId}`);
-    else if (rating < 1 || rating > 5) errors.bad(file, l.line, 'rating', `${rating} is outside 1..5`);
-    else if (ts * 1000 < MIN_TIME || ts * 1000 >= MAX_TIME)
-      errors.bad(file, l.line, 'timestamp', `${ts} is not a sane time`);
-    else {
-      out.push({
-        eventId: `${prefix}:${userId}:${itemId}`,
-        userId,
-        itemId,
-        value: rating,
-        kind: 'rating',
-        eventTime: new Date(ts * 1000),
-      });
-    }
-  }
-  return out;
+): Ratings {
+  const text = readText(file, 'latin1');
+  let lines = text.length > 0 && !text.endsWith('\n') ? 1 : 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
+  return {
+    lines,
+    *rows() {
+      for (const l of eachLine(text)) {
+        const c = splitRow(errors, file, l, sep, 4);
+        if (!c) continue;
+        const user = intCell(errors, file, l, 'user_id', c[0]);
+        if (user === null) continue;
+        const item = intCell(errors, file, l, 'item_id', c[1]);
+        if (item === null) continue;
+        const rating = intCell(errors, file, l, 'rating', c[2]);
+        if (rating === null) continue;
+        const ts = intCell(errors, file, l, 'timestamp', c[3]);
+        if (ts === null) continue;
+        const userId = String(user);
+        const itemId = String(item);
+        if (!users.has(userId)) errors.bad(file, l.line, 'user_id', `unknown user ${userId}`);
+        else if (!items.has(itemId)) errors.bad(file, l.line, 'item_id', `unknown item ${itemId}`);
+        else if (rating < 1 || rating > 5) errors.bad(file, l.line, 'rating', `${rating} is outside 1..5`);
+        else if (ts * 1000 < MIN_TIME || ts * 1000 >= MAX_TIME)
+          errors.bad(file, l.line, 'timestamp', `${ts} is not a sane time`);
+        else {
+          yield {
+            eventId: `${prefix}:${userId}:${itemId}`,
+            userId,
+            itemId,
+            value: rating,
+            kind: 'rating',
+            eventTime: new Date(ts * 1000),
+          };
+        }
+      }
+      errors.finishFile(file);
+    },
+  };
 }
 
 function requireFile(dir: string, name: string): string {
@@ -114,6 +148,15 @@ function requireFile(dir: string, name: string): string {
 
 /** Parses MovieLens-100K (`u.user`, `u.item`, `u.genre`, `u.data`) following docs/internal-api.md. */
 export function parseMovieLens100k(dir: string, errors: RowErrors): MovieLensData {
+  return materialise(movieLens100kParts(dir, errors));
+}
+
+/** Every rating of `parts` read into memory (the parse-only API). */
+function materialise(parts: MovieLensParts): MovieLensData {
+  return { users: parts.users, items: parts.items, interactions: [...parts.ratings.rows()] };
+}
+
+function movieLens100kParts(dir: string, errors: RowErrors): MovieLensParts {
   const genreFile = requireFile(dir, 'u.genre');
   const genres: string[] = [];
   for (const l of readLines(genreFile, 'latin1')) {
@@ -163,21 +206,24 @@ export function parseMovieLens100k(dir: string, errors: RowErrors): MovieLensDat
     });
   }
   const dataFile = requireFile(dir, 'u.data');
-  const interactions = ratingRows(
+  for (const f of [genreFile, userFile, itemFile]) errors.finishFile(f);
+  const ratings = ratingRows(
     errors,
     dataFile,
-    readLines(dataFile, 'latin1'),
     '\t',
     'ml100k',
     new Set(users.map((u) => u.id)),
     new Set(items.map((it) => it.id)),
   );
-  for (const f of [genreFile, userFile, itemFile, dataFile]) errors.finishFile(f);
-  return { users, items, interactions };
+  return { users, items, ratings };
 }
 
 /** Parses MovieLens-1M (`users.dat`, `movies.dat`, `ratings.dat`, `::`-separated). */
 export function parseMovieLens1m(dir: string, errors: RowErrors): MovieLensData {
+  return materialise(movieLens1mParts(dir, errors));
+}
+
+function movieLens1mParts(dir: string, errors: RowErrors): MovieLensParts {
   const userFile = requireFile(dir, 'users.dat');
   const users: UserRecord[] = [];
   for (const l of readLines(userFile, 'latin1')) {
@@ -208,17 +254,16 @@ export function parseMovieLens1m(dir: string, errors: RowErrors): MovieLensData 
     });
   }
   const dataFile = requireFile(dir, 'ratings.dat');
-  const interactions = ratingRows(
+  for (const f of [userFile, itemFile]) errors.finishFile(f);
+  const ratings = ratingRows(
     errors,
     dataFile,
-    readLines(dataFile, 'latin1'),
     '::',
     'ml1m',
     new Set(users.map((u) => u.id)),
     new Set(items.map((it) => it.id)),
   );
-  for (const f of [userFile, itemFile, dataFile]) errors.finishFile(f);
-  return { users, items, interactions };
+  return { users, items, ratings };
 }
 
 /** MovieLens: explicit 1..5 star ratings with times. */
@@ -231,7 +276,9 @@ const movielensProfile = (name: string): DatasetProfile => ({
 
 /**
  * Imports MovieLens-100K from `dir` in one transaction. Malformed rows fail the import with
- * file, line and field (nothing written) unless `skipBadRows`.
+ * file, line and field (nothing written) unless `skipBadRows`. Users and items are parsed first;
+ * the ratings are parsed while they are written (a bad one rolls the whole import back), so a
+ * batch's rows die young instead of all surviving until the write.
  */
 export async function importMovieLens100k(
   store: FeatureStore,
@@ -241,10 +288,16 @@ export async function importMovieLens100k(
   const started = Date.now();
   const errors = new RowErrors(options.skipBadRows ?? false, options.maxBadRows);
   options.onProgress?.({ phase: 'parse', done: 0 });
-  const data = parseMovieLens100k(dir, errors);
+  const { users, items, ratings } = movieLens100kParts(dir, errors);
   return loadAll(
     store,
-    { ...data, interactionCount: data.interactions.length, profile: movielensProfile('movielens-100k') },
+    {
+      users,
+      items,
+      interactions: ratings.rows(),
+      interactionCount: ratings.lines,
+      profile: movielensProfile('movielens-100k'),
+    },
     options,
     errors,
     started,
@@ -260,10 +313,16 @@ export async function importMovieLens1m(
   const started = Date.now();
   const errors = new RowErrors(options.skipBadRows ?? false, options.maxBadRows);
   options.onProgress?.({ phase: 'parse', done: 0 });
-  const data = parseMovieLens1m(dir, errors);
+  const { users, items, ratings } = movieLens1mParts(dir, errors);
   return loadAll(
     store,
-    { ...data, interactionCount: data.interactions.length, profile: movielensProfile('movielens-1m') },
+    {
+      users,
+      items,
+      interactions: ratings.rows(),
+      interactionCount: ratings.lines,
+      profile: movielensProfile('movielens-1m'),
+    },
     options,
     errors,
     started,

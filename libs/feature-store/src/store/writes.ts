@@ -171,26 +171,38 @@ export async function writeItems(
 }
 
 /**
+ * Ids one transaction has already checked: items known to exist and users known to be stored, so
+ * an import's later batches do not ask again (nothing deletes them within the transaction).
+ */
+export interface CheckedIds {
+  items: Set<string>;
+  users: Set<string>;
+}
+
+/**
  * Inserts interactions (duplicates by event id are skipped). Unknown items reject the batch;
  * unknown users are created without features when `createUsers` (a new user's first events), and
- * counted in `usersCreated`.
+ * counted in `usersCreated`. `checked`, when given, carries what earlier batches of the same
+ * transaction verified, and is extended with this batch's ids.
  */
 export async function writeInteractions(
   db: SqlRunner,
   rows: readonly InteractionInput[],
   now: Date,
   createUsers: boolean,
+  checked: CheckedIds = { items: new Set(), users: new Set() },
 ): Promise<IngestResult & { usersCreated: number }> {
   const d = db.dialect;
-  const known = await existingIds(db, 'items', [...new Set(rows.map((r) => r.itemId))]);
-  const unknownItem = rows.findIndex((r) => !known.has(r.itemId));
+  const itemIds = [...new Set(rows.map((r) => r.itemId))].filter((id) => !checked.items.has(id));
+  const known = await existingIds(db, 'items', itemIds);
+  const unknownItem = rows.findIndex((r) => !checked.items.has(r.itemId) && !known.has(r.itemId));
   if (unknownItem >= 0) {
     throw new ValidationError(
       `interactions[${unknownItem}].itemId`,
       `unknown item "${rows[unknownItem].itemId}"`,
     );
   }
-  const userIds = [...new Set(rows.map((r) => r.userId))];
+  const userIds = [...new Set(rows.map((r) => r.userId))].filter((id) => !checked.users.has(id));
   let usersCreated = 0;
   if (createUsers) {
     usersCreated = await d.insertMany(
@@ -203,7 +215,7 @@ export async function writeInteractions(
     );
   } else {
     const users = await existingIds(db, 'users', userIds);
-    const unknownUser = rows.findIndex((r) => !users.has(r.userId));
+    const unknownUser = rows.findIndex((r) => !checked.users.has(r.userId) && !users.has(r.userId));
     if (unknownUser >= 0) {
       throw new ValidationError(
         `interactions[${unknownUser}].userId`,
@@ -211,6 +223,8 @@ export async function writeInteractions(
       );
     }
   }
+  for (const id of known) checked.items.add(id);
+  for (const id of userIds) checked.users.add(id);
   const ingested = db.insertInteractions
     ? await db.insertInteractions(rows, now)
     : await insertInteractionValues(db, rows, now);
