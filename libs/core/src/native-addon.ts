@@ -38,6 +38,13 @@ export interface Addon {
     s: number,
     h: number,
   ): void;
+  /**
+   * Rounds `src` to IEEE half precision into `dst` (same length; round to nearest even) and
+   * returns the largest |value| (Infinity when a value does not fit a half, or is NaN).
+   */
+  toHalf(src: Float32Array, dst: Uint16Array): number;
+  /** out = a . x for half-precision rows a [m, k] and x [k], accumulated in float32. */
+  halfMatVec(a: Uint16Array, x: Float32Array, out: Float32Array, m: number, k: number): void;
   /** Threads a large product is split over (WARMSTART_NATIVE_THREADS, else cores up to 4). */
   threads: number;
   /** Products of at least this many multiply-accumulates are split over the threads. */

@@ -128,3 +128,65 @@ export function hostMatMul(
     }
   }
 }
+
+/** Rows stored in IEEE half precision for a memory-bound scan (see {@link hostToHalf}). */
+export interface HalfRows {
+  values: Uint16Array;
+  width: number;
+  /** The largest Euclidean norm of a row (of the float32 values): bounds the rounding error. */
+  maxRowNorm: number;
+}
+
+/** Halves are only exact to 11 significant bits; values from 65504 on do not fit one. */
+const MAX_HALF = 65504;
+
+/**
+ * A half-precision copy of `values` (row-major, `width` per row) for {@link hostHalfMatVec}, or
+ * null when the native kernels are not available (a plain loop over halves would be slower than
+ * the float32 scan) or a value is too large or not a number.
+ */
+export function hostToHalf(values: Float32Array, width: number): HalfRows | null {
+  const lib = disabledByEnv() ? undefined : loadAddon();
+  if (lib === undefined || typeof lib === 'string') return null;
+  const half = new Uint16Array(values.length);
+  if (!(lib.toHalf(values, half) < MAX_HALF)) return null;
+  let maxRowNorm = 0;
+  for (let r = 0; r < values.length; r += width) {
+    let sq = 0;
+    for (let c = r; c < r + width; c++) sq += (values[c] as number) * (values[c] as number);
+    if (sq > maxRowNorm) maxRowNorm = sq;
+  }
+  return { values: half, width, maxRowNorm: Math.sqrt(maxRowNorm) };
+}
+
+/**
+ * out = a . x for half-precision rows (a [m, k] from {@link hostToHalf}, x [k]), accumulated in
+ * float32 on the native kernel. Each result differs from the float32 product of the original
+ * rows by at most {@link halfScanError}.
+ */
+export function hostHalfMatVec(
+  a: Uint16Array,
+  x: Float32Array,
+  out: Float32Array,
+  m: number,
+  k: number,
+): void {
+  const lib = loadAddon();
+  if (typeof lib === 'string') throw new Error(lib);
+  lib.halfMatVec(a, x, out, m, k);
+}
+
+/**
+ * A bound on |half-row . x - float32-row . x| for rows of norm at most `maxRowNorm`: each value's
+ * rounding (relative 2^-11, or 2^-25 absolute below the smallest normal half) and both products'
+ * float32 accumulation (under 2^-17 relative for k <= 128), with room to spare.
+ */
+export function halfScanError(x: Float32Array, maxRowNorm: number): number {
+  let l1 = 0;
+  let l2 = 0;
+  for (const v of x) {
+    l1 += Math.abs(v);
+    l2 += v * v;
+  }
+  return 2 ** -10 * Math.sqrt(l2) * maxRowNorm + 2 ** -24 * l1;
+}

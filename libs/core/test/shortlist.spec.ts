@@ -20,6 +20,7 @@ import {
   type ModelConfig,
   type RecommenderModel,
 } from '../src';
+import { hostToHalf } from '../src/native-kernels';
 import { kthLargest } from '../src/retrieval/kth-largest';
 import { Rng } from '../src/rng';
 import { DECL, makeWorld } from './fixtures';
@@ -221,4 +222,109 @@ describe('encoded items of a shared-trunk model', () => {
       model.dispose();
     }
   });
+});
+
+/** Large pages (the half-precision scan's size) made of rows of `source`, in a seeded shuffle. */
+function largePages(model: RecommenderModel, sizes: number[], seed: number): EncodedItems[] {
+  const source = model.encodeItems(world.items);
+  const rng = new Rng(seed);
+  try {
+    return sizes.map((n) =>
+      EncodedItems.select(
+        Array.from({ length: n }, () => ({ source, row: Math.floor(rng.next() * source.size) })),
+      ),
+    );
+  } finally {
+    source.dispose();
+  }
+}
+
+/** rankShortlist with the half-precision scan on or off (WARMSTART_HALF_SCAN). */
+function withHalfScan<T>(on: boolean, run: () => T): T {
+  const before = process.env.WARMSTART_HALF_SCAN;
+  process.env.WARMSTART_HALF_SCAN = on ? 'on' : 'off';
+  try {
+    return run();
+  } finally {
+    if (before === undefined) delete process.env.WARMSTART_HALF_SCAN;
+    else process.env.WARMSTART_HALF_SCAN = before;
+  }
+}
+
+describe('rankShortlist over large pages (half-precision first stage)', () => {
+  it('gives the float32 scan’s exact answer where the first stage is exact, ties and exclusions included', () => {
+    const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
+    const model = twoLayerModel(spec, 4);
+    const adapted = adapt(model, requests(), world.catalog, { ridge: 1 });
+    // 60 distinct items repeated over 2,900 rows: every score ties with dozens of others.
+    const sets = [...largePages(model, [1200, 700], 1), ...pagesOf(model)];
+    try {
+      expect(firstStageIsExact(model)).toBe(true);
+      for (let u = 0; u < adapted.size; u++) {
+        for (const options of [
+          { size: 10 },
+          { size: 1 },
+          { size: 40, top: 7 },
+          { size: 25, exclude: [[0, 1, 2, 3], undefined, [5]] },
+        ]) {
+          const f32 = withHalfScan(false, () => rankShortlist(adapted, u, sets, options));
+          const half = withHalfScan(true, () => rankShortlist(adapted, u, sets, options));
+          expect(half).toEqual(f32);
+        }
+      }
+      // The pages were scanned from halves whenever the native kernels can make them (CI requires
+      // them), the small sets from float32.
+      const canHalve = hostToHalf(Float32Array.of(1), 1) !== null;
+      if (process.env.WARMSTART_REQUIRE_NATIVE_KERNELS === '1') expect(canHalve).toBe(true);
+      expect(sets[0]!.hostHalf('retrieval') !== null).toBe(canHalve);
+    } finally {
+      for (const s of sets) s.dispose();
+      adapted.dispose();
+      model.dispose();
+    }
+  });
+
+  it('falls back to the float32 scan when too many rows sit within the rounding of the cut', () => {
+    const spec = FeatureSpec.fromData({ user: [], item: DECL.item }, world.users, world.items);
+    const model = twoLayerModel(spec, 5);
+    const adapted = adapt(model, requests(), world.catalog, { ridge: 1 });
+    const source = model.encodeItems(world.items.slice(0, 1));
+    // One item 5,000 times: every row ties, more than the rows rescored one by one.
+    const sets = [EncodedItems.select(Array.from({ length: 5000 }, () => ({ source, row: 0 })))];
+    source.dispose();
+    try {
+      const f32 = withHalfScan(false, () => rankShortlist(adapted, 0, sets, { size: 10 }));
+      const half = withHalfScan(true, () => rankShortlist(adapted, 0, sets, { size: 10 }));
+      expect(half).toEqual(f32);
+      expect(half.map((e) => e.row)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      for (const s of sets) s.dispose();
+      adapted.dispose();
+      model.dispose();
+    }
+  });
+
+  it.each(CONFIGS)(
+    'still scores the shortlist exactly with the network (%s, user features)',
+    (_name, config) => {
+      const model = twoLayerModel(world.spec, 6, config);
+      const adapted = adapt(model, requests(), world.catalog);
+      const sets = largePages(model, [800, 600], 2);
+      try {
+        expect(firstStageIsExact(model)).toBe(false);
+        for (let u = 0; u < adapted.size; u++) {
+          const exact = sets.map((s) => score(adapted, u, s));
+          const half = withHalfScan(true, () => rankShortlist(adapted, u, sets, { size: 50, top: 10 }));
+          expect(half).toHaveLength(10);
+          for (const e of half) expect(Math.abs(e.score - exact[e.set]![e.row]!)).toBeLessThan(1e-5);
+          for (let i = 1; i < half.length; i++)
+            expect(half[i - 1]!.score).toBeGreaterThanOrEqual(half[i]!.score);
+        }
+      } finally {
+        for (const s of sets) s.dispose();
+        adapted.dispose();
+        model.dispose();
+      }
+    },
+  );
 });

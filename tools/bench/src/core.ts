@@ -8,7 +8,8 @@
  * closed-form ridge head and ANIL with the Bayesian last layer (closed-form posterior), and an
  * implicit model whose Bayesian head is the catalog fold-in (its trunk reads user features, so
  * each user's catalog sample goes through it on every call: the costlier of its two paths), and
- * that model with item ID embeddings and an item neighbourhood term added to its scores.
+ * that model with item ID embeddings and an item neighbourhood term added to its scores. Then
+ * item warm-up and the first stage of two-stage ranking over 100k items (first-stage.ts).
  */
 import {
   adapt,
@@ -31,6 +32,7 @@ import {
   type Task,
   type UserRecord,
 } from '@warmstart/core';
+import { firstStage } from './first-stage';
 import { decisionStepMacs, matMulRates } from './matmul-work';
 import { percentile, timeMs, type FigureLog } from './figures';
 
@@ -117,6 +119,7 @@ export async function run(log: FigureLog, options: Record<string, string | boole
     await suite(log, w, quick, `${note}; ${name}`, name, localGroups, algorithm, ridge, bayesHead, foldIn);
   }
   itemWarmUp(log, w, quick, note);
+  await firstStage(log, quick, note);
 }
 
 /**

@@ -7,6 +7,7 @@ import { ValidationError } from '../errors';
 import { encodeRows, type EncodeStats } from '../features/encoder';
 import type { FeatureSpec } from '../features/spec';
 import type { ItemRecord } from '../types';
+import { hostToHalf, type HalfRows } from '../native-kernels';
 import type { NetLayout } from './layout';
 import {
   itemContent,
@@ -73,6 +74,8 @@ interface FieldState {
   gather?: () => Float32Array;
   /** A selected set's rows in its sources' host values (see EncodedItems.hostRows). */
   rows?: ItemRows;
+  /** Half-precision copy (see EncodedItems.hostHalf); null when it cannot be made. */
+  half?: HalfRows | null;
 }
 
 /**
@@ -313,6 +316,18 @@ export class EncodedItems implements ItemTensors {
       } else s.host = s.tensor!.dataSync() as Float32Array;
     }
     return s.host;
+  }
+
+  /**
+   * A half-precision copy of a field's host values for a memory-bound scan (the first stage of
+   * two-stage ranking), made once and kept; null when the native kernels are off or a value does
+   * not fit a half. Sets are immutable, so the copy never goes stale.
+   */
+  hostHalf(field: Field): HalfRows | null {
+    const s = this.live(field);
+    if (!s) throw new ValidationError('field', `${field} is not part of this item set`);
+    if (s.half === undefined) s.half = hostToHalf(this.hostValues(field), s.width);
+    return s.half;
   }
 
   /**

@@ -10,6 +10,12 @@
  * the trunk ignores the user (no user features, no user IDs: then the network is skipped and the
  * scan is the whole cost), an approximation otherwise, whose overlap with exhaustive scoring the
  * serving benchmark measures.
+ *
+ * The scan reads every row once for one multiply-add per value, so memory bandwidth bounds it:
+ * large sets are scanned from a half-precision copy (EncodedItems.hostHalf, half the bytes) when
+ * the native kernels run (WARMSTART_HALF_SCAN=off turns it off). Where the first stage's scores
+ * are the answer, the rows the rounding could have moved across the cut are scored again in
+ * float32, so the result is the float32 scan's exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { reportedScore, userScoringParts, type AdaptedUsers } from '../adapt';
@@ -18,7 +24,7 @@ import type { EncodedItems } from '../model/encoded-items';
 import { trunkIgnoresUser } from '../model/layout';
 import type { RecommenderModel } from '../model/model';
 import { sharedTrunkFeatures } from '../model/network';
-import { hostMatMul } from '../native-kernels';
+import { halfScanError, hostHalfMatVec, hostMatMul } from '../native-kernels';
 import { addNeighbourScores, neighbourScoreAt, neighbourScores } from '../neighbours/neighbourhood';
 import { addContentScores, contentScoreAt } from '../neighbours/content';
 import { kthLargest } from './kth-largest';
@@ -88,16 +94,34 @@ export function rankShortlist(
     addNeighbourScores(neighbours, set, view);
     addContentScores(model, profile, set, view);
   };
-  const { proxy, starts } = firstStage(sets, parts.w, exclude, extra);
   // An exact first stage already orders the shortlist as the network would: its best `top` are
   // the answer, and the network's pass over the shortlist would only repeat its scores.
   const exact = firstStageIsExact(model);
   if (exact && top === 0) return [];
-  const picks = bestRows(proxy, starts, exact ? Math.min(top, size) : size);
+  let stage = firstStage(sets, parts.w, exclude, extra, halfScanEnabled());
+  let picks = bestRows(stage.proxy, stage.starts, exact ? Math.min(top, size) : size);
   if (picks.set.length === 0) return [];
-  const raw = exact
-    ? firstStageScores(proxy, starts, picks, parts.b)
-    : exactScores(adapted, sets, picks, parts);
+  let raw: Float32Array;
+  if (!exact) raw = exactScores(adapted, sets, picks, parts);
+  else {
+    const rescored =
+      stage.error === 0
+        ? null
+        : rescoreHalfScan(sets, stage, picks, parts.b, (set, row) => [
+            neighbourScoreAt(neighbours, set, row),
+            contentScoreAt(model, profile, set, row),
+          ]);
+    if (rescored) ({ picks, raw } = rescored);
+    else {
+      // Too many rows near the cut to score one by one (scores packed within the rounding): the
+      // float32 scan instead.
+      if (stage.error > 0) {
+        stage = firstStage(sets, parts.w, exclude, extra, false);
+        picks = bestRows(stage.proxy, stage.starts, Math.min(top, size));
+      }
+      raw = firstStageScores(stage.proxy, stage.starts, picks, parts.b);
+    }
+  }
   if ((neighbours || profile) && !exact) {
     for (let i = 0; i < raw.length; i++) {
       const set = sets[picks.set[i] as number]!;
@@ -140,10 +164,30 @@ function firstStageScores(
 let scratch = new Float32Array(0);
 let gathered = new Float32Array(0);
 
+/** Sets at least this large are scanned from their half-precision copy (below, it never pays). */
+const HALF_SCAN_MIN_ROWS = 512;
+
+function halfScanEnabled(): boolean {
+  return !/^(off|0|false)$/i.test(process.env.WARMSTART_HALF_SCAN ?? '');
+}
+
+/** The first stage's scores over all sets (scratch), where each set starts, and the head used. */
+interface FirstStage {
+  proxy: Float32Array;
+  starts: Int32Array;
+  head: Float32Array;
+  /** Bound on |score - the float32 scan's score| (0: every set was scanned in float32). */
+  error: number;
+}
+
+/** Rows rescored one by one at most (beyond, the float32 scan is cheaper). */
+const MAX_RESCORED = 4096;
+
 /**
  * First-stage scores of every candidate, concatenated over the sets: [retrieval features, offset]
  * . [head, 1] (the head's bias is the same for all, so it is left out) plus the neighbourhood
- * terms (`extra`); excluded rows -Infinity.
+ * terms (`extra`); excluded rows -Infinity. Large sets are read from their half-precision copy;
+ * `error` bounds how far any score is from the float32 scan's (0 when every set was float32).
  * The returned array is scratch, valid until the next call.
  */
 function firstStage(
@@ -151,7 +195,8 @@ function firstStage(
   w: Float32Array,
   exclude: ShortlistOptions['exclude'],
   extra: (set: EncodedItems, view: Float32Array) => void,
-): { proxy: Float32Array; starts: Int32Array } {
+  useHalf: boolean,
+): FirstStage {
   const starts = new Int32Array(sets.length + 1);
   sets.forEach((set, s) => (starts[s + 1] = (starts[s] as number) + set.size));
   const total = starts[sets.length] as number;
@@ -160,15 +205,73 @@ function firstStage(
   const head = new Float32Array(w.length + 1);
   head.set(w);
   head[w.length] = 1;
+  let maxRowNorm = -1;
   sets.forEach((set, s) => {
     const n = set.size;
     if (n === 0) return;
     const view = proxy.subarray(starts[s] as number, (starts[s] as number) + n);
-    hostMatMul(set.hostValues('retrieval'), head, view, n, head.length, 1);
+    const half = useHalf && n >= HALF_SCAN_MIN_ROWS ? set.hostHalf('retrieval') : null;
+    if (half) {
+      hostHalfMatVec(half.values, head, view, n, head.length);
+      maxRowNorm = Math.max(maxRowNorm, half.maxRowNorm);
+    } else hostMatMul(set.hostValues('retrieval'), head, view, n, head.length, 1);
     extra(set, view);
     for (const row of exclude?.[s] ?? []) if (row >= 0 && row < n) view[row] = -Infinity;
   });
-  return { proxy, starts };
+  const error = maxRowNorm < 0 ? 0 : halfScanError(head, maxRowNorm);
+  return { proxy, starts, head, error };
+}
+
+/**
+ * The best picks of an exact first stage read from halves, made exact: every row whose half
+ * score lies within twice the error bound of the picks' cut could belong to the float32 scan's
+ * best (its score is within `error` of its float32 one, and so is the cut), so those rows are
+ * scored again in float32 exactly as the scan adds them up (the same kernel row, then the extra
+ * terms, each rounded to float32), and the best `picks.length` of them are returned, ties in
+ * (set, row) order: the float32 scan's picks and scores. Null when more than MAX_RESCORED rows
+ * are that close.
+ */
+function rescoreHalfScan(
+  sets: readonly EncodedItems[],
+  stage: FirstStage,
+  picks: { set: Int32Array; row: Int32Array },
+  bias: number,
+  extraAt: (set: EncodedItems, row: number) => readonly number[],
+): { picks: { set: Int32Array; row: Int32Array }; raw: Float32Array } | null {
+  const { proxy, starts, head, error } = stage;
+  let cut = Infinity;
+  for (let i = 0; i < picks.set.length; i++)
+    cut = Math.min(
+      cut,
+      proxy[(starts[picks.set[i] as number] as number) + (picks.row[i] as number)] as number,
+    );
+  const candidates = atLeast(proxy, cut - 2 * error);
+  if (candidates.length > MAX_RESCORED) return null;
+  const k = head.length;
+  const one = new Float32Array(1);
+  const scores = new Float32Array(candidates.length);
+  const set = new Int32Array(candidates.length);
+  const row = new Int32Array(candidates.length);
+  let at = 0;
+  candidates.forEach((flat, c) => {
+    while (flat >= (starts[at + 1] as number)) at++;
+    const r = flat - (starts[at] as number);
+    const s = sets[at]!;
+    hostMatMul(s.hostValues('retrieval').subarray(r * k, (r + 1) * k), head, one, 1, k, 1);
+    for (const v of extraAt(s, r)) one[0] += v;
+    scores[c] = one[0] as number;
+    set[c] = at;
+    row[c] = r;
+  });
+  // In (set, row) order, as bestRows returns picks (the caller orders them, ties by that order).
+  const best = bestFirst(scores, picks.set.length).sort((a, b) => a - b);
+  return {
+    picks: {
+      set: Int32Array.from(best, (i) => set[i] as number),
+      row: Int32Array.from(best, (i) => row[i] as number),
+    },
+    raw: Float32Array.from(best, (i) => (scores[i] as number) + bias),
+  };
 }
 
 /** Values sampled to estimate the cut (see bestRows). */
