@@ -99,7 +99,8 @@ export function rankShortlist(
   const exact = firstStageIsExact(model);
   if (exact && top === 0) return [];
   let stage = firstStage(sets, parts.w, exclude, extra, halfScanEnabled());
-  let picks = bestRows(stage.proxy, stage.starts, exact ? Math.min(top, size) : size);
+  const first = bestRows(stage.proxy, stage.starts, exact ? Math.min(top, size) : size);
+  let picks: Pick<Picks, 'set' | 'row'> = first;
   if (picks.set.length === 0) return [];
   let raw: Float32Array;
   if (!exact) raw = exactScores(adapted, sets, picks, parts);
@@ -107,13 +108,13 @@ export function rankShortlist(
     const rescored =
       stage.error === 0
         ? null
-        : rescoreHalfScan(sets, stage, picks, parts.b, (set, row) => [
+        : rescoreHalfScan(sets, stage, first, parts.b, (set, row) => [
             neighbourScoreAt(neighbours, set, row),
             contentScoreAt(model, profile, set, row),
           ]);
     if (rescored) ({ picks, raw } = rescored);
     else {
-      // Too many rows near the cut to score one by one (scores packed within the rounding): the
+      // Too many rows near the cut to score again (scores packed within the rounding): the
       // float32 scan instead.
       if (stage.error > 0) {
         stage = firstStage(sets, parts.w, exclude, extra, false);
@@ -180,7 +181,7 @@ interface FirstStage {
   error: number;
 }
 
-/** Rows rescored one by one at most (beyond, the float32 scan is cheaper). */
+/** Rows scored again in float32 at most (beyond, the float32 scan is as cheap). */
 const MAX_RESCORED = 4096;
 
 /**
@@ -234,7 +235,7 @@ function firstStage(
 function rescoreHalfScan(
   sets: readonly EncodedItems[],
   stage: FirstStage,
-  picks: { set: Int32Array; row: Int32Array },
+  picks: Picks,
   bias: number,
   extraAt: (set: EncodedItems, row: number) => readonly number[],
 ): { picks: { set: Int32Array; row: Int32Array }; raw: Float32Array } | null {
@@ -245,24 +246,30 @@ function rescoreHalfScan(
       cut,
       proxy[(starts[picks.set[i] as number] as number) + (picks.row[i] as number)] as number,
     );
-  const candidates = atLeast(proxy, cut - 2 * error);
+  const floor = cut - 2 * error;
+  // The rows bestRows chose from hold every row above the floor when theirs is lower.
+  const candidates =
+    picks.pool.from <= floor
+      ? picks.pool.rows.filter((i) => (proxy[i] as number) >= floor)
+      : atLeast(proxy, floor);
   if (candidates.length > MAX_RESCORED) return null;
+  // Their float32 rows, gathered: one product computes each row as the scan's kernel does.
   const k = head.length;
-  const one = new Float32Array(1);
-  const scores = new Float32Array(candidates.length);
+  const rows = new Float32Array(candidates.length * k);
   const set = new Int32Array(candidates.length);
   const row = new Int32Array(candidates.length);
   let at = 0;
   candidates.forEach((flat, c) => {
     while (flat >= (starts[at + 1] as number)) at++;
     const r = flat - (starts[at] as number);
-    const s = sets[at]!;
-    hostMatMul(s.hostValues('retrieval').subarray(r * k, (r + 1) * k), head, one, 1, k, 1);
-    for (const v of extraAt(s, r)) one[0] += v;
-    scores[c] = one[0] as number;
+    rows.set(sets[at]!.hostValues('retrieval').subarray(r * k, (r + 1) * k), c * k);
     set[c] = at;
     row[c] = r;
   });
+  const scores = new Float32Array(candidates.length);
+  hostMatMul(rows, head, scores, candidates.length, k, 1);
+  for (let c = 0; c < candidates.length; c++)
+    for (const v of extraAt(sets[set[c] as number]!, row[c] as number)) scores[c] += v;
   // In (set, row) order, as bestRows returns picks (the caller orders them, ties by that order).
   const best = bestFirst(scores, picks.set.length).sort((a, b) => a - b);
   return {
@@ -274,6 +281,13 @@ function rescoreHalfScan(
   };
 }
 
+/** Picked rows (set, row), and every row at or above `pool.from` they were picked from. */
+interface Picks {
+  set: Int32Array;
+  row: Int32Array;
+  pool: { rows: Int32Array; from: number };
+}
+
 /** Values sampled to estimate the cut (see bestRows). */
 const SAMPLE = 4096;
 
@@ -283,13 +297,10 @@ const SAMPLE = 4096;
  * collected in one pass, and the exact cut found among them alone; when the estimate keeps too
  * few, the exact cut over all scores.
  */
-function bestRows(
-  proxy: Float32Array,
-  starts: Int32Array,
-  size: number,
-): { set: Int32Array; row: Int32Array } {
+function bestRows(proxy: Float32Array, starts: Int32Array, size: number): Picks {
   const n = proxy.length;
   let candidates: Int32Array | undefined;
+  let floor = -Infinity;
   if (size * 4 < n) {
     const s = Math.min(n, SAMPLE);
     const sample = new Float32Array(s);
@@ -297,7 +308,11 @@ function bestRows(
     // The sample's value with about twice `size` of the whole above it (plus a few).
     const estimate = kthLargest(sample, Math.min(s, Math.ceil(((2 * size) / n) * s) + 8));
     candidates = atLeast(proxy, estimate);
-    if (candidates.length < size) candidates = undefined;
+    floor = estimate;
+    if (candidates.length < size) {
+      candidates = undefined;
+      floor = -Infinity;
+    }
   }
   candidates ??= atLeast(proxy, -Infinity);
   const values = new Float32Array(candidates.length);
@@ -320,7 +335,7 @@ function bestRows(
     row[taken] = i - (starts[at] as number);
     taken++;
   }
-  return { set, row };
+  return { set, row, pool: { rows: candidates, from: floor } };
 }
 
 /** Indices of the `top` highest values, best first (ties in index order); only those are sorted. */
