@@ -177,9 +177,11 @@ export function hostHalfMatVec(
 }
 
 /**
- * A bound on |half-row . x - float32-row . x| for rows of norm at most `maxRowNorm`: each value's
- * rounding (relative 2^-11, or 2^-25 absolute below the smallest normal half) and both products'
- * float32 accumulation (under 2^-17 relative for k <= 128), with room to spare.
+ * A bound on |half-row . x - float32-row . x| for rows of norm at most `maxRowNorm` and length
+ * k <= 128: each value's rounding to a half (at most 2^-11 of it, or 2^-25 below the smallest
+ * normal half) gives at most 2^-11 sum |x_j row_j| <= 2^-11 |x| |row| (Cauchy-Schwarz), and each
+ * product's float32 accumulation at most k 2^-24 / (1 - k 2^-24) of that sum (under 2^-16.9 for
+ * the two), so 1.05 * 2^-11 covers both.
  */
 export function halfScanError(x: Float32Array, maxRowNorm: number): number {
   let l1 = 0;
@@ -188,5 +190,5 @@ export function halfScanError(x: Float32Array, maxRowNorm: number): number {
     l1 += Math.abs(v);
     l2 += v * v;
   }
-  return 2 ** -10 * Math.sqrt(l2) * maxRowNorm + 2 ** -24 * l1;
+  return 1.05 * 2 ** -11 * Math.sqrt(l2) * maxRowNorm + 2 ** -25 * l1;
 }

@@ -99,7 +99,10 @@ export function rankShortlist(
   const exact = firstStageIsExact(model);
   if (exact && top === 0) return [];
   let stage = firstStage(sets, parts.w, exclude, extra, halfScanEnabled());
-  const first = bestRows(stage.proxy, stage.starts, exact ? Math.min(top, size) : size);
+  // Where half scores will be made exact, the picks' pool also holds the rows within the
+  // rescoring margin below the cut (so that no second pass over the scores is needed).
+  const margin = exact ? rescoreMargin(stage.error, 0) : 0;
+  const first = bestRows(stage.proxy, stage.starts, exact ? Math.min(top, size) : size, margin);
   let picks: Pick<Picks, 'set' | 'row'> = first;
   if (picks.set.length === 0) return [];
   let raw: Float32Array;
@@ -246,7 +249,7 @@ function rescoreHalfScan(
       cut,
       proxy[(starts[picks.set[i] as number] as number) + (picks.row[i] as number)] as number,
     );
-  const floor = cut - 2 * error;
+  const floor = cut - rescoreMargin(error, cut);
   // The rows bestRows chose from hold every row above the floor when theirs is lower.
   const candidates =
     picks.pool.from <= floor
@@ -259,13 +262,18 @@ function rescoreHalfScan(
   const set = new Int32Array(candidates.length);
   const row = new Int32Array(candidates.length);
   let at = 0;
-  candidates.forEach((flat, c) => {
-    while (flat >= (starts[at + 1] as number)) at++;
+  let values = sets[0]!.size > 0 ? sets[0]!.hostValues('retrieval') : new Float32Array(0);
+  for (let c = 0; c < candidates.length; c++) {
+    const flat = candidates[c] as number;
+    if (flat >= (starts[at + 1] as number)) {
+      while (flat >= (starts[at + 1] as number)) at++;
+      values = sets[at]!.hostValues('retrieval');
+    }
     const r = flat - (starts[at] as number);
-    rows.set(sets[at]!.hostValues('retrieval').subarray(r * k, (r + 1) * k), c * k);
+    for (let j = 0; j < k; j++) rows[c * k + j] = values[r * k + j] as number;
     set[c] = at;
     row[c] = r;
-  });
+  }
   const scores = new Float32Array(candidates.length);
   hostMatMul(rows, head, scores, candidates.length, k, 1);
   for (let c = 0; c < candidates.length; c++)
@@ -279,6 +287,15 @@ function rescoreHalfScan(
     },
     raw: Float32Array.from(best, (i) => (scores[i] as number) + bias),
   };
+}
+
+/**
+ * How far below the cut a row's half score may lie and its float32 score still reach the cut:
+ * `error` on either side, plus the float32 roundings of adding the extra terms to both (a few
+ * units in the last place of scores near `cut`).
+ */
+function rescoreMargin(error: number, cut: number): number {
+  return error === 0 ? 0 : 2 * error + 2 ** -20 * Math.abs(cut);
 }
 
 /** Picked rows (set, row), and every row at or above `pool.from` they were picked from. */
@@ -297,7 +314,7 @@ const SAMPLE = 4096;
  * collected in one pass, and the exact cut found among them alone; when the estimate keeps too
  * few, the exact cut over all scores.
  */
-function bestRows(proxy: Float32Array, starts: Int32Array, size: number): Picks {
+function bestRows(proxy: Float32Array, starts: Int32Array, size: number, margin = 0): Picks {
   const n = proxy.length;
   let candidates: Int32Array | undefined;
   let floor = -Infinity;
@@ -306,7 +323,7 @@ function bestRows(proxy: Float32Array, starts: Int32Array, size: number): Picks 
     const sample = new Float32Array(s);
     for (let j = 0; j < s; j++) sample[j] = proxy[Math.floor((j * n) / s)] as number;
     // The sample's value with about twice `size` of the whole above it (plus a few).
-    const estimate = kthLargest(sample, Math.min(s, Math.ceil(((2 * size) / n) * s) + 8));
+    const estimate = kthLargest(sample, Math.min(s, Math.ceil(((2 * size) / n) * s) + 8)) - margin;
     candidates = atLeast(proxy, estimate);
     floor = estimate;
     if (candidates.length < size) {
