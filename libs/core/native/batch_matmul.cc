@@ -21,6 +21,8 @@
 // The half-precision scan (toHalf, halfMatVec) is in half_scan.cc.
 #include <node_api.h>
 
+#include "napi_args.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -303,51 +305,39 @@ Pool& pool() {
 }
 
 bool typedArray(napi_env env, napi_value v, float** data, size_t* length) {
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  void* ptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buffer, &offset) != napi_ok) return false;
-  if (type != napi_float32_array) return false;
-  *data = static_cast<float*>(ptr);
-  return true;
+  return warmstart::typedArrayOf(env, v, napi_float32_array, data, length);
 }
 
-napi_value Fail(napi_env env, const char* message) {
-  napi_throw_type_error(env, nullptr, message);
-  return nullptr;
-}
+using warmstart::fail;
 
 napi_value BatchMatMul(napi_env env, napi_callback_info info) {
   size_t argc = 13;
   napi_value argv[13];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 10 && argc != 13) return Fail(env, "batchMatMul: expected 10 or 13 arguments");
+  if (argc != 10 && argc != 13) return fail(env, "batchMatMul: expected 10 or 13 arguments");
   float *a, *b, *out;
   size_t la, lb, lo;
   if (!typedArray(env, argv[0], &a, &la) || !typedArray(env, argv[1], &b, &lb) ||
       !typedArray(env, argv[2], &out, &lo)) {
-    return Fail(env, "batchMatMul: a, b and out must be Float32Arrays");
+    return fail(env, "batchMatMul: a, b and out must be Float32Arrays");
   }
   int32_t dims[5];
   for (int i = 0; i < 5; ++i) {
     if (napi_get_value_int32(env, argv[3 + i], &dims[i]) != napi_ok || dims[i] < 1) {
-      return Fail(env, "batchMatMul: batchA, batchB, m, k, n must be positive integers");
+      return fail(env, "batchMatMul: batchA, batchB, m, k, n must be positive integers");
     }
   }
   bool ta, tb;
   if (napi_get_value_bool(env, argv[8], &ta) != napi_ok || napi_get_value_bool(env, argv[9], &tb) != napi_ok) {
-    return Fail(env, "batchMatMul: transposeA and transposeB must be booleans");
+    return fail(env, "batchMatMul: transposeA and transposeB must be booleans");
   }
   const size_t batchA = dims[0], batchB = dims[1], m = dims[2], k = dims[3], n = dims[4];
   const size_t batch = batchA > batchB ? batchA : batchB;
   if ((batchA != 1 && batchA != batch) || (batchB != 1 && batchB != batch)) {
-    return Fail(env, "batchMatMul: batch sizes must be equal or 1");
+    return fail(env, "batchMatMul: batch sizes must be equal or 1");
   }
   if (la != batchA * m * k || lb != batchB * k * n || lo != batch * m * n) {
-    return Fail(env, "batchMatMul: array lengths do not match the shapes");
+    return fail(env, "batchMatMul: array lengths do not match the shapes");
   }
   float* c = nullptr;
   size_t batchC = 1;
@@ -357,11 +347,11 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
     int32_t bc;
     if (!typedArray(env, argv[10], &c, &lc) || napi_get_value_int32(env, argv[11], &bc) != napi_ok ||
         napi_get_value_double(env, argv[12], &alpha) != napi_ok) {
-      return Fail(env, "batchMatMul: c must be a Float32Array, batchC an integer and alpha a number");
+      return fail(env, "batchMatMul: c must be a Float32Array, batchC an integer and alpha a number");
     }
     batchC = bc;
     if ((batchC != 1 && batchC != batch) || lc != batchC * m * n) {
-      return Fail(env, "batchMatMul: c's batch size must be 1 or the product's, and its length match");
+      return fail(env, "batchMatMul: c's batch size must be 1 or the product's, and its length match");
     }
   }
   const Job job{a, b, out, batchA, batchB, m, k, n, ta, tb, c, batchC, static_cast<float>(alpha)};
@@ -405,9 +395,9 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   size_t ld, lz, lo;
   if (argc != 3 || !typedArray(env, argv[0], &dy, &ld) || !typedArray(env, argv[1], &z, &lz) ||
       !typedArray(env, argv[2], &out, &lo)) {
-    return Fail(env, "reluGrad: expected three Float32Arrays (dy, z, out)");
+    return fail(env, "reluGrad: expected three Float32Arrays (dy, z, out)");
   }
-  if (ld != lz || lo != lz) return Fail(env, "reluGrad: dy, z and out must have the same length");
+  if (ld != lz || lo != lz) return fail(env, "reluGrad: dy, z and out must have the same length");
   const int parts = lz >= kMinParallelElements ? pool().chunks(lz / 1024) : 1;
   if (parts <= 1) {
     reluGrad(dy, z, out, lz);
@@ -450,26 +440,26 @@ napi_value AddRowsRelu(napi_env env, napi_callback_info info) {
   size_t argc = 10;
   napi_value argv[10];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 10) return Fail(env, "addRowsRelu: expected 10 arguments");
+  if (argc != 10) return fail(env, "addRowsRelu: expected 10 arguments");
   float *x, *r0, *r1 = nullptr, *out;
   size_t lx, l0, l1 = 0, lo;
   napi_valuetype t1;
   napi_typeof(env, argv[4], &t1);
   if (!typedArray(env, argv[0], &x, &lx) || !typedArray(env, argv[2], &r0, &l0) ||
       (t1 != napi_null && !typedArray(env, argv[4], &r1, &l1)) || !typedArray(env, argv[6], &out, &lo)) {
-    return Fail(env, "addRowsRelu: x, r0, out must be Float32Arrays and r1 one or null");
+    return fail(env, "addRowsRelu: x, r0, out must be Float32Arrays and r1 one or null");
   }
   int32_t d[6];
   const int at[6] = {1, 3, 5, 7, 8, 9};
   for (int i = 0; i < 6; ++i) {
     if (napi_get_value_int32(env, argv[at[i]], &d[i]) != napi_ok || d[i] < 1) {
-      return Fail(env, "addRowsRelu: batches and sizes must be positive integers");
+      return fail(env, "addRowsRelu: batches and sizes must be positive integers");
     }
   }
   const size_t batch = d[3], s = d[4], h = d[5];
   auto fits = [&](size_t len, int32_t b, size_t per) { return (b == 1 || static_cast<size_t>(b) == batch) && len == b * per; };
   if (!fits(lx, d[0], s * h) || !fits(l0, d[1], h) || (r1 && !fits(l1, d[2], h)) || lo != batch * s * h) {
-    return Fail(env, "addRowsRelu: array lengths do not match the shapes");
+    return fail(env, "addRowsRelu: array lengths do not match the shapes");
   }
   const RowsRelu job{x, r0, r1, d[0] != 1, d[1] != 1, d[2] != 1, out, s, h};
   const int parts = lo >= kMinParallelElements ? pool().chunks(batch) : 1;

@@ -14,6 +14,8 @@
 // (tests compare the two).
 #include <node_api.h>
 
+#include "napi_args.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -161,24 +163,7 @@ void halfMatVecPortable(const uint16_t* a, const float* x, float* out, int m, in
   }
 }
 
-template <typename T>
-bool typed(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* length) {
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  void* ptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buffer, &offset) != napi_ok) return false;
-  if (type != want) return false;
-  *data = static_cast<T*>(ptr);
-  return true;
-}
-
-napi_value Fail(napi_env env, const char* message) {
-  napi_throw_type_error(env, nullptr, message);
-  return nullptr;
-}
+using warmstart::fail;
 
 // Whether optional argument `at` is present and true.
 bool forcedPortable(napi_env env, size_t argc, napi_value* argv, size_t at) {
@@ -193,9 +178,9 @@ napi_value ToHalf(napi_env env, napi_callback_info info) {
   float* src;
   uint16_t* dst;
   size_t ls, ld;
-  if ((argc != 2 && argc != 3) || !typed(env, argv[0], napi_float32_array, &src, &ls) ||
-      !typed(env, argv[1], napi_uint16_array, &dst, &ld) || ls != ld) {
-    return Fail(env, "toHalf: expected a Float32Array and a Uint16Array of the same length");
+  if ((argc != 2 && argc != 3) || !warmstart::typedArrayOf(env, argv[0], napi_float32_array, &src, &ls) ||
+      !warmstart::typedArrayOf(env, argv[1], napi_uint16_array, &dst, &ld) || ls != ld) {
+    return fail(env, "toHalf: expected a Float32Array and a Uint16Array of the same length");
   }
   const bool fast = !forcedPortable(env, argc, argv, 2);
   float peak;
@@ -225,14 +210,14 @@ napi_value HalfMatVec(napi_env env, napi_callback_info info) {
   float *x, *out;
   size_t la, lx, lo;
   int32_t m, k;
-  if ((argc != 5 && argc != 6) || !typed(env, argv[0], napi_uint16_array, &a, &la) ||
-      !typed(env, argv[1], napi_float32_array, &x, &lx) || !typed(env, argv[2], napi_float32_array, &out, &lo) ||
+  if ((argc != 5 && argc != 6) || !warmstart::typedArrayOf(env, argv[0], napi_uint16_array, &a, &la) ||
+      !warmstart::typedArrayOf(env, argv[1], napi_float32_array, &x, &lx) || !warmstart::typedArrayOf(env, argv[2], napi_float32_array, &out, &lo) ||
       napi_get_value_int32(env, argv[3], &m) != napi_ok || napi_get_value_int32(env, argv[4], &k) != napi_ok ||
       m < 0 || k < 1) {
-    return Fail(env, "halfMatVec: expected (Uint16Array, Float32Array, Float32Array, m >= 0, k >= 1)");
+    return fail(env, "halfMatVec: expected (Uint16Array, Float32Array, Float32Array, m >= 0, k >= 1)");
   }
   if (la != static_cast<size_t>(m) * k || lx != static_cast<size_t>(k) || lo != static_cast<size_t>(m)) {
-    return Fail(env, "halfMatVec: array lengths do not match m and k");
+    return fail(env, "halfMatVec: array lengths do not match m and k");
   }
 #ifdef WS_X86
   if (!forcedPortable(env, argc, argv, 5) && hasF16c()) {
