@@ -18,7 +18,7 @@
 //   addRowsRelu(x, xBatch, r0, r0Batch, r1 | null, r1Batch, out, batch, s, h): a dense layer's
 //   bias and ReLU in one pass, out[b, i, :] = max(0, x[b, i, :] + r0[b, :] + r1[b, :]), each
 //   operand's batch 1 or `batch` (1 broadcasts); large calls are split over the threads.
-// The half-precision scan (toHalf, halfMatVec) is in half_scan.cc.
+// The half-precision scan (toHalf, halfMatVec) is in half_scan.cc, rowsAtLeast in rows_at_least.cc.
 #include <node_api.h>
 
 #include "napi_args.h"
@@ -36,7 +36,8 @@
 #include <thread>
 #include <vector>
 
-void RegisterHalfScan(napi_env env, napi_value exports);  // half_scan.cc
+void RegisterHalfScan(napi_env env, napi_value exports);    // half_scan.cc
+void RegisterRowsAtLeast(napi_env env, napi_value exports);  // rows_at_least.cc
 
 namespace {
 
@@ -474,6 +475,7 @@ napi_value AddRowsRelu(napi_env env, napi_callback_info info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_value fn, relu, rowsRelu, threads, minParallel;
   RegisterHalfScan(env, exports);
+  RegisterRowsAtLeast(env, exports);
   napi_create_function(env, "addRowsRelu", NAPI_AUTO_LENGTH, AddRowsRelu, nullptr, &rowsRelu);
   napi_set_named_property(env, exports, "addRowsRelu", rowsRelu);
   napi_create_function(env, "batchMatMul", NAPI_AUTO_LENGTH, BatchMatMul, nullptr, &fn);

@@ -45,6 +45,11 @@ export interface Addon {
   toHalf(src: Float32Array, dst: Uint16Array): number;
   /** out = a . x for half-precision rows a [m, k] and x [k], accumulated in float32. */
   halfMatVec(a: Uint16Array, x: Float32Array, out: Float32Array, m: number, k: number): void;
+  /**
+   * Writes the indices i (ascending) with values[i] >= cut and values[i] > -Infinity to `out`
+   * (at least values.length long) and returns how many.
+   */
+  rowsAtLeast(values: Float32Array, cut: number, out: Int32Array): number;
   /** Threads a large product is split over (WARMSTART_NATIVE_THREADS, else cores up to 4). */
   threads: number;
   /** Products of at least this many multiply-accumulates are split over the threads. */

@@ -192,3 +192,24 @@ export function halfScanError(x: Float32Array, maxRowNorm: number): number {
   }
   return 1.05 * 2 ** -11 * Math.sqrt(l2) * maxRowNorm + 2 ** -25 * l1;
 }
+
+let rowsScratch = new Int32Array(0);
+
+/**
+ * The indices of the values at or above `cut` (never -Infinity: excluded rows; never NaN), in
+ * order: the native kernel's vector compare when it is available, else a loop.
+ */
+export function hostRowsAtLeast(values: Float32Array, cut: number): Int32Array {
+  const lib = disabledByEnv() ? undefined : loadAddon();
+  if (lib !== undefined && typeof lib !== 'string') {
+    if (rowsScratch.length < values.length)
+      rowsScratch = new Int32Array(Math.max(values.length, 2 * rowsScratch.length));
+    return rowsScratch.slice(0, lib.rowsAtLeast(values, cut, rowsScratch));
+  }
+  const kept: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (v >= cut && v > -Infinity) kept.push(i);
+  }
+  return Int32Array.from(kept);
+}

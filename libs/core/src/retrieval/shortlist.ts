@@ -24,7 +24,7 @@ import type { EncodedItems } from '../model/encoded-items';
 import { trunkIgnoresUser } from '../model/layout';
 import type { RecommenderModel } from '../model/model';
 import { sharedTrunkFeatures } from '../model/network';
-import { halfScanError, hostHalfMatVec, hostMatMul } from '../native-kernels';
+import { halfScanError, hostHalfMatVec, hostMatMul, hostRowsAtLeast } from '../native-kernels';
 import { addNeighbourScores, neighbourScoreAt, neighbourScores } from '../neighbours/neighbourhood';
 import { addContentScores, contentScoreAt } from '../neighbours/content';
 import { kthLargest } from './kth-largest';
@@ -254,7 +254,7 @@ function rescoreHalfScan(
   const candidates =
     picks.pool.from <= floor
       ? picks.pool.rows.filter((i) => (proxy[i] as number) >= floor)
-      : atLeast(proxy, floor);
+      : hostRowsAtLeast(proxy, floor);
   if (candidates.length > MAX_RESCORED) return null;
   // Their float32 rows, gathered: one product computes each row as the scan's kernel does.
   const k = head.length;
@@ -324,14 +324,14 @@ function bestRows(proxy: Float32Array, starts: Int32Array, size: number, margin 
     for (let j = 0; j < s; j++) sample[j] = proxy[Math.floor((j * n) / s)] as number;
     // The sample's value with about twice `size` of the whole above it (plus a few).
     const estimate = kthLargest(sample, Math.min(s, Math.ceil(((2 * size) / n) * s) + 8)) - margin;
-    candidates = atLeast(proxy, estimate);
+    candidates = hostRowsAtLeast(proxy, estimate);
     floor = estimate;
     if (candidates.length < size) {
       candidates = undefined;
       floor = -Infinity;
     }
   }
-  candidates ??= atLeast(proxy, -Infinity);
+  candidates ??= hostRowsAtLeast(proxy, -Infinity);
   const values = new Float32Array(candidates.length);
   for (let c = 0; c < candidates.length; c++) values[c] = proxy[candidates[c] as number] as number;
   const m = Math.min(size, candidates.length);
@@ -367,16 +367,6 @@ function bestFirst(values: Float32Array, top: number): number[] {
     if (v > cut || (v === cut && ties-- > 0)) kept.push(i);
   }
   return kept.sort((a, b) => (values[b] as number) - (values[a] as number) || a - b);
-}
-
-/** Indices of the values at or above `cut` (never -Infinity: excluded rows), in order. */
-function atLeast(values: Float32Array, cut: number): Int32Array {
-  const kept: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (v >= cut && v > -Infinity) kept.push(i);
-  }
-  return Int32Array.from(kept);
 }
 
 /** The network's unclamped predictions on the picked rows: their pre0 rows through the trunk. */
