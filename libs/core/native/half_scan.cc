@@ -165,24 +165,17 @@ void halfMatVecPortable(const uint16_t* a, const float* x, float* out, int m, in
 
 using warmstart::fail;
 
-// Whether optional argument `at` is present and true.
-bool forcedPortable(napi_env env, size_t argc, napi_value* argv, size_t at) {
-  bool yes = false;
-  return argc > at && napi_get_value_bool(env, argv[at], &yes) == napi_ok && yes;
-}
-
 napi_value ToHalf(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  const warmstart::Args<3> args(env, info);
   float* src;
   uint16_t* dst;
   size_t ls, ld;
-  if ((argc != 2 && argc != 3) || !warmstart::typedArrayOf(env, argv[0], napi_float32_array, &src, &ls) ||
-      !warmstart::typedArrayOf(env, argv[1], napi_uint16_array, &dst, &ld) || ls != ld) {
+  if ((args.argc != 2 && args.argc != 3) ||
+      !warmstart::typedArrayOf(env, args.argv[0], napi_float32_array, &src, &ls) ||
+      !warmstart::typedArrayOf(env, args.argv[1], napi_uint16_array, &dst, &ld) || ls != ld) {
     return fail(env, "toHalf: expected a Float32Array and a Uint16Array of the same length");
   }
-  const bool fast = !forcedPortable(env, argc, argv, 2);
+  const bool fast = !args.flag(env, 2);
   float peak;
 #ifdef WS_X86
   peak = fast && hasF16c() ? toHalfF16c(src, dst, ls) : toHalfPortable(src, dst, ls);
@@ -203,9 +196,9 @@ napi_value ToHalf(napi_env env, napi_callback_info info) {
 }
 
 napi_value HalfMatVec(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  const warmstart::Args<6> args(env, info);
+  const size_t argc = args.argc;
+  const napi_value* argv = args.argv;
   uint16_t* a;
   float *x, *out;
   size_t la, lx, lo;
@@ -220,7 +213,7 @@ napi_value HalfMatVec(napi_env env, napi_callback_info info) {
     return fail(env, "halfMatVec: array lengths do not match m and k");
   }
 #ifdef WS_X86
-  if (!forcedPortable(env, argc, argv, 5) && hasF16c()) {
+  if (!args.flag(env, 5) && hasF16c()) {
     halfMatVecF16c(a, x, out, m, k);
     return nullptr;
   }

@@ -21,6 +21,19 @@ inline bool typedArrayOf(napi_env env, napi_value v, napi_typedarray_type want, 
   return true;
 }
 
+// A binding's arguments (at most N; `argc` says how many came).
+template <size_t N>
+struct Args {
+  size_t argc = N;
+  napi_value argv[N];
+  Args(napi_env env, napi_callback_info info) { napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr); }
+  // Whether optional boolean argument `at` is present and true.
+  bool flag(napi_env env, size_t at) const {
+    bool yes = false;
+    return argc > at && napi_get_value_bool(env, argv[at], &yes) == napi_ok && yes;
+  }
+};
+
 // Throws a TypeError with `message` to JavaScript; return its result from the binding.
 inline napi_value fail(napi_env env, const char* message) {
   napi_throw_type_error(env, nullptr, message);

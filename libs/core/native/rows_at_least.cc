@@ -55,9 +55,9 @@ __attribute__((target("avx2"))) size_t rowsAtLeastAvx2(const float* v, size_t n,
 using warmstart::fail;
 
 napi_value RowsAtLeast(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  const warmstart::Args<4> args(env, info);
+  const size_t argc = args.argc;
+  const napi_value* argv = args.argv;
   float* v;
   int32_t* out;
   size_t n, lo;
@@ -67,8 +67,7 @@ napi_value RowsAtLeast(napi_env env, napi_callback_info info) {
       !warmstart::typedArrayOf(env, argv[2], napi_int32_array, &out, &lo) || lo < n) {
     return fail(env, "rowsAtLeast: expected (Float32Array, cut, Int32Array at least as long)");
   }
-  bool portable = false;
-  if (argc == 4) napi_get_value_bool(env, argv[3], &portable);
+  const bool portable = args.flag(env, 3);
   // Not -Infinity: the lowest finite float keeps excluded rows (-Infinity) out. A cut between
   // floats rounds up, so that float comparisons agree with the double ones JavaScript makes.
   float c = std::isnan(cut) ? NAN : cut <= -static_cast<double>(FLT_MAX) ? -FLT_MAX : static_cast<float>(cut);
