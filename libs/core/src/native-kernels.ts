@@ -137,7 +137,7 @@ export interface HalfRows {
   maxRowNorm: number;
 }
 
-/** Halves are only exact to 11 significant bits; values from 65504 on do not fit one. */
+/** The largest half; rows holding a value this large or larger are refused (from 65520 they round to infinity). */
 const MAX_HALF = 65504;
 
 /**
